@@ -1,0 +1,18 @@
+//! The Relais domain, pure: data types of SPEC §1–2 and the decisions taken on them.
+//!
+//! This crate never does I/O: no async runtime, no database, no HTTP, no clock.
+//! Time comes in as a [`time::Timestamp`] value; effects go out as data
+//! ([`decision::Decision`]) that the runtime executes.
+
+pub mod contact;
+pub mod conversation;
+pub mod decision;
+pub mod event;
+pub mod greeting;
+pub mod id;
+pub mod message;
+pub mod ticket;
+pub mod time;
+
+pub use decision::{ConversationHandler, Decision, HandlerInput, Trigger};
+pub use time::{Duration, Timestamp};
