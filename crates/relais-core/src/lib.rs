@@ -4,6 +4,7 @@
 //! Time comes in as a [`time::Timestamp`] value; effects go out as data
 //! ([`decision::Decision`]) that the runtime executes.
 
+pub mod agent;
 pub mod contact;
 pub mod conversation;
 pub mod decision;

@@ -1,1 +1,91 @@
-//! placeholder
+//! Relais persistence. One use-case-shaped [`Store`] trait, two implementations:
+//! SQLite (the default; WAL, group commit) and PostgreSQL (to scale out).
+//!
+//! How it is layered:
+//! - [`Store`] (this file) is what the server sees: `ingest`, `fire_timer`,
+//!   `claim_outbox`… Every method is one transaction.
+//! - [`usecase`] holds the logic of those transactions ONCE, written against [`tx::Tx`],
+//!   a small set of row operations.
+//! - `sqlite` and `postgres` implement [`tx::Tx`] in their dialect and run the use cases
+//!   on their own threads (`SqlStore<B: Backend>`).
+//!
+//! Nothing here exposes a driver type: errors are [`Error`].
+
+mod backend;
+mod sql;
+pub mod error;
+pub mod migrate;
+pub mod model;
+pub mod postgres;
+pub use backend::SqlStore;
+pub mod sqlite;
+mod tx;
+mod usecase;
+
+use async_trait::async_trait;
+use relais_core::event::Event;
+use relais_core::id::{AgentId, ConversationId, MessageId, TimerId};
+use relais_core::message::Message;
+use relais_core::{ConversationHandler, Timestamp};
+use std::sync::Arc;
+
+pub use error::Error;
+pub use model::*;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything the server asks of storage. Each method is one atomic transaction.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// The hot path: stores an inbound message (de-duplicated on (channel, external id)),
+    /// runs the bot `handler` if the bot owns the conversation, and commits the message,
+    /// the new state, events, replies, outbox rows and timers together.
+    async fn ingest(&self, inbound: Inbound, handler: Arc<dyn ConversationHandler>) -> Result<Ingested>;
+
+    /// Fires a due timer if it is still pending (atomic claim: a timer fires once),
+    /// running the handler and committing its effects. `None` when it was already fired
+    /// or cancelled.
+    async fn fire_timer(
+        &self,
+        timer: TimerId,
+        now: Timestamp,
+        handler: Arc<dyn ConversationHandler>,
+    ) -> Result<Option<Fired>>;
+
+    /// Pending timers due at or before `until`, soonest first.
+    async fn due_timers(&self, until: Timestamp, limit: u32) -> Result<Vec<DueTimer>>;
+
+    /// Leases up to `limit` queued outbound messages whose next attempt is due, at most
+    /// one per conversation (the oldest), so a conversation's messages go out in order.
+    async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxItem>>;
+
+    /// Journals one delivery attempt and moves the message accordingly.
+    async fn record_attempt(&self, attempt: Attempt) -> Result<()>;
+
+    /// When the next queued outbound message becomes due, if any.
+    async fn next_outbox_due(&self) -> Result<Option<Timestamp>>;
+
+    async fn create_channel(&self, channel: NewChannel) -> Result<Channel>;
+    async fn channels(&self) -> Result<Vec<Channel>>;
+
+    async fn create_agent(&self, agent: NewAgent) -> Result<Agent>;
+    async fn agent_by_email(&self, email: &str) -> Result<Option<(Agent, Option<String>)>>;
+    async fn agents(&self) -> Result<Vec<Agent>>;
+
+    async fn create_token(&self, token: NewToken) -> Result<TokenInfo>;
+    /// The live (not revoked, not expired) token with this hash, and its agent.
+    async fn token_by_hash(&self, hash: &str, now: Timestamp) -> Result<Option<(TokenInfo, Agent)>>;
+    async fn revoke_token(&self, id: i64, agent: AgentId, now: Timestamp) -> Result<bool>;
+
+    /// Appends an event that belongs to no conversation (admin actions, logins).
+    async fn record_event(&self, event: Event) -> Result<()>;
+
+    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationView>>;
+    async fn conversations(&self, page: Page) -> Result<Vec<ConversationView>>;
+    async fn messages(&self, conversation: ConversationId) -> Result<Vec<Message>>;
+    async fn events(&self, conversation: Option<ConversationId>, after: i64, limit: u32) -> Result<Vec<StoredEvent>>;
+    async fn attempts(&self, message: MessageId) -> Result<Vec<AttemptRecord>>;
+
+    /// Counts for `/ready` and tests: rows per table that matter.
+    async fn stats(&self) -> Result<Stats>;
+}

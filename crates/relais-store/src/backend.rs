@@ -1,0 +1,177 @@
+//! `SqlStore<B>`: the [`Store`] implementation shared by both databases. A backend
+//! only knows how to run a closure inside a write transaction or a read snapshot.
+
+use crate::model::*;
+use crate::sql::Conn;
+use crate::tx::Tx;
+use crate::{usecase, Error, Result, Store};
+use async_trait::async_trait;
+use relais_core::event::Event;
+use relais_core::id::{AgentId, ConversationId, MessageId, TimerId};
+use relais_core::message::Message;
+use relais_core::{ConversationHandler, Timestamp};
+use std::future::Future;
+use std::sync::Arc;
+
+/// Runs work in a transaction on a database. `Err` from the work rolls it back.
+pub trait Backend: Send + Sync + 'static {
+    fn write<R, F>(&self, work: F) -> impl Future<Output = Result<R>> + Send
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static;
+
+    fn read<R, F>(&self, work: F) -> impl Future<Output = Result<R>> + Send
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static;
+}
+
+/// A [`Store`] over a [`Backend`].
+pub struct SqlStore<B> {
+    backend: B,
+}
+
+impl<B: Backend> SqlStore<B> {
+    pub(crate) fn new(backend: B) -> Self {
+        SqlStore { backend }
+    }
+
+    async fn write<R: Send + 'static>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static) -> Result<R> {
+        self.backend.write(move |c| f(&mut Tx { c })).await
+    }
+
+    async fn read<R: Send + 'static>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static) -> Result<R> {
+        self.backend.read(move |c| f(&mut Tx { c })).await
+    }
+}
+
+#[async_trait]
+impl<B: Backend> Store for SqlStore<B> {
+    async fn ingest(&self, inbound: Inbound, handler: Arc<dyn ConversationHandler>) -> Result<Ingested> {
+        let inbound = Arc::new(inbound);
+        let again = inbound.clone();
+        match self.write(move |tx| usecase::ingest(tx, &inbound, handler.as_ref())).await {
+            // The unique index refused the message and the transaction rolled back:
+            // answer with what the original delivery produced.
+            Err(Error::DuplicateInbound) => self.read(move |tx| usecase::duplicate(tx, &again)).await,
+            other => other,
+        }
+    }
+
+    async fn fire_timer(
+        &self,
+        timer: TimerId,
+        now: Timestamp,
+        handler: Arc<dyn ConversationHandler>,
+    ) -> Result<Option<Fired>> {
+        self.write(move |tx| usecase::fire_timer(tx, timer, now, handler.as_ref())).await
+    }
+
+    async fn due_timers(&self, until: Timestamp, limit: u32) -> Result<Vec<DueTimer>> {
+        self.read(move |tx| tx.due_timers(until, limit)).await
+    }
+
+    async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxItem>> {
+        self.write(move |tx| tx.claim_outbox(&claim)).await
+    }
+
+    async fn record_attempt(&self, attempt: Attempt) -> Result<()> {
+        self.write(move |tx| usecase::record_attempt(tx, &attempt)).await
+    }
+
+    async fn next_outbox_due(&self) -> Result<Option<Timestamp>> {
+        self.read(|tx| tx.next_outbox_due()).await
+    }
+
+    async fn create_channel(&self, channel: NewChannel) -> Result<Channel> {
+        self.write(move |tx| {
+            tx.insert_channel(&channel)?;
+            tx.channels()?
+                .into_iter()
+                .find(|c| c.id == channel.id)
+                .ok_or_else(|| Error::NotFound(format!("channel {}", channel.id)))
+        })
+        .await
+    }
+
+    async fn channels(&self) -> Result<Vec<Channel>> {
+        self.read(|tx| tx.channels()).await
+    }
+
+    async fn create_agent(&self, agent: NewAgent) -> Result<Agent> {
+        self.write(move |tx| tx.insert_agent(&agent)).await
+    }
+
+    async fn agent_by_email(&self, email: &str) -> Result<Option<(Agent, Option<String>)>> {
+        let email = email.to_owned();
+        self.read(move |tx| tx.agent_by_email(&email)).await
+    }
+
+    async fn agents(&self) -> Result<Vec<Agent>> {
+        self.read(|tx| tx.agents()).await
+    }
+
+    async fn create_token(&self, token: NewToken) -> Result<TokenInfo> {
+        self.write(move |tx| {
+            if tx.agent(token.agent)?.is_none() {
+                return Err(Error::NotFound(format!("agent {}", token.agent)));
+            }
+            tx.insert_token(&token)
+        })
+        .await
+    }
+
+    async fn token_by_hash(&self, hash: &str, now: Timestamp) -> Result<Option<(TokenInfo, Agent)>> {
+        let hash = hash.to_owned();
+        self.read(move |tx| {
+            let Some(token) = tx.token_by_hash(&hash, now)? else {
+                return Ok(None);
+            };
+            Ok(tx.agent(token.agent)?.filter(|a| !a.disabled).map(|a| (token, a)))
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, id: i64, agent: AgentId, now: Timestamp) -> Result<bool> {
+        self.write(move |tx| tx.revoke_token(id, agent, now)).await
+    }
+
+    async fn record_event(&self, event: Event) -> Result<()> {
+        self.write(move |tx| tx.insert_event(None, &event)).await
+    }
+
+    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationView>> {
+        self.read(move |tx| {
+            let Some((conversation, address)) = tx.conversation(id, false)? else {
+                return Ok(None);
+            };
+            let contact = tx.contact(conversation.contact)?;
+            Ok(Some(ConversationView {
+                conversation,
+                contact,
+                address,
+            }))
+        })
+        .await
+    }
+
+    async fn conversations(&self, page: Page) -> Result<Vec<ConversationView>> {
+        self.read(move |tx| tx.conversations(page)).await
+    }
+
+    async fn messages(&self, conversation: ConversationId) -> Result<Vec<Message>> {
+        self.read(move |tx| tx.messages(conversation)).await
+    }
+
+    async fn events(&self, conversation: Option<ConversationId>, after: i64, limit: u32) -> Result<Vec<StoredEvent>> {
+        self.read(move |tx| tx.events(conversation, after, limit)).await
+    }
+
+    async fn attempts(&self, message: MessageId) -> Result<Vec<AttemptRecord>> {
+        self.read(move |tx| tx.attempts(message)).await
+    }
+
+    async fn stats(&self) -> Result<Stats> {
+        self.read(|tx| tx.stats()).await
+    }
+}

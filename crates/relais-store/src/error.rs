@@ -1,0 +1,48 @@
+//! `store::Error`: what can go wrong in storage, without driver types.
+
+/// A storage failure. Driver errors are flattened to text: callers never match on them.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A row the operation needs does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A uniqueness rule refused the write (duplicate email, channel id…).
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// Internal signal: the inbound message was already stored. The transaction rolls back.
+    #[error("duplicate inbound message")]
+    DuplicateInbound,
+    /// Stored data that does not parse (a corrupted row or an incompatible version).
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    /// The database failed (I/O, connection, constraint we did not expect).
+    #[error("database error: {0}")]
+    Database(String),
+    /// The database file or server could not be opened or migrated.
+    #[error("cannot open the database: {0}")]
+    Open(String),
+    /// The store is shutting down or its writer stopped.
+    #[error("the store is closed")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Database(e.to_string())
+    }
+}
+
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) => Error::Database(format!("{}: {}", db.code().code(), db.message())),
+            None => Error::Database(e.to_string()),
+        }
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Corrupt(e.to_string())
+    }
+}

@@ -1,0 +1,100 @@
+//! Schema migrations, one list per dialect with the same version numbers (a test checks
+//! it). They run at start, inside one transaction; a database migrated by a newer
+//! binary is refused rather than misread.
+
+use crate::sql::{Conn, Dialect, Val};
+use crate::{Error, Result};
+
+/// One schema change.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/sqlite/0001_init.sql"),
+}];
+
+pub const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+pub fn for_dialect(d: Dialect) -> &'static [Migration] {
+    match d {
+        Dialect::Sqlite => SQLITE,
+        Dialect::Postgres => POSTGRES,
+    }
+}
+
+/// Applies the missing migrations. Call inside a transaction.
+pub(crate) fn run(conn: &mut dyn Conn, now_ms: i64) -> Result<Vec<i64>> {
+    let dialect = conn.dialect();
+    if dialect == Dialect::Postgres {
+        // Nodes starting together migrate one at a time.
+        conn.query("SELECT pg_advisory_xact_lock(7242550)", &[])?;
+    }
+    conn.batch(
+        "CREATE TABLE IF NOT EXISTS relais_migrations (
+            version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )?;
+    let list = for_dialect(dialect);
+    let applied: Vec<i64> = conn
+        .query("SELECT version FROM relais_migrations ORDER BY version", &[])?
+        .iter()
+        .map(|r| r.int(0))
+        .collect::<Result<_>>()?;
+    if let Some(unknown) = applied.iter().find(|v| !list.iter().any(|m| m.version == **v)) {
+        return Err(Error::Open(format!(
+            "the database has schema version {unknown}, which this relais binary does not know; \
+             use a newer binary"
+        )));
+    }
+    let mut done = Vec::new();
+    for m in list.iter().filter(|m| !applied.contains(&m.version)) {
+        conn.batch(m.sql)
+            .map_err(|e| Error::Open(format!("migration {} ({}) failed: {e}", m.version, m.name)))?;
+        conn.execute(
+            "INSERT INTO relais_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[Val::Int(m.version), m.name.into(), Val::Int(now_ms)],
+        )?;
+        done.push(m.version);
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_dialects_have_the_same_versions_in_order() {
+        let v = |l: &[Migration]| l.iter().map(|m| (m.version, m.name)).collect::<Vec<_>>();
+        assert_eq!(v(SQLITE), v(POSTGRES));
+        for (i, m) in SQLITE.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "versions are 1, 2, 3… without gaps");
+        }
+    }
+
+    #[test]
+    fn both_dialects_create_the_same_tables() {
+        let tables = |sql: &str| {
+            let mut t: Vec<String> = sql
+                .lines()
+                .filter_map(|l| l.strip_prefix("CREATE TABLE "))
+                .map(|l| l.split_whitespace().next().unwrap_or("").to_owned())
+                .collect();
+            t.sort();
+            t
+        };
+        for (a, b) in SQLITE.iter().zip(POSTGRES) {
+            assert_eq!(tables(a.sql), tables(b.sql), "migration {}", a.version);
+            assert!(!tables(a.sql).is_empty());
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Data crossing the [`crate::Store`] boundary: inputs of use cases and what they return.
+
+use relais_core::agent::{Presence, Role};
+use relais_core::contact::Contact;
+use relais_core::conversation::Conversation;
+use relais_core::event::Event;
+use relais_core::id::{AgentId, ChannelId, ConversationId, MessageId, TimerId};
+use relais_core::message::Message;
+use relais_core::Timestamp;
+use serde::Serialize;
+
+/// A customer message as a channel delivered it.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub channel: ChannelId,
+    /// The sender's address on the channel (phone, chat id, REST `sender`).
+    pub address: String,
+    /// The provider's message id: the de-duplication key. `None` disables de-duplication.
+    pub external_id: Option<String>,
+    pub text: String,
+    /// The sender's display name, if the channel tells it (stored for a new contact).
+    pub contact_name: Option<String>,
+    pub received_at: Timestamp,
+    /// Bot replies travel in the response (REST channel): stored as `sent`, no outbox row.
+    pub replies_in_band: bool,
+}
+
+/// The serialization key of a conversation: its channel and the contact's address.
+/// Every write for one lane happens one at a time, in arrival order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Lane {
+    pub channel: ChannelId,
+    pub address: String,
+}
+
+/// A timer created by a transaction, for the in-memory timer wheel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduledTimer {
+    pub id: TimerId,
+    pub due_at: Timestamp,
+    pub lane: Lane,
+}
+
+/// What `ingest` did.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    /// The message had been stored before: nothing was written, `replies` are the
+    /// replies recorded for the original.
+    pub duplicate: bool,
+    pub conversation: ConversationId,
+    pub message: MessageId,
+    pub replies: Vec<Message>,
+    pub timers: Vec<ScheduledTimer>,
+    /// Outbound rows were queued for the dispatcher.
+    pub queued: bool,
+}
+
+/// What firing a timer did.
+#[derive(Debug, Clone)]
+pub struct Fired {
+    pub conversation: ConversationId,
+    pub replies: Vec<Message>,
+    pub timers: Vec<ScheduledTimer>,
+    pub queued: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueTimer {
+    pub id: TimerId,
+    pub due_at: Timestamp,
+    pub lane: Lane,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutboxClaim {
+    pub now: Timestamp,
+    pub lease_until: Timestamp,
+    pub owner: String,
+    pub limit: u32,
+}
+
+/// A queued outbound message leased to one dispatcher.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    pub message: MessageId,
+    pub conversation: ConversationId,
+    pub channel: ChannelId,
+    pub address: String,
+    pub text: String,
+    pub buttons: Vec<String>,
+    /// Attempts made before this one.
+    pub attempts: i64,
+}
+
+/// How one delivery attempt ended (the four classes of the reliability notes).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptOutcome {
+    /// The provider accepted it.
+    Sent { external_id: Option<String> },
+    /// Try again at `retry_at` (429, 5xx, connection refused). `ambiguous` when the
+    /// request may have reached the provider (timeout after sending).
+    Retry {
+        retry_at: Timestamp,
+        detail: String,
+        ambiguous: bool,
+    },
+    /// Never retried (4xx, out of window, attempts exhausted): the message fails.
+    Failed { detail: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub message: MessageId,
+    pub at: Timestamp,
+    pub duration_ms: i64,
+    pub outcome: AttemptOutcome,
+}
+
+/// A journaled attempt.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttemptRecord {
+    pub message: MessageId,
+    pub attempt: i64,
+    pub at: Timestamp,
+    /// `sent`, `retry`, `ambiguous` or `failed`.
+    pub outcome: String,
+    pub detail: Option<String>,
+    pub duration_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    pub id: ChannelId,
+    pub kind: String,
+    pub name: String,
+    /// SHA-256 (hex) of the channel's bearer token.
+    pub token_hash: Option<String>,
+    /// Where out-of-band messages are pushed (REST channel).
+    pub callback_url: Option<String>,
+    /// HMAC key for signing pushed messages. A secret: never in `Debug` output of the server.
+    pub callback_secret: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, PartialEq)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub kind: String,
+    pub name: String,
+    pub token_hash: Option<String>,
+    pub callback_url: Option<String>,
+    pub callback_secret: Option<String>,
+    pub created_at: Timestamp,
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Channel")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("callback_url", &self.callback_url.as_ref().map(|_| "<set>"))
+            .field("secrets", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct NewAgent {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// Argon2id PHC string.
+    pub password_hash: Option<String>,
+    pub capacity: i64,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Agent {
+    pub id: AgentId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub presence: Presence,
+    pub capacity: i64,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub agent: AgentId,
+    pub name: String,
+    /// SHA-256 (hex) of the token; the token itself is never stored.
+    pub hash: String,
+    pub scopes: Vec<String>,
+    /// `api` (long-lived, created by an admin) or `session` (from a login).
+    pub kind: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub agent: AgentId,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub kind: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A conversation with its contact, for the API.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConversationView {
+    pub conversation: Conversation,
+    pub contact: Contact,
+    pub address: String,
+}
+
+/// Newest first; `before` is an exclusive conversation-id cursor.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub before: Option<ConversationId>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub conversation: Option<ConversationId>,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stats {
+    pub contacts: i64,
+    pub conversations: i64,
+    pub messages: i64,
+    pub inbound: i64,
+    pub events: i64,
+    pub pending_timers: i64,
+    pub queued_outbox: i64,
+}

@@ -1,0 +1,130 @@
+//! The one SQL layer both databases share: values ([`Val`]), rows, and the [`Conn`]
+//! trait each backend implements with its driver. Queries are written once, with
+//! `$1…$n` placeholders numbered in order of first use (SQLite binds them by position),
+//! using the portable subset: `ON CONFLICT`, `RETURNING`, integers for instants and
+//! booleans, JSON as text.
+
+use crate::{Error, Result};
+
+/// A value bound to or read from SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::Int(v)
+    }
+}
+impl From<bool> for Val {
+    fn from(v: bool) -> Self {
+        Val::Int(i64::from(v))
+    }
+}
+impl From<&str> for Val {
+    fn from(v: &str) -> Self {
+        Val::Text(v.to_owned())
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Val::Text(v)
+    }
+}
+impl From<&String> for Val {
+    fn from(v: &String) -> Self {
+        Val::Text(v.clone())
+    }
+}
+impl<T: Into<Val>> From<Option<T>> for Val {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Val::Null, Into::into)
+    }
+}
+
+/// A result row, read by column position.
+#[derive(Debug)]
+pub struct Row(pub Vec<Val>);
+
+impl Row {
+    fn at(&self, i: usize) -> Result<&Val> {
+        self.0
+            .get(i)
+            .ok_or_else(|| Error::Corrupt(format!("row has no column {i}")))
+    }
+
+    pub fn int(&self, i: usize) -> Result<i64> {
+        match self.at(i)? {
+            Val::Int(v) => Ok(*v),
+            other => Err(Error::Corrupt(format!("column {i}: expected an integer, found {other:?}"))),
+        }
+    }
+
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        match self.at(i)? {
+            Val::Null => Ok(None),
+            _ => self.int(i).map(Some),
+        }
+    }
+
+    pub fn text(&self, i: usize) -> Result<String> {
+        match self.at(i)? {
+            Val::Text(v) => Ok(v.clone()),
+            other => Err(Error::Corrupt(format!("column {i}: expected text, found {other:?}"))),
+        }
+    }
+
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        match self.at(i)? {
+            Val::Null => Ok(None),
+            _ => self.text(i).map(Some),
+        }
+    }
+
+    pub fn json(&self, i: usize) -> Result<serde_json::Value> {
+        Ok(serde_json::from_str(&self.text(i)?)?)
+    }
+}
+
+/// Which database a query runs on, for the few places where SQL differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Row lock suffix: PostgreSQL locks the row; SQLite's single writer needs none.
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+/// A connection inside an open transaction.
+pub trait Conn {
+    fn dialect(&self) -> Dialect;
+    /// Runs a statement; returns the number of rows changed.
+    fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64>;
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>>;
+    /// Runs several statements without parameters (migrations).
+    fn batch(&mut self, sql: &str) -> Result<()>;
+}
+
+/// Query helpers every [`Conn`] gets.
+pub trait ConnExt: Conn {
+    fn query_opt(&mut self, sql: &str, params: &[Val]) -> Result<Option<Row>> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+    fn query_one(&mut self, sql: &str, params: &[Val]) -> Result<Row> {
+        self.query_opt(sql, params)?
+            .ok_or_else(|| Error::Database("a query that returns one row returned none".into()))
+    }
+}
+
+impl<C: Conn + ?Sized> ConnExt for C {}

@@ -1,0 +1,181 @@
+//! The SQLite backend: one file in WAL mode, one writer thread doing group commit
+//! ([`writer`]), and a small pool of read connections.
+//!
+//! Durability: the writer commits with `synchronous=FULL`, so a transaction's WAL frames
+//! are fsynced before any of its callers is answered. Many concurrent transactions share
+//! one fsync (group commit): each runs inside its own savepoint of a batch transaction,
+//! so one failing transaction rolls back alone.
+
+mod writer;
+
+use crate::backend::{Backend, SqlStore};
+use crate::sql::{Conn, Dialect, Row, Val};
+use crate::{migrate, Error, Result};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// How to open a SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub path: PathBuf,
+    /// `FULL` (fsync before every acknowledgement) unless a benchmark turns it off.
+    pub synchronous_full: bool,
+    /// Most transactions committed by one fsync.
+    pub max_batch: usize,
+}
+
+impl SqliteOptions {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        SqliteOptions {
+            path: path.into(),
+            synchronous_full: true,
+            max_batch: 512,
+        }
+    }
+}
+
+pub type SqliteStore = SqlStore<Sqlite>;
+
+/// Opens (creating if needed) and migrates the database, and starts its writer.
+pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
+    if let Some(dir) = options.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Open(format!("cannot create the folder {}: {e}", dir.display())))?;
+    }
+    let mut conn = connect(&options.path, false)?;
+    let sync = if options.synchronous_full { "FULL" } else { "NORMAL" };
+    conn.0
+        .execute_batch(&format!("PRAGMA synchronous = {sync};"))
+        .map_err(|e| Error::Open(e.to_string()))?;
+    conn.0.execute_batch("BEGIN IMMEDIATE").map_err(|e| Error::Open(e.to_string()))?;
+    match migrate::run(&mut conn, now_ms()) {
+        Ok(_) => conn.0.execute_batch("COMMIT").map_err(|e| Error::Open(e.to_string()))?,
+        Err(e) => {
+            let _ = conn.0.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    let writer = writer::Writer::start(conn, options.max_batch)?;
+    Ok(SqlStore::new(Sqlite {
+        writer,
+        readers: Arc::new(Mutex::new(Vec::new())),
+        path: options.path,
+    }))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn connect(path: &Path, read_only: bool) -> Result<SqliteConn> {
+    let conn = rusqlite::Connection::open(path)
+        .map_err(|e| Error::Open(format!("{}: {e}", path.display())))?;
+    let mut pragmas = String::from(
+        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+         PRAGMA temp_store = MEMORY;",
+    );
+    if read_only {
+        pragmas.push_str(" PRAGMA query_only = 1;");
+    }
+    conn.execute_batch(&pragmas)
+        .map_err(|e| Error::Open(format!("{}: {e}", path.display())))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(SqliteConn(conn))
+}
+
+/// The SQLite backend. Cheap to share behind the store's `Arc`.
+pub struct Sqlite {
+    writer: writer::Writer,
+    readers: Arc<Mutex<Vec<SqliteConn>>>,
+    path: PathBuf,
+}
+
+const MAX_IDLE_READERS: usize = 4;
+
+impl Backend for Sqlite {
+    async fn write<R, F>(&self, work: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static,
+    {
+        self.writer.run(work).await
+    }
+
+    async fn read<R, F>(&self, work: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let idle = readers.lock().map_err(|_| Error::Closed)?.pop();
+            let mut conn = match idle {
+                Some(c) => c,
+                None => connect(&path, true)?,
+            };
+            conn.0.execute_batch("BEGIN")?;
+            let out = work(&mut conn);
+            let _ = conn.0.execute_batch("COMMIT");
+            let mut idle = readers.lock().map_err(|_| Error::Closed)?;
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| Error::Database(format!("read task failed: {e}")))?
+    }
+}
+
+/// A rusqlite connection speaking the shared SQL layer.
+pub(crate) struct SqliteConn(pub(crate) rusqlite::Connection);
+
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Val::Null => ValueRef::Null,
+            Val::Int(i) => ValueRef::Integer(*i),
+            Val::Text(s) => ValueRef::Text(s.as_bytes()),
+        }))
+    }
+}
+
+fn read_row(row: &rusqlite::Row<'_>, n: usize) -> rusqlite::Result<Row> {
+    let mut vals = Vec::with_capacity(n);
+    for i in 0..n {
+        vals.push(match row.get_ref(i)? {
+            ValueRef::Null => Val::Null,
+            ValueRef::Integer(v) => Val::Int(v),
+            ValueRef::Real(v) => Val::Int(v as i64),
+            ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+            ValueRef::Blob(b) => Val::Text(String::from_utf8_lossy(b).into_owned()),
+        });
+    }
+    Ok(Row(vals))
+}
+
+impl Conn for SqliteConn {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))? as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        let n = stmt.column_count();
+        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| read_row(r, n))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.0.execute_batch(sql)?)
+    }
+}

@@ -1,0 +1,412 @@
+//! The transactions of the pipeline, written once over [`Tx`]: ingest an inbound
+//! message, fire a timer, journal a delivery attempt. Each runs inside one
+//! transaction that the backend opens and commits.
+
+use crate::model::*;
+use crate::tx::Tx;
+use crate::{Error, Result};
+use relais_core::contact::Contact;
+use relais_core::conversation::{Conversation, Priority};
+use relais_core::decision::{ConversationHandler, Decision, HandlerInput, Trigger};
+use relais_core::event::{Actor, Event, EventKind};
+use relais_core::id::{ConversationId, MessageId, TimerId};
+use relais_core::message::{AuthorKind, DeliveryStatus, Direction, Message};
+use relais_core::ticket::{self, Action, Status, Transition};
+use relais_core::Timestamp;
+use serde_json::json;
+
+/// Stores an inbound message and runs the bot. A duplicate returns
+/// [`Error::DuplicateInbound`] so the whole transaction rolls back (nothing is written).
+pub(crate) fn ingest(tx: &mut Tx<'_>, inbound: &Inbound, handler: &dyn ConversationHandler) -> Result<Ingested> {
+    let now = inbound.received_at;
+    let lane = Lane {
+        channel: inbound.channel.clone(),
+        address: inbound.address.clone(),
+    };
+    let contact = match tx.contact_by_identity(&inbound.channel, &inbound.address)? {
+        Some(c) => c,
+        None => tx.create_contact(&inbound.channel, &inbound.address, inbound.contact_name.as_deref(), now)?,
+    };
+    let mut events = Vec::new();
+    let (mut conv, first) = match tx.live_conversation(&inbound.channel, contact.id)? {
+        Some(mut conv) => {
+            let before = conv.ticket();
+            match ticket::apply(before, Action::CustomerMessage) {
+                Ok(Transition::To(after)) => {
+                    if after.status != before.status {
+                        events.push(status_event(&before.status, &after.status, Actor::Contact(contact.id), now));
+                        if before.status == Status::Solved && after.status == Status::Bot {
+                            // A bot-solved conversation starts the bot again from the start.
+                            conv.bot_state = json!({});
+                        }
+                    }
+                    conv.status = after.status;
+                    conv.resolved_by = after.resolved_by;
+                }
+                // Live conversations are never closed; a refusal here is a bug, not input.
+                Ok(Transition::NewConversation) | Err(_) => {
+                    return Err(Error::Corrupt(format!(
+                        "conversation {} in status {} cannot take a customer message",
+                        conv.id, conv.status
+                    )));
+                }
+            }
+            (conv, false)
+        }
+        None => {
+            let previous = tx.last_conversation(&inbound.channel, contact.id)?;
+            let fresh = Conversation {
+                id: ConversationId(0),
+                channel: inbound.channel.clone(),
+                contact: contact.id,
+                status: Status::Bot,
+                team: None,
+                assignee: None,
+                priority: Priority::Normal,
+                tags: Vec::new(),
+                escalation_reason: None,
+                resolved_by: None,
+                fields: json!({}),
+                bot_state: json!({}),
+                previous,
+                last_seq: 0,
+                created_at: now,
+                updated_at: now,
+            };
+            let conv = tx.insert_conversation(&fresh, &inbound.address)?;
+            events.push(Event::new(
+                EventKind::ConversationStarted,
+                Actor::Contact(contact.id),
+                now,
+                json!({ "channel": inbound.channel, "previous": previous }),
+            ));
+            (conv, true)
+        }
+    };
+
+    conv.last_seq += 1;
+    let mut msg = Message {
+        id: MessageId(0),
+        conversation: conv.id,
+        seq: conv.last_seq,
+        direction: Direction::Inbound,
+        author: AuthorKind::Contact,
+        agent: None,
+        text: inbound.text.clone(),
+        buttons: Vec::new(),
+        status: None,
+        external_id: inbound.external_id.clone(),
+        reply_to: None,
+        created_at: now,
+    };
+    msg.id = tx.insert_message(&msg, &inbound.channel)?;
+    events.push(Event::new(
+        EventKind::MessageReceived,
+        Actor::Contact(contact.id),
+        now,
+        json!({ "message": msg.id, "seq": msg.seq }),
+    ));
+    for e in &events {
+        tx.insert_event(Some(conv.id), e)?;
+    }
+
+    // The bot speaks only while it owns the conversation; a human owns every other status.
+    let applied = if conv.status == Status::Bot {
+        let decision = handler.decide(&HandlerInput {
+            conversation: &conv,
+            contact: &contact,
+            trigger: Trigger::Message {
+                id: msg.id,
+                text: &msg.text,
+                first,
+            },
+            now,
+        });
+        apply_decision(
+            tx,
+            Step {
+                conv: &mut conv,
+                contact: &contact,
+                lane: &lane,
+                cause: Some(msg.id),
+                in_band: inbound.replies_in_band,
+                now,
+            },
+            decision,
+        )?
+    } else {
+        Applied::default()
+    };
+    conv.updated_at = now;
+    tx.update_conversation(&conv)?;
+    Ok(Ingested {
+        duplicate: false,
+        conversation: conv.id,
+        message: msg.id,
+        replies: applied.replies,
+        timers: applied.timers,
+        queued: applied.queued,
+    })
+}
+
+/// What a duplicate delivery answers: the original message and the replies it got.
+pub(crate) fn duplicate(tx: &mut Tx<'_>, inbound: &Inbound) -> Result<Ingested> {
+    let external = inbound
+        .external_id
+        .as_deref()
+        .ok_or_else(|| Error::Database("duplicate without an external id".into()))?;
+    let original = tx
+        .inbound_by_external_id(&inbound.channel, external)?
+        .ok_or_else(|| Error::Database("duplicate whose original is not visible".into()))?;
+    Ok(Ingested {
+        duplicate: true,
+        conversation: original.conversation,
+        message: original.id,
+        replies: tx.replies_to(original.id)?,
+        timers: Vec::new(),
+        queued: false,
+    })
+}
+
+/// Fires a timer if this call wins the claim.
+pub(crate) fn fire_timer(
+    tx: &mut Tx<'_>,
+    id: TimerId,
+    now: Timestamp,
+    handler: &dyn ConversationHandler,
+) -> Result<Option<Fired>> {
+    let Some(timer) = tx.claim_timer(id, now)? else {
+        return Ok(None);
+    };
+    let (mut conv, address) = tx
+        .conversation(timer.conversation, true)?
+        .ok_or_else(|| Error::Corrupt(format!("timer {id} of a missing conversation")))?;
+    let contact = tx.contact(conv.contact)?;
+    tx.insert_event(
+        Some(conv.id),
+        &Event::new(EventKind::TimerFired, Actor::System, now, json!({ "timer": id, "name": timer.name })),
+    )?;
+    let lane = Lane {
+        channel: conv.channel.clone(),
+        address,
+    };
+    let applied = if conv.status == Status::Bot {
+        let decision = handler.decide(&HandlerInput {
+            conversation: &conv,
+            contact: &contact,
+            trigger: Trigger::Timer {
+                name: &timer.name,
+                payload: &timer.payload,
+            },
+            now,
+        });
+        apply_decision(
+            tx,
+            Step {
+                conv: &mut conv,
+                contact: &contact,
+                lane: &lane,
+                cause: None,
+                in_band: false,
+                now,
+            },
+            decision,
+        )?
+    } else {
+        Applied::default()
+    };
+    conv.updated_at = now;
+    tx.update_conversation(&conv)?;
+    Ok(Some(Fired {
+        conversation: conv.id,
+        replies: applied.replies,
+        timers: applied.timers,
+        queued: applied.queued,
+    }))
+}
+
+/// Journals an attempt and moves the outbox row and the message's status.
+pub(crate) fn record_attempt(tx: &mut Tx<'_>, a: &Attempt) -> Result<()> {
+    let Some((conversation, attempts)) = tx.outbox_row(a.message)? else {
+        // Already settled (a late duplicate report): the journal keeps the first outcome.
+        return Ok(());
+    };
+    let attempt = attempts + 1;
+    let (outcome, detail) = match &a.outcome {
+        AttemptOutcome::Sent { .. } => ("sent", None),
+        AttemptOutcome::Retry { detail, ambiguous, .. } => {
+            (if *ambiguous { "ambiguous" } else { "retry" }, Some(detail.clone()))
+        }
+        AttemptOutcome::Failed { detail } => ("failed", Some(detail.clone())),
+    };
+    tx.insert_attempt(&AttemptRecord {
+        message: a.message,
+        attempt,
+        at: a.at,
+        outcome: outcome.into(),
+        detail: detail.clone(),
+        duration_ms: a.duration_ms,
+    })?;
+    let current = tx
+        .message(a.message)?
+        .and_then(|m| m.status)
+        .unwrap_or(DeliveryStatus::Queued);
+    match &a.outcome {
+        AttemptOutcome::Sent { external_id } => {
+            tx.delete_outbox(a.message)?;
+            if let Some(next) = current.advance(DeliveryStatus::Sent) {
+                tx.set_delivery(a.message, next, external_id.as_deref())?;
+            }
+            tx.insert_event(
+                Some(conversation),
+                &Event::new(
+                    EventKind::MessageSent,
+                    Actor::System,
+                    a.at,
+                    json!({ "message": a.message, "attempt": attempt }),
+                ),
+            )?;
+        }
+        AttemptOutcome::Retry { retry_at, .. } => tx.reschedule_outbox(a.message, *retry_at, attempt)?,
+        AttemptOutcome::Failed { detail } => {
+            tx.delete_outbox(a.message)?;
+            if let Some(next) = current.advance(DeliveryStatus::Failed) {
+                tx.set_delivery(a.message, next, None)?;
+            }
+            tx.insert_event(
+                Some(conversation),
+                &Event::new(
+                    EventKind::DeliveryFailed,
+                    Actor::System,
+                    a.at,
+                    json!({ "message": a.message, "attempt": attempt, "detail": detail }),
+                ),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn status_event(from: &Status, to: &Status, actor: Actor, at: Timestamp) -> Event {
+    Event::new(
+        EventKind::StatusChanged,
+        actor,
+        at,
+        json!({ "from": from.as_str(), "to": to.as_str() }),
+    )
+}
+
+/// The context a decision is applied in.
+struct Step<'a> {
+    conv: &'a mut Conversation,
+    contact: &'a Contact,
+    lane: &'a Lane,
+    /// The inbound message the decision answers.
+    cause: Option<MessageId>,
+    /// Replies go back in the caller's response instead of through the outbox.
+    in_band: bool,
+    now: Timestamp,
+}
+
+#[derive(Default)]
+struct Applied {
+    replies: Vec<Message>,
+    timers: Vec<ScheduledTimer>,
+    queued: bool,
+}
+
+/// Writes a handler's decision: replies (sent in band, or queued in the outbox), timer
+/// changes, ticket action, bot state and extra events.
+fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result<Applied> {
+    let Step {
+        conv,
+        contact,
+        lane,
+        cause,
+        in_band,
+        now,
+    } = step;
+    let mut applied = Applied::default();
+    for reply in decision.replies {
+        conv.last_seq += 1;
+        let mut m = Message {
+            id: MessageId(0),
+            conversation: conv.id,
+            seq: conv.last_seq,
+            direction: Direction::Outbound,
+            author: AuthorKind::Bot,
+            agent: None,
+            text: reply.text,
+            buttons: reply.buttons,
+            status: Some(if in_band { DeliveryStatus::Sent } else { DeliveryStatus::Queued }),
+            external_id: None,
+            reply_to: cause,
+            created_at: now,
+        };
+        m.id = tx.insert_message(&m, &conv.channel)?;
+        let kind = if in_band {
+            EventKind::MessageSent
+        } else {
+            tx.insert_outbox(&m, lane, now)?;
+            applied.queued = true;
+            EventKind::MessageQueued
+        };
+        tx.insert_event(
+            Some(conv.id),
+            &Event::new(kind, Actor::Bot, now, json!({ "message": m.id, "seq": m.seq, "in_band": in_band })),
+        )?;
+        applied.replies.push(m);
+    }
+    for name in &decision.cancel {
+        tx.cancel_timers(conv.id, name, now)?;
+    }
+    for t in &decision.schedule {
+        tx.cancel_timers(conv.id, &t.name, now)?;
+        let id = tx.insert_timer(conv.id, lane, t, now)?;
+        tx.insert_event(
+            Some(conv.id),
+            &Event::new(
+                EventKind::TimerScheduled,
+                Actor::Bot,
+                now,
+                json!({ "timer": id, "name": t.name, "due_at": t.due_at }),
+            ),
+        )?;
+        applied.timers.push(ScheduledTimer {
+            id,
+            due_at: t.due_at,
+            lane: lane.clone(),
+        });
+    }
+    if let Some(action) = decision.ticket {
+        let before = conv.ticket();
+        match ticket::apply(before, action) {
+            Ok(Transition::To(after)) => {
+                if after.status != before.status {
+                    tx.insert_event(Some(conv.id), &status_event(&before.status, &after.status, Actor::Bot, now))?;
+                }
+                if action == Action::Escalate {
+                    tx.insert_event(
+                        Some(conv.id),
+                        &Event::new(EventKind::Escalated, Actor::Bot, now, json!({ "contact": contact.id })),
+                    )?;
+                }
+                conv.status = after.status;
+                conv.resolved_by = after.resolved_by;
+            }
+            Ok(Transition::NewConversation) | Err(_) => {
+                return Err(Error::Corrupt(format!(
+                    "the bot asked for {action:?} on a conversation in status {}",
+                    conv.status
+                )));
+            }
+        }
+    }
+    if let Some(state) = decision.bot_state {
+        conv.bot_state = state;
+    }
+    for e in &decision.events {
+        tx.insert_event(Some(conv.id), e)?;
+    }
+    Ok(applied)
+}
