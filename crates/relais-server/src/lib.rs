@@ -1,1 +1,15 @@
-//! placeholder
+//! The Relais server: all I/O. HTTP ([`http`]), channel adapters ([`channel`]), the
+//! runtime that moves messages ([`runtime`]: pipeline, timers, outbox), configuration
+//! ([`config`]), time ([`clock`]), credentials ([`auth`]), and the `relais` commands.
+
+pub mod app;
+pub mod auth;
+pub mod bench;
+pub mod channel;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod metrics;
+pub mod redact;
+pub mod runtime;

@@ -7,7 +7,7 @@ use crate::tx::Tx;
 use crate::{usecase, Error, Result, Store};
 use async_trait::async_trait;
 use relais_core::event::Event;
-use relais_core::id::{AgentId, ConversationId, MessageId, TimerId};
+use relais_core::id::{AgentId, ChannelId, ConversationId, MessageId, TimerId};
 use relais_core::message::Message;
 use relais_core::{ConversationHandler, Timestamp};
 use std::future::Future;
@@ -79,8 +79,8 @@ impl<B: Backend> Store for SqlStore<B> {
         self.write(move |tx| usecase::record_attempt(tx, &attempt)).await
     }
 
-    async fn next_outbox_due(&self) -> Result<Option<Timestamp>> {
-        self.read(|tx| tx.next_outbox_due()).await
+    async fn next_outbox_due(&self, now: Timestamp) -> Result<Option<Timestamp>> {
+        self.read(move |tx| tx.next_outbox_due(now)).await
     }
 
     async fn create_channel(&self, channel: NewChannel) -> Result<Channel> {
@@ -96,6 +96,11 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn channels(&self) -> Result<Vec<Channel>> {
         self.read(|tx| tx.channels()).await
+    }
+
+    async fn set_channel_token(&self, id: &ChannelId, token_hash: &str) -> Result<bool> {
+        let (id, hash) = (id.clone(), token_hash.to_owned());
+        self.write(move |tx| tx.set_channel_token(&id, &hash)).await
     }
 
     async fn create_agent(&self, agent: NewAgent) -> Result<Agent> {

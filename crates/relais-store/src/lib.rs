@@ -24,7 +24,7 @@ mod usecase;
 
 use async_trait::async_trait;
 use relais_core::event::Event;
-use relais_core::id::{AgentId, ConversationId, MessageId, TimerId};
+use relais_core::id::{AgentId, ChannelId, ConversationId, MessageId, TimerId};
 use relais_core::message::Message;
 use relais_core::{ConversationHandler, Timestamp};
 use std::sync::Arc;
@@ -62,11 +62,13 @@ pub trait Store: Send + Sync {
     /// Journals one delivery attempt and moves the message accordingly.
     async fn record_attempt(&self, attempt: Attempt) -> Result<()>;
 
-    /// When the next queued outbound message becomes due, if any.
-    async fn next_outbox_due(&self) -> Result<Option<Timestamp>>;
+    /// When the next queued, unleased outbound message becomes due, if any.
+    async fn next_outbox_due(&self, now: Timestamp) -> Result<Option<Timestamp>>;
 
     async fn create_channel(&self, channel: NewChannel) -> Result<Channel>;
     async fn channels(&self) -> Result<Vec<Channel>>;
+    /// Replaces a channel's bearer token hash (token rotation). `false` if no such channel.
+    async fn set_channel_token(&self, id: &ChannelId, token_hash: &str) -> Result<bool>;
 
     async fn create_agent(&self, agent: NewAgent) -> Result<Agent>;
     async fn agent_by_email(&self, email: &str) -> Result<Option<(Agent, Option<String>)>>;

@@ -574,8 +574,11 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn next_outbox_due(&mut self) -> Result<Option<Timestamp>> {
-        let r = self.c.query_one("SELECT MIN(next_attempt_at) FROM outbox", &[])?;
+    pub fn next_outbox_due(&mut self, now: Timestamp) -> Result<Option<Timestamp>> {
+        let r = self.c.query_one(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE lease_until IS NULL OR lease_until < $1",
+            &[now.0.into()],
+        )?;
         Ok(r.opt_int(0)?.map(Timestamp))
     }
 
@@ -635,6 +638,14 @@ impl Tx<'_> {
             return Err(Error::AlreadyExists(format!("channel {}", ch.id)));
         }
         Ok(())
+    }
+
+    pub fn set_channel_token(&mut self, id: &ChannelId, token_hash: &str) -> Result<bool> {
+        let n = self.c.execute(
+            "UPDATE channels SET token_hash = $1 WHERE id = $2",
+            &[token_hash.into(), id.as_str().into()],
+        )?;
+        Ok(n == 1)
     }
 
     pub fn channels(&mut self) -> Result<Vec<Channel>> {

@@ -331,7 +331,7 @@ async fn outbox_sends_in_order_and_journals_every_attempt(store: Arc<dyn Store>)
     let h: Arc<dyn ConversationHandler> = Arc::new(Scripted(two_queued));
     let a = store.ingest(inbound("erin", Some("e1"), "hi", T0), h.clone()).await.unwrap();
     store.fire_timer(a.timers[0].id, T0, h.clone()).await.unwrap().unwrap();
-    assert_eq!(store.next_outbox_due().await.unwrap(), Some(T0));
+    assert_eq!(store.next_outbox_due(T0).await.unwrap(), Some(T0));
 
     // Only the head of the conversation's queue is handed out.
     let items = store.claim_outbox(claim(T0)).await.unwrap();
@@ -339,6 +339,7 @@ async fn outbox_sends_in_order_and_journals_every_attempt(store: Arc<dyn Store>)
     assert_eq!(items[0].text, "one");
     assert_eq!(items[0].address, "erin");
     assert!(store.claim_outbox(claim(T0)).await.unwrap().is_empty(), "leased rows are not handed out twice");
+    assert_eq!(store.next_outbox_due(T0).await.unwrap(), Some(T0), "the second message waits, unleased");
 
     store
         .record_attempt(Attempt {

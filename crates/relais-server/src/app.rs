@@ -1,0 +1,154 @@
+//! Building and running a server: `App::build(options)` opens the store, starts the
+//! runtime loops and binds the listener (port 0 picks a free one, for tests);
+//! `run_until_stopped` serves until the shutdown future resolves, finishes in-flight
+//! requests, then stops the loops.
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Database, Settings};
+use crate::http::{self, AppState};
+use crate::runtime::{outbox, timers, Runtime, RuntimeSettings};
+use relais_core::greeting::GreetingBot;
+use relais_store::postgres::PostgresOptions;
+use relais_store::sqlite::SqliteOptions;
+use relais_store::Store;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Opens the database the settings name.
+pub async fn open_store(database: &Database) -> Result<Arc<dyn Store>, relais_store::Error> {
+    Ok(match database {
+        Database::Sqlite { path, synchronous_full } => {
+            let mut options = SqliteOptions::new(path);
+            options.synchronous_full = *synchronous_full;
+            Arc::new(relais_store::sqlite::open(options)?)
+        }
+        Database::Postgres { url, max_connections } => Arc::new(
+            relais_store::postgres::open(PostgresOptions {
+                url: url.expose().to_owned(),
+                schema: None,
+                max_connections: *max_connections,
+            })
+            .await?,
+        ),
+    })
+}
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+    addr: SocketAddr,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the database: {0}")]
+    Store(#[from] relais_store::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+impl App {
+    /// Builds with the system clock.
+    pub async fn build(settings: &Settings) -> Result<App, StartError> {
+        App::build_with(settings, Arc::new(SystemClock), None).await
+    }
+
+    /// Builds with a given clock and, optionally, an already open store.
+    pub async fn build_with(
+        settings: &Settings,
+        clock: Arc<dyn Clock>,
+        store: Option<Arc<dyn Store>>,
+    ) -> Result<App, StartError> {
+        let store = match store {
+            Some(s) => s,
+            None => open_store(&settings.database).await?,
+        };
+        let handler = Arc::new(GreetingBot { nudge_after: settings.nudge_after });
+        let rt = Runtime::new(
+            store,
+            clock,
+            handler,
+            RuntimeSettings {
+                timer_window: settings.timer_window,
+                outbox_max_attempts: settings.outbox_max_attempts,
+                outbox_backoff_base: settings.outbox_backoff_base,
+                outbox_backoff_max: settings.outbox_backoff_max,
+                outbox_send_timeout: settings.outbox_send_timeout,
+                outbox_concurrency: settings.outbox_concurrency,
+                node: format!("node-{}", std::process::id()),
+            },
+        )
+        .await?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| StartError::Listen { addr: settings.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: settings.listen, source })?;
+        Ok(App {
+            listener,
+            addr,
+            state: AppState {
+                rt,
+                max_body_bytes: settings.max_body_bytes,
+                max_text_chars: settings.max_text_chars,
+                ready: Arc::new(AtomicBool::new(false)),
+            },
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn runtime(&self) -> Arc<Runtime> {
+        self.state.rt.clone()
+    }
+
+    /// Serves until `shutdown` resolves; in-flight requests finish first.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let rt = self.state.rt.clone();
+        let timer_loop = tokio::spawn(timers::run(rt.clone(), stop_rx.clone()));
+        let outbox_loop = tokio::spawn(outbox::run(rt.clone(), stop_rx));
+        let ready = self.state.ready.clone();
+        ready.store(true, Ordering::Relaxed);
+        let router = http::router(self.state);
+        let served = axum::serve(self.listener, router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                ready.store(false, Ordering::Relaxed);
+                tracing::info!("shutting down: finishing in-flight requests");
+            })
+            .await;
+        let _ = stop_tx.send(true);
+        let _ = timer_loop.await;
+        let _ = outbox_loop.await;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,118 @@
+//! Credentials: argon2id password hashes, random bearer tokens stored only as their
+//! SHA-256, and the role × scope policy every `/api` route asks.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use relais_core::agent::Role;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// What a caller may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    ReadConversations,
+    ManageChannels,
+    ManageAgents,
+    ManageOwnTokens,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 4] = [
+        Permission::ReadConversations,
+        Permission::ManageChannels,
+        Permission::ManageAgents,
+        Permission::ManageOwnTokens,
+    ];
+
+    /// The token scope that grants it.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Permission::ReadConversations => "conversations:read",
+            Permission::ManageChannels | Permission::ManageAgents => "admin",
+            Permission::ManageOwnTokens => "tokens",
+        }
+    }
+}
+
+/// Scopes a token may carry. `*` (sessions) means everything the role allows.
+pub const SCOPES: [&str; 4] = ["*", "admin", "conversations:read", "tokens"];
+
+/// The policy: the role must allow it AND the token's scopes must grant it.
+pub fn allows(role: Role, scopes: &[String], p: Permission) -> bool {
+    let role_ok = match p {
+        Permission::ReadConversations | Permission::ManageOwnTokens => true,
+        Permission::ManageChannels | Permission::ManageAgents => role == Role::Admin,
+    };
+    role_ok && scopes.iter().any(|s| s == "*" || s == p.scope() || (s == "admin" && role == Role::Admin))
+}
+
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A new random token: `prefix_` then 256 bits as hex.
+pub fn new_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}_{}", hex::encode(bytes))
+}
+
+/// What is stored instead of a token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Constant-time comparison of a presented token with a stored hash.
+pub fn token_matches(token: &str, stored_hash: &str) -> bool {
+    token_hash(token).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn tokens_are_random_and_stored_hashed() {
+        let a = new_token("rat");
+        assert!(a.starts_with("rat_") && a.len() == 4 + 64);
+        assert_ne!(a, new_token("rat"));
+        assert!(token_matches(&a, &token_hash(&a)));
+        assert!(!token_matches(&a, &token_hash("other")));
+    }
+
+    #[test]
+    fn policy_needs_both_role_and_scope() {
+        let all = vec!["*".to_owned()];
+        let read = vec!["conversations:read".to_owned()];
+        let admin = vec!["admin".to_owned()];
+        for p in Permission::ALL {
+            assert!(allows(Role::Admin, &all, p));
+            assert!(allows(Role::Admin, &admin, p), "admin scope covers {p:?} for admins");
+        }
+        assert!(!allows(Role::Agent, &all, Permission::ManageChannels));
+        assert!(!allows(Role::Supervisor, &admin, Permission::ManageAgents));
+        assert!(allows(Role::Agent, &read, Permission::ReadConversations));
+        assert!(!allows(Role::Admin, &read, Permission::ManageChannels), "a narrow token stays narrow");
+        assert!(!allows(Role::Agent, &[], Permission::ReadConversations));
+    }
+}

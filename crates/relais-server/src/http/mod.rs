@@ -1,0 +1,35 @@
+//! The HTTP surface: `/health`, `/ready`, `/metrics`, the REST channel's converse
+//! endpoint, and the `/api/v1` agent and admin API. Each module exposes its routes;
+//! errors become responses only in [`error`].
+
+pub mod api;
+pub mod converse;
+pub mod error;
+pub mod extract;
+pub mod health;
+
+use crate::runtime::Runtime;
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub rt: Arc<Runtime>,
+    pub max_body_bytes: usize,
+    pub max_text_chars: usize,
+    /// False while starting and once shutdown begins: `/ready` answers 503.
+    pub ready: Arc<AtomicBool>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.max_body_bytes;
+    Router::new()
+        .merge(health::routes())
+        .merge(converse::routes())
+        .merge(api::routes())
+        .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}

@@ -1,0 +1,88 @@
+//! The runtime: everything that moves. The inbound [`pipeline`], durable [`timers`]
+//! and the [`outbox`] dispatcher share one [`Runtime`] value.
+
+pub mod lane;
+pub mod outbox;
+pub mod pipeline;
+pub mod timers;
+
+use crate::channel::rest::RestAdapter;
+use crate::channel::ChannelAdapter;
+use crate::clock::Clock;
+use crate::metrics::Metrics;
+use relais_core::id::ChannelId;
+use relais_core::{ConversationHandler, Duration};
+use relais_store::{Channel, Store};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use tokio::sync::Notify;
+
+/// Tunables of the runtime, from the validated settings.
+#[derive(Debug, Clone)]
+pub struct RuntimeSettings {
+    pub timer_window: Duration,
+    pub outbox_max_attempts: u32,
+    pub outbox_backoff_base: Duration,
+    pub outbox_backoff_max: Duration,
+    pub outbox_send_timeout: Duration,
+    pub outbox_concurrency: usize,
+    /// Names this node in outbox leases.
+    pub node: String,
+}
+
+pub struct Runtime {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub handler: Arc<dyn ConversationHandler>,
+    pub metrics: Arc<Metrics>,
+    pub lanes: lane::Lanes,
+    pub timers: timers::TimerWheel,
+    pub outbox_wake: Notify,
+    pub settings: RuntimeSettings,
+    channels: RwLock<HashMap<ChannelId, Channel>>,
+    rest: RestAdapter,
+}
+
+impl Runtime {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        handler: Arc<dyn ConversationHandler>,
+        settings: RuntimeSettings,
+    ) -> Result<Arc<Runtime>, relais_store::Error> {
+        let rt = Arc::new(Runtime {
+            store,
+            clock,
+            handler,
+            metrics: Arc::new(Metrics::default()),
+            lanes: lane::Lanes::default(),
+            timers: timers::TimerWheel::default(),
+            outbox_wake: Notify::new(),
+            rest: RestAdapter::new(settings.outbox_send_timeout),
+            settings,
+            channels: RwLock::new(HashMap::new()),
+        });
+        rt.reload_channels().await?;
+        Ok(rt)
+    }
+
+    /// Refreshes the in-memory channel table from the store.
+    pub async fn reload_channels(&self) -> Result<(), relais_store::Error> {
+        let list = self.store.channels().await?;
+        let mut map = self.channels.write().unwrap_or_else(|p| p.into_inner());
+        map.clear();
+        map.extend(list.into_iter().map(|c| (c.id.clone(), c)));
+        Ok(())
+    }
+
+    pub fn channel(&self, id: &ChannelId) -> Option<Channel> {
+        self.channels.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    }
+
+    pub fn adapter(&self, kind: &str) -> Option<&dyn ChannelAdapter> {
+        match kind {
+            "rest" => Some(&self.rest),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The outbox dispatcher: leases queued outbound messages (the oldest of each
+//! conversation, so order is kept), sends them through their channel's adapter,
+//! and journals every attempt. Failures are retried with capped exponential backoff
+//! and jitter, honouring `Retry-After`; after `max_attempts` the message fails.
+
+use super::Runtime;
+use crate::channel::SendError;
+use crate::metrics::Metrics;
+use relais_core::{Duration, Timestamp};
+use relais_store::{Attempt, AttemptOutcome, OutboxClaim, OutboxItem};
+use std::sync::Arc;
+use tokio::sync::{watch, Semaphore};
+
+const CLAIM_LIMIT: u32 = 64;
+/// How often the dispatcher looks for work it was not told about (other nodes).
+const POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The delay before retry number `attempt` (1-based): `base · 2^(attempt-1)`, capped,
+/// scaled by `jitter` in [0.5, 1].
+pub fn backoff(base: Duration, max: Duration, attempt: u32, jitter: f64) -> Duration {
+    let exp = attempt.saturating_sub(1).min(30);
+    let raw = base.0.saturating_mul(1_i64 << exp).min(max.0);
+    Duration((raw as f64 * jitter.clamp(0.5, 1.0)) as i64)
+}
+
+/// Decides what an attempt's result means for the message.
+pub fn classify(
+    result: Result<Option<String>, SendError>,
+    attempts_before: i64,
+    now: Timestamp,
+    rt: &super::RuntimeSettings,
+    jitter: f64,
+) -> AttemptOutcome {
+    let attempt = (attempts_before + 1) as u32;
+    let retry = |detail: String, retry_after: Option<Duration>, ambiguous: bool| {
+        if attempt >= rt.outbox_max_attempts {
+            return AttemptOutcome::Failed {
+                detail: format!("gave up after {attempt} attempts: {detail}"),
+            };
+        }
+        let wait = backoff(rt.outbox_backoff_base, rt.outbox_backoff_max, attempt, jitter);
+        let wait = retry_after.map_or(wait, |r| r.max(wait));
+        AttemptOutcome::Retry {
+            retry_at: now.plus(wait),
+            detail,
+            ambiguous,
+        }
+    };
+    match result {
+        Ok(external_id) => AttemptOutcome::Sent { external_id },
+        Err(SendError::Retryable { detail, retry_after }) => retry(detail, retry_after, false),
+        Err(SendError::Ambiguous { detail }) => retry(detail, None, true),
+        Err(SendError::Permanent { detail }) => AttemptOutcome::Failed { detail },
+    }
+}
+
+/// Runs until `stop` turns true.
+pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
+    let slots = Arc::new(Semaphore::new(rt.settings.outbox_concurrency));
+    let lease = Duration(rt.settings.outbox_send_timeout.0 * 2 + 30_000);
+    loop {
+        let now = rt.clock.now();
+        let claimed = rt
+            .store
+            .claim_outbox(OutboxClaim {
+                now,
+                lease_until: now.plus(lease),
+                owner: rt.settings.node.clone(),
+                limit: CLAIM_LIMIT,
+            })
+            .await;
+        let count = match claimed {
+            Ok(items) => {
+                let n = items.len();
+                for item in items {
+                    let Ok(permit) = slots.clone().acquire_owned().await else { return };
+                    let rt = rt.clone();
+                    tokio::spawn(async move {
+                        deliver(&rt, item).await;
+                        drop(permit);
+                        rt.outbox_wake.notify_one();
+                    });
+                }
+                n
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot claim outbound messages");
+                0
+            }
+        };
+        if count as u32 == CLAIM_LIMIT {
+            continue;
+        }
+        let next = rt.store.next_outbox_due(now).await.ok().flatten().filter(|t| *t > now);
+        let sleep = match next {
+            Some(t) => rt.clock.sleep_until(t),
+            None => Box::pin(std::future::pending()),
+        };
+        tokio::select! {
+            () = sleep => {}
+            () = rt.outbox_wake.notified() => {}
+            () = tokio::time::sleep(POLL) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
+async fn deliver(rt: &Runtime, item: OutboxItem) {
+    let started = std::time::Instant::now();
+    let result = match rt.channel(&item.channel) {
+        None => Err(SendError::Permanent {
+            detail: format!("channel {} does not exist", item.channel),
+        }),
+        Some(channel) => match rt.adapter(&channel.kind) {
+            None => Err(SendError::Permanent {
+                detail: format!("no adapter for channel kind {:?}", channel.kind),
+            }),
+            Some(adapter) => adapter.send(&channel, &item).await,
+        },
+    };
+    let now = rt.clock.now();
+    let outcome = classify(result, item.attempts, now, &rt.settings, 0.5 + rand::random::<f64>() / 2.0);
+    match &outcome {
+        AttemptOutcome::Sent { .. } => Metrics::inc(&rt.metrics.outbound_sent),
+        AttemptOutcome::Retry { detail, .. } => {
+            Metrics::inc(&rt.metrics.outbound_retries);
+            tracing::warn!(message = %item.message, attempt = item.attempts + 1, %detail, "send failed; will retry");
+        }
+        AttemptOutcome::Failed { detail } => {
+            Metrics::inc(&rt.metrics.outbound_failed);
+            tracing::warn!(message = %item.message, attempt = item.attempts + 1, %detail, "send failed for good");
+        }
+    }
+    let attempt = Attempt {
+        message: item.message,
+        at: now,
+        duration_ms: started.elapsed().as_millis() as i64,
+        outcome,
+    };
+    if let Err(e) = rt.store.record_attempt(attempt).await {
+        // The lease expires and the message is tried again: at-least-once, journaled.
+        tracing::error!(message = %item.message, error = %e, "cannot record a delivery attempt");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::RuntimeSettings;
+
+    fn settings(max: u32) -> RuntimeSettings {
+        RuntimeSettings {
+            timer_window: Duration::minutes(5),
+            outbox_max_attempts: max,
+            outbox_backoff_base: Duration::seconds(1),
+            outbox_backoff_max: Duration::minutes(10),
+            outbox_send_timeout: Duration::seconds(10),
+            outbox_concurrency: 4,
+            node: "t".into(),
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_is_capped_and_jittered() {
+        let (b, m) = (Duration::seconds(1), Duration::seconds(30));
+        let got: Vec<i64> = (1..=7).map(|n| backoff(b, m, n, 1.0).0).collect();
+        assert_eq!(got, vec![1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+        assert_eq!(backoff(b, m, 3, 0.5).0, 2_000);
+        assert_eq!(backoff(b, m, 3, 0.0).0, 2_000, "jitter never goes below half");
+        assert_eq!(backoff(b, m, 200, 1.0).0, 30_000);
+    }
+
+    #[test]
+    fn outcomes_follow_the_four_classes() {
+        let s = settings(3);
+        let now = Timestamp(0);
+        assert_eq!(classify(Ok(Some("x".into())), 0, now, &s, 1.0), AttemptOutcome::Sent { external_id: Some("x".into()) });
+        assert_eq!(
+            classify(Err(SendError::Retryable { detail: "503".into(), retry_after: None }), 0, now, &s, 1.0),
+            AttemptOutcome::Retry { retry_at: Timestamp(1_000), detail: "503".into(), ambiguous: false }
+        );
+        assert_eq!(
+            classify(Err(SendError::Retryable { detail: "429".into(), retry_after: Some(Duration::seconds(60)) }), 0, now, &s, 1.0),
+            AttemptOutcome::Retry { retry_at: Timestamp(60_000), detail: "429".into(), ambiguous: false },
+            "Retry-After is honoured"
+        );
+        assert!(matches!(
+            classify(Err(SendError::Ambiguous { detail: "timeout".into() }), 1, now, &s, 1.0),
+            AttemptOutcome::Retry { ambiguous: true, retry_at: Timestamp(2_000), .. }
+        ));
+        assert!(matches!(
+            classify(Err(SendError::Retryable { detail: "503".into(), retry_after: None }), 2, now, &s, 1.0),
+            AttemptOutcome::Failed { detail } if detail.starts_with("gave up after 3 attempts")
+        ));
+        assert_eq!(
+            classify(Err(SendError::Permanent { detail: "400".into() }), 0, now, &s, 1.0),
+            AttemptOutcome::Failed { detail: "400".into() }
+        );
+    }
+}
