@@ -203,7 +203,7 @@ impl Settings {
         overlay_env(&mut table, env)?;
         let raw: RawConfig = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let key = e.path().to_string();
-            key_err(if key == "." { "relais.toml" } else { &key }, e.into_inner().to_string())
+            key_err(if key == "." { "relais.toml" } else { &key }, e.into_inner().to_string().trim())
         })?;
         validate(raw, workspace)
     }
@@ -367,7 +367,7 @@ mod tests {
             (Some("[server]\nlisten = 8080"), &[], "server.listen"),
             (Some("[outbox]\nbackoff_base = \"soon\""), &[], "outbox.backoff_base"),
             (Some("[server]\nlisten_addr = \"x\""), &[], "server"),
-            (Some("[bogus]\nx = 1"), &[], "relais.toml"),
+            (Some("[bogus]\nx = 1"), &[], "bogus: unknown field"),
             (None, &[("RELAIS__DATABASE__URL", "mysql://x")], "database.url"),
             (None, &[("RELAIS__LOG__FORMAT", "xml")], "log.format"),
             (None, &[("RELAIS__OUTBOX", "1")], "RELAIS__OUTBOX"),

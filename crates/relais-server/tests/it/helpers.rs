@@ -1,0 +1,176 @@
+//! `spawn_app`: a real server on a random loopback port over a SQLite file in a folder
+//! the test owns, with a manual clock; and a local HTTP server that records callbacks.
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use relais_core::Timestamp;
+use relais_server::app::App;
+use relais_server::clock::ManualClock;
+use relais_server::config::Settings;
+use relais_server::demo;
+use relais_server::runtime::Runtime;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const T0: Timestamp = Timestamp(1_800_000_000_000);
+
+pub struct TestApp {
+    pub url: String,
+    pub token: String,
+    pub admin_token: String,
+    pub rt: Arc<Runtime>,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+pub async fn spawn_app(dir: &Path, clock: &ManualClock) -> TestApp {
+    let env = vec![("RELAIS__SERVER__LISTEN".to_owned(), "127.0.0.1:0".to_owned())];
+    let settings = Settings::from_sources(None, "relais.toml", &env, dir).unwrap();
+    let app = App::build_with(&settings, Arc::new(clock.clone()), None).await.unwrap();
+    let rt = app.runtime();
+    let creds = demo::prepare(rt.store.as_ref(), clock_now(clock)).await.unwrap();
+    rt.reload_channels().await.unwrap();
+    let url = format!("http://{}", app.addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestApp {
+        url,
+        token: creds.channel_token,
+        admin_token: creds.admin_token,
+        rt,
+        client: reqwest::Client::new(),
+        stop: Some(stop),
+        handle: Some(handle),
+    }
+}
+
+fn clock_now(clock: &ManualClock) -> Timestamp {
+    use relais_server::clock::Clock;
+    clock.now()
+}
+
+impl TestApp {
+    /// Graceful shutdown: in-flight requests finish, loops stop, the store closes.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap();
+        }
+    }
+
+    pub async fn converse_on(&self, channel: &str, token: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}/api/v1/channels/{channel}/converse", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn converse(&self, body: Value) -> (u16, Value) {
+        self.converse_on("demo", &self.token, body).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.client.get(format!("{}{path}", self.url)).bearer_auth(&self.admin_token).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.admin_token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Every message of every conversation, via the API.
+    pub async fn transcripts(&self) -> Vec<Value> {
+        let (_, list) = self.get("/api/v1/conversations?limit=200").await;
+        let mut all = Vec::new();
+        for c in list["conversations"].as_array().unwrap() {
+            let id = c["conversation"]["id"].as_i64().unwrap();
+            let (_, t) = self.get(&format!("/api/v1/conversations/{id}")).await;
+            all.extend(t["messages"].as_array().unwrap().iter().cloned());
+        }
+        all
+    }
+}
+
+/// Polls `check` until it holds (for work that completes in the background), failing
+/// after 10 s. The clock the server sees is the manual one: this waits on real work,
+/// never on time passing.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..1000 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// A local HTTP server that records every request it gets (a stand-in for the REST
+/// channel's integration).
+#[derive(Clone, Default)]
+pub struct Recorder {
+    pub requests: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
+}
+
+impl Recorder {
+    pub async fn start() -> (Recorder, String) {
+        let rec = Recorder::default();
+        let r = rec.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let r = r.clone();
+                async move {
+                    r.requests.lock().unwrap().push((headers, body));
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (rec, url)
+    }
+
+    pub fn bodies(&self) -> Vec<Value> {
+        self.requests.lock().unwrap().iter().map(|(_, b)| serde_json::from_slice(b).unwrap()).collect()
+    }
+}
+
+pub fn msg(sender: &str, text: &str, id: Option<&str>) -> Value {
+    match id {
+        Some(id) => json!({ "sender": sender, "text": text, "message_id": id }),
+        None => json!({ "sender": sender, "text": text }),
+    }
+}

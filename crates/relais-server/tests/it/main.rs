@@ -1,0 +1,7 @@
+//! Black-box tests over real HTTP on loopback: one test binary, topic modules.
+
+mod converse;
+mod crash;
+mod helpers;
+mod input;
+mod restart;
