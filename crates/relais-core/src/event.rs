@@ -144,7 +144,12 @@ mod tests {
         for k in EventKind::ALL {
             assert_eq!(EventKind::parse(k.as_str()), Some(k));
         }
-        for a in [Actor::Contact(ContactId(3)), Actor::Agent(AgentId(4)), Actor::Bot, Actor::System] {
+        for a in [
+            Actor::Contact(ContactId(3)),
+            Actor::Agent(AgentId(4)),
+            Actor::Bot,
+            Actor::System,
+        ] {
             assert_eq!(Actor::from_parts(a.kind_str(), a.id()), Some(a));
         }
         assert_eq!(Actor::from_parts("agent", None), None);

@@ -52,7 +52,9 @@ impl ConversationHandler for GreetingBot {
                 }
             }
             Trigger::Timer { name, .. } if name == NUDGE_TIMER => Decision {
-                replies: vec![Reply::text("Are you still there? Write anything to continue.")],
+                replies: vec![Reply::text(
+                    "Are you still there? Write anything to continue.",
+                )],
                 ..Decision::default()
             },
             Trigger::Timer { .. } => Decision::default(),
@@ -108,7 +110,11 @@ mod tests {
         let first = bot.decide(&HandlerInput {
             conversation: &conv,
             contact: &alice,
-            trigger: Trigger::Message { id: MessageId(1), text: "hi", first: true },
+            trigger: Trigger::Message {
+                id: MessageId(1),
+                text: "hi",
+                first: true,
+            },
             now: Timestamp(1_000),
         });
         let texts: Vec<_> = first.replies.iter().map(|r| r.text.as_str()).collect();
@@ -121,7 +127,11 @@ mod tests {
         let later = bot.decide(&HandlerInput {
             conversation: &conv,
             contact: &alice,
-            trigger: Trigger::Message { id: MessageId(2), text: "{{ 7*7 }}", first: false },
+            trigger: Trigger::Message {
+                id: MessageId(2),
+                text: "{{ 7*7 }}",
+                first: false,
+            },
             now: Timestamp(5),
         });
         assert_eq!(later.replies.len(), 1);
@@ -137,14 +147,25 @@ mod tests {
         let nudge = bot.decide(&HandlerInput {
             conversation: &conv,
             contact: &c,
-            trigger: Trigger::Timer { name: NUDGE_TIMER, payload: &payload },
+            trigger: Trigger::Timer {
+                name: NUDGE_TIMER,
+                payload: &payload,
+            },
             now: Timestamp(0),
         });
-        assert_eq!(nudge.replies, vec![Reply::text("Are you still there? Write anything to continue.")]);
+        assert_eq!(
+            nudge.replies,
+            vec![Reply::text(
+                "Are you still there? Write anything to continue."
+            )]
+        );
         let other = bot.decide(&HandlerInput {
             conversation: &conv,
             contact: &c,
-            trigger: Trigger::Timer { name: "unknown", payload: &payload },
+            trigger: Trigger::Timer {
+                name: "unknown",
+                payload: &payload,
+            },
             now: Timestamp(0),
         });
         assert_eq!(other, Decision::default());

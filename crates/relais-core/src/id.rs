@@ -49,7 +49,8 @@ impl ChannelId {
     pub fn parse(s: &str) -> Result<Self, String> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if ok {
             Ok(Self(s.to_owned()))
         } else {

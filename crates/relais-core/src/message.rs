@@ -48,9 +48,14 @@ impl AuthorKind {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [AuthorKind::Contact, AuthorKind::Bot, AuthorKind::Agent, AuthorKind::System]
-            .into_iter()
-            .find(|d| d.as_str() == s)
+        [
+            AuthorKind::Contact,
+            AuthorKind::Bot,
+            AuthorKind::Agent,
+            AuthorKind::System,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
     }
 }
 
@@ -156,8 +161,16 @@ mod tests {
                 assert_eq!(got, want, "{cur:?} then {new:?}");
             }
         }
-        assert_eq!(D::Sent.advance(D::Read), Some(D::Read), "delivered may be skipped");
-        assert_eq!(D::Read.advance(D::Delivered), None, "late delivered never regresses");
+        assert_eq!(
+            D::Sent.advance(D::Read),
+            Some(D::Read),
+            "delivered may be skipped"
+        );
+        assert_eq!(
+            D::Read.advance(D::Delivered),
+            None,
+            "late delivered never regresses"
+        );
         assert_eq!(D::Queued.advance(D::Failed), Some(D::Failed));
     }
 
@@ -165,7 +178,14 @@ mod tests {
     fn any_shuffle_of_reports_ends_at_the_furthest_state() {
         let reports = [D::Sent, D::Delivered, D::Read];
         // All 6 orders of three reports.
-        let orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+        let orders = [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ];
         for order in orders {
             let mut s = D::Queued;
             for i in order {

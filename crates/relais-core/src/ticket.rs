@@ -142,7 +142,12 @@ pub struct TransitionError {
 pub fn apply(ticket: Ticket, action: Action) -> Result<Transition, TransitionError> {
     use Action as A;
     use Status as S;
-    let to = |status, resolved_by| Ok(Transition::To(Ticket { status, resolved_by }));
+    let to = |status, resolved_by| {
+        Ok(Transition::To(Ticket {
+            status,
+            resolved_by,
+        }))
+    };
     let refuse = Err(TransitionError {
         from: ticket.status,
         action,
@@ -188,7 +193,11 @@ mod tests {
 
     /// The whole table, written out: (from, resolved_by, action) → expected.
     /// `None` means refused. Every pair of `Status::ALL × Action::ALL` must appear.
-    fn expected(from: Status, by: Option<Resolver>, action: Action) -> Option<(Status, Option<Resolver>)> {
+    fn expected(
+        from: Status,
+        by: Option<Resolver>,
+        action: Action,
+    ) -> Option<(Status, Option<Resolver>)> {
         let r = |st, rb| Some((st, rb));
         match (from, action) {
             (S::Bot, A::Escalate) => r(S::Open, None),
@@ -230,7 +239,12 @@ mod tests {
     fn every_status_and_action_follows_the_table() {
         let mut checked = 0;
         for from in Status::ALL {
-            for by in [None, Some(Resolver::Bot), Some(Resolver::Agent), Some(Resolver::Inactivity)] {
+            for by in [
+                None,
+                Some(Resolver::Bot),
+                Some(Resolver::Agent),
+                Some(Resolver::Inactivity),
+            ] {
                 for action in Action::ALL {
                     let got = apply(ticket(from, by), action);
                     if from == S::Closed && action == A::CustomerMessage {

@@ -25,7 +25,9 @@ pub struct Duration(pub i64);
 
 /// Why a duration text was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bad duration {text:?}: {why} (write one or more <integer><s|m|h|d>, such as 90s or 1h30m)")]
+#[error(
+    "bad duration {text:?}: {why} (write one or more <integer><s|m|h|d>, such as 90s or 1h30m)"
+)]
 pub struct DurationError {
     pub text: String,
     pub why: &'static str,
@@ -70,7 +72,9 @@ impl Duration {
                 'd' => 86_400_000,
                 _ => return Err(err("it has a character other than digits and s, m, h, d")),
             };
-            let n = number.take().ok_or_else(|| err("a unit has no number before it"))?;
+            let n = number
+                .take()
+                .ok_or_else(|| err("a unit has no number before it"))?;
             total = n
                 .checked_mul(unit)
                 .and_then(|v| total.checked_add(v))
@@ -89,7 +93,12 @@ impl fmt::Display for Duration {
         if ms == 0 {
             return f.write_str("0s");
         }
-        for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+        for (unit, size) in [
+            ("d", 86_400_000),
+            ("h", 3_600_000),
+            ("m", 60_000),
+            ("s", 1_000),
+        ] {
             if ms >= size {
                 write!(f, "{}{unit}", ms / size)?;
                 ms %= size;
@@ -120,7 +129,12 @@ mod tests {
             let e = Duration::parse(bad).unwrap_err();
             assert_eq!(e.text, bad);
         }
-        assert!(Duration::parse("10").unwrap_err().to_string().contains("no unit"));
+        assert!(
+            Duration::parse("10")
+                .unwrap_err()
+                .to_string()
+                .contains("no unit")
+        );
     }
 
     #[test]

@@ -6,27 +6,33 @@
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Database, Settings};
 use crate::http::{self, AppState};
-use crate::runtime::{outbox, timers, Runtime, RuntimeSettings};
+use crate::runtime::{Runtime, RuntimeSettings, outbox, timers};
 use relais_core::greeting::GreetingBot;
+use relais_store::Store;
 use relais_store::postgres::PostgresOptions;
 use relais_store::sqlite::SqliteOptions;
-use relais_store::Store;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// Opens the database the settings name.
 pub async fn open_store(database: &Database) -> Result<Arc<dyn Store>, relais_store::Error> {
     Ok(match database {
-        Database::Sqlite { path, synchronous_full } => {
+        Database::Sqlite {
+            path,
+            synchronous_full,
+        } => {
             let mut options = SqliteOptions::new(path);
             options.synchronous_full = *synchronous_full;
             Arc::new(relais_store::sqlite::open(options)?)
         }
-        Database::Postgres { url, max_connections } => Arc::new(
+        Database::Postgres {
+            url,
+            max_connections,
+        } => Arc::new(
             relais_store::postgres::open(PostgresOptions {
                 url: url.expose().to_owned(),
                 schema: None,
@@ -48,7 +54,10 @@ pub enum StartError {
     #[error("cannot open the database: {0}")]
     Store(#[from] relais_store::Error),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 impl App {
@@ -67,7 +76,9 @@ impl App {
             Some(s) => s,
             None => open_store(&settings.database).await?,
         };
-        let handler = Arc::new(GreetingBot { nudge_after: settings.nudge_after });
+        let handler = Arc::new(GreetingBot {
+            nudge_after: settings.nudge_after,
+        });
         let rt = Runtime::new(
             store,
             clock,
@@ -83,10 +94,17 @@ impl App {
             },
         )
         .await?;
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .map_err(|source| StartError::Listen { addr: settings.listen, source })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: settings.listen, source })?;
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: settings.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: settings.listen,
+            source,
+        })?;
         Ok(App {
             listener,
             addr,
@@ -108,7 +126,10 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves; in-flight requests finish first.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let rt = self.state.rt.clone();
         let timer_loop = tokio::spawn(timers::run(rt.clone(), stop_rx.clone()));

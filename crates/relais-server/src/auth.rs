@@ -1,8 +1,8 @@
 //! Credentials: argon2id password hashes, random bearer tokens stored only as their
 //! SHA-256, and the role × scope policy every `/api` route asks.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 use relais_core::agent::Role;
 use sha2::{Digest, Sha256};
@@ -44,7 +44,10 @@ pub fn allows(role: Role, scopes: &[String], p: Permission) -> bool {
         Permission::ReadConversations | Permission::ManageOwnTokens => true,
         Permission::ManageChannels | Permission::ManageAgents => role == Role::Admin,
     };
-    role_ok && scopes.iter().any(|s| s == "*" || s == p.scope() || (s == "admin" && role == Role::Admin))
+    role_ok
+        && scopes
+            .iter()
+            .any(|s| s == "*" || s == p.scope() || (s == "admin" && role == Role::Admin))
 }
 
 pub fn hash_password(password: &str) -> Result<String, String> {
@@ -58,7 +61,11 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 }
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A new random token: `prefix_` then 256 bits as hex.
@@ -75,7 +82,10 @@ pub fn token_hash(token: &str) -> String {
 
 /// Constant-time comparison of a presented token with a stored hash.
 pub fn token_matches(token: &str, stored_hash: &str) -> bool {
-    token_hash(token).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+    token_hash(token)
+        .as_bytes()
+        .ct_eq(stored_hash.as_bytes())
+        .into()
 }
 
 #[cfg(test)]
@@ -107,12 +117,18 @@ mod tests {
         let admin = vec!["admin".to_owned()];
         for p in Permission::ALL {
             assert!(allows(Role::Admin, &all, p));
-            assert!(allows(Role::Admin, &admin, p), "admin scope covers {p:?} for admins");
+            assert!(
+                allows(Role::Admin, &admin, p),
+                "admin scope covers {p:?} for admins"
+            );
         }
         assert!(!allows(Role::Agent, &all, Permission::ManageChannels));
         assert!(!allows(Role::Supervisor, &admin, Permission::ManageAgents));
         assert!(allows(Role::Agent, &read, Permission::ReadConversations));
-        assert!(!allows(Role::Admin, &read, Permission::ManageChannels), "a narrow token stays narrow");
+        assert!(
+            !allows(Role::Admin, &read, Permission::ManageChannels),
+            "a narrow token stays narrow"
+        );
         assert!(!allows(Role::Agent, &[], Permission::ReadConversations));
     }
 }

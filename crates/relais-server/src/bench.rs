@@ -7,8 +7,8 @@
 use relais_core::Duration;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
@@ -51,7 +51,10 @@ impl Drop for Target {
 }
 
 fn start_server() -> Result<Target, String> {
-    let dir = tempfile::Builder::new().prefix("relais-bench-").tempdir().map_err(|e| e.to_string())?;
+    let dir = tempfile::Builder::new()
+        .prefix("relais-bench-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
         .args(["demo", "--json", "--listen", "127.0.0.1:0", "--data"])
@@ -63,8 +66,11 @@ fn start_server() -> Result<Target, String> {
         .map_err(|e| format!("cannot start the server: {e}"))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).map_err(|e| e.to_string())?;
-    let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| format!("unexpected server output {line:?}: {e}"))?;
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_str(&line)
+        .map_err(|e| format!("unexpected server output {line:?}: {e}"))?;
     let field = |p: &str| v.pointer(p).and_then(|x| x.as_str()).map(str::to_owned);
     Ok(Target {
         url: field("/url").ok_or("no url")?,
@@ -129,7 +135,12 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
                 let secs = started.elapsed().as_secs_f64();
                 let total = run_for.0 as f64 / 1000.0;
                 let filled = ((secs / total) * 30.0).min(30.0) as usize;
-                eprint!("\r[{}{}] {secs:5.1}s {n} messages, {:.0}/s   ", "#".repeat(filled), " ".repeat(30 - filled), n as f64 / secs);
+                eprint!(
+                    "\r[{}{}] {secs:5.1}s {n} messages, {:.0}/s   ",
+                    "#".repeat(filled),
+                    " ".repeat(30 - filled),
+                    n as f64 / secs
+                );
                 let _ = std::io::stderr().flush();
             }
         })
@@ -177,8 +188,15 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     eprintln!();
     all.sort_unstable();
     let ms = |us: u32| us as f64 / 1000.0;
-    println!("messages     : {} ok, {} errors in {elapsed:.1} s", all.len(), errors.load(Ordering::Relaxed));
-    println!("throughput   : {:.0} messages/s", all.len() as f64 / elapsed);
+    println!(
+        "messages     : {} ok, {} errors in {elapsed:.1} s",
+        all.len(),
+        errors.load(Ordering::Relaxed)
+    );
+    println!(
+        "throughput   : {:.0} messages/s",
+        all.len() as f64 / elapsed
+    );
     println!(
         "latency (ms) : p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
         ms(percentile(&all, 50.0)),
@@ -187,10 +205,16 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         ms(all.last().copied().unwrap_or(0))
     );
     match target.pid.and_then(memory_kib) {
-        Some((peak, now)) => println!("server memory: peak {:.1} MiB, now {:.1} MiB", peak as f64 / 1024.0, now as f64 / 1024.0),
+        Some((peak, now)) => println!(
+            "server memory: peak {:.1} MiB, now {:.1} MiB",
+            peak as f64 / 1024.0,
+            now as f64 / 1024.0
+        ),
         None => println!("server memory: unknown (give --pid for a server started elsewhere)"),
     }
-    println!("durability   : every answer came after its transaction was fsynced (synchronous=FULL, group commit)");
+    println!(
+        "durability   : every answer came after its transaction was fsynced (synchronous=FULL, group commit)"
+    );
     Ok(())
 }
 

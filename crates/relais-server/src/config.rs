@@ -101,19 +101,30 @@ pub struct RawBot {
 /// Where data lives.
 #[derive(Clone, PartialEq)]
 pub enum Database {
-    Sqlite { path: PathBuf, synchronous_full: bool },
-    Postgres { url: Secret, max_connections: usize },
+    Sqlite {
+        path: PathBuf,
+        synchronous_full: bool,
+    },
+    Postgres {
+        url: Secret,
+        max_connections: usize,
+    },
 }
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Database::Sqlite { path, synchronous_full } => f
+            Database::Sqlite {
+                path,
+                synchronous_full,
+            } => f
                 .debug_struct("Sqlite")
                 .field("path", path)
                 .field("synchronous_full", synchronous_full)
                 .finish(),
-            Database::Postgres { max_connections, .. } => f
+            Database::Postgres {
+                max_connections, ..
+            } => f
                 .debug_struct("Postgres")
                 .field("url", &"<redacted>")
                 .field("max_connections", max_connections)
@@ -180,7 +191,7 @@ impl Settings {
                 return Err(Error::File {
                     path: file.display().to_string(),
                     message: e.to_string(),
-                })
+                });
             }
         };
         Settings::from_sources(text.as_deref(), &file.display().to_string(), env, workspace)
@@ -201,10 +212,14 @@ impl Settings {
             None => toml::Table::new(),
         };
         overlay_env(&mut table, env)?;
-        let raw: RawConfig = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-            let key = e.path().to_string();
-            key_err(if key == "." { "relais.toml" } else { &key }, e.into_inner().to_string().trim())
-        })?;
+        let raw: RawConfig =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let key = e.path().to_string();
+                key_err(
+                    if key == "." { "relais.toml" } else { &key },
+                    e.into_inner().to_string().trim(),
+                )
+            })?;
         validate(raw, workspace)
     }
 }
@@ -213,10 +228,15 @@ impl Settings {
 /// when it is one (`8`, `true`, `"x"`), else as a string.
 fn overlay_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), Error> {
     for (name, value) in env {
-        let Some(rest) = name.strip_prefix("RELAIS__") else { continue };
+        let Some(rest) = name.strip_prefix("RELAIS__") else {
+            continue;
+        };
         let parts: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
         if parts.len() != 2 || parts.iter().any(String::is_empty) {
-            return Err(key_err(name, "environment settings are RELAIS__SECTION__KEY"));
+            return Err(key_err(
+                name,
+                "environment settings are RELAIS__SECTION__KEY",
+            ));
         }
         let parsed = format!("v = {value}")
             .parse::<toml::Table>()
@@ -224,7 +244,11 @@ fn overlay_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), 
             .and_then(|mut t| t.remove("v"))
             .unwrap_or_else(|| toml::Value::String(value.clone()));
         // Secrets are always strings, whatever they look like.
-        let parsed = if parts[0] == "secrets" { toml::Value::String(value.clone()) } else { parsed };
+        let parsed = if parts[0] == "secrets" {
+            toml::Value::String(value.clone())
+        } else {
+            parsed
+        };
         let section = table
             .entry(parts[0].clone())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
@@ -247,24 +271,34 @@ fn duration(key: &str, v: Option<String>, default: Duration) -> Result<Duration,
 
 fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
     let listen_text = raw.server.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
-    let listen: SocketAddr = listen_text
-        .parse()
-        .map_err(|_| key_err("server.listen", format!("{listen_text:?} is not an address such as 127.0.0.1:8080")))?;
+    let listen: SocketAddr = listen_text.parse().map_err(|_| {
+        key_err(
+            "server.listen",
+            format!("{listen_text:?} is not an address such as 127.0.0.1:8080"),
+        )
+    })?;
     let data_dir = workspace.join(raw.server.data_dir.unwrap_or_else(|| "data".into()));
     let synchronous_full = match raw.database.synchronous.as_deref() {
         None | Some("full") => true,
         Some("normal") => false,
-        Some(other) => return Err(key_err("database.synchronous", format!("{other:?} is not one of full, normal"))),
+        Some(other) => {
+            return Err(key_err(
+                "database.synchronous",
+                format!("{other:?} is not one of full, normal"),
+            ));
+        }
     };
     let database = match raw.database.url {
         None => Database::Sqlite {
             path: data_dir.join("relais.db"),
             synchronous_full,
         },
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Database::Postgres {
-            url: Secret(url),
-            max_connections: raw.database.max_connections.unwrap_or(16).clamp(1, 1000) as usize,
-        },
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Database::Postgres {
+                url: Secret(url),
+                max_connections: raw.database.max_connections.unwrap_or(16).clamp(1, 1000) as usize,
+            }
+        }
         Some(url) => match url.strip_prefix("sqlite://") {
             Some(p) if !p.is_empty() => Database::Sqlite {
                 path: workspace.join(p),
@@ -274,18 +308,26 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
                 return Err(key_err(
                     "database.url",
                     "must be sqlite://PATH or postgres://USER@HOST:PORT/DB (the value is not shown: it may hold a password)",
-                ))
+                ));
             }
         },
     };
     let log_format = match raw.log.format.as_deref() {
         None | Some("text") => LogFormat::Text,
         Some("json") => LogFormat::Json,
-        Some(other) => return Err(key_err("log.format", format!("{other:?} is not one of text, json"))),
+        Some(other) => {
+            return Err(key_err(
+                "log.format",
+                format!("{other:?} is not one of text, json"),
+            ));
+        }
     };
     let log_level = raw.log.level.unwrap_or_else(|| "info".into());
     if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
-        return Err(key_err("log.level", format!("{log_level:?} is not a level such as info or relais=debug")));
+        return Err(key_err(
+            "log.level",
+            format!("{log_level:?} is not a level such as info or relais=debug"),
+        ));
     }
     let max_attempts = raw.outbox.max_attempts.unwrap_or(8);
     if !(1..=100).contains(&max_attempts) {
@@ -293,11 +335,17 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
     }
     let max_body = raw.limits.max_body_bytes.unwrap_or(64 * 1024);
     if !(1024..=16 * 1024 * 1024).contains(&max_body) {
-        return Err(key_err("limits.max_body_bytes", "must be between 1024 and 16777216"));
+        return Err(key_err(
+            "limits.max_body_bytes",
+            "must be between 1024 and 16777216",
+        ));
     }
     let max_text = raw.limits.max_text_chars.unwrap_or(4096);
     if !(1..=1_000_000).contains(&max_text) {
-        return Err(key_err("limits.max_text_chars", "must be between 1 and 1000000"));
+        return Err(key_err(
+            "limits.max_text_chars",
+            "must be between 1 and 1000000",
+        ));
     }
     let mut secrets = BTreeMap::new();
     for (k, v) in raw.secrets {
@@ -306,19 +354,39 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
     Ok(Settings {
         listen,
         data_dir,
-        shutdown_grace: duration("server.shutdown_grace", raw.server.shutdown_grace, Duration::seconds(30))?,
+        shutdown_grace: duration(
+            "server.shutdown_grace",
+            raw.server.shutdown_grace,
+            Duration::seconds(30),
+        )?,
         database,
         log_level,
         log_format,
         outbox_max_attempts: max_attempts,
-        outbox_backoff_base: duration("outbox.backoff_base", raw.outbox.backoff_base, Duration::seconds(1))?,
-        outbox_backoff_max: duration("outbox.backoff_max", raw.outbox.backoff_max, Duration::minutes(10))?,
-        outbox_send_timeout: duration("outbox.send_timeout", raw.outbox.send_timeout, Duration::seconds(10))?,
+        outbox_backoff_base: duration(
+            "outbox.backoff_base",
+            raw.outbox.backoff_base,
+            Duration::seconds(1),
+        )?,
+        outbox_backoff_max: duration(
+            "outbox.backoff_max",
+            raw.outbox.backoff_max,
+            Duration::minutes(10),
+        )?,
+        outbox_send_timeout: duration(
+            "outbox.send_timeout",
+            raw.outbox.send_timeout,
+            Duration::seconds(10),
+        )?,
         outbox_concurrency: raw.outbox.concurrency.unwrap_or(16).clamp(1, 1024) as usize,
         timer_window: duration("timers.window", raw.timers.window, Duration::minutes(5))?,
         max_body_bytes: max_body as usize,
         max_text_chars: max_text as usize,
-        nudge_after: duration("bot.nudge_after", raw.bot.nudge_after, Duration::minutes(10))?,
+        nudge_after: duration(
+            "bot.nudge_after",
+            raw.bot.nudge_after,
+            Duration::minutes(10),
+        )?,
         secrets,
     })
 }
@@ -333,7 +401,10 @@ mod tests {
     use super::*;
 
     fn load(text: Option<&str>, env: &[(&str, &str)]) -> Result<Settings, Error> {
-        let env: Vec<_> = env.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let env: Vec<_> = env
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         Settings::from_sources(text, "relais.toml", &env, Path::new("/ws"))
     }
 
@@ -343,7 +414,10 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(
             s.database,
-            Database::Sqlite { path: PathBuf::from("/ws/data/relais.db"), synchronous_full: true }
+            Database::Sqlite {
+                path: PathBuf::from("/ws/data/relais.db"),
+                synchronous_full: true
+            }
         );
         assert_eq!(s.nudge_after, Duration::minutes(10));
     }
@@ -352,7 +426,11 @@ mod tests {
     fn environment_overrides_the_file() {
         let s = load(
             Some("[server]\nlisten = \"0.0.0.0:9000\"\n[outbox]\nmax_attempts = 3\n"),
-            &[("RELAIS__OUTBOX__MAX_ATTEMPTS", "5"), ("RELAIS__SECRETS__ORDERS_API", "12345"), ("OTHER", "x")],
+            &[
+                ("RELAIS__OUTBOX__MAX_ATTEMPTS", "5"),
+                ("RELAIS__SECRETS__ORDERS_API", "12345"),
+                ("OTHER", "x"),
+            ],
         )
         .unwrap();
         assert_eq!(s.listen.to_string(), "0.0.0.0:9000");
@@ -362,13 +440,22 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
-        let cases: &[(Option<&str>, &[(&str, &str)], &str)] = &[
+        type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
             (Some("[server]\nlisten = \"nowhere\""), &[], "server.listen"),
             (Some("[server]\nlisten = 8080"), &[], "server.listen"),
-            (Some("[outbox]\nbackoff_base = \"soon\""), &[], "outbox.backoff_base"),
+            (
+                Some("[outbox]\nbackoff_base = \"soon\""),
+                &[],
+                "outbox.backoff_base",
+            ),
             (Some("[server]\nlisten_addr = \"x\""), &[], "server"),
             (Some("[bogus]\nx = 1"), &[], "bogus: unknown field"),
-            (None, &[("RELAIS__DATABASE__URL", "mysql://x")], "database.url"),
+            (
+                None,
+                &[("RELAIS__DATABASE__URL", "mysql://x")],
+                "database.url",
+            ),
             (None, &[("RELAIS__LOG__FORMAT", "xml")], "log.format"),
             (None, &[("RELAIS__OUTBOX", "1")], "RELAIS__OUTBOX"),
             (Some("[server"), &[], "relais.toml"),
@@ -388,7 +475,9 @@ mod tests {
         .unwrap();
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("hunter2") && !dbg.contains("s3cr3t"), "{dbg}");
-        let e = load(Some("[database]\nurl = \"mysql://u:hunter2@db\""), &[]).unwrap_err().to_string();
+        let e = load(Some("[database]\nurl = \"mysql://u:hunter2@db\""), &[])
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("hunter2"));
     }
 }

@@ -3,9 +3,9 @@
 
 use crate::auth;
 use crate::config::Settings;
+use relais_core::Timestamp;
 use relais_core::agent::Role;
 use relais_core::id::ChannelId;
-use relais_core::Timestamp;
 use relais_store::{NewAgent, NewChannel, Store};
 use std::path::Path;
 
@@ -28,7 +28,11 @@ pub async fn prepare(store: &dyn Store, now: Timestamp) -> Result<DemoCredential
     let channel = ChannelId(DEMO_CHANNEL.into());
     let channel_token = auth::new_token("rch");
     let hash = auth::token_hash(&channel_token);
-    if !store.set_channel_token(&channel, &hash).await.map_err(|e| e.to_string())? {
+    if !store
+        .set_channel_token(&channel, &hash)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         store
             .create_channel(NewChannel {
                 id: channel,
@@ -42,7 +46,11 @@ pub async fn prepare(store: &dyn Store, now: Timestamp) -> Result<DemoCredential
             .await
             .map_err(|e| e.to_string())?;
     }
-    let (admin, admin_password) = match store.agent_by_email(DEMO_ADMIN).await.map_err(|e| e.to_string())? {
+    let (admin, admin_password) = match store
+        .agent_by_email(DEMO_ADMIN)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         Some((agent, _)) => (agent, None),
         None => {
             let password = auth::new_token("pw")[3..27].to_owned();
@@ -84,7 +92,10 @@ pub async fn prepare(store: &dyn Store, now: Timestamp) -> Result<DemoCredential
 }
 
 pub fn banner(url: &str, data: &Path, c: &DemoCredentials) -> String {
-    let password = c.admin_password.as_deref().unwrap_or("(unchanged: this folder already had an admin)");
+    let password = c
+        .admin_password
+        .as_deref()
+        .unwrap_or("(unchanged: this folder already had an admin)");
     format!(
         "Relais demo is running at {url}\n\
          \x20 data folder : {data}\n\
@@ -138,11 +149,15 @@ max_text_chars = 4096
 pub fn init(dir: &Path) -> Result<(), String> {
     let toml = dir.join("relais.toml");
     if toml.exists() {
-        return Err(format!("{} already exists; not overwriting it", toml.display()));
+        return Err(format!(
+            "{} already exists; not overwriting it",
+            toml.display()
+        ));
     }
     std::fs::create_dir_all(dir.join("flows")).map_err(|e| format!("{}: {e}", dir.display()))?;
     std::fs::write(&toml, INIT_TOML).map_err(|e| format!("{}: {e}", toml.display()))?;
-    std::fs::write(dir.join(".gitignore"), "data/\n").map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::write(dir.join(".gitignore"), "data/\n")
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
     std::fs::write(
         dir.join("flows").join("README.md"),
         "Flow files (SPEC §3) go here. Until a flow exists, Relais answers with its built-in greeting bot.\n",

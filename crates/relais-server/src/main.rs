@@ -1,7 +1,7 @@
 //! The `relais` command line: `serve`, `demo`, `init`, `admin`, `bench`.
 
 use clap::{Parser, Subcommand};
-use relais_server::app::{shutdown_signal, App};
+use relais_server::app::{App, shutdown_signal};
 use relais_server::clock::{Clock, SystemClock};
 use relais_server::config::{self, Database, LogFormat, Secret, Settings};
 use relais_server::{auth, bench, demo};
@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "relais", version, about = "Customer-support automation in one binary")]
+#[command(
+    name = "relais",
+    version,
+    about = "Customer-support automation in one binary"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,7 +71,10 @@ enum AdminCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -86,7 +93,9 @@ fn main() -> ExitCode {
 fn init_logs(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log_level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match settings.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -95,33 +104,51 @@ fn init_logs(settings: &Settings) {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { workspace, database, listen } => {
-            let mut settings = Settings::load(&workspace, &config::process_env()).map_err(|e| e.to_string())?;
+        Command::Serve {
+            workspace,
+            database,
+            listen,
+        } => {
+            let mut settings =
+                Settings::load(&workspace, &config::process_env()).map_err(|e| e.to_string())?;
             if let Some(url) = database {
                 if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                     return Err("--database must be a postgres:// URL".into());
                 }
-                settings.database = Database::Postgres { url: Secret::new(url), max_connections: 16 };
+                settings.database = Database::Postgres {
+                    url: Secret::new(url),
+                    max_connections: 16,
+                };
             }
             if let Some(l) = listen {
-                settings.listen = l.parse().map_err(|_| format!("--listen: {l:?} is not an address"))?;
+                settings.listen = l
+                    .parse()
+                    .map_err(|_| format!("--listen: {l:?} is not an address"))?;
             }
             init_logs(&settings);
             let app = App::build(&settings).await.map_err(|e| e.to_string())?;
             tracing::info!(addr = %app.addr(), "relais is serving");
             eprintln!("relais is serving on http://{}", app.addr());
-            app.run_until_stopped(shutdown_signal()).await.map_err(|e| e.to_string())
+            app.run_until_stopped(shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
         }
         Command::Demo { data, listen, json } => {
             let (dir, _temp) = match data {
                 Some(d) => (d, None),
                 None => {
-                    let t = tempfile::Builder::new().prefix("relais-demo-").tempdir().map_err(|e| e.to_string())?;
+                    let t = tempfile::Builder::new()
+                        .prefix("relais-demo-")
+                        .tempdir()
+                        .map_err(|e| e.to_string())?;
                     (t.path().to_owned(), Some(t))
                 }
             };
-            let mut settings = Settings::load(&dir, &config::process_env()).map_err(|e| e.to_string())?;
-            settings.listen = listen.parse().map_err(|_| format!("--listen: {listen:?} is not an address"))?;
+            let mut settings =
+                Settings::load(&dir, &config::process_env()).map_err(|e| e.to_string())?;
+            settings.listen = listen
+                .parse()
+                .map_err(|_| format!("--listen: {listen:?} is not an address"))?;
             if !json {
                 settings.log_level = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
             }
@@ -129,7 +156,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             let app = App::build(&settings).await.map_err(|e| e.to_string())?;
             let store = app.runtime().store.clone();
             let creds = demo::prepare(store.as_ref(), SystemClock.now()).await?;
-            app.runtime().reload_channels().await.map_err(|e| e.to_string())?;
+            app.runtime()
+                .reload_channels()
+                .await
+                .map_err(|e| e.to_string())?;
             let url = format!("http://{}", app.addr());
             if json {
                 let line = serde_json::json!({ "url": url, "pid": std::process::id(), "credentials": creds });
@@ -137,22 +167,40 @@ async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 println!("{}", demo::banner(&url, &dir, &creds));
             }
-            app.run_until_stopped(shutdown_signal()).await.map_err(|e| e.to_string())
+            app.run_until_stopped(shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
         }
         Command::Init { dir } => {
             demo::init(&dir)?;
-            println!("Wrote a new workspace in {}. Start it with: relais serve --workspace {}", dir.display(), dir.display());
+            println!(
+                "Wrote a new workspace in {}. Start it with: relais serve --workspace {}",
+                dir.display(),
+                dir.display()
+            );
             Ok(())
         }
-        Command::Admin { command: AdminCommand::CreateAgent { workspace, email, name, role } } => {
-            let settings = Settings::load(&workspace, &config::process_env()).map_err(|e| e.to_string())?;
+        Command::Admin {
+            command:
+                AdminCommand::CreateAgent {
+                    workspace,
+                    email,
+                    name,
+                    role,
+                },
+        } => {
+            let settings =
+                Settings::load(&workspace, &config::process_env()).map_err(|e| e.to_string())?;
             let (password, generated) = match std::env::var("RELAIS_AGENT_PASSWORD") {
                 Ok(p) => (p, false),
                 Err(_) => (auth::new_token("pw")[3..27].to_owned(), true),
             };
             let email = email.trim().to_lowercase();
-            let role = relais_server::http::api::check_agent(&email, &name, &role, &password).map_err(|e| e.to_string())?;
-            let store = relais_server::app::open_store(&settings.database).await.map_err(|e| e.to_string())?;
+            let role = relais_server::http::api::check_agent(&email, &name, &role, &password)
+                .map_err(|e| e.to_string())?;
+            let store = relais_server::app::open_store(&settings.database)
+                .await
+                .map_err(|e| e.to_string())?;
             let hash = auth::hash_password(&password)?;
             let agent = store
                 .create_agent(relais_store::NewAgent {
@@ -165,7 +213,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 })
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("created agent {} ({}), role {}", agent.id, agent.email, agent.role.as_str());
+            println!(
+                "created agent {} ({}), role {}",
+                agent.id,
+                agent.email,
+                agent.role.as_str()
+            );
             if generated {
                 println!("password (shown once): {password}");
             }

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Upper bounds of the pipeline latency histogram, in microseconds.
 const BUCKETS_US: [u64; 14] = [
-    250, 500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
+    250, 500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000, 15_000, 25_000, 50_000, 100_000, 250_000,
+    1_000_000,
 ];
 
 #[derive(Default)]
@@ -47,29 +48,80 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(2048);
         let counters: [(&str, &str, &AtomicU64); 9] = [
-            ("relais_inbound_messages_total", "Inbound messages stored.", &self.inbound),
-            ("relais_inbound_duplicates_total", "Inbound deliveries recognised as duplicates.", &self.inbound_duplicates),
-            ("relais_inbound_rejected_total", "Inbound requests refused (bad input or credentials).", &self.inbound_rejected),
-            ("relais_pipeline_errors_total", "Inbound messages that failed to commit.", &self.pipeline_errors),
-            ("relais_outbound_in_band_total", "Bot replies returned in the REST response.", &self.outbound_in_band),
-            ("relais_outbound_sent_total", "Outbound messages accepted by a provider.", &self.outbound_sent),
-            ("relais_outbound_retries_total", "Outbound attempts that will be retried.", &self.outbound_retries),
-            ("relais_outbound_failed_total", "Outbound messages that failed for good.", &self.outbound_failed),
-            ("relais_timers_fired_total", "Durable timers fired.", &self.timers_fired),
+            (
+                "relais_inbound_messages_total",
+                "Inbound messages stored.",
+                &self.inbound,
+            ),
+            (
+                "relais_inbound_duplicates_total",
+                "Inbound deliveries recognised as duplicates.",
+                &self.inbound_duplicates,
+            ),
+            (
+                "relais_inbound_rejected_total",
+                "Inbound requests refused (bad input or credentials).",
+                &self.inbound_rejected,
+            ),
+            (
+                "relais_pipeline_errors_total",
+                "Inbound messages that failed to commit.",
+                &self.pipeline_errors,
+            ),
+            (
+                "relais_outbound_in_band_total",
+                "Bot replies returned in the REST response.",
+                &self.outbound_in_band,
+            ),
+            (
+                "relais_outbound_sent_total",
+                "Outbound messages accepted by a provider.",
+                &self.outbound_sent,
+            ),
+            (
+                "relais_outbound_retries_total",
+                "Outbound attempts that will be retried.",
+                &self.outbound_retries,
+            ),
+            (
+                "relais_outbound_failed_total",
+                "Outbound messages that failed for good.",
+                &self.outbound_failed,
+            ),
+            (
+                "relais_timers_fired_total",
+                "Durable timers fired.",
+                &self.timers_fired,
+            ),
         ];
         for (name, help, value) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                value.load(Ordering::Relaxed)
+            );
         }
         let name = "relais_pipeline_seconds";
-        let _ = writeln!(out, "# HELP {name} Inbound message to durable commit.\n# TYPE {name} histogram");
+        let _ = writeln!(
+            out,
+            "# HELP {name} Inbound message to durable commit.\n# TYPE {name} histogram"
+        );
         let mut cumulative = 0;
         for (i, b) in BUCKETS_US.iter().enumerate() {
             cumulative += self.latency_buckets[i].load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{}\"}} {cumulative}", *b as f64 / 1e6);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{}\"}} {cumulative}",
+                *b as f64 / 1e6
+            );
         }
         let count = self.latency_count.load(Ordering::Relaxed);
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "{name}_sum {}", self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6);
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6
+        );
         let _ = writeln!(out, "{name}_count {count}");
         out
     }

@@ -4,7 +4,7 @@
 use crate::model::*;
 use crate::sql::Conn;
 use crate::tx::Tx;
-use crate::{usecase, Error, Result, Store};
+use crate::{Error, Result, Store, usecase};
 use async_trait::async_trait;
 use relais_core::event::Event;
 use relais_core::id::{AgentId, ChannelId, ConversationId, MessageId, TimerId};
@@ -36,24 +36,39 @@ impl<B: Backend> SqlStore<B> {
         SqlStore { backend }
     }
 
-    async fn write<R: Send + 'static>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static) -> Result<R> {
+    async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
         self.backend.write(move |c| f(&mut Tx { c })).await
     }
 
-    async fn read<R: Send + 'static>(&self, f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static) -> Result<R> {
+    async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
         self.backend.read(move |c| f(&mut Tx { c })).await
     }
 }
 
 #[async_trait]
 impl<B: Backend> Store for SqlStore<B> {
-    async fn ingest(&self, inbound: Inbound, handler: Arc<dyn ConversationHandler>) -> Result<Ingested> {
+    async fn ingest(
+        &self,
+        inbound: Inbound,
+        handler: Arc<dyn ConversationHandler>,
+    ) -> Result<Ingested> {
         let inbound = Arc::new(inbound);
         let again = inbound.clone();
-        match self.write(move |tx| usecase::ingest(tx, &inbound, handler.as_ref())).await {
+        match self
+            .write(move |tx| usecase::ingest(tx, &inbound, handler.as_ref()))
+            .await
+        {
             // The unique index refused the message and the transaction rolled back:
             // answer with what the original delivery produced.
-            Err(Error::DuplicateInbound) => self.read(move |tx| usecase::duplicate(tx, &again)).await,
+            Err(Error::DuplicateInbound) => {
+                self.read(move |tx| usecase::duplicate(tx, &again)).await
+            }
             other => other,
         }
     }
@@ -64,7 +79,8 @@ impl<B: Backend> Store for SqlStore<B> {
         now: Timestamp,
         handler: Arc<dyn ConversationHandler>,
     ) -> Result<Option<Fired>> {
-        self.write(move |tx| usecase::fire_timer(tx, timer, now, handler.as_ref())).await
+        self.write(move |tx| usecase::fire_timer(tx, timer, now, handler.as_ref()))
+            .await
     }
 
     async fn due_timers(&self, until: Timestamp, limit: u32) -> Result<Vec<DueTimer>> {
@@ -76,7 +92,8 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn record_attempt(&self, attempt: Attempt) -> Result<()> {
-        self.write(move |tx| usecase::record_attempt(tx, &attempt)).await
+        self.write(move |tx| usecase::record_attempt(tx, &attempt))
+            .await
     }
 
     async fn next_outbox_due(&self, now: Timestamp) -> Result<Option<Timestamp>> {
@@ -126,13 +143,20 @@ impl<B: Backend> Store for SqlStore<B> {
         .await
     }
 
-    async fn token_by_hash(&self, hash: &str, now: Timestamp) -> Result<Option<(TokenInfo, Agent)>> {
+    async fn token_by_hash(
+        &self,
+        hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(TokenInfo, Agent)>> {
         let hash = hash.to_owned();
         self.read(move |tx| {
             let Some(token) = tx.token_by_hash(&hash, now)? else {
                 return Ok(None);
             };
-            Ok(tx.agent(token.agent)?.filter(|a| !a.disabled).map(|a| (token, a)))
+            Ok(tx
+                .agent(token.agent)?
+                .filter(|a| !a.disabled)
+                .map(|a| (token, a)))
         })
         .await
     }
@@ -168,8 +192,14 @@ impl<B: Backend> Store for SqlStore<B> {
         self.read(move |tx| tx.messages(conversation)).await
     }
 
-    async fn events(&self, conversation: Option<ConversationId>, after: i64, limit: u32) -> Result<Vec<StoredEvent>> {
-        self.read(move |tx| tx.events(conversation, after, limit)).await
+    async fn events(
+        &self,
+        conversation: Option<ConversationId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
+        self.read(move |tx| tx.events(conversation, after, limit))
+            .await
     }
 
     async fn attempts(&self, message: MessageId) -> Result<Vec<AttemptRecord>> {

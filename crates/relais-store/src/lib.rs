@@ -12,11 +12,11 @@
 //! Nothing here exposes a driver type: errors are [`Error`].
 
 mod backend;
-mod sql;
 pub mod error;
 pub mod migrate;
 pub mod model;
 pub mod postgres;
+mod sql;
 pub use backend::SqlStore;
 pub mod sqlite;
 mod tx;
@@ -40,7 +40,11 @@ pub trait Store: Send + Sync {
     /// The hot path: stores an inbound message (de-duplicated on (channel, external id)),
     /// runs the bot `handler` if the bot owns the conversation, and commits the message,
     /// the new state, events, replies, outbox rows and timers together.
-    async fn ingest(&self, inbound: Inbound, handler: Arc<dyn ConversationHandler>) -> Result<Ingested>;
+    async fn ingest(
+        &self,
+        inbound: Inbound,
+        handler: Arc<dyn ConversationHandler>,
+    ) -> Result<Ingested>;
 
     /// Fires a due timer if it is still pending (atomic claim: a timer fires once),
     /// running the handler and committing its effects. `None` when it was already fired
@@ -76,7 +80,8 @@ pub trait Store: Send + Sync {
 
     async fn create_token(&self, token: NewToken) -> Result<TokenInfo>;
     /// The live (not revoked, not expired) token with this hash, and its agent.
-    async fn token_by_hash(&self, hash: &str, now: Timestamp) -> Result<Option<(TokenInfo, Agent)>>;
+    async fn token_by_hash(&self, hash: &str, now: Timestamp)
+    -> Result<Option<(TokenInfo, Agent)>>;
     async fn revoke_token(&self, id: i64, agent: AgentId, now: Timestamp) -> Result<bool>;
 
     /// Appends an event that belongs to no conversation (admin actions, logins).
@@ -85,7 +90,12 @@ pub trait Store: Send + Sync {
     async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationView>>;
     async fn conversations(&self, page: Page) -> Result<Vec<ConversationView>>;
     async fn messages(&self, conversation: ConversationId) -> Result<Vec<Message>>;
-    async fn events(&self, conversation: Option<ConversationId>, after: i64, limit: u32) -> Result<Vec<StoredEvent>>;
+    async fn events(
+        &self,
+        conversation: Option<ConversationId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>>;
     async fn attempts(&self, message: MessageId) -> Result<Vec<AttemptRecord>>;
 
     /// Counts for `/ready` and tests: rows per table that matter.

@@ -45,11 +45,17 @@ pub(crate) fn run(conn: &mut dyn Conn, now_ms: i64) -> Result<Vec<i64>> {
     )?;
     let list = for_dialect(dialect);
     let applied: Vec<i64> = conn
-        .query("SELECT version FROM relais_migrations ORDER BY version", &[])?
+        .query(
+            "SELECT version FROM relais_migrations ORDER BY version",
+            &[],
+        )?
         .iter()
         .map(|r| r.int(0))
         .collect::<Result<_>>()?;
-    if let Some(unknown) = applied.iter().find(|v| !list.iter().any(|m| m.version == **v)) {
+    if let Some(unknown) = applied
+        .iter()
+        .find(|v| !list.iter().any(|m| m.version == **v))
+    {
         return Err(Error::Open(format!(
             "the database has schema version {unknown}, which this relais binary does not know; \
              use a newer binary"
@@ -57,8 +63,9 @@ pub(crate) fn run(conn: &mut dyn Conn, now_ms: i64) -> Result<Vec<i64>> {
     }
     let mut done = Vec::new();
     for m in list.iter().filter(|m| !applied.contains(&m.version)) {
-        conn.batch(m.sql)
-            .map_err(|e| Error::Open(format!("migration {} ({}) failed: {e}", m.version, m.name)))?;
+        conn.batch(m.sql).map_err(|e| {
+            Error::Open(format!("migration {} ({}) failed: {e}", m.version, m.name))
+        })?;
         conn.execute(
             "INSERT INTO relais_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             &[Val::Int(m.version), m.name.into(), Val::Int(now_ms)],
@@ -77,7 +84,11 @@ mod tests {
         let v = |l: &[Migration]| l.iter().map(|m| (m.version, m.name)).collect::<Vec<_>>();
         assert_eq!(v(SQLITE), v(POSTGRES));
         for (i, m) in SQLITE.iter().enumerate() {
-            assert_eq!(m.version, i as i64 + 1, "versions are 1, 2, 3… without gaps");
+            assert_eq!(
+                m.version,
+                i as i64 + 1,
+                "versions are 1, 2, 3… without gaps"
+            );
         }
     }
 

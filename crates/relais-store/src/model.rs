@@ -1,12 +1,12 @@
 //! Data crossing the [`crate::Store`] boundary: inputs of use cases and what they return.
 
+use relais_core::Timestamp;
 use relais_core::agent::{Presence, Role};
 use relais_core::contact::Contact;
 use relais_core::conversation::Conversation;
 use relais_core::event::Event;
 use relais_core::id::{AgentId, ChannelId, ConversationId, MessageId, TimerId};
 use relais_core::message::Message;
-use relais_core::Timestamp;
 use serde::Serialize;
 
 /// A customer message as a channel delivered it.

@@ -7,9 +7,9 @@
 
 use crate::backend::{Backend, SqlStore};
 use crate::sql::{Conn, Dialect, Row, Val};
-use crate::{migrate, Error, Result};
+use crate::{Error, Result, migrate};
 use bytes::BytesMut;
-use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -41,7 +41,10 @@ pub async fn open(options: PostgresOptions) -> Result<PostgresStore> {
     let mut config = postgres::Config::from_str(&options.url)
         .map_err(|e| Error::Open(format!("bad PostgreSQL URL: {e}")))?;
     if let Some(schema) = &options.schema {
-        if !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        if !schema
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             return Err(Error::Open(format!("bad schema name {schema:?}")));
         }
         config.options(&format!("-c search_path={schema}"));
@@ -60,8 +63,17 @@ pub async fn open(options: PostgresOptions) -> Result<PostgresStore> {
                 .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
                 .map_err(|e| Error::Open(e.to_string()))?;
         }
-        let mut t = conn.client.transaction().map_err(|e| Error::Open(e.to_string()))?;
-        migrate::run(&mut PgConn { t: &mut t, statements: &mut conn.statements }, now_ms())?;
+        let mut t = conn
+            .client
+            .transaction()
+            .map_err(|e| Error::Open(e.to_string()))?;
+        migrate::run(
+            &mut PgConn {
+                t: &mut t,
+                statements: &mut conn.statements,
+            },
+            now_ms(),
+        )?;
         t.commit().map_err(|e| Error::Open(e.to_string()))?;
         p.give_back(conn);
         Ok(())
@@ -90,10 +102,9 @@ struct Pool {
 
 impl Pool {
     fn connect(&self) -> Result<Pooled> {
-        if let Some(c) = self.idle.lock().map_err(|_| Error::Closed)?.pop() {
-            if !c.client.is_closed() {
-                return Ok(c);
-            }
+        let idle = self.idle.lock().map_err(|_| Error::Closed)?.pop();
+        if let Some(c) = idle.filter(|c| !c.client.is_closed()) {
+            return Ok(c);
         }
         let client = self
             .config
@@ -106,10 +117,10 @@ impl Pool {
     }
 
     fn give_back(&self, c: Pooled) {
-        if !c.client.is_closed() {
-            if let Ok(mut idle) = self.idle.lock() {
-                idle.push(c);
-            }
+        if !c.client.is_closed()
+            && let Ok(mut idle) = self.idle.lock()
+        {
+            idle.push(c);
         }
     }
 }
@@ -140,7 +151,12 @@ impl Postgres {
         R: Send + 'static,
         F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static,
     {
-        let _permit = self.pool.permits.acquire().await.map_err(|_| Error::Closed)?;
+        let _permit = self
+            .pool
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Closed)?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.connect()?;
@@ -201,7 +217,11 @@ impl PgConn<'_, '_> {
 }
 
 impl ToSql for Val {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
             Val::Null => Ok(IsNull::Yes),
             Val::Int(v) => match *ty {
@@ -227,10 +247,18 @@ fn read_row(row: &postgres::Row) -> Result<Row> {
     for (i, col) in row.columns().iter().enumerate() {
         let v = match *col.type_() {
             Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Val::Int),
-            Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| Val::Int(v.into())),
-            Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| Val::Int(v.into())),
-            Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(|v| Val::Int(v.into())),
-            Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR => row.try_get::<_, Option<String>>(i)?.map(Val::Text),
+            Type::INT4 => row
+                .try_get::<_, Option<i32>>(i)?
+                .map(|v| Val::Int(v.into())),
+            Type::INT2 => row
+                .try_get::<_, Option<i16>>(i)?
+                .map(|v| Val::Int(v.into())),
+            Type::BOOL => row
+                .try_get::<_, Option<bool>>(i)?
+                .map(|v| Val::Int(v.into())),
+            Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR => {
+                row.try_get::<_, Option<String>>(i)?.map(Val::Text)
+            }
             Type::VOID => None,
             ref other => return Err(Error::Corrupt(format!("unexpected column type {other}"))),
         };
@@ -246,13 +274,15 @@ impl Conn for PgConn<'_, '_> {
 
     fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
         let stmt = self.statement(sql)?;
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         Ok(self.t.execute(&stmt, &refs)?)
     }
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
         let stmt = self.statement(sql)?;
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         self.t.query(&stmt, &refs)?.iter().map(read_row).collect()
     }
 

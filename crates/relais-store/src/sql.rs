@@ -59,7 +59,9 @@ impl Row {
     pub fn int(&self, i: usize) -> Result<i64> {
         match self.at(i)? {
             Val::Int(v) => Ok(*v),
-            other => Err(Error::Corrupt(format!("column {i}: expected an integer, found {other:?}"))),
+            other => Err(Error::Corrupt(format!(
+                "column {i}: expected an integer, found {other:?}"
+            ))),
         }
     }
 
@@ -73,7 +75,9 @@ impl Row {
     pub fn text(&self, i: usize) -> Result<String> {
         match self.at(i)? {
             Val::Text(v) => Ok(v.clone()),
-            other => Err(Error::Corrupt(format!("column {i}: expected text, found {other:?}"))),
+            other => Err(Error::Corrupt(format!(
+                "column {i}: expected text, found {other:?}"
+            ))),
         }
     }
 

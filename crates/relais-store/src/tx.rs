@@ -5,6 +5,7 @@
 use crate::model::*;
 use crate::sql::{Conn, ConnExt, Row, Val};
 use crate::{Error, Result};
+use relais_core::Timestamp;
 use relais_core::agent::{Presence, Role};
 use relais_core::contact::Contact;
 use relais_core::conversation::{Conversation, Priority};
@@ -13,7 +14,6 @@ use relais_core::event::{Actor, Event, EventKind, FlowPosition};
 use relais_core::id::*;
 use relais_core::message::{AuthorKind, DeliveryStatus, Direction, Message};
 use relais_core::ticket::{Resolver, Status};
-use relais_core::Timestamp;
 
 pub(crate) struct Tx<'a> {
     pub c: &'a mut dyn Conn,
@@ -26,7 +26,8 @@ const MESSAGE_COLS: &str = "id, conversation_id, seq, direction, author_kind, ag
 const CONTACT_COLS: &str = "id, name, language, tier, fields";
 const AGENT_COLS: &str = "id, email, name, role, presence, capacity, disabled, created_at";
 const TOKEN_COLS: &str = "id, agent_id, name, scopes, kind, created_at, expires_at";
-const EVENT_COLS: &str = "id, conversation_id, at, kind, actor_kind, actor_id, flow, flow_version, step, data";
+const EVENT_COLS: &str =
+    "id, conversation_id, at, kind, actor_kind, actor_id, flow, flow_version, step, data";
 
 fn corrupt(what: &str, value: &str) -> Error {
     Error::Corrupt(format!("unknown {what} {value:?}"))
@@ -86,7 +87,9 @@ fn message_from(r: &Row) -> Result<Message> {
         text: r.text(6)?,
         buttons: serde_json::from_value(r.json(7)?)?,
         status: match status {
-            Some(s) => Some(DeliveryStatus::parse(&s).ok_or_else(|| corrupt("delivery status", &s))?),
+            Some(s) => {
+                Some(DeliveryStatus::parse(&s).ok_or_else(|| corrupt("delivery status", &s))?)
+            }
             None => None,
         },
         external_id: r.opt_text(9)?,
@@ -139,7 +142,8 @@ fn event_from(r: &Row) -> Result<StoredEvent> {
         conversation: r.opt_int(1)?.map(ConversationId),
         event: Event {
             kind: EventKind::parse(&kind).ok_or_else(|| corrupt("event kind", &kind))?,
-            actor: Actor::from_parts(&actor_kind, actor_id).ok_or_else(|| corrupt("actor", &actor_kind))?,
+            actor: Actor::from_parts(&actor_kind, actor_id)
+                .ok_or_else(|| corrupt("actor", &actor_kind))?,
             at: Timestamp(r.int(2)?),
             flow,
             data: r.json(9)?,
@@ -161,7 +165,11 @@ pub(crate) struct ClaimedTimer {
 impl Tx<'_> {
     // ---- contacts -------------------------------------------------------------------
 
-    pub fn contact_by_identity(&mut self, channel: &ChannelId, address: &str) -> Result<Option<Contact>> {
+    pub fn contact_by_identity(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+    ) -> Result<Option<Contact>> {
         let sql = "SELECT c.id, c.name, c.language, c.tier, c.fields FROM contact_identities i \
                    JOIN contacts c ON c.id = i.contact_id WHERE i.channel_id = $1 AND i.address = $2";
         self.c
@@ -201,7 +209,8 @@ impl Tx<'_> {
             &[channel.as_str().into(), address.into(), id.into(), now.0.into()],
         )?;
         if inserted == 0 {
-            self.c.execute("DELETE FROM contacts WHERE id = $1", &[id.into()])?;
+            self.c
+                .execute("DELETE FROM contacts WHERE id = $1", &[id.into()])?;
             return self
                 .contact_by_identity(channel, address)?
                 .ok_or_else(|| Error::Database("identity conflict without a row".into()));
@@ -212,7 +221,11 @@ impl Tx<'_> {
     // ---- conversations --------------------------------------------------------------
 
     /// The live conversation of a contact on a channel, locked for this transaction.
-    pub fn live_conversation(&mut self, channel: &ChannelId, contact: ContactId) -> Result<Option<Conversation>> {
+    pub fn live_conversation(
+        &mut self,
+        channel: &ChannelId,
+        contact: ContactId,
+    ) -> Result<Option<Conversation>> {
         let sql = format!(
             "SELECT {CONVERSATION_COLS} FROM conversations WHERE channel_id = $1 AND contact_id = $2 \
              AND status <> 'closed'{}",
@@ -224,13 +237,28 @@ impl Tx<'_> {
             .transpose()
     }
 
-    pub fn conversation(&mut self, id: ConversationId, lock: bool) -> Result<Option<(Conversation, String)>> {
-        let lock = if lock { self.c.dialect().for_update() } else { "" };
+    pub fn conversation(
+        &mut self,
+        id: ConversationId,
+        lock: bool,
+    ) -> Result<Option<(Conversation, String)>> {
+        let lock = if lock {
+            self.c.dialect().for_update()
+        } else {
+            ""
+        };
         let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
-        self.c.query_opt(&sql, &[id.0.into()])?.map(|r| conversation_from(&r)).transpose()
+        self.c
+            .query_opt(&sql, &[id.0.into()])?
+            .map(|r| conversation_from(&r))
+            .transpose()
     }
 
-    pub fn last_conversation(&mut self, channel: &ChannelId, contact: ContactId) -> Result<Option<ConversationId>> {
+    pub fn last_conversation(
+        &mut self,
+        channel: &ChannelId,
+        contact: ContactId,
+    ) -> Result<Option<ConversationId>> {
         let r = self.c.query_opt(
             "SELECT id FROM conversations WHERE channel_id = $1 AND contact_id = $2 ORDER BY id DESC LIMIT 1",
             &[channel.as_str().into(), contact.0.into()],
@@ -310,7 +338,9 @@ impl Tx<'_> {
              JOIN contacts c ON c.id = v.contact_id WHERE v.id < $1 ORDER BY v.id DESC LIMIT $2"
         );
         let before = page.before.map_or(i64::MAX, |b| b.0);
-        let rows = self.c.query(&sql, &[before.into(), i64::from(page.limit).into()])?;
+        let rows = self
+            .c
+            .query(&sql, &[before.into(), i64::from(page.limit).into()])?;
         rows.iter()
             .map(|r| {
                 let (conversation, address) = conversation_from(r)?;
@@ -353,7 +383,11 @@ impl Tx<'_> {
         }
     }
 
-    pub fn inbound_by_external_id(&mut self, channel: &ChannelId, external_id: &str) -> Result<Option<Message>> {
+    pub fn inbound_by_external_id(
+        &mut self,
+        channel: &ChannelId,
+        external_id: &str,
+    ) -> Result<Option<Message>> {
         let sql = format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE channel_id = $1 AND external_id = $2 AND direction = 'inbound'"
         );
@@ -365,20 +399,37 @@ impl Tx<'_> {
 
     pub fn replies_to(&mut self, id: MessageId) -> Result<Vec<Message>> {
         let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE reply_to = $1 ORDER BY seq");
-        self.c.query(&sql, &[id.0.into()])?.iter().map(message_from).collect()
+        self.c
+            .query(&sql, &[id.0.into()])?
+            .iter()
+            .map(message_from)
+            .collect()
     }
 
     pub fn messages(&mut self, conversation: ConversationId) -> Result<Vec<Message>> {
-        let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 ORDER BY seq");
-        self.c.query(&sql, &[conversation.0.into()])?.iter().map(message_from).collect()
+        let sql =
+            format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 ORDER BY seq");
+        self.c
+            .query(&sql, &[conversation.0.into()])?
+            .iter()
+            .map(message_from)
+            .collect()
     }
 
     pub fn message(&mut self, id: MessageId) -> Result<Option<Message>> {
         let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1");
-        self.c.query_opt(&sql, &[id.0.into()])?.map(|r| message_from(&r)).transpose()
+        self.c
+            .query_opt(&sql, &[id.0.into()])?
+            .map(|r| message_from(&r))
+            .transpose()
     }
 
-    pub fn set_delivery(&mut self, id: MessageId, status: DeliveryStatus, external_id: Option<&str>) -> Result<()> {
+    pub fn set_delivery(
+        &mut self,
+        id: MessageId,
+        status: DeliveryStatus,
+        external_id: Option<&str>,
+    ) -> Result<()> {
         self.c.execute(
             "UPDATE messages SET status = $1, external_id = COALESCE($2, external_id) WHERE id = $3",
             &[status.as_str().into(), external_id.into(), id.0.into()],
@@ -390,7 +441,11 @@ impl Tx<'_> {
 
     pub fn insert_event(&mut self, conversation: Option<ConversationId>, e: &Event) -> Result<()> {
         let (flow, version, step) = match &e.flow {
-            Some(f) => (Some(f.flow.as_str()), Some(f.version), Some(f.step.as_str())),
+            Some(f) => (
+                Some(f.flow.as_str()),
+                Some(f.version),
+                Some(f.step.as_str()),
+            ),
             None => (None, None, None),
         };
         self.c.execute(
@@ -411,7 +466,12 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn events(&mut self, conversation: Option<ConversationId>, after: i64, limit: u32) -> Result<Vec<StoredEvent>> {
+    pub fn events(
+        &mut self,
+        conversation: Option<ConversationId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
         let rows = match conversation {
             Some(c) => self.c.query(
                 &format!("SELECT {EVENT_COLS} FROM events WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3"),
@@ -427,7 +487,12 @@ impl Tx<'_> {
 
     // ---- timers ---------------------------------------------------------------------
 
-    pub fn cancel_timers(&mut self, conversation: ConversationId, name: &str, now: Timestamp) -> Result<u64> {
+    pub fn cancel_timers(
+        &mut self,
+        conversation: ConversationId,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<u64> {
         self.c.execute(
             "UPDATE timers SET state = 'cancelled', done_at = $1 \
              WHERE conversation_id = $2 AND name = $3 AND state = 'pending'",
@@ -570,7 +635,8 @@ impl Tx<'_> {
     }
 
     pub fn delete_outbox(&mut self, id: MessageId) -> Result<()> {
-        self.c.execute("DELETE FROM outbox WHERE message_id = $1", &[id.0.into()])?;
+        self.c
+            .execute("DELETE FROM outbox WHERE message_id = $1", &[id.0.into()])?;
         Ok(())
     }
 
@@ -698,7 +764,10 @@ impl Tx<'_> {
 
     pub fn agent(&mut self, id: AgentId) -> Result<Option<Agent>> {
         let sql = format!("SELECT {AGENT_COLS} FROM agents WHERE id = $1");
-        self.c.query_opt(&sql, &[id.0.into()])?.map(|r| agent_from(&r)).transpose()
+        self.c
+            .query_opt(&sql, &[id.0.into()])?
+            .map(|r| agent_from(&r))
+            .transpose()
     }
 
     pub fn agent_by_email(&mut self, email: &str) -> Result<Option<(Agent, Option<String>)>> {
@@ -744,7 +813,10 @@ impl Tx<'_> {
             "SELECT {TOKEN_COLS} FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL \
              AND (expires_at IS NULL OR expires_at > $2)"
         );
-        self.c.query_opt(&sql, &[hash.into(), now.0.into()])?.map(|r| token_from(&r)).transpose()
+        self.c
+            .query_opt(&sql, &[hash.into(), now.0.into()])?
+            .map(|r| token_from(&r))
+            .transpose()
     }
 
     pub fn revoke_token(&mut self, id: i64, agent: AgentId, now: Timestamp) -> Result<bool> {

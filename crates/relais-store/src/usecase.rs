@@ -5,6 +5,7 @@
 use crate::model::*;
 use crate::tx::Tx;
 use crate::{Error, Result};
+use relais_core::Timestamp;
 use relais_core::contact::Contact;
 use relais_core::conversation::{Conversation, Priority};
 use relais_core::decision::{ConversationHandler, Decision, HandlerInput, Trigger};
@@ -12,12 +13,15 @@ use relais_core::event::{Actor, Event, EventKind};
 use relais_core::id::{ConversationId, MessageId, TimerId};
 use relais_core::message::{AuthorKind, DeliveryStatus, Direction, Message};
 use relais_core::ticket::{self, Action, Status, Transition};
-use relais_core::Timestamp;
 use serde_json::json;
 
 /// Stores an inbound message and runs the bot. A duplicate returns
 /// [`Error::DuplicateInbound`] so the whole transaction rolls back (nothing is written).
-pub(crate) fn ingest(tx: &mut Tx<'_>, inbound: &Inbound, handler: &dyn ConversationHandler) -> Result<Ingested> {
+pub(crate) fn ingest(
+    tx: &mut Tx<'_>,
+    inbound: &Inbound,
+    handler: &dyn ConversationHandler,
+) -> Result<Ingested> {
     let now = inbound.received_at;
     let lane = Lane {
         channel: inbound.channel.clone(),
@@ -25,7 +29,12 @@ pub(crate) fn ingest(tx: &mut Tx<'_>, inbound: &Inbound, handler: &dyn Conversat
     };
     let contact = match tx.contact_by_identity(&inbound.channel, &inbound.address)? {
         Some(c) => c,
-        None => tx.create_contact(&inbound.channel, &inbound.address, inbound.contact_name.as_deref(), now)?,
+        None => tx.create_contact(
+            &inbound.channel,
+            &inbound.address,
+            inbound.contact_name.as_deref(),
+            now,
+        )?,
     };
     let mut events = Vec::new();
     let (mut conv, first) = match tx.live_conversation(&inbound.channel, contact.id)? {
@@ -34,7 +43,12 @@ pub(crate) fn ingest(tx: &mut Tx<'_>, inbound: &Inbound, handler: &dyn Conversat
             match ticket::apply(before, Action::CustomerMessage) {
                 Ok(Transition::To(after)) => {
                     if after.status != before.status {
-                        events.push(status_event(&before.status, &after.status, Actor::Contact(contact.id), now));
+                        events.push(status_event(
+                            &before.status,
+                            &after.status,
+                            Actor::Contact(contact.id),
+                            now,
+                        ));
                         if before.status == Status::Solved && after.status == Status::Bot {
                             // A bot-solved conversation starts the bot again from the start.
                             conv.bot_state = json!({});
@@ -184,7 +198,12 @@ pub(crate) fn fire_timer(
     let contact = tx.contact(conv.contact)?;
     tx.insert_event(
         Some(conv.id),
-        &Event::new(EventKind::TimerFired, Actor::System, now, json!({ "timer": id, "name": timer.name })),
+        &Event::new(
+            EventKind::TimerFired,
+            Actor::System,
+            now,
+            json!({ "timer": id, "name": timer.name }),
+        ),
     )?;
     let lane = Lane {
         channel: conv.channel.clone(),
@@ -234,9 +253,12 @@ pub(crate) fn record_attempt(tx: &mut Tx<'_>, a: &Attempt) -> Result<()> {
     let attempt = attempts + 1;
     let (outcome, detail) = match &a.outcome {
         AttemptOutcome::Sent { .. } => ("sent", None),
-        AttemptOutcome::Retry { detail, ambiguous, .. } => {
-            (if *ambiguous { "ambiguous" } else { "retry" }, Some(detail.clone()))
-        }
+        AttemptOutcome::Retry {
+            detail, ambiguous, ..
+        } => (
+            if *ambiguous { "ambiguous" } else { "retry" },
+            Some(detail.clone()),
+        ),
         AttemptOutcome::Failed { detail } => ("failed", Some(detail.clone())),
     };
     tx.insert_attempt(&AttemptRecord {
@@ -267,7 +289,9 @@ pub(crate) fn record_attempt(tx: &mut Tx<'_>, a: &Attempt) -> Result<()> {
                 ),
             )?;
         }
-        AttemptOutcome::Retry { retry_at, .. } => tx.reschedule_outbox(a.message, *retry_at, attempt)?,
+        AttemptOutcome::Retry { retry_at, .. } => {
+            tx.reschedule_outbox(a.message, *retry_at, attempt)?
+        }
         AttemptOutcome::Failed { detail } => {
             tx.delete_outbox(a.message)?;
             if let Some(next) = current.advance(DeliveryStatus::Failed) {
@@ -338,7 +362,11 @@ fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result
             agent: None,
             text: reply.text,
             buttons: reply.buttons,
-            status: Some(if in_band { DeliveryStatus::Sent } else { DeliveryStatus::Queued }),
+            status: Some(if in_band {
+                DeliveryStatus::Sent
+            } else {
+                DeliveryStatus::Queued
+            }),
             external_id: None,
             reply_to: cause,
             created_at: now,
@@ -353,7 +381,12 @@ fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result
         };
         tx.insert_event(
             Some(conv.id),
-            &Event::new(kind, Actor::Bot, now, json!({ "message": m.id, "seq": m.seq, "in_band": in_band })),
+            &Event::new(
+                kind,
+                Actor::Bot,
+                now,
+                json!({ "message": m.id, "seq": m.seq, "in_band": in_band }),
+            ),
         )?;
         applied.replies.push(m);
     }
@@ -383,12 +416,20 @@ fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result
         match ticket::apply(before, action) {
             Ok(Transition::To(after)) => {
                 if after.status != before.status {
-                    tx.insert_event(Some(conv.id), &status_event(&before.status, &after.status, Actor::Bot, now))?;
+                    tx.insert_event(
+                        Some(conv.id),
+                        &status_event(&before.status, &after.status, Actor::Bot, now),
+                    )?;
                 }
                 if action == Action::Escalate {
                     tx.insert_event(
                         Some(conv.id),
-                        &Event::new(EventKind::Escalated, Actor::Bot, now, json!({ "contact": contact.id })),
+                        &Event::new(
+                            EventKind::Escalated,
+                            Actor::Bot,
+                            now,
+                            json!({ "contact": contact.id }),
+                        ),
                     )?;
                 }
                 conv.status = after.status;

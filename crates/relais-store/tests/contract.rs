@@ -3,7 +3,9 @@
 //! With `CI=true` the PostgreSQL half refuses to be skipped.
 
 use relais_core::agent::Role;
-use relais_core::decision::{ConversationHandler, Decision, HandlerInput, Reply, TimerRequest, Trigger};
+use relais_core::decision::{
+    ConversationHandler, Decision, HandlerInput, Reply, TimerRequest, Trigger,
+};
 use relais_core::event::{Actor, EventKind};
 use relais_core::greeting::GreetingBot;
 use relais_core::id::{AgentId, ChannelId, TimerId};
@@ -13,8 +15,8 @@ use relais_core::{Duration, Timestamp};
 use relais_store::postgres::PostgresOptions;
 use relais_store::sqlite::SqliteOptions;
 use relais_store::*;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A store under test, and what must be cleaned up after it.
 struct Subject {
@@ -25,7 +27,8 @@ struct Subject {
 
 async fn sqlite() -> Subject {
     let dir = tempfile::tempdir().unwrap();
-    let store = relais_store::sqlite::open(SqliteOptions::new(dir.path().join("relais.db"))).unwrap();
+    let store =
+        relais_store::sqlite::open(SqliteOptions::new(dir.path().join("relais.db"))).unwrap();
     Subject {
         store: Arc::new(store),
         _dir: Some(dir),
@@ -171,17 +174,31 @@ fn greeting() -> Arc<dyn ConversationHandler> {
 
 async fn ingest_creates_contact_conversation_and_replies(store: Arc<dyn Store>) {
     setup(&store).await;
-    let first = store.ingest(inbound("alice", Some("m1"), "hi", T0), greeting()).await.unwrap();
+    let first = store
+        .ingest(inbound("alice", Some("m1"), "hi", T0), greeting())
+        .await
+        .unwrap();
     assert!(!first.duplicate);
     let texts: Vec<_> = first.replies.iter().map(|m| m.text.as_str()).collect();
     assert_eq!(texts[0], "Hello Alice! Welcome to Relais.");
     assert!(texts[1].starts_with("Message #1 received"));
-    assert!(first.replies.iter().all(|m| m.status == Some(DeliveryStatus::Sent) && m.reply_to == Some(first.message)));
+    assert!(
+        first
+            .replies
+            .iter()
+            .all(|m| m.status == Some(DeliveryStatus::Sent) && m.reply_to == Some(first.message))
+    );
     assert_eq!(first.timers.len(), 1);
     assert_eq!(first.timers[0].due_at, T0.plus(Duration::minutes(10)));
     assert!(!first.queued, "in-band replies skip the outbox");
 
-    let second = store.ingest(inbound("alice", Some("m2"), "again", T0.plus(Duration::seconds(1))), greeting()).await.unwrap();
+    let second = store
+        .ingest(
+            inbound("alice", Some("m2"), "again", T0.plus(Duration::seconds(1))),
+            greeting(),
+        )
+        .await
+        .unwrap();
     assert_eq!(second.conversation, first.conversation);
     assert!(second.replies[0].text.starts_with("Message #2 received"));
 
@@ -191,46 +208,97 @@ async fn ingest_creates_contact_conversation_and_replies(store: Arc<dyn Store>) 
     assert_eq!(messages[0].direction, Direction::Inbound);
     assert_eq!(messages[3].text, "again");
 
-    let view = store.conversation(first.conversation).await.unwrap().unwrap();
+    let view = store
+        .conversation(first.conversation)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(view.conversation.status, Status::Bot);
     assert_eq!(view.contact.name.as_deref(), Some("Alice"));
     assert_eq!(view.address, "alice");
     assert_eq!(view.conversation.bot_state["count"], 2);
 
-    let events = store.events(Some(first.conversation), 0, 100).await.unwrap();
+    let events = store
+        .events(Some(first.conversation), 0, 100)
+        .await
+        .unwrap();
     let kinds: Vec<_> = events.iter().map(|e| e.event.kind).collect();
     assert_eq!(kinds[0], EventKind::ConversationStarted);
     assert_eq!(kinds[1], EventKind::MessageReceived);
     assert!(matches!(events[1].event.actor, Actor::Contact(_)));
     assert!(kinds.contains(&EventKind::TimerScheduled));
-    assert!(events.iter().filter(|e| e.event.kind == EventKind::MessageSent).all(|e| e.event.actor == Actor::Bot));
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.event.kind == EventKind::MessageSent)
+            .all(|e| e.event.actor == Actor::Bot)
+    );
 
     // One pending timer: the second message replaced the first nudge.
     let stats = store.stats().await.unwrap();
-    assert_eq!((stats.contacts, stats.conversations, stats.inbound, stats.pending_timers), (1, 1, 2, 1));
-    let page = store.conversations(Page { before: None, limit: 10 }).await.unwrap();
+    assert_eq!(
+        (
+            stats.contacts,
+            stats.conversations,
+            stats.inbound,
+            stats.pending_timers
+        ),
+        (1, 1, 2, 1)
+    );
+    let page = store
+        .conversations(Page {
+            before: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
     assert_eq!(page.len(), 1);
 }
 
 async fn duplicate_inbound_is_stored_once_and_answers_the_original_replies(store: Arc<dyn Store>) {
     setup(&store).await;
-    let first = store.ingest(inbound("bob", Some("dup"), "hello", T0), greeting()).await.unwrap();
+    let first = store
+        .ingest(inbound("bob", Some("dup"), "hello", T0), greeting())
+        .await
+        .unwrap();
     let before = store.stats().await.unwrap();
-    let again = store.ingest(inbound("bob", Some("dup"), "hello", T0.plus(Duration::seconds(5))), greeting()).await.unwrap();
+    let again = store
+        .ingest(
+            inbound("bob", Some("dup"), "hello", T0.plus(Duration::seconds(5))),
+            greeting(),
+        )
+        .await
+        .unwrap();
     assert!(again.duplicate);
     assert_eq!(again.message, first.message);
-    assert_eq!(again.replies, first.replies, "a retry gets the same replies");
-    assert_eq!(store.stats().await.unwrap(), before, "a duplicate writes nothing");
+    assert_eq!(
+        again.replies, first.replies,
+        "a retry gets the same replies"
+    );
+    assert_eq!(
+        store.stats().await.unwrap(),
+        before,
+        "a duplicate writes nothing"
+    );
 
     // The same id from another sender is still a duplicate on this channel, and leaves
     // no contact behind.
-    let other = store.ingest(inbound("mallory", Some("dup"), "x", T0), greeting()).await.unwrap();
+    let other = store
+        .ingest(inbound("mallory", Some("dup"), "x", T0), greeting())
+        .await
+        .unwrap();
     assert!(other.duplicate);
     assert_eq!(store.stats().await.unwrap(), before);
 
     // Without an id there is no de-duplication.
-    store.ingest(inbound("bob", None, "a", T0), greeting()).await.unwrap();
-    store.ingest(inbound("bob", None, "a", T0), greeting()).await.unwrap();
+    store
+        .ingest(inbound("bob", None, "a", T0), greeting())
+        .await
+        .unwrap();
+    store
+        .ingest(inbound("bob", None, "a", T0), greeting())
+        .await
+        .unwrap();
     assert_eq!(store.stats().await.unwrap().inbound, before.inbound + 2);
 }
 
@@ -242,7 +310,9 @@ async fn concurrent_duplicates_store_one_message(store: Arc<dyn Store>) {
         // Different senders, so nothing but the unique index stops the copies.
         let sender = format!("racer{}", i % 4);
         tasks.push(tokio::spawn(async move {
-            store.ingest(inbound(&sender, Some("same-id"), "hi", T0), greeting()).await
+            store
+                .ingest(inbound(&sender, Some("same-id"), "hi", T0), greeting())
+                .await
         }));
     }
     let mut fresh = 0;
@@ -253,7 +323,10 @@ async fn concurrent_duplicates_store_one_message(store: Arc<dyn Store>) {
     }
     assert_eq!(fresh, 1);
     let stats = store.stats().await.unwrap();
-    assert_eq!((stats.inbound, stats.conversations, stats.contacts), (1, 1, 1));
+    assert_eq!(
+        (stats.inbound, stats.conversations, stats.contacts),
+        (1, 1, 1)
+    );
 }
 
 /// A handler whose behaviour a test chooses.
@@ -266,40 +339,99 @@ impl ConversationHandler for Scripted {
 
 async fn timers_fire_once_and_replace_by_name(store: Arc<dyn Store>) {
     setup(&store).await;
-    let a = store.ingest(inbound("carol", Some("c1"), "hi", T0), greeting()).await.unwrap();
-    let b = store.ingest(inbound("carol", Some("c2"), "hi", T0.plus(Duration::minutes(1))), greeting()).await.unwrap();
+    let a = store
+        .ingest(inbound("carol", Some("c1"), "hi", T0), greeting())
+        .await
+        .unwrap();
+    let b = store
+        .ingest(
+            inbound("carol", Some("c2"), "hi", T0.plus(Duration::minutes(1))),
+            greeting(),
+        )
+        .await
+        .unwrap();
     let early = a.timers[0].id;
     let late = b.timers[0].id;
-    let due = store.due_timers(T0.plus(Duration::minutes(30)), 10).await.unwrap();
-    assert_eq!(due.iter().map(|d| d.id).collect::<Vec<_>>(), vec![late], "the first nudge was replaced");
-    assert_eq!(due[0].lane, Lane { channel: channel(), address: "carol".into() });
+    let due = store
+        .due_timers(T0.plus(Duration::minutes(30)), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![late],
+        "the first nudge was replaced"
+    );
+    assert_eq!(
+        due[0].lane,
+        Lane {
+            channel: channel(),
+            address: "carol".into()
+        }
+    );
 
     let when = T0.plus(Duration::minutes(11));
-    assert!(store.fire_timer(early, when, greeting()).await.unwrap().is_none(), "cancelled timers never fire");
     assert!(
-        store.fire_timer(late, T0.plus(Duration::minutes(5)), greeting()).await.unwrap().is_none(),
+        store
+            .fire_timer(early, when, greeting())
+            .await
+            .unwrap()
+            .is_none(),
+        "cancelled timers never fire"
+    );
+    assert!(
+        store
+            .fire_timer(late, T0.plus(Duration::minutes(5)), greeting())
+            .await
+            .unwrap()
+            .is_none(),
         "a timer never fires before it is due"
     );
-    let fired = store.fire_timer(late, when, greeting()).await.unwrap().expect("fires");
+    let fired = store
+        .fire_timer(late, when, greeting())
+        .await
+        .unwrap()
+        .expect("fires");
     assert_eq!(fired.replies.len(), 1);
     assert_eq!(fired.replies[0].status, Some(DeliveryStatus::Queued));
     assert!(fired.queued);
-    assert!(store.fire_timer(late, when, greeting()).await.unwrap().is_none(), "fires once");
+    assert!(
+        store
+            .fire_timer(late, when, greeting())
+            .await
+            .unwrap()
+            .is_none(),
+        "fires once"
+    );
 
     // Racing claims: exactly one wins.
-    let c = store.ingest(inbound("dave", Some("d1"), "hi", T0), greeting()).await.unwrap();
+    let c = store
+        .ingest(inbound("dave", Some("d1"), "hi", T0), greeting())
+        .await
+        .unwrap();
     let id = c.timers[0].id;
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move { store.fire_timer(id, when, greeting()).await.unwrap().is_some() }));
+        tasks.push(tokio::spawn(async move {
+            store
+                .fire_timer(id, when, greeting())
+                .await
+                .unwrap()
+                .is_some()
+        }));
     }
     let mut wins = 0;
     for t in tasks {
         wins += usize::from(t.await.unwrap());
     }
     assert_eq!(wins, 1);
-    assert!(store.fire_timer(TimerId(999_999), when, greeting()).await.unwrap().is_none());
+    assert!(
+        store
+            .fire_timer(TimerId(999_999), when, greeting())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(store.due_timers(when, 10).await.unwrap().is_empty());
 }
 
@@ -320,7 +452,11 @@ fn two_queued(input: &HandlerInput<'_>) -> Decision {
             ..Decision::default()
         },
         Trigger::Message { .. } => Decision {
-            schedule: vec![TimerRequest { name: "t".into(), due_at: input.now, payload: serde_json::json!({}) }],
+            schedule: vec![TimerRequest {
+                name: "t".into(),
+                due_at: input.now,
+                payload: serde_json::json!({}),
+            }],
             ..Decision::default()
         },
     }
@@ -329,8 +465,15 @@ fn two_queued(input: &HandlerInput<'_>) -> Decision {
 async fn outbox_sends_in_order_and_journals_every_attempt(store: Arc<dyn Store>) {
     setup(&store).await;
     let h: Arc<dyn ConversationHandler> = Arc::new(Scripted(two_queued));
-    let a = store.ingest(inbound("erin", Some("e1"), "hi", T0), h.clone()).await.unwrap();
-    store.fire_timer(a.timers[0].id, T0, h.clone()).await.unwrap().unwrap();
+    let a = store
+        .ingest(inbound("erin", Some("e1"), "hi", T0), h.clone())
+        .await
+        .unwrap();
+    store
+        .fire_timer(a.timers[0].id, T0, h.clone())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(store.next_outbox_due(T0).await.unwrap(), Some(T0));
 
     // Only the head of the conversation's queue is handed out.
@@ -338,35 +481,64 @@ async fn outbox_sends_in_order_and_journals_every_attempt(store: Arc<dyn Store>)
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].text, "one");
     assert_eq!(items[0].address, "erin");
-    assert!(store.claim_outbox(claim(T0)).await.unwrap().is_empty(), "leased rows are not handed out twice");
-    assert_eq!(store.next_outbox_due(T0).await.unwrap(), Some(T0), "the second message waits, unleased");
+    assert!(
+        store.claim_outbox(claim(T0)).await.unwrap().is_empty(),
+        "leased rows are not handed out twice"
+    );
+    assert_eq!(
+        store.next_outbox_due(T0).await.unwrap(),
+        Some(T0),
+        "the second message waits, unleased"
+    );
 
     store
         .record_attempt(Attempt {
             message: items[0].message,
             at: T0,
             duration_ms: 3,
-            outcome: AttemptOutcome::Retry { retry_at: T0.plus(Duration::seconds(2)), detail: "503".into(), ambiguous: false },
+            outcome: AttemptOutcome::Retry {
+                retry_at: T0.plus(Duration::seconds(2)),
+                detail: "503".into(),
+                ambiguous: false,
+            },
         })
         .await
         .unwrap();
-    assert!(store.claim_outbox(claim(T0.plus(Duration::seconds(1)))).await.unwrap().is_empty(), "backoff is honoured");
-    let again = store.claim_outbox(claim(T0.plus(Duration::seconds(2)))).await.unwrap();
+    assert!(
+        store
+            .claim_outbox(claim(T0.plus(Duration::seconds(1))))
+            .await
+            .unwrap()
+            .is_empty(),
+        "backoff is honoured"
+    );
+    let again = store
+        .claim_outbox(claim(T0.plus(Duration::seconds(2))))
+        .await
+        .unwrap();
     assert_eq!((again[0].message, again[0].attempts), (items[0].message, 1));
     store
         .record_attempt(Attempt {
             message: again[0].message,
             at: T0.plus(Duration::seconds(2)),
             duration_ms: 4,
-            outcome: AttemptOutcome::Sent { external_id: Some("prov-1".into()) },
+            outcome: AttemptOutcome::Sent {
+                external_id: Some("prov-1".into()),
+            },
         })
         .await
         .unwrap();
-    let next = store.claim_outbox(claim(T0.plus(Duration::seconds(2)))).await.unwrap();
+    let next = store
+        .claim_outbox(claim(T0.plus(Duration::seconds(2))))
+        .await
+        .unwrap();
     assert_eq!(next[0].text, "two");
 
     let journal = store.attempts(items[0].message).await.unwrap();
-    let outcomes: Vec<_> = journal.iter().map(|a| (a.attempt, a.outcome.as_str())).collect();
+    let outcomes: Vec<_> = journal
+        .iter()
+        .map(|a| (a.attempt, a.outcome.as_str()))
+        .collect();
     assert_eq!(outcomes, vec![(1, "retry"), (2, "sent")]);
     let msgs = store.messages(a.conversation).await.unwrap();
     let one = msgs.iter().find(|m| m.text == "one").unwrap();
@@ -377,26 +549,46 @@ async fn outbox_sends_in_order_and_journals_every_attempt(store: Arc<dyn Store>)
 async fn outbox_failure_is_terminal_and_recorded(store: Arc<dyn Store>) {
     setup(&store).await;
     let h: Arc<dyn ConversationHandler> = Arc::new(Scripted(two_queued));
-    let a = store.ingest(inbound("frank", Some("f1"), "hi", T0), h.clone()).await.unwrap();
-    store.fire_timer(a.timers[0].id, T0, h).await.unwrap().unwrap();
+    let a = store
+        .ingest(inbound("frank", Some("f1"), "hi", T0), h.clone())
+        .await
+        .unwrap();
+    store
+        .fire_timer(a.timers[0].id, T0, h)
+        .await
+        .unwrap()
+        .unwrap();
     let items = store.claim_outbox(claim(T0)).await.unwrap();
     store
         .record_attempt(Attempt {
             message: items[0].message,
             at: T0,
             duration_ms: 1,
-            outcome: AttemptOutcome::Failed { detail: "400 bad recipient".into() },
+            outcome: AttemptOutcome::Failed {
+                detail: "400 bad recipient".into(),
+            },
         })
         .await
         .unwrap();
     let msgs = store.messages(a.conversation).await.unwrap();
-    assert_eq!(msgs.iter().find(|m| m.text == "one").unwrap().status, Some(DeliveryStatus::Failed));
+    assert_eq!(
+        msgs.iter().find(|m| m.text == "one").unwrap().status,
+        Some(DeliveryStatus::Failed)
+    );
     let events = store.events(Some(a.conversation), 0, 100).await.unwrap();
-    let failed = events.iter().find(|e| e.event.kind == EventKind::DeliveryFailed).unwrap();
+    let failed = events
+        .iter()
+        .find(|e| e.event.kind == EventKind::DeliveryFailed)
+        .unwrap();
     assert_eq!(failed.event.data["detail"], "400 bad recipient");
     // A late report for a settled message changes nothing.
     store
-        .record_attempt(Attempt { message: items[0].message, at: T0, duration_ms: 1, outcome: AttemptOutcome::Sent { external_id: None } })
+        .record_attempt(Attempt {
+            message: items[0].message,
+            at: T0,
+            duration_ms: 1,
+            outcome: AttemptOutcome::Sent { external_id: None },
+        })
         .await
         .unwrap();
     assert_eq!(store.attempts(items[0].message).await.unwrap().len(), 1);
@@ -408,19 +600,42 @@ async fn a_failing_handler_leaves_no_trace(store: Arc<dyn Store>) {
         panic!("handler bug")
     }
     let before = store.stats().await.unwrap();
-    let err = store.ingest(inbound("gina", Some("g1"), "hi", T0), Arc::new(Scripted(boom))).await;
+    let err = store
+        .ingest(
+            inbound("gina", Some("g1"), "hi", T0),
+            Arc::new(Scripted(boom)),
+        )
+        .await;
     if err.is_ok() {
         panic!("a panicking handler must fail the transaction");
     }
     assert_eq!(store.stats().await.unwrap(), before);
     // A bot asking for an impossible transition is refused the same way.
     fn reopen(_: &HandlerInput<'_>) -> Decision {
-        Decision { ticket: Some(Action::Reopen), replies: vec![Reply::text("x")], ..Decision::default() }
+        Decision {
+            ticket: Some(Action::Reopen),
+            replies: vec![Reply::text("x")],
+            ..Decision::default()
+        }
     }
-    assert!(store.ingest(inbound("gina", Some("g2"), "hi", T0), Arc::new(Scripted(reopen))).await.is_err());
+    assert!(
+        store
+            .ingest(
+                inbound("gina", Some("g2"), "hi", T0),
+                Arc::new(Scripted(reopen))
+            )
+            .await
+            .is_err()
+    );
     assert_eq!(store.stats().await.unwrap(), before);
     // And the store still works.
-    assert!(!store.ingest(inbound("gina", Some("g3"), "hi", T0), greeting()).await.unwrap().duplicate);
+    assert!(
+        !store
+            .ingest(inbound("gina", Some("g3"), "hi", T0), greeting())
+            .await
+            .unwrap()
+            .duplicate
+    );
 }
 
 async fn bot_solved_conversation_restarts_the_bot(store: Arc<dyn Store>) {
@@ -429,38 +644,96 @@ async fn bot_solved_conversation_restarts_the_bot(store: Arc<dyn Store>) {
         Decision {
             replies: vec![Reply::text("bye")],
             ticket: Some(Action::Solve(Resolver::Bot)),
-            bot_state: Some(serde_json::json!({"seen": input.conversation.bot_state["seen"].as_i64().unwrap_or(0) + 1})),
+            bot_state: Some(
+                serde_json::json!({"seen": input.conversation.bot_state["seen"].as_i64().unwrap_or(0) + 1}),
+            ),
             ..Decision::default()
         }
     }
     let h: Arc<dyn ConversationHandler> = Arc::new(Scripted(solve));
-    let a = store.ingest(inbound("hank", Some("h1"), "hi", T0), h.clone()).await.unwrap();
-    let v = store.conversation(a.conversation).await.unwrap().unwrap().conversation;
-    assert_eq!((v.status, v.resolved_by), (Status::Solved, Some(Resolver::Bot)));
-    let b = store.ingest(inbound("hank", Some("h2"), "again", T0), h).await.unwrap();
+    let a = store
+        .ingest(inbound("hank", Some("h1"), "hi", T0), h.clone())
+        .await
+        .unwrap();
+    let v = store
+        .conversation(a.conversation)
+        .await
+        .unwrap()
+        .unwrap()
+        .conversation;
+    assert_eq!(
+        (v.status, v.resolved_by),
+        (Status::Solved, Some(Resolver::Bot))
+    );
+    let b = store
+        .ingest(inbound("hank", Some("h2"), "again", T0), h)
+        .await
+        .unwrap();
     assert_eq!(b.conversation, a.conversation);
-    let v = store.conversation(a.conversation).await.unwrap().unwrap().conversation;
-    assert_eq!(v.bot_state["seen"], 1, "the bot started again from a fresh state");
+    let v = store
+        .conversation(a.conversation)
+        .await
+        .unwrap()
+        .unwrap()
+        .conversation;
+    assert_eq!(
+        v.bot_state["seen"], 1,
+        "the bot started again from a fresh state"
+    );
     let events = store.events(Some(a.conversation), 0, 100).await.unwrap();
     let changes: Vec<_> = events
         .iter()
         .filter(|e| e.event.kind == EventKind::StatusChanged)
-        .map(|e| (e.event.data["from"].as_str().unwrap().to_owned(), e.event.data["to"].as_str().unwrap().to_owned(), e.event.actor.kind_str()))
+        .map(|e| {
+            (
+                e.event.data["from"].as_str().unwrap().to_owned(),
+                e.event.data["to"].as_str().unwrap().to_owned(),
+                e.event.actor.kind_str(),
+            )
+        })
         .collect();
     let want = |a: &str, b: &str, c: &'static str| (a.to_owned(), b.to_owned(), c);
-    assert_eq!(changes, vec![want("bot", "solved", "bot"), want("solved", "bot", "contact"), want("bot", "solved", "bot")]);
+    assert_eq!(
+        changes,
+        vec![
+            want("bot", "solved", "bot"),
+            want("solved", "bot", "contact"),
+            want("bot", "solved", "bot")
+        ]
+    );
 }
 
 async fn human_owned_conversation_gets_no_bot_reply(store: Arc<dyn Store>) {
     setup(&store).await;
     fn escalate(_: &HandlerInput<'_>) -> Decision {
-        Decision { replies: vec![Reply::text("transferring")], ticket: Some(Action::Escalate), ..Decision::default() }
+        Decision {
+            replies: vec![Reply::text("transferring")],
+            ticket: Some(Action::Escalate),
+            ..Decision::default()
+        }
     }
-    let a = store.ingest(inbound("ivy", Some("i1"), "agent", T0), Arc::new(Scripted(escalate))).await.unwrap();
+    let a = store
+        .ingest(
+            inbound("ivy", Some("i1"), "agent", T0),
+            Arc::new(Scripted(escalate)),
+        )
+        .await
+        .unwrap();
     assert_eq!(a.replies.len(), 1);
-    let b = store.ingest(inbound("ivy", Some("i2"), "hello?", T0), greeting()).await.unwrap();
-    assert!(b.replies.is_empty(), "the bot is silent while a human owns the conversation");
-    let v = store.conversation(a.conversation).await.unwrap().unwrap().conversation;
+    let b = store
+        .ingest(inbound("ivy", Some("i2"), "hello?", T0), greeting())
+        .await
+        .unwrap();
+    assert!(
+        b.replies.is_empty(),
+        "the bot is silent while a human owns the conversation"
+    );
+    let v = store
+        .conversation(a.conversation)
+        .await
+        .unwrap()
+        .unwrap()
+        .conversation;
     assert_eq!(v.status, Status::Open);
     let events = store.events(Some(a.conversation), 0, 100).await.unwrap();
     assert!(events.iter().any(|e| e.event.kind == EventKind::Escalated));
@@ -491,10 +764,26 @@ async fn agents_tokens_and_channels(store: Arc<dyn Store>) {
         created_at: T0,
     };
     let ann = store.create_agent(new("ann@example.com")).await.unwrap();
-    assert!(matches!(store.create_agent(new("ann@example.com")).await, Err(Error::AlreadyExists(_))));
-    let (found, hash) = store.agent_by_email("ann@example.com").await.unwrap().unwrap();
-    assert_eq!((found.id, hash.as_deref()), (ann.id, Some("$argon2id$fake")));
-    assert!(store.agent_by_email("nobody@example.com").await.unwrap().is_none());
+    assert!(matches!(
+        store.create_agent(new("ann@example.com")).await,
+        Err(Error::AlreadyExists(_))
+    ));
+    let (found, hash) = store
+        .agent_by_email("ann@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.id, hash.as_deref()),
+        (ann.id, Some("$argon2id$fake"))
+    );
+    assert!(
+        store
+            .agent_by_email("nobody@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let token = |hash: &str, expires: Option<Timestamp>| NewToken {
         agent: ann.id,
@@ -507,12 +796,42 @@ async fn agents_tokens_and_channels(store: Arc<dyn Store>) {
     };
     let t = store.create_token(token("h1", None)).await.unwrap();
     let (info, agent) = store.token_by_hash("h1", T0).await.unwrap().unwrap();
-    assert_eq!((info.id, agent.id, info.scopes.clone()), (t.id, ann.id, vec!["admin".to_owned()]));
-    store.create_token(token("h2", Some(T0.plus(Duration::minutes(1))))).await.unwrap();
+    assert_eq!(
+        (info.id, agent.id, info.scopes.clone()),
+        (t.id, ann.id, vec!["admin".to_owned()])
+    );
+    store
+        .create_token(token("h2", Some(T0.plus(Duration::minutes(1)))))
+        .await
+        .unwrap();
     assert!(store.token_by_hash("h2", T0).await.unwrap().is_some());
-    assert!(store.token_by_hash("h2", T0.plus(Duration::minutes(2))).await.unwrap().is_none(), "expired");
-    assert!(!store.revoke_token(t.id, AgentId(ann.id.0 + 1), T0).await.unwrap(), "only the owner revokes");
+    assert!(
+        store
+            .token_by_hash("h2", T0.plus(Duration::minutes(2)))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(
+        !store
+            .revoke_token(t.id, AgentId(ann.id.0 + 1), T0)
+            .await
+            .unwrap(),
+        "only the owner revokes"
+    );
     assert!(store.revoke_token(t.id, ann.id, T0).await.unwrap());
-    assert!(store.token_by_hash("h1", T0).await.unwrap().is_none(), "revoked");
-    assert!(matches!(store.create_token(NewToken { agent: AgentId(9999), ..token("h3", None) }).await, Err(Error::NotFound(_))));
+    assert!(
+        store.token_by_hash("h1", T0).await.unwrap().is_none(),
+        "revoked"
+    );
+    assert!(matches!(
+        store
+            .create_token(NewToken {
+                agent: AgentId(9999),
+                ..token("h3", None)
+            })
+            .await,
+        Err(Error::NotFound(_))
+    ));
 }

@@ -11,7 +11,10 @@ use relais_store::{Channel, OutboxItem};
 #[derive(Debug, Clone, PartialEq)]
 pub enum SendError {
     /// Not sent; safe to retry (429, 5xx, connection refused). The provider may say when.
-    Retryable { detail: String, retry_after: Option<Duration> },
+    Retryable {
+        detail: String,
+        retry_after: Option<Duration>,
+    },
     /// The request may have reached the provider (timeout after sending): retried, flagged.
     Ambiguous { detail: String },
     /// Never retried (4xx, missing configuration).
@@ -21,5 +24,6 @@ pub enum SendError {
 #[async_trait]
 pub trait ChannelAdapter: Send + Sync {
     /// Sends one message; `Ok` carries the provider's message id, if it gives one.
-    async fn send(&self, channel: &Channel, item: &OutboxItem) -> Result<Option<String>, SendError>;
+    async fn send(&self, channel: &Channel, item: &OutboxItem)
+    -> Result<Option<String>, SendError>;
 }

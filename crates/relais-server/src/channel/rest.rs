@@ -28,7 +28,8 @@ impl RestAdapter {
 
 /// `sha256=<hex>` of HMAC-SHA256(secret, "{timestamp}.{body}").
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes any key length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
@@ -37,7 +38,11 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
 
 #[async_trait]
 impl ChannelAdapter for RestAdapter {
-    async fn send(&self, channel: &Channel, item: &OutboxItem) -> Result<Option<String>, SendError> {
+    async fn send(
+        &self,
+        channel: &Channel,
+        item: &OutboxItem,
+    ) -> Result<Option<String>, SendError> {
         let Some(url) = &channel.callback_url else {
             return Err(SendError::Permanent {
                 detail: format!(
@@ -64,15 +69,29 @@ impl ChannelAdapter for RestAdapter {
             .header("x-relais-delivery", item.message.to_string())
             .header("x-relais-timestamp", timestamp.to_string());
         if let Some(secret) = &channel.callback_secret {
-            req = req.header("x-relais-signature", sign(secret, timestamp, body.as_bytes()));
+            req = req.header(
+                "x-relais-signature",
+                sign(secret, timestamp, body.as_bytes()),
+            );
         }
         let response = match req.body(body).send().await {
             Ok(r) => r,
-            Err(e) if e.is_timeout() => return Err(SendError::Ambiguous { detail: "callback timed out".into() }),
-            Err(e) if e.is_connect() => {
-                return Err(SendError::Retryable { detail: "callback connection failed".into(), retry_after: None })
+            Err(e) if e.is_timeout() => {
+                return Err(SendError::Ambiguous {
+                    detail: "callback timed out".into(),
+                });
             }
-            Err(e) => return Err(SendError::Ambiguous { detail: format!("callback request failed: {e}") }),
+            Err(e) if e.is_connect() => {
+                return Err(SendError::Retryable {
+                    detail: "callback connection failed".into(),
+                    retry_after: None,
+                });
+            }
+            Err(e) => {
+                return Err(SendError::Ambiguous {
+                    detail: format!("callback request failed: {e}"),
+                });
+            }
         };
         let status = response.status();
         if status.is_success() {
@@ -86,7 +105,10 @@ impl ChannelAdapter for RestAdapter {
             .map(|s| Duration::seconds(s.clamp(0, 86_400)));
         let detail = format!("callback answered {status}");
         if status.as_u16() == 429 || status.is_server_error() || status.as_u16() == 408 {
-            Err(SendError::Retryable { detail, retry_after })
+            Err(SendError::Retryable {
+                detail,
+                retry_after,
+            })
         } else {
             Err(SendError::Permanent { detail })
         }

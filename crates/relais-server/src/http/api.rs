@@ -2,21 +2,21 @@
 //! agents, and reading conversations (transcript and events). Every route but
 //! `auth/login` needs a bearer token; each checks its permission.
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, Caller};
-use super::AppState;
 use crate::auth::{self, Permission};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use relais_core::Duration;
 use relais_core::agent::Role;
 use relais_core::event::{Actor, Event, EventKind};
 use relais_core::id::{ChannelId, ConversationId, MessageId};
-use relais_core::Duration;
 use relais_store::{Agent, NewAgent, NewChannel, NewToken, Page, TokenInfo};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -28,7 +28,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/agents", get(list_agents).post(create_agent))
         .route("/api/v1/conversations", get(list_conversations))
         .route("/api/v1/conversations/{id}", get(show_conversation))
-        .route("/api/v1/conversations/{id}/events", get(conversation_events))
+        .route(
+            "/api/v1/conversations/{id}/events",
+            get(conversation_events),
+        )
         .route("/api/v1/messages/{id}/attempts", get(message_attempts))
 }
 
@@ -41,8 +44,14 @@ struct LoginRequest {
     password: String,
 }
 
-async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> Result<Json<Value>, ApiError> {
-    let found = s.rt.store.agent_by_email(&req.email.trim().to_lowercase()).await?;
+async fn login(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let found =
+        s.rt.store
+            .agent_by_email(&req.email.trim().to_lowercase())
+            .await?;
     let now = s.rt.clock.now();
     let password = req.password;
     let agent = match found {
@@ -56,28 +65,39 @@ async fn login(State(s): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -
     };
     let Some(agent) = agent else {
         s.rt.store
-            .record_event(Event::new(EventKind::AdminAction, Actor::System, now, json!({ "action": "login_failed" })))
+            .record_event(Event::new(
+                EventKind::AdminAction,
+                Actor::System,
+                now,
+                json!({ "action": "login_failed" }),
+            ))
             .await?;
         return Err(ApiError::Unauthorized("wrong email or password".into()));
     };
     let token = auth::new_token("rss");
-    let info = s
-        .rt
-        .store
-        .create_token(NewToken {
-            agent: agent.id,
-            name: "session".into(),
-            hash: auth::token_hash(&token),
-            scopes: vec!["*".into()],
-            kind: "session".into(),
-            created_at: now,
-            expires_at: Some(now.plus(Duration::minutes(60 * SESSION_HOURS))),
-        })
-        .await?;
+    let info =
+        s.rt.store
+            .create_token(NewToken {
+                agent: agent.id,
+                name: "session".into(),
+                hash: auth::token_hash(&token),
+                scopes: vec!["*".into()],
+                kind: "session".into(),
+                created_at: now,
+                expires_at: Some(now.plus(Duration::minutes(60 * SESSION_HOURS))),
+            })
+            .await?;
     s.rt.store
-        .record_event(Event::new(EventKind::AdminAction, Actor::Agent(agent.id), now, json!({ "action": "login" })))
+        .record_event(Event::new(
+            EventKind::AdminAction,
+            Actor::Agent(agent.id),
+            now,
+            json!({ "action": "login" }),
+        ))
         .await?;
-    Ok(Json(json!({ "token": token, "expires_at": info.expires_at, "agent": agent })))
+    Ok(Json(
+        json!({ "token": token, "expires_at": info.expires_at, "agent": agent }),
+    ))
 }
 
 async fn me(caller: Caller) -> Json<Value> {
@@ -113,31 +133,47 @@ async fn create_token(
     }
     let token = auth::new_token("rat");
     let info = issue_token(&s, &caller.agent, &req.name, req.scopes, &token).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "token": token, "info": info, "note": "the token is shown once" }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "token": token, "info": info, "note": "the token is shown once" })),
+    ))
 }
 
 /// Stores a new API token for `agent` (the caller shows the token once).
-pub async fn issue_token(s: &AppState, agent: &Agent, name: &str, scopes: Vec<String>, token: &str) -> Result<TokenInfo, ApiError> {
+pub async fn issue_token(
+    s: &AppState,
+    agent: &Agent,
+    name: &str,
+    scopes: Vec<String>,
+    token: &str,
+) -> Result<TokenInfo, ApiError> {
     let now = s.rt.clock.now();
-    let info = s
-        .rt
-        .store
-        .create_token(NewToken {
-            agent: agent.id,
-            name: name.into(),
-            hash: auth::token_hash(token),
-            scopes,
-            kind: "api".into(),
-            created_at: now,
-            expires_at: None,
-        })
-        .await?;
+    let info =
+        s.rt.store
+            .create_token(NewToken {
+                agent: agent.id,
+                name: name.into(),
+                hash: auth::token_hash(token),
+                scopes,
+                kind: "api".into(),
+                created_at: now,
+                expires_at: None,
+            })
+            .await?;
     Ok(info)
 }
 
-async fn revoke_token(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+async fn revoke_token(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     caller.require(Permission::ManageOwnTokens)?;
-    if s.rt.store.revoke_token(id, caller.agent.id, s.rt.clock.now()).await? {
+    if s.rt
+        .store
+        .revoke_token(id, caller.agent.id, s.rt.clock.now())
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(format!("no live token {id} of yours")))
@@ -173,28 +209,34 @@ async fn create_channel(
     caller.require(Permission::ManageChannels)?;
     let id = ChannelId::parse(&req.id).map_err(|e| ApiError::field("id", e))?;
     if req.kind != "rest" {
-        return Err(ApiError::field("kind", format!("kind {:?} is not available yet; use rest", req.kind)));
+        return Err(ApiError::field(
+            "kind",
+            format!("kind {:?} is not available yet; use rest", req.kind),
+        ));
     }
-    if let Some(url) = &req.callback_url {
-        if !(url.starts_with("http://") || url.starts_with("https://")) || reqwest::Url::parse(url).is_err() {
-            return Err(ApiError::field("callback_url", "callback_url must be an http:// or https:// URL"));
-        }
+    if let Some(url) = &req.callback_url
+        && (!(url.starts_with("http://") || url.starts_with("https://"))
+            || reqwest::Url::parse(url).is_err())
+    {
+        return Err(ApiError::field(
+            "callback_url",
+            "callback_url must be an http:// or https:// URL",
+        ));
     }
     let token = auth::new_token("rch");
     let secret = req.callback_url.as_ref().map(|_| auth::new_token("rcs"));
-    let created = s
-        .rt
-        .store
-        .create_channel(NewChannel {
-            id: id.clone(),
-            kind: req.kind,
-            name: req.name.unwrap_or_else(|| id.to_string()),
-            token_hash: Some(auth::token_hash(&token)),
-            callback_url: req.callback_url,
-            callback_secret: secret.clone(),
-            created_at: s.rt.clock.now(),
-        })
-        .await?;
+    let created =
+        s.rt.store
+            .create_channel(NewChannel {
+                id: id.clone(),
+                kind: req.kind,
+                name: req.name.unwrap_or_else(|| id.to_string()),
+                token_hash: Some(auth::token_hash(&token)),
+                callback_url: req.callback_url,
+                callback_secret: secret.clone(),
+                created_at: s.rt.clock.now(),
+            })
+            .await?;
     s.rt.reload_channels().await?;
     s.rt.store
         .record_event(Event::new(
@@ -232,16 +274,30 @@ struct AgentRequest {
 
 /// Checks an agent's fields; shared with the CLI's `admin create-agent`.
 pub fn check_agent(email: &str, name: &str, role: &str, password: &str) -> Result<Role, ApiError> {
-    let email_ok = email.len() <= 254 && email.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.'));
+    let email_ok = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'));
     if !email_ok {
-        return Err(ApiError::field("email", format!("{email:?} is not an email address")));
+        return Err(ApiError::field(
+            "email",
+            format!("{email:?} is not an email address"),
+        ));
     }
     if name.trim().is_empty() || name.len() > 100 {
         return Err(ApiError::field("name", "name must be 1 to 100 characters"));
     }
-    let role = Role::parse(role).ok_or_else(|| ApiError::field("role", format!("role {role:?} is not one of admin, supervisor, agent")))?;
+    let role = Role::parse(role).ok_or_else(|| {
+        ApiError::field(
+            "role",
+            format!("role {role:?} is not one of admin, supervisor, agent"),
+        )
+    })?;
     if password.chars().count() < 12 {
-        return Err(ApiError::field("password", "password must have at least 12 characters"));
+        return Err(ApiError::field(
+            "password",
+            "password must have at least 12 characters",
+        ));
     }
     Ok(role)
 }
@@ -256,18 +312,27 @@ async fn create_agent(
     let role = check_agent(&email, &req.name, &req.role, &req.password)?;
     let capacity = req.capacity.unwrap_or(5);
     if !(0..=1000).contains(&capacity) {
-        return Err(ApiError::field("capacity", "capacity must be between 0 and 1000"));
+        return Err(ApiError::field(
+            "capacity",
+            "capacity must be between 0 and 1000",
+        ));
     }
     let password = req.password;
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::Internal)?;
-    let agent = s
-        .rt
-        .store
-        .create_agent(NewAgent { email, name: req.name, role, password_hash: Some(hash), capacity, created_at: s.rt.clock.now() })
-        .await?;
+    let agent =
+        s.rt.store
+            .create_agent(NewAgent {
+                email,
+                name: req.name,
+                role,
+                password_hash: Some(hash),
+                capacity,
+                created_at: s.rt.clock.now(),
+            })
+            .await?;
     s.rt.store
         .record_event(Event::new(
             EventKind::AdminAction,
@@ -295,15 +360,31 @@ async fn list_conversations(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ReadConversations)?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let page = s.rt.store.conversations(Page { before: q.before.map(ConversationId), limit }).await?;
-    let next = (page.len() as u32 == limit).then(|| page.last().map(|v| v.conversation.id)).flatten();
+    let page =
+        s.rt.store
+            .conversations(Page {
+                before: q.before.map(ConversationId),
+                limit,
+            })
+            .await?;
+    let next = (page.len() as u32 == limit)
+        .then(|| page.last().map(|v| v.conversation.id))
+        .flatten();
     Ok(Json(json!({ "conversations": page, "next_before": next })))
 }
 
-async fn show_conversation(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+async fn show_conversation(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ReadConversations)?;
     let id = ConversationId(id);
-    let view = s.rt.store.conversation(id).await?.ok_or_else(|| ApiError::NotFound(format!("conversation {id} not found")))?;
+    let view =
+        s.rt.store
+            .conversation(id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("conversation {id} not found")))?;
     let messages = s.rt.store.messages(id).await?;
     Ok(Json(json!({ "conversation": view, "messages": messages })))
 }
@@ -324,15 +405,24 @@ async fn conversation_events(
     Query(q): Query<EventsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ReadConversations)?;
-    let events = s
-        .rt
-        .store
-        .events(Some(ConversationId(id)), q.after.unwrap_or(0), q.limit.unwrap_or(200).clamp(1, 1000))
-        .await?;
+    let events =
+        s.rt.store
+            .events(
+                Some(ConversationId(id)),
+                q.after.unwrap_or(0),
+                q.limit.unwrap_or(200).clamp(1, 1000),
+            )
+            .await?;
     Ok(Json(json!({ "events": events })))
 }
 
-async fn message_attempts(State(s): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+async fn message_attempts(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ReadConversations)?;
-    Ok(Json(json!({ "attempts": s.rt.store.attempts(MessageId(id)).await? })))
+    Ok(Json(
+        json!({ "attempts": s.rt.store.attempts(MessageId(id)).await? }),
+    ))
 }

@@ -3,18 +3,18 @@
 //! with the channel's bearer token. The answer holds the bot's replies to this message;
 //! a repeated `message_id` is answered with the original replies and stores nothing.
 
-use super::error::ApiError;
-use super::extract::{bearer, ApiJson};
 use super::AppState;
+use super::error::ApiError;
+use super::extract::{ApiJson, bearer};
 use crate::auth;
 use crate::metrics::Metrics;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::routing::post;
 use axum::{Json, Router};
+use relais_core::Timestamp;
 use relais_core::contact::Identity;
 use relais_core::id::ChannelId;
-use relais_core::Timestamp;
 use relais_store::{Channel, Inbound};
 use serde::{Deserialize, Serialize};
 
@@ -73,7 +73,9 @@ impl FromRequestParts<AppState> for ChannelCaller {
         let token = bearer(&parts.headers).map_err(reject)?;
         match &channel.token_hash {
             Some(hash) if auth::token_matches(token, hash) => Ok(ChannelCaller(channel)),
-            _ => Err(reject(ApiError::Unauthorized("the token does not open this channel".into()))),
+            _ => Err(reject(ApiError::Unauthorized(
+                "the token does not open this channel".into(),
+            ))),
         }
     }
 }
@@ -87,7 +89,8 @@ async fn converse(
     body: Result<ApiJson<ConverseRequest>, ApiError>,
 ) -> Result<Json<ConverseResponse>, ApiError> {
     let ApiJson(req) = body.inspect_err(|_| Metrics::inc(&s.rt.metrics.inbound_rejected))?;
-    let inbound = validate(req, &channel, s.max_text_chars).inspect_err(|_| Metrics::inc(&s.rt.metrics.inbound_rejected))?;
+    let inbound = validate(req, &channel, s.max_text_chars)
+        .inspect_err(|_| Metrics::inc(&s.rt.metrics.inbound_rejected))?;
     let done = s.rt.receive(inbound).await?;
     if !done.duplicate {
         Metrics::add(&s.rt.metrics.outbound_in_band, done.replies.len() as u64);
@@ -99,32 +102,49 @@ async fn converse(
         replies: done
             .replies
             .into_iter()
-            .map(|m| ReplyResponse { id: m.id.0, text: m.text, buttons: m.buttons })
+            .map(|m| ReplyResponse {
+                id: m.id.0,
+                text: m.text,
+                buttons: m.buttons,
+            })
             .collect(),
     }))
 }
 
 fn validate(req: ConverseRequest, channel: &Channel, max_text: usize) -> Result<Inbound, ApiError> {
-    let identity = Identity::new(channel.id.clone(), &req.sender).map_err(|why| ApiError::field("sender", format!("sender {why}")))?;
+    let identity = Identity::new(channel.id.clone(), &req.sender)
+        .map_err(|why| ApiError::field("sender", format!("sender {why}")))?;
     if req.text.trim().is_empty() {
         return Err(ApiError::field("text", "text must not be empty"));
     }
     let chars = req.text.chars().count();
     if chars > max_text {
-        return Err(ApiError::field("text", format!("text has {chars} characters; the limit is {max_text}")));
+        return Err(ApiError::field(
+            "text",
+            format!("text has {chars} characters; the limit is {max_text}"),
+        ));
     }
     if req.text.contains('\0') {
-        return Err(ApiError::field("text", "text must not contain NUL characters"));
+        return Err(ApiError::field(
+            "text",
+            "text must not contain NUL characters",
+        ));
     }
-    if let Some(id) = &req.message_id {
-        if id.is_empty() || id.len() > MAX_ID_LEN || id.chars().any(char::is_control) {
-            return Err(ApiError::field("message_id", format!("message_id must be 1 to {MAX_ID_LEN} bytes of printable text")));
-        }
+    if let Some(id) = &req.message_id
+        && (id.is_empty() || id.len() > MAX_ID_LEN || id.chars().any(char::is_control))
+    {
+        return Err(ApiError::field(
+            "message_id",
+            format!("message_id must be 1 to {MAX_ID_LEN} bytes of printable text"),
+        ));
     }
-    if let Some(name) = &req.name {
-        if name.len() > MAX_NAME_LEN || name.chars().any(char::is_control) {
-            return Err(ApiError::field("name", format!("name must be at most {MAX_NAME_LEN} bytes of printable text")));
-        }
+    if let Some(name) = &req.name
+        && (name.len() > MAX_NAME_LEN || name.chars().any(char::is_control))
+    {
+        return Err(ApiError::field(
+            "name",
+            format!("name must be at most {MAX_NAME_LEN} bytes of printable text"),
+        ));
     }
     Ok(Inbound {
         channel: identity.channel,

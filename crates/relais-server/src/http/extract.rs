@@ -1,13 +1,13 @@
 //! Request extractors with clear errors: [`ApiJson`] (content type, size, UTF-8, and
 //! the JSON path of a wrong field), [`Caller`] (an agent's bearer token).
 
-use super::error::ApiError;
 use super::AppState;
+use super::error::ApiError;
 use crate::auth::{self, Permission};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use relais_store::{Agent, TokenInfo};
 use serde::de::DeserializeOwned;
 
@@ -35,7 +35,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge(limit)
             } else {
-                ApiError::BadRequest { field: None, message: "the body could not be read".into() }
+                ApiError::BadRequest {
+                    field: None,
+                    message: "the body could not be read".into(),
+                }
             }
         })?;
         parse_json(&bytes).map(ApiJson)
@@ -57,23 +60,35 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             inner.to_string()
         };
-        ApiError::BadRequest { field: (path != ".").then_some(path), message }
+        ApiError::BadRequest {
+            field: (path != ".").then_some(path),
+            message,
+        }
     })?;
-    de.end().map_err(|e| ApiError::BadRequest { field: None, message: format!("the body is not valid JSON: {e}") })?;
+    de.end().map_err(|e| ApiError::BadRequest {
+        field: None,
+        message: format!("the body is not valid JSON: {e}"),
+    })?;
     Ok(value)
 }
 
 /// The bearer token of a request, if any.
 pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer <token> header".into()))?;
+    let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthorized("missing Authorization: Bearer <token> header".into())
+    })?;
     let value = value
         .to_str()
         .map_err(|_| ApiError::Unauthorized("the Authorization header is not text".into()))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
-        _ => Err(ApiError::Unauthorized("the Authorization header must be Bearer <token>".into())),
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::Unauthorized(
+            "the Authorization header must be Bearer <token>".into(),
+        )),
     }
 }
 
@@ -104,9 +119,16 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers)?;
         let now = state.rt.clock.now();
-        match state.rt.store.token_by_hash(&auth::token_hash(token), now).await? {
+        match state
+            .rt
+            .store
+            .token_by_hash(&auth::token_hash(token), now)
+            .await?
+        {
             Some((token, agent)) => Ok(Caller { agent, token }),
-            None => Err(ApiError::Unauthorized("the token is unknown, revoked or expired".into())),
+            None => Err(ApiError::Unauthorized(
+                "the token is unknown, revoked or expired".into(),
+            )),
         }
     }
 }

@@ -9,10 +9,10 @@ pub mod extract;
 pub mod health;
 
 use crate::runtime::Runtime;
-use axum::extract::DefaultBodyLimit;
 use axum::Router;
-use std::sync::atomic::AtomicBool;
+use axum::extract::DefaultBodyLimit;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 #[derive(Clone)]
 pub struct AppState {

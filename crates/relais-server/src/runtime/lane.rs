@@ -4,7 +4,7 @@
 
 use relais_store::Lane;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
@@ -36,9 +36,7 @@ impl Default for Lanes {
 
 impl Lanes {
     fn shard(&self, lane: &Lane) -> &Mutex<HashMap<Lane, Slot>> {
-        let mut h = self.hasher.build_hasher();
-        lane.hash(&mut h);
-        &self.shards[(h.finish() as usize) % SHARDS]
+        &self.shards[(self.hasher.hash_one(lane) as usize) % SHARDS]
     }
 
     /// Waits for the lane, in arrival order.
@@ -69,7 +67,11 @@ impl Drop for LaneGuard<'_> {
     fn drop(&mut self) {
         drop(self.guard.take());
         let Some(slot) = self.slot.take() else { return };
-        let mut map = self.lanes.shard(&self.lane).lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self
+            .lanes
+            .shard(&self.lane)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         // The map's copy and ours: nobody else holds or waits for this lane.
         if Arc::strong_count(&slot) == 2 {
             map.remove(&self.lane);
@@ -84,7 +86,10 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn lane(a: &str) -> Lane {
-        Lane { channel: ChannelId("c".into()), address: a.into() }
+        Lane {
+            channel: ChannelId("c".into()),
+            address: a.into(),
+        }
     }
 
     // Current-thread runtime: each spawned task runs up to its wait as soon as the test
@@ -100,7 +105,11 @@ mod tests {
             let (l, running, order) = (lanes.clone(), running.clone(), order.clone());
             tasks.push(tokio::spawn(async move {
                 let _g = l.lock(lane("a")).await;
-                assert_eq!(running.fetch_add(1, Ordering::SeqCst), 0, "two holders at once");
+                assert_eq!(
+                    running.fetch_add(1, Ordering::SeqCst),
+                    0,
+                    "two holders at once"
+                );
                 order.lock().unwrap().push(i);
                 tokio::task::yield_now().await;
                 running.fetch_sub(1, Ordering::SeqCst);

@@ -6,8 +6,8 @@ pub mod outbox;
 pub mod pipeline;
 pub mod timers;
 
-use crate::channel::rest::RestAdapter;
 use crate::channel::ChannelAdapter;
+use crate::channel::rest::RestAdapter;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use relais_core::id::ChannelId;
@@ -76,7 +76,11 @@ impl Runtime {
     }
 
     pub fn channel(&self, id: &ChannelId) -> Option<Channel> {
-        self.channels.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.channels
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 
     pub fn adapter(&self, kind: &str) -> Option<&dyn ChannelAdapter> {

@@ -9,7 +9,7 @@ use crate::metrics::Metrics;
 use relais_core::{Duration, Timestamp};
 use relais_store::{Attempt, AttemptOutcome, OutboxClaim, OutboxItem};
 use std::sync::Arc;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{Semaphore, watch};
 
 const CLAIM_LIMIT: u32 = 64;
 /// How often the dispatcher looks for work it was not told about (other nodes).
@@ -38,7 +38,12 @@ pub fn classify(
                 detail: format!("gave up after {attempt} attempts: {detail}"),
             };
         }
-        let wait = backoff(rt.outbox_backoff_base, rt.outbox_backoff_max, attempt, jitter);
+        let wait = backoff(
+            rt.outbox_backoff_base,
+            rt.outbox_backoff_max,
+            attempt,
+            jitter,
+        );
         let wait = retry_after.map_or(wait, |r| r.max(wait));
         AttemptOutcome::Retry {
             retry_at: now.plus(wait),
@@ -48,7 +53,10 @@ pub fn classify(
     };
     match result {
         Ok(external_id) => AttemptOutcome::Sent { external_id },
-        Err(SendError::Retryable { detail, retry_after }) => retry(detail, retry_after, false),
+        Err(SendError::Retryable {
+            detail,
+            retry_after,
+        }) => retry(detail, retry_after, false),
         Err(SendError::Ambiguous { detail }) => retry(detail, None, true),
         Err(SendError::Permanent { detail }) => AttemptOutcome::Failed { detail },
     }
@@ -73,7 +81,9 @@ pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
             Ok(items) => {
                 let n = items.len();
                 for item in items {
-                    let Ok(permit) = slots.clone().acquire_owned().await else { return };
+                    let Ok(permit) = slots.clone().acquire_owned().await else {
+                        return;
+                    };
                     let rt = rt.clone();
                     tokio::spawn(async move {
                         deliver(&rt, item).await;
@@ -91,7 +101,13 @@ pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
         if count as u32 == CLAIM_LIMIT {
             continue;
         }
-        let next = rt.store.next_outbox_due(now).await.ok().flatten().filter(|t| *t > now);
+        let next = rt
+            .store
+            .next_outbox_due(now)
+            .await
+            .ok()
+            .flatten()
+            .filter(|t| *t > now);
         let sleep = match next {
             Some(t) => rt.clock.sleep_until(t),
             None => Box::pin(std::future::pending()),
@@ -122,7 +138,13 @@ async fn deliver(rt: &Runtime, item: OutboxItem) {
         },
     };
     let now = rt.clock.now();
-    let outcome = classify(result, item.attempts, now, &rt.settings, 0.5 + rand::random::<f64>() / 2.0);
+    let outcome = classify(
+        result,
+        item.attempts,
+        now,
+        &rt.settings,
+        0.5 + rand::random::<f64>() / 2.0,
+    );
     match &outcome {
         AttemptOutcome::Sent { .. } => Metrics::inc(&rt.metrics.outbound_sent),
         AttemptOutcome::Retry { detail, .. } => {
@@ -167,9 +189,16 @@ mod tests {
     fn backoff_doubles_is_capped_and_jittered() {
         let (b, m) = (Duration::seconds(1), Duration::seconds(30));
         let got: Vec<i64> = (1..=7).map(|n| backoff(b, m, n, 1.0).0).collect();
-        assert_eq!(got, vec![1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+        assert_eq!(
+            got,
+            vec![1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]
+        );
         assert_eq!(backoff(b, m, 3, 0.5).0, 2_000);
-        assert_eq!(backoff(b, m, 3, 0.0).0, 2_000, "jitter never goes below half");
+        assert_eq!(
+            backoff(b, m, 3, 0.0).0,
+            2_000,
+            "jitter never goes below half"
+        );
         assert_eq!(backoff(b, m, 200, 1.0).0, 30_000);
     }
 
@@ -177,27 +206,80 @@ mod tests {
     fn outcomes_follow_the_four_classes() {
         let s = settings(3);
         let now = Timestamp(0);
-        assert_eq!(classify(Ok(Some("x".into())), 0, now, &s, 1.0), AttemptOutcome::Sent { external_id: Some("x".into()) });
         assert_eq!(
-            classify(Err(SendError::Retryable { detail: "503".into(), retry_after: None }), 0, now, &s, 1.0),
-            AttemptOutcome::Retry { retry_at: Timestamp(1_000), detail: "503".into(), ambiguous: false }
+            classify(Ok(Some("x".into())), 0, now, &s, 1.0),
+            AttemptOutcome::Sent {
+                external_id: Some("x".into())
+            }
         );
         assert_eq!(
-            classify(Err(SendError::Retryable { detail: "429".into(), retry_after: Some(Duration::seconds(60)) }), 0, now, &s, 1.0),
-            AttemptOutcome::Retry { retry_at: Timestamp(60_000), detail: "429".into(), ambiguous: false },
+            classify(
+                Err(SendError::Retryable {
+                    detail: "503".into(),
+                    retry_after: None
+                }),
+                0,
+                now,
+                &s,
+                1.0
+            ),
+            AttemptOutcome::Retry {
+                retry_at: Timestamp(1_000),
+                detail: "503".into(),
+                ambiguous: false
+            }
+        );
+        assert_eq!(
+            classify(
+                Err(SendError::Retryable {
+                    detail: "429".into(),
+                    retry_after: Some(Duration::seconds(60))
+                }),
+                0,
+                now,
+                &s,
+                1.0
+            ),
+            AttemptOutcome::Retry {
+                retry_at: Timestamp(60_000),
+                detail: "429".into(),
+                ambiguous: false
+            },
             "Retry-After is honoured"
         );
         assert!(matches!(
-            classify(Err(SendError::Ambiguous { detail: "timeout".into() }), 1, now, &s, 1.0),
-            AttemptOutcome::Retry { ambiguous: true, retry_at: Timestamp(2_000), .. }
+            classify(
+                Err(SendError::Ambiguous {
+                    detail: "timeout".into()
+                }),
+                1,
+                now,
+                &s,
+                1.0
+            ),
+            AttemptOutcome::Retry {
+                ambiguous: true,
+                retry_at: Timestamp(2_000),
+                ..
+            }
         ));
         assert!(matches!(
             classify(Err(SendError::Retryable { detail: "503".into(), retry_after: None }), 2, now, &s, 1.0),
             AttemptOutcome::Failed { detail } if detail.starts_with("gave up after 3 attempts")
         ));
         assert_eq!(
-            classify(Err(SendError::Permanent { detail: "400".into() }), 0, now, &s, 1.0),
-            AttemptOutcome::Failed { detail: "400".into() }
+            classify(
+                Err(SendError::Permanent {
+                    detail: "400".into()
+                }),
+                0,
+                now,
+                &s,
+                1.0
+            ),
+            AttemptOutcome::Failed {
+                detail: "400".into()
+            }
         );
     }
 }

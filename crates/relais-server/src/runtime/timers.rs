@@ -12,7 +12,7 @@ use relais_core::{Duration, Timestamp};
 use relais_store::{Lane, ScheduledTimer};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{Notify, watch};
 
 const LOAD_LIMIT: u32 = 10_000;
 const RETRY_AFTER_ERROR: Duration = Duration::seconds(5);
@@ -40,7 +40,10 @@ impl TimerWheel {
         let Some(until) = w.loaded_until else { return };
         let mut earlier = false;
         for t in timers.iter().filter(|t| t.due_at <= until) {
-            earlier |= w.due.first_key_value().is_none_or(|((d, _), _)| t.due_at < *d);
+            earlier |= w
+                .due
+                .first_key_value()
+                .is_none_or(|((d, _), _)| t.due_at < *d);
             w.due.insert((t.due_at, t.id), t.lane.clone());
         }
         drop(w);
@@ -50,7 +53,11 @@ impl TimerWheel {
     }
 
     pub fn len(&self) -> usize {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).due.len()
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .due
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -65,7 +72,8 @@ pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
         let now = rt.clock.now();
         let needs_load = {
             let w = rt.timers.state.lock().unwrap_or_else(|p| p.into_inner());
-            w.loaded_until.is_none_or(|u| now.plus(Duration(window.0 / 2)) >= u)
+            w.loaded_until
+                .is_none_or(|u| now.plus(Duration(window.0 / 2)) >= u)
         };
         let mut next_load = now.plus(Duration(window.0 / 2));
         if needs_load {
@@ -91,7 +99,9 @@ pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
         }
         let due: Vec<((Timestamp, TimerId), Lane)> = {
             let mut w = rt.timers.state.lock().unwrap_or_else(|p| p.into_inner());
-            let later = w.due.split_off(&(Timestamp(now.0.saturating_add(1)), TimerId(i64::MIN)));
+            let later = w
+                .due
+                .split_off(&(Timestamp(now.0.saturating_add(1)), TimerId(i64::MIN)));
             std::mem::replace(&mut w.due, later).into_iter().collect()
         };
         for ((_, id), lane) in due {
@@ -115,7 +125,10 @@ pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
 
 async fn fire(rt: Arc<Runtime>, id: TimerId, lane: Lane) {
     let guard = rt.lanes.lock(lane.clone()).await;
-    let result = rt.store.fire_timer(id, rt.clock.now(), rt.handler.clone()).await;
+    let result = rt
+        .store
+        .fire_timer(id, rt.clock.now(), rt.handler.clone())
+        .await;
     drop(guard);
     match result {
         Ok(Some(fired)) => {

@@ -25,16 +25,27 @@ fn start(data: &std::path::Path) -> Server {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let v: Value = serde_json::from_str(&line).unwrap();
     Server {
         child,
         url: v["url"].as_str().unwrap().to_owned(),
-        token: v["credentials"]["channel_token"].as_str().unwrap().to_owned(),
+        token: v["credentials"]["channel_token"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
     }
 }
 
-async fn send(client: &reqwest::Client, s_url: &str, token: &str, sender: &str, id: &str) -> Option<Value> {
+async fn send(
+    client: &reqwest::Client,
+    s_url: &str,
+    token: &str,
+    sender: &str,
+    id: &str,
+) -> Option<Value> {
     let r = client
         .post(format!("{s_url}/api/v1/channels/demo/converse"))
         .bearer_auth(token)
@@ -49,9 +60,17 @@ async fn send(client: &reqwest::Client, s_url: &str, token: &str, sender: &str, 
 }
 
 async fn stored_ids(data: &std::path::Path) -> BTreeMap<String, usize> {
-    let store = relais_store::sqlite::open(SqliteOptions::new(data.join("data").join("relais.db"))).unwrap();
+    let store = relais_store::sqlite::open(SqliteOptions::new(data.join("data").join("relais.db")))
+        .unwrap();
     let mut counts = BTreeMap::new();
-    for v in store.conversations(Page { before: None, limit: 1000 }).await.unwrap() {
+    for v in store
+        .conversations(Page {
+            before: None,
+            limit: 1000,
+        })
+        .await
+        .unwrap()
+    {
         for m in store.messages(v.conversation.id).await.unwrap() {
             if let Some(id) = m.external_id {
                 *counts.entry(id).or_insert(0) += 1;
@@ -100,17 +119,30 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_message() {
 
     let stored = stored_ids(dir.path()).await;
     for id in &acked {
-        assert_eq!(stored.get(id), Some(&1), "acknowledged message {id} must be stored exactly once");
+        assert_eq!(
+            stored.get(id),
+            Some(&1),
+            "acknowledged message {id} must be stored exactly once"
+        );
     }
-    assert!(stored.values().all(|n| *n == 1), "no message is stored twice");
+    assert!(
+        stored.values().all(|n| *n == 1),
+        "no message is stored twice"
+    );
 
     // Restart; the senders retry everything they sent (providers redeliver).
     let server = start(dir.path());
     let mut dup = 0;
-    for (sender, id) in sent.lock().unwrap().clone() {
-        let b = send(&client, &server.url, &server.token, &sender, &id).await.expect("accepted after restart");
+    let all_sent = sent.lock().unwrap().clone();
+    for (sender, id) in all_sent {
+        let b = send(&client, &server.url, &server.token, &sender, &id)
+            .await
+            .expect("accepted after restart");
         if acked.contains(&id) {
-            assert_eq!(b["duplicate"], true, "{id} was acknowledged before the crash");
+            assert_eq!(
+                b["duplicate"], true,
+                "{id} was acknowledged before the crash"
+            );
             dup += 1;
         }
     }
@@ -119,7 +151,16 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_message() {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let stored = stored_ids(dir.path()).await;
-    let sent_ids: BTreeSet<String> = sent.lock().unwrap().iter().map(|(_, id)| id.clone()).collect();
-    assert_eq!(stored.keys().cloned().collect::<BTreeSet<_>>(), sent_ids, "every message stored once in the end");
+    let sent_ids: BTreeSet<String> = sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(
+        stored.keys().cloned().collect::<BTreeSet<_>>(),
+        sent_ids,
+        "every message stored once in the end"
+    );
     assert!(stored.values().all(|n| *n == 1));
 }

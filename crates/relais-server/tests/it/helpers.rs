@@ -9,7 +9,7 @@ use relais_server::clock::ManualClock;
 use relais_server::config::Settings;
 use relais_server::demo;
 use relais_server::runtime::Runtime;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -28,11 +28,18 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app(dir: &Path, clock: &ManualClock) -> TestApp {
-    let env = vec![("RELAIS__SERVER__LISTEN".to_owned(), "127.0.0.1:0".to_owned())];
+    let env = vec![(
+        "RELAIS__SERVER__LISTEN".to_owned(),
+        "127.0.0.1:0".to_owned(),
+    )];
     let settings = Settings::from_sources(None, "relais.toml", &env, dir).unwrap();
-    let app = App::build_with(&settings, Arc::new(clock.clone()), None).await.unwrap();
+    let app = App::build_with(&settings, Arc::new(clock.clone()), None)
+        .await
+        .unwrap();
     let rt = app.runtime();
-    let creds = demo::prepare(rt.store.as_ref(), clock_now(clock)).await.unwrap();
+    let creds = demo::prepare(rt.store.as_ref(), clock_now(clock))
+        .await
+        .unwrap();
     rt.reload_channels().await.unwrap();
     let url = format!("http://{}", app.addr());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -88,7 +95,13 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self.client.get(format!("{}{path}", self.url)).bearer_auth(&self.admin_token).send().await.unwrap();
+        let r = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -164,7 +177,12 @@ impl Recorder {
     }
 
     pub fn bodies(&self) -> Vec<Value> {
-        self.requests.lock().unwrap().iter().map(|(_, b)| serde_json::from_slice(b).unwrap()).collect()
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| serde_json::from_slice(b).unwrap())
+            .collect()
     }
 }
 

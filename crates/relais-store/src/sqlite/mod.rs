@@ -10,7 +10,7 @@ mod writer;
 
 use crate::backend::{Backend, SqlStore};
 use crate::sql::{Conn, Dialect, Row, Val};
-use crate::{migrate, Error, Result};
+use crate::{Error, Result, migrate};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -44,13 +44,22 @@ pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
             .map_err(|e| Error::Open(format!("cannot create the folder {}: {e}", dir.display())))?;
     }
     let mut conn = connect(&options.path, false)?;
-    let sync = if options.synchronous_full { "FULL" } else { "NORMAL" };
+    let sync = if options.synchronous_full {
+        "FULL"
+    } else {
+        "NORMAL"
+    };
     conn.0
         .execute_batch(&format!("PRAGMA synchronous = {sync};"))
         .map_err(|e| Error::Open(e.to_string()))?;
-    conn.0.execute_batch("BEGIN IMMEDIATE").map_err(|e| Error::Open(e.to_string()))?;
+    conn.0
+        .execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| Error::Open(e.to_string()))?;
     match migrate::run(&mut conn, now_ms()) {
-        Ok(_) => conn.0.execute_batch("COMMIT").map_err(|e| Error::Open(e.to_string()))?,
+        Ok(_) => conn
+            .0
+            .execute_batch("COMMIT")
+            .map_err(|e| Error::Open(e.to_string()))?,
         Err(e) => {
             let _ = conn.0.execute_batch("ROLLBACK");
             return Err(e);
@@ -171,7 +180,9 @@ impl Conn for SqliteConn {
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
         let mut stmt = self.0.prepare_cached(sql)?;
         let n = stmt.column_count();
-        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| read_row(r, n))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+            read_row(r, n)
+        })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 

@@ -8,7 +8,7 @@
 use super::SqliteConn;
 use crate::sql::Conn;
 use crate::{Error, Result};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use tokio::sync::oneshot;
 
@@ -40,10 +40,14 @@ impl Writer {
         let (done_tx, done_rx) = oneshot::channel::<Result<R>>();
         let job: Job = Box::new(move |conn| {
             let out = match conn {
-                None => Err(Error::Database("the database could not open a transaction".into())),
+                None => Err(Error::Database(
+                    "the database could not open a transaction".into(),
+                )),
                 Some(conn) => match catch_unwind(AssertUnwindSafe(|| work(conn))) {
                     Ok(out) => out,
-                    Err(_) => Err(Error::Database("a transaction panicked; it was rolled back".into())),
+                    Err(_) => Err(Error::Database(
+                        "a transaction panicked; it was rolled back".into(),
+                    )),
                 },
             };
             let ok = out.is_ok();
@@ -84,7 +88,11 @@ fn run(mut conn: SqliteConn, rx: mpsc::Receiver<Job>, max_batch: usize) {
     tracing::debug!("sqlite writer stopped");
 }
 
-fn run_batch(conn: &mut SqliteConn, batch: &mut Vec<Job>, finishes: &mut Vec<Finish>) -> Result<()> {
+fn run_batch(
+    conn: &mut SqliteConn,
+    batch: &mut Vec<Job>,
+    finishes: &mut Vec<Finish>,
+) -> Result<()> {
     if let Err(e) = conn.0.execute_batch("BEGIN IMMEDIATE") {
         for job in batch.drain(..) {
             // Answered with the failure, without running.
