@@ -47,6 +47,19 @@ async fn converse_round_trip_returns_the_bot_replies() {
     assert_eq!(status, 200);
     assert!(metrics.contains("relais_inbound_messages_total 2"));
     assert!(metrics.contains("relais_pipeline_seconds_count 2"));
+    assert!(
+        !metrics.contains("alice") && !metrics.contains("7*7"),
+        "no personal data in metrics"
+    );
+    for path in ["/health", "/ready"] {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
     app.stop().await;
 }
 
