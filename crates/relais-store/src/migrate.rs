@@ -33,7 +33,10 @@ pub fn for_dialect(d: Dialect) -> &'static [Migration] {
 }
 
 /// Applies the missing migrations. Call inside a transaction.
-pub(crate) fn run(conn: &mut dyn Conn, now_ms: i64) -> Result<Vec<i64>> {
+pub(crate) fn run(conn: &mut dyn Conn) -> Result<Vec<i64>> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
     let dialect = conn.dialect();
     if dialect == Dialect::Postgres {
         // Nodes starting together migrate one at a time.

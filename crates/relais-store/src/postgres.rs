@@ -67,13 +67,10 @@ pub async fn open(options: PostgresOptions) -> Result<PostgresStore> {
             .client
             .transaction()
             .map_err(|e| Error::Open(e.to_string()))?;
-        migrate::run(
-            &mut PgConn {
-                t: &mut t,
-                statements: &mut conn.statements,
-            },
-            now_ms(),
-        )?;
+        migrate::run(&mut PgConn {
+            t: &mut t,
+            statements: &mut conn.statements,
+        })?;
         t.commit().map_err(|e| Error::Open(e.to_string()))?;
         p.give_back(conn);
         Ok(())
@@ -81,12 +78,6 @@ pub async fn open(options: PostgresOptions) -> Result<PostgresStore> {
     .await
     .map_err(|e| Error::Open(e.to_string()))??;
     Ok(SqlStore::new(Postgres { pool }))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 struct Pooled {

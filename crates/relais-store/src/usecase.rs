@@ -124,35 +124,23 @@ pub(crate) fn ingest(
         tx.insert_event(Some(conv.id), e)?;
     }
 
-    // The bot speaks only while it owns the conversation; a human owns every other status.
-    let applied = if conv.status == Status::Bot {
-        let decision = handler.decide(&HandlerInput {
-            conversation: &conv,
+    let applied = run_bot(
+        tx,
+        Step {
+            conv: &mut conv,
             contact: &contact,
-            trigger: Trigger::Message {
-                id: msg.id,
-                text: &msg.text,
-                first,
-            },
+            lane: &lane,
+            cause: Some(msg.id),
+            in_band: inbound.replies_in_band,
             now,
-        });
-        apply_decision(
-            tx,
-            Step {
-                conv: &mut conv,
-                contact: &contact,
-                lane: &lane,
-                cause: Some(msg.id),
-                in_band: inbound.replies_in_band,
-                now,
-            },
-            decision,
-        )?
-    } else {
-        Applied::default()
-    };
-    conv.updated_at = now;
-    tx.update_conversation(&conv)?;
+        },
+        Trigger::Message {
+            id: msg.id,
+            text: &msg.text,
+            first,
+        },
+        handler,
+    )?;
     Ok(Ingested {
         duplicate: false,
         conversation: conv.id,
@@ -209,33 +197,22 @@ pub(crate) fn fire_timer(
         channel: conv.channel.clone(),
         address,
     };
-    let applied = if conv.status == Status::Bot {
-        let decision = handler.decide(&HandlerInput {
-            conversation: &conv,
+    let applied = run_bot(
+        tx,
+        Step {
+            conv: &mut conv,
             contact: &contact,
-            trigger: Trigger::Timer {
-                name: &timer.name,
-                payload: &timer.payload,
-            },
+            lane: &lane,
+            cause: None,
+            in_band: false,
             now,
-        });
-        apply_decision(
-            tx,
-            Step {
-                conv: &mut conv,
-                contact: &contact,
-                lane: &lane,
-                cause: None,
-                in_band: false,
-                now,
-            },
-            decision,
-        )?
-    } else {
-        Applied::default()
-    };
-    conv.updated_at = now;
-    tx.update_conversation(&conv)?;
+        },
+        Trigger::Timer {
+            name: &timer.name,
+            payload: &timer.payload,
+        },
+        handler,
+    )?;
     Ok(Some(Fired {
         conversation: conv.id,
         replies: applied.replies,
@@ -337,6 +314,47 @@ struct Applied {
     replies: Vec<Message>,
     timers: Vec<ScheduledTimer>,
     queued: bool,
+}
+
+/// Runs the bot on a trigger if it owns the conversation (a human owns every other
+/// status, and then the bot stays silent), applies its decision, and saves the
+/// conversation.
+fn run_bot(
+    tx: &mut Tx<'_>,
+    step: Step<'_>,
+    trigger: Trigger<'_>,
+    handler: &dyn ConversationHandler,
+) -> Result<Applied> {
+    let Step {
+        conv,
+        contact,
+        lane,
+        cause,
+        in_band,
+        now,
+    } = step;
+    let applied = if conv.status == Status::Bot {
+        let decision = handler.decide(&HandlerInput {
+            conversation: conv,
+            contact,
+            trigger,
+            now,
+        });
+        let step = Step {
+            conv: &mut *conv,
+            contact,
+            lane,
+            cause,
+            in_band,
+            now,
+        };
+        apply_decision(tx, step, decision)?
+    } else {
+        Applied::default()
+    };
+    conv.updated_at = now;
+    tx.update_conversation(conv)?;
+    Ok(applied)
 }
 
 /// Writes a handler's decision: replies (sent in band, or queued in the outbox), timer

@@ -55,7 +55,7 @@ pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
     conn.0
         .execute_batch("BEGIN IMMEDIATE")
         .map_err(|e| Error::Open(e.to_string()))?;
-    match migrate::run(&mut conn, now_ms()) {
+    match migrate::run(&mut conn) {
         Ok(_) => conn
             .0
             .execute_batch("COMMIT")
@@ -71,12 +71,6 @@ pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
         readers: Arc::new(Mutex::new(Vec::new())),
         path: options.path,
     }))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn connect(path: &Path, read_only: bool) -> Result<SqliteConn> {
