@@ -18,11 +18,20 @@ pub enum Trigger<'a> {
         text: &'a str,
         /// The message started this conversation.
         first: bool,
+        /// The id of the button the customer pressed, for a button reply.
+        button: Option<&'a str>,
     },
     /// A durable timer fell due.
     Timer {
         name: &'a str,
         payload: &'a serde_json::Value,
+    },
+    /// The result of an [`HttpCall`] the last decision asked for.
+    Http(&'a HttpResult),
+    /// A proactive event (SPEC §7) for this conversation's contact.
+    Event {
+        name: &'a str,
+        data: &'a serde_json::Value,
     },
 }
 
@@ -40,6 +49,8 @@ pub struct HandlerInput<'a> {
 pub struct Reply {
     pub text: String,
     pub buttons: Vec<String>,
+    /// The registered template this message was sent as, if any.
+    pub template: Option<String>,
 }
 
 impl Reply {
@@ -47,6 +58,7 @@ impl Reply {
         Reply {
             text: text.into(),
             buttons: Vec::new(),
+            template: None,
         }
     }
 }
@@ -73,6 +85,49 @@ pub struct Decision {
     pub bot_state: Option<serde_json::Value>,
     /// Extra events (step entered, …) beyond those the pipeline records itself.
     pub events: Vec<Event>,
+    /// With `ticket: Some(Escalate)`: where and why the conversation goes.
+    pub handoff: Option<Handoff>,
+    /// A call to run after the commit, outside the transaction; its result comes back
+    /// as [`Trigger::Http`].
+    pub http: Option<HttpCall>,
+    /// With `ticket: Some(Solve(Bot))`: the flow asked for a CSAT survey.
+    pub csat: bool,
+}
+
+/// Where an escalation sends the conversation, and why (SPEC §4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handoff {
+    /// `None`: the shared queue.
+    pub team: Option<String>,
+    pub priority: crate::conversation::Priority,
+    pub reason: String,
+    pub note: Option<String>,
+    /// The team was closed at the time of the handoff.
+    pub after_hours: bool,
+    /// What the bot collected, kept on the conversation for the agent.
+    pub fields: serde_json::Value,
+}
+
+/// An outbound HTTP request a flow step asked for. Runs outside any transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpCall {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    pub timeout_ms: i64,
+    /// Further attempts after the first fails with a timeout, a network error or a 5xx.
+    pub retries: u32,
+    /// Sent as `Idempotency-Key`, the same on every retry.
+    pub idempotency_key: String,
+}
+
+/// What came back from an [`HttpCall`], after its retries.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HttpResult {
+    Response { status: u16, body: String },
+    Failed { error: String },
 }
 
 /// The conversation's brain while it is in `bot` status.

@@ -62,10 +62,13 @@ pub enum EventKind {
     TimerScheduled,
     TimerFired,
     AdminAction,
+    HttpCalled,
+    FlowWarning,
+    ProactiveEvent,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::ConversationStarted,
         EventKind::MessageReceived,
         EventKind::MessageQueued,
@@ -79,6 +82,9 @@ impl EventKind {
         EventKind::TimerScheduled,
         EventKind::TimerFired,
         EventKind::AdminAction,
+        EventKind::HttpCalled,
+        EventKind::FlowWarning,
+        EventKind::ProactiveEvent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +102,9 @@ impl EventKind {
             EventKind::TimerScheduled => "timer_scheduled",
             EventKind::TimerFired => "timer_fired",
             EventKind::AdminAction => "admin_action",
+            EventKind::HttpCalled => "http_called",
+            EventKind::FlowWarning => "flow_warning",
+            EventKind::ProactiveEvent => "proactive_event",
         }
     }
 

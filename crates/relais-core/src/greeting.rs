@@ -57,7 +57,7 @@ impl ConversationHandler for GreetingBot {
                 )],
                 ..Decision::default()
             },
-            Trigger::Timer { .. } => Decision::default(),
+            Trigger::Timer { .. } | Trigger::Http(_) | Trigger::Event { .. } => Decision::default(),
         }
     }
 }
@@ -114,6 +114,7 @@ mod tests {
                 id: MessageId(1),
                 text: "hi",
                 first: true,
+                button: None,
             },
             now: Timestamp(1_000),
         });
@@ -131,6 +132,7 @@ mod tests {
                 id: MessageId(2),
                 text: "{{ 7*7 }}",
                 first: false,
+                button: None,
             },
             now: Timestamp(5),
         });

@@ -1,0 +1,204 @@
+//! A conversation in memory: the same [`handler`](crate::handler) as production, with
+//! the ticket, timers and HTTP calls kept in plain values and a clock moved by hand. It
+//! drives `relais test` and `relais simulate`; it needs no server and no network.
+
+use crate::engine::Run;
+use crate::handler::{ChannelMeta, Loaded, decide};
+use relais_core::contact::Contact;
+use relais_core::conversation::{Conversation, Priority};
+use relais_core::decision::{Decision, Handoff, HandlerInput, HttpCall, HttpResult, Reply, Trigger};
+use relais_core::id::{ChannelId, ContactId, ConversationId, MessageId};
+use relais_core::ticket::{self, Action, Status, Transition};
+use relais_core::{Duration, Timestamp};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Answers the `http` calls of a simulated conversation.
+pub trait HttpStub {
+    /// `Err` when no stub answers this request: the simulation stops with that message.
+    fn call(&mut self, call: &HttpCall) -> Result<HttpResult, String>;
+}
+
+/// How many `http` results one input may chain before the simulation calls it a loop.
+const MAX_HTTP_CHAIN: usize = 32;
+
+pub struct Sim {
+    loaded: Arc<Loaded>,
+    channel: ChannelMeta,
+    pub contact: Contact,
+    pub conv: Conversation,
+    /// Pending timers: name, due time, payload.
+    timers: Vec<(String, Timestamp, Value)>,
+    pub now: Timestamp,
+    pub last_handoff: Option<Handoff>,
+    pub warnings: Vec<String>,
+    next_message: i64,
+    started: bool,
+}
+
+impl Sim {
+    pub fn new(loaded: Arc<Loaded>, channel: ChannelMeta, contact: Contact, now: Timestamp) -> Sim {
+        let conv = Conversation {
+            id: ConversationId(1),
+            channel: ChannelId(format!("test-{}", channel.kind)),
+            contact: contact.id,
+            status: Status::Bot,
+            team: None,
+            assignee: None,
+            priority: Priority::Normal,
+            tags: Vec::new(),
+            escalation_reason: None,
+            resolved_by: None,
+            fields: json!({}),
+            bot_state: json!({}),
+            previous: None,
+            last_seq: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        Sim {
+            loaded,
+            channel,
+            contact,
+            conv,
+            timers: Vec::new(),
+            now,
+            last_handoff: None,
+            warnings: Vec::new(),
+            next_message: 1,
+            started: false,
+        }
+    }
+
+    pub fn run(&self) -> Option<Run> {
+        serde_json::from_value(self.conv.bot_state.clone()).ok()
+    }
+
+    /// The customer writes (or presses a button).
+    pub fn user(&mut self, text: &str, button: Option<&str>, http: &mut dyn HttpStub) -> Result<Vec<Reply>, String> {
+        let first = !self.started;
+        self.started = true;
+        if self.conv.status != Status::Bot {
+            let before = self.conv.ticket();
+            match ticket::apply(before, Action::CustomerMessage) {
+                Ok(Transition::To(after)) => {
+                    if before.status == Status::Solved && after.status == Status::Bot {
+                        self.conv.bot_state = json!({});
+                    }
+                    self.conv.status = after.status;
+                    self.conv.resolved_by = after.resolved_by;
+                }
+                _ => return Ok(Vec::new()),
+            }
+            if self.conv.status != Status::Bot {
+                return Ok(Vec::new()); // A human owns the conversation: the bot is silent.
+            }
+        }
+        let id = MessageId(self.next_message);
+        self.next_message += 1;
+        self.step(Trigger::Message { id, text, first, button }, http)
+    }
+
+    /// A proactive event for this contact.
+    pub fn event(&mut self, name: &str, data: &Value, http: &mut dyn HttpStub) -> Result<Vec<Reply>, String> {
+        self.started = true;
+        if self.conv.status != Status::Bot {
+            return Err(format!("event {name}: the conversation is {}, owned by a human", self.conv.status));
+        }
+        self.step(Trigger::Event { name, data }, http)
+    }
+
+    /// Moves the clock on, firing due timers in order.
+    pub fn wait(&mut self, d: Duration, http: &mut dyn HttpStub) -> Result<Vec<Reply>, String> {
+        let until = self.now.plus(d);
+        let mut replies = Vec::new();
+        loop {
+            let next = self
+                .timers
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.1 <= until)
+                .min_by_key(|(i, t)| (t.1, *i))
+                .map(|(i, _)| i);
+            let Some(i) = next else { break };
+            let (name, due, payload) = self.timers.remove(i);
+            self.now = self.now.max(due);
+            if self.conv.status == Status::Bot {
+                replies.extend(self.step(Trigger::Timer { name: &name, payload: &payload }, http)?);
+            }
+        }
+        self.now = until;
+        Ok(replies)
+    }
+
+    pub fn pending_timers(&self) -> Vec<(String, Timestamp)> {
+        self.timers.iter().map(|(n, t, _)| (n.clone(), *t)).collect()
+    }
+
+    fn step(&mut self, trigger: Trigger<'_>, http: &mut dyn HttpStub) -> Result<Vec<Reply>, String> {
+        let mut decision = self.decide(trigger);
+        let mut replies = Vec::new();
+        for _ in 0..MAX_HTTP_CHAIN {
+            let call = decision.http.take();
+            replies.extend(self.apply(decision)?);
+            let Some(call) = call else {
+                return Ok(replies);
+            };
+            let result = http.call(&call)?;
+            // The watchdog timer never fires here: the result comes back at once.
+            decision = self.decide(Trigger::Http(&result));
+        }
+        Err("more than 32 http calls in a row".into())
+    }
+
+    fn decide(&self, trigger: Trigger<'_>) -> Decision {
+        decide(
+            &self.loaded,
+            &self.channel,
+            &HandlerInput {
+                conversation: &self.conv,
+                contact: &self.contact,
+                trigger,
+                now: self.now,
+            },
+        )
+    }
+
+    fn apply(&mut self, d: Decision) -> Result<Vec<Reply>, String> {
+        for name in &d.cancel {
+            self.timers.retain(|t| &t.0 != name);
+        }
+        for t in &d.schedule {
+            self.timers.retain(|x| x.0 != t.name);
+            self.timers.push((t.name.clone(), t.due_at, t.payload.clone()));
+        }
+        for e in &d.events {
+            if let Some(w) = e.data.get("warning").and_then(Value::as_str) {
+                self.warnings.push(w.to_owned());
+            }
+        }
+        if let Some(action) = d.ticket {
+            match ticket::apply(self.conv.ticket(), action) {
+                Ok(Transition::To(after)) => {
+                    self.conv.status = after.status;
+                    self.conv.resolved_by = after.resolved_by;
+                }
+                other => return Err(format!("the bot asked for {action:?} in status {}: {other:?}", self.conv.status)),
+            }
+        }
+        if let Some(h) = &d.handoff {
+            self.conv.team.clone_from(&h.team);
+            self.conv.priority = h.priority;
+            self.conv.escalation_reason = Some(h.reason.clone());
+            self.conv.fields = h.fields.clone();
+            self.last_handoff = Some(h.clone());
+        }
+        if let Some(state) = d.bot_state {
+            self.conv.bot_state = state;
+        }
+        Ok(d.replies)
+    }
+}
+
+/// The contact's id in a simulation.
+pub const CONTACT: ContactId = ContactId(1);

@@ -1,0 +1,243 @@
+//! The product's text-matching rule, shared by `keywords` and escalation keywords.
+//!
+//! Keywords match whole words or whole phrases of a reply, ignoring case and
+//! accents. Words are split on every character that is not alphanumeric:
+//! spaces, punctuation, hyphens and apostrophes (`j'ai` is `j ai`).
+//! [`fold`] does the case and accent folding, [`words`] the splitting, and
+//! [`Words`] holds a reply prepared once for many keyword checks.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// Lowercases and strips accents (NFD, drop combining marks; also map
+/// ß->ss, œ->oe, æ->ae, ø->o, ł->l, đ->d).
+///
+/// What is left is recomposed (NFC), so scripts whose letters decompose
+/// without combining marks (Hangul) come back whole.
+pub fn fold(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(expand)
+        .nfc()
+        .collect()
+}
+
+/// Letters with no canonical decomposition that still carry an "accent"
+/// readers expect to ignore. Input is already lowercase.
+fn expand(c: char) -> Expanded {
+    match c {
+        'ß' => Expanded::Two('s', 's'),
+        'œ' => Expanded::Two('o', 'e'),
+        'æ' => Expanded::Two('a', 'e'),
+        'ø' => Expanded::One('o'),
+        'ł' => Expanded::One('l'),
+        'đ' => Expanded::One('d'),
+        other => Expanded::One(other),
+    }
+}
+
+/// One or two chars, without allocating.
+enum Expanded {
+    One(char),
+    Two(char, char),
+    Empty,
+}
+
+impl Iterator for Expanded {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        match *self {
+            Expanded::One(a) => {
+                *self = Expanded::Empty;
+                Some(a)
+            }
+            Expanded::Two(a, b) => {
+                *self = Expanded::One(b);
+                Some(a)
+            }
+            Expanded::Empty => None,
+        }
+    }
+}
+
+/// Folded words: split on every char that is not alphanumeric (so spaces,
+/// punctuation, apostrophes ' and ’, hyphens). Empty pieces dropped.
+pub fn words(text: &str) -> Vec<String> {
+    fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A reply, prepared once for many keyword checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Words {
+    words: Vec<String>,
+}
+
+impl Words {
+    /// Folds and splits `text` (see [`words`]).
+    pub fn new(text: &str) -> Words {
+        Words { words: words(text) }
+    }
+
+    /// The folded words, in order.
+    pub fn as_slice(&self) -> &[String] {
+        &self.words
+    }
+
+    /// True when the reply has no word at all (empty, or only punctuation).
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// True when `phrase` (folded and split the same way) occurs as a
+    /// contiguous run of whole words. An empty phrase never matches.
+    pub fn contains_phrase(&self, phrase: &str) -> bool {
+        let needle = words(phrase);
+        if needle.is_empty() || needle.len() > self.words.len() {
+            return false;
+        }
+        self.words
+            .windows(needle.len())
+            .any(|window| window == needle.as_slice())
+    }
+
+    /// The first of `phrases` that matches, if any.
+    pub fn find_any<'p>(&self, phrases: &'p [String]) -> Option<&'p str> {
+        phrases
+            .iter()
+            .find(|p| self.contains_phrase(p))
+            .map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_lowercases_and_strips_accents() {
+        let cases = [
+            ("Été", "ete"),
+            ("DÉBITÉ", "debite"),
+            ("Straße", "strasse"),
+            ("STRAẞE", "strasse"),
+            ("Œuvre", "oeuvre"),
+            ("Æsir", "aesir"),
+            ("Øresund", "oresund"),
+            ("Łódź", "lodz"),
+            ("Đorđe", "dorde"),
+            ("niño", "nino"),
+            ("Ça", "ca"),
+            ("über", "uber"),
+            ("e\u{301}", "e"),
+            ("İstanbul", "istanbul"),
+            ("한국어", "한국어"),
+            ("", ""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(fold(input), want, "fold({input:?})");
+        }
+    }
+
+    #[test]
+    fn words_split_on_everything_not_alphanumeric() {
+        assert_eq!(words("J'ai été débité"), ["j", "ai", "ete", "debite"]);
+        assert_eq!(words("l’appli"), ["l", "appli"]);
+        assert_eq!(words("e-mail, s.v.p.!"), ["e", "mail", "s", "v", "p"]);
+        assert_eq!(words("  A123 ?? "), ["a123"]);
+        assert!(words("!!! ... ’'").is_empty());
+        assert!(words("").is_empty());
+    }
+
+    #[test]
+    fn phrase_matching_table() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("Je veux parler à un CONSEILLER!", "conseiller", true),
+            ("Je veux parler à un CONSEILLER!", "Conseiller", true),
+            ("Je veux parler à un CONSEILLER!", "parler a un", true),
+            ("Je veux parler à des conseillers", "conseiller", false),
+            ("Je veux parler à un conseiller", "conseillers", false),
+            ("J'ai été débité", "j ai", true),
+            ("J'ai été débité", "j'ai", true),
+            ("J'ai été débité", "ete debite", true),
+            ("J'ai été débité", "débité", true),
+            ("J'ai été débité", "ai debite", false),
+            ("remboursement?", "Remboursement", true),
+            ("1", "1", true),
+            ("12", "1", false),
+            ("A1", "1", false),
+            ("I want to talk to an agent now", "talk to an agent", true),
+            ("I want to talk to agent now", "talk to an agent", false),
+            ("I want to talk", "talk to an agent", false),
+            ("Straße", "strasse", true),
+            ("strasse", "Straße", true),
+            ("anything", "", false),
+            ("anything", "  ?! ", false),
+            ("", "", false),
+            ("", "x", false),
+            ("Le service client–urgent", "urgent", true),
+            ("c’est urgent", "c est", true),
+        ];
+        for &(reply, phrase, want) in cases {
+            assert_eq!(
+                Words::new(reply).contains_phrase(phrase),
+                want,
+                "{reply:?} contains {phrase:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn find_any_returns_first_match() {
+        let reply = Words::new("Je veux un remboursement, pas un avoir");
+        let phrases: Vec<String> = ["conseiller", "avoir", "remboursement"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(reply.find_any(&phrases), Some("avoir"));
+        assert_eq!(reply.find_any(&[]), None);
+        assert_eq!(reply.find_any(&["x".to_string(), String::new()]), None);
+    }
+
+    #[test]
+    fn words_accessors() {
+        let w = Words::new("Bonjour, ça va ?");
+        assert_eq!(w.as_slice(), ["bonjour", "ca", "va"]);
+        assert!(!w.is_empty());
+        assert!(Words::new(" ?! ").is_empty());
+        assert!(Words::default().is_empty());
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        let inputs = [
+            "😡😡😡 !!!",
+            "👨‍👩‍👧‍👦 family",
+            "مرحبا hello Привет 你好 こんにちは が",
+            "\u{301}\u{302}\u{303}",
+            "\u{200d}\u{200b}\u{feff}",
+            "a\u{0}b",
+            "ＡＢＣ１２３",
+            "עברית‏ mixed ‎RTL",
+            "\u{10ffff}\u{e000}",
+        ];
+        for input in inputs {
+            let w = Words::new(input);
+            for phrase in inputs {
+                let _ = w.contains_phrase(phrase);
+            }
+            let _ = w.contains_phrase("family");
+            let _ = fold(input);
+        }
+        assert!(Words::new("👨‍👩‍👧‍👦 family").contains_phrase("FAMILY"));
+        assert!(Words::new("Привет мир").contains_phrase("ПРИВЕТ"));
+        let long = "ab ".repeat(10_000);
+        assert!(Words::new(&long).contains_phrase("ab ab ab"));
+    }
+}

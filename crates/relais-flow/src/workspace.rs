@@ -1,0 +1,466 @@
+//! A workspace folder as data (SPEC §12): its flows, teams, message templates, intents
+//! and channels, read from file texts handed in by the caller (this crate never opens a
+//! file). [`Workspace::load`] parses and checks everything and returns every finding.
+
+use crate::check;
+use crate::diag::{Diag, Diags, Severity};
+use crate::escalation::Escalation;
+use crate::hours::Hours;
+use crate::model::{Flow, TriggerOn};
+use crate::parse::{self, MapReader};
+use crate::template::{TeamHours, Templates};
+use crate::yaml::{self, Node, Pos};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The texts of a workspace's files, by path relative to the workspace.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub flows: Vec<(String, String)>,
+    pub teams: Option<(String, String)>,
+    pub templates: Option<(String, String)>,
+    pub intents: Option<(String, String)>,
+    pub channels: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub assignment: String,
+    pub capacity: u32,
+    pub hours: Hours,
+    pub has_hours: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentDef {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub teams: Vec<String>,
+}
+
+/// A pre-approved outbound template (WhatsApp HSM) in one language.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageTemplate {
+    pub name: String,
+    pub language: String,
+    pub category: String,
+    pub body: String,
+    pub buttons: Vec<String>,
+}
+
+impl MessageTemplate {
+    /// The body with `{{1}}`, `{{2}}`… replaced by `params`; never rendered as a flow template.
+    pub fn fill(&self, params: &[String]) -> String {
+        let mut out = String::with_capacity(self.body.len());
+        let mut rest = self.body.as_str();
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            match after.find("}}") {
+                Some(end) => {
+                    let key = after[..end].trim();
+                    match key.parse::<usize>() {
+                        Ok(n) if n >= 1 => out.push_str(params.get(n - 1).map_or("", String::as_str)),
+                        _ => out.push_str(&rest[start..start + 2 + end + 2]),
+                    }
+                    rest = &after[end + 2..];
+                }
+                None => {
+                    out.push_str(&rest[start..]);
+                    rest = "";
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// How many positional parameters the body uses.
+    pub fn arity(&self) -> usize {
+        (1..=20).take_while(|n| self.body.contains(&format!("{{{{{n}}}}}"))).count()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelDef {
+    pub id: String,
+    pub kind: String,
+    pub default_flow: Option<String>,
+    pub fallback: Option<String>,
+    /// Secret role → key of `[secrets]`.
+    pub secrets: Vec<(String, String)>,
+    pub pos: Pos,
+}
+
+/// A checked workspace, ready to run.
+#[derive(Debug)]
+pub struct Workspace {
+    pub flows: HashMap<String, Arc<Flow>>,
+    pub teams: Vec<Team>,
+    pub agents: Vec<AgentDef>,
+    pub templates: Vec<MessageTemplate>,
+    pub intents: Vec<String>,
+    pub channels: Vec<ChannelDef>,
+    pub escalation: Escalation,
+    pub env: Templates,
+}
+
+impl Workspace {
+    /// Parses and checks every file. The workspace is returned only when there is no error.
+    pub fn load(sources: &Sources, escalation: Escalation) -> (Option<Workspace>, Vec<Diag>) {
+        let mut findings = Vec::new();
+        let (teams, agents) = match &sources.teams {
+            Some((path, text)) => {
+                let mut d = Diags::new(path);
+                let r = teams(text, &mut d);
+                findings.extend(d.items);
+                r
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        let templates = match &sources.templates {
+            Some((path, text)) => {
+                let mut d = Diags::new(path);
+                let r = templates(text, &mut d);
+                findings.extend(d.items);
+                r
+            }
+            None => Vec::new(),
+        };
+        let intents = match &sources.intents {
+            Some((path, text)) => {
+                let mut d = Diags::new(path);
+                let r = intents(text, &mut d);
+                findings.extend(d.items);
+                r
+            }
+            None => Vec::new(),
+        };
+        let channels = match &sources.channels {
+            Some((path, text)) => {
+                let mut d = Diags::new(path);
+                let r = channels(text, &mut d);
+                findings.extend(d.items);
+                r
+            }
+            None => Vec::new(),
+        };
+        let hours: TeamHours = teams.iter().map(|t| (t.id.clone(), t.hours.clone())).collect();
+        let env = Templates::new(Arc::new(hours));
+        let mut flows: HashMap<String, Arc<Flow>> = HashMap::new();
+        for (path, text) in &sources.flows {
+            let mut d = Diags::new(path);
+            if let Some(f) = parse::flow(text, &mut d) {
+                if let Some(other) = flows.get(&f.id) {
+                    d.error(f.start.pos, format!("the flow id {:?} is also used by {}", f.id, other.file));
+                } else {
+                    flows.insert(f.id.clone(), Arc::new(f));
+                }
+            }
+            findings.extend(d.items);
+        }
+        let mut ws = Workspace {
+            flows,
+            teams,
+            agents,
+            templates,
+            intents,
+            channels,
+            escalation,
+            env,
+        };
+        findings.extend(check::workspace(&ws));
+        if let Some((path, _)) = &sources.channels {
+            findings.extend(check::channels(&ws, path));
+        }
+        crate::diag::sort(&mut findings);
+        if findings.iter().any(|d| d.severity == Severity::Error) {
+            return (None, findings);
+        }
+        ws.flows.shrink_to_fit();
+        (Some(ws), findings)
+    }
+
+    pub fn team(&self, id: &str) -> Option<&Team> {
+        self.teams.iter().find(|t| t.id == id)
+    }
+
+    /// The template `name` in `language`, else in any language.
+    pub fn template(&self, name: &str, language: &str) -> Option<&MessageTemplate> {
+        self.templates
+            .iter()
+            .find(|t| t.name == name && t.language == language)
+            .or_else(|| self.templates.iter().find(|t| t.name == name))
+    }
+
+    /// The flow a new conversation on a channel runs (SPEC §2).
+    pub fn flow_for_message(&self, channel_kind: &str, default_flow: Option<&str>) -> Option<&Arc<Flow>> {
+        if let Some(f) = default_flow.and_then(|id| self.flows.get(id)) {
+            return Some(f);
+        }
+        let mut candidates: Vec<&Arc<Flow>> = self
+            .flows
+            .values()
+            .filter(|f| f.trigger.on == TriggerOn::Message && covers(&f.trigger.channels, channel_kind))
+            .collect();
+        candidates.sort_by(|a, b| a.id.cmp(&b.id));
+        candidates.first().copied()
+    }
+
+    /// The flow an event starts on a channel kind (SPEC §7).
+    pub fn flow_for_event(&self, name: &str, channel_kind: &str) -> Option<&Arc<Flow>> {
+        self.flows.values().find(|f| {
+            matches!(&f.trigger.on, TriggerOn::Event(n) if n == name) && covers(&f.trigger.channels, channel_kind)
+        })
+    }
+}
+
+pub(crate) fn covers(channels: &[String], kind: &str) -> bool {
+    channels.is_empty() || channels.iter().any(|c| c == kind)
+}
+
+fn teams(text: &str, d: &mut Diags) -> (Vec<Team>, Vec<AgentDef>) {
+    let root = match yaml::parse(text) {
+        Ok(r) => r,
+        Err(e) => {
+            d.error(e.pos, e.message);
+            return (Vec::new(), Vec::new());
+        }
+    };
+    let Some(mut r) = MapReader::new(&root, "teams.yaml", d) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut out = Vec::new();
+    for item in r.take("teams").and_then(Node::as_seq).unwrap_or_default() {
+        let Some(mut t) = MapReader::new(item, "a team", d) else { continue };
+        let id = t.required_str("id", d);
+        let name = t.optional_str("name", d);
+        let assignment = t.optional_str("assignment", d).unwrap_or_else(|| "round_robin".into());
+        if !["round_robin", "least_busy", "manual"].contains(&assignment.as_str()) {
+            d.error(item.get("assignment").map_or(item.pos, |n| n.pos), format!("unknown assignment {assignment:?} (use round_robin, least_busy or manual)"));
+        }
+        let capacity = match t.take("capacity") {
+            Some(n) => match n.as_str().and_then(|s| s.parse::<u32>().ok()) {
+                Some(c) if c > 0 => c,
+                _ => {
+                    d.error(n.pos, "`capacity` must be a whole number above 0");
+                    5
+                }
+            },
+            None => 5,
+        };
+        let holidays: Vec<String> = t
+            .take("holidays")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|h| h.as_str().map(str::to_owned))
+            .collect();
+        let (hours, has_hours) = match t.take("hours") {
+            Some(h) => {
+                let mut tz = String::from("UTC");
+                let mut days = Vec::new();
+                for (k, v) in h.as_map().unwrap_or_default() {
+                    let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else { continue };
+                    if k == "tz" {
+                        tz = v.to_owned();
+                    } else {
+                        days.push((k.to_owned(), v.to_owned()));
+                    }
+                }
+                match Hours::parse(&tz, &days, &holidays) {
+                    Ok(hrs) => (hrs, true),
+                    Err(e) => {
+                        d.error(h.pos, format!("bad hours for team {:?}: {e}", id.as_deref().unwrap_or("?")));
+                        (Hours::always(), false)
+                    }
+                }
+            }
+            None => (Hours::always(), false),
+        };
+        t.finish(d);
+        if let Some(id) = id {
+            if out.iter().any(|x: &Team| x.id == id) {
+                d.error(item.pos, format!("the team {id:?} is defined twice"));
+                continue;
+            }
+            out.push(Team {
+                name: name.unwrap_or_else(|| id.clone()),
+                id,
+                assignment,
+                capacity,
+                hours,
+                has_hours,
+            });
+        }
+    }
+    let mut agents = Vec::new();
+    for item in r.take("agents").and_then(Node::as_seq).unwrap_or_default() {
+        let Some(mut a) = MapReader::new(item, "an agent", d) else { continue };
+        let email = a.required_str("email", d);
+        let name = a.optional_str("name", d);
+        let role = a.optional_str("role", d).unwrap_or_else(|| "agent".into());
+        if !["admin", "supervisor", "agent"].contains(&role.as_str()) {
+            d.error(item.get("role").map_or(item.pos, |n| n.pos), format!("unknown role {role:?} (use admin, supervisor or agent)"));
+        }
+        let mut teams_of = Vec::new();
+        if let Some(ts) = a.take("teams") {
+            for t in ts.as_seq().unwrap_or_default() {
+                if let Some(s) = t.as_str() {
+                    if !out.iter().any(|x| x.id == s) {
+                        d.error(t.pos, format!("unknown team {s:?} for agent {:?}", email.as_deref().unwrap_or("?")));
+                    }
+                    teams_of.push(s.to_owned());
+                }
+            }
+        }
+        a.finish(d);
+        if let Some(email) = email {
+            agents.push(AgentDef {
+                name: name.unwrap_or_else(|| email.clone()),
+                email,
+                role,
+                teams: teams_of,
+            });
+        }
+    }
+    r.finish(d);
+    (out, agents)
+}
+
+fn templates(text: &str, d: &mut Diags) -> Vec<MessageTemplate> {
+    let root = match yaml::parse(text) {
+        Ok(r) => r,
+        Err(e) => {
+            d.error(e.pos, e.message);
+            return Vec::new();
+        }
+    };
+    let Some(mut r) = MapReader::new(&root, "templates.yaml", d) else {
+        return Vec::new();
+    };
+    let mut out: Vec<MessageTemplate> = Vec::new();
+    for item in r.take("templates").and_then(Node::as_seq).unwrap_or_default() {
+        let Some(mut t) = MapReader::new(item, "a template", d) else { continue };
+        let name = t.required_str("name", d);
+        let language = t.required_str("language", d);
+        let category = t.optional_str("category", d).unwrap_or_else(|| "utility".into());
+        if !["utility", "marketing", "authentication"].contains(&category.as_str()) {
+            d.error(item.get("category").map_or(item.pos, |n| n.pos), format!("unknown template category {category:?} (use utility, marketing or authentication)"));
+        }
+        let body = t.required_str("body", d);
+        let buttons = t
+            .take("buttons")
+            .and_then(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|b| b.as_str().map(str::to_owned))
+            .collect();
+        t.finish(d);
+        if let (Some(name), Some(language), Some(body)) = (name, language, body) {
+            if out.iter().any(|x| x.name == name && x.language == language) {
+                d.error(item.pos, format!("the template {name:?} in {language:?} is defined twice"));
+                continue;
+            }
+            out.push(MessageTemplate {
+                name,
+                language,
+                category,
+                body,
+                buttons,
+            });
+        }
+    }
+    r.finish(d);
+    out
+}
+
+fn intents(text: &str, d: &mut Diags) -> Vec<String> {
+    let root = match yaml::parse(text) {
+        Ok(r) => r,
+        Err(e) => {
+            d.error(e.pos, e.message);
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::new();
+    for item in root.get("intents").and_then(Node::as_seq).unwrap_or_default() {
+        match item.get("name").and_then(Node::as_str) {
+            Some(n) => out.push(n.to_owned()),
+            None => d.error(item.pos, "an intent needs `name`"),
+        }
+    }
+    out
+}
+
+fn channels(text: &str, d: &mut Diags) -> Vec<ChannelDef> {
+    let root = match yaml::parse(text) {
+        Ok(r) => r,
+        Err(e) => {
+            d.error(e.pos, e.message);
+            return Vec::new();
+        }
+    };
+    let Some(mut r) = MapReader::new(&root, "channels.yaml", d) else {
+        return Vec::new();
+    };
+    let mut out: Vec<ChannelDef> = Vec::new();
+    for item in r.take("channels").and_then(Node::as_seq).unwrap_or_default() {
+        let Some(mut c) = MapReader::new(item, "a channel", d) else { continue };
+        let id = c.required_str("id", d);
+        let kind = c.required_str("kind", d);
+        if let Some(k) = &kind
+            && !crate::CHANNEL_KINDS.contains(&k.as_str())
+        {
+            d.error(item.get("kind").map_or(item.pos, |n| n.pos), format!("unknown channel kind {k:?} (known: {})", crate::CHANNEL_KINDS.join(", ")));
+        }
+        let default_flow = c.optional_str("default_flow", d);
+        let fallback = c.optional_str("fallback", d);
+        let mut secrets = Vec::new();
+        if let Some(s) = c.take("secrets") {
+            for (k, v) in s.as_map().unwrap_or_default() {
+                if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
+                    secrets.push((k.to_owned(), v.to_owned()));
+                }
+            }
+        }
+        c.finish(d);
+        if let (Some(id), Some(kind)) = (id, kind) {
+            if out.iter().any(|x| x.id == id) {
+                d.error(item.pos, format!("the channel {id:?} is defined twice"));
+                continue;
+            }
+            out.push(ChannelDef {
+                id,
+                kind,
+                default_flow,
+                fallback,
+                secrets,
+                pos: item.pos,
+            });
+        }
+    }
+    r.finish(d);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_placeholders_are_positional_and_never_rendered() {
+        let t = MessageTemplate {
+            name: "x".into(),
+            language: "fr".into(),
+            category: "utility".into(),
+            body: "Votre colis {{1}} est prévu le {{ 2 }}. {{name}} {{3}}".into(),
+            buttons: vec![],
+        };
+        assert_eq!(t.fill(&["A1".into(), "{{ 7*7 }}".into()]), "Votre colis A1 est prévu le {{ 7*7 }}. {{name}} ");
+        assert_eq!(t.arity(), 1);
+    }
+}
