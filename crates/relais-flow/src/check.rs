@@ -9,9 +9,23 @@ use crate::yaml::Pos;
 use std::collections::{BTreeSet, HashSet};
 
 /// Variables every template can read without a flow setting them.
-pub const BUILTIN_VARS: [&str; 12] = [
-    "contact", "conversation", "channel", "now", "secrets", "last_message", "queue", "team",
-    "_now_ms", "loop", "true", "false",
+pub const BUILTIN_VARS: [&str; 16] = [
+    "contact",
+    "conversation",
+    "channel",
+    "now",
+    "secrets",
+    "last_message",
+    "queue",
+    "team",
+    "_now_ms",
+    "loop",
+    "true",
+    "false",
+    "business_hours",
+    "range",
+    "dict",
+    "namespace",
 ];
 
 pub fn workspace(ws: &Workspace) -> Vec<Diag> {
@@ -68,7 +82,10 @@ pub fn channels(ws: &Workspace, path: &str) -> Vec<Diag> {
         if let Some(fb) = &c.fallback
             && !ws.channels.iter().any(|x| &x.id == fb)
         {
-            d.error(c.pos, format!("the channel {:?} names an unknown fallback {fb:?}", c.id));
+            d.error(
+                c.pos,
+                format!("the channel {:?} names an unknown fallback {fb:?}", c.id),
+            );
         }
     }
     d.items
@@ -103,7 +120,10 @@ fn flow(ws: &Workspace, f: &Flow, set: &HashSet<String>, d: &mut Diags) {
         warned: BTreeSet::new(),
     };
     if f.step(&f.start.step).is_none() {
-        d.error(f.start.pos, format!("`start` names an unknown step {:?}", f.start.step));
+        d.error(
+            f.start.pos,
+            format!("`start` names an unknown step {:?}", f.start.step),
+        );
     }
     if let Some(t) = &f.settings.team {
         c.team(t, d);
@@ -124,7 +144,13 @@ fn flow(ws: &Workspace, f: &Flow, set: &HashSet<String>, d: &mut Diags) {
     }
     for s in &f.steps {
         if !seen.contains(s.name.as_str()) {
-            d.error(s.pos, format!("the step {:?} is unreachable: no step leads to it from `start`", s.name));
+            d.error(
+                s.pos,
+                format!(
+                    "the step {:?} is unreachable: no step leads to it from `start`",
+                    s.name
+                ),
+            );
         }
     }
 }
@@ -151,27 +177,49 @@ impl FlowCheck<'_> {
         let name = &s.name;
         for t in targets(s) {
             if self.f.step(&t.step).is_none() {
-                d.error(t.pos, format!("the step {name:?} goes to an unknown step {:?}", t.step));
+                d.error(
+                    t.pos,
+                    format!("the step {name:?} goes to an unknown step {:?}", t.step),
+                );
             }
         }
         let needs_next = match &s.action {
-            Action::Say(_) | Action::Set(_) | Action::Template(_) | Action::Wait(_) | Action::Http(_) | Action::Branch(_) => true,
+            Action::Say(_)
+            | Action::Set(_)
+            | Action::Template(_)
+            | Action::Wait(_)
+            | Action::Http(_)
+            | Action::Branch(_) => true,
             Action::Ask(a) => a.routes.is_empty() && a.otherwise.is_none(),
             _ => false,
         };
         if needs_next && s.next.is_none() {
-            d.error(s.pos, format!("the step {name:?} ({}) is missing `next`", s.action.name()));
+            d.error(
+                s.pos,
+                format!("the step {name:?} ({}) is missing `next`", s.action.name()),
+            );
         }
         if s.action.is_terminal()
             && !matches!(s.action, Action::Answer(_))
             && let Some(n) = &s.next
         {
-            d.error(n.pos, format!("the step {name:?} ({}) ends the flow; it takes no `next`", s.action.name()));
+            d.error(
+                n.pos,
+                format!(
+                    "the step {name:?} ({}) ends the flow; it takes no `next`",
+                    s.action.name()
+                ),
+            );
         }
         match &s.action {
             Action::Say(m) => self.msg(m, name, d),
             Action::Ask(a) => {
-                for m in a.prompt.iter().chain(a.invalid.iter()).chain(a.reminders.iter().map(|r| &r.say)) {
+                for m in a
+                    .prompt
+                    .iter()
+                    .chain(a.invalid.iter())
+                    .chain(a.reminders.iter().map(|r| &r.say))
+                {
                     self.msg(m, name, d);
                 }
                 if let Some(e) = &a.expect
@@ -251,7 +299,10 @@ impl FlowCheck<'_> {
                 }
             }
             Action::Goto { flow, step, pos } => match self.ws.flows.get(flow) {
-                None => d.error(*pos, format!("the step {name:?} goes to an unknown flow {flow:?}")),
+                None => d.error(
+                    *pos,
+                    format!("the step {name:?} goes to an unknown flow {flow:?}"),
+                ),
                 Some(other) => {
                     if let Some(st) = step
                         && other.step(st).is_none()
@@ -271,7 +322,14 @@ impl FlowCheck<'_> {
 
     fn team(&self, t: &Target, d: &mut Diags) {
         if self.ws.team(&t.step).is_none() {
-            d.error(t.pos, format!("unknown team {:?} (teams.yaml defines: {})", t.step, self.team_list()));
+            d.error(
+                t.pos,
+                format!(
+                    "unknown team {:?} (teams.yaml defines: {})",
+                    t.step,
+                    self.team_list()
+                ),
+            );
         }
     }
 
@@ -279,7 +337,12 @@ impl FlowCheck<'_> {
         if self.ws.teams.is_empty() {
             return "none".into();
         }
-        self.ws.teams.iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(", ")
+        self.ws
+            .teams
+            .iter()
+            .map(|t| t.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn msg(&mut self, m: &Msg, step: &str, d: &mut Diags) {
@@ -307,7 +370,10 @@ impl FlowCheck<'_> {
                 let vars = self.ws.env.template_vars(&t.source);
                 self.unset(vars, t.pos, step, d);
             }
-            Err(e) => d.error(t.pos, format!("bad template {:?} in the step {step:?}: {e}", t.source)),
+            Err(e) => d.error(
+                t.pos,
+                format!("bad template {:?} in the step {step:?}: {e}", t.source),
+            ),
         }
     }
 
@@ -317,7 +383,10 @@ impl FlowCheck<'_> {
                 let vars = self.ws.env.expr_vars(&e.source);
                 self.unset(vars, e.pos, step, d);
             }
-            Err(err) => d.error(e.pos, format!("bad expression {:?} in the step {step:?}: {err}", e.source)),
+            Err(err) => d.error(
+                e.pos,
+                format!("bad expression {:?} in the step {step:?}: {err}", e.source),
+            ),
         }
     }
 
@@ -326,7 +395,10 @@ impl FlowCheck<'_> {
             return;
         }
         for v in vars {
-            if BUILTIN_VARS.contains(&v.as_str()) || self.set.contains(&v) || !self.warned.insert(v.clone()) {
+            if BUILTIN_VARS.contains(&v.as_str())
+                || self.set.contains(&v)
+                || !self.warned.insert(v.clone())
+            {
                 continue;
             }
             d.warn(pos, format!("the variable {v:?} used in the step {step:?} is not set by any step, `vars` or `save`"));

@@ -38,8 +38,14 @@ pub struct Stub {
 
 #[derive(Debug, Clone)]
 pub enum Do {
-    User { text: String, button: Option<String> },
-    Event { name: String, data: Value },
+    User {
+        text: String,
+        button: Option<String>,
+    },
+    Event {
+        name: String,
+        data: Value,
+    },
     Wait(Duration),
 }
 
@@ -82,17 +88,25 @@ pub fn parse(source: &str, diags: &mut Diags) -> Option<Case> {
     let mut r = MapReader::new(&root, "the test file", diags)?;
     let name = r.required_str("name", diags);
     let flow = r.required_str("flow", diags);
-    let channel = r.optional_str("channel", diags).unwrap_or_else(|| "rest".into());
+    let channel = r
+        .optional_str("channel", diags)
+        .unwrap_or_else(|| "rest".into());
     if !crate::CHANNEL_KINDS.contains(&channel.as_str()) {
-        diags.error(root.get("channel").map_or(root.pos, |n| n.pos), format!("unknown channel kind {channel:?}"));
+        diags.error(
+            root.get("channel").map_or(root.pos, |n| n.pos),
+            format!("unknown channel kind {channel:?}"),
+        );
     }
-    let contact = r.take("contact").map(|n| contact(n, diags)).unwrap_or(Contact {
-        id: CONTACT,
-        name: None,
-        language: None,
-        tier: "standard".into(),
-        fields: serde_json::json!({}),
-    });
+    let contact = r
+        .take("contact")
+        .map(|n| contact(n, diags))
+        .unwrap_or(Contact {
+            id: CONTACT,
+            name: None,
+            language: None,
+            tier: "standard".into(),
+            fields: serde_json::json!({}),
+        });
     let clock = match r.take("clock") {
         Some(n) => scalar(n, "clock", diags).and_then(|s| match s.parse::<jiff::Timestamp>() {
             Ok(t) => Some(Timestamp(t.as_millisecond())),
@@ -138,7 +152,11 @@ fn flatten(n: &Node, prefix: &str, out: &mut Vec<(String, Value, Pos)>) {
         Some(entries) => {
             for (k, v) in entries {
                 let key = k.as_str().unwrap_or_default();
-                let full = if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") };
+                let full = if prefix.is_empty() {
+                    key.to_owned()
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 if v.as_map().is_some() && full != "escalation.keywords" {
                     flatten(v, &full, out);
                 } else {
@@ -158,13 +176,18 @@ fn contact(n: &Node, diags: &mut Diags) -> Contact {
         tier: "standard".into(),
         fields: serde_json::json!({}),
     };
-    let Some(mut r) = MapReader::new(n, "`contact`", diags) else { return c };
+    let Some(mut r) = MapReader::new(n, "`contact`", diags) else {
+        return c;
+    };
     c.name = r.optional_str("name", diags);
     c.language = r.optional_str("language", diags);
     if let Some(t) = r.optional_str("tier", diags) {
         c.tier = t;
     }
-    let mut fields = r.take("fields").map(|f| f.to_json()).unwrap_or_else(|| serde_json::json!({}));
+    let mut fields = r
+        .take("fields")
+        .map(|f| f.to_json())
+        .unwrap_or_else(|| serde_json::json!({}));
     for key in ["phone", "email", "telegram_id"] {
         if let (Some(v), Some(obj)) = (r.optional_str(key, diags), fields.as_object_mut()) {
             obj.insert(key.into(), Value::String(v));
@@ -179,13 +202,18 @@ fn contact(n: &Node, diags: &mut Diags) -> Contact {
 fn stubs(n: &Node, diags: &mut Diags) -> Vec<Stub> {
     let mut out = Vec::new();
     for item in n.as_seq().unwrap_or_default() {
-        let Some(mut r) = MapReader::new(item, "an http stub", diags) else { continue };
+        let Some(mut r) = MapReader::new(item, "an http stub", diags) else {
+            continue;
+        };
         let request = r.required_str("request", diags);
         let response = r.take("response");
         r.finish(diags);
         let Some(request) = request else { continue };
         let Some((method, url)) = request.split_once(' ') else {
-            diags.error(item.pos, format!("`request: {request}` must be \"METHOD URL-GLOB\""));
+            diags.error(
+                item.pos,
+                format!("`request: {request}` must be \"METHOD URL-GLOB\""),
+            );
             continue;
         };
         let mut stub = Stub {
@@ -224,14 +252,19 @@ fn steps(n: &Node, diags: &mut Diags) -> Vec<TestStep> {
         return out;
     };
     for item in items {
-        let Some(mut r) = MapReader::new(item, "a test step", diags) else { continue };
+        let Some(mut r) = MapReader::new(item, "a test step", diags) else {
+            continue;
+        };
         let user = r.take("user");
         let button = r.optional_str("button", diags);
         let event = r.take("event");
         let data = r.take("data").map(Node::to_json).unwrap_or(Value::Null);
         let wait = r.take("wait");
         let bot = r.take("bot").map(|b| match &b.value {
-            yaml::Value::Seq(items) => items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect(),
+            yaml::Value::Seq(items) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect(),
             _ => b.as_str().map(|s| vec![s.to_owned()]).unwrap_or_default(),
         });
         let expect = r.take("expect").cloned();
@@ -250,7 +283,10 @@ fn steps(n: &Node, diags: &mut Diags) -> Vec<TestStep> {
                 None => continue,
             },
             _ => {
-                diags.error(item.pos, "a test step is exactly one of `user`, `event` or `wait`");
+                diags.error(
+                    item.pos,
+                    "a test step is exactly one of `user`, `event` or `wait`",
+                );
                 continue;
             }
         };
@@ -268,11 +304,19 @@ fn steps(n: &Node, diags: &mut Diags) -> Vec<TestStep> {
 pub fn apply_config(esc: &mut Escalation, key: &str, v: &Value) -> Result<(), String> {
     let strs = |v: &Value| -> Result<Vec<String>, String> {
         v.as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
             .ok_or_else(|| format!("`{key}` must be a list of text"))
     };
     match key {
-        "escalation.max_failures" => esc.max_failures = v.as_u64().ok_or("`escalation.max_failures` must be a number")? as u32,
+        "escalation.max_failures" => {
+            esc.max_failures =
+                v.as_u64()
+                    .ok_or("`escalation.max_failures` must be a number")? as u32
+        }
         "escalation.vip_tiers" => esc.vip_tiers = strs(v)?,
         "escalation.vip_action" => {
             esc.vip_action = match v.as_str() {
@@ -284,12 +328,26 @@ pub fn apply_config(esc: &mut Escalation, key: &str, v: &Value) -> Result<(), St
         "escalation.default_team" => esc.default_team = v.as_str().map(str::to_owned),
         "escalation.sensitive_keywords" => esc.sensitive_keywords = strs(v)?,
         "escalation.sensitive_intents" => esc.sensitive_intents = strs(v)?,
-        "escalation.sentiment_threshold" => esc.sentiment_threshold = v.as_f64().ok_or("`escalation.sentiment_threshold` must be a number")? as f32,
-        "escalation.keywords" => {
-            let obj = v.as_object().ok_or("`escalation.keywords` must map languages to lists")?;
-            esc.keywords = obj.iter().map(|(l, w)| Ok((l.clone(), strs(w)?))).collect::<Result<_, String>>()?;
+        "escalation.sentiment_threshold" => {
+            esc.sentiment_threshold = v
+                .as_f64()
+                .ok_or("`escalation.sentiment_threshold` must be a number")?
+                as f32
         }
-        _ => return Err(format!("unknown config key {key:?} (tests may override escalation.*)")),
+        "escalation.keywords" => {
+            let obj = v
+                .as_object()
+                .ok_or("`escalation.keywords` must map languages to lists")?;
+            esc.keywords = obj
+                .iter()
+                .map(|(l, w)| Ok((l.clone(), strs(w)?)))
+                .collect::<Result<_, String>>()?;
+        }
+        _ => {
+            return Err(format!(
+                "unknown config key {key:?} (tests may override escalation.*)"
+            ));
+        }
     }
     Ok(())
 }
@@ -332,17 +390,20 @@ impl HttpStub for Stubs<'_> {
 
 /// Runs one test on a loaded workspace.
 pub fn run(case: &Case, loaded: Arc<Loaded>) -> Outcome {
-    let fail = |i: usize, s: &TestStep, message: String, expected: Vec<String>, actual: Vec<String>| Outcome {
-        name: case.name.clone(),
-        failure: Some(Failure {
-            step: i + 1,
-            pos: s.pos,
-            action: describe(&s.action),
-            message,
-            expected,
-            actual,
-        }),
-    };
+    let fail =
+        |i: usize, s: &TestStep, message: String, expected: Vec<String>, actual: Vec<String>| {
+            Outcome {
+                name: case.name.clone(),
+                failure: Some(Failure {
+                    step: i + 1,
+                    pos: s.pos,
+                    action: describe(&s.action),
+                    message,
+                    expected,
+                    actual,
+                }),
+            }
+        };
     if !loaded.ws.flows.contains_key(&case.flow) {
         return Outcome {
             name: case.name.clone(),
@@ -374,12 +435,17 @@ pub fn run(case: &Case, loaded: Arc<Loaded>) -> Outcome {
         };
         let actual: Vec<String> = replies.iter().map(|r| r.text.clone()).collect();
         if let Some(expected) = &s.bot {
-            let ok = expected.len() == actual.len() && expected.iter().zip(&actual).all(|(g, t)| glob(g, t));
+            let ok = expected.len() == actual.len()
+                && expected.iter().zip(&actual).all(|(g, t)| glob(g, t));
             if !ok {
                 let msg = if expected.len() == actual.len() {
                     "the replies do not match".to_owned()
                 } else {
-                    format!("expected {} replies, the bot sent {}", expected.len(), actual.len())
+                    format!(
+                        "expected {} replies, the bot sent {}",
+                        expected.len(),
+                        actual.len()
+                    )
                 };
                 return fail(i, s, msg, expected.clone(), actual);
             }
@@ -399,7 +465,10 @@ pub fn run(case: &Case, loaded: Arc<Loaded>) -> Outcome {
 fn describe(d: &Do) -> String {
     match d {
         Do::User { text, button: None } => format!("user: {text:?}"),
-        Do::User { text, button: Some(b) } => format!("user: {text:?} (button {b:?})"),
+        Do::User {
+            text,
+            button: Some(b),
+        } => format!("user: {text:?} (button {b:?})"),
         Do::Event { name, .. } => format!("event: {name}"),
         Do::Wait(d) => format!("wait: {d}"),
     }
@@ -432,7 +501,10 @@ fn check_expect(expect: &Node, sim: &Sim, replies: &[Reply]) -> Result<(), Strin
                 let got = serde_json::json!({ "team": h.team, "reason": h.reason, "priority": h.priority.as_str() });
                 for (field, value) in want.as_object().into_iter().flatten() {
                     if got.get(field) != Some(value) {
-                        return Err(format!("expected handoff {field} {value}, got {}", got.get(field).unwrap_or(&Value::Null)));
+                        return Err(format!(
+                            "expected handoff {field} {value}, got {}",
+                            got.get(field).unwrap_or(&Value::Null)
+                        ));
                     }
                 }
             }
@@ -442,18 +514,32 @@ fn check_expect(expect: &Node, sim: &Sim, replies: &[Reply]) -> Result<(), Strin
                 for (name, value) in want.as_object().into_iter().flatten() {
                     let got = vars.and_then(|v| v.get(name));
                     if got != Some(value) {
-                        return Err(format!("expected variable {name} = {value}, got {}", got.map_or("unset".into(), Value::to_string)));
+                        return Err(format!(
+                            "expected variable {name} = {value}, got {}",
+                            got.map_or("unset".into(), Value::to_string)
+                        ));
                     }
                 }
             }
             "template" => {
                 let name = want.as_str().unwrap_or_default();
                 if !replies.iter().any(|r| r.template.as_deref() == Some(name)) {
-                    return Err(format!("expected the template {name:?} to be sent in this step"));
+                    return Err(format!(
+                        "expected the template {name:?} to be sent in this step"
+                    ));
                 }
             }
-            "assigned_to" => return Err("`assigned_to` needs agent assignment, which this version does not have yet".into()),
-            other => return Err(format!("unknown expectation {other:?} (status, handoff, vars, resolved_by, assigned_to, template)")),
+            "assigned_to" => {
+                return Err(
+                    "`assigned_to` needs agent assignment, which this version does not have yet"
+                        .into(),
+                );
+            }
+            other => {
+                return Err(format!(
+                    "unknown expectation {other:?} (status, handoff, vars, resolved_by, assigned_to, template)"
+                ));
+            }
         }
     }
     Ok(())
@@ -465,8 +551,14 @@ mod tests {
 
     #[test]
     fn globs_match_the_whole_text() {
-        assert!(glob("Bonjour ! Bienvenue*", "Bonjour ! Bienvenue chez Acme."));
-        assert!(glob("*expédiée*demain*", "Votre commande A123 est expédiée, livraison prévue demain."));
+        assert!(glob(
+            "Bonjour ! Bienvenue*",
+            "Bonjour ! Bienvenue chez Acme."
+        ));
+        assert!(glob(
+            "*expédiée*demain*",
+            "Votre commande A123 est expédiée, livraison prévue demain."
+        ));
         assert!(!glob("*expédiée*", "Votre commande est Expédiée"));
         assert!(glob("exact", "exact"));
         assert!(!glob("exact", "exactly"));

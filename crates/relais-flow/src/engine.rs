@@ -173,7 +173,9 @@ impl Exec<'_, '_> {
         if let Some(l) = &self.env.contact.language {
             return l.clone();
         }
-        self.flow.as_ref().map_or_else(|| "en".into(), |f| f.language.clone())
+        self.flow
+            .as_ref()
+            .map_or_else(|| "en".into(), |f| f.language.clone())
     }
 
     fn message(&mut self, text: &str, button: Option<&str>) {
@@ -193,7 +195,10 @@ impl Exec<'_, '_> {
             (Waiting::Reply, Action::Ask(ask)) => self.reply(&step, ask, text, button),
             (Waiting::Confirm, Action::Answer(a)) => {
                 if validate::yes_no(text) == Some(true) {
-                    self.resolve(&Resolve { say: None, csat: false });
+                    self.resolve(&Resolve {
+                        say: None,
+                        csat: false,
+                    });
                 } else {
                     match &a.on_no_answer {
                         Some(t) => self.goto(&t.step.clone()),
@@ -208,7 +213,10 @@ impl Exec<'_, '_> {
 
     fn start_for_message(&mut self, text: &str, button: Option<&str>) {
         let env = self.env;
-        let Some(flow) = env.ws.flow_for_message(env.channel.kind, env.channel.default_flow) else {
+        let Some(flow) = env
+            .ws
+            .flow_for_message(env.channel.kind, env.channel.default_flow)
+        else {
             return self.escalate_without_flow("flow_error", "no flow runs on this channel");
         };
         let Some((version, flow)) = env.library.latest(&flow.id) else {
@@ -270,10 +278,13 @@ impl Exec<'_, '_> {
     fn event(&mut self, name: &str, data: &Value) {
         let env = self.env;
         let Some(flow) = env.ws.flow_for_event(name, env.channel.kind) else {
-            self.effects.push(Effect::Warning(format!("no flow starts on event:{name}")));
+            self.effects
+                .push(Effect::Warning(format!("no flow starts on event:{name}")));
             return;
         };
-        let Some((version, flow)) = env.library.latest(&flow.id) else { return };
+        let Some((version, flow)) = env.library.latest(&flow.id) else {
+            return;
+        };
         self.leave_waiting();
         let mut run = new_run(&flow, version, env.now);
         if let Value::Object(d) = data {
@@ -289,11 +300,15 @@ impl Exec<'_, '_> {
 
     fn timer(&mut self, name: &str, payload: &Value) {
         let epoch = payload.get("epoch").and_then(Value::as_u64);
-        let (Some(run), Some(flow)) = (self.run.as_ref(), self.flow.clone()) else { return };
+        let (Some(run), Some(flow)) = (self.run.as_ref(), self.flow.clone()) else {
+            return;
+        };
         if epoch != Some(run.epoch) {
             return; // A timer of an earlier wait.
         }
-        let Some(step) = flow.step(&run.step).cloned() else { return };
+        let Some(step) = flow.step(&run.step).cloned() else {
+            return;
+        };
         match (run.waiting, &step.action) {
             (Waiting::Reply, Action::Ask(ask)) if name == TIMER_TIMEOUT => {
                 self.cancel_ask_timers(ask);
@@ -326,19 +341,26 @@ impl Exec<'_, '_> {
     }
 
     fn http_result(&mut self, result: &HttpResult) {
-        let (Some(run), Some(flow)) = (self.run.as_ref(), self.flow.clone()) else { return };
+        let (Some(run), Some(flow)) = (self.run.as_ref(), self.flow.clone()) else {
+            return;
+        };
         if run.waiting != Waiting::Http {
             return;
         }
-        let Some(step) = flow.step(&run.step).cloned() else { return };
-        let Action::Http(h) = &step.action else { return };
+        let Some(step) = flow.step(&run.step).cloned() else {
+            return;
+        };
+        let Action::Http(h) = &step.action else {
+            return;
+        };
         self.effects.push(Effect::Cancel(TIMER_HTTP.into()));
         let parsed = match result {
             HttpResult::Response { status, body } if (200..300).contains(status) => {
                 if body.trim().is_empty() {
                     Ok(Value::Null)
                 } else {
-                    serde_json::from_str::<Value>(body).map_err(|_| format!("HTTP {status} with a body that is not JSON"))
+                    serde_json::from_str::<Value>(body)
+                        .map_err(|_| format!("HTTP {status} with a body that is not JSON"))
                 }
             }
             HttpResult::Response { status, .. } => Err(format!("HTTP {status}")),
@@ -356,7 +378,10 @@ impl Exec<'_, '_> {
     }
 
     fn http_failed(&mut self, step: &Step, h: &Http, why: &str) {
-        self.effects.push(Effect::Warning(format!("http step {:?} failed: {why}", step.name)));
+        self.effects.push(Effect::Warning(format!(
+            "http step {:?} failed: {why}",
+            step.name
+        )));
         match &h.on_error {
             Some(t) => self.goto(&t.step.clone()),
             None => self.flow_error(&format!("the http step {:?} failed: {why}", step.name)),
@@ -385,7 +410,10 @@ impl Exec<'_, '_> {
                 Matcher::Button(ids) => button.is_some_and(|b| ids.iter().any(|i| i == b)),
                 Matcher::When(e) => match self.env.ws.env.test(&e.source, &self.context()) {
                     Ok(b) => b,
-                    Err(err) => return self.flow_error(&format!("`when` of the step {:?}: {err}", step.name)),
+                    Err(err) => {
+                        return self
+                            .flow_error(&format!("`when` of the step {:?}: {err}", step.name));
+                    }
                 },
             };
             if hit {
@@ -395,7 +423,12 @@ impl Exec<'_, '_> {
         }
         let target = chosen
             .or_else(|| ask.otherwise.as_ref().map(|t| t.step.clone()))
-            .or_else(|| ask.routes.is_empty().then(|| step.next.as_ref().map(|t| t.step.clone())).flatten());
+            .or_else(|| {
+                ask.routes
+                    .is_empty()
+                    .then(|| step.next.as_ref().map(|t| t.step.clone()))
+                    .flatten()
+            });
         match target {
             Some(t) => {
                 if let Some(run) = self.run.as_mut() {
@@ -445,14 +478,19 @@ impl Exec<'_, '_> {
             self.effects.push(Effect::Cancel(TIMER_TIMEOUT.into()));
         }
         for i in 0..ask.reminders.len() {
-            self.effects.push(Effect::Cancel(format!("{TIMER_REMINDER}{i}")));
+            self.effects
+                .push(Effect::Cancel(format!("{TIMER_REMINDER}{i}")));
         }
     }
 
     /// Cancels whatever the run was waiting on, before a new run replaces it.
     fn leave_waiting(&mut self) {
-        let (Some(run), Some(flow)) = (self.run.as_ref(), self.flow.clone()) else { return };
-        let Some(step) = flow.step(&run.step) else { return };
+        let (Some(run), Some(flow)) = (self.run.as_ref(), self.flow.clone()) else {
+            return;
+        };
+        let Some(step) = flow.step(&run.step) else {
+            return;
+        };
         match (&run.waiting, &step.action) {
             (Waiting::Reply, Action::Ask(a)) => self.cancel_ask_timers(a),
             (Waiting::Timer, _) => self.effects.push(Effect::Cancel(TIMER_WAIT.into())),
@@ -472,7 +510,9 @@ impl Exec<'_, '_> {
     fn goto(&mut self, name: &str) {
         let mut name = name.to_owned();
         for _ in 0..MAX_STEPS {
-            let Some(flow) = self.flow.clone() else { return };
+            let Some(flow) = self.flow.clone() else {
+                return;
+            };
             let Some(step) = flow.step(&name).cloned() else {
                 return self.flow_error(&format!("the flow {:?} has no step {name:?}", flow.id));
             };
@@ -489,7 +529,9 @@ impl Exec<'_, '_> {
                 Flow_::Stop => return,
             }
         }
-        self.flow_error(&format!("more than {MAX_STEPS} steps ran without waiting for the customer (a loop?)"));
+        self.flow_error(&format!(
+            "more than {MAX_STEPS} steps ran without waiting for the customer (a loop?)"
+        ));
     }
 
     fn execute(&mut self, step: &Step) -> Flow_ {
@@ -527,7 +569,10 @@ impl Exec<'_, '_> {
                         Ok(true) => return Flow_::Continue(c.next.step.clone()),
                         Ok(false) => {}
                         Err(e) => {
-                            self.flow_error(&format!("`when: {}` of the step {:?}: {e}", c.when.source, step.name));
+                            self.flow_error(&format!(
+                                "`when: {}` of the step {:?}: {e}",
+                                c.when.source, step.name
+                            ));
                             return Flow_::Stop;
                         }
                     }
@@ -547,7 +592,9 @@ impl Exec<'_, '_> {
                     let ctx = self.context();
                     let value = match v {
                         SetValue::Literal(l) => Ok(l.clone()),
-                        SetValue::Template(t) => self.env.ws.env.render(&t.source, &ctx).map(Value::String),
+                        SetValue::Template(t) => {
+                            self.env.ws.env.render(&t.source, &ctx).map(Value::String)
+                        }
                         SetValue::Expr(e) => self.env.ws.env.eval(&e.source, &ctx),
                     };
                     match value {
@@ -557,7 +604,10 @@ impl Exec<'_, '_> {
                             }
                         }
                         Err(e) => {
-                            self.flow_error(&format!("`set: {k}` of the step {:?}: {e}", step.name));
+                            self.flow_error(&format!(
+                                "`set: {k}` of the step {:?}: {e}",
+                                step.name
+                            ));
                             return Flow_::Stop;
                         }
                     }
@@ -590,7 +640,9 @@ impl Exec<'_, '_> {
                 self.schedule(TIMER_WAIT.into(), at, epoch);
                 Flow_::Stop
             }
-            Action::Goto { flow, step: target, .. } => {
+            Action::Goto {
+                flow, step: target, ..
+            } => {
                 let Some((version, other)) = self.env.library.latest(flow) else {
                     self.flow_error(&format!("`goto` names an unknown flow {flow:?}"));
                     return Flow_::Stop;
@@ -659,7 +711,10 @@ impl Exec<'_, '_> {
                 None => None,
                 Some(Body::Text(b)) => Some(t.render(&b.source, &ctx)?),
                 Some(Body::Json(j)) => {
-                    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+                    if !headers
+                        .iter()
+                        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                    {
                         headers.push(("Content-Type".into(), "application/json".into()));
                     }
                     Some(render_json(t, j, &ctx)?.to_string())
@@ -677,9 +732,18 @@ impl Exec<'_, '_> {
         })();
         let mut call = match rendered {
             Ok(c) => c,
-            Err(e) => return self.http_failed(step, h, &format!("its request could not be rendered: {e}")),
+            Err(e) => {
+                return self.http_failed(
+                    step,
+                    h,
+                    &format!("its request could not be rendered: {e}"),
+                );
+            }
         };
-        let (conv, seq) = (self.env.conversation.id, self.run.as_ref().map_or(0, |r| r.http_seq));
+        let (conv, seq) = (
+            self.env.conversation.id,
+            self.run.as_ref().map_or(0, |r| r.http_seq),
+        );
         call.idempotency_key = format!("relais-{conv}-{seq}");
         // A watchdog: if the result never comes back (a crash mid-call), the timer
         // re-issues the call.
@@ -717,7 +781,13 @@ impl Exec<'_, '_> {
                 }
             }
         }
-        self.warn_unset(&t.params.iter().map(|p| p.source.as_str()).collect::<Vec<_>>(), &ctx);
+        self.warn_unset(
+            &t.params
+                .iter()
+                .map(|p| p.source.as_str())
+                .collect::<Vec<_>>(),
+            &ctx,
+        );
         self.effects.push(Effect::Send(Reply {
             text: tpl.fill(&params),
             buttons: tpl.buttons.clone(),
@@ -742,7 +812,11 @@ impl Exec<'_, '_> {
 
     fn render_msg(&mut self, m: &Msg, ctx: &JValue) -> Result<Reply, String> {
         let lang = self.language();
-        let fallback = self.flow.as_ref().map_or("en", |f| f.language.as_str()).to_owned();
+        let fallback = self
+            .flow
+            .as_ref()
+            .map_or("en", |f| f.language.as_str())
+            .to_owned();
         let env = &self.env.ws.env;
         let pick = |t: &Text| -> String {
             match t {
@@ -782,7 +856,9 @@ impl Exec<'_, '_> {
             for v in self.env.ws.env.template_vars(s) {
                 let known = ctx.get_attr(&v).is_ok_and(|x| !x.is_undefined());
                 if !known && !crate::check::BUILTIN_VARS.contains(&v.as_str()) {
-                    self.effects.push(Effect::Warning(format!("the variable {v:?} is not set; it rendered as empty text")));
+                    self.effects.push(Effect::Warning(format!(
+                        "the variable {v:?} is not set; it rendered as empty text"
+                    )));
                 }
             }
         }
@@ -795,25 +871,41 @@ impl Exec<'_, '_> {
             .team
             .as_ref()
             .map(|t| t.step.clone())
-            .or_else(|| self.flow.as_ref().and_then(|f| f.settings.team.as_ref().map(|t| t.step.clone())))
+            .or_else(|| {
+                self.flow
+                    .as_ref()
+                    .and_then(|f| f.settings.team.as_ref().map(|t| t.step.clone()))
+            })
             .or_else(|| ws.escalation.default_team.clone());
         let mut priority = h.priority;
-        if (h.reason == "vip" || ws.escalation.is_vip(&env.contact.tier)) && priority < Priority::High {
+        if (h.reason == "vip" || ws.escalation.is_vip(&env.contact.tier))
+            && priority < Priority::High
+        {
             priority = Priority::High;
         }
         let hours = team.as_deref().and_then(|t| ws.team(t)).map(|t| &t.hours);
         let after_hours = hours.is_some_and(|hrs| !hrs.is_open(env.now.0));
-        let opens_at = hours.filter(|_| after_hours).and_then(|hrs| hrs.next_open(env.now.0).map(|at| hrs.local_text(at)));
+        let opens_at = hours
+            .filter(|_| after_hours)
+            .and_then(|hrs| hrs.next_open(env.now.0).map(|at| hrs.local_text(at)));
         let mut ctx_json = self.context_json();
-        ctx_json.insert("team".into(), json!({ "id": team, "opens_at": opens_at.clone().unwrap_or_default() }));
+        ctx_json.insert(
+            "team".into(),
+            json!({ "id": team, "opens_at": opens_at.clone().unwrap_or_default() }),
+        );
         ctx_json.insert("queue".into(), json!({ "position": "", "wait": "" }));
         let ctx = crate::template::value(&ctx_json);
-        let note = h.note.as_ref().and_then(|n| ws.env.render(&n.source, &ctx).ok());
+        let note = h
+            .note
+            .as_ref()
+            .and_then(|n| ws.env.render(&n.source, &ctx).ok());
         let text = match &h.say {
             Some(m) => match self.render_msg(m, &ctx) {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    self.effects.push(Effect::Warning(format!("the handoff message could not be rendered: {e}")));
+                    self.effects.push(Effect::Warning(format!(
+                        "the handoff message could not be rendered: {e}"
+                    )));
                     None
                 }
             },
@@ -823,7 +915,9 @@ impl Exec<'_, '_> {
             let lang = self.language();
             let t = match (after_hours, &opens_at) {
                 (false, _) => wording::text(Wording::Transfer, &lang).to_owned(),
-                (true, Some(at)) => wording::text(Wording::TransferClosed, &lang).replace("{opens_at}", at),
+                (true, Some(at)) => {
+                    wording::text(Wording::TransferClosed, &lang).replace("{opens_at}", at)
+                }
                 (true, None) => wording::text(Wording::TransferClosedUnknown, &lang).to_owned(),
             };
             Reply::text(t)
@@ -867,7 +961,8 @@ impl Exec<'_, '_> {
 
     /// A flow bug or a failed call with no `on_error`: hand off with reason `flow_error`.
     fn flow_error(&mut self, why: &str) {
-        self.effects.push(Effect::Warning(format!("flow error: {why}")));
+        self.effects
+            .push(Effect::Warning(format!("flow error: {why}")));
         self.handoff(&Handoff {
             team: None,
             priority: Priority::Normal,
@@ -879,7 +974,11 @@ impl Exec<'_, '_> {
 
     fn context_json(&self) -> Map<String, Value> {
         let env = self.env;
-        let mut m = self.run.as_ref().map(|r| r.vars.clone()).unwrap_or_default();
+        let mut m = self
+            .run
+            .as_ref()
+            .map(|r| r.vars.clone())
+            .unwrap_or_default();
         let c = env.contact;
         let mut contact = json!({
             "id": c.id.0,
@@ -899,7 +998,10 @@ impl Exec<'_, '_> {
             "conversation".into(),
             json!({ "id": conv.id.0, "status": conv.status.as_str(), "team": conv.team, "priority": conv.priority.as_str() }),
         );
-        m.insert("channel".into(), json!({ "id": env.channel.id, "kind": env.channel.kind }));
+        m.insert(
+            "channel".into(),
+            json!({ "id": env.channel.id, "kind": env.channel.kind }),
+        );
         m.insert("now".into(), json!(rfc3339(env.now)));
         m.insert(crate::template::NOW_MS.into(), json!(env.now.0));
         m.insert("secrets".into(), Value::Object(env.secrets.clone()));
@@ -935,7 +1037,12 @@ fn render_json(t: &crate::template::Templates, j: &JsonTpl, ctx: &JValue) -> Res
     Ok(match j {
         JsonTpl::Str(s) => Value::String(t.render(&s.source, ctx)?),
         JsonTpl::Lit(v) => v.clone(),
-        JsonTpl::Arr(items) => Value::Array(items.iter().map(|i| render_json(t, i, ctx)).collect::<Result<_, _>>()?),
+        JsonTpl::Arr(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| render_json(t, i, ctx))
+                .collect::<Result<_, _>>()?,
+        ),
         JsonTpl::Obj(items) => Value::Object(
             items
                 .iter()

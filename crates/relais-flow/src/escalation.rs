@@ -47,11 +47,65 @@ impl Default for Escalation {
 /// The built-in "I want a human" phrases, replaced as a whole by `[escalation.keywords]`.
 pub fn default_keywords() -> Vec<(String, Vec<String>)> {
     let lists: [(&str, &[&str]); 5] = [
-        ("fr", &["humain", "agent", "conseiller", "conseillere", "operateur", "remboursement", "parler a quelqu un", "une vraie personne"]),
-        ("en", &["human", "agent", "representative", "real person", "refund", "talk to someone", "speak to someone", "customer service"]),
-        ("it", &["operatore", "umano", "agente", "rimborso", "persona vera", "parlare con qualcuno"]),
-        ("es", &["humano", "agente", "operador", "reembolso", "persona real", "hablar con alguien"]),
-        ("de", &["mensch", "mitarbeiter", "kundendienst", "erstattung", "ruckerstattung", "echte person"]),
+        (
+            "fr",
+            &[
+                "humain",
+                "agent",
+                "conseiller",
+                "conseillere",
+                "operateur",
+                "remboursement",
+                "parler a quelqu un",
+                "une vraie personne",
+            ],
+        ),
+        (
+            "en",
+            &[
+                "human",
+                "agent",
+                "representative",
+                "real person",
+                "refund",
+                "talk to someone",
+                "speak to someone",
+                "customer service",
+            ],
+        ),
+        (
+            "it",
+            &[
+                "operatore",
+                "umano",
+                "agente",
+                "rimborso",
+                "persona vera",
+                "parlare con qualcuno",
+            ],
+        ),
+        (
+            "es",
+            &[
+                "humano",
+                "agente",
+                "operador",
+                "reembolso",
+                "persona real",
+                "hablar con alguien",
+            ],
+        ),
+        (
+            "de",
+            &[
+                "mensch",
+                "mitarbeiter",
+                "kundendienst",
+                "erstattung",
+                "ruckerstattung",
+                "echte person",
+            ],
+        ),
     ];
     lists
         .iter()
@@ -153,11 +207,21 @@ mod tests {
     #[test]
     fn keywords_in_any_language_ignoring_case_and_accents() {
         let e = Escalation::default();
-        assert_eq!(reason(&e, &subject("je veux parler à un CONSEILLER")), Some("keyword"));
+        assert_eq!(
+            reason(&e, &subject("je veux parler à un CONSEILLER")),
+            Some("keyword")
+        );
         assert_eq!(reason(&e, &subject("vorrei un operatore")), Some("keyword"));
         assert_eq!(reason(&e, &subject("Quiero un REEMBOLSO")), Some("keyword"));
-        assert_eq!(reason(&e, &subject("Ich will einen Menschen")), None, "whole words only");
-        assert_eq!(reason(&e, &subject("Rückerstattung bitte")), Some("keyword"));
+        assert_eq!(
+            reason(&e, &subject("Ich will einen Menschen")),
+            None,
+            "whole words only"
+        );
+        assert_eq!(
+            reason(&e, &subject("Rückerstattung bitte")),
+            Some("keyword")
+        );
         assert_eq!(reason(&e, &subject("agentes")), None, "whole words only");
         assert_eq!(reason(&e, &subject("A123")), None);
     }
@@ -175,8 +239,14 @@ mod tests {
         };
         assert_eq!(reason(&e, &vip("un humain, mon avocat")), Some("keyword"));
         assert_eq!(reason(&e, &vip("mon avocat")), Some("vip"));
-        assert_eq!(reason(&e, &subject("mon AVOCAT est INADMISSIBLE !!!")), Some("sensitive"));
-        assert_eq!(reason(&e, &subject("C'EST INADMISSIBLE !!!")), Some("sentiment"));
+        assert_eq!(
+            reason(&e, &subject("mon AVOCAT est INADMISSIBLE !!!")),
+            Some("sensitive")
+        );
+        assert_eq!(
+            reason(&e, &subject("C'EST INADMISSIBLE !!!")),
+            Some("sentiment")
+        );
         assert_eq!(reason(&e, &subject("Bonjour")), None);
     }
 

@@ -6,7 +6,9 @@
 use crate::engine::{self, ChannelInfo, Effect, Env, Input, Library, Run};
 use crate::model::Flow;
 use crate::workspace::Workspace;
-use relais_core::decision::{ConversationHandler, Decision, HandlerInput, Reply, TimerRequest, Trigger};
+use relais_core::decision::{
+    ConversationHandler, Decision, HandlerInput, Reply, TimerRequest, Trigger,
+};
 use relais_core::event::{Actor, Event, EventKind};
 use relais_core::ticket::{Action, Resolver};
 use serde_json::{Map, Value, json};
@@ -93,7 +95,10 @@ impl FlowHandler {
     }
 
     pub fn loaded(&self) -> Arc<Loaded> {
-        self.loaded.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Swaps in a newly loaded workspace; runs in progress keep their versions.
@@ -106,17 +111,23 @@ impl FlowHandler {
     }
 
     pub fn channel(&self, id: &str) -> Option<ChannelMeta> {
-        self.channels.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.channels
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 }
 
 impl ConversationHandler for FlowHandler {
     fn decide(&self, input: &HandlerInput<'_>) -> Decision {
         let loaded = self.loaded();
-        let meta = self.channel(input.conversation.channel.as_str()).unwrap_or(ChannelMeta {
-            kind: "rest".into(),
-            default_flow: None,
-        });
+        let meta = self
+            .channel(input.conversation.channel.as_str())
+            .unwrap_or(ChannelMeta {
+                kind: "rest".into(),
+                default_flow: None,
+            });
         decide(&loaded, &meta, input)
     }
 }
@@ -139,7 +150,10 @@ pub fn decide(loaded: &Loaded, channel: &ChannelMeta, input: &HandlerInput<'_>) 
         intent: None,
     };
     let engine_input = match &input.trigger {
-        Trigger::Message { text, button, .. } => Input::Message { text, button: *button },
+        Trigger::Message { text, button, .. } => Input::Message {
+            text,
+            button: *button,
+        },
         Trigger::Timer { name, payload } => Input::Timer { name, payload },
         Trigger::Http(r) => Input::Http(r),
         Trigger::Event { name, data } => Input::Event { name, data },
@@ -189,7 +203,12 @@ pub fn to_decision(out: engine::Output, input: &HandlerInput<'_>) -> Decision {
                 position = Some(p);
             }
             Effect::Warning(w) => {
-                let mut ev = Event::new(EventKind::FlowWarning, Actor::Bot, input.now, json!({ "warning": w }));
+                let mut ev = Event::new(
+                    EventKind::FlowWarning,
+                    Actor::Bot,
+                    input.now,
+                    json!({ "warning": w }),
+                );
                 ev.flow.clone_from(&position);
                 d.events.push(ev);
             }

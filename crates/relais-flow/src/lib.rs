@@ -26,5 +26,12 @@ pub mod yaml;
 
 /// The channel kinds of SPEC §6.
 pub const CHANNEL_KINDS: [&str; 8] = [
-    "whatsapp", "messenger", "instagram", "telegram", "sms", "email", "webchat", "rest",
+    "whatsapp",
+    "messenger",
+    "instagram",
+    "telegram",
+    "sms",
+    "email",
+    "webchat",
+    "rest",
 ];

@@ -132,7 +132,11 @@ pub enum Action {
     Handoff(Handoff),
     Answer(Answer),
     Wait(Duration),
-    Goto { flow: String, step: Option<String>, pos: Pos },
+    Goto {
+        flow: String,
+        step: Option<String>,
+        pos: Pos,
+    },
     Resolve(Resolve),
 }
 

@@ -40,12 +40,18 @@ pub fn flow_from_node(root: &Node, diags: &mut Diags) -> Option<Flow> {
     let vars = match r.take("vars") {
         Some(n) if n.as_map().is_some() => n.to_json().as_object().cloned().unwrap_or_default(),
         Some(n) => {
-            diags.error(n.pos, format!("`vars` must be a map of names to values, not {}", n.kind()));
+            diags.error(
+                n.pos,
+                format!("`vars` must be a map of names to values, not {}", n.kind()),
+            );
             Default::default()
         }
         None => Default::default(),
     };
-    let settings = r.take("settings").map(|n| settings(n, diags)).unwrap_or_default();
+    let settings = r
+        .take("settings")
+        .map(|n| settings(n, diags))
+        .unwrap_or_default();
     let start = r.take("start").and_then(|n| target(n, "start", diags));
     let steps_node = r.take("steps");
     r.finish(diags);
@@ -75,7 +81,13 @@ pub fn flow_from_node(root: &Node, diags: &mut Diags) -> Option<Flow> {
                 }
             }
         }
-        Some((n, None)) => diags.error(n.pos, format!("`steps` must be a map of step names to steps, not {}", n.kind())),
+        Some((n, None)) => diags.error(
+            n.pos,
+            format!(
+                "`steps` must be a map of step names to steps, not {}",
+                n.kind()
+            ),
+        ),
         None => diags.error(root.pos, "the flow has no `steps`"),
     }
     let start = match start {
@@ -117,7 +129,10 @@ pub(crate) struct MapReader<'a> {
 impl<'a> MapReader<'a> {
     pub(crate) fn new(node: &'a Node, what: &'a str, diags: &mut Diags) -> Option<Self> {
         let Some(entries) = node.as_map() else {
-            diags.error(node.pos, format!("{what} must be a map, not {}", node.kind()));
+            diags.error(
+                node.pos,
+                format!("{what} must be a map, not {}", node.kind()),
+            );
             return None;
         };
         Some(MapReader {
@@ -160,7 +175,11 @@ impl<'a> MapReader<'a> {
             if !used {
                 diags.error(
                     k.pos,
-                    format!("unknown key {:?} in {}", k.as_str().unwrap_or("?"), self.what),
+                    format!(
+                        "unknown key {:?} in {}",
+                        k.as_str().unwrap_or("?"),
+                        self.what
+                    ),
                 );
             }
         }
@@ -179,7 +198,10 @@ pub(crate) fn scalar(n: &Node, what: &str, diags: &mut Diags) -> Option<String> 
 
 fn strings(n: &Node, what: &str, diags: &mut Diags) -> Vec<String> {
     match &n.value {
-        Value::Seq(items) => items.iter().filter_map(|i| scalar(i, what, diags)).collect(),
+        Value::Seq(items) => items
+            .iter()
+            .filter_map(|i| scalar(i, what, diags))
+            .collect(),
         Value::Scalar { .. } => scalar(n, what, diags).into_iter().collect(),
         Value::Map(_) => {
             diags.error(n.pos, format!("`{what}` must be a list, not a map"));
@@ -208,7 +230,10 @@ fn uint(n: &Node, what: &str, diags: &mut Diags) -> Option<u32> {
     match text.parse::<u32>() {
         Ok(v) => Some(v),
         Err(_) => {
-            diags.error(n.pos, format!("`{what}` must be a whole number, not {text:?}"));
+            diags.error(
+                n.pos,
+                format!("`{what}` must be a whole number, not {text:?}"),
+            );
             None
         }
     }
@@ -218,7 +243,14 @@ fn boolean(n: &Node, what: &str, diags: &mut Diags) -> Option<bool> {
     match n.to_json() {
         serde_json::Value::Bool(b) => Some(b),
         _ => {
-            diags.error(n.pos, format!("`{what}` must be true or false, not {}", n.as_str().map_or_else(|| n.kind().to_owned(), |s| format!("{s:?}"))));
+            diags.error(
+                n.pos,
+                format!(
+                    "`{what}` must be true or false, not {}",
+                    n.as_str()
+                        .map_or_else(|| n.kind().to_owned(), |s| format!("{s:?}"))
+                ),
+            );
             None
         }
     }
@@ -234,7 +266,10 @@ fn expr(n: &Node, what: &str, diags: &mut Diags) -> Option<Expr> {
 
 fn pattern(n: &Node, what: &str, diags: &mut Diags) -> Option<Pattern> {
     let source = scalar(n, what, diags)?;
-    match regex::RegexBuilder::new(&source).size_limit(1 << 20).build() {
+    match regex::RegexBuilder::new(&source)
+        .size_limit(1 << 20)
+        .build()
+    {
         Ok(regex) => Some(Pattern { source, regex }),
         Err(e) => {
             let why = e.to_string();
@@ -257,8 +292,13 @@ fn trigger(n: &Node, diags: &mut Diags) -> FlowTrigger {
         match scalar(on, "on", diags).as_deref() {
             Some("message") => t.on = TriggerOn::Message,
             Some("api") => t.on = TriggerOn::Api,
-            Some(s) if s.starts_with("event:") && s.len() > 6 => t.on = TriggerOn::Event(s[6..].to_owned()),
-            Some(s) => diags.error(on.pos, format!("unknown trigger {s:?}: write `message`, `api` or `event:<name>`")),
+            Some(s) if s.starts_with("event:") && s.len() > 6 => {
+                t.on = TriggerOn::Event(s[6..].to_owned())
+            }
+            Some(s) => diags.error(
+                on.pos,
+                format!("unknown trigger {s:?}: write `message`, `api` or `event:<name>`"),
+            ),
             None => {}
         }
     }
@@ -267,7 +307,13 @@ fn trigger(n: &Node, diags: &mut Diags) -> FlowTrigger {
         for (i, kind) in t.channels.iter().enumerate() {
             if !crate::CHANNEL_KINDS.contains(&kind.as_str()) {
                 let pos = c.as_seq().and_then(|s| s.get(i)).map_or(c.pos, |n| n.pos);
-                diags.error(pos, format!("unknown channel kind {kind:?} (known: {})", crate::CHANNEL_KINDS.join(", ")));
+                diags.error(
+                    pos,
+                    format!(
+                        "unknown channel kind {kind:?} (known: {})",
+                        crate::CHANNEL_KINDS.join(", ")
+                    ),
+                );
             }
         }
     }
@@ -280,7 +326,9 @@ fn settings(n: &Node, diags: &mut Diags) -> FlowSettings {
     let Some(mut r) = MapReader::new(n, "`settings`", diags) else {
         return s;
     };
-    s.max_failures = r.take("max_failures").and_then(|n| uint(n, "max_failures", diags));
+    s.max_failures = r
+        .take("max_failures")
+        .and_then(|n| uint(n, "max_failures", diags));
     s.team = r.take("team").and_then(|n| target(n, "team", diags));
     if let Some(t) = r.take("triggers")
         && let Some(mut tr) = MapReader::new(t, "`settings.triggers`", diags)
@@ -318,7 +366,9 @@ pub(crate) fn msg(n: &Node, what: &str, diags: &mut Diags) -> Option<Msg> {
             None
         }
         Value::Map(_) => {
-            let is_full = ["text", "buttons", "list", "media"].iter().any(|k| n.get(k).is_some());
+            let is_full = ["text", "buttons", "list", "media"]
+                .iter()
+                .any(|k| n.get(k).is_some());
             if !is_full {
                 return per_language(n, what, diags).map(plain);
             }
@@ -331,12 +381,24 @@ pub(crate) fn msg(n: &Node, what: &str, diags: &mut Diags) -> Option<Msg> {
                     None
                 }
             };
-            let list = r.take("list").map(|b| buttons(b, diags)).unwrap_or_default();
-            let buttons = r.take("buttons").map(|b| buttons(b, diags)).unwrap_or_default();
+            let list = r
+                .take("list")
+                .map(|b| buttons(b, diags))
+                .unwrap_or_default();
+            let buttons = r
+                .take("buttons")
+                .map(|b| buttons(b, diags))
+                .unwrap_or_default();
             let media = r.take("media").and_then(|m| tpl(m, "media", diags));
             r.finish(diags);
             if buttons.len() > 10 {
-                diags.error(n.pos, format!("the message `{what}` has {} buttons; at most 10", buttons.len()));
+                diags.error(
+                    n.pos,
+                    format!(
+                        "the message `{what}` has {} buttons; at most 10",
+                        buttons.len()
+                    ),
+                );
             }
             Some(Msg {
                 text: text?,
@@ -361,7 +423,10 @@ fn per_language(n: &Node, what: &str, diags: &mut Diags) -> Option<Text> {
     for (k, v) in n.as_map().unwrap_or_default() {
         let Some(lang) = k.as_str() else { continue };
         if !(lang.len() == 2 && lang.chars().all(|c| c.is_ascii_lowercase())) {
-            diags.error(k.pos, format!("{lang:?} in `{what}` is not a two-letter language code (fr, en, it…)"));
+            diags.error(
+                k.pos,
+                format!("{lang:?} in `{what}` is not a two-letter language code (fr, en, it…)"),
+            );
             continue;
         }
         if let Some(t) = tpl(v, what, diags) {
@@ -392,12 +457,19 @@ fn buttons(n: &Node, diags: &mut Diags) -> Vec<Button> {
                 }
             }
             Value::Map(_) => {
-                let Some(mut r) = MapReader::new(item, "a button", diags) else { continue };
+                let Some(mut r) = MapReader::new(item, "a button", diags) else {
+                    continue;
+                };
                 let id = r.required_str("id", diags);
                 let title = r.take("title").and_then(|t| text(t, "title", diags));
                 r.finish(diags);
                 if let Some(id) = id {
-                    let title = title.unwrap_or_else(|| Text::One(Tpl { source: id.clone(), pos: item.pos }));
+                    let title = title.unwrap_or_else(|| {
+                        Text::One(Tpl {
+                            source: id.clone(),
+                            pos: item.pos,
+                        })
+                    });
                     out.push(Button { id, title });
                 }
             }
@@ -408,7 +480,8 @@ fn buttons(n: &Node, diags: &mut Diags) -> Vec<Button> {
 }
 
 const ACTIONS: [&str; 11] = [
-    "say", "ask", "branch", "http", "set", "template", "handoff", "answer", "wait", "goto", "resolve",
+    "say", "ask", "branch", "http", "set", "template", "handoff", "answer", "wait", "goto",
+    "resolve",
 ];
 
 fn step(name: &str, pos: Pos, n: &Node, diags: &mut Diags) -> Option<Step> {
@@ -417,9 +490,22 @@ fn step(name: &str, pos: Pos, n: &Node, diags: &mut Diags) -> Option<Step> {
     let present: Vec<&str> = ACTIONS.iter().copied().filter(|a| r.has(a)).collect();
     if present.len() != 1 {
         if present.is_empty() {
-            diags.error(pos, format!("{what} has no action; give it one of {}", ACTIONS.join(", ")));
+            diags.error(
+                pos,
+                format!(
+                    "{what} has no action; give it one of {}",
+                    ACTIONS.join(", ")
+                ),
+            );
         } else {
-            diags.error(pos, format!("{what} has {} actions ({}); a step holds exactly one", present.len(), present.join(", ")));
+            diags.error(
+                pos,
+                format!(
+                    "{what} has {} actions ({}); a step holds exactly one",
+                    present.len(),
+                    present.join(", ")
+                ),
+            );
         }
         // Still report unknown keys.
         for a in ACTIONS {
@@ -449,7 +535,11 @@ fn step(name: &str, pos: Pos, n: &Node, diags: &mut Diags) -> Option<Step> {
                 Some((f, s)) => (f.to_owned(), Some(s.to_owned())),
                 None => (text, None),
             };
-            Action::Goto { flow, step, pos: body.pos }
+            Action::Goto {
+                flow,
+                step,
+                pos: body.pos,
+            }
         }
         _ => Action::Resolve(resolve(body, diags)?),
     };
@@ -479,17 +569,30 @@ fn ask(n: &Node, diags: &mut Diags) -> Option<Ask> {
     let prompt = r.take("prompt").and_then(|p| msg(p, "prompt", diags));
     let save = r.optional_str("save", diags);
     let expect = r.take("expect").and_then(|e| expect(e, diags));
-    let routes = r.take("routes").map(|x| routes(x, diags)).unwrap_or_default();
+    let routes = r
+        .take("routes")
+        .map(|x| routes(x, diags))
+        .unwrap_or_default();
     let invalid = r.take("invalid").and_then(|m| msg(m, "invalid", diags));
     let otherwise = r.take("else").and_then(|t| target(t, "else", diags));
-    let timeout = r.take("timeout").and_then(|d| duration(d, "timeout", diags));
-    let reminders = r.take("reminders").map(|x| reminders(x, diags)).unwrap_or_default();
-    let on_timeout = r.take("on_timeout").and_then(|t| target(t, "on_timeout", diags));
+    let timeout = r
+        .take("timeout")
+        .and_then(|d| duration(d, "timeout", diags));
+    let reminders = r
+        .take("reminders")
+        .map(|x| reminders(x, diags))
+        .unwrap_or_default();
+    let on_timeout = r
+        .take("on_timeout")
+        .and_then(|t| target(t, "on_timeout", diags));
     r.finish(diags);
     if let Some(v) = &save
         && !is_identifier(v)
     {
-        diags.error(n.get("save").map_or(n.pos, |s| s.pos), format!("`save: {v}` must be a variable name (letters, digits, _)"));
+        diags.error(
+            n.get("save").map_or(n.pos, |s| s.pos),
+            format!("`save: {v}` must be a variable name (letters, digits, _)"),
+        );
     }
     if on_timeout.is_some() && timeout.is_none() {
         diags.error(n.pos, "`on_timeout` needs a `timeout`");
@@ -509,14 +612,18 @@ fn ask(n: &Node, diags: &mut Diags) -> Option<Ask> {
 
 pub(crate) fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn expect(n: &Node, diags: &mut Diags) -> Option<Expect> {
     let mut r = MapReader::new(n, "`expect`", diags)?;
     let invalid = r.take("invalid").and_then(|m| msg(m, "invalid", diags));
-    let kinds = ["regex", "text", "number", "email", "phone", "date", "yes_no"];
+    let kinds = [
+        "regex", "text", "number", "email", "phone", "date", "yes_no",
+    ];
     let present: Vec<&str> = kinds.iter().copied().filter(|k| r.has(k)).collect();
     let validator = match present.as_slice() {
         [one] => {
@@ -525,7 +632,10 @@ fn expect(n: &Node, diags: &mut Diags) -> Option<Expect> {
                 "regex" => Some(Validator::Regex(pattern(v, "expect.regex", diags)?)),
                 k => {
                     if v.as_map().is_none() && !v.is_null() {
-                        diags.error(v.pos, format!("`expect.{k}` takes an options map (`{{}}` for none)"));
+                        diags.error(
+                            v.pos,
+                            format!("`expect.{k}` takes an options map (`{{}}` for none)"),
+                        );
                     }
                     Some(match k {
                         "text" => Validator::Text,
@@ -539,11 +649,21 @@ fn expect(n: &Node, diags: &mut Diags) -> Option<Expect> {
             }
         }
         [] => {
-            diags.error(n.pos, format!("`expect` needs one validator: {}", kinds.join(", ")));
+            diags.error(
+                n.pos,
+                format!("`expect` needs one validator: {}", kinds.join(", ")),
+            );
             None
         }
         many => {
-            diags.error(n.pos, format!("`expect` has {} validators ({}); give one", many.len(), many.join(", ")));
+            diags.error(
+                n.pos,
+                format!(
+                    "`expect` has {} validators ({}); give one",
+                    many.len(),
+                    many.join(", ")
+                ),
+            );
             None
         }
     };
@@ -564,7 +684,9 @@ fn routes(n: &Node, diags: &mut Diags) -> Vec<Route> {
     };
     let mut out = Vec::new();
     for item in items {
-        let Some(mut r) = MapReader::new(item, "a route", diags) else { continue };
+        let Some(mut r) = MapReader::new(item, "a route", diags) else {
+            continue;
+        };
         let next = r.take("next").and_then(|t| target(t, "next", diags));
         let when = r.take("when");
         let m = r.take("match");
@@ -577,7 +699,10 @@ fn routes(n: &Node, diags: &mut Diags) -> Vec<Route> {
                 None
             }
             (None, None) => {
-                diags.error(item.pos, "a route needs `match` (keywords, regex, intent, button or when)");
+                diags.error(
+                    item.pos,
+                    "a route needs `match` (keywords, regex, intent, button or when)",
+                );
                 None
             }
         };
@@ -621,7 +746,14 @@ fn matcher(n: &Node, diags: &mut Diags) -> Option<Matcher> {
             None
         }
         many => {
-            diags.error(n.pos, format!("`match` has {} kinds ({}); a route matches one way", many.len(), many.join(", ")));
+            diags.error(
+                n.pos,
+                format!(
+                    "`match` has {} kinds ({}); a route matches one way",
+                    many.len(),
+                    many.join(", ")
+                ),
+            );
             None
         }
     };
@@ -634,12 +766,17 @@ fn matcher(n: &Node, diags: &mut Diags) -> Option<Matcher> {
 
 fn reminders(n: &Node, diags: &mut Diags) -> Vec<Reminder> {
     let Some(items) = n.as_seq() else {
-        diags.error(n.pos, format!("`reminders` must be a list, not {}", n.kind()));
+        diags.error(
+            n.pos,
+            format!("`reminders` must be a list, not {}", n.kind()),
+        );
         return Vec::new();
     };
     let mut out = Vec::new();
     for item in items {
-        let Some(mut r) = MapReader::new(item, "a reminder", diags) else { continue };
+        let Some(mut r) = MapReader::new(item, "a reminder", diags) else {
+            continue;
+        };
         let after = r.take("after").and_then(|d| duration(d, "after", diags));
         let say = r.take("say").and_then(|m| msg(m, "say", diags));
         if item.get("after").is_none() {
@@ -658,12 +795,20 @@ fn reminders(n: &Node, diags: &mut Diags) -> Vec<Reminder> {
 
 fn branch(n: &Node, diags: &mut Diags) -> Option<Vec<Case>> {
     let Some(items) = n.as_seq() else {
-        diags.error(n.pos, format!("`branch` must be a list of {{when, next}}, not {}", n.kind()));
+        diags.error(
+            n.pos,
+            format!(
+                "`branch` must be a list of {{when, next}}, not {}",
+                n.kind()
+            ),
+        );
         return None;
     };
     let mut out = Vec::new();
     for item in items {
-        let Some(mut r) = MapReader::new(item, "a branch case", diags) else { continue };
+        let Some(mut r) = MapReader::new(item, "a branch case", diags) else {
+            continue;
+        };
         let when = r.take("when").and_then(|w| expr(w, "when", diags));
         let next = r.take("next").and_then(|t| target(t, "next", diags));
         if item.get("when").is_none() {
@@ -684,9 +829,17 @@ const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 fn http(n: &Node, diags: &mut Diags) -> Option<Http> {
     let mut r = MapReader::new(n, "`http`", diags)?;
-    let method = r.optional_str("method", diags).unwrap_or_else(|| "GET".into());
+    let method = r
+        .optional_str("method", diags)
+        .unwrap_or_else(|| "GET".into());
     if !METHODS.contains(&method.as_str()) {
-        diags.error(n.get("method").map_or(n.pos, |m| m.pos), format!("unknown HTTP method {method:?} (use {})", METHODS.join(", ")));
+        diags.error(
+            n.get("method").map_or(n.pos, |m| m.pos),
+            format!(
+                "unknown HTTP method {method:?} (use {})",
+                METHODS.join(", ")
+            ),
+        );
     }
     let url = match r.take("url") {
         Some(u) => tpl(u, "url", diags),
@@ -720,14 +873,25 @@ fn http(n: &Node, diags: &mut Diags) -> Option<Http> {
         .and_then(|d| duration(d, "timeout", diags))
         .unwrap_or(Duration::seconds(10));
     if timeout.0 > 60_000 {
-        diags.error(n.get("timeout").map_or(n.pos, |t| t.pos), format!("`timeout: {timeout}` is longer than the 1m limit"));
+        diags.error(
+            n.get("timeout").map_or(n.pos, |t| t.pos),
+            format!("`timeout: {timeout}` is longer than the 1m limit"),
+        );
     }
-    let retries = r.take("retries").and_then(|x| uint(x, "retries", diags)).unwrap_or(0);
+    let retries = r
+        .take("retries")
+        .and_then(|x| uint(x, "retries", diags))
+        .unwrap_or(0);
     if retries > 5 {
-        diags.error(n.get("retries").map_or(n.pos, |t| t.pos), format!("`retries: {retries}` is more than the limit of 5"));
+        diags.error(
+            n.get("retries").map_or(n.pos, |t| t.pos),
+            format!("`retries: {retries}` is more than the limit of 5"),
+        );
     }
     let save = r.optional_str("save", diags);
-    let on_error = r.take("on_error").and_then(|t| target(t, "on_error", diags));
+    let on_error = r
+        .take("on_error")
+        .and_then(|t| target(t, "on_error", diags));
     r.finish(diags);
     Some(Http {
         method,
@@ -762,22 +926,37 @@ fn json_tpl(n: &Node) -> JsonTpl {
 
 fn set(n: &Node, diags: &mut Diags) -> Option<Vec<(String, SetValue)>> {
     let Some(entries) = n.as_map() else {
-        diags.error(n.pos, format!("`set` must be a map of variable names to values, not {}", n.kind()));
+        diags.error(
+            n.pos,
+            format!(
+                "`set` must be a map of variable names to values, not {}",
+                n.kind()
+            ),
+        );
         return None;
     };
     let mut out = Vec::new();
     for (k, v) in entries {
         let Some(name) = k.as_str() else { continue };
         if !is_identifier(name) {
-            diags.error(k.pos, format!("{name:?} is not a variable name (letters, digits, _)"));
+            diags.error(
+                k.pos,
+                format!("{name:?} is not a variable name (letters, digits, _)"),
+            );
             continue;
         }
         let value = match (&v.value, v.to_json()) {
             (Value::Scalar { text, .. }, serde_json::Value::String(_)) => {
                 if text.contains("{{") || text.contains("{%") {
-                    SetValue::Template(Tpl { source: text.clone(), pos: v.pos })
+                    SetValue::Template(Tpl {
+                        source: text.clone(),
+                        pos: v.pos,
+                    })
                 } else {
-                    SetValue::Expr(Expr { source: text.clone(), pos: v.pos })
+                    SetValue::Expr(Expr {
+                        source: text.clone(),
+                        pos: v.pos,
+                    })
                 }
             }
             (_, json) => SetValue::Literal(json),
@@ -793,7 +972,10 @@ fn template(n: &Node, diags: &mut Diags) -> Option<TemplateSend> {
     let language = r.take("language").and_then(|l| tpl(l, "language", diags));
     let params = match r.take("params") {
         Some(p) => match p.as_seq() {
-            Some(items) => items.iter().filter_map(|i| tpl(i, "params", diags)).collect(),
+            Some(items) => items
+                .iter()
+                .filter_map(|i| tpl(i, "params", diags))
+                .collect(),
             None => {
                 diags.error(p.pos, format!("`params` must be a list, not {}", p.kind()));
                 Vec::new()
@@ -828,7 +1010,10 @@ fn handoff(n: &Node, diags: &mut Diags) -> Option<Handoff> {
     {
         match Priority::parse(&text) {
             Some(pr) => h.priority = pr,
-            None => diags.error(p.pos, format!("unknown priority {text:?} (use urgent, high, normal or low)")),
+            None => diags.error(
+                p.pos,
+                format!("unknown priority {text:?} (use urgent, high, normal or low)"),
+            ),
         }
     }
     h.note = r.take("note").and_then(|t| tpl(t, "note", diags));
@@ -838,7 +1023,13 @@ fn handoff(n: &Node, diags: &mut Diags) -> Option<Handoff> {
         if REASONS.contains(&text.as_str()) {
             h.reason = text;
         } else {
-            diags.error(reason.pos, format!("unknown handoff reason {text:?} (use {})", REASONS.join(", ")));
+            diags.error(
+                reason.pos,
+                format!(
+                    "unknown handoff reason {text:?} (use {})",
+                    REASONS.join(", ")
+                ),
+            );
         }
     }
     h.say = r.take("say").and_then(|m| msg(m, "say", diags));
@@ -855,19 +1046,30 @@ fn answer(n: &Node, diags: &mut Diags) -> Option<Answer> {
     }
     let mut r = MapReader::new(n, "`answer`", diags)?;
     let confirm = r.take("confirm").and_then(|m| msg(m, "confirm", diags));
-    let on_no_answer = r.take("on_no_answer").and_then(|t| target(t, "on_no_answer", diags));
+    let on_no_answer = r
+        .take("on_no_answer")
+        .and_then(|t| target(t, "on_no_answer", diags));
     r.finish(diags);
-    Some(Answer { confirm, on_no_answer })
+    Some(Answer {
+        confirm,
+        on_no_answer,
+    })
 }
 
 fn resolve(n: &Node, diags: &mut Diags) -> Option<Resolve> {
-    let mut out = Resolve { say: None, csat: false };
+    let mut out = Resolve {
+        say: None,
+        csat: false,
+    };
     if n.is_null() {
         return Some(out);
     }
     let mut r = MapReader::new(n, "`resolve`", diags)?;
     out.say = r.take("say").and_then(|m| msg(m, "say", diags));
-    out.csat = r.take("csat").and_then(|b| boolean(b, "csat", diags)).unwrap_or(false);
+    out.csat = r
+        .take("csat")
+        .and_then(|b| boolean(b, "csat", diags))
+        .unwrap_or(false);
     r.finish(diags);
     Some(out)
 }

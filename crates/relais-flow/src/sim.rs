@@ -6,7 +6,9 @@ use crate::engine::Run;
 use crate::handler::{ChannelMeta, Loaded, decide};
 use relais_core::contact::Contact;
 use relais_core::conversation::{Conversation, Priority};
-use relais_core::decision::{Decision, Handoff, HandlerInput, HttpCall, HttpResult, Reply, Trigger};
+use relais_core::decision::{
+    Decision, HandlerInput, Handoff, HttpCall, HttpResult, Reply, Trigger,
+};
 use relais_core::id::{ChannelId, ContactId, ConversationId, MessageId};
 use relais_core::ticket::{self, Action, Status, Transition};
 use relais_core::{Duration, Timestamp};
@@ -75,7 +77,12 @@ impl Sim {
     }
 
     /// The customer writes (or presses a button).
-    pub fn user(&mut self, text: &str, button: Option<&str>, http: &mut dyn HttpStub) -> Result<Vec<Reply>, String> {
+    pub fn user(
+        &mut self,
+        text: &str,
+        button: Option<&str>,
+        http: &mut dyn HttpStub,
+    ) -> Result<Vec<Reply>, String> {
         let first = !self.started;
         self.started = true;
         if self.conv.status != Status::Bot {
@@ -96,14 +103,30 @@ impl Sim {
         }
         let id = MessageId(self.next_message);
         self.next_message += 1;
-        self.step(Trigger::Message { id, text, first, button }, http)
+        self.step(
+            Trigger::Message {
+                id,
+                text,
+                first,
+                button,
+            },
+            http,
+        )
     }
 
     /// A proactive event for this contact.
-    pub fn event(&mut self, name: &str, data: &Value, http: &mut dyn HttpStub) -> Result<Vec<Reply>, String> {
+    pub fn event(
+        &mut self,
+        name: &str,
+        data: &Value,
+        http: &mut dyn HttpStub,
+    ) -> Result<Vec<Reply>, String> {
         self.started = true;
         if self.conv.status != Status::Bot {
-            return Err(format!("event {name}: the conversation is {}, owned by a human", self.conv.status));
+            return Err(format!(
+                "event {name}: the conversation is {}, owned by a human",
+                self.conv.status
+            ));
         }
         self.step(Trigger::Event { name, data }, http)
     }
@@ -124,7 +147,13 @@ impl Sim {
             let (name, due, payload) = self.timers.remove(i);
             self.now = self.now.max(due);
             if self.conv.status == Status::Bot {
-                replies.extend(self.step(Trigger::Timer { name: &name, payload: &payload }, http)?);
+                replies.extend(self.step(
+                    Trigger::Timer {
+                        name: &name,
+                        payload: &payload,
+                    },
+                    http,
+                )?);
             }
         }
         self.now = until;
@@ -132,10 +161,17 @@ impl Sim {
     }
 
     pub fn pending_timers(&self) -> Vec<(String, Timestamp)> {
-        self.timers.iter().map(|(n, t, _)| (n.clone(), *t)).collect()
+        self.timers
+            .iter()
+            .map(|(n, t, _)| (n.clone(), *t))
+            .collect()
     }
 
-    fn step(&mut self, trigger: Trigger<'_>, http: &mut dyn HttpStub) -> Result<Vec<Reply>, String> {
+    fn step(
+        &mut self,
+        trigger: Trigger<'_>,
+        http: &mut dyn HttpStub,
+    ) -> Result<Vec<Reply>, String> {
         let mut decision = self.decide(trigger);
         let mut replies = Vec::new();
         for _ in 0..MAX_HTTP_CHAIN {
@@ -170,7 +206,8 @@ impl Sim {
         }
         for t in &d.schedule {
             self.timers.retain(|x| x.0 != t.name);
-            self.timers.push((t.name.clone(), t.due_at, t.payload.clone()));
+            self.timers
+                .push((t.name.clone(), t.due_at, t.payload.clone()));
         }
         for e in &d.events {
             if let Some(w) = e.data.get("warning").and_then(Value::as_str) {
@@ -183,7 +220,12 @@ impl Sim {
                     self.conv.status = after.status;
                     self.conv.resolved_by = after.resolved_by;
                 }
-                other => return Err(format!("the bot asked for {action:?} in status {}: {other:?}", self.conv.status)),
+                other => {
+                    return Err(format!(
+                        "the bot asked for {action:?} in status {}: {other:?}",
+                        self.conv.status
+                    ));
+                }
             }
         }
         if let Some(h) = &d.handoff {

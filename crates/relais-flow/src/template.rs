@@ -92,7 +92,10 @@ impl Templates {
         if !source.contains('{') {
             return Ok(source.to_owned());
         }
-        let t = self.env.template_from_str(source).map_err(|e| describe(&e))?;
+        let t = self
+            .env
+            .template_from_str(source)
+            .map_err(|e| describe(&e))?;
         let out = t.render(ctx).map_err(|e| describe(&e))?;
         if out.len() > MAX_OUTPUT {
             return Err(format!("the text is longer than {MAX_OUTPUT} bytes"));
@@ -102,7 +105,10 @@ impl Templates {
 
     /// Evaluates an expression to a JSON value.
     pub fn eval(&self, source: &str, ctx: &JValue) -> Result<serde_json::Value, String> {
-        let e = self.env.compile_expression(source).map_err(|e| describe(&e))?;
+        let e = self
+            .env
+            .compile_expression(source)
+            .map_err(|e| describe(&e))?;
         let v = e.eval(ctx).map_err(|e| describe(&e))?;
         if v.is_undefined() {
             return Ok(serde_json::Value::Null);
@@ -112,7 +118,10 @@ impl Templates {
 
     /// Evaluates a condition; an undefined or none value is false.
     pub fn test(&self, source: &str, ctx: &JValue) -> Result<bool, String> {
-        let e = self.env.compile_expression(source).map_err(|e| describe(&e))?;
+        let e = self
+            .env
+            .compile_expression(source)
+            .map_err(|e| describe(&e))?;
         e.eval(ctx).map(|v| v.is_true()).map_err(|e| describe(&e))
     }
 }
@@ -173,7 +182,10 @@ mod tests {
     #[test]
     fn variables_render_as_text_and_are_never_rendered_again() {
         let out = t()
-            .render("You said: {{ last_message }}", &ctx(json!({"last_message": "{{ 7*7 }}"})))
+            .render(
+                "You said: {{ last_message }}",
+                &ctx(json!({"last_message": "{{ 7*7 }}"})),
+            )
             .unwrap();
         assert_eq!(out, "You said: {{ 7*7 }}");
     }
@@ -188,14 +200,20 @@ mod tests {
     fn missing_variables_render_empty_even_through_attributes() {
         let out = t().render("[{{ order.status }}]", &ctx(json!({}))).unwrap();
         assert_eq!(out, "[]");
-        assert_eq!(t().template_vars("{{ order.status }} {{ a | default('x') }}"), ["a", "order"].map(String::from).into());
+        assert_eq!(
+            t().template_vars("{{ order.status }} {{ a | default('x') }}"),
+            ["a", "order"].map(String::from).into()
+        );
     }
 
     #[test]
     fn filters_and_expressions() {
         let t = t();
         let c = ctx(json!({"order_id": "A 1/2", "n": "42", "contact": {"tier": "vip"}}));
-        assert_eq!(t.render("{{ order_id | urlencode }}", &c).unwrap(), "A%201/2");
+        assert_eq!(
+            t.render("{{ order_id | urlencode }}", &c).unwrap(),
+            "A%201/2"
+        );
         assert_eq!(t.eval("n | int + 1", &c).unwrap(), json!(43));
         assert!(t.test("contact.tier == 'vip'", &c).unwrap());
         assert!(!t.test("missing", &c).unwrap());
@@ -204,7 +222,10 @@ mod tests {
     #[test]
     fn runaway_templates_run_out_of_fuel() {
         let e = t()
-            .render("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}", &ctx(json!({})))
+            .render(
+                "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+                &ctx(json!({})),
+            )
             .unwrap_err();
         assert!(e.contains("too long") || e.contains("longer"), "{e}");
     }
@@ -219,17 +240,37 @@ mod tests {
     #[test]
     fn no_access_to_the_host() {
         // No loader: include/import find nothing.
-        assert!(t().render("{% include '/etc/passwd' %}", &ctx(json!({}))).is_err());
+        assert!(
+            t().render("{% include '/etc/passwd' %}", &ctx(json!({})))
+                .is_err()
+        );
     }
 
     #[test]
     fn business_hours_reads_the_run_clock() {
-        let hours = Hours::parse("Europe/Paris", &[("mon-fri".into(), "09:00-18:00".into())], &[]).unwrap();
+        let hours = Hours::parse(
+            "Europe/Paris",
+            &[("mon-fri".into(), "09:00-18:00".into())],
+            &[],
+        )
+        .unwrap();
         let t = Templates::new(Arc::new(HashMap::from([("support".to_owned(), hours)])));
         // 2026-11-23 10:00 Paris = 09:00 UTC.
         let open = 1_795_424_400_000_i64;
-        assert!(t.test("business_hours('support')", &ctx(json!({ NOW_MS: open }))).unwrap());
-        assert!(!t.test("business_hours('support')", &ctx(json!({ NOW_MS: open + 9 * 3_600_000 }))).unwrap());
-        assert!(t.test("business_hours('nope')", &ctx(json!({ NOW_MS: open }))).is_err());
+        assert!(
+            t.test("business_hours('support')", &ctx(json!({ NOW_MS: open })))
+                .unwrap()
+        );
+        assert!(
+            !t.test(
+                "business_hours('support')",
+                &ctx(json!({ NOW_MS: open + 9 * 3_600_000 }))
+            )
+            .unwrap()
+        );
+        assert!(
+            t.test("business_hours('nope')", &ctx(json!({ NOW_MS: open })))
+                .is_err()
+        );
     }
 }

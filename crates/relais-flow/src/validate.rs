@@ -84,7 +84,9 @@ fn date(t: &str) -> Option<String> {
 pub fn yes_no(t: &str) -> Option<bool> {
     let words = Words::new(t);
     let folded = fold(t.trim());
-    let yes = YES.iter().any(|w| words.contains_phrase(w) && folded.len() <= 40);
+    let yes = YES
+        .iter()
+        .any(|w| words.contains_phrase(w) && folded.len() <= 40);
     let no = NO.iter().any(|w| words.contains_phrase(w));
     match (yes, no) {
         (true, false) => Some(true),
@@ -104,14 +106,26 @@ mod tests {
         assert_eq!(check(&Validator::Number, "abc"), Err(Wording::ExpectNumber));
         assert!(check(&Validator::Email, "a@b.fr").is_ok());
         assert!(check(&Validator::Email, "a@b").is_err());
-        assert_eq!(check(&Validator::Phone, "+33 6 00 00 00 01"), Ok(json!("+33600000001")));
+        assert_eq!(
+            check(&Validator::Phone, "+33 6 00 00 00 01"),
+            Ok(json!("+33600000001"))
+        );
         assert!(check(&Validator::Phone, "call me").is_err());
-        assert_eq!(check(&Validator::Date, "24/12/2026"), Ok(json!("2026-12-24")));
-        assert_eq!(check(&Validator::Date, "2026-02-30"), Err(Wording::ExpectDate));
+        assert_eq!(
+            check(&Validator::Date, "24/12/2026"),
+            Ok(json!("2026-12-24"))
+        );
+        assert_eq!(
+            check(&Validator::Date, "2026-02-30"),
+            Err(Wording::ExpectDate)
+        );
         assert_eq!(check(&Validator::YesNo, "Oui !"), Ok(json!(true)));
         assert_eq!(check(&Validator::YesNo, "non merci"), Ok(json!(false)));
         assert_eq!(check(&Validator::YesNo, "Sì"), Ok(json!(true)));
-        assert_eq!(check(&Validator::YesNo, "peut-être"), Err(Wording::ExpectYesNo));
+        assert_eq!(
+            check(&Validator::YesNo, "peut-être"),
+            Err(Wording::ExpectYesNo)
+        );
         assert_eq!(check(&Validator::Text, "  "), Err(Wording::ExpectText));
     }
 }

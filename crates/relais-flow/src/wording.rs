@@ -28,7 +28,9 @@ pub fn text(w: Wording, language: &str) -> &'static str {
         (Invalid, "fr") => "Désolé, je n'ai pas compris. Pouvez-vous reformuler ?",
         (Invalid, "it") => "Mi dispiace, non ho capito. Può riformulare?",
         (Invalid, "es") => "Lo siento, no he entendido. ¿Puede reformularlo?",
-        (Invalid, "de") => "Entschuldigung, das habe ich nicht verstanden. Können Sie es anders formulieren?",
+        (Invalid, "de") => {
+            "Entschuldigung, das habe ich nicht verstanden. Können Sie es anders formulieren?"
+        }
         (Invalid, _) => "Sorry, I didn't understand. Could you rephrase?",
         (ExpectNumber, "fr") => "Merci d'indiquer un nombre.",
         (ExpectNumber, "it") => "Per favore, indichi un numero.",
@@ -60,26 +62,68 @@ pub fn text(w: Wording, language: &str) -> &'static str {
         (ExpectText, "es") => "Por favor, escriba su respuesta.",
         (ExpectText, "de") => "Bitte schreiben Sie Ihre Antwort.",
         (ExpectText, _) => "Please write your answer.",
-        (Transfer, "fr") => "Je vous transfère à un conseiller. Merci de patienter, quelqu'un va vous répondre.",
-        (Transfer, "it") => "La sto trasferendo a un operatore. Attenda, qualcuno le risponderà a breve.",
-        (Transfer, "es") => "Le paso con un agente. Por favor, espere: alguien le responderá enseguida.",
-        (Transfer, "de") => "Ich leite Sie an einen Mitarbeiter weiter. Bitte haben Sie einen Moment Geduld.",
-        (Transfer, _) => "I'm transferring you to an agent. Please hold on, someone will answer you shortly.",
-        (TransferClosed, "fr") => "Nos conseillers sont absents pour le moment ; ils seront de retour le {opens_at}. Votre demande est enregistrée et vous aurez une réponse dès leur retour. Vous pouvez aussi nous écrire par e-mail.",
-        (TransferClosed, "it") => "I nostri operatori non sono disponibili ora; torneranno il {opens_at}. La sua richiesta è registrata e riceverà una risposta al loro rientro. Può anche scriverci via e-mail.",
-        (TransferClosed, "es") => "Nuestros agentes no están disponibles ahora; volverán el {opens_at}. Su solicitud queda registrada y recibirá respuesta a su regreso. También puede escribirnos por correo.",
-        (TransferClosed, "de") => "Unsere Mitarbeiter sind gerade nicht erreichbar; sie sind ab {opens_at} wieder da. Ihre Anfrage ist gespeichert und wird dann beantwortet. Sie können uns auch per E-Mail schreiben.",
-        (TransferClosed, _) => "Our agents are away right now; they will be back on {opens_at}. Your request is saved and you will get an answer when they return. You can also write to us by email.",
-        (TransferClosedUnknown, "fr") => "Nos conseillers sont absents pour le moment. Votre demande est enregistrée et vous aurez une réponse dès leur retour.",
-        (TransferClosedUnknown, "it") => "I nostri operatori non sono disponibili ora. La sua richiesta è registrata e riceverà una risposta al loro rientro.",
-        (TransferClosedUnknown, "es") => "Nuestros agentes no están disponibles ahora. Su solicitud queda registrada y recibirá respuesta a su regreso.",
-        (TransferClosedUnknown, "de") => "Unsere Mitarbeiter sind gerade nicht erreichbar. Ihre Anfrage ist gespeichert und wird beantwortet, sobald sie zurück sind.",
-        (TransferClosedUnknown, _) => "Our agents are away right now. Your request is saved and you will get an answer when they return.",
+        (Transfer, "fr") => {
+            "Je vous transfère à un conseiller. Merci de patienter, quelqu'un va vous répondre."
+        }
+        (Transfer, "it") => {
+            "La sto trasferendo a un operatore. Attenda, qualcuno le risponderà a breve."
+        }
+        (Transfer, "es") => {
+            "Le paso con un agente. Por favor, espere: alguien le responderá enseguida."
+        }
+        (Transfer, "de") => {
+            "Ich leite Sie an einen Mitarbeiter weiter. Bitte haben Sie einen Moment Geduld."
+        }
+        (Transfer, _) => {
+            "I'm transferring you to an agent. Please hold on, someone will answer you shortly."
+        }
+        (TransferClosed, "fr") => {
+            "Nos conseillers sont absents pour le moment ; ils seront de retour le {opens_at}. Votre demande est enregistrée et vous aurez une réponse dès leur retour. Vous pouvez aussi nous écrire par e-mail."
+        }
+        (TransferClosed, "it") => {
+            "I nostri operatori non sono disponibili ora; torneranno il {opens_at}. La sua richiesta è registrata e riceverà una risposta al loro rientro. Può anche scriverci via e-mail."
+        }
+        (TransferClosed, "es") => {
+            "Nuestros agentes no están disponibles ahora; volverán el {opens_at}. Su solicitud queda registrada y recibirá respuesta a su regreso. También puede escribirnos por correo."
+        }
+        (TransferClosed, "de") => {
+            "Unsere Mitarbeiter sind gerade nicht erreichbar; sie sind ab {opens_at} wieder da. Ihre Anfrage ist gespeichert und wird dann beantwortet. Sie können uns auch per E-Mail schreiben."
+        }
+        (TransferClosed, _) => {
+            "Our agents are away right now; they will be back on {opens_at}. Your request is saved and you will get an answer when they return. You can also write to us by email."
+        }
+        (TransferClosedUnknown, "fr") => {
+            "Nos conseillers sont absents pour le moment. Votre demande est enregistrée et vous aurez une réponse dès leur retour."
+        }
+        (TransferClosedUnknown, "it") => {
+            "I nostri operatori non sono disponibili ora. La sua richiesta è registrata e riceverà una risposta al loro rientro."
+        }
+        (TransferClosedUnknown, "es") => {
+            "Nuestros agentes no están disponibles ahora. Su solicitud queda registrada y recibirá respuesta a su regreso."
+        }
+        (TransferClosedUnknown, "de") => {
+            "Unsere Mitarbeiter sind gerade nicht erreichbar. Ihre Anfrage ist gespeichert und wird beantwortet, sobald sie zurück sind."
+        }
+        (TransferClosedUnknown, _) => {
+            "Our agents are away right now. Your request is saved and you will get an answer when they return."
+        }
     }
 }
 
 /// Yes/no words of the five languages, folded.
 pub const YES: [&str; 16] = [
-    "oui", "ouais", "yes", "yeah", "yep", "y", "si", "sim", "ja", "jawohl", "ok", "okay", "d accord", "certo", "claro", "genau",
+    "oui", "ouais", "yes", "yeah", "yep", "y", "si", "sim", "ja", "jawohl", "ok", "okay",
+    "d accord", "certo", "claro", "genau",
 ];
-pub const NO: [&str; 10] = ["non", "no", "nope", "n", "nein", "nee", "pas du tout", "nicht", "niente", "nada"];
+pub const NO: [&str; 10] = [
+    "non",
+    "no",
+    "nope",
+    "n",
+    "nein",
+    "nee",
+    "pas du tout",
+    "nicht",
+    "niente",
+    "nada",
+];

@@ -63,7 +63,9 @@ impl MessageTemplate {
                 Some(end) => {
                     let key = after[..end].trim();
                     match key.parse::<usize>() {
-                        Ok(n) if n >= 1 => out.push_str(params.get(n - 1).map_or("", String::as_str)),
+                        Ok(n) if n >= 1 => {
+                            out.push_str(params.get(n - 1).map_or("", String::as_str))
+                        }
                         _ => out.push_str(&rest[start..start + 2 + end + 2]),
                     }
                     rest = &after[end + 2..];
@@ -80,7 +82,9 @@ impl MessageTemplate {
 
     /// How many positional parameters the body uses.
     pub fn arity(&self) -> usize {
-        (1..=20).take_while(|n| self.body.contains(&format!("{{{{{n}}}}}"))).count()
+        (1..=20)
+            .take_while(|n| self.body.contains(&format!("{{{{{n}}}}}")))
+            .count()
     }
 }
 
@@ -148,14 +152,20 @@ impl Workspace {
             }
             None => Vec::new(),
         };
-        let hours: TeamHours = teams.iter().map(|t| (t.id.clone(), t.hours.clone())).collect();
+        let hours: TeamHours = teams
+            .iter()
+            .map(|t| (t.id.clone(), t.hours.clone()))
+            .collect();
         let env = Templates::new(Arc::new(hours));
         let mut flows: HashMap<String, Arc<Flow>> = HashMap::new();
         for (path, text) in &sources.flows {
             let mut d = Diags::new(path);
             if let Some(f) = parse::flow(text, &mut d) {
                 if let Some(other) = flows.get(&f.id) {
-                    d.error(f.start.pos, format!("the flow id {:?} is also used by {}", f.id, other.file));
+                    d.error(
+                        f.start.pos,
+                        format!("the flow id {:?} is also used by {}", f.id, other.file),
+                    );
                 } else {
                     flows.insert(f.id.clone(), Arc::new(f));
                 }
@@ -197,14 +207,20 @@ impl Workspace {
     }
 
     /// The flow a new conversation on a channel runs (SPEC §2).
-    pub fn flow_for_message(&self, channel_kind: &str, default_flow: Option<&str>) -> Option<&Arc<Flow>> {
+    pub fn flow_for_message(
+        &self,
+        channel_kind: &str,
+        default_flow: Option<&str>,
+    ) -> Option<&Arc<Flow>> {
         if let Some(f) = default_flow.and_then(|id| self.flows.get(id)) {
             return Some(f);
         }
         let mut candidates: Vec<&Arc<Flow>> = self
             .flows
             .values()
-            .filter(|f| f.trigger.on == TriggerOn::Message && covers(&f.trigger.channels, channel_kind))
+            .filter(|f| {
+                f.trigger.on == TriggerOn::Message && covers(&f.trigger.channels, channel_kind)
+            })
             .collect();
         candidates.sort_by(|a, b| a.id.cmp(&b.id));
         candidates.first().copied()
@@ -213,7 +229,8 @@ impl Workspace {
     /// The flow an event starts on a channel kind (SPEC §7).
     pub fn flow_for_event(&self, name: &str, channel_kind: &str) -> Option<&Arc<Flow>> {
         self.flows.values().find(|f| {
-            matches!(&f.trigger.on, TriggerOn::Event(n) if n == name) && covers(&f.trigger.channels, channel_kind)
+            matches!(&f.trigger.on, TriggerOn::Event(n) if n == name)
+                && covers(&f.trigger.channels, channel_kind)
         })
     }
 }
@@ -235,12 +252,21 @@ fn teams(text: &str, d: &mut Diags) -> (Vec<Team>, Vec<AgentDef>) {
     };
     let mut out = Vec::new();
     for item in r.take("teams").and_then(Node::as_seq).unwrap_or_default() {
-        let Some(mut t) = MapReader::new(item, "a team", d) else { continue };
+        let Some(mut t) = MapReader::new(item, "a team", d) else {
+            continue;
+        };
         let id = t.required_str("id", d);
         let name = t.optional_str("name", d);
-        let assignment = t.optional_str("assignment", d).unwrap_or_else(|| "round_robin".into());
+        let assignment = t
+            .optional_str("assignment", d)
+            .unwrap_or_else(|| "round_robin".into());
         if !["round_robin", "least_busy", "manual"].contains(&assignment.as_str()) {
-            d.error(item.get("assignment").map_or(item.pos, |n| n.pos), format!("unknown assignment {assignment:?} (use round_robin, least_busy or manual)"));
+            d.error(
+                item.get("assignment").map_or(item.pos, |n| n.pos),
+                format!(
+                    "unknown assignment {assignment:?} (use round_robin, least_busy or manual)"
+                ),
+            );
         }
         let capacity = match t.take("capacity") {
             Some(n) => match n.as_str().and_then(|s| s.parse::<u32>().ok()) {
@@ -264,7 +290,9 @@ fn teams(text: &str, d: &mut Diags) -> (Vec<Team>, Vec<AgentDef>) {
                 let mut tz = String::from("UTC");
                 let mut days = Vec::new();
                 for (k, v) in h.as_map().unwrap_or_default() {
-                    let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else { continue };
+                    let (Some(k), Some(v)) = (k.as_str(), v.as_str()) else {
+                        continue;
+                    };
                     if k == "tz" {
                         tz = v.to_owned();
                     } else {
@@ -274,7 +302,10 @@ fn teams(text: &str, d: &mut Diags) -> (Vec<Team>, Vec<AgentDef>) {
                 match Hours::parse(&tz, &days, &holidays) {
                     Ok(hrs) => (hrs, true),
                     Err(e) => {
-                        d.error(h.pos, format!("bad hours for team {:?}: {e}", id.as_deref().unwrap_or("?")));
+                        d.error(
+                            h.pos,
+                            format!("bad hours for team {:?}: {e}", id.as_deref().unwrap_or("?")),
+                        );
                         (Hours::always(), false)
                     }
                 }
@@ -299,19 +330,30 @@ fn teams(text: &str, d: &mut Diags) -> (Vec<Team>, Vec<AgentDef>) {
     }
     let mut agents = Vec::new();
     for item in r.take("agents").and_then(Node::as_seq).unwrap_or_default() {
-        let Some(mut a) = MapReader::new(item, "an agent", d) else { continue };
+        let Some(mut a) = MapReader::new(item, "an agent", d) else {
+            continue;
+        };
         let email = a.required_str("email", d);
         let name = a.optional_str("name", d);
         let role = a.optional_str("role", d).unwrap_or_else(|| "agent".into());
         if !["admin", "supervisor", "agent"].contains(&role.as_str()) {
-            d.error(item.get("role").map_or(item.pos, |n| n.pos), format!("unknown role {role:?} (use admin, supervisor or agent)"));
+            d.error(
+                item.get("role").map_or(item.pos, |n| n.pos),
+                format!("unknown role {role:?} (use admin, supervisor or agent)"),
+            );
         }
         let mut teams_of = Vec::new();
         if let Some(ts) = a.take("teams") {
             for t in ts.as_seq().unwrap_or_default() {
                 if let Some(s) = t.as_str() {
                     if !out.iter().any(|x| x.id == s) {
-                        d.error(t.pos, format!("unknown team {s:?} for agent {:?}", email.as_deref().unwrap_or("?")));
+                        d.error(
+                            t.pos,
+                            format!(
+                                "unknown team {s:?} for agent {:?}",
+                                email.as_deref().unwrap_or("?")
+                            ),
+                        );
                     }
                     teams_of.push(s.to_owned());
                 }
@@ -343,11 +385,19 @@ fn templates(text: &str, d: &mut Diags) -> Vec<MessageTemplate> {
         return Vec::new();
     };
     let mut out: Vec<MessageTemplate> = Vec::new();
-    for item in r.take("templates").and_then(Node::as_seq).unwrap_or_default() {
-        let Some(mut t) = MapReader::new(item, "a template", d) else { continue };
+    for item in r
+        .take("templates")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
+        let Some(mut t) = MapReader::new(item, "a template", d) else {
+            continue;
+        };
         let name = t.required_str("name", d);
         let language = t.required_str("language", d);
-        let category = t.optional_str("category", d).unwrap_or_else(|| "utility".into());
+        let category = t
+            .optional_str("category", d)
+            .unwrap_or_else(|| "utility".into());
         if !["utility", "marketing", "authentication"].contains(&category.as_str()) {
             d.error(item.get("category").map_or(item.pos, |n| n.pos), format!("unknown template category {category:?} (use utility, marketing or authentication)"));
         }
@@ -362,7 +412,10 @@ fn templates(text: &str, d: &mut Diags) -> Vec<MessageTemplate> {
         t.finish(d);
         if let (Some(name), Some(language), Some(body)) = (name, language, body) {
             if out.iter().any(|x| x.name == name && x.language == language) {
-                d.error(item.pos, format!("the template {name:?} in {language:?} is defined twice"));
+                d.error(
+                    item.pos,
+                    format!("the template {name:?} in {language:?} is defined twice"),
+                );
                 continue;
             }
             out.push(MessageTemplate {
@@ -387,7 +440,11 @@ fn intents(text: &str, d: &mut Diags) -> Vec<String> {
         }
     };
     let mut out = Vec::new();
-    for item in root.get("intents").and_then(Node::as_seq).unwrap_or_default() {
+    for item in root
+        .get("intents")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
         match item.get("name").and_then(Node::as_str) {
             Some(n) => out.push(n.to_owned()),
             None => d.error(item.pos, "an intent needs `name`"),
@@ -408,14 +465,26 @@ fn channels(text: &str, d: &mut Diags) -> Vec<ChannelDef> {
         return Vec::new();
     };
     let mut out: Vec<ChannelDef> = Vec::new();
-    for item in r.take("channels").and_then(Node::as_seq).unwrap_or_default() {
-        let Some(mut c) = MapReader::new(item, "a channel", d) else { continue };
+    for item in r
+        .take("channels")
+        .and_then(Node::as_seq)
+        .unwrap_or_default()
+    {
+        let Some(mut c) = MapReader::new(item, "a channel", d) else {
+            continue;
+        };
         let id = c.required_str("id", d);
         let kind = c.required_str("kind", d);
         if let Some(k) = &kind
             && !crate::CHANNEL_KINDS.contains(&k.as_str())
         {
-            d.error(item.get("kind").map_or(item.pos, |n| n.pos), format!("unknown channel kind {k:?} (known: {})", crate::CHANNEL_KINDS.join(", ")));
+            d.error(
+                item.get("kind").map_or(item.pos, |n| n.pos),
+                format!(
+                    "unknown channel kind {k:?} (known: {})",
+                    crate::CHANNEL_KINDS.join(", ")
+                ),
+            );
         }
         let default_flow = c.optional_str("default_flow", d);
         let fallback = c.optional_str("fallback", d);
@@ -460,7 +529,10 @@ mod tests {
             body: "Votre colis {{1}} est prévu le {{ 2 }}. {{name}} {{3}}".into(),
             buttons: vec![],
         };
-        assert_eq!(t.fill(&["A1".into(), "{{ 7*7 }}".into()]), "Votre colis A1 est prévu le {{ 7*7 }}. {{name}} ");
+        assert_eq!(
+            t.fill(&["A1".into(), "{{ 7*7 }}".into()]),
+            "Votre colis A1 est prévu le {{ 7*7 }}. {{name}} "
+        );
         assert_eq!(t.arity(), 1);
     }
 }

@@ -27,7 +27,10 @@ impl fmt::Display for Pos {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// A scalar as written; `plain` when unquoted (then `true`, `3`, `~` have their YAML meaning).
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
 }
@@ -133,7 +136,9 @@ impl Node {
 fn looks_like_float(s: &str) -> bool {
     let t = s.strip_prefix(['-', '+']).unwrap_or(s);
     !t.is_empty()
-        && t.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.')
+        && t.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '.')
         && t.chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
 }
@@ -297,7 +302,13 @@ mod tests {
     #[test]
     fn positions_are_one_based_line_and_column() {
         let doc = parse("flow: a\nsteps:\n  x:\n    say: hi\n").unwrap();
-        let say = doc.get("steps").unwrap().get("x").unwrap().get("say").unwrap();
+        let say = doc
+            .get("steps")
+            .unwrap()
+            .get("x")
+            .unwrap()
+            .get("say")
+            .unwrap();
         assert_eq!(say.pos, Pos { line: 4, col: 10 });
         assert_eq!(say.as_str(), Some("hi"));
     }

@@ -18,7 +18,10 @@ const SPEC_TEMPLATES: &str = include_str!("spec/templates.yaml");
 
 fn sources(flows: &[(&str, &str)]) -> Sources {
     Sources {
-        flows: flows.iter().map(|(p, t)| ((*p).to_owned(), (*t).to_owned())).collect(),
+        flows: flows
+            .iter()
+            .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+            .collect(),
         teams: Some(("teams.yaml".into(), SPEC_TEAMS.into())),
         templates: Some(("templates.yaml".into(), SPEC_TEMPLATES.into())),
         intents: Some(("intents.yaml".into(), SPEC_INTENTS.into())),
@@ -28,7 +31,10 @@ fn sources(flows: &[(&str, &str)]) -> Sources {
 
 fn load_with(flows: &[(&str, &str)], esc: Escalation) -> Arc<Loaded> {
     let (ws, diags) = Workspace::load(&sources(flows), esc);
-    let errors: Vec<&Diag> = diags.iter().filter(|d| d.severity == Severity::Error).collect();
+    let errors: Vec<&Diag> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let ws = ws.expect("a workspace");
     let mut secrets = serde_json::Map::new();
@@ -37,10 +43,13 @@ fn load_with(flows: &[(&str, &str)], esc: Escalation) -> Arc<Loaded> {
 }
 
 fn load(flows: &[(&str, &str)]) -> Arc<Loaded> {
-    load_with(flows, Escalation {
-        default_team: Some("support".into()),
-        ..Escalation::default()
-    })
+    load_with(
+        flows,
+        Escalation {
+            default_team: Some("support".into()),
+            ..Escalation::default()
+        },
+    )
 }
 
 fn run_test(loaded: Arc<Loaded>, test: &str) -> convtest::Outcome {
@@ -87,7 +96,10 @@ steps:
     let f = out.failure.expect("a failure");
     assert_eq!(f.step, 1);
     assert_eq!(f.expected, vec!["Hello*"]);
-    assert!(f.actual[0].starts_with("Bonjour ! Bienvenue chez Acme."), "{f:?}");
+    assert!(
+        f.actual[0].starts_with("Bonjour ! Bienvenue chez Acme."),
+        "{f:?}"
+    );
 }
 
 const ACTIONS: &str = r#"
@@ -160,7 +172,10 @@ steps:
 
 #[test]
 fn every_action_runs() {
-    let loaded = load(&[("flows/actions.yaml", ACTIONS), ("flows/second.yaml", SECOND)]);
+    let loaded = load(&[
+        ("flows/actions.yaml", ACTIONS),
+        ("flows/second.yaml", SECOND),
+    ]);
     assert_passes(
         loaded.clone(),
         r#"
@@ -353,7 +368,10 @@ steps:
     };
     assert_passes(loaded.clone(), &case("je veux un Conseiller", "keyword"));
     assert_passes(loaded.clone(), &case("mon avocat va appeler", "sensitive"));
-    assert_passes(loaded.clone(), &case("C'EST INADMISSIBLE, VOUS ÊTES NULS !!!", "sentiment"));
+    assert_passes(
+        loaded.clone(),
+        &case("C'EST INADMISSIBLE, VOUS ÊTES NULS !!!", "sentiment"),
+    );
     // The message that starts the conversation is checked too.
     assert_passes(
         loaded.clone(),
@@ -466,11 +484,23 @@ fn replaying_the_same_inputs_gives_the_same_effects() {
         body: r#"{"status":"expédiée","eta":"demain"}"#.into(),
     };
     let inputs = [
-        Input::Message { text: "Bonjour", button: None },
-        Input::Message { text: "1", button: None },
-        Input::Message { text: "A123", button: None },
+        Input::Message {
+            text: "Bonjour",
+            button: None,
+        },
+        Input::Message {
+            text: "1",
+            button: None,
+        },
+        Input::Message {
+            text: "A123",
+            button: None,
+        },
         Input::Http(&ok),
-        Input::Message { text: "non merci", button: None },
+        Input::Message {
+            text: "non merci",
+            button: None,
+        },
     ];
     let play = || {
         let mut run = None;
@@ -481,7 +511,11 @@ fn replaying_the_same_inputs_gives_the_same_effects() {
                 library: &*loaded,
                 contact: &contact,
                 conversation: &conv,
-                channel: ChannelInfo { id: "wa", kind: "whatsapp", default_flow: None },
+                channel: ChannelInfo {
+                    id: "wa",
+                    kind: "whatsapp",
+                    default_flow: None,
+                },
                 now: relais_core::Timestamp(1_795_424_400_000 + i as i64 * 1000),
                 secrets: &loaded.secrets,
                 intent: None,
@@ -494,9 +528,19 @@ fn replaying_the_same_inputs_gives_the_same_effects() {
     };
     let first = play();
     assert_eq!(first, play());
-    let sends = first.iter().flat_map(|o| &o.effects).filter(|e| matches!(e, engine::Effect::Send(_))).count();
+    let sends = first
+        .iter()
+        .flat_map(|o| &o.effects)
+        .filter(|e| matches!(e, engine::Effect::Send(_)))
+        .count();
     assert!(sends >= 5, "{first:#?}");
-    assert!(first[4].effects.contains(&engine::Effect::Resolve { csat: false }), "{:#?}", first[4]);
+    assert!(
+        first[4]
+            .effects
+            .contains(&engine::Effect::Resolve { csat: false }),
+        "{:#?}",
+        first[4]
+    );
 }
 
 #[test]
@@ -516,14 +560,22 @@ steps:
     let ws1 = ws1.unwrap();
     let old = ws1.flows["pin"].clone();
     let (ws2, _) = Workspace::load(&sources(&[("flows/pin.yaml", &v2)]), Escalation::default());
-    let loaded1 = Arc::new(Loaded::new(ws1, &HashMap::from([("pin".into(), 1)]), vec![], Default::default()));
+    let loaded1 = Arc::new(Loaded::new(
+        ws1,
+        &HashMap::from([("pin".into(), 1)]),
+        vec![],
+        Default::default(),
+    ));
     let loaded2 = Arc::new(Loaded::new(
         ws2.unwrap(),
         &HashMap::from([("pin".into(), 2)]),
         vec![("pin".into(), 1, old)],
         Default::default(),
     ));
-    let meta = relais_flow::handler::ChannelMeta { kind: "rest".into(), default_flow: None };
+    let meta = relais_flow::handler::ChannelMeta {
+        kind: "rest".into(),
+        default_flow: None,
+    };
     let contact = relais_core::contact::Contact {
         id: relais_flow::sim::CONTACT,
         name: None,
@@ -533,20 +585,36 @@ steps:
     };
     struct NoHttp;
     impl relais_flow::sim::HttpStub for NoHttp {
-        fn call(&mut self, _: &relais_core::decision::HttpCall) -> Result<relais_core::decision::HttpResult, String> {
+        fn call(
+            &mut self,
+            _: &relais_core::decision::HttpCall,
+        ) -> Result<relais_core::decision::HttpResult, String> {
             Err("no http".into())
         }
     }
-    let mut sim = relais_flow::sim::Sim::new(loaded1, meta.clone(), contact.clone(), relais_core::Timestamp(0));
+    let mut sim = relais_flow::sim::Sim::new(
+        loaded1,
+        meta.clone(),
+        contact.clone(),
+        relais_core::Timestamp(0),
+    );
     let r = sim.user("hi", None, &mut NoHttp).unwrap();
     assert_eq!(r[0].text, "v1 question");
     // Publish v2: the running conversation keeps v1, a new one gets v2.
-    let mut pinned = relais_flow::sim::Sim::new(loaded2.clone(), meta.clone(), contact.clone(), relais_core::Timestamp(0));
+    let mut pinned = relais_flow::sim::Sim::new(
+        loaded2.clone(),
+        meta.clone(),
+        contact.clone(),
+        relais_core::Timestamp(0),
+    );
     pinned.conv = sim.conv.clone();
     let r = pinned.user("answer", None, &mut NoHttp).unwrap();
     assert_eq!(r[0].text, "v1 end");
     let mut fresh = relais_flow::sim::Sim::new(loaded2, meta, contact, relais_core::Timestamp(0));
-    assert_eq!(fresh.user("hi", None, &mut NoHttp).unwrap()[0].text, "v2 question");
+    assert_eq!(
+        fresh.user("hi", None, &mut NoHttp).unwrap()[0].text,
+        "v2 question"
+    );
 }
 
 #[test]
@@ -576,7 +644,10 @@ steps:
       - { when: "a ==", next: first }
     next: first
 "#;
-    let (ws, diags) = Workspace::load(&sources(&[("flows/broken.yaml", broken)]), Escalation::default());
+    let (ws, diags) = Workspace::load(
+        &sources(&[("flows/broken.yaml", broken)]),
+        Escalation::default(),
+    );
     assert!(ws.is_none());
     let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
     let expect = [
@@ -589,9 +660,13 @@ steps:
         "flows/broken.yaml:16:22: error: unknown team \"nobody\"",
         "flows/broken.yaml:18:23: error: the step \"fifth\" sends an unknown template \"missing\"",
         "flows/broken.yaml:20:5: error: unknown key \"colour\" in the step \"fifth\"",
-        "flows/broken.yaml:23:18: error: bad expression \"a ==\" in the step \"sixth\"",
+        "flows/broken.yaml:23:17: error: bad expression \"a ==\" in the step \"sixth\"",
     ];
     for e in expect {
-        assert!(text.iter().any(|t| t.starts_with(e)), "missing {e:?} in\n{}", text.join("\n"));
+        assert!(
+            text.iter().any(|t| t.starts_with(e)),
+            "missing {e:?} in\n{}",
+            text.join("\n")
+        );
     }
 }

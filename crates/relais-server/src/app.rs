@@ -72,17 +72,32 @@ impl App {
         clock: Arc<dyn Clock>,
         store: Option<Arc<dyn Store>>,
     ) -> Result<App, StartError> {
+        App::build_full(settings, clock, store, None).await
+    }
+
+    /// With `flows`, the flow engine answers; without, the built-in greeting bot.
+    pub async fn build_full(
+        settings: &Settings,
+        clock: Arc<dyn Clock>,
+        store: Option<Arc<dyn Store>>,
+        flows: Option<relais_flow::handler::Loaded>,
+    ) -> Result<App, StartError> {
         let store = match store {
             Some(s) => s,
             None => open_store(&settings.database).await?,
         };
-        let handler = Arc::new(GreetingBot {
-            nudge_after: settings.nudge_after,
-        });
+        let flows = flows.map(|l| Arc::new(relais_flow::handler::FlowHandler::new(l)));
+        let handler: Arc<dyn relais_core::ConversationHandler> = match &flows {
+            Some(f) => f.clone(),
+            None => Arc::new(GreetingBot {
+                nudge_after: settings.nudge_after,
+            }),
+        };
         let rt = Runtime::new(
             store,
             clock,
             handler,
+            flows,
             RuntimeSettings {
                 timer_window: settings.timer_window,
                 outbox_max_attempts: settings.outbox_max_attempts,
@@ -91,6 +106,7 @@ impl App {
                 outbox_send_timeout: settings.outbox_send_timeout,
                 outbox_concurrency: settings.outbox_concurrency,
                 node: format!("node-{}", std::process::id()),
+                http_allow_private: settings.http_allow_private,
             },
         )
         .await?;

@@ -4,6 +4,7 @@
 //! names its key. Secrets never appear in `Debug` output.
 
 use relais_core::Duration;
+use relais_flow::escalation::{Escalation, VipAction};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -44,6 +45,41 @@ pub struct RawConfig {
     pub bot: RawBot,
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
+    #[serde(default)]
+    pub escalation: RawEscalation,
+    #[serde(default)]
+    pub inactivity: RawInactivity,
+    #[serde(default)]
+    pub http: RawHttp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEscalation {
+    pub max_failures: Option<u32>,
+    pub vip_tiers: Option<Vec<String>>,
+    pub vip_action: Option<String>,
+    pub default_team: Option<String>,
+    pub sensitive_intents: Option<Vec<String>>,
+    pub sensitive_keywords: Option<Vec<String>>,
+    pub sentiment_threshold: Option<f32>,
+    pub keywords: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// Read and validated now; the automations that use it come with agent handoff.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInactivity {
+    pub remind: Option<String>,
+    pub close: Option<String>,
+    pub close_status: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// Let flow `http` steps reach loopback and private addresses (off by default).
+    pub allow_private: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -178,6 +214,9 @@ pub struct Settings {
     pub nudge_after: Duration,
     /// Names are lower-cased: `[secrets]` keys match without regard to case.
     pub secrets: BTreeMap<String, Secret>,
+    pub escalation: Escalation,
+    /// Flow `http` steps may reach loopback and private addresses.
+    pub http_allow_private: bool,
 }
 
 impl Settings {
@@ -347,6 +386,27 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
             "must be between 1 and 1000000",
         ));
     }
+    let escalation = escalation(raw.escalation)?;
+    let _ = duration(
+        "inactivity.remind",
+        raw.inactivity.remind,
+        Duration::minutes(10),
+    )?;
+    let _ = duration(
+        "inactivity.close",
+        raw.inactivity.close,
+        Duration::minutes(30),
+    )?;
+    if let Some(s) = &raw.inactivity.close_status
+        && s != "solved"
+        && s != "pending"
+    {
+        return Err(key_err(
+            "inactivity.close_status",
+            format!("{s:?} is not one of solved, pending"),
+        ));
+    }
+    let http_allow_private = raw.http.allow_private.unwrap_or(false);
     let mut secrets = BTreeMap::new();
     for (k, v) in raw.secrets {
         secrets.insert(k.to_lowercase(), Secret(v));
@@ -388,7 +448,56 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
             Duration::minutes(10),
         )?,
         secrets,
+        escalation,
+        http_allow_private,
     })
+}
+
+fn escalation(raw: RawEscalation) -> Result<Escalation, Error> {
+    let mut e = Escalation::default();
+    if let Some(n) = raw.max_failures {
+        if !(1..=100).contains(&n) {
+            return Err(key_err(
+                "escalation.max_failures",
+                "must be between 1 and 100",
+            ));
+        }
+        e.max_failures = n;
+    }
+    if let Some(t) = raw.vip_tiers {
+        e.vip_tiers = t;
+    }
+    match raw.vip_action.as_deref() {
+        None => {}
+        Some("escalate") => e.vip_action = VipAction::Escalate,
+        Some("priority") => e.vip_action = VipAction::Priority,
+        Some(other) => {
+            return Err(key_err(
+                "escalation.vip_action",
+                format!("{other:?} is not one of escalate, priority"),
+            ));
+        }
+    }
+    e.default_team = raw.default_team;
+    if let Some(v) = raw.sensitive_intents {
+        e.sensitive_intents = v;
+    }
+    if let Some(v) = raw.sensitive_keywords {
+        e.sensitive_keywords = v;
+    }
+    if let Some(t) = raw.sentiment_threshold {
+        if !(-1.0..=1.0).contains(&t) {
+            return Err(key_err(
+                "escalation.sentiment_threshold",
+                "must be between -1 and 1",
+            ));
+        }
+        e.sentiment_threshold = t;
+    }
+    if let Some(k) = raw.keywords {
+        e.keywords = k.into_iter().collect();
+    }
+    Ok(e)
 }
 
 /// The environment, as pairs (tests pass their own).

@@ -141,11 +141,9 @@ send_timeout = "10s"
 max_body_bytes = 65536
 max_text_chars = 4096
 
-[secrets]
-# orders_api = "https://orders.example"   # RELAIS__SECRETS__ORDERS_API overrides it
 "#;
 
-/// Writes a new workspace folder. Refuses to overwrite an existing `relais.toml`.
+/// Writes a new workspace folder from the demo. Refuses to overwrite an existing `relais.toml`.
 pub fn init(dir: &Path) -> Result<(), String> {
     let toml = dir.join("relais.toml");
     if toml.exists() {
@@ -154,16 +152,104 @@ pub fn init(dir: &Path) -> Result<(), String> {
             toml.display()
         ));
     }
-    std::fs::create_dir_all(dir.join("flows")).map_err(|e| format!("{}: {e}", dir.display()))?;
-    std::fs::write(&toml, INIT_TOML).map_err(|e| format!("{}: {e}", toml.display()))?;
+    write_workspace(dir)?;
     std::fs::write(dir.join(".gitignore"), "data/\n")
         .map_err(|e| format!("{}: {e}", dir.display()))?;
-    std::fs::write(
-        dir.join("flows").join("README.md"),
-        "Flow files (SPEC §3) go here. Until a flow exists, Relais answers with its built-in greeting bot.\n",
-    )
-    .map_err(|e| format!("{}: {e}", dir.display()))?;
     // The template must stay valid.
     Settings::load(dir, &[]).map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Writes the demo workspace's files into `dir`, leaving files that exist alone.
+pub fn write_workspace(dir: &Path) -> Result<(), String> {
+    for (path, text) in crate::workspace::DEMO {
+        let p = dir.join(path);
+        if p.exists() {
+            continue;
+        }
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        let text = if *path == "relais.toml" {
+            format!("{text}\n{INIT_TOML}")
+        } else {
+            (*text).to_owned()
+        };
+        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// The demo's orders API on loopback: `GET /orders/{id}`, `GET /orders/{id}/slots`,
+/// `POST /orders/{id}/reschedule`. Returns its base URL.
+pub async fn serve_orders_api() -> Result<String, String> {
+    use axum::extract::Path as P;
+    use axum::routing::{get, post};
+    use axum::{Json, Router};
+    use serde_json::{Value, json};
+    fn order(id: &str) -> Option<Value> {
+        let (status, fr, it, eta) = match id {
+            "A123" => ("shipped", "expédiée", "spedito", "2026-11-25"),
+            "A124" => (
+                "preparing",
+                "en préparation",
+                "in preparazione",
+                "2026-11-28",
+            ),
+            "A125" => ("delivered", "livrée", "consegnato", "2026-11-20"),
+            _ => return None,
+        };
+        Some(json!({ "id": id, "status": status, "status_fr": fr, "status_it": it, "eta": eta }))
+    }
+    const SLOTS: [(&str, &str); 3] = [
+        ("s1", "2026-11-26 09:00-12:00"),
+        ("s2", "2026-11-26 14:00-18:00"),
+        ("s3", "2026-11-27 09:00-12:00"),
+    ];
+    let not_found = || {
+        (
+            axum::http::StatusCode::NOT_FOUND,
+            Json(json!({ "error": "not found" })),
+        )
+    };
+    let app = Router::new()
+        .route(
+            "/orders/{id}",
+            get(move |P(id): P<String>| async move { order(&id).map(Json).ok_or_else(not_found) }),
+        )
+        .route(
+            "/orders/{id}/slots",
+            get(move |P(id): P<String>| async move {
+                order(&id).ok_or_else(not_found)?;
+                let slots: Vec<Value> = SLOTS
+                    .iter()
+                    .map(|(i, l)| json!({ "id": i, "label": l }))
+                    .collect();
+                Ok::<_, (axum::http::StatusCode, Json<Value>)>(Json(json!({ "slots": slots })))
+            }),
+        )
+        .route(
+            "/orders/{id}/reschedule",
+            post(
+                move |P(id): P<String>, Json(body): Json<Value>| async move {
+                    order(&id).ok_or_else(not_found)?;
+                    let slot = body.get("slot").and_then(Value::as_str).unwrap_or_default();
+                    match SLOTS.iter().find(|(i, _)| *i == slot) {
+                        Some((_, label)) => Ok(Json(json!({ "ok": true, "label": label }))),
+                        None => Err((
+                            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                            Json(json!({ "error": "unknown slot" })),
+                        )),
+                    }
+                },
+            ),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot start the demo orders API: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(format!("http://{addr}"))
 }

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use relais_server::app::{App, shutdown_signal};
 use relais_server::clock::{Clock, SystemClock};
 use relais_server::config::{self, Database, LogFormat, Secret, Settings};
-use relais_server::{auth, bench, demo};
+use relais_server::{auth, bench, demo, flowcmd, workspace};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -49,6 +49,19 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Validate a workspace folder: flows, teams, templates, channels, tests, relais.toml.
+    Check {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Run a workspace's conversation tests (no server needed).
+    Test { paths: Vec<PathBuf> },
+    /// Chat with a flow in the terminal, on a virtual clock.
+    Simulate {
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
+        flow: String,
     },
     /// Load-test the REST channel of a running server, or of one it starts.
     Bench(bench::BenchArgs),
@@ -126,7 +139,22 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .map_err(|_| format!("--listen: {l:?} is not an address"))?;
             }
             init_logs(&settings);
-            let app = App::build(&settings).await.map_err(|e| e.to_string())?;
+            let sources = workspace::read(&workspace).map_err(|e| e.to_string())?;
+            let flows = if sources.flows.is_empty() {
+                None
+            } else {
+                let (loaded, _) = workspace::load(&sources, &settings).map_err(|diags| {
+                    let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
+                    format!(
+                        "the workspace does not pass `relais check`:\n{}",
+                        lines.join("\n")
+                    )
+                })?;
+                Some(loaded)
+            };
+            let app = App::build_full(&settings, std::sync::Arc::new(SystemClock), None, flows)
+                .await
+                .map_err(|e| e.to_string())?;
             tracing::info!(addr = %app.addr(), "relais is serving");
             eprintln!("relais is serving on http://{}", app.addr());
             app.run_until_stopped(shutdown_signal())
@@ -144,8 +172,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                     (t.path().to_owned(), Some(t))
                 }
             };
+            demo::write_workspace(&dir)?;
             let mut settings =
                 Settings::load(&dir, &config::process_env()).map_err(|e| e.to_string())?;
+            let orders = demo::serve_orders_api().await?;
+            settings
+                .secrets
+                .insert("orders_api".into(), Secret::new(orders));
+            settings.http_allow_private = true;
             settings.listen = listen
                 .parse()
                 .map_err(|_| format!("--listen: {listen:?} is not an address"))?;
@@ -153,7 +187,22 @@ async fn run(cli: Cli) -> Result<(), String> {
                 settings.log_level = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
             }
             init_logs(&settings);
-            let app = App::build(&settings).await.map_err(|e| e.to_string())?;
+            let sources = workspace::read(&dir).map_err(|e| e.to_string())?;
+            let (loaded, _) = workspace::load(&sources, &settings).map_err(|diags| {
+                let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
+                format!(
+                    "the demo workspace does not pass `relais check`:\n{}",
+                    lines.join("\n")
+                )
+            })?;
+            let app = App::build_full(
+                &settings,
+                std::sync::Arc::new(SystemClock),
+                None,
+                Some(loaded),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             let store = app.runtime().store.clone();
             let creds = demo::prepare(store.as_ref(), SystemClock.now()).await?;
             app.runtime()
@@ -225,5 +274,23 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::Check { dir } => {
+            if flowcmd::check(&dir) {
+                Ok(())
+            } else {
+                Err("the workspace has errors".into())
+            }
+        }
+        Command::Test { paths } => {
+            if flowcmd::test(&paths) {
+                Ok(())
+            } else {
+                Err("some conversation tests failed".into())
+            }
+        }
+        Command::Simulate { workspace, flow } => {
+            let stdin = std::io::stdin();
+            flowcmd::simulate(&workspace, &flow, &mut stdin.lock(), &mut std::io::stdout())
+        }
     }
 }

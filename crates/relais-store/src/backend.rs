@@ -83,6 +83,20 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
     }
 
+    async fn resume(
+        &self,
+        conversation: ConversationId,
+        result: relais_core::decision::HttpResult,
+        in_band: bool,
+        now: Timestamp,
+        handler: Arc<dyn ConversationHandler>,
+    ) -> Result<Fired> {
+        self.write(move |tx| {
+            usecase::resume(tx, conversation, &result, in_band, now, handler.as_ref())
+        })
+        .await
+    }
+
     async fn due_timers(&self, until: Timestamp, limit: u32) -> Result<Vec<DueTimer>> {
         self.read(move |tx| tx.due_timers(until, limit)).await
     }

@@ -56,6 +56,16 @@ pub trait Store: Send + Sync {
         handler: Arc<dyn ConversationHandler>,
     ) -> Result<Option<Fired>>;
 
+    /// Hands an `http` result back to the conversation's bot and commits what it decided.
+    async fn resume(
+        &self,
+        conversation: ConversationId,
+        result: relais_core::decision::HttpResult,
+        in_band: bool,
+        now: Timestamp,
+        handler: Arc<dyn ConversationHandler>,
+    ) -> Result<Fired>;
+
     /// Pending timers due at or before `until`, soonest first.
     async fn due_timers(&self, until: Timestamp, limit: u32) -> Result<Vec<DueTimer>>;
 

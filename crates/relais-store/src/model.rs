@@ -23,6 +23,8 @@ pub struct Inbound {
     pub received_at: Timestamp,
     /// Bot replies travel in the response (REST channel): stored as `sent`, no outbox row.
     pub replies_in_band: bool,
+    /// For a button reply, the button's id.
+    pub button: Option<String>,
 }
 
 /// The serialization key of a conversation: its channel and the contact's address.
@@ -53,6 +55,8 @@ pub struct Ingested {
     pub timers: Vec<ScheduledTimer>,
     /// Outbound rows were queued for the dispatcher.
     pub queued: bool,
+    /// A call the bot asked for, to run now, after the commit.
+    pub http: Option<relais_core::decision::HttpCall>,
 }
 
 /// What firing a timer did.
@@ -62,6 +66,7 @@ pub struct Fired {
     pub replies: Vec<Message>,
     pub timers: Vec<ScheduledTimer>,
     pub queued: bool,
+    pub http: Option<relais_core::decision::HttpCall>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,7 @@ use crate::{Error, Result};
 use relais_core::Timestamp;
 use relais_core::contact::Contact;
 use relais_core::conversation::{Conversation, Priority};
-use relais_core::decision::{ConversationHandler, Decision, HandlerInput, Trigger};
+use relais_core::decision::{ConversationHandler, Decision, HandlerInput, HttpResult, Trigger};
 use relais_core::event::{Actor, Event, EventKind};
 use relais_core::id::{ConversationId, MessageId, TimerId};
 use relais_core::message::{AuthorKind, DeliveryStatus, Direction, Message};
@@ -138,6 +138,7 @@ pub(crate) fn ingest(
             id: msg.id,
             text: &msg.text,
             first,
+            button: inbound.button.as_deref(),
         },
         handler,
     )?;
@@ -148,6 +149,7 @@ pub(crate) fn ingest(
         replies: applied.replies,
         timers: applied.timers,
         queued: applied.queued,
+        http: applied.http,
     })
 }
 
@@ -167,6 +169,7 @@ pub(crate) fn duplicate(tx: &mut Tx<'_>, inbound: &Inbound) -> Result<Ingested> 
         replies: tx.replies_to(original.id)?,
         timers: Vec::new(),
         queued: false,
+        http: None,
     })
 }
 
@@ -218,7 +221,63 @@ pub(crate) fn fire_timer(
         replies: applied.replies,
         timers: applied.timers,
         queued: applied.queued,
+        http: applied.http,
     }))
+}
+
+/// Hands the result of an `http` call back to the bot of its conversation. Replies go
+/// in band when the call was made for an in-band (REST) message.
+pub(crate) fn resume(
+    tx: &mut Tx<'_>,
+    conversation: ConversationId,
+    result: &HttpResult,
+    in_band: bool,
+    now: Timestamp,
+    handler: &dyn ConversationHandler,
+) -> Result<Fired> {
+    let (mut conv, address) = tx.conversation(conversation, true)?.ok_or_else(|| {
+        Error::Corrupt(format!(
+            "http result for a missing conversation {conversation}"
+        ))
+    })?;
+    let contact = tx.contact(conv.contact)?;
+    let status = match result {
+        HttpResult::Response { status, .. } => json!(status),
+        HttpResult::Failed { .. } => json!(null),
+    };
+    tx.insert_event(
+        Some(conv.id),
+        &Event::new(
+            EventKind::HttpCalled,
+            Actor::System,
+            now,
+            json!({ "status": status }),
+        ),
+    )?;
+    let lane = Lane {
+        channel: conv.channel.clone(),
+        address,
+    };
+    let applied = run_bot(
+        tx,
+        Step {
+            conv: &mut conv,
+            contact: &contact,
+            lane: &lane,
+            cause: None,
+            in_band,
+            now,
+        },
+        Trigger::Http(result),
+        handler,
+    )?;
+    Ok(Fired {
+        conversation: conv.id,
+        replies: applied.replies,
+        timers: applied.timers,
+        queued: applied.queued,
+        http: applied.http,
+    })
 }
 
 /// Journals an attempt and moves the outbox row and the message's status.
@@ -314,6 +373,7 @@ struct Applied {
     replies: Vec<Message>,
     timers: Vec<ScheduledTimer>,
     queued: bool,
+    http: Option<relais_core::decision::HttpCall>,
 }
 
 /// Runs the bot on a trigger if it owns the conversation (a human owns every other
@@ -439,7 +499,7 @@ fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result
                         &status_event(&before.status, &after.status, Actor::Bot, now),
                     )?;
                 }
-                if action == Action::Escalate {
+                if action == Action::Escalate && decision.handoff.is_none() {
                     tx.insert_event(
                         Some(conv.id),
                         &Event::new(
@@ -461,6 +521,13 @@ fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result
             }
         }
     }
+    if let Some(h) = decision.handoff {
+        conv.team = h.team;
+        conv.priority = h.priority;
+        conv.escalation_reason = Some(h.reason);
+        conv.fields = h.fields;
+    }
+    applied.http = decision.http;
     if let Some(state) = decision.bot_state {
         conv.bot_state = state;
     }

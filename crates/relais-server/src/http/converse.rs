@@ -33,6 +33,9 @@ pub struct ConverseRequest {
     /// The sender's display name, kept for a new contact.
     #[serde(default)]
     pub name: Option<String>,
+    /// The id of the button pressed, for a button reply.
+    #[serde(default)]
+    pub button: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -154,5 +157,6 @@ fn validate(req: ConverseRequest, channel: &Channel, max_text: usize) -> Result<
         contact_name: req.name,
         received_at: Timestamp(0),
         replies_in_band: true,
+        button: req.button,
     })
 }

@@ -1,6 +1,7 @@
 //! The runtime: everything that moves. The inbound [`pipeline`], durable [`timers`]
 //! and the [`outbox`] dispatcher share one [`Runtime`] value.
 
+pub mod http;
 pub mod lane;
 pub mod outbox;
 pub mod pipeline;
@@ -28,6 +29,8 @@ pub struct RuntimeSettings {
     pub outbox_concurrency: usize,
     /// Names this node in outbox leases.
     pub node: String,
+    /// Flow `http` steps may reach private and loopback addresses.
+    pub http_allow_private: bool,
 }
 
 pub struct Runtime {
@@ -41,6 +44,9 @@ pub struct Runtime {
     pub settings: RuntimeSettings,
     channels: RwLock<HashMap<ChannelId, Channel>>,
     rest: RestAdapter,
+    pub http: http::HttpRunner,
+    /// The flow engine, when the handler is one (reload and channel metadata go to it).
+    pub flows: Option<Arc<relais_flow::handler::FlowHandler>>,
 }
 
 impl Runtime {
@@ -48,6 +54,7 @@ impl Runtime {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         handler: Arc<dyn ConversationHandler>,
+        flows: Option<Arc<relais_flow::handler::FlowHandler>>,
         settings: RuntimeSettings,
     ) -> Result<Arc<Runtime>, relais_store::Error> {
         let rt = Arc::new(Runtime {
@@ -59,6 +66,8 @@ impl Runtime {
             timers: timers::TimerWheel::default(),
             outbox_wake: Notify::new(),
             rest: RestAdapter::new(settings.outbox_send_timeout),
+            http: http::HttpRunner::new(settings.http_allow_private),
+            flows,
             settings,
             channels: RwLock::new(HashMap::new()),
         });
@@ -72,6 +81,24 @@ impl Runtime {
         let mut map = self.channels.write().unwrap_or_else(|p| p.into_inner());
         map.clear();
         map.extend(list.into_iter().map(|c| (c.id.clone(), c)));
+        if let Some(f) = &self.flows {
+            let mut metas = std::collections::HashMap::new();
+            let defs = f.loaded().ws.channels.clone();
+            for c in map.values() {
+                let default_flow = defs
+                    .iter()
+                    .find(|d| d.id == c.id.as_str())
+                    .and_then(|d| d.default_flow.clone());
+                metas.insert(
+                    c.id.as_str().to_owned(),
+                    relais_flow::handler::ChannelMeta {
+                        kind: c.kind.clone(),
+                        default_flow,
+                    },
+                );
+            }
+            f.set_channels(metas);
+        }
         Ok(())
     }
 

@@ -20,7 +20,22 @@ impl Runtime {
         inbound.received_at = self.clock.now();
         let channel = inbound.channel.clone();
         let address = mask(&inbound.address);
-        let result = self.store.ingest(inbound, self.handler.clone()).await;
+        let in_band = inbound.replies_in_band;
+        let mut result = self.store.ingest(inbound, self.handler.clone()).await;
+        // `http` steps run now, outside the transaction, still holding the lane so the
+        // conversation's next message waits for the flow to move on.
+        if let Ok(done) = &mut result
+            && let Some(call) = done.http.take()
+        {
+            match self.follow_http(done.conversation, call, in_band).await {
+                Ok(more) => {
+                    done.replies.extend(more.replies);
+                    done.timers.extend(more.timers);
+                    done.queued |= more.queued;
+                }
+                Err(e) => result = Err(e),
+            }
+        }
         drop(guard);
         match &result {
             Ok(done) => {
@@ -43,5 +58,47 @@ impl Runtime {
             }
         }
         result
+    }
+}
+
+impl Runtime {
+    /// Runs an `http` call and hands its result back, as long as the bot asks for more.
+    pub async fn follow_http(
+        &self,
+        conversation: relais_core::id::ConversationId,
+        call: relais_core::decision::HttpCall,
+        in_band: bool,
+    ) -> Result<relais_store::Fired, relais_store::Error> {
+        let mut total = relais_store::Fired {
+            conversation,
+            replies: Vec::new(),
+            timers: Vec::new(),
+            queued: false,
+            http: None,
+        };
+        let mut next = Some(call);
+        let mut rounds = 0;
+        while let Some(call) = next.take() {
+            rounds += 1;
+            if rounds > 32 {
+                break;
+            }
+            let result = self.http.run(&call).await;
+            let fired = self
+                .store
+                .resume(
+                    conversation,
+                    result,
+                    in_band,
+                    self.clock.now(),
+                    self.handler.clone(),
+                )
+                .await?;
+            total.replies.extend(fired.replies);
+            total.timers.extend(fired.timers);
+            total.queued |= fired.queued;
+            next = fired.http;
+        }
+        Ok(total)
     }
 }

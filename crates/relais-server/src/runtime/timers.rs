@@ -131,7 +131,18 @@ async fn fire(rt: Arc<Runtime>, id: TimerId, lane: Lane) {
         .await;
     drop(guard);
     match result {
-        Ok(Some(fired)) => {
+        Ok(Some(mut fired)) => {
+            if let Some(call) = fired.http.take() {
+                match rt.follow_http(fired.conversation, call, false).await {
+                    Ok(more) => {
+                        fired.timers.extend(more.timers);
+                        fired.queued |= more.queued;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "http step after a timer failed to commit")
+                    }
+                }
+            }
             Metrics::inc(&rt.metrics.timers_fired);
             tracing::debug!(timer = %id, conversation = %fired.conversation, "timer fired");
             rt.timers.add(&fired.timers);

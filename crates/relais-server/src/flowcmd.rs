@@ -1,0 +1,322 @@
+//! `relais check`, `relais test` and `relais simulate`: the flow tools that need no
+//! server. They read a workspace folder and run the pure engine in memory.
+
+use crate::config::Settings;
+use crate::workspace;
+use relais_core::Duration;
+use relais_flow::convtest;
+use relais_flow::diag::{Diag, Diags, Severity};
+use relais_flow::handler::{ChannelMeta, Loaded};
+use relais_flow::sim::{HttpStub, Sim};
+use relais_flow::workspace::Workspace;
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Checks a workspace folder; prints every finding; true when there is no error.
+pub fn check(dir: &Path) -> bool {
+    let mut findings: Vec<Diag> = Vec::new();
+    let settings = match Settings::load(dir, &[]) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            let mut d = Diags::new("relais.toml");
+            d.error(relais_flow::yaml::Pos { line: 1, col: 1 }, e.to_string());
+            findings.extend(d.items);
+            None
+        }
+    };
+    match workspace::read(dir) {
+        Ok(sources) => {
+            if sources.flows.is_empty() {
+                let mut d = Diags::new("flows/");
+                d.error(
+                    relais_flow::yaml::Pos { line: 1, col: 1 },
+                    "the workspace has no flow files (flows/*.yaml)",
+                );
+                findings.extend(d.items);
+            }
+            let esc = settings
+                .as_ref()
+                .map(|s| s.escalation.clone())
+                .unwrap_or_default();
+            let (_, diags) = Workspace::load(&sources, esc);
+            findings.extend(diags);
+            // Test files must parse too.
+            if let Ok(tests) = workspace::read_tests(dir) {
+                for (path, text) in tests {
+                    let mut d = Diags::new(path);
+                    convtest::parse(&text, &mut d);
+                    findings.extend(d.items);
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", dir.display());
+            return false;
+        }
+    }
+    relais_flow::diag::sort(&mut findings);
+    for f in &findings {
+        println!("{}", display(dir, f));
+    }
+    let errors = findings
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = findings.len() - errors;
+    println!(
+        "{}: {errors} error(s), {warnings} warning(s)",
+        dir.display()
+    );
+    errors == 0
+}
+
+fn display(dir: &Path, d: &Diag) -> String {
+    let mut d = d.clone();
+    d.file = dir.join(&d.file).display().to_string();
+    d.to_string()
+}
+
+/// Runs the conversation tests of workspaces or files; true when all pass.
+pub fn test(paths: &[PathBuf]) -> bool {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let mut passed = 0;
+    let mut failed = Vec::new();
+    for p in &paths {
+        let (dir, files) = if p.is_dir() {
+            match workspace::read_tests(p) {
+                Ok(t) => (
+                    p.clone(),
+                    t.into_iter()
+                        .map(|(f, t)| (p.join(f), t))
+                        .collect::<Vec<_>>(),
+                ),
+                Err(e) => {
+                    eprintln!("error: {}: {e}", p.display());
+                    return false;
+                }
+            }
+        } else {
+            let dir = p
+                .parent()
+                .and_then(Path::parent)
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            match std::fs::read_to_string(p) {
+                Ok(t) => (dir, vec![(p.clone(), t)]),
+                Err(e) => {
+                    eprintln!("error: {}: {e}", p.display());
+                    return false;
+                }
+            }
+        };
+        let base = match Settings::load(&dir, &[]) {
+            Ok(s) => s.escalation,
+            Err(e) => {
+                eprintln!("error: {}: {e}", dir.join("relais.toml").display());
+                return false;
+            }
+        };
+        let sources = match workspace::read(&dir) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {}: {e}", dir.display());
+                return false;
+            }
+        };
+        for (file, text) in files {
+            let mut d = Diags::new(file.display().to_string());
+            let Some(case) = convtest::parse(&text, &mut d).filter(|_| !d.has_errors()) else {
+                for x in &d.items {
+                    println!("{x}");
+                }
+                failed.push(file.display().to_string());
+                continue;
+            };
+            let mut esc = base.clone();
+            let mut config_error = None;
+            for (k, v, pos) in &case.config {
+                if let Err(e) = convtest::apply_config(&mut esc, k, v) {
+                    config_error = Some(format!("{}:{pos}: error: {e}", file.display()));
+                }
+            }
+            if let Some(e) = config_error {
+                println!("{e}");
+                failed.push(case.name.clone());
+                continue;
+            }
+            let (ws, diags) = Workspace::load(&sources, esc);
+            let Some(ws) = ws else {
+                println!(
+                    "FAIL {}: the workspace does not pass `relais check`:",
+                    case.name
+                );
+                for x in diags.iter().filter(|x| x.severity == Severity::Error) {
+                    println!("  {}", display(&dir, x));
+                }
+                failed.push(case.name.clone());
+                continue;
+            };
+            let loaded = Arc::new(Loaded::new(
+                ws,
+                &HashMap::new(),
+                Vec::new(),
+                case.secrets.clone(),
+            ));
+            let out = convtest::run(&case, loaded);
+            match &out.failure {
+                None => {
+                    passed += 1;
+                    println!("ok   {} ({})", out.name, file.display());
+                }
+                Some(f) => {
+                    println!("FAIL {} ({})", out.name, file.display());
+                    println!(
+                        "  step {} at {}:{}: {}",
+                        f.step,
+                        file.display(),
+                        f.pos,
+                        f.action
+                    );
+                    println!("  {}", f.message);
+                    let n = f.expected.len().max(f.actual.len());
+                    if n > 0 {
+                        println!("    {:<40} | actual", "expected");
+                        for i in 0..n {
+                            let e = f.expected.get(i).map_or("", String::as_str);
+                            let a = f.actual.get(i).map_or("", String::as_str);
+                            println!(
+                                "    {:<40} | {}",
+                                e.replace('\n', "⏎"),
+                                a.replace('\n', "⏎")
+                            );
+                        }
+                    }
+                    failed.push(out.name.clone());
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {} failed", failed.len());
+    failed.is_empty()
+}
+
+/// A terminal chat with a flow, on a virtual clock.
+pub fn simulate(
+    dir: &Path,
+    flow: &str,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let settings = Settings::load(dir, &[]).map_err(|e| e.to_string())?;
+    let sources = workspace::read(dir).map_err(|e| e.to_string())?;
+    let (loaded, _) = workspace::load(&sources, &settings).map_err(|diags| {
+        diags
+            .iter()
+            .map(|d| display(dir, d))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    if !loaded.ws.flows.contains_key(flow) {
+        return Err(format!("the workspace has no flow {flow:?}"));
+    }
+    let meta = ChannelMeta {
+        kind: "rest".into(),
+        default_flow: Some(flow.to_owned()),
+    };
+    let contact = relais_core::contact::Contact {
+        id: relais_flow::sim::CONTACT,
+        name: Some("You".into()),
+        language: None,
+        tier: "standard".into(),
+        fields: serde_json::json!({}),
+    };
+    let now = relais_core::Timestamp(jiff::Timestamp::now().as_millisecond());
+    let mut sim = Sim::new(Arc::new(loaded), meta, contact, now);
+    let mut http = LiveHttp;
+    let w = |out: &mut dyn Write, s: &str| {
+        let _ = writeln!(out, "{s}");
+    };
+    w(
+        out,
+        &format!("Chatting with {flow}. Commands: /wait 10m, /event NAME {{json}}, /vars, /quit"),
+    );
+    let mut line = String::new();
+    loop {
+        let _ = write!(out, "> ");
+        let _ = out.flush();
+        line.clear();
+        if input.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+            return Ok(());
+        }
+        let text = line.trim_end_matches(['\n', '\r']);
+        let replies = if text == "/quit" {
+            return Ok(());
+        } else if text == "/vars" {
+            let vars = sim
+                .run()
+                .map(|r| serde_json::Value::Object(r.vars))
+                .unwrap_or_default();
+            w(
+                out,
+                &serde_json::to_string_pretty(&vars).unwrap_or_default(),
+            );
+            w(out, &format!("status: {}", sim.conv.status));
+            continue;
+        } else if let Some(d) = text.strip_prefix("/wait ") {
+            match Duration::parse(d.trim()) {
+                Ok(d) => sim.wait(d, &mut http),
+                Err(e) => {
+                    w(out, &e.to_string());
+                    continue;
+                }
+            }
+        } else if let Some(rest) = text.strip_prefix("/event ") {
+            let (name, data) = rest.split_once(' ').unwrap_or((rest, "{}"));
+            match serde_json::from_str(data) {
+                Ok(data) => sim.event(name, &data, &mut http),
+                Err(e) => {
+                    w(out, &format!("bad JSON: {e}"));
+                    continue;
+                }
+            }
+        } else {
+            sim.user(text, None, &mut http)
+        };
+        match replies {
+            Ok(rs) => {
+                for r in rs {
+                    w(out, &format!("bot: {}", r.text));
+                    if !r.buttons.is_empty() {
+                        w(out, &format!("     [{}]", r.buttons.join("] [")));
+                    }
+                }
+            }
+            Err(e) => w(out, &format!("error: {e}")),
+        }
+        for warning in sim.warnings.drain(..) {
+            w(out, &format!("(warning: {warning})"));
+        }
+    }
+}
+
+/// In the simulator, `http` steps are refused: it runs offline.
+struct LiveHttp;
+
+impl HttpStub for LiveHttp {
+    fn call(
+        &mut self,
+        call: &relais_core::decision::HttpCall,
+    ) -> Result<relais_core::decision::HttpResult, String> {
+        Ok(relais_core::decision::HttpResult::Failed {
+            error: format!(
+                "the simulator does not call {} {} (offline)",
+                call.method, call.url
+            ),
+        })
+    }
+}

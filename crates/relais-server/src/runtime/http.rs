@@ -1,0 +1,206 @@
+//! Flow `http` steps, run outside any transaction: a client that refuses loopback,
+//! private, link-local and metadata addresses (unless configured), also after DNS and on
+//! redirects; per-call timeout, retries with backoff on network errors and 5xx, and the
+//! same `Idempotency-Key` on every attempt.
+
+use relais_core::decision::{HttpCall, HttpResult};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest response body kept.
+const MAX_BODY: usize = 1 << 20;
+
+pub struct HttpRunner {
+    client: reqwest::Client,
+    allow_private: bool,
+}
+
+/// True for addresses a flow must not reach by default.
+pub fn is_forbidden(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_forbidden(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Resolves names, then drops forbidden addresses: a name that only points inside fails.
+struct GuardedResolver;
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| !is_forbidden(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} resolves only to private or loopback addresses, which flows may not call").into());
+            }
+            let addrs: Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+impl HttpRunner {
+    pub fn new(allow_private: bool) -> HttpRunner {
+        let mut b =
+            reqwest::Client::builder().user_agent(concat!("relais/", env!("CARGO_PKG_VERSION")));
+        if allow_private {
+            b = b.redirect(reqwest::redirect::Policy::limited(5));
+        } else {
+            b = b.dns_resolver(Arc::new(GuardedResolver)).redirect(
+                reqwest::redirect::Policy::custom(|attempt| {
+                    if attempt.previous().len() >= 5 {
+                        return attempt.error("too many redirects");
+                    }
+                    match refusal(attempt.url()) {
+                        Some(why) => attempt.error(why),
+                        None => attempt.follow(),
+                    }
+                }),
+            );
+        }
+        let client = b.build().unwrap_or_else(|_| reqwest::Client::new());
+        HttpRunner {
+            client,
+            allow_private,
+        }
+    }
+
+    /// Runs a call with its retries; never fails, the failure is the result.
+    pub async fn run(&self, call: &HttpCall) -> HttpResult {
+        let url = match reqwest::Url::parse(&call.url) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
+            Ok(u) => {
+                return failed(format!(
+                    "the scheme {:?} is not allowed (http or https)",
+                    u.scheme()
+                ));
+            }
+            Err(e) => return failed(format!("bad URL: {e}")),
+        };
+        if !self.allow_private
+            && let Some(why) = refusal(&url)
+        {
+            return failed(why);
+        }
+        let method =
+            reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut last = failed("not attempted".into());
+        for attempt in 0..=call.retries {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
+            }
+            let mut req = self
+                .client
+                .request(method.clone(), url.clone())
+                .timeout(Duration::from_millis(call.timeout_ms.max(1) as u64))
+                .header("Idempotency-Key", &call.idempotency_key);
+            for (k, v) in &call.headers {
+                req = req.header(k, v);
+            }
+            if let Some(body) = &call.body {
+                req = req.body(body.clone());
+            }
+            match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let body = match resp.bytes().await {
+                        Ok(b) => String::from_utf8_lossy(&b[..b.len().min(MAX_BODY)]).into_owned(),
+                        Err(e) => {
+                            last = failed(format!("reading the body: {e}"));
+                            continue;
+                        }
+                    };
+                    last = HttpResult::Response { status, body };
+                    if status < 500 {
+                        return last;
+                    }
+                }
+                Err(e) => {
+                    let mut why = e.to_string();
+                    let mut src = std::error::Error::source(&e);
+                    while let Some(s) = src {
+                        why = format!("{why}: {s}");
+                        src = s.source();
+                    }
+                    last = failed(why);
+                }
+            }
+        }
+        last
+    }
+}
+
+fn failed(error: String) -> HttpResult {
+    HttpResult::Failed { error }
+}
+
+/// Why a URL whose host is an address literal is refused.
+fn refusal(url: &reqwest::Url) -> Option<String> {
+    let ip: IpAddr = match url.host()? {
+        url::Host::Ipv4(v4) => v4.into(),
+        url::Host::Ipv6(v6) => v6.into(),
+        url::Host::Domain(d)
+            if d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost") =>
+        {
+            return Some(format!("{d} is a loopback name, which flows may not call"));
+        }
+        url::Host::Domain(_) => return None,
+    };
+    is_forbidden(ip).then(|| {
+        format!("{ip} is a private, loopback or link-local address, which flows may not call")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_forbidden(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8"] {
+            assert!(!is_forbidden(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}

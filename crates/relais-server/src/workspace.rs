@@ -1,0 +1,132 @@
+//! The workspace folder on disk (SPEC §12): reading its files into [`Sources`], the demo
+//! workspace built into the binary, and loading a checked workspace into the flow
+//! engine. A workspace with any error is never loaded.
+
+use crate::config::Settings;
+use relais_flow::diag::{Diag, Severity};
+use relais_flow::handler::Loaded;
+use relais_flow::workspace::{Sources, Workspace};
+use std::collections::HashMap;
+use std::path::Path;
+
+macro_rules! demo {
+    ($($path:literal),* $(,)?) => {
+        /// The demo workspace: (path, content) of every file.
+        pub const DEMO: &[(&str, &str)] = &[$(($path, include_str!(concat!("../demo/", $path)))),*];
+    };
+}
+
+demo!(
+    "relais.toml",
+    "teams.yaml",
+    "templates.yaml",
+    "flows/order-status.yaml",
+    "flows/reschedule.yaml",
+    "flows/faq.yaml",
+    "flows/region.yaml",
+    "tests/after-hours.yaml",
+    "tests/ask-for-human.yaml",
+    "tests/failed-attempts.yaml",
+    "tests/faq-not-helped-en.yaml",
+    "tests/faq.yaml",
+    "tests/inactivity.yaml",
+    "tests/menu-agent.yaml",
+    "tests/order-not-found.yaml",
+    "tests/order-number-format.yaml",
+    "tests/order-status-en.yaml",
+    "tests/order-status-fr.yaml",
+    "tests/order-status-it.yaml",
+    "tests/region-north-it.yaml",
+    "tests/region-south.yaml",
+    "tests/reschedule-timeout.yaml",
+    "tests/reschedule-typed-en.yaml",
+    "tests/reschedule.yaml",
+    "tests/template-injection.yaml",
+    "tests/vip-priority.yaml",
+);
+
+/// The demo workspace's sources.
+pub fn demo_sources() -> Sources {
+    sources_from(
+        DEMO.iter()
+            .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+            .collect(),
+    )
+}
+
+/// Reads a workspace folder's flow, team, template, intent and channel files.
+pub fn read(dir: &Path) -> std::io::Result<Sources> {
+    let mut files = Vec::new();
+    for name in [
+        "teams.yaml",
+        "templates.yaml",
+        "intents.yaml",
+        "channels.yaml",
+    ] {
+        let p = dir.join(name);
+        if p.exists() {
+            files.push((name.to_owned(), std::fs::read_to_string(&p)?));
+        }
+    }
+    let flows = dir.join("flows");
+    if flows.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(&flows)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".yaml") || name.ends_with(".yml") {
+                files.push((format!("flows/{name}"), std::fs::read_to_string(e.path())?));
+            }
+        }
+    }
+    Ok(sources_from(files))
+}
+
+/// Test files of a workspace folder, sorted.
+pub fn read_tests(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let tests = dir.join("tests");
+    if tests.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(&tests)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".yaml") || name.ends_with(".yml") {
+                out.push((format!("tests/{name}"), std::fs::read_to_string(e.path())?));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn sources_from(files: Vec<(String, String)>) -> Sources {
+    let mut s = Sources::default();
+    for (path, text) in files {
+        match path.as_str() {
+            "teams.yaml" => s.teams = Some((path, text)),
+            "templates.yaml" => s.templates = Some((path, text)),
+            "intents.yaml" => s.intents = Some((path, text)),
+            "channels.yaml" => s.channels = Some((path, text)),
+            p if p.starts_with("flows/") => s.flows.push((path, text)),
+            _ => {}
+        }
+    }
+    s
+}
+
+/// Parses, checks and loads a workspace with the settings' escalation and secrets.
+pub fn load(sources: &Sources, settings: &Settings) -> Result<(Loaded, Vec<Diag>), Vec<Diag>> {
+    let (ws, diags) = Workspace::load(sources, settings.escalation.clone());
+    let Some(ws) = ws else { return Err(diags) };
+    let secrets = settings
+        .secrets
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.expose().to_owned())))
+        .collect();
+    Ok((Loaded::new(ws, &HashMap::new(), Vec::new(), secrets), diags))
+}
+
+/// True when a list of findings holds an error.
+pub fn has_errors(diags: &[Diag]) -> bool {
+    diags.iter().any(|d| d.severity == Severity::Error)
+}
