@@ -184,10 +184,7 @@ pub fn parse(source: &str) -> Result<Node, Error> {
     }
 
     let mut parser = Parser::new_from_str(source);
-    loop {
-        let Some(next) = parser.next_event() else {
-            break;
-        };
+    while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| Error {
             pos: Pos {
                 line: e.marker().line(),

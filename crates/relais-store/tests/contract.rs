@@ -133,6 +133,7 @@ contract!(
     bot_solved_conversation_restarts_the_bot,
     human_owned_conversation_gets_no_bot_reply,
     agents_tokens_and_channels,
+    http_results_resume_the_bot_and_handoffs_keep_what_it_collected,
 );
 
 const T0: Timestamp = Timestamp(1_800_000_000_000);
@@ -165,6 +166,7 @@ fn inbound(address: &str, external: Option<&str>, text: &str, at: Timestamp) -> 
         contact_name: Some("Alice".into()),
         received_at: at,
         replies_in_band: true,
+        button: None,
     }
 }
 
@@ -459,6 +461,7 @@ fn two_queued(input: &HandlerInput<'_>) -> Decision {
             }],
             ..Decision::default()
         },
+        Trigger::Http(_) | Trigger::Event { .. } => Decision::default(),
     }
 }
 
@@ -834,4 +837,80 @@ async fn agents_tokens_and_channels(store: Arc<dyn Store>) {
             .await,
         Err(Error::NotFound(_))
     ));
+}
+
+/// Asks for an http call on a message; on its result, escalates with collected fields.
+fn http_then_handoff(input: &HandlerInput<'_>) -> Decision {
+    match input.trigger {
+        Trigger::Message { .. } => Decision {
+            replies: vec![Reply::text("looking it up")],
+            http: Some(relais_core::decision::HttpCall {
+                method: "GET".into(),
+                url: "http://orders.example/A1".into(),
+                headers: vec![],
+                body: None,
+                timeout_ms: 1000,
+                retries: 0,
+                idempotency_key: "k1".into(),
+            }),
+            ..Decision::default()
+        },
+        Trigger::Http(relais_core::decision::HttpResult::Response { status, .. }) => Decision {
+            replies: vec![Reply::text(format!("got {status}"))],
+            ticket: Some(Action::Escalate),
+            handoff: Some(relais_core::decision::Handoff {
+                team: Some("support".into()),
+                priority: relais_core::conversation::Priority::High,
+                reason: "keyword".into(),
+                note: None,
+                after_hours: false,
+                fields: serde_json::json!({ "order_id": "A1" }),
+            }),
+            ..Decision::default()
+        },
+        _ => Decision::default(),
+    }
+}
+
+async fn http_results_resume_the_bot_and_handoffs_keep_what_it_collected(store: Arc<dyn Store>) {
+    setup(&store).await;
+    let h: Arc<dyn ConversationHandler> = Arc::new(Scripted(http_then_handoff));
+    let a = store
+        .ingest(inbound("hal", Some("h1"), "where is A1", T0), h.clone())
+        .await
+        .unwrap();
+    assert_eq!(a.replies.len(), 1);
+    let call = a.http.expect("the decision's http call comes back after the commit");
+    assert_eq!(call.idempotency_key, "k1");
+    let r = store
+        .resume(
+            a.conversation,
+            relais_core::decision::HttpResult::Response { status: 200, body: "{}".into() },
+            true,
+            T0,
+            h.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.replies[0].text, "got 200");
+    let view = store.conversation(a.conversation).await.unwrap().unwrap();
+    let conv = &view.conversation;
+    assert_eq!(conv.status, Status::Open);
+    assert_eq!(conv.team.as_deref(), Some("support"));
+    assert_eq!(conv.escalation_reason.as_deref(), Some("keyword"));
+    assert_eq!(conv.fields["order_id"], "A1");
+    let events = store.events(Some(a.conversation), 0, 100).await.unwrap();
+    assert!(events.iter().any(|e| e.event.kind == EventKind::HttpCalled));
+    // A human owns it now: a late result is recorded but the bot stays silent.
+    let late = store
+        .resume(
+            a.conversation,
+            relais_core::decision::HttpResult::Response { status: 200, body: "{}".into() },
+            true,
+            T0,
+            h,
+        )
+        .await
+        .unwrap();
+    assert!(late.replies.is_empty());
 }

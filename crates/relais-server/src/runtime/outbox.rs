@@ -182,6 +182,7 @@ mod tests {
             outbox_send_timeout: Duration::seconds(10),
             outbox_concurrency: 4,
             node: "t".into(),
+            http_allow_private: false,
         }
     }
 

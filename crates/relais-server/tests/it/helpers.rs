@@ -192,3 +192,57 @@ pub fn msg(sender: &str, text: &str, id: Option<&str>) -> Value {
         None => json!({ "sender": sender, "text": text }),
     }
 }
+
+/// A server running the demo workspace, with the demo orders API on loopback.
+/// `allow_private: false` keeps the production SSRF guard on, so the loopback orders
+/// API must be refused.
+pub async fn spawn_flow_app(dir: &Path, clock: &ManualClock, allow_private: bool) -> TestApp {
+    demo::write_workspace(dir).unwrap();
+    let orders = demo::serve_orders_api().await.unwrap();
+    let env = vec![
+        (
+            "RELAIS__SERVER__LISTEN".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ),
+        ("RELAIS__SECRETS__ORDERS_API".to_owned(), orders),
+        (
+            "RELAIS__HTTP__ALLOW_PRIVATE".to_owned(),
+            allow_private.to_string(),
+        ),
+    ];
+    let settings = Settings::from_sources(
+        Some(&std::fs::read_to_string(dir.join("relais.toml")).unwrap()),
+        "relais.toml",
+        &env,
+        dir,
+    )
+    .unwrap();
+    let sources = relais_server::workspace::read(dir).unwrap();
+    let (loaded, _) = relais_server::workspace::load(&sources, &settings).unwrap();
+    let app = App::build_full(&settings, Arc::new(clock.clone()), None, Some(loaded))
+        .await
+        .unwrap();
+    let rt = app.runtime();
+    let creds = demo::prepare(rt.store.as_ref(), clock_now(clock))
+        .await
+        .unwrap();
+    rt.reload_channels().await.unwrap();
+    let url = format!("http://{}", app.addr());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        app.run_until_stopped(async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestApp {
+        url,
+        token: creds.channel_token,
+        admin_token: creds.admin_token,
+        rt,
+        client: reqwest::Client::new(),
+        stop: Some(stop),
+        handle: Some(handle),
+    }
+}
