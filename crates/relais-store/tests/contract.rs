@@ -880,12 +880,17 @@ async fn http_results_resume_the_bot_and_handoffs_keep_what_it_collected(store: 
         .await
         .unwrap();
     assert_eq!(a.replies.len(), 1);
-    let call = a.http.expect("the decision's http call comes back after the commit");
+    let call = a
+        .http
+        .expect("the decision's http call comes back after the commit");
     assert_eq!(call.idempotency_key, "k1");
     let r = store
         .resume(
             a.conversation,
-            relais_core::decision::HttpResult::Response { status: 200, body: "{}".into() },
+            relais_core::decision::HttpResult::Response {
+                status: 200,
+                body: "{}".into(),
+            },
             true,
             T0,
             h.clone(),
@@ -905,7 +910,10 @@ async fn http_results_resume_the_bot_and_handoffs_keep_what_it_collected(store: 
     let late = store
         .resume(
             a.conversation,
-            relais_core::decision::HttpResult::Response { status: 200, body: "{}".into() },
+            relais_core::decision::HttpResult::Response {
+                status: 200,
+                body: "{}".into(),
+            },
             true,
             T0,
             h,
