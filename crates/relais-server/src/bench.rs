@@ -145,6 +145,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             }
         })
     };
+    const WALK: [&str; 4] = ["Bonjour", "1", "A123", "non merci"];
     let mut tasks = Vec::with_capacity(contacts);
     for c in 0..contacts {
         let (client, endpoint, token) = (client.clone(), endpoint.clone(), target.token.clone());
@@ -154,8 +155,11 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             let mut n = 0u64;
             while Instant::now() < deadline {
                 n += 1;
+                // Each contact walks the demo's order-status path (menu → order number →
+                // lookup in the orders API → "no thanks", solved), then starts again.
+                let text = WALK[(n as usize - 1) % WALK.len()];
                 let body = format!(
-                    r#"{{"sender":"bench-{run_id}-{c}","text":"message {n}","message_id":"b-{run_id}-{c}-{n}"}}"#
+                    r#"{{"sender":"bench-{run_id}-{c}","text":"{text}","message_id":"b-{run_id}-{c}-{n}"}}"#
                 );
                 let t = Instant::now();
                 let r = client
