@@ -535,10 +535,6 @@ impl Exec<'_, '_> {
     }
 
     fn execute(&mut self, step: &Step) -> Flow_ {
-        let next = || match &step.next {
-            Some(t) => Flow_::Continue(t.step.clone()),
-            None => Flow_::Stop,
-        };
         match &step.action {
             Action::Say(m) => {
                 if !self.say(m) {
@@ -656,7 +652,6 @@ impl Exec<'_, '_> {
                     }
                 }
                 self.flow = Some(other);
-                let _ = next;
                 Flow_::Continue(start)
             }
             Action::Resolve(r) => {
