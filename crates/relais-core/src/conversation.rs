@@ -63,6 +63,33 @@ pub struct Conversation {
 }
 
 impl Conversation {
+    /// A new conversation, in `bot`, with no id yet (the store assigns it).
+    pub fn start(
+        channel: ChannelId,
+        contact: ContactId,
+        previous: Option<ConversationId>,
+        now: Timestamp,
+    ) -> Conversation {
+        Conversation {
+            id: ConversationId(0),
+            channel,
+            contact,
+            status: Status::Bot,
+            team: None,
+            assignee: None,
+            priority: Priority::Normal,
+            tags: Vec::new(),
+            escalation_reason: None,
+            resolved_by: None,
+            fields: serde_json::json!({}),
+            bot_state: serde_json::json!({}),
+            previous,
+            last_seq: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn ticket(&self) -> Ticket {
         Ticket {
             status: self.status,

@@ -188,11 +188,11 @@ impl Exec<'_, '_> {
         }
         let Some(run) = self.run.as_ref() else { return };
         let waiting = run.waiting;
-        let Some(step) = flow.step(&run.step).cloned() else {
+        let Some(step) = flow.step(&run.step) else {
             return self.flow_error(&format!("the run is at an unknown step {:?}", run.step));
         };
         match (waiting, &step.action) {
-            (Waiting::Reply, Action::Ask(ask)) => self.reply(&step, ask, text, button),
+            (Waiting::Reply, Action::Ask(ask)) => self.reply(step, ask, text, button),
             (Waiting::Confirm, Action::Answer(a)) => {
                 if validate::yes_no(text) == Some(true) {
                     self.resolve(&Resolve {
@@ -306,7 +306,7 @@ impl Exec<'_, '_> {
         if epoch != Some(run.epoch) {
             return; // A timer of an earlier wait.
         }
-        let Some(step) = flow.step(&run.step).cloned() else {
+        let Some(step) = flow.step(&run.step) else {
             return;
         };
         match (run.waiting, &step.action) {
@@ -323,18 +323,18 @@ impl Exec<'_, '_> {
                     self.say(&r.say);
                 }
             }
-            (Waiting::Timer, Action::Wait(_)) if name == TIMER_WAIT => self.next(&step),
+            (Waiting::Timer, Action::Wait(_)) if name == TIMER_WAIT => self.next(step),
             (Waiting::Http, Action::Http(h)) if name == TIMER_HTTP => {
                 // The result never came back (the server stopped mid-call): ask again,
                 // with the same idempotency key, a bounded number of times.
                 let reissued = run.http_reissued;
                 if reissued >= HTTP_REISSUES {
-                    return self.http_failed(&step, h, "no result after the call was re-issued");
+                    return self.http_failed(step, h, "no result after the call was re-issued");
                 }
                 if let Some(r) = self.run.as_mut() {
                     r.http_reissued += 1;
                 }
-                self.call(&step, h);
+                self.call(step, h);
             }
             _ => {}
         }
@@ -347,7 +347,7 @@ impl Exec<'_, '_> {
         if run.waiting != Waiting::Http {
             return;
         }
-        let Some(step) = flow.step(&run.step).cloned() else {
+        let Some(step) = flow.step(&run.step) else {
             return;
         };
         let Action::Http(h) = &step.action else {
@@ -371,9 +371,9 @@ impl Exec<'_, '_> {
                 if let (Some(save), Some(run)) = (&h.save, self.run.as_mut()) {
                     run.vars.insert(save.clone(), v);
                 }
-                self.next(&step);
+                self.next(step);
             }
-            Err(why) => self.http_failed(&step, h, &why),
+            Err(why) => self.http_failed(step, h, &why),
         }
     }
 
@@ -513,7 +513,7 @@ impl Exec<'_, '_> {
             let Some(flow) = self.flow.clone() else {
                 return;
             };
-            let Some(step) = flow.step(&name).cloned() else {
+            let Some(step) = flow.step(&name) else {
                 return self.flow_error(&format!("the flow {:?} has no step {name:?}", flow.id));
             };
             let Some(run) = self.run.as_mut() else { return };
@@ -524,7 +524,7 @@ impl Exec<'_, '_> {
                 version: run.version,
                 step: name.clone(),
             }));
-            match self.execute(&step) {
+            match self.execute(step) {
                 Flow_::Continue(next) => name = next,
                 Flow_::Stop => return,
             }
@@ -768,7 +768,7 @@ impl Exec<'_, '_> {
         };
         let mut params = Vec::new();
         for p in &t.params {
-            match env.render(&p.source, &ctx) {
+            match self.render_text(&p.source, &ctx) {
                 Ok(v) => params.push(v),
                 Err(e) => {
                     self.flow_error(&format!("template param {:?}: {e}", p.source));
@@ -776,13 +776,6 @@ impl Exec<'_, '_> {
                 }
             }
         }
-        self.warn_unset(
-            &t.params
-                .iter()
-                .map(|p| p.source.as_str())
-                .collect::<Vec<_>>(),
-            &ctx,
-        );
         self.effects.push(Effect::Send(Reply {
             text: tpl.fill(&params),
             buttons: tpl.buttons.clone(),
@@ -812,29 +805,12 @@ impl Exec<'_, '_> {
             .as_ref()
             .map_or("en", |f| f.language.as_str())
             .to_owned();
-        let env = &self.env.ws.env;
-        let pick = |t: &Text| -> String {
-            match t {
-                Text::One(t) => t.source.clone(),
-                Text::PerLanguage(v) => v
-                    .iter()
-                    .find(|(l, _)| *l == lang)
-                    .or_else(|| v.iter().find(|(l, _)| *l == fallback))
-                    .or(v.first())
-                    .map(|(_, t)| t.source.clone())
-                    .unwrap_or_default(),
-            }
-        };
-        let source = pick(&m.text);
-        let text = env.render(&source, ctx)?;
+        let pick = |t| pick_language(t, &lang, &fallback);
+        let text = self.render_text(pick(&m.text), ctx)?;
         let mut buttons = Vec::new();
-        let mut sources = vec![source];
         for b in m.buttons.iter().chain(m.list.iter()) {
-            let s = pick(&b.title);
-            buttons.push(env.render(&s, ctx)?);
-            sources.push(s);
+            buttons.push(self.render_text(pick(&b.title), ctx)?);
         }
-        self.warn_unset(&sources.iter().map(String::as_str).collect::<Vec<_>>(), ctx);
         Ok(Reply {
             text,
             buttons,
@@ -842,21 +818,16 @@ impl Exec<'_, '_> {
         })
     }
 
-    /// Records a warning for each variable a template reads that the run has not set.
-    fn warn_unset(&mut self, sources: &[&str], ctx: &JValue) {
-        for s in sources {
-            if !s.contains("{{") {
-                continue;
-            }
-            for v in self.env.ws.env.template_vars(s) {
-                let known = ctx.get_attr(&v).is_ok_and(|x| !x.is_undefined());
-                if !known && !crate::check::BUILTIN_VARS.contains(&v.as_str()) {
-                    self.effects.push(Effect::Warning(format!(
-                        "the variable {v:?} is not set; it rendered as empty text"
-                    )));
-                }
-            }
+    /// Renders customer-facing text, recording a warning for each variable it read
+    /// that the run has not set.
+    fn render_text(&mut self, source: &str, ctx: &JValue) -> Result<String, String> {
+        let (out, unset) = self.env.ws.env.render_checked(source, ctx)?;
+        for v in unset {
+            self.effects.push(Effect::Warning(format!(
+                "the variable {v:?} is not set; it rendered as empty text"
+            )));
         }
+        Ok(out)
     }
 
     fn handoff(&mut self, h: &Handoff) {
@@ -1005,6 +976,19 @@ impl Exec<'_, '_> {
 
     fn context(&self) -> JValue {
         crate::template::value(&self.context_json())
+    }
+}
+
+/// A message's text in `lang`, else in the flow's language, else the first given.
+fn pick_language<'t>(t: &'t Text, lang: &str, fallback: &str) -> &'t str {
+    match t {
+        Text::One(t) => &t.source,
+        Text::PerLanguage(v) => v
+            .iter()
+            .find(|(l, _)| l == lang)
+            .or_else(|| v.iter().find(|(l, _)| l == fallback))
+            .or(v.first())
+            .map_or("", |(_, t)| t.source.as_str()),
     }
 }
 

@@ -6,9 +6,7 @@
 use crate::engine::{self, ChannelInfo, Effect, Env, Input, Library, Run};
 use crate::model::Flow;
 use crate::workspace::Workspace;
-use relais_core::decision::{
-    ConversationHandler, Decision, HandlerInput, Reply, TimerRequest, Trigger,
-};
+use relais_core::decision::{ConversationHandler, Decision, HandlerInput, TimerRequest, Trigger};
 use relais_core::event::{Actor, Event, EventKind};
 use relais_core::ticket::{Action, Resolver};
 use serde_json::{Map, Value, json};
@@ -56,16 +54,6 @@ impl Loaded {
             latest,
             secrets,
         }
-    }
-
-    pub fn versions(&self) -> Vec<(String, i64)> {
-        let mut v: Vec<_> = self.versions.keys().cloned().collect();
-        v.sort();
-        v
-    }
-
-    pub fn latest_version(&self, flow: &str) -> Option<i64> {
-        self.latest.get(flow).copied()
     }
 }
 
@@ -225,9 +213,4 @@ pub fn to_decision(out: engine::Output, input: &HandlerInput<'_>) -> Decision {
         None => json!({}),
     });
     d
-}
-
-/// Replies of a decision, for callers that only want the text.
-pub fn texts(replies: &[Reply]) -> Vec<&str> {
-    replies.iter().map(|r| r.text.as_str()).collect()
 }

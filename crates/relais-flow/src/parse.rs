@@ -156,14 +156,18 @@ impl<'a> MapReader<'a> {
         self.entries.iter().any(|e| e.0.as_str() == Some(key))
     }
 
-    pub(crate) fn required_str(&mut self, key: &str, diags: &mut Diags) -> Option<String> {
-        match self.take(key) {
-            Some(n) => scalar(n, key, diags),
-            None => {
-                diags.error(self.node.pos, format!("{} needs `{key}`", self.what));
-                None
-            }
+    /// The value under `key`; its absence is reported as "<what> needs `key`".
+    pub(crate) fn required(&mut self, key: &str, diags: &mut Diags) -> Option<&'a Node> {
+        let n = self.take(key);
+        if n.is_none() {
+            diags.error(self.node.pos, format!("{} needs `{key}`", self.what));
         }
+        n
+    }
+
+    pub(crate) fn required_str(&mut self, key: &str, diags: &mut Diags) -> Option<String> {
+        self.required(key, diags)
+            .and_then(|n| scalar(n, key, diags))
     }
 
     pub(crate) fn optional_str(&mut self, key: &str, diags: &mut Diags) -> Option<String> {
@@ -374,13 +378,7 @@ pub(crate) fn msg(n: &Node, what: &str, diags: &mut Diags) -> Option<Msg> {
             }
             let label = format!("the message `{what}`");
             let mut r = MapReader::new(n, &label, diags)?;
-            let text = match r.take("text") {
-                Some(t) => text(t, what, diags),
-                None => {
-                    diags.error(n.pos, format!("the message `{what}` needs `text`"));
-                    None
-                }
-            };
+            let text = r.required("text", diags).and_then(|t| text(t, what, diags));
             let list = r
                 .take("list")
                 .map(|b| buttons(b, diags))
@@ -687,7 +685,9 @@ fn routes(n: &Node, diags: &mut Diags) -> Vec<Route> {
         let Some(mut r) = MapReader::new(item, "a route", diags) else {
             continue;
         };
-        let next = r.take("next").and_then(|t| target(t, "next", diags));
+        let next = r
+            .required("next", diags)
+            .and_then(|t| target(t, "next", diags));
         let when = r.take("when");
         let m = r.take("match");
         r.finish(diags);
@@ -706,9 +706,6 @@ fn routes(n: &Node, diags: &mut Diags) -> Vec<Route> {
                 None
             }
         };
-        if next.is_none() && item.get("next").is_none() {
-            diags.error(item.pos, "a route needs `next`");
-        }
         if let (Some(matcher), Some(next)) = (matcher, next) {
             out.push(Route {
                 matcher,
@@ -777,14 +774,10 @@ fn reminders(n: &Node, diags: &mut Diags) -> Vec<Reminder> {
         let Some(mut r) = MapReader::new(item, "a reminder", diags) else {
             continue;
         };
-        let after = r.take("after").and_then(|d| duration(d, "after", diags));
-        let say = r.take("say").and_then(|m| msg(m, "say", diags));
-        if item.get("after").is_none() {
-            diags.error(item.pos, "a reminder needs `after`");
-        }
-        if item.get("say").is_none() {
-            diags.error(item.pos, "a reminder needs `say`");
-        }
+        let after = r
+            .required("after", diags)
+            .and_then(|d| duration(d, "after", diags));
+        let say = r.required("say", diags).and_then(|m| msg(m, "say", diags));
         r.finish(diags);
         if let (Some(after), Some(say)) = (after, say) {
             out.push(Reminder { after, say });
@@ -809,14 +802,12 @@ fn branch(n: &Node, diags: &mut Diags) -> Option<Vec<Case>> {
         let Some(mut r) = MapReader::new(item, "a branch case", diags) else {
             continue;
         };
-        let when = r.take("when").and_then(|w| expr(w, "when", diags));
-        let next = r.take("next").and_then(|t| target(t, "next", diags));
-        if item.get("when").is_none() {
-            diags.error(item.pos, "a branch case needs `when`");
-        }
-        if item.get("next").is_none() {
-            diags.error(item.pos, "a branch case needs `next`");
-        }
+        let when = r
+            .required("when", diags)
+            .and_then(|w| expr(w, "when", diags));
+        let next = r
+            .required("next", diags)
+            .and_then(|t| target(t, "next", diags));
         r.finish(diags);
         if let (Some(when), Some(next)) = (when, next) {
             out.push(Case { when, next });
@@ -841,13 +832,7 @@ fn http(n: &Node, diags: &mut Diags) -> Option<Http> {
             ),
         );
     }
-    let url = match r.take("url") {
-        Some(u) => tpl(u, "url", diags),
-        None => {
-            diags.error(n.pos, "`http` needs `url`");
-            None
-        }
-    };
+    let url = r.required("url", diags).and_then(|u| tpl(u, "url", diags));
     let mut headers = Vec::new();
     if let Some(h) = r.take("headers") {
         match h.as_map() {

@@ -5,7 +5,7 @@
 use crate::engine::Run;
 use crate::handler::{ChannelMeta, Loaded, decide};
 use relais_core::contact::Contact;
-use relais_core::conversation::{Conversation, Priority};
+use relais_core::conversation::Conversation;
 use relais_core::decision::{
     Decision, HandlerInput, Handoff, HttpCall, HttpResult, Reply, Trigger,
 };
@@ -40,24 +40,13 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(loaded: Arc<Loaded>, channel: ChannelMeta, contact: Contact, now: Timestamp) -> Sim {
-        let conv = Conversation {
-            id: ConversationId(1),
-            channel: ChannelId(format!("test-{}", channel.kind)),
-            contact: contact.id,
-            status: Status::Bot,
-            team: None,
-            assignee: None,
-            priority: Priority::Normal,
-            tags: Vec::new(),
-            escalation_reason: None,
-            resolved_by: None,
-            fields: json!({}),
-            bot_state: json!({}),
-            previous: None,
-            last_seq: 0,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut conv = Conversation::start(
+            ChannelId(format!("test-{}", channel.kind)),
+            contact.id,
+            None,
+            now,
+        );
+        conv.id = ConversationId(1);
         Sim {
             loaded,
             channel,
@@ -158,13 +147,6 @@ impl Sim {
         }
         self.now = until;
         Ok(replies)
-    }
-
-    pub fn pending_timers(&self) -> Vec<(String, Timestamp)> {
-        self.timers
-            .iter()
-            .map(|(n, t, _)| (n.clone(), *t))
-            .collect()
     }
 
     fn step(

@@ -89,8 +89,27 @@ impl Templates {
 
     /// Renders a template. Plain text without `{` is returned as is.
     pub fn render(&self, source: &str, ctx: &JValue) -> Result<String, String> {
+        self.render_inner(source, ctx, false).map(|(out, _)| out)
+    }
+
+    /// Renders a template and names the variables it read that `ctx` does not set
+    /// (they rendered as empty text), compiling the template once.
+    pub fn render_checked(
+        &self,
+        source: &str,
+        ctx: &JValue,
+    ) -> Result<(String, Vec<String>), String> {
+        self.render_inner(source, ctx, true)
+    }
+
+    fn render_inner(
+        &self,
+        source: &str,
+        ctx: &JValue,
+        find_unset: bool,
+    ) -> Result<(String, Vec<String>), String> {
         if !source.contains('{') {
-            return Ok(source.to_owned());
+            return Ok((source.to_owned(), Vec::new()));
         }
         let t = self
             .env
@@ -100,7 +119,18 @@ impl Templates {
         if out.len() > MAX_OUTPUT {
             return Err(format!("the text is longer than {MAX_OUTPUT} bytes"));
         }
-        Ok(out)
+        let unset = if find_unset {
+            roots(t.undeclared_variables(false))
+                .into_iter()
+                .filter(|v| {
+                    !crate::check::BUILTIN_VARS.contains(&v.as_str())
+                        && ctx.get_attr(v).is_ok_and(|x| x.is_undefined())
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok((out, unset))
     }
 
     /// Evaluates an expression to a JSON value.

@@ -30,7 +30,6 @@ pub struct Team {
     pub assignment: String,
     pub capacity: u32,
     pub hours: Hours,
-    pub has_hours: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -285,7 +284,7 @@ fn teams(text: &str, d: &mut Diags) -> (Vec<Team>, Vec<AgentDef>) {
             .iter()
             .filter_map(|h| h.as_str().map(str::to_owned))
             .collect();
-        let (hours, has_hours) = match t.take("hours") {
+        let hours = match t.take("hours") {
             Some(h) => {
                 let mut tz = String::from("UTC");
                 let mut days = Vec::new();
@@ -300,17 +299,17 @@ fn teams(text: &str, d: &mut Diags) -> (Vec<Team>, Vec<AgentDef>) {
                     }
                 }
                 match Hours::parse(&tz, &days, &holidays) {
-                    Ok(hrs) => (hrs, true),
+                    Ok(hrs) => hrs,
                     Err(e) => {
                         d.error(
                             h.pos,
                             format!("bad hours for team {:?}: {e}", id.as_deref().unwrap_or("?")),
                         );
-                        (Hours::always(), false)
+                        Hours::always()
                     }
                 }
             }
-            None => (Hours::always(), false),
+            None => Hours::always(),
         };
         t.finish(d);
         if let Some(id) = id {
@@ -324,7 +323,6 @@ fn teams(text: &str, d: &mut Diags) -> (Vec<Team>, Vec<AgentDef>) {
                 assignment,
                 capacity,
                 hours,
-                has_hours,
             });
         }
     }

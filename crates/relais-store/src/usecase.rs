@@ -7,7 +7,7 @@ use crate::tx::Tx;
 use crate::{Error, Result};
 use relais_core::Timestamp;
 use relais_core::contact::Contact;
-use relais_core::conversation::{Conversation, Priority};
+use relais_core::conversation::Conversation;
 use relais_core::decision::{ConversationHandler, Decision, HandlerInput, HttpResult, Trigger};
 use relais_core::event::{Actor, Event, EventKind};
 use relais_core::id::{ConversationId, MessageId, TimerId};
@@ -69,24 +69,7 @@ pub(crate) fn ingest(
         }
         None => {
             let previous = tx.last_conversation(&inbound.channel, contact.id)?;
-            let fresh = Conversation {
-                id: ConversationId(0),
-                channel: inbound.channel.clone(),
-                contact: contact.id,
-                status: Status::Bot,
-                team: None,
-                assignee: None,
-                priority: Priority::Normal,
-                tags: Vec::new(),
-                escalation_reason: None,
-                resolved_by: None,
-                fields: json!({}),
-                bot_state: json!({}),
-                previous,
-                last_seq: 0,
-                created_at: now,
-                updated_at: now,
-            };
+            let fresh = Conversation::start(inbound.channel.clone(), contact.id, previous, now);
             let conv = tx.insert_conversation(&fresh, &inbound.address)?;
             events.push(Event::new(
                 EventKind::ConversationStarted,
@@ -183,46 +166,22 @@ pub(crate) fn fire_timer(
     let Some(timer) = tx.claim_timer(id, now)? else {
         return Ok(None);
     };
-    let (mut conv, address) = tx
-        .conversation(timer.conversation, true)?
-        .ok_or_else(|| Error::Corrupt(format!("timer {id} of a missing conversation")))?;
-    let contact = tx.contact(conv.contact)?;
-    tx.insert_event(
-        Some(conv.id),
-        &Event::new(
+    let woken = Wake {
+        conversation: timer.conversation,
+        event: Event::new(
             EventKind::TimerFired,
             Actor::System,
             now,
             json!({ "timer": id, "name": timer.name }),
         ),
-    )?;
-    let lane = Lane {
-        channel: conv.channel.clone(),
-        address,
+        in_band: false,
+        now,
     };
-    let applied = run_bot(
-        tx,
-        Step {
-            conv: &mut conv,
-            contact: &contact,
-            lane: &lane,
-            cause: None,
-            in_band: false,
-            now,
-        },
-        Trigger::Timer {
-            name: &timer.name,
-            payload: &timer.payload,
-        },
-        handler,
-    )?;
-    Ok(Some(Fired {
-        conversation: conv.id,
-        replies: applied.replies,
-        timers: applied.timers,
-        queued: applied.queued,
-        http: applied.http,
-    }))
+    let trigger = Trigger::Timer {
+        name: &timer.name,
+        payload: &timer.payload,
+    };
+    wake(tx, woken, trigger, handler).map(Some)
 }
 
 /// Hands the result of an `http` call back to the bot of its conversation. Replies go
@@ -235,25 +194,49 @@ pub(crate) fn resume(
     now: Timestamp,
     handler: &dyn ConversationHandler,
 ) -> Result<Fired> {
-    let (mut conv, address) = tx.conversation(conversation, true)?.ok_or_else(|| {
-        Error::Corrupt(format!(
-            "http result for a missing conversation {conversation}"
-        ))
-    })?;
-    let contact = tx.contact(conv.contact)?;
     let status = match result {
         HttpResult::Response { status, .. } => json!(status),
         HttpResult::Failed { .. } => json!(null),
     };
-    tx.insert_event(
-        Some(conv.id),
-        &Event::new(
+    let woken = Wake {
+        conversation,
+        event: Event::new(
             EventKind::HttpCalled,
             Actor::System,
             now,
             json!({ "status": status }),
         ),
-    )?;
+        in_band,
+        now,
+    };
+    wake(tx, woken, Trigger::Http(result), handler)
+}
+
+/// Something other than a customer message woke a conversation.
+struct Wake {
+    conversation: ConversationId,
+    /// Recorded before the bot runs.
+    event: Event,
+    in_band: bool,
+    now: Timestamp,
+}
+
+/// Records what woke the conversation, runs its bot and commits what it decided.
+fn wake(
+    tx: &mut Tx<'_>,
+    w: Wake,
+    trigger: Trigger<'_>,
+    handler: &dyn ConversationHandler,
+) -> Result<Fired> {
+    let (mut conv, address) = tx.conversation(w.conversation, true)?.ok_or_else(|| {
+        Error::Corrupt(format!(
+            "{} for a missing conversation {}",
+            w.event.kind.as_str(),
+            w.conversation
+        ))
+    })?;
+    let contact = tx.contact(conv.contact)?;
+    tx.insert_event(Some(conv.id), &w.event)?;
     let lane = Lane {
         channel: conv.channel.clone(),
         address,
@@ -265,10 +248,10 @@ pub(crate) fn resume(
             contact: &contact,
             lane: &lane,
             cause: None,
-            in_band,
-            now,
+            in_band: w.in_band,
+            now: w.now,
         },
-        Trigger::Http(result),
+        trigger,
         handler,
     )?;
     Ok(Fired {

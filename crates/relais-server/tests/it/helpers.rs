@@ -33,7 +33,16 @@ pub async fn spawn_app(dir: &Path, clock: &ManualClock) -> TestApp {
         "127.0.0.1:0".to_owned(),
     )];
     let settings = Settings::from_sources(None, "relais.toml", &env, dir).unwrap();
-    let app = App::build_with(&settings, Arc::new(clock.clone()), None)
+    start(&settings, clock, None).await
+}
+
+/// Builds and serves an app, with the demo channel and admin created.
+async fn start(
+    settings: &Settings,
+    clock: &ManualClock,
+    flows: Option<relais_flow::handler::Loaded>,
+) -> TestApp {
+    let app = App::build_full(settings, Arc::new(clock.clone()), None, flows)
         .await
         .unwrap();
     let rt = app.runtime();
@@ -219,30 +228,5 @@ pub async fn spawn_flow_app(dir: &Path, clock: &ManualClock, allow_private: bool
     .unwrap();
     let sources = relais_server::workspace::read(dir).unwrap();
     let (loaded, _) = relais_server::workspace::load(&sources, &settings).unwrap();
-    let app = App::build_full(&settings, Arc::new(clock.clone()), None, Some(loaded))
-        .await
-        .unwrap();
-    let rt = app.runtime();
-    let creds = demo::prepare(rt.store.as_ref(), clock_now(clock))
-        .await
-        .unwrap();
-    rt.reload_channels().await.unwrap();
-    let url = format!("http://{}", app.addr());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        app.run_until_stopped(async {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
-    TestApp {
-        url,
-        token: creds.channel_token,
-        admin_token: creds.admin_token,
-        rt,
-        client: reqwest::Client::new(),
-        stop: Some(stop),
-        handle: Some(handle),
-    }
+    start(&settings, clock, Some(loaded)).await
 }
