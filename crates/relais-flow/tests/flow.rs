@@ -670,3 +670,99 @@ steps:
         );
     }
 }
+
+#[test]
+fn a_lost_http_result_is_re_issued_with_the_same_key_then_fails() {
+    let flow = r#"
+flow: lost
+start: call
+steps:
+  call:
+    http: { url: "https://api.example/x", timeout: 1s, save: r, on_error: sorry }
+    next: done
+  done:
+    resolve: { say: "ok" }
+  sorry:
+    resolve: { say: "failed" }
+"#;
+    let loaded = load(&[("flows/lost.yaml", flow)]);
+    let contact = relais_core::contact::Contact {
+        id: relais_core::id::ContactId(1),
+        name: None,
+        language: None,
+        tier: "standard".into(),
+        fields: serde_json::json!({}),
+    };
+    let conv = relais_core::conversation::Conversation::start(
+        relais_core::id::ChannelId("c".into()),
+        contact.id,
+        None,
+        relais_core::Timestamp(0),
+    );
+    let env = Env {
+        ws: &loaded.ws,
+        library: &*loaded,
+        contact: &contact,
+        conversation: &conv,
+        channel: ChannelInfo {
+            id: "c",
+            kind: "rest",
+            default_flow: Some("lost"),
+        },
+        now: relais_core::Timestamp(0),
+        secrets: &loaded.secrets,
+        intent: None,
+    };
+    let calls = |o: &engine::Output| -> Vec<String> {
+        o.effects
+            .iter()
+            .filter_map(|e| match e {
+                engine::Effect::Http(c) => Some(c.idempotency_key.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let first = engine::step(
+        None,
+        &Input::Message {
+            text: "hi",
+            button: None,
+        },
+        &env,
+    );
+    assert_eq!(calls(&first).len(), 1);
+    let key = calls(&first)[0].clone();
+    let mut run = first.run;
+    // The watchdog fires twice: each time the same call, with the same key.
+    for _ in 0..engine::HTTP_REISSUES {
+        let epoch = serde_json::json!({ "epoch": run.as_ref().unwrap().epoch });
+        let out = engine::step(
+            run,
+            &Input::Timer {
+                name: engine::TIMER_HTTP,
+                payload: &epoch,
+            },
+            &env,
+        );
+        assert_eq!(calls(&out), vec![key.clone()]);
+        run = out.run;
+    }
+    // Then the step fails and goes to on_error.
+    let epoch = serde_json::json!({ "epoch": run.as_ref().unwrap().epoch });
+    let out = engine::step(
+        run,
+        &Input::Timer {
+            name: engine::TIMER_HTTP,
+            payload: &epoch,
+        },
+        &env,
+    );
+    assert!(calls(&out).is_empty());
+    assert!(
+        out.effects
+            .contains(&engine::Effect::Send(relais_core::decision::Reply::text(
+                "failed"
+            ))),
+        "{out:#?}"
+    );
+}

@@ -181,6 +181,70 @@ fn refusal(url: &reqwest::Url) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    #[tokio::test]
+    async fn retries_5xx_with_the_same_idempotency_key_and_refuses_loopback_by_default() {
+        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let log = seen.clone();
+        let app = axum::Router::new().route(
+            "/x",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let log = log.clone();
+                async move {
+                    let key = headers["idempotency-key"]
+                        .to_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let mut l = log.lock().unwrap();
+                    l.push(format!("{key} {body}"));
+                    if l.len() < 3 {
+                        (
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            "busy".to_owned(),
+                        )
+                    } else {
+                        (axum::http::StatusCode::OK, r#"{"ok":true}"#.to_owned())
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let call = HttpCall {
+            method: "POST".into(),
+            url: format!("http://{addr}/x"),
+            headers: vec![],
+            body: Some("{}".into()),
+            timeout_ms: 2000,
+            retries: 2,
+            idempotency_key: "relais-1-1".into(),
+        };
+        let r = HttpRunner::new(true).run(&call).await;
+        assert_eq!(
+            r,
+            HttpResult::Response {
+                status: 200,
+                body: r#"{"ok":true}"#.into()
+            }
+        );
+        assert_eq!(*seen.lock().unwrap(), vec!["relais-1-1 {}"; 3]);
+        // The same call with the guard on never reaches the server.
+        let r = HttpRunner::new(false).run(&call).await;
+        assert!(
+            matches!(&r, HttpResult::Failed { error } if error.contains("may not call")),
+            "{r:?}"
+        );
+        let r = HttpRunner::new(false)
+            .run(&HttpCall {
+                url: format!("http://localhost:{}/x", addr.port()),
+                ..call.clone()
+            })
+            .await;
+        assert!(matches!(&r, HttpResult::Failed { .. }), "{r:?}");
+        assert_eq!(seen.lock().unwrap().len(), 3);
+    }
 
     #[test]
     fn forbidden_addresses() {
