@@ -98,6 +98,29 @@ impl Words {
     /// True when `phrase` (folded and split the same way) occurs as a
     /// contiguous run of whole words. An empty phrase never matches.
     pub fn contains_phrase(&self, phrase: &str) -> bool {
+        if phrase.is_ascii() {
+            // The hot case (lexicons and keywords are mostly ASCII): ASCII needs no accent
+            // folding, so compare word by word without folding the phrase again.
+            let mut parts = phrase
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty());
+            let Some(first) = parts.next() else {
+                return false;
+            };
+            let Some(second) = parts.next() else {
+                return self.words.iter().any(|w| w.eq_ignore_ascii_case(first));
+            };
+            let needle: Vec<&str> = [first, second].into_iter().chain(parts).collect();
+            if needle.is_empty() || needle.len() > self.words.len() {
+                return false;
+            }
+            return self.words.windows(needle.len()).any(|window| {
+                window
+                    .iter()
+                    .zip(&needle)
+                    .all(|(w, n)| w.eq_ignore_ascii_case(n))
+            });
+        }
         let needle = words(phrase);
         if needle.is_empty() || needle.len() > self.words.len() {
             return false;

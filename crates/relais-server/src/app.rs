@@ -6,6 +6,7 @@
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Database, Settings};
 use crate::http::{self, AppState};
+use crate::runtime::reload::Home;
 use crate::runtime::{Runtime, RuntimeSettings, outbox, timers};
 use relais_core::greeting::GreetingBot;
 use relais_store::Store;
@@ -43,6 +44,12 @@ pub async fn open_store(database: &Database) -> Result<Arc<dyn Store>, relais_st
     })
 }
 
+/// A server's flows: the workspace sources and, for reloads, the folder they came from.
+pub struct FlowSetup {
+    pub sources: relais_flow::workspace::Sources,
+    pub dir: Option<std::path::PathBuf>,
+}
+
 pub struct App {
     listener: TcpListener,
     state: AppState,
@@ -53,6 +60,8 @@ pub struct App {
 pub enum StartError {
     #[error("cannot open the database: {0}")]
     Store(#[from] relais_store::Error),
+    #[error(transparent)]
+    Workspace(#[from] crate::workspace::LoadError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -75,18 +84,37 @@ impl App {
         App::build_full(settings, clock, store, None).await
     }
 
-    /// With `flows`, the flow engine answers; without, the built-in greeting bot.
+    /// With a workspace, the flow engine answers; without, the built-in greeting bot.
     pub async fn build_full(
         settings: &Settings,
         clock: Arc<dyn Clock>,
         store: Option<Arc<dyn Store>>,
-        flows: Option<relais_flow::handler::Loaded>,
+        workspace: Option<FlowSetup>,
     ) -> Result<App, StartError> {
         let store = match store {
             Some(s) => s,
             None => open_store(&settings.database).await?,
         };
-        let flows = flows.map(|l| Arc::new(relais_flow::handler::FlowHandler::new(l)));
+        let (flows, home) = match workspace {
+            Some(w) => {
+                let v = crate::workspace::load_versioned(
+                    store.as_ref(),
+                    &w.sources,
+                    settings,
+                    clock.now(),
+                )
+                .await?;
+                let home = w.dir.map(|dir| Home {
+                    dir,
+                    settings: settings.clone(),
+                });
+                (
+                    Some(Arc::new(relais_flow::handler::FlowHandler::new(v.loaded))),
+                    home,
+                )
+            }
+            None => (None, None),
+        };
         let handler: Arc<dyn relais_core::ConversationHandler> = match &flows {
             Some(f) => f.clone(),
             None => Arc::new(GreetingBot {
@@ -98,6 +126,7 @@ impl App {
             clock,
             handler,
             flows,
+            home,
             RuntimeSettings {
                 timer_window: settings.timer_window,
                 outbox_max_attempts: settings.outbox_max_attempts,

@@ -15,34 +15,47 @@ pub enum Permission {
     ManageChannels,
     ManageAgents,
     ManageOwnTokens,
+    /// Reload the workspace (admins).
+    ManageFlows,
+    /// Start proactive flows (`POST /api/v1/events`): admins and supervisors, or an
+    /// integration's token with the `events` scope.
+    SendEvents,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 4] = [
+    pub const ALL: [Permission; 6] = [
         Permission::ReadConversations,
         Permission::ManageChannels,
         Permission::ManageAgents,
         Permission::ManageOwnTokens,
+        Permission::ManageFlows,
+        Permission::SendEvents,
     ];
 
     /// The token scope that grants it.
     pub fn scope(self) -> &'static str {
         match self {
             Permission::ReadConversations => "conversations:read",
-            Permission::ManageChannels | Permission::ManageAgents => "admin",
+            Permission::ManageChannels | Permission::ManageAgents | Permission::ManageFlows => {
+                "admin"
+            }
             Permission::ManageOwnTokens => "tokens",
+            Permission::SendEvents => "events",
         }
     }
 }
 
 /// Scopes a token may carry. `*` (sessions) means everything the role allows.
-pub const SCOPES: [&str; 4] = ["*", "admin", "conversations:read", "tokens"];
+pub const SCOPES: [&str; 5] = ["*", "admin", "conversations:read", "tokens", "events"];
 
 /// The policy: the role must allow it AND the token's scopes must grant it.
 pub fn allows(role: Role, scopes: &[String], p: Permission) -> bool {
     let role_ok = match p {
         Permission::ReadConversations | Permission::ManageOwnTokens => true,
-        Permission::ManageChannels | Permission::ManageAgents => role == Role::Admin,
+        Permission::ManageChannels | Permission::ManageAgents | Permission::ManageFlows => {
+            role == Role::Admin
+        }
+        Permission::SendEvents => role != Role::Agent,
     };
     role_ok
         && scopes

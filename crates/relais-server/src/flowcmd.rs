@@ -320,3 +320,23 @@ impl HttpStub for LiveHttp {
         })
     }
 }
+
+/// Sends SIGHUP to the server whose pid is in `pid_file`.
+pub fn signal_reload(pid_file: &Path) -> Result<(), String> {
+    let pid = std::fs::read_to_string(pid_file)
+        .map_err(|e| format!("no running server found ({}: {e})", pid_file.display()))?;
+    let pid = pid.trim();
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{} does not hold a process id", pid_file.display()));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", pid])
+        .status()
+        .map_err(|e| format!("cannot run kill: {e}"))?;
+    if status.success() {
+        println!("asked the server (pid {pid}) to reload its workspace");
+        Ok(())
+    } else {
+        Err(format!("no server with pid {pid} is running"))
+    }
+}

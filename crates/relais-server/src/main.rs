@@ -1,7 +1,7 @@
 //! The `relais` command line: `serve`, `demo`, `init`, `admin`, `bench`.
 
 use clap::{Parser, Subcommand};
-use relais_server::app::{App, shutdown_signal};
+use relais_server::app::{App, FlowSetup, shutdown_signal};
 use relais_server::clock::{Clock, SystemClock};
 use relais_server::config::{self, Database, LogFormat, Secret, Settings};
 use relais_server::{auth, bench, demo, flowcmd, workspace};
@@ -54,6 +54,12 @@ enum Command {
     Check {
         #[arg(default_value = ".")]
         dir: PathBuf,
+    },
+    /// Make the server running on a workspace reload it (after a successful check);
+    /// the same as sending it SIGHUP.
+    Reload {
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
     },
     /// Run a workspace's conversation tests (no server needed).
     Test { paths: Vec<PathBuf> },
@@ -115,6 +121,36 @@ fn init_logs(settings: &Settings) {
     };
 }
 
+/// `relais reload` finds the server through this file in the data folder.
+fn write_pid(settings: &Settings) {
+    let _ = std::fs::create_dir_all(&settings.data_dir);
+    if let Err(e) = std::fs::write(
+        settings.data_dir.join("relais.pid"),
+        std::process::id().to_string(),
+    ) {
+        tracing::warn!(error = %e, "cannot write relais.pid: `relais reload` will not find this server");
+    }
+}
+
+/// SIGHUP reloads the workspace (after a successful check), like `relais reload`.
+fn reload_on_sighup(rt: std::sync::Arc<relais_server::runtime::Runtime>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match rt.reload().await {
+                Ok(r) => eprintln!("workspace reloaded: {} flows", r.versions.len()),
+                Err(e) => eprintln!("reload refused: {e}"),
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = rt;
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve {
@@ -140,21 +176,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             init_logs(&settings);
             let sources = workspace::read(&workspace).map_err(|e| e.to_string())?;
-            let flows = if sources.flows.is_empty() {
-                None
-            } else {
-                let (loaded, _) = workspace::load(&sources, &settings).map_err(|diags| {
-                    let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
-                    format!(
-                        "the workspace does not pass `relais check`:\n{}",
-                        lines.join("\n")
-                    )
-                })?;
-                Some(loaded)
-            };
+            let flows = (!sources.flows.is_empty()).then(|| FlowSetup {
+                sources,
+                dir: Some(workspace.clone()),
+            });
             let app = App::build_full(&settings, std::sync::Arc::new(SystemClock), None, flows)
                 .await
                 .map_err(|e| e.to_string())?;
+            write_pid(&settings);
+            reload_on_sighup(app.runtime());
             tracing::info!(addr = %app.addr(), "relais is serving");
             eprintln!("relais is serving on http://{}", app.addr());
             app.run_until_stopped(shutdown_signal())
@@ -188,21 +218,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             init_logs(&settings);
             let sources = workspace::read(&dir).map_err(|e| e.to_string())?;
-            let (loaded, _) = workspace::load(&sources, &settings).map_err(|diags| {
-                let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
-                format!(
-                    "the demo workspace does not pass `relais check`:\n{}",
-                    lines.join("\n")
-                )
-            })?;
             let app = App::build_full(
                 &settings,
                 std::sync::Arc::new(SystemClock),
                 None,
-                Some(loaded),
+                Some(FlowSetup {
+                    sources,
+                    dir: Some(dir.clone()),
+                }),
             )
             .await
             .map_err(|e| e.to_string())?;
+            write_pid(&settings);
+            reload_on_sighup(app.runtime());
             let store = app.runtime().store.clone();
             let creds = demo::prepare(store.as_ref(), SystemClock.now()).await?;
             app.runtime()
@@ -280,6 +308,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 Err("the workspace has errors".into())
             }
+        }
+        Command::Reload { workspace } => {
+            if !flowcmd::check(&workspace) {
+                return Err("the workspace has errors: the server keeps what it runs".into());
+            }
+            let settings =
+                Settings::load(&workspace, &config::process_env()).map_err(|e| e.to_string())?;
+            flowcmd::signal_reload(&settings.data_dir.join("relais.pid"))
         }
         Command::Test { paths } => {
             if flowcmd::test(&paths) {

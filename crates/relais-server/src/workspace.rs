@@ -6,8 +6,12 @@ use crate::config::Settings;
 use relais_flow::diag::{Diag, Severity};
 use relais_flow::handler::Loaded;
 use relais_flow::workspace::{Sources, Workspace};
+use relais_core::Timestamp;
+use relais_store::{FlowSource, Store};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 macro_rules! demo {
     ($($path:literal),* $(,)?) => {
@@ -114,16 +118,89 @@ fn sources_from(files: Vec<(String, String)>) -> Sources {
     s
 }
 
-/// Parses, checks and loads a workspace with the settings' escalation and secrets.
+/// Parses, checks and loads a workspace with the settings' escalation and secrets,
+/// every flow at version 1 (tools that keep no history: `relais test`, `simulate`).
 pub fn load(sources: &Sources, settings: &Settings) -> Result<(Loaded, Vec<Diag>), Vec<Diag>> {
     let (ws, diags) = Workspace::load(sources, settings.escalation.clone());
     let Some(ws) = ws else { return Err(diags) };
-    let secrets = settings
+    Ok((
+        Loaded::new(ws, &HashMap::new(), Vec::new(), secrets(settings)),
+        diags,
+    ))
+}
+
+fn secrets(settings: &Settings) -> serde_json::Map<String, serde_json::Value> {
+    settings
         .secrets
         .iter()
         .map(|(k, v)| (k.clone(), serde_json::Value::String(v.expose().to_owned())))
-        .collect();
-    Ok((Loaded::new(ws, &HashMap::new(), Vec::new(), secrets), diags))
+        .collect()
+}
+
+/// Why a server could not load its workspace.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("the workspace does not pass `relais check`:\n{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Check(Vec<Diag>),
+    #[error("cannot read the workspace: {0}")]
+    Read(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] relais_store::Error),
+}
+
+/// A loaded workspace, its warnings and each flow's current version.
+pub struct Versioned {
+    pub loaded: Loaded,
+    pub warnings: Vec<Diag>,
+    pub versions: Vec<(String, i64)>,
+}
+
+/// Checks and loads a workspace for a server: each flow's source is published as an
+/// immutable version (a changed file gets the next number), and every older version
+/// still stored is loaded too, so conversations finish on the version they started on.
+pub async fn load_versioned(
+    store: &dyn Store,
+    sources: &Sources,
+    settings: &Settings,
+    now: Timestamp,
+) -> Result<Versioned, LoadError> {
+    let (ws, diags) = Workspace::load(sources, settings.escalation.clone());
+    let Some(ws) = ws else {
+        return Err(LoadError::Check(diags));
+    };
+    let mut published = Vec::new();
+    for flow in ws.flows.values() {
+        if let Some((path, text)) = sources.flows.iter().find(|(p, _)| *p == flow.file) {
+            published.push(FlowSource {
+                flow: flow.id.clone(),
+                path: path.clone(),
+                source: text.clone(),
+                hash: hex::encode(Sha256::digest(text.as_bytes())),
+            });
+        }
+    }
+    published.sort_by(|a, b| a.flow.cmp(&b.flow));
+    let versions = store.publish_flows(published, now).await?;
+    let current: HashMap<String, i64> = versions.iter().cloned().collect();
+    let mut older = Vec::new();
+    for v in store.flow_versions(true).await? {
+        if current.get(&v.flow) == Some(&v.version) {
+            continue;
+        }
+        let mut d = relais_flow::diag::Diags::new(&v.path);
+        // Sources were checked when published; one that no longer parses (a newer
+        // binary's stricter rules) is skipped and its runs end as a flow error.
+        if let Some(flow) = v.source.as_deref().and_then(|s| relais_flow::parse::flow(s, &mut d)) {
+            older.push((v.flow, v.version, Arc::new(flow)));
+        } else {
+            tracing::warn!(flow = %v.flow, version = v.version, "a stored flow version no longer parses");
+        }
+    }
+    Ok(Versioned {
+        loaded: Loaded::new(ws, &current, older, secrets(settings)),
+        warnings: diags,
+        versions,
+    })
 }
 
 /// True when a list of findings holds an error.

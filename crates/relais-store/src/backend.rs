@@ -220,6 +220,28 @@ impl<B: Backend> Store for SqlStore<B> {
         self.read(move |tx| tx.attempts(message)).await
     }
 
+    async fn publish_flows(
+        &self,
+        sources: Vec<FlowSource>,
+        now: Timestamp,
+    ) -> Result<Vec<(String, i64)>> {
+        self.write(move |tx| crate::versions::publish(tx, &sources, now))
+            .await
+    }
+
+    async fn flow_versions(&self, with_source: bool) -> Result<Vec<FlowVersion>> {
+        self.read(move |tx| tx.flow_versions(with_source)).await
+    }
+
+    async fn start_proactive(
+        &self,
+        start: ProactiveStart,
+        handler: Arc<dyn ConversationHandler>,
+    ) -> Result<crate::ProactiveOutcome> {
+        self.write(move |tx| crate::proactive::start(tx, &start, handler.as_ref()))
+            .await
+    }
+
     async fn stats(&self) -> Result<Stats> {
         self.read(|tx| tx.stats()).await
     }

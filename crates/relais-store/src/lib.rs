@@ -21,6 +21,9 @@ pub use backend::SqlStore;
 pub mod sqlite;
 mod tx;
 mod usecase;
+mod versions;
+pub mod proactive;
+pub use proactive::ProactiveOutcome;
 
 use async_trait::async_trait;
 use relais_core::event::Event;
@@ -107,6 +110,23 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Vec<StoredEvent>>;
     async fn attempts(&self, message: MessageId) -> Result<Vec<AttemptRecord>>;
+
+    /// Records the loaded flow sources; a changed source becomes a new immutable
+    /// version. Returns each flow's current version.
+    async fn publish_flows(
+        &self,
+        sources: Vec<FlowSource>,
+        now: Timestamp,
+    ) -> Result<Vec<(String, i64)>>;
+    /// Every stored flow version, oldest first; with their sources when asked.
+    async fn flow_versions(&self, with_source: bool) -> Result<Vec<FlowVersion>>;
+
+    /// Starts the `event:NAME` flow for a contact (SPEC §7), recording consent first.
+    async fn start_proactive(
+        &self,
+        start: ProactiveStart,
+        handler: Arc<dyn ConversationHandler>,
+    ) -> Result<ProactiveOutcome>;
 
     /// Counts for `/ready` and tests: rows per table that matter.
     async fn stats(&self) -> Result<Stats>;

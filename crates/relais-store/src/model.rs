@@ -250,3 +250,63 @@ pub struct Stats {
     pub pending_timers: i64,
     pub queued_outbox: i64,
 }
+
+/// A flow's source as loaded from a workspace.
+#[derive(Debug, Clone)]
+pub struct FlowSource {
+    pub flow: String,
+    pub path: String,
+    pub source: String,
+    /// SHA-256 (hex) of `source`: an unchanged file keeps its version.
+    pub hash: String,
+}
+
+/// One immutable version of a flow.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowVersion {
+    pub flow: String,
+    pub version: i64,
+    pub hash: String,
+    pub path: String,
+    pub created_at: Timestamp,
+    /// Only when asked for (loading old versions at start).
+    #[serde(skip)]
+    pub source: Option<String>,
+}
+
+/// What `POST /api/v1/events` asks: start an `event:NAME` flow for a contact.
+#[derive(Debug, Clone)]
+pub struct ProactiveStart {
+    pub channel: ChannelId,
+    /// The channel's kind, where consent is recorded.
+    pub channel_kind: String,
+    pub address: String,
+    pub event: String,
+    pub data: serde_json::Value,
+    pub contact: ContactProfile,
+    /// Consent given or withdrawn with this call, per channel kind.
+    pub consent: Vec<(String, bool)>,
+    pub now: Timestamp,
+}
+
+/// Contact attributes a caller may set; `None` leaves what is stored.
+#[derive(Debug, Clone, Default)]
+pub struct ContactProfile {
+    pub name: Option<String>,
+    pub language: Option<String>,
+    pub tier: Option<String>,
+    /// Merged into the stored custom fields.
+    pub fields: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// What a proactive start did.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub conversation: ConversationId,
+    /// A new conversation was opened (else the live bot one was used).
+    pub created: bool,
+    pub replies: Vec<Message>,
+    pub timers: Vec<ScheduledTimer>,
+    pub queued: bool,
+    pub http: Option<relais_core::decision::HttpCall>,
+}

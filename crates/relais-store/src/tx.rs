@@ -151,7 +151,7 @@ fn event_from(r: &Row) -> Result<StoredEvent> {
     })
 }
 
-fn json_text(v: &impl serde::Serialize) -> Result<Val> {
+pub(crate) fn json_text(v: &impl serde::Serialize) -> Result<Val> {
     Ok(Val::Text(serde_json::to_string(v)?))
 }
 

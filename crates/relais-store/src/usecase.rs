@@ -340,29 +340,29 @@ fn status_event(from: &Status, to: &Status, actor: Actor, at: Timestamp) -> Even
 }
 
 /// The context a decision is applied in.
-struct Step<'a> {
-    conv: &'a mut Conversation,
-    contact: &'a Contact,
-    lane: &'a Lane,
+pub(crate) struct Step<'a> {
+    pub(crate) conv: &'a mut Conversation,
+    pub(crate) contact: &'a Contact,
+    pub(crate) lane: &'a Lane,
     /// The inbound message the decision answers.
-    cause: Option<MessageId>,
+    pub(crate) cause: Option<MessageId>,
     /// Replies go back in the caller's response instead of through the outbox.
-    in_band: bool,
-    now: Timestamp,
+    pub(crate) in_band: bool,
+    pub(crate) now: Timestamp,
 }
 
 #[derive(Default)]
-struct Applied {
-    replies: Vec<Message>,
-    timers: Vec<ScheduledTimer>,
-    queued: bool,
-    http: Option<relais_core::decision::HttpCall>,
+pub(crate) struct Applied {
+    pub(crate) replies: Vec<Message>,
+    pub(crate) timers: Vec<ScheduledTimer>,
+    pub(crate) queued: bool,
+    pub(crate) http: Option<relais_core::decision::HttpCall>,
 }
 
 /// Runs the bot on a trigger if it owns the conversation (a human owns every other
 /// status, and then the bot stays silent), applies its decision, and saves the
 /// conversation.
-fn run_bot(
+pub(crate) fn run_bot(
     tx: &mut Tx<'_>,
     step: Step<'_>,
     trigger: Trigger<'_>,

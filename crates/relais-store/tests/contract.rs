@@ -134,7 +134,13 @@ contract!(
     human_owned_conversation_gets_no_bot_reply,
     agents_tokens_and_channels,
     http_results_resume_the_bot_and_handoffs_keep_what_it_collected,
+    flow_versions_change_only_with_the_source,
+    proactive_starts_need_consent_and_a_bot_owned_conversation,
 );
+
+#[path = "contract/proactive.rs"]
+mod proactive;
+use proactive::*;
 
 const T0: Timestamp = Timestamp(1_800_000_000_000);
 

@@ -21,6 +21,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Well-formed but refused by a check (a workspace with errors): 422 with findings.
+    #[error("{message}")]
+    Unprocessable {
+        message: String,
+        findings: Vec<String>,
+    },
     #[error("the body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("the body must be JSON, sent with Content-Type: application/json")]
@@ -60,6 +66,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -73,6 +80,9 @@ impl IntoResponse for ApiError {
         let mut body = json!({ "error": { "code": code, "message": self.to_string() } });
         if let ApiError::BadRequest { field: Some(f), .. } = &self {
             body["error"]["field"] = json!(f);
+        }
+        if let ApiError::Unprocessable { findings, .. } = &self {
+            body["error"]["findings"] = json!(findings);
         }
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {

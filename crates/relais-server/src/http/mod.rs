@@ -6,6 +6,7 @@ pub mod api;
 pub mod converse;
 pub mod error;
 pub mod extract;
+pub mod flows;
 pub mod health;
 
 use crate::runtime::Runtime;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(converse::routes())
         .merge(api::routes())
+        .merge(flows::routes())
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

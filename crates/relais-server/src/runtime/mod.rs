@@ -5,6 +5,7 @@ pub mod http;
 pub mod lane;
 pub mod outbox;
 pub mod pipeline;
+pub mod reload;
 pub mod timers;
 
 use crate::channel::ChannelAdapter;
@@ -47,6 +48,9 @@ pub struct Runtime {
     pub http: http::HttpRunner,
     /// The flow engine, when the handler is one (reload and channel metadata go to it).
     pub flows: Option<Arc<relais_flow::handler::FlowHandler>>,
+    /// The workspace folder, for reloads.
+    pub home: Option<reload::Home>,
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl Runtime {
@@ -55,6 +59,7 @@ impl Runtime {
         clock: Arc<dyn Clock>,
         handler: Arc<dyn ConversationHandler>,
         flows: Option<Arc<relais_flow::handler::FlowHandler>>,
+        home: Option<reload::Home>,
         settings: RuntimeSettings,
     ) -> Result<Arc<Runtime>, relais_store::Error> {
         let rt = Arc::new(Runtime {
@@ -68,6 +73,8 @@ impl Runtime {
             rest: RestAdapter::new(settings.outbox_send_timeout),
             http: http::HttpRunner::new(settings.http_allow_private),
             flows,
+            home,
+            reloading: tokio::sync::Mutex::new(()),
             settings,
             channels: RwLock::new(HashMap::new()),
         });

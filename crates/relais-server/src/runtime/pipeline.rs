@@ -102,3 +102,37 @@ impl Runtime {
         Ok(total)
     }
 }
+
+impl Runtime {
+    /// Starts an `event:NAME` flow for a contact (SPEC §7), in the contact's lane so it
+    /// never interleaves with their messages. Replies go through the outbox.
+    pub async fn start_proactive(
+        &self,
+        mut start: relais_store::ProactiveStart,
+    ) -> Result<relais_store::ProactiveOutcome, relais_store::Error> {
+        let lane = Lane {
+            channel: start.channel.clone(),
+            address: start.address.clone(),
+        };
+        let guard = self.lanes.lock(lane).await;
+        start.now = self.clock.now();
+        let mut out = self
+            .store
+            .start_proactive(start, self.handler.clone())
+            .await?;
+        if let relais_store::ProactiveOutcome::Started(s) = &mut out {
+            if let Some(call) = s.http.take() {
+                let more = self.follow_http(s.conversation, call, false).await?;
+                s.replies.extend(more.replies);
+                s.timers.extend(more.timers);
+                s.queued |= more.queued;
+            }
+            self.timers.add(&s.timers);
+            if s.queued {
+                self.outbox_wake.notify_one();
+            }
+        }
+        drop(guard);
+        Ok(out)
+    }
+}

@@ -40,7 +40,7 @@ pub async fn spawn_app(dir: &Path, clock: &ManualClock) -> TestApp {
 async fn start(
     settings: &Settings,
     clock: &ManualClock,
-    flows: Option<relais_flow::handler::Loaded>,
+    flows: Option<relais_server::app::FlowSetup>,
 ) -> TestApp {
     let app = App::build_full(settings, Arc::new(clock.clone()), None, flows)
         .await
@@ -207,6 +207,11 @@ pub fn msg(sender: &str, text: &str, id: Option<&str>) -> Value {
 /// API must be refused.
 pub async fn spawn_flow_app(dir: &Path, clock: &ManualClock, allow_private: bool) -> TestApp {
     demo::write_workspace(dir).unwrap();
+    spawn_workspace_app(dir, clock, allow_private).await
+}
+
+/// A server on the workspace already in `dir` (for restarts and edited flows).
+pub async fn spawn_workspace_app(dir: &Path, clock: &ManualClock, allow_private: bool) -> TestApp {
     let orders = demo::serve_orders_api().await.unwrap();
     let env = vec![
         (
@@ -227,6 +232,9 @@ pub async fn spawn_flow_app(dir: &Path, clock: &ManualClock, allow_private: bool
     )
     .unwrap();
     let sources = relais_server::workspace::read(dir).unwrap();
-    let (loaded, _) = relais_server::workspace::load(&sources, &settings).unwrap();
-    start(&settings, clock, Some(loaded)).await
+    let setup = relais_server::app::FlowSetup {
+        sources,
+        dir: Some(dir.to_owned()),
+    };
+    start(&settings, clock, Some(setup)).await
 }

@@ -2,6 +2,7 @@
 
 mod converse;
 mod crash;
+mod events;
 mod flows;
 mod helpers;
 mod input;
