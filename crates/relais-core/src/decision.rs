@@ -35,13 +35,39 @@ pub enum Trigger<'a> {
     },
 }
 
-/// Everything a handler may look at. No clock, no database: `now` is a value.
+/// Everything a handler may look at. No clock, no database: `now` is a value, and the
+/// queues are read through [`QueueProbe`] (the store answers it inside the transaction).
 #[derive(Debug, Clone)]
 pub struct HandlerInput<'a> {
     pub conversation: &'a Conversation,
     pub contact: &'a Contact,
     pub trigger: Trigger<'a>,
     pub now: Timestamp,
+    pub queue: &'a dyn QueueProbe,
+}
+
+/// Where a handed-off conversation would stand in its team's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueInfo {
+    /// 1-based place in the queue; 0 when an agent can take it at once.
+    pub position: u32,
+    /// Expected wait, when there is history to estimate it from.
+    pub wait: Option<crate::time::Duration>,
+}
+
+/// Answers "where would this conversation stand if handed to `team` now?".
+pub trait QueueProbe: std::fmt::Debug {
+    fn probe(&self, team: Option<&str>, priority: crate::conversation::Priority) -> QueueInfo;
+}
+
+/// No queue knowledge (simulations, tests): taken at once, no estimate.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoQueue;
+
+impl QueueProbe for NoQueue {
+    fn probe(&self, _: Option<&str>, _: crate::conversation::Priority) -> QueueInfo {
+        QueueInfo::default()
+    }
 }
 
 /// A message the bot sends.

@@ -65,10 +65,17 @@ pub enum EventKind {
     HttpCalled,
     FlowWarning,
     ProactiveEvent,
+    Unassigned,
+    Transferred,
+    NoteAdded,
+    CsatSent,
+    CsatAnswered,
+    CsatUndeliverable,
+    PresenceChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::ConversationStarted,
         EventKind::MessageReceived,
         EventKind::MessageQueued,
@@ -85,6 +92,13 @@ impl EventKind {
         EventKind::HttpCalled,
         EventKind::FlowWarning,
         EventKind::ProactiveEvent,
+        EventKind::Unassigned,
+        EventKind::Transferred,
+        EventKind::NoteAdded,
+        EventKind::CsatSent,
+        EventKind::CsatAnswered,
+        EventKind::CsatUndeliverable,
+        EventKind::PresenceChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -105,6 +119,13 @@ impl EventKind {
             EventKind::HttpCalled => "http_called",
             EventKind::FlowWarning => "flow_warning",
             EventKind::ProactiveEvent => "proactive_event",
+            EventKind::Unassigned => "unassigned",
+            EventKind::Transferred => "transferred",
+            EventKind::NoteAdded => "note_added",
+            EventKind::CsatSent => "csat_sent",
+            EventKind::CsatAnswered => "csat_answered",
+            EventKind::CsatUndeliverable => "csat_undeliverable",
+            EventKind::PresenceChanged => "presence_changed",
         }
     }
 

@@ -117,6 +117,7 @@ mod tests {
                 button: None,
             },
             now: Timestamp(1_000),
+            queue: &crate::decision::NoQueue,
         });
         let texts: Vec<_> = first.replies.iter().map(|r| r.text.as_str()).collect();
         assert_eq!(texts[0], "Hello Alice! Welcome to Relais.");
@@ -135,6 +136,7 @@ mod tests {
                 button: None,
             },
             now: Timestamp(5),
+            queue: &crate::decision::NoQueue,
         });
         assert_eq!(later.replies.len(), 1);
         assert!(later.replies[0].text.starts_with("Message #42 received"));
@@ -154,6 +156,7 @@ mod tests {
                 payload: &payload,
             },
             now: Timestamp(0),
+            queue: &crate::decision::NoQueue,
         });
         assert_eq!(
             nudge.replies,
@@ -169,6 +172,7 @@ mod tests {
                 payload: &payload,
             },
             now: Timestamp(0),
+            queue: &crate::decision::NoQueue,
         });
         assert_eq!(other, Decision::default());
     }

@@ -4,6 +4,7 @@
 //! Time comes in as a [`time::Timestamp`] value; effects go out as data
 //! ([`decision::Decision`]) that the runtime executes.
 
+pub mod access;
 pub mod agent;
 pub mod contact;
 pub mod conversation;
@@ -11,7 +12,9 @@ pub mod decision;
 pub mod event;
 pub mod greeting;
 pub mod id;
+pub mod lifecycle;
 pub mod message;
+pub mod routing;
 pub mod ticket;
 pub mod time;
 

@@ -40,6 +40,12 @@ impl Duration {
     pub const fn minutes(m: i64) -> Self {
         Duration(m * 60_000)
     }
+    pub const fn hours(h: i64) -> Self {
+        Duration(h * 3_600_000)
+    }
+    pub const fn days(d: i64) -> Self {
+        Duration(d * 86_400_000)
+    }
     pub const fn millis(ms: i64) -> Self {
         Duration(ms)
     }

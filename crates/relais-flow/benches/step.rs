@@ -100,6 +100,7 @@ fn main() {
                     contact: &contact,
                     trigger,
                     now,
+                    queue: &relais_core::decision::NoQueue,
                 },
             );
             samples.push(started.elapsed().as_nanos() as u64);

@@ -127,6 +127,8 @@ pub struct Env<'a> {
     pub secrets: &'a Map<String, Value>,
     /// Intent recognised for the message, if a classifier ran.
     pub intent: Option<&'a str>,
+    /// Where a handoff would land in its queue (position, estimated wait).
+    pub queue: &'a dyn relais_core::decision::QueueProbe,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -859,7 +861,16 @@ impl Exec<'_, '_> {
             "team".into(),
             json!({ "id": team, "opens_at": opens_at.clone().unwrap_or_default() }),
         );
-        ctx_json.insert("queue".into(), json!({ "position": "", "wait": "" }));
+        let queue = if after_hours {
+            relais_core::decision::QueueInfo::default()
+        } else {
+            env.queue.probe(team.as_deref(), priority)
+        };
+        let wait = queue.wait.map(relais_core::routing::wait_text);
+        ctx_json.insert(
+            "queue".into(),
+            json!({ "position": queue.position, "wait": wait.clone().unwrap_or_default() }),
+        );
         let ctx = crate::template::value(&ctx_json);
         let note = h
             .note
@@ -880,7 +891,21 @@ impl Exec<'_, '_> {
         let reply = text.unwrap_or_else(|| {
             let lang = self.language();
             let t = match (after_hours, &opens_at) {
-                (false, _) => wording::text(Wording::Transfer, &lang).to_owned(),
+                (false, _) => {
+                    let mut t = wording::text(Wording::Transfer, &lang).to_owned();
+                    if queue.position > 0 {
+                        t.push(' ');
+                        t.push_str(
+                            &wording::text(Wording::QueuePosition, &lang)
+                                .replace("{position}", &queue.position.to_string()),
+                        );
+                        if let Some(w) = &wait {
+                            t.push(' ');
+                            t.push_str(&wording::text(Wording::QueueWait, &lang).replace("{wait}", w));
+                        }
+                    }
+                    t
+                }
                 (true, Some(at)) => {
                     wording::text(Wording::TransferClosed, &lang).replace("{opens_at}", at)
                 }

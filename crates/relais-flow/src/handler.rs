@@ -136,6 +136,7 @@ pub fn decide(loaded: &Loaded, channel: &ChannelMeta, input: &HandlerInput<'_>) 
         now: input.now,
         secrets: &loaded.secrets,
         intent: None,
+        queue: input.queue,
     };
     let engine_input = match &input.trigger {
         Trigger::Message { text, button, .. } => Input::Message {

@@ -178,6 +178,7 @@ impl Sim {
                 contact: &self.contact,
                 trigger,
                 now: self.now,
+                queue: &relais_core::decision::NoQueue,
             },
         )
     }

@@ -15,6 +15,10 @@ pub enum Wording {
     ExpectText,
     /// Handoff while the team is open.
     Transfer,
+    /// Added to `Transfer` when the customer waits in a queue; `{position}` is replaced.
+    QueuePosition,
+    /// Added after `QueuePosition` when a wait can be estimated; `{wait}` is replaced.
+    QueueWait,
     /// Handoff outside the team's hours; `{opens_at}` is replaced.
     TransferClosed,
     /// Handoff outside hours when the opening time is unknown.
@@ -77,6 +81,16 @@ pub fn text(w: Wording, language: &str) -> &'static str {
         (Transfer, _) => {
             "I'm transferring you to an agent. Please hold on, someone will answer you shortly."
         }
+        (QueuePosition, "fr") => "Vous êtes en position {position} dans la file d'attente.",
+        (QueuePosition, "it") => "Lei è in posizione {position} nella coda.",
+        (QueuePosition, "es") => "Está en la posición {position} de la cola.",
+        (QueuePosition, "de") => "Sie sind an Position {position} in der Warteschlange.",
+        (QueuePosition, _) => "You are number {position} in the queue.",
+        (QueueWait, "fr") => "Attente estimée : {wait}.",
+        (QueueWait, "it") => "Attesa stimata: {wait}.",
+        (QueueWait, "es") => "Espera estimada: {wait}.",
+        (QueueWait, "de") => "Geschätzte Wartezeit: {wait}.",
+        (QueueWait, _) => "Estimated wait: {wait}.",
         (TransferClosed, "fr") => {
             "Nos conseillers sont absents pour le moment ; ils seront de retour le {opens_at}. Votre demande est enregistrée et vous aurez une réponse dès leur retour. Vous pouvez aussi nous écrire par e-mail."
         }

@@ -11,7 +11,8 @@ use relais_core::id::{AgentId, ChannelId, ConversationId, MessageId, TimerId};
 use relais_core::message::Message;
 use relais_core::{ConversationHandler, Timestamp};
 use std::future::Future;
-use std::sync::Arc;
+use relais_core::lifecycle::Lifecycle;
+use std::sync::{Arc, RwLock};
 
 /// Runs work in a transaction on a database. `Err` from the work rolls it back.
 pub trait Backend: Send + Sync + 'static {
@@ -29,11 +30,19 @@ pub trait Backend: Send + Sync + 'static {
 /// A [`Store`] over a [`Backend`].
 pub struct SqlStore<B> {
     backend: B,
+    life: RwLock<Arc<Lifecycle>>,
 }
 
 impl<B: Backend> SqlStore<B> {
     pub(crate) fn new(backend: B) -> Self {
-        SqlStore { backend }
+        SqlStore {
+            backend,
+            life: RwLock::new(Arc::new(Lifecycle::default())),
+        }
+    }
+
+    fn life(&self) -> Arc<Lifecycle> {
+        self.life.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     async fn write<R: Send + 'static>(
@@ -61,7 +70,10 @@ impl<B: Backend> Store for SqlStore<B> {
         let inbound = Arc::new(inbound);
         let again = inbound.clone();
         match self
-            .write(move |tx| usecase::ingest(tx, &inbound, handler.as_ref()))
+            .write({
+                let life = self.life();
+                move |tx| usecase::ingest(tx, &inbound, handler.as_ref(), &life)
+            })
             .await
         {
             // The unique index refused the message and the transaction rolled back:
@@ -79,7 +91,8 @@ impl<B: Backend> Store for SqlStore<B> {
         now: Timestamp,
         handler: Arc<dyn ConversationHandler>,
     ) -> Result<Option<Fired>> {
-        self.write(move |tx| usecase::fire_timer(tx, timer, now, handler.as_ref()))
+        let life = self.life();
+        self.write(move |tx| usecase::fire_timer(tx, timer, now, handler.as_ref(), &life))
             .await
     }
 
@@ -91,8 +104,9 @@ impl<B: Backend> Store for SqlStore<B> {
         now: Timestamp,
         handler: Arc<dyn ConversationHandler>,
     ) -> Result<Fired> {
+        let life = self.life();
         self.write(move |tx| {
-            usecase::resume(tx, conversation, &result, in_band, now, handler.as_ref())
+            usecase::resume(tx, conversation, &result, in_band, now, handler.as_ref(), &life)
         })
         .await
     }
@@ -238,7 +252,82 @@ impl<B: Backend> Store for SqlStore<B> {
         start: ProactiveStart,
         handler: Arc<dyn ConversationHandler>,
     ) -> Result<crate::ProactiveOutcome> {
-        self.write(move |tx| crate::proactive::start(tx, &start, handler.as_ref()))
+        let life = self.life();
+        self.write(move |tx| crate::proactive::start(tx, &start, handler.as_ref(), &life))
+            .await
+    }
+
+    fn configure(&self, life: Lifecycle) {
+        *self.life.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(life);
+    }
+
+    async fn act(&self, action: DeskAction) -> Result<DeskOutcome> {
+        let life = self.life();
+        self.write(move |tx| crate::desk::act(tx, &action, &life)).await
+    }
+
+    async fn set_presence(
+        &self,
+        agent: AgentId,
+        presence: relais_core::agent::Presence,
+        now: Timestamp,
+    ) -> Result<Rerouted> {
+        let life = self.life();
+        self.write(move |tx| crate::desk::set_presence(tx, agent, presence, &life, now))
+            .await
+    }
+
+    async fn desk_list(&self, query: DeskQuery) -> Result<Vec<DeskConversation>> {
+        self.read(move |tx| crate::desk::list(tx, &query)).await
+    }
+
+    async fn desk_open(
+        &self,
+        viewer: Viewer,
+        id: ConversationId,
+    ) -> Result<Option<DeskConversation>> {
+        // A write transaction: visibility is checked on the locked row.
+        self.write(move |tx| crate::desk::open(tx, viewer, id)).await
+    }
+
+    async fn csat(&self, id: ConversationId) -> Result<Option<Csat>> {
+        self.read(move |tx| tx.csat(id)).await
+    }
+
+    async fn sync_teams(
+        &self,
+        teams: Vec<TeamSpec>,
+        members: Vec<MemberSpec>,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.write(move |tx| crate::desk::sync_teams(tx, &teams, &members, now))
+            .await
+    }
+
+    async fn teams(&self) -> Result<Vec<TeamInfo>> {
+        self.read(|tx| crate::desk::teams(tx)).await
+    }
+
+    async fn upsert_team(&self, team: TeamSpec, now: Timestamp) -> Result<()> {
+        self.write(move |tx| crate::desk::upsert_team(tx, &team, now))
+            .await
+    }
+
+    async fn set_agent_teams(&self, agent: AgentId, teams: Vec<String>) -> Result<()> {
+        self.write(move |tx| crate::desk::set_members_of_agent(tx, agent, &teams))
+            .await
+    }
+
+    async fn agent_teams(&self, agent: AgentId) -> Result<Vec<String>> {
+        self.read(move |tx| tx.agent_teams(agent)).await
+    }
+
+    async fn canned(&self) -> Result<Vec<Canned>> {
+        self.read(|tx| crate::desk::canned(tx)).await
+    }
+
+    async fn create_canned(&self, shortcut: String, title: String, body: String, now: Timestamp) -> Result<Canned> {
+        self.write(move |tx| crate::desk::create_canned(tx, &shortcut, &title, &body, now))
             .await
     }
 

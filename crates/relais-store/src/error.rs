@@ -9,6 +9,10 @@ pub enum Error {
     /// A uniqueness rule refused the write (duplicate email, channel id…).
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// The action does not fit the current state (a lost claim, a transition the
+    /// status does not allow).
+    #[error("{0}")]
+    Conflict(String),
     /// Internal signal: the inbound message was already stored. The transaction rolls back.
     #[error("duplicate inbound message")]
     DuplicateInbound,

@@ -22,6 +22,8 @@ pub mod sqlite;
 mod tx;
 mod usecase;
 mod versions;
+mod desk;
+mod queue;
 pub mod proactive;
 pub use proactive::ProactiveOutcome;
 
@@ -127,6 +129,47 @@ pub trait Store: Send + Sync {
         start: ProactiveStart,
         handler: Arc<dyn ConversationHandler>,
     ) -> Result<ProactiveOutcome>;
+
+    /// Sets the lifecycle settings (inactivity, auto-close, return timer, survey).
+    fn configure(&self, life: relais_core::lifecycle::Lifecycle);
+
+    /// An agent acts on a conversation they may see (reply, note, claim, transfer,
+    /// pending, solve, reopen). `NotFound` when they may not; `Conflict` when the state
+    /// does not allow it (a lost claim).
+    async fn act(&self, action: DeskAction) -> Result<DeskOutcome>;
+    /// Sets an agent's presence; going offline returns their open conversations to the
+    /// queue, coming online drains their teams' queues.
+    async fn set_presence(
+        &self,
+        agent: AgentId,
+        presence: relais_core::agent::Presence,
+        now: Timestamp,
+    ) -> Result<Rerouted>;
+    /// A view's conversations that the viewer may see, newest first.
+    async fn desk_list(&self, query: DeskQuery) -> Result<Vec<DeskConversation>>;
+    /// One conversation, `None` when the viewer may not see it.
+    async fn desk_open(&self, viewer: Viewer, id: ConversationId)
+    -> Result<Option<DeskConversation>>;
+    async fn csat(&self, id: ConversationId) -> Result<Option<Csat>>;
+    /// Teams and agents of teams.yaml.
+    async fn sync_teams(
+        &self,
+        teams: Vec<TeamSpec>,
+        members: Vec<MemberSpec>,
+        now: Timestamp,
+    ) -> Result<()>;
+    async fn teams(&self) -> Result<Vec<TeamInfo>>;
+    async fn upsert_team(&self, team: TeamSpec, now: Timestamp) -> Result<()>;
+    async fn set_agent_teams(&self, agent: AgentId, teams: Vec<String>) -> Result<()>;
+    async fn agent_teams(&self, agent: AgentId) -> Result<Vec<String>>;
+    async fn canned(&self) -> Result<Vec<Canned>>;
+    async fn create_canned(
+        &self,
+        shortcut: String,
+        title: String,
+        body: String,
+        now: Timestamp,
+    ) -> Result<Canned>;
 
     /// Counts for `/ready` and tests: rows per table that matter.
     async fn stats(&self) -> Result<Stats>;

@@ -24,6 +24,11 @@ pub const SQLITE: &[Migration] = &[
         name: "flows_consent",
         sql: include_str!("../migrations/sqlite/0002_flows_consent.sql"),
     },
+    Migration {
+        version: 3,
+        name: "handoff",
+        sql: include_str!("../migrations/sqlite/0003_handoff.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -36,6 +41,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 2,
         name: "flows_consent",
         sql: include_str!("../migrations/postgres/0002_flows_consent.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "handoff",
+        sql: include_str!("../migrations/postgres/0003_handoff.sql"),
     },
 ];
 

@@ -310,3 +310,157 @@ pub struct Started {
     pub queued: bool,
     pub http: Option<relais_core::decision::HttpCall>,
 }
+
+/// Who is asking, for visibility: the store resolves their teams itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub agent: AgentId,
+    pub role: Role,
+}
+
+/// What an agent does to a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Act {
+    /// A message to the customer. `client_id` makes a double submit send once;
+    /// `pending` waits for the customer (status `pending`).
+    Reply {
+        text: String,
+        client_id: Option<String>,
+        pending: bool,
+    },
+    /// An internal note, never sent to the customer.
+    Note { text: String },
+    /// Take an unassigned conversation.
+    Claim,
+    /// To another team (back to its queue) and/or a given agent, with a note.
+    Transfer {
+        team: Option<String>,
+        agent: Option<AgentId>,
+        note: Option<String>,
+    },
+    SetPending,
+    Solve,
+    Reopen,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeskAction {
+    pub viewer: Viewer,
+    pub conversation: ConversationId,
+    pub act: Act,
+    pub now: Timestamp,
+}
+
+/// What an agent action did.
+#[derive(Debug, Clone)]
+pub struct DeskOutcome {
+    /// The message written (reply or note); for a repeated client id, the first one.
+    pub message: Option<Message>,
+    /// The client id had been used: nothing new was written.
+    pub duplicate: bool,
+    pub timers: Vec<ScheduledTimer>,
+    pub queued: bool,
+}
+
+/// Agent views of SPEC §5 and the issue: what an agent's lists show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Mine,
+    Unassigned,
+    MyTeams,
+    Pending,
+    Solved,
+    /// Supervisors and admins only.
+    All,
+}
+
+impl View {
+    pub const ALL: [View; 6] = [
+        View::Mine,
+        View::Unassigned,
+        View::MyTeams,
+        View::Pending,
+        View::Solved,
+        View::All,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            View::Mine => "mine",
+            View::Unassigned => "unassigned",
+            View::MyTeams => "my_teams",
+            View::Pending => "pending",
+            View::Solved => "solved",
+            View::All => "all",
+        }
+    }
+    pub fn parse(s: &str) -> Option<View> {
+        View::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeskQuery {
+    pub viewer: Viewer,
+    pub view: View,
+    pub team: Option<String>,
+    pub priority: Option<String>,
+    pub before: Option<ConversationId>,
+    pub limit: u32,
+}
+
+/// A conversation as an agent sees it in a list or opens it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeskConversation {
+    #[serde(flatten)]
+    pub view: ConversationView,
+    pub queued_at: Option<Timestamp>,
+    pub assigned_at: Option<Timestamp>,
+}
+
+/// A team as configured (teams.yaml or the API).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamSpec {
+    pub id: String,
+    pub name: String,
+    pub assignment: String,
+    pub capacity: i64,
+}
+
+/// An agent of teams.yaml: created if missing (without a password), teams set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberSpec {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub teams: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamInfo {
+    #[serde(flatten)]
+    pub team: TeamSpec,
+    pub members: Vec<AgentId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Csat {
+    pub state: String,
+    pub score: Option<i64>,
+    pub agent: Option<AgentId>,
+    pub sent_at: Timestamp,
+    pub answered_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Canned {
+    pub id: i64,
+    pub shortcut: String,
+    pub title: String,
+    pub body: String,
+}
+
+/// Conversations given to agents (or back to queues) by a presence change.
+#[derive(Debug, Clone, Default)]
+pub struct Rerouted {
+    pub timers: Vec<ScheduledTimer>,
+}

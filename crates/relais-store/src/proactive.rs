@@ -88,6 +88,7 @@ pub(crate) fn start(
     tx: &mut Tx<'_>,
     p: &ProactiveStart,
     handler: &dyn ConversationHandler,
+    life: &relais_core::lifecycle::Lifecycle,
 ) -> Result<ProactiveOutcome> {
     let now = p.now;
     let mut contact = match tx.contact_by_identity(&p.channel, &p.address)? {
@@ -135,6 +136,7 @@ pub(crate) fn start(
             cause: None,
             in_band: false,
             now,
+            life,
         },
         Trigger::Event {
             name: &p.event,

@@ -108,6 +108,14 @@ impl Dialect {
             Dialect::Postgres => " FOR UPDATE",
         }
     }
+
+    /// Locks only the rows of `table` (an alias) in a join.
+    pub fn for_update_of(self, table: &str) -> String {
+        match self {
+            Dialect::Sqlite => String::new(),
+            Dialect::Postgres => format!(" FOR UPDATE OF {table}"),
+        }
+    }
 }
 
 /// A connection inside an open transaction.

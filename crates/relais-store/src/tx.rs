@@ -353,6 +353,40 @@ impl Tx<'_> {
             .collect()
     }
 
+    /// Conversations matching `clauses` (over alias `v`), newest first, with their
+    /// contact and queue times. `params` bind the placeholders the clauses use.
+    pub fn desk_conversations(
+        &mut self,
+        clauses: &str,
+        limit: &str,
+        params: &[Val],
+    ) -> Result<Vec<DeskConversation>> {
+        let cols: String = CONVERSATION_COLS
+            .split(", ")
+            .map(|c| format!("v.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, c.id, c.name, c.language, c.tier, c.fields, v.queued_at, v.assigned_at \
+             FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE {clauses} ORDER BY v.id DESC LIMIT {limit}"
+        );
+        let rows = self.c.query(&sql, params)?;
+        rows.iter()
+            .map(|r| {
+                let (conversation, address) = conversation_from(r)?;
+                Ok(DeskConversation {
+                    view: ConversationView {
+                        conversation,
+                        contact: contact_from(r, 17)?,
+                        address,
+                    },
+                    queued_at: r.opt_int(22)?.map(Timestamp),
+                    assigned_at: r.opt_int(23)?.map(Timestamp),
+                })
+            })
+            .collect()
+    }
+
     // ---- messages -------------------------------------------------------------------
 
     /// Inserts a message. For an inbound message whose (channel, external id) is already

@@ -3,7 +3,9 @@
 //! transaction that the backend opens and commits.
 
 use crate::model::*;
+use crate::desk;
 use crate::tx::Tx;
+use relais_core::lifecycle::{self, Lifecycle};
 use crate::{Error, Result};
 use relais_core::Timestamp;
 use relais_core::contact::Contact;
@@ -12,7 +14,7 @@ use relais_core::decision::{ConversationHandler, Decision, HandlerInput, HttpRes
 use relais_core::event::{Actor, Event, EventKind};
 use relais_core::id::{ConversationId, MessageId, TimerId};
 use relais_core::message::{AuthorKind, DeliveryStatus, Direction, Message};
-use relais_core::ticket::{self, Action, Status, Transition};
+use relais_core::ticket::{self, Action, Resolver, Status, Transition};
 use serde_json::json;
 
 /// Stores an inbound message and runs the bot. A duplicate returns
@@ -21,6 +23,7 @@ pub(crate) fn ingest(
     tx: &mut Tx<'_>,
     inbound: &Inbound,
     handler: &dyn ConversationHandler,
+    life: &Lifecycle,
 ) -> Result<Ingested> {
     let now = inbound.received_at;
     let lane = Lane {
@@ -37,9 +40,21 @@ pub(crate) fn ingest(
         )?,
     };
     let mut events = Vec::new();
+    let mut status_before = None;
+    let mut survey = None;
     let (mut conv, first) = match tx.live_conversation(&inbound.channel, contact.id)? {
         Some(mut conv) => {
             let before = conv.ticket();
+            status_before = Some(before.status);
+            // An answer to the satisfaction survey keeps the conversation solved.
+            if let Some(replies) =
+                desk::survey_answer(tx, &mut conv, &lane, &inbound.text, inbound.replies_in_band, now)?
+            {
+                survey = Some(replies);
+            }
+            if survey.is_some() {
+                (conv, false)
+            } else {
             match ticket::apply(before, Action::CustomerMessage) {
                 Ok(Transition::To(after)) => {
                     if after.status != before.status {
@@ -66,6 +81,7 @@ pub(crate) fn ingest(
                 }
             }
             (conv, false)
+            }
         }
         None => {
             let previous = tx.last_conversation(&inbound.channel, contact.id)?;
@@ -107,7 +123,31 @@ pub(crate) fn ingest(
         tx.insert_event(Some(conv.id), e)?;
     }
 
-    let applied = run_bot(
+    if let Some(mut replies) = survey {
+        // The thanks was written before the answer: keep the transcript in order.
+        conv.updated_at = now;
+        tx.update_conversation(&conv)?;
+        for r in &mut replies {
+            r.reply_to = Some(msg.id);
+        }
+        let queued = replies.iter().any(|r| r.status == Some(DeliveryStatus::Queued));
+        return Ok(Ingested {
+            duplicate: false,
+            conversation: conv.id,
+            message: msg.id,
+            replies: if inbound.replies_in_band { replies } else { Vec::new() },
+            timers: Vec::new(),
+            queued,
+            http: None,
+        });
+    }
+    let mut human = desk::Effects::default();
+    if let Some(before) = status_before
+        && conv.status != Status::Bot
+    {
+        human = desk::customer_wrote(tx, &mut conv, &lane, before, life, now)?;
+    }
+    let mut applied = run_bot(
         tx,
         Step {
             conv: &mut conv,
@@ -116,6 +156,7 @@ pub(crate) fn ingest(
             cause: Some(msg.id),
             in_band: inbound.replies_in_band,
             now,
+            life,
         },
         Trigger::Message {
             id: msg.id,
@@ -125,6 +166,8 @@ pub(crate) fn ingest(
         },
         handler,
     )?;
+    applied.timers.extend(human.timers);
+    applied.queued |= human.queued;
     Ok(Ingested {
         duplicate: false,
         conversation: conv.id,
@@ -162,10 +205,14 @@ pub(crate) fn fire_timer(
     id: TimerId,
     now: Timestamp,
     handler: &dyn ConversationHandler,
+    life: &Lifecycle,
 ) -> Result<Option<Fired>> {
     let Some(timer) = tx.claim_timer(id, now)? else {
         return Ok(None);
     };
+    if lifecycle::is_lifecycle_timer(&timer.name) {
+        return desk::fire(tx, timer.conversation, &timer.name, &timer.payload, life, now).map(Some);
+    }
     let woken = Wake {
         conversation: timer.conversation,
         event: Event::new(
@@ -181,7 +228,7 @@ pub(crate) fn fire_timer(
         name: &timer.name,
         payload: &timer.payload,
     };
-    wake(tx, woken, trigger, handler).map(Some)
+    wake(tx, woken, trigger, handler, life).map(Some)
 }
 
 /// Hands the result of an `http` call back to the bot of its conversation. Replies go
@@ -193,6 +240,7 @@ pub(crate) fn resume(
     in_band: bool,
     now: Timestamp,
     handler: &dyn ConversationHandler,
+    life: &Lifecycle,
 ) -> Result<Fired> {
     let status = match result {
         HttpResult::Response { status, .. } => json!(status),
@@ -209,7 +257,7 @@ pub(crate) fn resume(
         in_band,
         now,
     };
-    wake(tx, woken, Trigger::Http(result), handler)
+    wake(tx, woken, Trigger::Http(result), handler, life)
 }
 
 /// Something other than a customer message woke a conversation.
@@ -227,6 +275,7 @@ fn wake(
     w: Wake,
     trigger: Trigger<'_>,
     handler: &dyn ConversationHandler,
+    life: &Lifecycle,
 ) -> Result<Fired> {
     let (mut conv, address) = tx.conversation(w.conversation, true)?.ok_or_else(|| {
         Error::Corrupt(format!(
@@ -250,6 +299,7 @@ fn wake(
             cause: None,
             in_band: w.in_band,
             now: w.now,
+            life,
         },
         trigger,
         handler,
@@ -313,6 +363,7 @@ pub(crate) fn record_attempt(tx: &mut Tx<'_>, a: &Attempt) -> Result<()> {
         }
         AttemptOutcome::Failed { detail } => {
             tx.delete_outbox(a.message)?;
+            desk::survey_failed(tx, a.message, a.at)?;
             if let Some(next) = current.advance(DeliveryStatus::Failed) {
                 tx.set_delivery(a.message, next, None)?;
             }
@@ -349,6 +400,7 @@ pub(crate) struct Step<'a> {
     /// Replies go back in the caller's response instead of through the outbox.
     pub(crate) in_band: bool,
     pub(crate) now: Timestamp,
+    pub(crate) life: &'a Lifecycle,
 }
 
 #[derive(Default)]
@@ -357,6 +409,10 @@ pub(crate) struct Applied {
     pub(crate) timers: Vec<ScheduledTimer>,
     pub(crate) queued: bool,
     pub(crate) http: Option<relais_core::decision::HttpCall>,
+    /// The bot handed over: the conversation joins a queue after it is saved.
+    pub(crate) escalated: bool,
+    /// The bot solved it; `true` when its `resolve` asked for the survey.
+    pub(crate) bot_solved: Option<bool>,
 }
 
 /// Runs the bot on a trigger if it owns the conversation (a human owns every other
@@ -375,14 +431,18 @@ pub(crate) fn run_bot(
         cause,
         in_band,
         now,
+        life,
     } = step;
-    let applied = if conv.status == Status::Bot {
+    let mut applied = if conv.status == Status::Bot {
+        let probe = crate::queue::Probe::new(tx, now);
         let decision = handler.decide(&HandlerInput {
             conversation: conv,
             contact,
             trigger,
             now,
+            queue: &probe,
         });
+        drop(probe);
         let step = Step {
             conv: &mut *conv,
             contact,
@@ -390,6 +450,7 @@ pub(crate) fn run_bot(
             cause,
             in_band,
             now,
+            life,
         };
         apply_decision(tx, step, decision)?
     } else {
@@ -397,6 +458,23 @@ pub(crate) fn run_bot(
     };
     conv.updated_at = now;
     tx.update_conversation(conv)?;
+    if let Some(csat) = applied.bot_solved {
+        let mut fx = desk::Effects::default();
+        desk::bot_solved(tx, conv, lane, csat && life.csat, life, now, &mut fx)?;
+        applied.timers.extend(fx.timers);
+        applied.queued |= fx.queued;
+    }
+    if applied.escalated {
+        // Into the team's queue; its strategy may give it to an agent at once.
+        tx.enqueue(conv.id, now)?;
+        let assigned = crate::queue::drain(tx, conv.team.as_deref(), life, now)?;
+        for a in assigned {
+            if a.conversation == conv.id {
+                conv.assignee = Some(a.agent);
+            }
+            applied.timers.extend(a.timer);
+        }
+    }
     Ok(applied)
 }
 
@@ -410,6 +488,7 @@ fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result
         cause,
         in_band,
         now,
+        life: _,
     } = step;
     let mut applied = Applied::default();
     for reply in decision.replies {
@@ -495,6 +574,10 @@ fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result
                 }
                 conv.status = after.status;
                 conv.resolved_by = after.resolved_by;
+                applied.escalated |= action == Action::Escalate;
+                if action == Action::Solve(Resolver::Bot) {
+                    applied.bot_solved = Some(decision.csat);
+                }
             }
             Ok(Transition::NewConversation) | Err(_) => {
                 return Err(Error::Corrupt(format!(

@@ -52,6 +52,7 @@ impl From<relais_store::Error> for ApiError {
         match e {
             E::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             E::AlreadyExists(what) => ApiError::Conflict(format!("{what} already exists")),
+            E::Conflict(why) => ApiError::Conflict(why),
             E::Closed => ApiError::Unavailable,
             other => ApiError::Internal(other.to_string()),
         }
