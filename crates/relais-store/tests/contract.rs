@@ -136,7 +136,17 @@ contract!(
     http_results_resume_the_bot_and_handoffs_keep_what_it_collected,
     flow_versions_change_only_with_the_source,
     proactive_starts_need_consent_and_a_bot_owned_conversation,
+    handoffs_queue_and_assign_by_strategy_priority_and_age,
+    least_busy_and_manual_teams,
+    many_simultaneous_claims_assign_once,
+    agents_act_only_where_they_may_and_replies_are_sent_once,
+    the_lifecycle_runs_on_timers,
+    an_undeliverable_survey_is_recorded,
 );
+
+#[path = "contract/handoff.rs"]
+mod handoff;
+use handoff::*;
 
 #[path = "contract/proactive.rs"]
 mod proactive;
