@@ -28,7 +28,12 @@ impl Relation {
     ];
 
     /// How `me` (member of `my_teams`) relates to a conversation.
-    pub fn of(team: Option<&str>, assignee: Option<AgentId>, me: AgentId, my_teams: &[String]) -> Relation {
+    pub fn of(
+        team: Option<&str>,
+        assignee: Option<AgentId>,
+        me: AgentId,
+        my_teams: &[String],
+    ) -> Relation {
         if assignee == Some(me) {
             Relation::Mine
         } else {
@@ -93,18 +98,34 @@ mod tests {
     fn relation_prefers_assignment_then_team() {
         let me = AgentId(1);
         let teams = vec!["support".to_owned()];
-        assert_eq!(Relation::of(Some("sales"), Some(me), me, &teams), Relation::Mine);
-        assert_eq!(Relation::of(Some("support"), None, me, &teams), Relation::MyTeam);
-        assert_eq!(Relation::of(Some("support"), Some(AgentId(2)), me, &teams), Relation::MyTeam);
+        assert_eq!(
+            Relation::of(Some("sales"), Some(me), me, &teams),
+            Relation::Mine
+        );
+        assert_eq!(
+            Relation::of(Some("support"), None, me, &teams),
+            Relation::MyTeam
+        );
+        assert_eq!(
+            Relation::of(Some("support"), Some(AgentId(2)), me, &teams),
+            Relation::MyTeam
+        );
         assert_eq!(Relation::of(None, None, me, &teams), Relation::Shared);
-        assert_eq!(Relation::of(Some("sales"), Some(AgentId(2)), me, &teams), Relation::OtherTeam);
+        assert_eq!(
+            Relation::of(Some("sales"), Some(AgentId(2)), me, &teams),
+            Relation::OtherTeam
+        );
     }
 
     #[test]
     fn agents_never_act_across_teams_supervisors_and_admins_everywhere() {
         for a in ConversationAction::ALL {
             for r in Relation::ALL {
-                assert_eq!(may(Role::Agent, a, r), r != Relation::OtherTeam, "{a:?} {r:?}");
+                assert_eq!(
+                    may(Role::Agent, a, r),
+                    r != Relation::OtherTeam,
+                    "{a:?} {r:?}"
+                );
                 assert!(may(Role::Supervisor, a, r));
                 assert!(may(Role::Admin, a, r));
             }

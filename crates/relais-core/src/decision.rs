@@ -132,6 +132,9 @@ pub struct Handoff {
     pub after_hours: bool,
     /// What the bot collected, kept on the conversation for the agent.
     pub fields: serde_json::Value,
+    /// The language the bot spoke: becomes the contact's when it was unknown, so
+    /// agents' tools and surveys speak it too.
+    pub language: Option<String>,
 }
 
 /// An outbound HTTP request a flow step asked for. Runs outside any transaction.

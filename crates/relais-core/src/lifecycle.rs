@@ -66,16 +66,32 @@ pub enum Say {
 /// The text in `language`, else English.
 pub fn text(s: Say, language: &str) -> &'static str {
     match (s, language) {
-        (Say::StillThere, "fr") => "Avez-vous toujours besoin d'aide ? Répondez simplement à ce message et nous continuons.",
-        (Say::StillThere, "it") => "Ha ancora bisogno di aiuto? Risponda a questo messaggio e continuiamo.",
+        (Say::StillThere, "fr") => {
+            "Avez-vous toujours besoin d'aide ? Répondez simplement à ce message et nous continuons."
+        }
+        (Say::StillThere, "it") => {
+            "Ha ancora bisogno di aiuto? Risponda a questo messaggio e continuiamo."
+        }
         (Say::StillThere, "es") => "¿Sigue necesitando ayuda? Responda a este mensaje y seguimos.",
-        (Say::StillThere, "de") => "Brauchen Sie noch Hilfe? Antworten Sie einfach auf diese Nachricht.",
-        (Say::StillThere, _) => "Do you still need help? Just reply to this message and we will carry on.",
-        (Say::CsatQuestion, "fr") => "Comment évaluez-vous l'aide reçue, de 1 (mauvaise) à 5 (excellente) ?",
-        (Say::CsatQuestion, "it") => "Come valuta l'assistenza ricevuta, da 1 (pessima) a 5 (ottima)?",
+        (Say::StillThere, "de") => {
+            "Brauchen Sie noch Hilfe? Antworten Sie einfach auf diese Nachricht."
+        }
+        (Say::StillThere, _) => {
+            "Do you still need help? Just reply to this message and we will carry on."
+        }
+        (Say::CsatQuestion, "fr") => {
+            "Comment évaluez-vous l'aide reçue, de 1 (mauvaise) à 5 (excellente) ?"
+        }
+        (Say::CsatQuestion, "it") => {
+            "Come valuta l'assistenza ricevuta, da 1 (pessima) a 5 (ottima)?"
+        }
         (Say::CsatQuestion, "es") => "¿Cómo valora la ayuda recibida, de 1 (mala) a 5 (excelente)?",
-        (Say::CsatQuestion, "de") => "Wie bewerten Sie unsere Hilfe, von 1 (schlecht) bis 5 (ausgezeichnet)?",
-        (Say::CsatQuestion, _) => "How would you rate the help you got, from 1 (poor) to 5 (excellent)?",
+        (Say::CsatQuestion, "de") => {
+            "Wie bewerten Sie unsere Hilfe, von 1 (schlecht) bis 5 (ausgezeichnet)?"
+        }
+        (Say::CsatQuestion, _) => {
+            "How would you rate the help you got, from 1 (poor) to 5 (excellent)?"
+        }
         (Say::CsatThanks, "fr") => "Merci pour votre réponse !",
         (Say::CsatThanks, "it") => "Grazie per la sua risposta!",
         (Say::CsatThanks, "es") => "¡Gracias por su respuesta!",
@@ -88,7 +104,10 @@ pub fn text(s: Say, language: &str) -> &'static str {
 pub fn parse_csat(text: &str) -> Option<u8> {
     let t = text.trim();
     let stars = t.chars().filter(|c| *c == '⭐' || *c == '★').count();
-    if stars > 0 && t.chars().all(|c| c == '⭐' || c == '★' || c.is_whitespace()) {
+    if stars > 0
+        && t.chars()
+            .all(|c| c == '⭐' || c == '★' || c.is_whitespace())
+    {
         return u8::try_from(stars).ok().filter(|n| (1..=5).contains(n));
     }
     let digits: Vec<char> = t.chars().filter(char::is_ascii_digit).collect();
@@ -96,10 +115,14 @@ pub fn parse_csat(text: &str) -> Option<u8> {
         .chars()
         .all(|c| c.is_ascii_digit() || c.is_whitespace() || matches!(c, '/' | '!' | '.'));
     match digits.as_slice() {
-        [d] if rest_ok => d.to_digit(10).and_then(|n| u8::try_from(n).ok()).filter(|n| (1..=5).contains(n)),
-        [d, '5'] if rest_ok && t.contains('/') => {
-            d.to_digit(10).and_then(|n| u8::try_from(n).ok()).filter(|n| (1..=5).contains(n))
-        }
+        [d] if rest_ok => d
+            .to_digit(10)
+            .and_then(|n| u8::try_from(n).ok())
+            .filter(|n| (1..=5).contains(n)),
+        [d, '5'] if rest_ok && t.contains('/') => d
+            .to_digit(10)
+            .and_then(|n| u8::try_from(n).ok())
+            .filter(|n| (1..=5).contains(n)),
         _ => None,
     }
 }

@@ -152,7 +152,10 @@ mod tests {
             c(5, Presence::Offline, 0, None),
         ];
         assert_eq!(pick(Strategy::RoundRobin, &agents), Some(AgentId(2)));
-        let fresh = [c(1, Presence::Online, 0, Some(5)), c(2, Presence::Online, 0, None)];
+        let fresh = [
+            c(1, Presence::Online, 0, Some(5)),
+            c(2, Presence::Online, 0, None),
+        ];
         assert_eq!(pick(Strategy::RoundRobin, &fresh), Some(AgentId(2)));
     }
 
@@ -206,7 +209,11 @@ mod tests {
 
     #[test]
     fn the_wait_grows_with_the_rounds_ahead() {
-        let recent = [Duration::minutes(4), Duration::minutes(6), Duration::minutes(20)];
+        let recent = [
+            Duration::minutes(4),
+            Duration::minutes(6),
+            Duration::minutes(20),
+        ];
         assert_eq!(estimate_wait(1, 2, &recent), Some(Duration::minutes(6)));
         assert_eq!(estimate_wait(3, 2, &recent), Some(Duration::minutes(12)));
         assert_eq!(estimate_wait(3, 0, &recent), None);

@@ -4,14 +4,14 @@
 //!
 //! `cargo bench -p relais-flow --bench step` prints the median time per step.
 
+use relais_core::Timestamp;
 use relais_core::contact::Contact;
 use relais_core::conversation::Conversation;
 use relais_core::decision::{HandlerInput, HttpResult, Trigger};
 use relais_core::id::{ChannelId, ContactId, ConversationId, MessageId};
 use relais_core::ticket::Status;
-use relais_core::Timestamp;
 use relais_flow::escalation::Escalation;
-use relais_flow::handler::{decide, ChannelMeta, Loaded};
+use relais_flow::handler::{ChannelMeta, Loaded, decide};
 use relais_flow::workspace::{Sources, Workspace};
 use serde_json::json;
 use std::collections::HashMap;

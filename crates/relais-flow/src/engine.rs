@@ -901,7 +901,9 @@ impl Exec<'_, '_> {
                         );
                         if let Some(w) = &wait {
                             t.push(' ');
-                            t.push_str(&wording::text(Wording::QueueWait, &lang).replace("{wait}", w));
+                            t.push_str(
+                                &wording::text(Wording::QueueWait, &lang).replace("{wait}", w),
+                            );
                         }
                     }
                     t
@@ -930,6 +932,7 @@ impl Exec<'_, '_> {
             note,
             after_hours,
             fields,
+            language: Some(self.language()),
         }));
         self.end();
     }

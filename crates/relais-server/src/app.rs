@@ -95,6 +95,7 @@ impl App {
             Some(s) => s,
             None => open_store(&settings.database).await?,
         };
+        store.configure(settings.lifecycle.clone());
         let (flows, home) = match workspace {
             Some(w) => {
                 let v = crate::workspace::load_versioned(
@@ -181,11 +182,13 @@ impl App {
         let outbox_loop = tokio::spawn(outbox::run(rt.clone(), stop_rx));
         let ready = self.state.ready.clone();
         ready.store(true, Ordering::Relaxed);
+        let stopping = rt.stopping.clone();
         let router = http::router(self.state);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 ready.store(false, Ordering::Relaxed);
+                stopping.send_replace(true);
                 tracing::info!("shutting down: finishing in-flight requests");
             })
             .await;

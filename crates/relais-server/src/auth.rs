@@ -20,25 +20,33 @@ pub enum Permission {
     /// Start proactive flows (`POST /api/v1/events`): admins and supervisors, or an
     /// integration's token with the `events` scope.
     SendEvents,
+    /// Reply, note, claim, transfer, solve… on the conversations one may see.
+    WorkConversations,
+    /// Teams, members and canned responses (admins).
+    ManageTeams,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 8] = [
         Permission::ReadConversations,
         Permission::ManageChannels,
         Permission::ManageAgents,
         Permission::ManageOwnTokens,
         Permission::ManageFlows,
         Permission::SendEvents,
+        Permission::WorkConversations,
+        Permission::ManageTeams,
     ];
 
     /// The token scope that grants it.
     pub fn scope(self) -> &'static str {
         match self {
             Permission::ReadConversations => "conversations:read",
-            Permission::ManageChannels | Permission::ManageAgents | Permission::ManageFlows => {
-                "admin"
-            }
+            Permission::ManageChannels
+            | Permission::ManageAgents
+            | Permission::ManageFlows
+            | Permission::ManageTeams => "admin",
+            Permission::WorkConversations => "conversations:write",
             Permission::ManageOwnTokens => "tokens",
             Permission::SendEvents => "events",
         }
@@ -46,15 +54,25 @@ impl Permission {
 }
 
 /// Scopes a token may carry. `*` (sessions) means everything the role allows.
-pub const SCOPES: [&str; 5] = ["*", "admin", "conversations:read", "tokens", "events"];
+pub const SCOPES: [&str; 6] = [
+    "*",
+    "admin",
+    "conversations:read",
+    "conversations:write",
+    "tokens",
+    "events",
+];
 
 /// The policy: the role must allow it AND the token's scopes must grant it.
 pub fn allows(role: Role, scopes: &[String], p: Permission) -> bool {
     let role_ok = match p {
-        Permission::ReadConversations | Permission::ManageOwnTokens => true,
-        Permission::ManageChannels | Permission::ManageAgents | Permission::ManageFlows => {
-            role == Role::Admin
-        }
+        Permission::ReadConversations
+        | Permission::ManageOwnTokens
+        | Permission::WorkConversations => true,
+        Permission::ManageChannels
+        | Permission::ManageAgents
+        | Permission::ManageFlows
+        | Permission::ManageTeams => relais_core::access::may_configure(role),
         Permission::SendEvents => role != Role::Agent,
     };
     role_ok

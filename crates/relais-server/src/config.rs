@@ -4,6 +4,7 @@
 //! names its key. Secrets never appear in `Debug` output.
 
 use relais_core::Duration;
+use relais_core::lifecycle::Lifecycle;
 use relais_flow::escalation::{Escalation, VipAction};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -51,6 +52,18 @@ pub struct RawConfig {
     pub inactivity: RawInactivity,
     #[serde(default)]
     pub http: RawHttp,
+    #[serde(default)]
+    pub handoff: RawHandoff,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHandoff {
+    pub auto_close: Option<String>,
+    /// `"off"` disables the return timer.
+    pub return_after: Option<String>,
+    pub return_on_offline: Option<bool>,
+    pub csat: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -217,6 +230,8 @@ pub struct Settings {
     pub escalation: Escalation,
     /// Flow `http` steps may reach loopback and private addresses.
     pub http_allow_private: bool,
+    /// `[inactivity]` and `[handoff]`: the human side of the ticket lifecycle.
+    pub lifecycle: Lifecycle,
 }
 
 impl Settings {
@@ -387,25 +402,53 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
         ));
     }
     let escalation = escalation(raw.escalation)?;
-    let _ = duration(
+    let remind_after = duration(
         "inactivity.remind",
         raw.inactivity.remind,
         Duration::minutes(10),
     )?;
-    let _ = duration(
+    let close_after = duration(
         "inactivity.close",
         raw.inactivity.close,
         Duration::minutes(30),
     )?;
-    if let Some(s) = &raw.inactivity.close_status
-        && s != "solved"
-        && s != "pending"
-    {
+    if close_after <= remind_after {
         return Err(key_err(
-            "inactivity.close_status",
-            format!("{s:?} is not one of solved, pending"),
+            "inactivity.close",
+            "must be longer than inactivity.remind",
         ));
     }
+    let close_status = match raw.inactivity.close_status.as_deref() {
+        None | Some("solved") => relais_core::ticket::Status::Solved,
+        Some("pending") => relais_core::ticket::Status::Pending,
+        Some(s) => {
+            return Err(key_err(
+                "inactivity.close_status",
+                format!("{s:?} is not one of solved, pending"),
+            ));
+        }
+    };
+    let lifecycle = Lifecycle {
+        remind_after,
+        close_after,
+        close_status,
+        auto_close: duration(
+            "handoff.auto_close",
+            raw.handoff.auto_close,
+            Duration::days(4),
+        )?,
+        return_after: match raw.handoff.return_after.as_deref() {
+            Some("off") => None,
+            other => Some(duration(
+                "handoff.return_after",
+                other.map(str::to_owned),
+                Duration::minutes(15),
+            )?),
+        },
+        away_limit: None,
+        return_on_offline: raw.handoff.return_on_offline.unwrap_or(true),
+        csat: raw.handoff.csat.unwrap_or(true),
+    };
     let http_allow_private = raw.http.allow_private.unwrap_or(false);
     let mut secrets = BTreeMap::new();
     for (k, v) in raw.secrets {
@@ -450,6 +493,7 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
         secrets,
         escalation,
         http_allow_private,
+        lifecycle,
     })
 }
 

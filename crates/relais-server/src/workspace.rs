@@ -3,11 +3,11 @@
 //! engine. A workspace with any error is never loaded.
 
 use crate::config::Settings;
+use relais_core::Timestamp;
 use relais_flow::diag::{Diag, Severity};
 use relais_flow::handler::Loaded;
 use relais_flow::workspace::{Sources, Workspace};
-use relais_core::Timestamp;
-use relais_store::{FlowSource, Store};
+use relais_store::{FlowSource, MemberSpec, Store, TeamSpec};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
@@ -181,6 +181,28 @@ pub async fn load_versioned(
     }
     published.sort_by(|a, b| a.flow.cmp(&b.flow));
     let versions = store.publish_flows(published, now).await?;
+    let teams = ws
+        .teams
+        .iter()
+        .map(|t| TeamSpec {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            assignment: t.assignment.clone(),
+            capacity: i64::from(t.capacity),
+        })
+        .collect();
+    let members = ws
+        .agents
+        .iter()
+        .map(|a| MemberSpec {
+            email: a.email.clone(),
+            name: a.name.clone(),
+            role: relais_core::agent::Role::parse(&a.role)
+                .unwrap_or(relais_core::agent::Role::Agent),
+            teams: a.teams.clone(),
+        })
+        .collect();
+    store.sync_teams(teams, members, now).await?;
     let current: HashMap<String, i64> = versions.iter().cloned().collect();
     let mut older = Vec::new();
     for v in store.flow_versions(true).await? {
@@ -190,7 +212,11 @@ pub async fn load_versioned(
         let mut d = relais_flow::diag::Diags::new(&v.path);
         // Sources were checked when published; one that no longer parses (a newer
         // binary's stricter rules) is skipped and its runs end as a flow error.
-        if let Some(flow) = v.source.as_deref().and_then(|s| relais_flow::parse::flow(s, &mut d)) {
+        if let Some(flow) = v
+            .source
+            .as_deref()
+            .and_then(|s| relais_flow::parse::flow(s, &mut d))
+        {
             older.push((v.flow, v.version, Arc::new(flow)));
         } else {
             tracing::warn!(flow = %v.flow, version = v.version, "a stored flow version no longer parses");

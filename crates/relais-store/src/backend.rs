@@ -8,10 +8,10 @@ use crate::{Error, Result, Store, usecase};
 use async_trait::async_trait;
 use relais_core::event::Event;
 use relais_core::id::{AgentId, ChannelId, ConversationId, MessageId, TimerId};
+use relais_core::lifecycle::Lifecycle;
 use relais_core::message::Message;
 use relais_core::{ConversationHandler, Timestamp};
 use std::future::Future;
-use relais_core::lifecycle::Lifecycle;
 use std::sync::{Arc, RwLock};
 
 /// Runs work in a transaction on a database. `Err` from the work rolls it back.
@@ -106,7 +106,15 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> Result<Fired> {
         let life = self.life();
         self.write(move |tx| {
-            usecase::resume(tx, conversation, &result, in_band, now, handler.as_ref(), &life)
+            usecase::resume(
+                tx,
+                conversation,
+                &result,
+                in_band,
+                now,
+                handler.as_ref(),
+                &life,
+            )
         })
         .await
     }
@@ -263,7 +271,8 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn act(&self, action: DeskAction) -> Result<DeskOutcome> {
         let life = self.life();
-        self.write(move |tx| crate::desk::act(tx, &action, &life)).await
+        self.write(move |tx| crate::desk::act(tx, &action, &life))
+            .await
     }
 
     async fn set_presence(
@@ -287,7 +296,8 @@ impl<B: Backend> Store for SqlStore<B> {
         id: ConversationId,
     ) -> Result<Option<DeskConversation>> {
         // A write transaction: visibility is checked on the locked row.
-        self.write(move |tx| crate::desk::open(tx, viewer, id)).await
+        self.write(move |tx| crate::desk::open(tx, viewer, id))
+            .await
     }
 
     async fn csat(&self, id: ConversationId) -> Result<Option<Csat>> {
@@ -305,7 +315,7 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn teams(&self) -> Result<Vec<TeamInfo>> {
-        self.read(|tx| crate::desk::teams(tx)).await
+        self.read(crate::desk::teams).await
     }
 
     async fn upsert_team(&self, team: TeamSpec, now: Timestamp) -> Result<()> {
@@ -323,12 +333,27 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn canned(&self) -> Result<Vec<Canned>> {
-        self.read(|tx| crate::desk::canned(tx)).await
+        self.read(crate::desk::canned).await
     }
 
-    async fn create_canned(&self, shortcut: String, title: String, body: String, now: Timestamp) -> Result<Canned> {
+    async fn create_canned(
+        &self,
+        shortcut: String,
+        title: String,
+        body: String,
+        now: Timestamp,
+    ) -> Result<Canned> {
         self.write(move |tx| crate::desk::create_canned(tx, &shortcut, &title, &body, now))
             .await
+    }
+
+    async fn last_event_id(&self) -> Result<i64> {
+        self.read(|tx| {
+            use crate::sql::ConnExt;
+            tx.c.query_one("SELECT COALESCE(MAX(id), 0) FROM events", &[])?
+                .int(0)
+        })
+        .await
     }
 
     async fn stats(&self) -> Result<Stats> {

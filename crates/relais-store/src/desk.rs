@@ -44,7 +44,11 @@ impl Tx<'_> {
             .is_some())
     }
 
-    fn message_by_client_id(&mut self, id: ConversationId, client: &str) -> Result<Option<MessageId>> {
+    fn message_by_client_id(
+        &mut self,
+        id: ConversationId,
+        client: &str,
+    ) -> Result<Option<MessageId>> {
         let r = self.c.query_opt(
             "SELECT id FROM messages WHERE conversation_id = $1 AND client_id = $2",
             &[id.0.into(), client.into()],
@@ -52,13 +56,14 @@ impl Tx<'_> {
         r.map(|r| r.int(0).map(MessageId)).transpose()
     }
 
-    fn assignment_times(&mut self, id: ConversationId) -> Result<(Option<Timestamp>, Option<Timestamp>, Option<AgentId>)> {
-        let r = self
-            .c
-            .query_one(
-                "SELECT queued_at, assigned_at, last_assignee FROM conversations WHERE id = $1",
-                &[id.0.into()],
-            )?;
+    fn assignment_times(
+        &mut self,
+        id: ConversationId,
+    ) -> Result<(Option<Timestamp>, Option<Timestamp>, Option<AgentId>)> {
+        let r = self.c.query_one(
+            "SELECT queued_at, assigned_at, last_assignee FROM conversations WHERE id = $1",
+            &[id.0.into()],
+        )?;
         Ok((
             r.opt_int(0)?.map(Timestamp),
             r.opt_int(1)?.map(Timestamp),
@@ -98,12 +103,25 @@ impl Effects {
     }
 }
 
-fn event(tx: &mut Tx<'_>, id: ConversationId, kind: EventKind, actor: Actor, now: Timestamp, data: serde_json::Value) -> Result<()> {
+fn event(
+    tx: &mut Tx<'_>,
+    id: ConversationId,
+    kind: EventKind,
+    actor: Actor,
+    now: Timestamp,
+    data: serde_json::Value,
+) -> Result<()> {
     tx.insert_event(Some(id), &Event::new(kind, actor, now, data))
 }
 
 /// Moves the ticket, recording the change. Refusals are conflicts (the caller's input).
-fn transition(tx: &mut Tx<'_>, conv: &mut Conversation, action: Action, actor: Actor, now: Timestamp) -> Result<()> {
+fn transition(
+    tx: &mut Tx<'_>,
+    conv: &mut Conversation,
+    action: Action,
+    actor: Actor,
+    now: Timestamp,
+) -> Result<()> {
     let before = conv.ticket();
     match ticket::apply(before, action) {
         Ok(Transition::To(after)) => {
@@ -153,7 +171,11 @@ fn write_message(
         id: MessageId(0),
         conversation: conv.id,
         seq: conv.last_seq,
-        direction: if note { Direction::Note } else { Direction::Outbound },
+        direction: if note {
+            Direction::Note
+        } else {
+            Direction::Outbound
+        },
         author,
         agent,
         text,
@@ -172,29 +194,54 @@ fn write_message(
     }
     let actor = agent.map_or(Actor::System, Actor::Agent);
     if note {
-        event(tx, conv.id, EventKind::NoteAdded, actor, now, json!({ "message": m.id, "seq": m.seq }))?;
+        event(
+            tx,
+            conv.id,
+            EventKind::NoteAdded,
+            actor,
+            now,
+            json!({ "message": m.id, "seq": m.seq }),
+        )?;
     } else {
         tx.insert_outbox(&m, lane, now)?;
         fx.queued = true;
-        event(tx, conv.id, EventKind::MessageQueued, actor, now, json!({ "message": m.id, "seq": m.seq, "in_band": false }))?;
+        event(
+            tx,
+            conv.id,
+            EventKind::MessageQueued,
+            actor,
+            now,
+            json!({ "message": m.id, "seq": m.seq, "in_band": false }),
+        )?;
     }
     Ok(m)
 }
 
-fn schedule(tx: &mut Tx<'_>, id: ConversationId, lane: &Lane, name: &str, due_at: Timestamp, payload: serde_json::Value, now: Timestamp, fx: &mut Effects) -> Result<()> {
-    tx.cancel_timers(id, name, now)?;
-    let t = TimerRequest {
-        name: name.into(),
-        due_at,
-        payload,
-    };
+fn schedule(
+    tx: &mut Tx<'_>,
+    id: ConversationId,
+    lane: &Lane,
+    t: TimerRequest,
+    now: Timestamp,
+    fx: &mut Effects,
+) -> Result<()> {
+    tx.cancel_timers(id, &t.name, now)?;
     let timer = tx.insert_timer(id, lane, &t, now)?;
     fx.timers.push(ScheduledTimer {
         id: timer,
-        due_at,
+        due_at: t.due_at,
         lane: lane.clone(),
     });
     Ok(())
+}
+
+/// A lifecycle timer due at `due_at`.
+fn timer(name: &str, due_at: Timestamp, payload: serde_json::Value) -> TimerRequest {
+    TimerRequest {
+        name: name.into(),
+        due_at,
+        payload,
+    }
 }
 
 fn cancel_waiting_for_customer(tx: &mut Tx<'_>, id: ConversationId, now: Timestamp) -> Result<()> {
@@ -205,13 +252,20 @@ fn cancel_waiting_for_customer(tx: &mut Tx<'_>, id: ConversationId, now: Timesta
 
 /// Loads a conversation for `viewer`, locked; `NotFound` when they may not see it or
 /// may not do `action` to it.
-fn load_for(tx: &mut Tx<'_>, viewer: Viewer, id: ConversationId, action: ConversationAction) -> Result<(Conversation, Lane)> {
+fn load_for(
+    tx: &mut Tx<'_>,
+    viewer: Viewer,
+    id: ConversationId,
+    action: ConversationAction,
+) -> Result<(Conversation, Lane)> {
     let Some((conv, address)) = tx.conversation(id, true)? else {
         return Err(Error::NotFound(format!("conversation {id}")));
     };
     let teams = tx.agent_teams(viewer.agent)?;
     let relation = Relation::of(conv.team.as_deref(), conv.assignee, viewer.agent, &teams);
-    if !access::may(viewer.role, ConversationAction::View, relation) || !access::may(viewer.role, action, relation) {
+    if !access::may(viewer.role, ConversationAction::View, relation)
+        || !access::may(viewer.role, action, relation)
+    {
         return Err(Error::NotFound(format!("conversation {id}")));
     }
     let lane = Lane {
@@ -222,7 +276,10 @@ fn load_for(tx: &mut Tx<'_>, viewer: Viewer, id: ConversationId, action: Convers
 }
 
 fn language(tx: &mut Tx<'_>, conv: &Conversation) -> Result<String> {
-    Ok(tx.contact(conv.contact)?.language.unwrap_or_else(|| "en".into()))
+    Ok(tx
+        .contact(conv.contact)?
+        .language
+        .unwrap_or_else(|| "en".into()))
 }
 
 /// One agent action, in one transaction.
@@ -243,7 +300,7 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
     let now = a.now;
     let mut fx = Effects::default();
     let mut message = None;
-    let mut duplicate = false;
+    let duplicate = false;
     let mut drain_teams: Vec<Option<String>> = Vec::new();
     if conv.status == Status::Bot && !matches!(a.act, Act::Note { .. } | Act::Transfer { .. }) {
         return Err(Error::Conflict(format!(
@@ -252,7 +309,11 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
         )));
     }
     match &a.act {
-        Act::Reply { text, client_id, pending } => {
+        Act::Reply {
+            text,
+            client_id,
+            pending,
+        } => {
             if let Some(c) = client_id
                 && let Some(first) = tx.message_by_client_id(conv.id, c)?
             {
@@ -264,7 +325,10 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
                 });
             }
             if conv.status == Status::Closed {
-                return Err(Error::Conflict(format!("conversation {} is closed", conv.id)));
+                return Err(Error::Conflict(format!(
+                    "conversation {} is closed",
+                    conv.id
+                )));
             }
             if conv.assignee.is_none() && tx.claim(conv.id, me, now)? {
                 // Answering an unassigned conversation takes it.
@@ -274,24 +338,62 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
             if matches!(conv.status, Status::Solved) {
                 transition(tx, &mut conv, Action::Reopen, actor, now)?;
             }
-            let m = write_message(tx, &mut conv, &lane, AuthorKind::Agent, Some(me), text.clone(), false, client_id.as_deref(), now, &mut fx)?;
+            let m = write_message(
+                tx,
+                &mut conv,
+                &lane,
+                AuthorKind::Agent,
+                Some(me),
+                text.clone(),
+                false,
+                client_id.as_deref(),
+                now,
+                &mut fx,
+            )?;
             message = Some(m);
             // The agent answered: no return to the queue; now the customer is waited for.
             tx.cancel_timers(conv.id, TIMER_RETURN, now)?;
             if *pending && conv.status == Status::Open {
                 transition(tx, &mut conv, Action::AwaitCustomer, actor, now)?;
             }
-            schedule(tx, conv.id, &lane, TIMER_REMIND, now.plus(life.remind_after), json!({}), now, &mut fx)?;
-            schedule(tx, conv.id, &lane, TIMER_INACTIVE, now.plus(life.close_after), json!({}), now, &mut fx)?;
+            schedule(
+                tx,
+                conv.id,
+                &lane,
+                timer(TIMER_REMIND, now.plus(life.remind_after), json!({})),
+                now,
+                &mut fx,
+            )?;
+            schedule(
+                tx,
+                conv.id,
+                &lane,
+                timer(TIMER_INACTIVE, now.plus(life.close_after), json!({})),
+                now,
+                &mut fx,
+            )?;
         }
         Act::Note { text } => {
-            message = Some(write_message(tx, &mut conv, &lane, AuthorKind::Agent, Some(me), text.clone(), true, None, now, &mut fx)?);
+            message = Some(write_message(
+                tx,
+                &mut conv,
+                &lane,
+                AuthorKind::Agent,
+                Some(me),
+                text.clone(),
+                true,
+                None,
+                now,
+                &mut fx,
+            )?);
         }
         Act::Claim => {
             if conv.assignee == Some(me) {
                 // Claiming twice is harmless.
             } else if conv.status == Status::Open && tx.claim(conv.id, me, now)? {
-                fx.assigned(vec![queue::record_assignment(tx, conv.id, me, actor, life, now)?]);
+                fx.assigned(vec![queue::record_assignment(
+                    tx, conv.id, me, actor, life, now,
+                )?]);
                 conv.assignee = Some(me);
             } else {
                 return Err(Error::Conflict(format!(
@@ -302,7 +404,9 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
         }
         Act::Transfer { team, agent, note } => {
             if team.is_none() && agent.is_none() {
-                return Err(Error::Conflict("a transfer names a team, an agent, or both".into()));
+                return Err(Error::Conflict(
+                    "a transfer names a team, an agent, or both".into(),
+                ));
             }
             if let Some(t) = team
                 && tx.team_row(t)?.is_none()
@@ -316,7 +420,8 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
             }
             if conv.status == Status::Bot {
                 transition(tx, &mut conv, Action::Escalate, actor, now)?;
-                conv.escalation_reason.get_or_insert_with(|| "requested".into());
+                conv.escalation_reason
+                    .get_or_insert_with(|| "requested".into());
             } else if matches!(conv.status, Status::Solved | Status::Pending) {
                 transition(tx, &mut conv, Action::Reopen, actor, now)?;
             }
@@ -326,7 +431,18 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
                 conv.team = Some(t.clone());
             }
             if let Some(n) = note {
-                message = Some(write_message(tx, &mut conv, &lane, AuthorKind::Agent, Some(me), n.clone(), true, None, now, &mut fx)?);
+                message = Some(write_message(
+                    tx,
+                    &mut conv,
+                    &lane,
+                    AuthorKind::Agent,
+                    Some(me),
+                    n.clone(),
+                    true,
+                    None,
+                    now,
+                    &mut fx,
+                )?);
             }
             conv.assignee = None;
             conv.updated_at = now;
@@ -337,19 +453,28 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
             )?;
             tx.enqueue(conv.id, now)?;
             tx.cancel_timers(conv.id, TIMER_RETURN, now)?;
-            event(tx, conv.id, EventKind::Transferred, actor, now, json!({
-                "from_team": from_team, "to_team": conv.team, "from_agent": from_agent, "to_agent": agent,
-            }))?;
+            event(
+                tx,
+                conv.id,
+                EventKind::Transferred,
+                actor,
+                now,
+                json!({
+                    "from_team": from_team, "to_team": conv.team, "from_agent": from_agent, "to_agent": agent,
+                }),
+            )?;
             match agent {
                 Some(ag) => {
                     if tx.claim(conv.id, *ag, now)? {
-                        fx.assigned(vec![queue::record_assignment(tx, conv.id, *ag, actor, life, now)?]);
+                        fx.assigned(vec![queue::record_assignment(
+                            tx, conv.id, *ag, actor, life, now,
+                        )?]);
                     }
                 }
                 None => drain_teams.push(conv.team.clone()),
             }
             drain_teams.push(from_team);
-            return finish(tx, conv.id, drain_teams, life, now, fx, message, duplicate);
+            return finish(tx, drain_teams, life, now, fx, message, duplicate);
         }
         Act::SetPending => transition(tx, &mut conv, Action::AwaitCustomer, actor, now)?,
         Act::Solve => {
@@ -361,25 +486,28 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
             transition(tx, &mut conv, Action::Reopen, actor, now)?;
             tx.cancel_timers(conv.id, TIMER_AUTO_CLOSE, now)?;
             if conv.assignee != Some(me) {
-                tx.c.execute("UPDATE conversations SET assignee = NULL WHERE id = $1", &[conv.id.0.into()])?;
+                tx.c.execute(
+                    "UPDATE conversations SET assignee = NULL WHERE id = $1",
+                    &[conv.id.0.into()],
+                )?;
                 conv.assignee = None;
                 if tx.claim(conv.id, me, now)? {
-                    fx.assigned(vec![queue::record_assignment(tx, conv.id, me, actor, life, now)?]);
+                    fx.assigned(vec![queue::record_assignment(
+                        tx, conv.id, me, actor, life, now,
+                    )?]);
                     conv.assignee = Some(me);
                 }
             }
         }
     }
-    duplicate |= false;
     conv.updated_at = now;
     tx.update_conversation(&conv)?;
-    finish(tx, conv.id, drain_teams, life, now, fx, message, duplicate)
+    finish(tx, drain_teams, life, now, fx, message, duplicate)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn finish(
     tx: &mut Tx<'_>,
-    _id: ConversationId,
     drain_teams: Vec<Option<String>>,
     life: &Lifecycle,
     now: Timestamp,
@@ -416,7 +544,14 @@ fn solved(
         "UPDATE conversations SET solved_at = $1, last_assignee = COALESCE(assignee, last_assignee) WHERE id = $2",
         &[now.0.into(), conv.id.0.into()],
     )?;
-    schedule(tx, conv.id, lane, TIMER_AUTO_CLOSE, now.plus(life.auto_close), json!({}), now, fx)?;
+    schedule(
+        tx,
+        conv.id,
+        lane,
+        timer(TIMER_AUTO_CLOSE, now.plus(life.auto_close), json!({})),
+        now,
+        fx,
+    )?;
     if life.csat && conv.resolved_by == Some(Resolver::Agent) {
         send_survey(tx, conv, lane, agent, now, fx)?;
     }
@@ -433,8 +568,18 @@ pub(crate) fn bot_solved(
     now: Timestamp,
     fx: &mut Effects,
 ) -> Result<()> {
-    tx.c.execute("UPDATE conversations SET solved_at = $1 WHERE id = $2", &[now.0.into(), conv.id.0.into()])?;
-    schedule(tx, conv.id, lane, TIMER_AUTO_CLOSE, now.plus(life.auto_close), json!({}), now, fx)?;
+    tx.c.execute(
+        "UPDATE conversations SET solved_at = $1 WHERE id = $2",
+        &[now.0.into(), conv.id.0.into()],
+    )?;
+    schedule(
+        tx,
+        conv.id,
+        lane,
+        timer(TIMER_AUTO_CLOSE, now.plus(life.auto_close), json!({})),
+        now,
+        fx,
+    )?;
     if csat {
         send_survey(tx, conv, lane, None, now, fx)?;
         tx.update_conversation(conv)?;
@@ -452,13 +597,31 @@ pub(crate) fn send_survey(
     fx: &mut Effects,
 ) -> Result<()> {
     let lang = language(tx, conv)?;
-    let m = write_message(tx, conv, lane, AuthorKind::System, None, lifecycle::text(Say::CsatQuestion, &lang).to_owned(), false, None, now, fx)?;
+    let m = write_message(
+        tx,
+        conv,
+        lane,
+        AuthorKind::System,
+        None,
+        lifecycle::text(Say::CsatQuestion, &lang).to_owned(),
+        false,
+        None,
+        now,
+        fx,
+    )?;
     tx.c.execute(
         "INSERT INTO csat (conversation_id, message_id, agent_id, state, sent_at) VALUES ($1, $2, $3, 'sent', $4) \
          ON CONFLICT (conversation_id) DO UPDATE SET message_id = $2, agent_id = $3, state = 'sent', score = NULL, sent_at = $4, answered_at = NULL",
         &[conv.id.0.into(), m.id.0.into(), agent.map(|a| a.0).into(), now.0.into()],
     )?;
-    event(tx, conv.id, EventKind::CsatSent, Actor::System, now, json!({ "message": m.id }))?;
+    event(
+        tx,
+        conv.id,
+        EventKind::CsatSent,
+        Actor::System,
+        now,
+        json!({ "message": m.id }),
+    )?;
     Ok(())
 }
 
@@ -470,61 +633,103 @@ pub(crate) fn survey_failed(tx: &mut Tx<'_>, message: MessageId, now: Timestamp)
     )?;
     if let Some(r) = r {
         let id = ConversationId(r.int(0)?);
-        event(tx, id, EventKind::CsatUndeliverable, Actor::System, now, json!({ "message": message }))?;
+        event(
+            tx,
+            id,
+            EventKind::CsatUndeliverable,
+            Actor::System,
+            now,
+            json!({ "message": message }),
+        )?;
     }
     Ok(())
 }
 
-/// Is this customer message the answer to a survey? Then it is recorded, thanked,
-/// and the conversation stays solved.
+/// Is this customer message the answer to a survey? Then it is recorded (and the
+/// conversation stays solved); the caller thanks the customer after storing the message.
 pub(crate) fn survey_answer(
     tx: &mut Tx<'_>,
-    conv: &mut Conversation,
-    lane: &Lane,
+    conv: &Conversation,
     text: &str,
-    in_band: bool,
     now: Timestamp,
-) -> Result<Option<Vec<Message>>> {
+) -> Result<bool> {
     if conv.status != Status::Solved {
-        return Ok(None);
+        return Ok(false);
     }
     let Some(score) = lifecycle::parse_csat(text) else {
-        return Ok(None);
+        return Ok(false);
     };
     let n = tx.c.execute(
         "UPDATE csat SET state = 'answered', score = $1, answered_at = $2 WHERE conversation_id = $3 AND state IN ('sent', 'undeliverable')",
         &[i64::from(score).into(), now.0.into(), conv.id.0.into()],
     )?;
     if n == 0 {
-        return Ok(None);
+        return Ok(false);
     }
-    event(tx, conv.id, EventKind::CsatAnswered, Actor::Contact(conv.contact), now, json!({ "score": score }))?;
+    event(
+        tx,
+        conv.id,
+        EventKind::CsatAnswered,
+        Actor::Contact(conv.contact),
+        now,
+        json!({ "score": score }),
+    )?;
+    Ok(true)
+}
+
+/// Thanks for a survey answer, in the customer's language: in the response for an
+/// in-band channel, else through the outbox.
+pub(crate) fn survey_thanks(
+    tx: &mut Tx<'_>,
+    conv: &mut Conversation,
+    lane: &Lane,
+    answer: MessageId,
+    in_band: bool,
+    now: Timestamp,
+) -> Result<(Message, bool)> {
     let lang = language(tx, conv)?;
-    let mut fx = Effects::default();
     let thanks = lifecycle::text(Say::CsatThanks, &lang).to_owned();
-    let m = if in_band {
-        conv.last_seq += 1;
-        let mut m = Message {
-            id: MessageId(0),
-            conversation: conv.id,
-            seq: conv.last_seq,
-            direction: Direction::Outbound,
-            author: AuthorKind::System,
-            agent: None,
-            text: thanks,
-            buttons: Vec::new(),
-            status: Some(DeliveryStatus::Sent),
-            external_id: None,
-            reply_to: None,
-            created_at: now,
-        };
-        m.id = tx.insert_message(&m, &conv.channel)?;
-        event(tx, conv.id, EventKind::MessageSent, Actor::System, now, json!({ "message": m.id, "seq": m.seq, "in_band": true }))?;
-        m
-    } else {
-        write_message(tx, conv, lane, AuthorKind::System, None, thanks, false, None, now, &mut fx)?
+    if !in_band {
+        let mut fx = Effects::default();
+        let m = write_message(
+            tx,
+            conv,
+            lane,
+            AuthorKind::System,
+            None,
+            thanks,
+            false,
+            None,
+            now,
+            &mut fx,
+        )?;
+        return Ok((m, true));
+    }
+    conv.last_seq += 1;
+    let mut m = Message {
+        id: MessageId(0),
+        conversation: conv.id,
+        seq: conv.last_seq,
+        direction: Direction::Outbound,
+        author: AuthorKind::System,
+        agent: None,
+        text: thanks,
+        buttons: Vec::new(),
+        status: Some(DeliveryStatus::Sent),
+        external_id: None,
+        reply_to: Some(answer),
+        created_at: now,
     };
-    Ok(Some(vec![m]))
+    m.id = tx.insert_message(&m, &conv.channel)?;
+    event(
+        tx,
+        conv.id,
+        EventKind::MessageSent,
+        Actor::System,
+        now,
+        json!({ "message": m.id, "seq": m.seq, "in_band": true }),
+    )?;
+    Ok((m, false))
 }
 
 /// What a customer's message does to a conversation a human owns (after the ticket
@@ -548,20 +753,34 @@ pub(crate) fn customer_wrote(
         let (_, _, last) = tx.assignment_times(conv.id)?;
         conv.assignee = None;
         tx.update_conversation(conv)?;
-        tx.c.execute("UPDATE conversations SET queued_at = NULL WHERE id = $1", &[conv.id.0.into()])?;
+        tx.c.execute(
+            "UPDATE conversations SET queued_at = NULL WHERE id = $1",
+            &[conv.id.0.into()],
+        )?;
         tx.enqueue(conv.id, now)?;
         // Back to the same agent if they are online with room, else the team's queue.
         let back = match (last, conv.team.clone()) {
             (Some(agent), Some(team)) => {
                 let cap = tx.team_row(&team)?.map_or(0, |t| t.capacity);
-                tx.candidates(&team, cap)?.iter().any(|c| c.agent == agent && c.has_room())
+                tx.candidates(&team, cap)?
+                    .iter()
+                    .any(|c| c.agent == agent && c.has_room())
             }
-            (Some(agent), None) => tx.agent(agent)?.is_some_and(|a| a.presence == Presence::Online),
+            (Some(agent), None) => tx
+                .agent(agent)?
+                .is_some_and(|a| a.presence == Presence::Online),
             _ => false,
         };
         match last {
             Some(agent) if back && tx.claim(conv.id, agent, now)? => {
-                fx.assigned(vec![queue::record_assignment(tx, conv.id, agent, Actor::System, life, now)?]);
+                fx.assigned(vec![queue::record_assignment(
+                    tx,
+                    conv.id,
+                    agent,
+                    Actor::System,
+                    life,
+                    now,
+                )?]);
                 conv.assignee = Some(agent);
             }
             _ => fx.assigned(queue::drain(tx, conv.team.as_deref(), life, now)?),
@@ -573,7 +792,14 @@ pub(crate) fn customer_wrote(
         && !tx.has_pending_timer(conv.id, TIMER_RETURN)?
     {
         let agent = conv.assignee;
-        schedule(tx, conv.id, lane, TIMER_RETURN, now.plus(after), json!({ "agent": agent }), now, &mut fx)?;
+        schedule(
+            tx,
+            conv.id,
+            lane,
+            timer(TIMER_RETURN, now.plus(after), json!({ "agent": agent })),
+            now,
+            &mut fx,
+        )?;
     }
     Ok(fx)
 }
@@ -594,7 +820,14 @@ pub(crate) fn fire(
         channel: conv.channel.clone(),
         address,
     };
-    event(tx, id, EventKind::TimerFired, Actor::System, now, json!({ "name": name }))?;
+    event(
+        tx,
+        id,
+        EventKind::TimerFired,
+        Actor::System,
+        now,
+        json!({ "name": name }),
+    )?;
     let mut fx = Effects::default();
     match (name, conv.status) {
         (TIMER_AUTO_CLOSE, Status::Solved) => {
@@ -602,7 +835,18 @@ pub(crate) fn fire(
         }
         (TIMER_REMIND, Status::Open | Status::Pending) => {
             let lang = language(tx, &conv)?;
-            write_message(tx, &mut conv, &lane, AuthorKind::System, None, lifecycle::text(Say::StillThere, &lang).to_owned(), false, None, now, &mut fx)?;
+            write_message(
+                tx,
+                &mut conv,
+                &lane,
+                AuthorKind::System,
+                None,
+                lifecycle::text(Say::StillThere, &lang).to_owned(),
+                false,
+                None,
+                now,
+                &mut fx,
+            )?;
         }
         (TIMER_INACTIVE, Status::Open | Status::Pending) => {
             if life.close_status == Status::Pending {
@@ -610,7 +854,13 @@ pub(crate) fn fire(
                     transition(tx, &mut conv, Action::AwaitCustomer, Actor::System, now)?;
                 }
             } else {
-                transition(tx, &mut conv, Action::Solve(Resolver::Inactivity), Actor::System, now)?;
+                transition(
+                    tx,
+                    &mut conv,
+                    Action::Solve(Resolver::Inactivity),
+                    Actor::System,
+                    now,
+                )?;
                 solved(tx, &mut conv, &lane, None, life, now, &mut fx)?;
                 let team = conv.team.clone();
                 conv.updated_at = now;
@@ -619,13 +869,23 @@ pub(crate) fn fire(
             }
         }
         (TIMER_RETURN, Status::Open) => {
-            let due = payload.get("agent").and_then(serde_json::Value::as_i64).map(AgentId);
+            let due = payload
+                .get("agent")
+                .and_then(serde_json::Value::as_i64)
+                .map(AgentId);
             if conv.assignee.is_some() && conv.assignee == due {
                 conv.assignee = None;
                 conv.updated_at = now;
                 tx.update_conversation(&conv)?;
                 tx.enqueue(id, now)?;
-                event(tx, id, EventKind::Unassigned, Actor::System, now, json!({ "agent": due, "why": "no_answer" }))?;
+                event(
+                    tx,
+                    id,
+                    EventKind::Unassigned,
+                    Actor::System,
+                    now,
+                    json!({ "agent": due, "why": "no_answer" }),
+                )?;
                 let team = conv.team.clone();
                 fx.assigned(queue::drain(tx, team.as_deref(), life, now)?);
                 return Ok(fired(id, fx));
@@ -667,7 +927,12 @@ pub(crate) fn set_presence(
     if current.presence != presence {
         tx.insert_event(
             None,
-            &Event::new(EventKind::PresenceChanged, Actor::Agent(agent), now, json!({ "from": current.presence.as_str(), "to": presence.as_str() })),
+            &Event::new(
+                EventKind::PresenceChanged,
+                Actor::Agent(agent),
+                now,
+                json!({ "from": current.presence.as_str(), "to": presence.as_str() }),
+            ),
         )?;
     }
     let mut fx = Effects::default();
@@ -680,10 +945,20 @@ pub(crate) fn set_presence(
         for r in rows {
             let id = ConversationId(r.int(0)?);
             let team = r.opt_text(1)?;
-            tx.c.execute("UPDATE conversations SET assignee = NULL WHERE id = $1", &[id.0.into()])?;
+            tx.c.execute(
+                "UPDATE conversations SET assignee = NULL WHERE id = $1",
+                &[id.0.into()],
+            )?;
             tx.enqueue(id, now)?;
             tx.cancel_timers(id, TIMER_RETURN, now)?;
-            event(tx, id, EventKind::Unassigned, Actor::System, now, json!({ "agent": agent, "why": "offline" }))?;
+            event(
+                tx,
+                id,
+                EventKind::Unassigned,
+                Actor::System,
+                now,
+                json!({ "agent": agent, "why": "offline" }),
+            )?;
             if !teams.contains(&team) {
                 teams.push(team);
             }
@@ -709,22 +984,31 @@ pub(crate) fn list(tx: &mut Tx<'_>, q: &DeskQuery) -> Result<Vec<DeskConversatio
         format!("${}", params.len())
     };
     let mut clauses: Vec<String> = Vec::new();
-    let team_list = |params: &mut Vec<Val>, p: &mut dyn FnMut(Val, &mut Vec<Val>) -> String| -> String {
-        if teams.is_empty() {
-            "NULL".to_owned()
-        } else {
-            teams.iter().map(|t| p(Val::Text(t.clone()), params)).collect::<Vec<_>>().join(", ")
-        }
-    };
+    let team_list =
+        |params: &mut Vec<Val>, p: &mut dyn FnMut(Val, &mut Vec<Val>) -> String| -> String {
+            if teams.is_empty() {
+                "NULL".to_owned()
+            } else {
+                teams
+                    .iter()
+                    .map(|t| p(Val::Text(t.clone()), params))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
     match q.view {
         View::Mine => {
             let a = p(me.0.into(), &mut params);
-            clauses.push(format!("v.assignee = {a} AND v.status IN ('open', 'pending')"));
+            clauses.push(format!(
+                "v.assignee = {a} AND v.status IN ('open', 'pending')"
+            ));
         }
         View::Unassigned => clauses.push("v.assignee IS NULL AND v.status = 'open'".into()),
         View::MyTeams => {
             let l = team_list(&mut params, &mut p);
-            clauses.push(format!("v.team IN ({l}) AND v.status IN ('open', 'pending')"));
+            clauses.push(format!(
+                "v.team IN ({l}) AND v.status IN ('open', 'pending')"
+            ));
         }
         View::Pending => clauses.push("v.status = 'pending'".into()),
         View::Solved => clauses.push("v.status = 'solved'".into()),
@@ -733,7 +1017,9 @@ pub(crate) fn list(tx: &mut Tx<'_>, q: &DeskQuery) -> Result<Vec<DeskConversatio
     if !all {
         let a = p(me.0.into(), &mut params);
         let l = team_list(&mut params, &mut p);
-        clauses.push(format!("(v.assignee = {a} OR v.team IS NULL OR v.team IN ({l}))"));
+        clauses.push(format!(
+            "(v.assignee = {a} OR v.team IS NULL OR v.team IN ({l}))"
+        ));
         clauses.push("v.status <> 'bot'".into());
     }
     if let Some(t) = &q.team {
@@ -751,7 +1037,11 @@ pub(crate) fn list(tx: &mut Tx<'_>, q: &DeskQuery) -> Result<Vec<DeskConversatio
 }
 
 /// One conversation for `viewer`, or `None` when they may not see it.
-pub(crate) fn open(tx: &mut Tx<'_>, viewer: Viewer, id: ConversationId) -> Result<Option<DeskConversation>> {
+pub(crate) fn open(
+    tx: &mut Tx<'_>,
+    viewer: Viewer,
+    id: ConversationId,
+) -> Result<Option<DeskConversation>> {
     match load_for(tx, viewer, id, ConversationAction::View) {
         Ok(_) => {}
         Err(Error::NotFound(_)) => return Ok(None),
@@ -763,7 +1053,12 @@ pub(crate) fn open(tx: &mut Tx<'_>, viewer: Viewer, id: ConversationId) -> Resul
 
 /// Teams and agents from teams.yaml: teams upserted, missing agents created without a
 /// password (an admin sets one), each listed agent's teams replaced.
-pub(crate) fn sync_teams(tx: &mut Tx<'_>, teams: &[TeamSpec], members: &[MemberSpec], now: Timestamp) -> Result<()> {
+pub(crate) fn sync_teams(
+    tx: &mut Tx<'_>,
+    teams: &[TeamSpec],
+    members: &[MemberSpec],
+    now: Timestamp,
+) -> Result<()> {
     for t in teams {
         upsert_team(tx, t, now)?;
     }
@@ -793,8 +1088,15 @@ pub(crate) fn upsert_team(tx: &mut Tx<'_>, t: &TeamSpec, now: Timestamp) -> Resu
     Ok(())
 }
 
-pub(crate) fn set_members_of_agent(tx: &mut Tx<'_>, agent: AgentId, teams: &[String]) -> Result<()> {
-    tx.c.execute("DELETE FROM team_members WHERE agent_id = $1", &[agent.0.into()])?;
+pub(crate) fn set_members_of_agent(
+    tx: &mut Tx<'_>,
+    agent: AgentId,
+    teams: &[String],
+) -> Result<()> {
+    tx.c.execute(
+        "DELETE FROM team_members WHERE agent_id = $1",
+        &[agent.0.into()],
+    )?;
     for t in teams {
         if tx.team_row(t)?.is_none() {
             return Err(Error::NotFound(format!("team {t}")));
@@ -808,13 +1110,18 @@ pub(crate) fn set_members_of_agent(tx: &mut Tx<'_>, agent: AgentId, teams: &[Str
 }
 
 pub(crate) fn teams(tx: &mut Tx<'_>) -> Result<Vec<TeamInfo>> {
-    let rows = tx.c.query("SELECT id, name, assignment, capacity FROM teams ORDER BY id", &[])?;
+    let rows = tx.c.query(
+        "SELECT id, name, assignment, capacity FROM teams ORDER BY id",
+        &[],
+    )?;
     let mut out = Vec::new();
     for r in rows {
         let id = r.text(0)?;
-        let members = tx
-            .c
-            .query("SELECT agent_id FROM team_members WHERE team_id = $1 ORDER BY agent_id", &[id.as_str().into()])?
+        let members =
+            tx.c.query(
+                "SELECT agent_id FROM team_members WHERE team_id = $1 ORDER BY agent_id",
+                &[id.as_str().into()],
+            )?
             .iter()
             .map(|m| m.int(0).map(AgentId))
             .collect::<Result<Vec<_>>>()?;
@@ -832,20 +1139,29 @@ pub(crate) fn teams(tx: &mut Tx<'_>) -> Result<Vec<TeamInfo>> {
 }
 
 pub(crate) fn canned(tx: &mut Tx<'_>) -> Result<Vec<Canned>> {
-    tx.c.query("SELECT id, shortcut, title, body FROM canned_responses ORDER BY shortcut", &[])?
-        .iter()
-        .map(|r| {
-            Ok(Canned {
-                id: r.int(0)?,
-                shortcut: r.text(1)?,
-                title: r.text(2)?,
-                body: r.text(3)?,
-            })
+    tx.c.query(
+        "SELECT id, shortcut, title, body FROM canned_responses ORDER BY shortcut",
+        &[],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Canned {
+            id: r.int(0)?,
+            shortcut: r.text(1)?,
+            title: r.text(2)?,
+            body: r.text(3)?,
         })
-        .collect()
+    })
+    .collect()
 }
 
-pub(crate) fn create_canned(tx: &mut Tx<'_>, shortcut: &str, title: &str, body: &str, now: Timestamp) -> Result<Canned> {
+pub(crate) fn create_canned(
+    tx: &mut Tx<'_>,
+    shortcut: &str,
+    title: &str,
+    body: &str,
+    now: Timestamp,
+) -> Result<Canned> {
     let r = tx.c.query_opt(
         "INSERT INTO canned_responses (shortcut, title, body, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (shortcut) DO NOTHING RETURNING id",

@@ -18,13 +18,13 @@ pub mod model;
 pub mod postgres;
 mod sql;
 pub use backend::SqlStore;
+mod desk;
+pub mod proactive;
+mod queue;
 pub mod sqlite;
 mod tx;
 mod usecase;
 mod versions;
-mod desk;
-mod queue;
-pub mod proactive;
 pub use proactive::ProactiveOutcome;
 
 use async_trait::async_trait;
@@ -148,8 +148,11 @@ pub trait Store: Send + Sync {
     /// A view's conversations that the viewer may see, newest first.
     async fn desk_list(&self, query: DeskQuery) -> Result<Vec<DeskConversation>>;
     /// One conversation, `None` when the viewer may not see it.
-    async fn desk_open(&self, viewer: Viewer, id: ConversationId)
-    -> Result<Option<DeskConversation>>;
+    async fn desk_open(
+        &self,
+        viewer: Viewer,
+        id: ConversationId,
+    ) -> Result<Option<DeskConversation>>;
     async fn csat(&self, id: ConversationId) -> Result<Option<Csat>>;
     /// Teams and agents of teams.yaml.
     async fn sync_teams(
@@ -170,6 +173,9 @@ pub trait Store: Send + Sync {
         body: String,
         now: Timestamp,
     ) -> Result<Canned>;
+
+    /// The id of the newest event (0 when the log is empty).
+    async fn last_event_id(&self) -> Result<i64>;
 
     /// Counts for `/ready` and tests: rows per table that matter.
     async fn stats(&self) -> Result<Stats>;

@@ -329,7 +329,9 @@ pub enum Act {
         pending: bool,
     },
     /// An internal note, never sent to the customer.
-    Note { text: String },
+    Note {
+        text: String,
+    },
     /// Take an unassigned conversation.
     Claim,
     /// To another team (back to its queue) and/or a given agent, with a note.

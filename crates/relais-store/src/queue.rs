@@ -128,7 +128,12 @@ impl Tx<'_> {
     }
 
     /// The claim: `true` only for the one caller that assigns an unassigned conversation.
-    pub(crate) fn claim(&mut self, id: ConversationId, agent: AgentId, now: Timestamp) -> Result<bool> {
+    pub(crate) fn claim(
+        &mut self,
+        id: ConversationId,
+        agent: AgentId,
+        now: Timestamp,
+    ) -> Result<bool> {
         let n = self.c.execute(
             "UPDATE conversations SET assignee = $1, assigned_at = $2, last_assignee = $1 \
              WHERE id = $3 AND assignee IS NULL AND status IN ('open', 'pending')",

@@ -218,6 +218,14 @@ impl Tx<'_> {
         self.contact(ContactId(id))
     }
 
+    pub fn set_contact_language(&mut self, id: ContactId, language: &str) -> Result<()> {
+        self.c.execute(
+            "UPDATE contacts SET language = $1 WHERE id = $2",
+            &[language.into(), id.0.into()],
+        )?;
+        Ok(())
+    }
+
     // ---- conversations --------------------------------------------------------------
 
     /// The live conversation of a contact on a channel, locked for this transaction.

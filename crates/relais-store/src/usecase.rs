@@ -2,10 +2,9 @@
 //! message, fire a timer, journal a delivery attempt. Each runs inside one
 //! transaction that the backend opens and commits.
 
-use crate::model::*;
 use crate::desk;
+use crate::model::*;
 use crate::tx::Tx;
-use relais_core::lifecycle::{self, Lifecycle};
 use crate::{Error, Result};
 use relais_core::Timestamp;
 use relais_core::contact::Contact;
@@ -13,6 +12,7 @@ use relais_core::conversation::Conversation;
 use relais_core::decision::{ConversationHandler, Decision, HandlerInput, HttpResult, Trigger};
 use relais_core::event::{Actor, Event, EventKind};
 use relais_core::id::{ConversationId, MessageId, TimerId};
+use relais_core::lifecycle::{self, Lifecycle};
 use relais_core::message::{AuthorKind, DeliveryStatus, Direction, Message};
 use relais_core::ticket::{self, Action, Resolver, Status, Transition};
 use serde_json::json;
@@ -41,46 +41,42 @@ pub(crate) fn ingest(
     };
     let mut events = Vec::new();
     let mut status_before = None;
-    let mut survey = None;
+    let mut survey = false;
     let (mut conv, first) = match tx.live_conversation(&inbound.channel, contact.id)? {
         Some(mut conv) => {
             let before = conv.ticket();
             status_before = Some(before.status);
             // An answer to the satisfaction survey keeps the conversation solved.
-            if let Some(replies) =
-                desk::survey_answer(tx, &mut conv, &lane, &inbound.text, inbound.replies_in_band, now)?
-            {
-                survey = Some(replies);
-            }
-            if survey.is_some() {
+            survey = desk::survey_answer(tx, &conv, &inbound.text, now)?;
+            if survey {
                 (conv, false)
             } else {
-            match ticket::apply(before, Action::CustomerMessage) {
-                Ok(Transition::To(after)) => {
-                    if after.status != before.status {
-                        events.push(status_event(
-                            &before.status,
-                            &after.status,
-                            Actor::Contact(contact.id),
-                            now,
-                        ));
-                        if before.status == Status::Solved && after.status == Status::Bot {
-                            // A bot-solved conversation starts the bot again from the start.
-                            conv.bot_state = json!({});
+                match ticket::apply(before, Action::CustomerMessage) {
+                    Ok(Transition::To(after)) => {
+                        if after.status != before.status {
+                            events.push(status_event(
+                                &before.status,
+                                &after.status,
+                                Actor::Contact(contact.id),
+                                now,
+                            ));
+                            if before.status == Status::Solved && after.status == Status::Bot {
+                                // A bot-solved conversation starts the bot again from the start.
+                                conv.bot_state = json!({});
+                            }
                         }
+                        conv.status = after.status;
+                        conv.resolved_by = after.resolved_by;
                     }
-                    conv.status = after.status;
-                    conv.resolved_by = after.resolved_by;
+                    // Live conversations are never closed; a refusal here is a bug, not input.
+                    Ok(Transition::NewConversation) | Err(_) => {
+                        return Err(Error::Corrupt(format!(
+                            "conversation {} in status {} cannot take a customer message",
+                            conv.id, conv.status
+                        )));
+                    }
                 }
-                // Live conversations are never closed; a refusal here is a bug, not input.
-                Ok(Transition::NewConversation) | Err(_) => {
-                    return Err(Error::Corrupt(format!(
-                        "conversation {} in status {} cannot take a customer message",
-                        conv.id, conv.status
-                    )));
-                }
-            }
-            (conv, false)
+                (conv, false)
             }
         }
         None => {
@@ -123,19 +119,16 @@ pub(crate) fn ingest(
         tx.insert_event(Some(conv.id), e)?;
     }
 
-    if let Some(mut replies) = survey {
-        // The thanks was written before the answer: keep the transcript in order.
+    if survey {
+        let (thanks, queued) =
+            desk::survey_thanks(tx, &mut conv, &lane, msg.id, inbound.replies_in_band, now)?;
         conv.updated_at = now;
         tx.update_conversation(&conv)?;
-        for r in &mut replies {
-            r.reply_to = Some(msg.id);
-        }
-        let queued = replies.iter().any(|r| r.status == Some(DeliveryStatus::Queued));
         return Ok(Ingested {
             duplicate: false,
             conversation: conv.id,
             message: msg.id,
-            replies: if inbound.replies_in_band { replies } else { Vec::new() },
+            replies: if queued { Vec::new() } else { vec![thanks] },
             timers: Vec::new(),
             queued,
             http: None,
@@ -211,7 +204,15 @@ pub(crate) fn fire_timer(
         return Ok(None);
     };
     if lifecycle::is_lifecycle_timer(&timer.name) {
-        return desk::fire(tx, timer.conversation, &timer.name, &timer.payload, life, now).map(Some);
+        return desk::fire(
+            tx,
+            timer.conversation,
+            &timer.name,
+            &timer.payload,
+            life,
+            now,
+        )
+        .map(Some);
     }
     let woken = Wake {
         conversation: timer.conversation,
@@ -434,15 +435,16 @@ pub(crate) fn run_bot(
         life,
     } = step;
     let mut applied = if conv.status == Status::Bot {
-        let probe = crate::queue::Probe::new(tx, now);
-        let decision = handler.decide(&HandlerInput {
-            conversation: conv,
-            contact,
-            trigger,
-            now,
-            queue: &probe,
-        });
-        drop(probe);
+        let decision = {
+            let probe = crate::queue::Probe::new(tx, now);
+            handler.decide(&HandlerInput {
+                conversation: conv,
+                contact,
+                trigger,
+                now,
+                queue: &probe,
+            })
+        };
         let step = Step {
             conv: &mut *conv,
             contact,
@@ -588,6 +590,11 @@ fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result
         }
     }
     if let Some(h) = decision.handoff {
+        if contact.language.is_none()
+            && let Some(l) = &h.language
+        {
+            tx.set_contact_language(contact.id, l)?;
+        }
         conv.team = h.team;
         conv.priority = h.priority;
         conv.escalation_reason = Some(h.reason);

@@ -2,10 +2,10 @@
 //! the next version number, so a run that started on version N can still find it after
 //! a reload or a restart.
 
+use crate::Result;
 use crate::model::{FlowSource, FlowVersion};
 use crate::sql::ConnExt;
 use crate::tx::Tx;
-use crate::Result;
 use relais_core::Timestamp;
 
 impl Tx<'_> {

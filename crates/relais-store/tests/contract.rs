@@ -881,6 +881,7 @@ fn http_then_handoff(input: &HandlerInput<'_>) -> Decision {
                 note: None,
                 after_hours: false,
                 fields: serde_json::json!({ "order_id": "A1" }),
+                language: None,
             }),
             ..Decision::default()
         },

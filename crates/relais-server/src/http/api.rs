@@ -6,15 +6,15 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, Caller};
 use crate::auth::{self, Permission};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use relais_core::Duration;
 use relais_core::agent::Role;
 use relais_core::event::{Actor, Event, EventKind};
-use relais_core::id::{ChannelId, ConversationId, MessageId};
-use relais_store::{Agent, NewAgent, NewChannel, NewToken, Page, TokenInfo};
+use relais_core::id::{ChannelId, MessageId};
+use relais_store::{Agent, NewAgent, NewChannel, NewToken, TokenInfo};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -26,12 +26,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tokens/{id}", delete(revoke_token))
         .route("/api/v1/channels", get(list_channels).post(create_channel))
         .route("/api/v1/agents", get(list_agents).post(create_agent))
-        .route("/api/v1/conversations", get(list_conversations))
-        .route("/api/v1/conversations/{id}", get(show_conversation))
-        .route(
-            "/api/v1/conversations/{id}/events",
-            get(conversation_events),
-        )
         .route("/api/v1/messages/{id}/attempts", get(message_attempts))
 }
 
@@ -270,6 +264,9 @@ struct AgentRequest {
     password: String,
     #[serde(default)]
     capacity: Option<i64>,
+    /// Team ids the agent joins.
+    #[serde(default)]
+    teams: Vec<String>,
 }
 
 /// Checks an agent's fields; shared with the CLI's `admin create-agent`.
@@ -333,87 +330,26 @@ async fn create_agent(
                 created_at: s.rt.clock.now(),
             })
             .await?;
+    if !req.teams.is_empty() {
+        s.rt.store
+            .set_agent_teams(agent.id, req.teams.clone())
+            .await
+            .map_err(|e| match e {
+                relais_store::Error::NotFound(what) => {
+                    ApiError::field("teams", format!("{what} does not exist"))
+                }
+                other => other.into(),
+            })?;
+    }
     s.rt.store
         .record_event(Event::new(
             EventKind::AdminAction,
             Actor::Agent(caller.agent.id),
             s.rt.clock.now(),
-            json!({ "action": "agent_created", "agent": agent.id, "role": agent.role }),
+            json!({ "action": "agent_created", "agent": agent.id, "role": agent.role, "teams": req.teams }),
         ))
         .await?;
     Ok((StatusCode::CREATED, Json(json!({ "agent": agent }))))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PageQuery {
-    #[serde(default)]
-    before: Option<i64>,
-    #[serde(default)]
-    limit: Option<u32>,
-}
-
-async fn list_conversations(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(q): Query<PageQuery>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Permission::ReadConversations)?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let page =
-        s.rt.store
-            .conversations(Page {
-                before: q.before.map(ConversationId),
-                limit,
-            })
-            .await?;
-    let next = (page.len() as u32 == limit)
-        .then(|| page.last().map(|v| v.conversation.id))
-        .flatten();
-    Ok(Json(json!({ "conversations": page, "next_before": next })))
-}
-
-async fn show_conversation(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Permission::ReadConversations)?;
-    let id = ConversationId(id);
-    let view =
-        s.rt.store
-            .conversation(id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("conversation {id} not found")))?;
-    let messages = s.rt.store.messages(id).await?;
-    Ok(Json(json!({ "conversation": view, "messages": messages })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EventsQuery {
-    #[serde(default)]
-    after: Option<i64>,
-    #[serde(default)]
-    limit: Option<u32>,
-}
-
-async fn conversation_events(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<i64>,
-    Query(q): Query<EventsQuery>,
-) -> Result<Json<Value>, ApiError> {
-    caller.require(Permission::ReadConversations)?;
-    let events =
-        s.rt.store
-            .events(
-                Some(ConversationId(id)),
-                q.after.unwrap_or(0),
-                q.limit.unwrap_or(200).clamp(1, 1000),
-            )
-            .await?;
-    Ok(Json(json!({ "events": events })))
 }
 
 async fn message_attempts(

@@ -145,7 +145,10 @@ fn validate(r: &EventRequest) -> Result<(), ApiError> {
     if let Some(t) = &r.contact.tier
         && (t.is_empty() || t.len() > 40)
     {
-        return Err(ApiError::field("contact.tier", "must be 1 to 40 characters"));
+        return Err(ApiError::field(
+            "contact.tier",
+            "must be 1 to 40 characters",
+        ));
     }
     Ok(())
 }
@@ -158,16 +161,13 @@ async fn proactive_event(
     caller.require(Permission::SendEvents)?;
     validate(&r)?;
     let channel = ChannelId(r.channel.clone());
-    let meta = s
-        .rt
-        .channel(&channel)
-        .ok_or_else(|| ApiError::field("channel", format!("no channel {:?}", r.channel)))?;
-    let has_flow = s.rt.flows.as_ref().is_some_and(|f| {
-        f.loaded()
-            .ws
-            .flow_for_event(&r.name, &meta.kind)
-            .is_some()
-    });
+    let meta =
+        s.rt.channel(&channel)
+            .ok_or_else(|| ApiError::field("channel", format!("no channel {:?}", r.channel)))?;
+    let has_flow =
+        s.rt.flows
+            .as_ref()
+            .is_some_and(|f| f.loaded().ws.flow_for_event(&r.name, &meta.kind).is_some());
     if !has_flow {
         return Err(ApiError::field(
             "name",
@@ -177,9 +177,8 @@ async fn proactive_event(
             ),
         ));
     }
-    let out = s
-        .rt
-        .start_proactive(ProactiveStart {
+    let out =
+        s.rt.start_proactive(ProactiveStart {
             channel,
             channel_kind: meta.kind.clone(),
             address: r.contact.address.trim().to_owned(),

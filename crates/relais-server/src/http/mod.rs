@@ -4,10 +4,12 @@
 
 pub mod api;
 pub mod converse;
+pub mod desk;
 pub mod error;
 pub mod extract;
 pub mod flows;
 pub mod health;
+pub mod stream;
 
 use crate::runtime::Runtime;
 use axum::Router;
@@ -31,6 +33,8 @@ pub fn router(state: AppState) -> Router {
         .merge(converse::routes())
         .merge(api::routes())
         .merge(flows::routes())
+        .merge(desk::routes())
+        .merge(stream::routes())
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

@@ -1,6 +1,7 @@
 //! The runtime: everything that moves. The inbound [`pipeline`], durable [`timers`]
 //! and the [`outbox`] dispatcher share one [`Runtime`] value.
 
+pub mod desk;
 pub mod http;
 pub mod lane;
 pub mod outbox;
@@ -50,6 +51,10 @@ pub struct Runtime {
     pub flows: Option<Arc<relais_flow::handler::FlowHandler>>,
     /// The workspace folder, for reloads.
     pub home: Option<reload::Home>,
+    /// Ticks when events were committed here; live streams then read the log.
+    pub feed: tokio::sync::watch::Sender<u64>,
+    /// Turns true when shutdown begins: long-lived streams end so requests can drain.
+    pub stopping: tokio::sync::watch::Sender<bool>,
     reloading: tokio::sync::Mutex<()>,
 }
 
@@ -74,6 +79,8 @@ impl Runtime {
             http: http::HttpRunner::new(settings.http_allow_private),
             flows,
             home,
+            feed: tokio::sync::watch::Sender::new(0),
+            stopping: tokio::sync::watch::Sender::new(false),
             reloading: tokio::sync::Mutex::new(()),
             settings,
             channels: RwLock::new(HashMap::new()),

@@ -50,6 +50,9 @@ impl Runtime {
                 if done.queued {
                     self.outbox_wake.notify_one();
                 }
+                if self.feed.receiver_count() > 0 {
+                    self.poke_feed();
+                }
                 self.metrics.observe_pipeline(started.elapsed());
             }
             Err(e) => {
@@ -131,6 +134,7 @@ impl Runtime {
             if s.queued {
                 self.outbox_wake.notify_one();
             }
+            self.poke_feed();
         }
         drop(guard);
         Ok(out)

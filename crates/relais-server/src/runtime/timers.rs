@@ -149,6 +149,7 @@ async fn fire(rt: Arc<Runtime>, id: TimerId, lane: Lane) {
             if fired.queued {
                 rt.outbox_wake.notify_one();
             }
+            rt.poke_feed();
         }
         Ok(None) => tracing::debug!(timer = %id, "timer already fired or cancelled"),
         Err(e) => {

@@ -53,14 +53,19 @@ async fn a_proactive_event_needs_consent_and_starts_the_event_flow() {
     let clock = ManualClock::new(MONDAY_10H);
     let app = spawn_flow_app(dir.path(), &clock, true).await;
 
-    let (s, b) = app.post("/api/v1/events", event("+33611111111", None)).await;
+    let (s, b) = app
+        .post("/api/v1/events", event("+33611111111", None))
+        .await;
     assert_eq!(s, 409, "no opt-in, nothing sent: {b}");
     assert!(b["error"]["message"].as_str().unwrap().contains("opted in"));
     let (s, b) = app
         .post("/api/v1/events", event("+33611111111", Some(false)))
         .await;
     assert_eq!(s, 409, "{b}");
-    assert!(app.transcripts().await.is_empty(), "a refusal sends nothing");
+    assert!(
+        app.transcripts().await.is_empty(),
+        "a refusal sends nothing"
+    );
 
     let (s, b) = app
         .post("/api/v1/events", event("+33611111111", Some(true)))
@@ -75,20 +80,25 @@ async fn a_proactive_event_needs_consent_and_starts_the_event_flow() {
     let (_, r) = app
         .converse(json!({ "sender": "+33611111111", "text": "A" }))
         .await;
-    assert!(
-        texts(&r).iter().any(|t| t.contains("créneaux")),
-        "{r}"
-    );
+    assert!(texts(&r).iter().any(|t| t.contains("créneaux")), "{r}");
 
     // Bad requests say which field is wrong.
     let mut bad = event("+33622222222", Some(true));
     bad["name"] = json!("no.such.event");
     let (s, b) = app.post("/api/v1/events", bad).await;
-    assert_eq!((s, b["error"]["field"].as_str()), (400, Some("name")), "{b}");
+    assert_eq!(
+        (s, b["error"]["field"].as_str()),
+        (400, Some("name")),
+        "{b}"
+    );
     let mut bad = event("+33622222222", Some(true));
     bad["channel"] = json!("nope");
     let (s, b) = app.post("/api/v1/events", bad).await;
-    assert_eq!((s, b["error"]["field"].as_str()), (400, Some("channel")), "{b}");
+    assert_eq!(
+        (s, b["error"]["field"].as_str()),
+        (400, Some("channel")),
+        "{b}"
+    );
     let mut bad = event("+33622222222", Some(true));
     bad["contact"]["phone"] = json!("x");
     let (s, _) = app.post("/api/v1/events", bad).await;
@@ -127,17 +137,32 @@ async fn conversations_finish_on_their_flow_version_across_reloads_and_restarts(
     assert_eq!(s, 200, "{b}");
     let (_, flows) = app.get("/api/v1/flows").await;
     assert_eq!(versions(&flows, "reschedule"), (2, 2), "{flows}");
-    assert_eq!(versions(&flows, "faq"), (1, 1), "an unchanged file keeps its version");
+    assert_eq!(
+        versions(&flows, "faq"),
+        (1, 1),
+        "an unchanged file keeps its version"
+    );
 
-    let (_, r) = app.converse(json!({ "sender": "old", "text": "bof" })).await;
-    assert_eq!(texts(&r), vec![old_line.to_owned()], "the run stays on version 1");
+    let (_, r) = app
+        .converse(json!({ "sender": "old", "text": "bof" }))
+        .await;
+    assert_eq!(
+        texts(&r),
+        vec![old_line.to_owned()],
+        "the run stays on version 1"
+    );
     app.post("/api/v1/events", event("new", Some(true))).await;
-    let (_, r) = app.converse(json!({ "sender": "new", "text": "bof" })).await;
+    let (_, r) = app
+        .converse(json!({ "sender": "new", "text": "bof" }))
+        .await;
     assert_eq!(texts(&r), vec!["Version 2 : répondez A.".to_owned()]);
 
     // A broken workspace is refused with its findings; the server keeps version 2.
-    std::fs::write(dir.path().join("flows/broken.yaml"), "flow: broken\nstart: nowhere\nsteps: {}\n")
-        .unwrap();
+    std::fs::write(
+        dir.path().join("flows/broken.yaml"),
+        "flow: broken\nstart: nowhere\nsteps: {}\n",
+    )
+    .unwrap();
     let (s, b) = app.post("/api/v1/reload", json!({})).await;
     assert_eq!(s, 422, "{b}");
     let findings = b["error"]["findings"].to_string();
@@ -147,7 +172,9 @@ async fn conversations_finish_on_their_flow_version_across_reloads_and_restarts(
     // After a restart, version 1 is read back from the database.
     app.stop().await;
     let app = spawn_workspace_app(dir.path(), &clock, true).await;
-    let (_, r) = app.converse(json!({ "sender": "old", "text": "bof" })).await;
+    let (_, r) = app
+        .converse(json!({ "sender": "old", "text": "bof" }))
+        .await;
     assert_eq!(texts(&r), vec![old_line.to_owned()], "{r}");
     let (_, flows) = app.get("/api/v1/flows").await;
     assert_eq!(versions(&flows, "reschedule"), (2, 2), "{flows}");
@@ -204,7 +231,11 @@ async fn relais_reload_signals_the_running_server() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     eventually("the server reloads on SIGHUP", || async {
         versions(&flows().await, "faq").0 == 2
     })

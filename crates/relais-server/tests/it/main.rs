@@ -1,9 +1,11 @@
 //! Black-box tests over real HTTP on loopback: one test binary, topic modules.
 
+mod access;
 mod converse;
 mod crash;
 mod events;
 mod flows;
+mod handoff;
 mod helpers;
 mod input;
 mod restart;

@@ -6,7 +6,9 @@ use relais_core::agent::Presence;
 use relais_core::conversation::Priority;
 use relais_core::decision::Handoff;
 use relais_core::id::ConversationId;
-use relais_core::lifecycle::{Lifecycle, TIMER_AUTO_CLOSE, TIMER_INACTIVE, TIMER_REMIND, TIMER_RETURN};
+use relais_core::lifecycle::{
+    Lifecycle, TIMER_AUTO_CLOSE, TIMER_INACTIVE, TIMER_REMIND, TIMER_RETURN,
+};
 use serde_json::json;
 
 fn escalate_to(team: Option<&'static str>, priority: Priority) -> Arc<dyn ConversationHandler> {
@@ -24,6 +26,7 @@ fn escalate_to(team: Option<&'static str>, priority: Priority) -> Arc<dyn Conver
                     note: None,
                     after_hours: false,
                     fields: json!({ "order_id": "A123" }),
+                    language: None,
                 }),
                 ..Decision::default()
             }
@@ -66,11 +69,22 @@ async fn team(store: &Arc<dyn Store>, id: &str, assignment: &str, capacity: i64)
         .unwrap();
 }
 
-async fn escalated(store: &Arc<dyn Store>, who: &str, at: Timestamp, h: Arc<dyn ConversationHandler>) -> Ingested {
-    store.ingest(inbound(who, None, "agent please", at), h).await.unwrap()
+async fn escalated(
+    store: &Arc<dyn Store>,
+    who: &str,
+    at: Timestamp,
+    h: Arc<dyn ConversationHandler>,
+) -> Ingested {
+    store
+        .ingest(inbound(who, None, "agent please", at), h)
+        .await
+        .unwrap()
 }
 
-async fn conv(store: &Arc<dyn Store>, id: ConversationId) -> relais_core::conversation::Conversation {
+async fn conv(
+    store: &Arc<dyn Store>,
+    id: ConversationId,
+) -> relais_core::conversation::Conversation {
     store.conversation(id).await.unwrap().unwrap().conversation
 }
 
@@ -88,7 +102,14 @@ fn viewer(agent: AgentId, role: Role) -> Viewer {
     Viewer { agent, role }
 }
 
-async fn act(store: &Arc<dyn Store>, who: AgentId, role: Role, c: ConversationId, act: Act, now: Timestamp) -> Result<DeskOutcome, Error> {
+async fn act(
+    store: &Arc<dyn Store>,
+    who: AgentId,
+    role: Role,
+    c: ConversationId,
+    act: Act,
+    now: Timestamp,
+) -> Result<DeskOutcome, Error> {
     store
         .act(DeskAction {
             viewer: viewer(who, role),
@@ -104,9 +125,17 @@ async fn fire_due(store: &Arc<dyn Store>, now: Timestamp) -> Vec<String> {
     let mut names = Vec::new();
     for t in store.due_timers(now, 100).await.unwrap() {
         let events_before = store.events(None, 0, 100_000).await.unwrap().len();
-        if store.fire_timer(t.id, now, greeting()).await.unwrap().is_some() {
+        if store
+            .fire_timer(t.id, now, greeting())
+            .await
+            .unwrap()
+            .is_some()
+        {
             let events = store.events(None, 0, 100_000).await.unwrap();
-            if let Some(e) = events[events_before..].iter().find(|e| e.event.kind == EventKind::TimerFired) {
+            if let Some(e) = events[events_before..]
+                .iter()
+                .find(|e| e.event.kind == EventKind::TimerFired)
+            {
                 names.push(e.event.data["name"].as_str().unwrap_or_default().to_owned());
             }
         }
@@ -122,41 +151,98 @@ pub async fn handoffs_queue_and_assign_by_strategy_priority_and_age(store: Arc<d
     let bob = agent(&store, "bob@x", Role::Agent, &["support"]).await;
 
     // Nobody online: the conversation waits, and the customer hears their position.
-    let a = escalated(&store, "c1", T0, escalate_to(Some("support"), Priority::Normal)).await;
+    let a = escalated(
+        &store,
+        "c1",
+        T0,
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
     assert_eq!(a.replies[0].text, "position 1");
-    let b = escalated(&store, "c2", T0.plus(Duration::seconds(1)), escalate_to(Some("support"), Priority::Normal)).await;
+    let b = escalated(
+        &store,
+        "c2",
+        T0.plus(Duration::seconds(1)),
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
     assert_eq!(b.replies[0].text, "position 2");
-    let c = escalated(&store, "c3", T0.plus(Duration::seconds(2)), escalate_to(Some("support"), Priority::Urgent)).await;
+    let c = escalated(
+        &store,
+        "c3",
+        T0.plus(Duration::seconds(2)),
+        escalate_to(Some("support"), Priority::Urgent),
+    )
+    .await;
     assert_eq!(c.replies[0].text, "position 1", "urgent goes first");
     assert_eq!(conv(&store, a.conversation).await.assignee, None);
 
     // Ann comes online (capacity 1): she gets the urgent one.
-    store.set_presence(ann, Presence::Online, T0.plus(Duration::minutes(1))).await.unwrap();
+    store
+        .set_presence(ann, Presence::Online, T0.plus(Duration::minutes(1)))
+        .await
+        .unwrap();
     assert_eq!(conv(&store, c.conversation).await.assignee, Some(ann));
     // Bob comes online: the oldest normal one.
-    store.set_presence(bob, Presence::Online, T0.plus(Duration::minutes(1))).await.unwrap();
+    store
+        .set_presence(bob, Presence::Online, T0.plus(Duration::minutes(1)))
+        .await
+        .unwrap();
     assert_eq!(conv(&store, a.conversation).await.assignee, Some(bob));
-    assert_eq!(conv(&store, b.conversation).await.assignee, None, "no room left");
+    assert_eq!(
+        conv(&store, b.conversation).await.assignee,
+        None,
+        "no room left"
+    );
 
     // Ann solves: capacity frees and the queue drains to her.
-    act(&store, ann, Role::Agent, c.conversation, Act::Solve, T0.plus(Duration::minutes(2))).await.unwrap();
+    act(
+        &store,
+        ann,
+        Role::Agent,
+        c.conversation,
+        Act::Solve,
+        T0.plus(Duration::minutes(2)),
+    )
+    .await
+    .unwrap();
     assert_eq!(conv(&store, b.conversation).await.assignee, Some(ann));
 
     // Bob goes offline: his open conversation goes back to the queue, keeping its place.
-    store.set_presence(bob, Presence::Offline, T0.plus(Duration::minutes(3))).await.unwrap();
+    store
+        .set_presence(bob, Presence::Offline, T0.plus(Duration::minutes(3)))
+        .await
+        .unwrap();
     assert_eq!(conv(&store, a.conversation).await.assignee, None);
     let waiting = store
-        .desk_list(DeskQuery { viewer: viewer(ann, Role::Agent), view: View::Unassigned, team: None, priority: None, before: None, limit: 10 })
+        .desk_list(DeskQuery {
+            viewer: viewer(ann, Role::Agent),
+            view: View::Unassigned,
+            team: None,
+            priority: None,
+            before: None,
+            limit: 10,
+        })
         .await
         .unwrap();
     assert_eq!(waiting.len(), 1);
-    assert_eq!(waiting[0].queued_at, Some(T0), "a returned conversation keeps its place");
+    assert_eq!(
+        waiting[0].queued_at,
+        Some(T0),
+        "a returned conversation keeps its place"
+    );
 
     // The handoff kept what the bot collected, and the log says who assigned what.
-    assert_eq!(conv(&store, a.conversation).await.fields["order_id"], "A123");
+    assert_eq!(
+        conv(&store, a.conversation).await.fields["order_id"],
+        "A123"
+    );
     let events = store.events(Some(a.conversation), 0, 100).await.unwrap();
     let kinds: Vec<EventKind> = events.iter().map(|e| e.event.kind).collect();
-    assert!(kinds.contains(&EventKind::Assigned) && kinds.contains(&EventKind::Unassigned), "{kinds:?}");
+    assert!(
+        kinds.contains(&EventKind::Assigned) && kinds.contains(&EventKind::Unassigned),
+        "{kinds:?}"
+    );
 }
 
 pub async fn least_busy_and_manual_teams(store: Arc<dyn Store>) {
@@ -170,13 +256,29 @@ pub async fn least_busy_and_manual_teams(store: Arc<dyn Store>) {
     store.set_presence(bob, Presence::Online, T0).await.unwrap();
     let mut owners = Vec::new();
     for i in 0..4 {
-        let c = escalated(&store, &format!("s{i}"), T0.plus(Duration::seconds(i)), escalate_to(Some("sales"), Priority::Normal)).await;
+        let c = escalated(
+            &store,
+            &format!("s{i}"),
+            T0.plus(Duration::seconds(i)),
+            escalate_to(Some("sales"), Priority::Normal),
+        )
+        .await;
         owners.push(conv(&store, c.conversation).await.assignee.unwrap());
     }
-    assert_eq!(owners.iter().filter(|o| **o == ann).count(), 2, "{owners:?}");
+    assert_eq!(
+        owners.iter().filter(|o| **o == ann).count(),
+        2,
+        "{owners:?}"
+    );
     let m = escalated(&store, "m1", T0, escalate_to(Some("vip"), Priority::High)).await;
-    assert_eq!(conv(&store, m.conversation).await.assignee, None, "manual: agents pick");
-    act(&store, bob, Role::Agent, m.conversation, Act::Claim, T0).await.unwrap();
+    assert_eq!(
+        conv(&store, m.conversation).await.assignee,
+        None,
+        "manual: agents pick"
+    );
+    act(&store, bob, Role::Agent, m.conversation, Act::Claim, T0)
+        .await
+        .unwrap();
     assert_eq!(conv(&store, m.conversation).await.assignee, Some(bob));
 }
 
@@ -189,11 +291,21 @@ pub async fn many_simultaneous_claims_assign_once(store: Arc<dyn Store>) {
         agents.push(agent(&store, &format!("a{i}@x"), Role::Agent, &["support"]).await);
     }
     for round in 0..3 {
-        let c = escalated(&store, &format!("race{round}"), T0, escalate_to(Some("support"), Priority::Normal)).await;
+        let c = escalated(
+            &store,
+            &format!("race{round}"),
+            T0,
+            escalate_to(Some("support"), Priority::Normal),
+        )
+        .await;
         let mut tasks = Vec::new();
         for a in &agents {
             let (store, a, id) = (store.clone(), *a, c.conversation);
-            tasks.push(tokio::spawn(async move { act(&store, a, Role::Agent, id, Act::Claim, T0).await.is_ok() }));
+            tasks.push(tokio::spawn(async move {
+                act(&store, a, Role::Agent, id, Act::Claim, T0)
+                    .await
+                    .is_ok()
+            }));
         }
         let mut won = 0;
         for t in tasks {
@@ -218,27 +330,101 @@ pub async fn agents_act_only_where_they_may_and_replies_are_sent_once(store: Arc
     team(&store, "sales", "manual", 5).await;
     let ann = agent(&store, "ann@x", Role::Agent, &["support"]).await;
     let sam = agent(&store, "sam@x", Role::Supervisor, &[]).await;
-    let c = escalated(&store, "v1", T0, escalate_to(Some("sales"), Priority::Normal)).await;
-    let other = act(&store, ann, Role::Agent, c.conversation, Act::Note { text: "hi".into() }, T0).await;
-    assert!(matches!(other, Err(Error::NotFound(_))), "another team's conversation does not exist for her");
-    assert!(store.desk_open(viewer(ann, Role::Agent), c.conversation).await.unwrap().is_none());
-    assert!(store.desk_open(viewer(sam, Role::Supervisor), c.conversation).await.unwrap().is_some());
+    let c = escalated(
+        &store,
+        "v1",
+        T0,
+        escalate_to(Some("sales"), Priority::Normal),
+    )
+    .await;
+    let other = act(
+        &store,
+        ann,
+        Role::Agent,
+        c.conversation,
+        Act::Note { text: "hi".into() },
+        T0,
+    )
+    .await;
+    assert!(
+        matches!(other, Err(Error::NotFound(_))),
+        "another team's conversation does not exist for her"
+    );
+    assert!(
+        store
+            .desk_open(viewer(ann, Role::Agent), c.conversation)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .desk_open(viewer(sam, Role::Supervisor), c.conversation)
+            .await
+            .unwrap()
+            .is_some()
+    );
     // The supervisor transfers it to support with a note: now Ann sees it.
-    act(&store, sam, Role::Supervisor, c.conversation, Act::Transfer { team: Some("support".into()), agent: None, note: Some("billing question".into()) }, T0).await.unwrap();
-    assert!(store.desk_open(viewer(ann, Role::Agent), c.conversation).await.unwrap().is_some());
+    act(
+        &store,
+        sam,
+        Role::Supervisor,
+        c.conversation,
+        Act::Transfer {
+            team: Some("support".into()),
+            agent: None,
+            note: Some("billing question".into()),
+        },
+        T0,
+    )
+    .await
+    .unwrap();
+    assert!(
+        store
+            .desk_open(viewer(ann, Role::Agent), c.conversation)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // A double submit sends once.
-    let reply = || Act::Reply { text: "Bonjour, je regarde.".into(), client_id: Some("k-1".into()), pending: false };
-    let first = act(&store, ann, Role::Agent, c.conversation, reply(), T0).await.unwrap();
-    let again = act(&store, ann, Role::Agent, c.conversation, reply(), T0).await.unwrap();
+    let reply = || Act::Reply {
+        text: "Bonjour, je regarde.".into(),
+        client_id: Some("k-1".into()),
+        pending: false,
+    };
+    let first = act(&store, ann, Role::Agent, c.conversation, reply(), T0)
+        .await
+        .unwrap();
+    let again = act(&store, ann, Role::Agent, c.conversation, reply(), T0)
+        .await
+        .unwrap();
     assert!(!first.duplicate && again.duplicate);
-    assert_eq!(first.message.as_ref().unwrap().id, again.message.as_ref().unwrap().id);
+    assert_eq!(
+        first.message.as_ref().unwrap().id,
+        again.message.as_ref().unwrap().id
+    );
     let msgs = store.messages(c.conversation).await.unwrap();
-    assert_eq!(msgs.iter().filter(|m| m.text == "Bonjour, je regarde.").count(), 1);
-    assert!(msgs.iter().any(|m| m.direction == Direction::Note && m.text == "billing question"));
-    assert_eq!(conv(&store, c.conversation).await.assignee, Some(ann), "answering takes it");
+    assert_eq!(
+        msgs.iter()
+            .filter(|m| m.text == "Bonjour, je regarde.")
+            .count(),
+        1
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.direction == Direction::Note && m.text == "billing question")
+    );
+    assert_eq!(
+        conv(&store, c.conversation).await.assignee,
+        Some(ann),
+        "answering takes it"
+    );
     // The bot stays silent while a human owns the conversation.
-    let r = store.ingest(inbound("v1", None, "merci", T0), greeting()).await.unwrap();
+    let r = store
+        .ingest(inbound("v1", None, "merci", T0), greeting())
+        .await
+        .unwrap();
     assert!(r.replies.is_empty());
 }
 
@@ -249,53 +435,128 @@ pub async fn the_lifecycle_runs_on_timers(store: Arc<dyn Store>) {
     let ann = agent(&store, "ann@x", Role::Agent, &["support"]).await;
     let bob = agent(&store, "bob@x", Role::Agent, &["support"]).await;
     store.set_presence(ann, Presence::Online, T0).await.unwrap();
-    let c = escalated(&store, "l1", T0, escalate_to(Some("support"), Priority::Normal)).await;
+    let c = escalated(
+        &store,
+        "l1",
+        T0,
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
     let id = c.conversation;
     assert_eq!(conv(&store, id).await.assignee, Some(ann));
 
     // Ann does not answer within 5 minutes: back to the queue, and Bob (now online) gets it.
-    store.set_presence(bob, Presence::Online, T0.plus(Duration::minutes(1))).await.unwrap();
+    store
+        .set_presence(bob, Presence::Online, T0.plus(Duration::minutes(1)))
+        .await
+        .unwrap();
     let t = T0.plus(Duration::minutes(6));
     assert_eq!(fire_due(&store, t).await, vec![TIMER_RETURN.to_owned()]);
     assert_eq!(conv(&store, id).await.assignee, Some(bob));
 
     // Bob answers and waits for the customer: pending; the customer's reply reopens it.
-    act(&store, bob, Role::Agent, id, Act::Reply { text: "Votre numéro ?".into(), client_id: None, pending: true }, t).await.unwrap();
+    act(
+        &store,
+        bob,
+        Role::Agent,
+        id,
+        Act::Reply {
+            text: "Votre numéro ?".into(),
+            client_id: None,
+            pending: true,
+        },
+        t,
+    )
+    .await
+    .unwrap();
     assert_eq!(conv(&store, id).await.status, Status::Pending);
     let t = t.plus(Duration::minutes(1));
-    store.ingest(inbound("l1", None, "A123", t), greeting()).await.unwrap();
+    store
+        .ingest(inbound("l1", None, "A123", t), greeting())
+        .await
+        .unwrap();
     assert_eq!(conv(&store, id).await.status, Status::Open);
 
     // Bob answers; the customer stays silent: a reminder at 10 min, auto-solved at 30.
-    act(&store, bob, Role::Agent, id, Act::Reply { text: "C'est réglé ?".into(), client_id: None, pending: false }, t).await.unwrap();
-    assert_eq!(fire_due(&store, t.plus(Duration::minutes(10))).await, vec![TIMER_REMIND.to_owned()]);
-    assert!(store.messages(id).await.unwrap().iter().any(|m| m.text.starts_with("Do you still need help")));
-    assert_eq!(fire_due(&store, t.plus(Duration::minutes(30))).await, vec![TIMER_INACTIVE.to_owned()]);
+    act(
+        &store,
+        bob,
+        Role::Agent,
+        id,
+        Act::Reply {
+            text: "C'est réglé ?".into(),
+            client_id: None,
+            pending: false,
+        },
+        t,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        fire_due(&store, t.plus(Duration::minutes(10))).await,
+        vec![TIMER_REMIND.to_owned()]
+    );
+    assert!(
+        store
+            .messages(id)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.text.starts_with("Do you still need help"))
+    );
+    assert_eq!(
+        fire_due(&store, t.plus(Duration::minutes(30))).await,
+        vec![TIMER_INACTIVE.to_owned()]
+    );
     let v = conv(&store, id).await;
-    assert_eq!((v.status, v.resolved_by), (Status::Solved, Some(Resolver::Inactivity)));
-    assert!(store.csat(id).await.unwrap().is_none(), "no survey for an auto-solved conversation");
+    assert_eq!(
+        (v.status, v.resolved_by),
+        (Status::Solved, Some(Resolver::Inactivity))
+    );
+    assert!(
+        store.csat(id).await.unwrap().is_none(),
+        "no survey for an auto-solved conversation"
+    );
 
     // The customer comes back: reopened to Bob, who is online.
     let t = t.plus(Duration::hours(1));
-    store.ingest(inbound("l1", None, "encore une question", t), greeting()).await.unwrap();
+    store
+        .ingest(inbound("l1", None, "encore une question", t), greeting())
+        .await
+        .unwrap();
     let v = conv(&store, id).await;
     assert_eq!((v.status, v.assignee), (Status::Open, Some(bob)));
 
     // Bob solves: the survey goes out; the answer is stored and thanked.
-    act(&store, bob, Role::Agent, id, Act::Solve, t).await.unwrap();
+    act(&store, bob, Role::Agent, id, Act::Solve, t)
+        .await
+        .unwrap();
     let survey = store.csat(id).await.unwrap().unwrap();
     assert_eq!((survey.state.as_str(), survey.agent), ("sent", Some(bob)));
-    let r = store.ingest(inbound("l1", None, "5", t.plus(Duration::minutes(1))), greeting()).await.unwrap();
+    let r = store
+        .ingest(
+            inbound("l1", None, "5", t.plus(Duration::minutes(1))),
+            greeting(),
+        )
+        .await
+        .unwrap();
     assert_eq!(r.replies[0].text, "Thank you for your answer!");
     let survey = store.csat(id).await.unwrap().unwrap();
     assert_eq!((survey.state.as_str(), survey.score), ("answered", Some(5)));
-    assert_eq!(conv(&store, id).await.status, Status::Solved, "a survey answer does not reopen");
+    assert_eq!(
+        conv(&store, id).await.status,
+        Status::Solved,
+        "a survey answer does not reopen"
+    );
 
     // Four days later it closes; the next message starts a new conversation in the bot.
     let t = t.plus(Duration::days(4));
     assert_eq!(fire_due(&store, t).await, vec![TIMER_AUTO_CLOSE.to_owned()]);
     assert_eq!(conv(&store, id).await.status, Status::Closed);
-    let n = store.ingest(inbound("l1", None, "bonjour", t), greeting()).await.unwrap();
+    let n = store
+        .ingest(inbound("l1", None, "bonjour", t), greeting())
+        .await
+        .unwrap();
     assert_ne!(n.conversation, id);
     let fresh = conv(&store, n.conversation).await;
     assert_eq!((fresh.status, fresh.previous), (Status::Bot, Some(id)));
@@ -306,19 +567,37 @@ pub async fn an_undeliverable_survey_is_recorded(store: Arc<dyn Store>) {
     store.configure(life());
     team(&store, "support", "manual", 5).await;
     let ann = agent(&store, "ann@x", Role::Agent, &["support"]).await;
-    let c = escalated(&store, "u1", T0, escalate_to(Some("support"), Priority::Normal)).await;
-    act(&store, ann, Role::Agent, c.conversation, Act::Claim, T0).await.unwrap();
-    act(&store, ann, Role::Agent, c.conversation, Act::Solve, T0).await.unwrap();
+    let c = escalated(
+        &store,
+        "u1",
+        T0,
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
+    act(&store, ann, Role::Agent, c.conversation, Act::Claim, T0)
+        .await
+        .unwrap();
+    act(&store, ann, Role::Agent, c.conversation, Act::Solve, T0)
+        .await
+        .unwrap();
     let leased = store.claim_outbox(claim(T0)).await.unwrap();
-    let survey = leased.iter().find(|i| i.conversation == c.conversation).unwrap();
+    let survey = leased
+        .iter()
+        .find(|i| i.conversation == c.conversation)
+        .unwrap();
     store
         .record_attempt(Attempt {
             message: survey.message,
             at: T0,
             duration_ms: 1,
-            outcome: AttemptOutcome::Failed { detail: "outside the 24-hour window".into() },
+            outcome: AttemptOutcome::Failed {
+                detail: "outside the 24-hour window".into(),
+            },
         })
         .await
         .unwrap();
-    assert_eq!(store.csat(c.conversation).await.unwrap().unwrap().state, "undeliverable");
+    assert_eq!(
+        store.csat(c.conversation).await.unwrap().unwrap().state,
+        "undeliverable"
+    );
 }

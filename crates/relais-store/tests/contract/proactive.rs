@@ -8,7 +8,10 @@ fn source(flow: &str, text: &str) -> FlowSource {
         flow: flow.into(),
         path: format!("flows/{flow}.yaml"),
         source: text.into(),
-        hash: format!("{:x}", text.len() * 7919 + text.bytes().map(usize::from).sum::<usize>()),
+        hash: format!(
+            "{:x}",
+            text.len() * 7919 + text.bytes().map(usize::from).sum::<usize>()
+        ),
     }
 }
 
@@ -36,9 +39,17 @@ pub async fn flow_versions_change_only_with_the_source(store: Arc<dyn Store>) {
         .collect();
     assert_eq!(
         listed,
-        vec![("a", 1, Some("one")), ("a", 2, Some("two")), ("b", 1, Some("bee"))]
+        vec![
+            ("a", 1, Some("one")),
+            ("a", 2, Some("two")),
+            ("b", 1, Some("bee"))
+        ]
     );
-    assert!(store.flow_versions(false).await.unwrap()[0].source.is_none());
+    assert!(
+        store.flow_versions(false).await.unwrap()[0]
+            .source
+            .is_none()
+    );
 }
 
 fn greet_on_event(input: &HandlerInput<'_>) -> Decision {
@@ -70,9 +81,7 @@ fn start(address: &str, consent: Vec<(String, bool)>) -> ProactiveStart {
     }
 }
 
-pub async fn proactive_starts_need_consent_and_a_bot_owned_conversation(
-    store: Arc<dyn Store>,
-) {
+pub async fn proactive_starts_need_consent_and_a_bot_owned_conversation(store: Arc<dyn Store>) {
     setup(&store).await;
     let h: Arc<dyn ConversationHandler> = Arc::new(Scripted(greet_on_event));
     // No opt-in: refused, nothing sent, but the contact is known.
@@ -126,7 +135,10 @@ pub async fn proactive_starts_need_consent_and_a_bot_owned_conversation(
         )
         .await
         .unwrap();
-    let out = store.start_proactive(start("zoe", vec![]), h).await.unwrap();
+    let out = store
+        .start_proactive(start("zoe", vec![]), h)
+        .await
+        .unwrap();
     assert!(
         matches!(out, ProactiveOutcome::HumanOwns(c) if c == s.conversation),
         "{out:?}"

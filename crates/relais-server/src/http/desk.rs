@@ -1,0 +1,477 @@
+//! The agent API (SPEC §5, §9): views, a conversation with its transcript and context,
+//! and what agents do to it (reply, note, claim, transfer, pending, solve, reopen);
+//! presence; teams and canned responses. Visibility is the store's: a conversation the
+//! caller may not see answers 404, exactly like one that does not exist.
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{ApiJson, Caller};
+use crate::auth::Permission;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use relais_core::access;
+use relais_core::agent::Presence;
+use relais_core::id::{AgentId, ConversationId};
+use relais_core::routing::Strategy;
+use relais_store::{Act, DeskAction, DeskQuery, TeamSpec, View, Viewer};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/conversations", get(list))
+        .route("/api/v1/conversations/{id}", get(show))
+        .route("/api/v1/conversations/{id}/events", get(events))
+        .route("/api/v1/conversations/{id}/reply", post(reply))
+        .route("/api/v1/conversations/{id}/notes", post(note))
+        .route("/api/v1/conversations/{id}/claim", post(claim))
+        .route("/api/v1/conversations/{id}/transfer", post(transfer))
+        .route("/api/v1/conversations/{id}/pending", post(pending))
+        .route("/api/v1/conversations/{id}/solve", post(solve))
+        .route("/api/v1/conversations/{id}/reopen", post(reopen))
+        .route("/api/v1/me/presence", put(presence))
+        .route("/api/v1/teams", get(teams).post(upsert_team))
+        .route("/api/v1/agents/{id}/teams", put(agent_teams))
+        .route("/api/v1/canned", get(canned).post(create_canned))
+}
+
+fn viewer(c: &Caller) -> Viewer {
+    Viewer {
+        agent: c.agent.id,
+        role: c.agent.role,
+    }
+}
+
+const MAX_REPLY_CHARS: usize = 4096;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    /// mine | unassigned | my_teams | pending | solved | all (supervisors and admins).
+    #[serde(default)]
+    view: Option<String>,
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    priority: Option<String>,
+    #[serde(default)]
+    before: Option<i64>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ReadConversations)?;
+    let view = match q.view.as_deref() {
+        None if access::sees_all(caller.agent.role) => View::All,
+        None => View::MyTeams,
+        Some(v) => View::parse(v).ok_or_else(|| {
+            ApiError::field(
+                "view",
+                format!("{v:?} is not one of mine, unassigned, my_teams, pending, solved, all"),
+            )
+        })?,
+    };
+    if view == View::All && !access::sees_all(caller.agent.role) {
+        return Err(ApiError::Forbidden(
+            "the view all is for supervisors and admins".into(),
+        ));
+    }
+    if let Some(p) = &q.priority
+        && relais_core::conversation::Priority::parse(p).is_none()
+    {
+        return Err(ApiError::field(
+            "priority",
+            format!("{p:?} is not one of low, normal, high, urgent"),
+        ));
+    }
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let page =
+        s.rt.store
+            .desk_list(DeskQuery {
+                viewer: viewer(&caller),
+                view,
+                team: q.team,
+                priority: q.priority,
+                before: q.before.map(ConversationId),
+                limit,
+            })
+            .await?;
+    let next = (page.len() as u32 == limit)
+        .then(|| page.last().map(|v| v.view.conversation.id))
+        .flatten();
+    Ok(Json(
+        json!({ "view": view.as_str(), "conversations": page, "next_before": next }),
+    ))
+}
+
+async fn visible(
+    s: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<relais_store::DeskConversation, ApiError> {
+    s.rt.store
+        .desk_open(viewer(caller), ConversationId(id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("conversation {id} not found")))
+}
+
+async fn show(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ReadConversations)?;
+    let c = visible(&s, &caller, id).await?;
+    let id = c.view.conversation.id;
+    let messages = s.rt.store.messages(id).await?;
+    let csat = s.rt.store.csat(id).await?;
+    // The bot's collected variables are the conversation's fields; the contact's
+    // attributes and the escalation reason come with the conversation.
+    Ok(Json(json!({
+        "conversation": c.view,
+        "queued_at": c.queued_at,
+        "assigned_at": c.assigned_at,
+        "variables": c.view.conversation.fields,
+        "escalation_reason": c.view.conversation.escalation_reason,
+        "messages": messages,
+        "csat": csat,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    #[serde(default)]
+    after: Option<i64>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+async fn events(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<EventsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ReadConversations)?;
+    let c = visible(&s, &caller, id).await?;
+    let events =
+        s.rt.store
+            .events(
+                Some(c.view.conversation.id),
+                q.after.unwrap_or(0),
+                q.limit.unwrap_or(200).clamp(1, 1000),
+            )
+            .await?;
+    Ok(Json(json!({ "events": events })))
+}
+
+async fn run(s: &AppState, caller: &Caller, id: i64, act: Act) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::WorkConversations)?;
+    let out =
+        s.rt.act(DeskAction {
+            viewer: viewer(caller),
+            conversation: ConversationId(id),
+            act,
+            now: relais_core::Timestamp(0),
+        })
+        .await?;
+    let c = visible(s, caller, id).await.ok();
+    Ok(Json(json!({
+        "message": out.message,
+        "duplicate": out.duplicate,
+        "conversation": c.map(|c| c.view.conversation),
+    })))
+}
+
+fn text_field(field: &str, text: &str) -> Result<String, ApiError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(ApiError::field(field, "must not be empty"));
+    }
+    if t.chars().count() > MAX_REPLY_CHARS {
+        return Err(ApiError::field(
+            field,
+            format!("must be at most {MAX_REPLY_CHARS} characters"),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyRequest {
+    text: String,
+    /// Makes a double submit send once: the same id returns the first message.
+    #[serde(default)]
+    client_id: Option<String>,
+    /// Wait for the customer (status `pending`).
+    #[serde(default)]
+    pending: bool,
+}
+
+async fn reply(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<ReplyRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let text = text_field("text", &r.text)?;
+    if let Some(c) = &r.client_id
+        && (c.is_empty() || c.len() > 100)
+    {
+        return Err(ApiError::field("client_id", "must be 1 to 100 characters"));
+    }
+    run(
+        &s,
+        &caller,
+        id,
+        Act::Reply {
+            text,
+            client_id: r.client_id,
+            pending: r.pending,
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteRequest {
+    text: String,
+}
+
+async fn note(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<NoteRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let text = text_field("text", &r.text)?;
+    run(&s, &caller, id, Act::Note { text }).await
+}
+
+async fn claim(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    run(&s, &caller, id, Act::Claim).await
+}
+
+async fn pending(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    run(&s, &caller, id, Act::SetPending).await
+}
+
+async fn solve(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    run(&s, &caller, id, Act::Solve).await
+}
+
+async fn reopen(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    run(&s, &caller, id, Act::Reopen).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferRequest {
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    agent: Option<i64>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+async fn transfer(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<TransferRequest>,
+) -> Result<Json<Value>, ApiError> {
+    if r.team.is_none() && r.agent.is_none() {
+        return Err(ApiError::field(
+            "team",
+            "a transfer names a team, an agent, or both",
+        ));
+    }
+    let note = r
+        .note
+        .as_deref()
+        .map(|n| text_field("note", n))
+        .transpose()?;
+    run(
+        &s,
+        &caller,
+        id,
+        Act::Transfer {
+            team: r.team,
+            agent: r.agent.map(AgentId),
+            note,
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresenceRequest {
+    presence: String,
+}
+
+async fn presence(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(r): ApiJson<PresenceRequest>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::WorkConversations)?;
+    let p = Presence::parse(&r.presence).ok_or_else(|| {
+        ApiError::field(
+            "presence",
+            format!("{:?} is not one of online, away, offline", r.presence),
+        )
+    })?;
+    s.rt.set_presence(caller.agent.id, p).await?;
+    Ok(Json(
+        json!({ "agent": caller.agent.id, "presence": p.as_str() }),
+    ))
+}
+
+async fn teams(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ReadConversations)?;
+    Ok(Json(json!({ "teams": s.rt.store.teams().await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamRequest {
+    id: String,
+    name: String,
+    assignment: String,
+    #[serde(default)]
+    capacity: Option<i64>,
+}
+
+async fn upsert_team(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(r): ApiJson<TeamRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Permission::ManageTeams)?;
+    let id_ok = !r.id.is_empty()
+        && r.id.len() <= 64
+        && r.id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !id_ok {
+        return Err(ApiError::field(
+            "id",
+            "must be 1 to 64 letters, digits, '-' or '_'",
+        ));
+    }
+    if Strategy::parse(&r.assignment).is_none() {
+        return Err(ApiError::field(
+            "assignment",
+            format!(
+                "{:?} is not one of round_robin, least_busy, manual",
+                r.assignment
+            ),
+        ));
+    }
+    let capacity = r.capacity.unwrap_or(5);
+    if !(1..=1000).contains(&capacity) {
+        return Err(ApiError::field("capacity", "must be between 1 and 1000"));
+    }
+    let team = TeamSpec {
+        id: r.id,
+        name: r.name,
+        assignment: r.assignment,
+        capacity,
+    };
+    s.rt.store
+        .upsert_team(team.clone(), s.rt.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "team": team }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentTeamsRequest {
+    teams: Vec<String>,
+}
+
+async fn agent_teams(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<AgentTeamsRequest>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ManageTeams)?;
+    s.rt.store
+        .set_agent_teams(AgentId(id), r.teams.clone())
+        .await
+        .map_err(|e| match e {
+            relais_store::Error::NotFound(what) => {
+                ApiError::field("teams", format!("{what} does not exist"))
+            }
+            other => other.into(),
+        })?;
+    Ok(Json(json!({ "agent": id, "teams": r.teams })))
+}
+
+async fn canned(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ReadConversations)?;
+    Ok(Json(json!({ "canned": s.rt.store.canned().await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CannedRequest {
+    shortcut: String,
+    title: String,
+    body: String,
+}
+
+async fn create_canned(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(r): ApiJson<CannedRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Permission::ManageTeams)?;
+    let shortcut_ok = !r.shortcut.is_empty()
+        && r.shortcut.len() <= 40
+        && r.shortcut
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !shortcut_ok {
+        return Err(ApiError::field(
+            "shortcut",
+            "must be 1 to 40 letters, digits, '-' or '_'",
+        ));
+    }
+    let title = text_field("title", &r.title)?;
+    let body = text_field("body", &r.body)?;
+    let c =
+        s.rt.store
+            .create_canned(r.shortcut, title, body, s.rt.clock.now())
+            .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "canned": c }))))
+}

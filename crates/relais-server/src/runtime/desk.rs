@@ -1,0 +1,56 @@
+//! Agents' actions in the runtime: each runs in its conversation's lane (so it never
+//! interleaves with the customer's messages), then hands new timers to the wheel, wakes
+//! the outbox and the live feed.
+
+use super::Runtime;
+use relais_core::agent::Presence;
+use relais_core::id::AgentId;
+use relais_store::{DeskAction, DeskOutcome, Rerouted};
+
+impl Runtime {
+    pub async fn act(&self, mut action: DeskAction) -> Result<DeskOutcome, relais_store::Error> {
+        // The lane key needs the conversation's channel and address; a conversation the
+        // agent may not see answers NotFound from the store, without waiting.
+        let lane = self
+            .store
+            .conversation(action.conversation)
+            .await?
+            .map(|v| relais_store::Lane {
+                channel: v.conversation.channel,
+                address: v.address,
+            });
+        let guard = match lane {
+            Some(l) => Some(self.lanes.lock(l).await),
+            None => None,
+        };
+        action.now = self.clock.now();
+        let out = self.store.act(action).await;
+        drop(guard);
+        let out = out?;
+        self.timers.add(&out.timers);
+        if out.queued {
+            self.outbox_wake.notify_one();
+        }
+        self.poke_feed();
+        Ok(out)
+    }
+
+    pub async fn set_presence(
+        &self,
+        agent: AgentId,
+        presence: Presence,
+    ) -> Result<Rerouted, relais_store::Error> {
+        let out = self
+            .store
+            .set_presence(agent, presence, self.clock.now())
+            .await?;
+        self.timers.add(&out.timers);
+        self.poke_feed();
+        Ok(out)
+    }
+
+    /// Tells live streams that new events may be in the log.
+    pub fn poke_feed(&self) {
+        self.feed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}

@@ -1,0 +1,256 @@
+//! The visibility matrix, generated from the policy (`relais_core::access`): for every
+//! role × action × relation (assigned to me, my team, the shared queue, another team)
+//! the HTTP API answers as the policy says, and a refused call leaves no trace and does
+//! not even reveal that the conversation exists. Views never list what the caller may
+//! not see; only admins change configuration.
+
+use crate::handoff::{call, login_agent};
+use crate::helpers::*;
+use relais_core::access::{self, ConversationAction as CA, Relation};
+use relais_core::agent::Role;
+use relais_core::conversation::Priority;
+use relais_core::decision::{ConversationHandler, Decision, HandlerInput, Handoff};
+use relais_core::id::{ChannelId, ConversationId};
+use relais_core::ticket::Action;
+use relais_server::clock::ManualClock;
+use relais_store::{Act, DeskAction, Inbound, Viewer};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct EscalateTo(Option<&'static str>);
+
+impl ConversationHandler for EscalateTo {
+    fn decide(&self, _: &HandlerInput<'_>) -> Decision {
+        Decision {
+            ticket: Some(Action::Escalate),
+            handoff: Some(Handoff {
+                team: self.0.map(str::to_owned),
+                priority: Priority::Normal,
+                reason: "requested".into(),
+                note: None,
+                after_hours: false,
+                fields: json!({}),
+                language: Some("fr".into()),
+            }),
+            ..Decision::default()
+        }
+    }
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh human-owned conversation standing in `relation` to `who`.
+async fn fixture(app: &TestApp, who: (i64, Role), relation: Relation) -> ConversationId {
+    let team = match relation {
+        Relation::Mine | Relation::MyTeam => Some("support"),
+        Relation::Shared => None,
+        Relation::OtherTeam => Some("sales-north"),
+    };
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    let done = app
+        .rt
+        .store
+        .ingest(
+            Inbound {
+                channel: ChannelId("demo".into()),
+                address: format!("matrix-{n}"),
+                external_id: None,
+                text: "un humain svp".into(),
+                contact_name: None,
+                received_at: T0,
+                replies_in_band: true,
+                button: None,
+            },
+            Arc::new(EscalateTo(team)),
+        )
+        .await
+        .unwrap();
+    if relation == Relation::Mine {
+        app.rt
+            .store
+            .act(DeskAction {
+                viewer: Viewer {
+                    agent: relais_core::id::AgentId(who.0),
+                    role: who.1,
+                },
+                conversation: done.conversation,
+                act: Act::Claim,
+                now: T0,
+            })
+            .await
+            .unwrap();
+    }
+    done.conversation
+}
+
+fn request(action: CA, id: i64) -> (&'static str, String, Option<Value>) {
+    let p = |s: &str| format!("/api/v1/conversations/{id}{s}");
+    match action {
+        CA::View => ("GET", p(""), None),
+        CA::Reply => ("POST", p("/reply"), Some(json!({ "text": "bonjour" }))),
+        CA::Note => ("POST", p("/notes"), Some(json!({ "text": "note" }))),
+        CA::Claim => ("POST", p("/claim"), None),
+        CA::Transfer => (
+            "POST",
+            p("/transfer"),
+            Some(json!({ "team": "sales-south" })),
+        ),
+        CA::SetPending => ("POST", p("/pending"), None),
+        CA::Solve => ("POST", p("/solve"), None),
+        CA::Reopen => ("POST", p("/reopen"), None),
+    }
+}
+
+#[tokio::test]
+async fn every_role_action_and_relation_answers_as_the_policy_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    let people = [
+        (
+            Role::Agent,
+            login_agent(&app, "agent@example.com", "agent", &["support"]).await,
+        ),
+        (
+            Role::Supervisor,
+            login_agent(&app, "super@example.com", "supervisor", &["support"]).await,
+        ),
+        (
+            Role::Admin,
+            login_agent(&app, "admin2@example.com", "admin", &["support"]).await,
+        ),
+    ];
+    let mut cells = 0;
+    for (role, person) in &people {
+        for action in CA::ALL {
+            for relation in Relation::ALL {
+                let id = fixture(&app, (person.id, *role), relation).await;
+                let before = app.rt.store.messages(id).await.unwrap().len();
+                let status_before = app
+                    .rt
+                    .store
+                    .conversation(id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .conversation;
+                let (method, path, body) = request(action, id.0);
+                let (s, b) = call(&app, &person.token, method, &path, body).await;
+                let allowed = access::may(*role, action, relation);
+                let cell = format!("{role:?} {action:?} on {relation:?}: {s} {b}");
+                if allowed {
+                    assert!(s != 403 && s != 404 && s < 500, "{cell}");
+                } else {
+                    assert_eq!(s, 404, "{cell}");
+                    assert_eq!(
+                        app.rt.store.messages(id).await.unwrap().len(),
+                        before,
+                        "{cell}"
+                    );
+                    let after = app
+                        .rt
+                        .store
+                        .conversation(id)
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .conversation;
+                    assert_eq!(
+                        (after.status, after.team, after.assignee),
+                        (
+                            status_before.status,
+                            status_before.team,
+                            status_before.assignee
+                        ),
+                        "{cell}"
+                    );
+                    // The events of an invisible conversation are invisible too.
+                    let (s, _) = call(
+                        &app,
+                        &person.token,
+                        "GET",
+                        &format!("/api/v1/conversations/{}/events", id.0),
+                        None,
+                    )
+                    .await;
+                    assert_eq!(s, 404, "{cell}");
+                }
+                cells += 1;
+            }
+        }
+    }
+    assert_eq!(cells, 3 * CA::ALL.len() * Relation::ALL.len());
+
+    // Views list nothing the caller may not see.
+    for (role, person) in &people {
+        for view in ["mine", "unassigned", "my_teams", "pending", "solved", "all"] {
+            let (s, b) = call(
+                &app,
+                &person.token,
+                "GET",
+                &format!("/api/v1/conversations?view={view}&limit=200"),
+                None,
+            )
+            .await;
+            if view == "all" && *role == Role::Agent {
+                assert_eq!(s, 403);
+                continue;
+            }
+            assert_eq!(s, 200, "{b}");
+            for c in b["conversations"].as_array().unwrap() {
+                let team = c["conversation"]["team"].as_str();
+                let assignee = c["conversation"]["assignee"]
+                    .as_i64()
+                    .map(relais_core::id::AgentId);
+                let relation = Relation::of(
+                    team,
+                    assignee,
+                    relais_core::id::AgentId(person.id),
+                    &["support".to_owned()],
+                );
+                assert!(
+                    access::may(*role, CA::View, relation),
+                    "{role:?} sees {c} in {view}"
+                );
+            }
+        }
+    }
+
+    // Only admins change configuration.
+    let agent_id = people[0].1.id;
+    let config: Vec<(&str, String, Value)> = vec![
+        (
+            "POST",
+            "/api/v1/teams".into(),
+            json!({ "id": "new-team", "name": "New", "assignment": "manual" }),
+        ),
+        (
+            "POST",
+            "/api/v1/canned".into(),
+            json!({ "shortcut": "hello", "title": "Hello", "body": "Bonjour !" }),
+        ),
+        (
+            "PUT",
+            format!("/api/v1/agents/{agent_id}/teams"),
+            json!({ "teams": ["support"] }),
+        ),
+        (
+            "POST",
+            "/api/v1/channels".into(),
+            json!({ "id": "other", "kind": "rest" }),
+        ),
+        ("POST", "/api/v1/reload".into(), json!({})),
+    ];
+    for (role, person) in &people {
+        for (method, path, body) in &config {
+            let (s, b) = call(&app, &person.token, method, path, Some(body.clone())).await;
+            if access::may_configure(*role) {
+                assert!(s != 403 && s < 500, "{role:?} {path}: {s} {b}");
+            } else {
+                assert_eq!(s, 403, "{role:?} {path}: {b}");
+            }
+        }
+    }
+    app.stop().await;
+}

@@ -1,0 +1,274 @@
+//! The human half over real HTTP: a customer on the REST channel asks for an agent, an
+//! agent logged in through the API gets the live event, answers (once, despite a double
+//! submit), the customer receives it, the agent solves, the customer answers the survey,
+//! and the conversation closes after `auto_close`.
+
+use crate::helpers::*;
+use relais_core::Duration;
+use relais_server::clock::ManualClock;
+use serde_json::{Value, json};
+
+/// Monday 2026-11-23 10:00 Paris: the support team is open.
+const MONDAY_10H: relais_core::Timestamp = relais_core::Timestamp(1_795_424_400_000);
+
+pub struct Agent {
+    pub token: String,
+    pub id: i64,
+}
+
+/// Creates an agent (as the admin), logs them in, returns their session.
+pub async fn login_agent(app: &TestApp, email: &str, role: &str, teams: &[&str]) -> Agent {
+    let password = "correct horse battery staple";
+    let (s, b) = app
+        .post(
+            "/api/v1/agents",
+            json!({ "email": email, "name": email, "role": role, "password": password, "teams": teams }),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let r = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.url))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let b: Value = r.json().await.unwrap();
+    Agent {
+        token: b["token"].as_str().unwrap().to_owned(),
+        id: b["agent"]["id"].as_i64().unwrap(),
+    }
+}
+
+pub async fn call(
+    app: &TestApp,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let url = format!("{}{path}", app.url);
+    let req = match method {
+        "GET" => app.client.get(url),
+        "PUT" => app.client.put(url),
+        _ => app.client.post(url),
+    }
+    .bearer_auth(token);
+    let req = match body {
+        Some(b) => req.json(&b),
+        None => req,
+    };
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Reads the SSE stream until an event of `kind` for `conversation` arrives.
+async fn next_event(
+    stream: &mut reqwest::Response,
+    buf: &mut String,
+    kind: &str,
+    conversation: i64,
+) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let event = frame
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap_or("");
+            let data = frame
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap_or("null");
+            let v: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+            if event == kind && v["conversation"] == conversation {
+                return v;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {kind} event for {conversation}"
+        );
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), stream.chunk())
+            .await
+            .expect("the stream stalled")
+            .unwrap()
+            .expect("the stream ended");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn a_customer_reaches_an_agent_who_answers_solves_and_gets_rated() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    let (rec, hook) = Recorder::start().await;
+    let (s, ch) = app
+        .post(
+            "/api/v1/channels",
+            json!({ "id": "web", "kind": "rest", "callback_url": hook }),
+        )
+        .await;
+    assert_eq!(s, 201, "{ch}");
+    app.rt.reload_channels().await.unwrap();
+    let web = ch["token"].as_str().unwrap().to_owned();
+
+    let ana = login_agent(&app, "ana@example.com", "agent", &["support"]).await;
+    let (s, _) = call(
+        &app,
+        &ana.token,
+        "PUT",
+        "/api/v1/me/presence",
+        Some(json!({ "presence": "online" })),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let mut stream = app
+        .client
+        .get(format!("{}/api/v1/stream", app.url))
+        .bearer_auth(&ana.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut buf = String::new();
+
+    // The customer asks for a human: transferred, and Ana (online, with room) gets it.
+    let (s, b) = app
+        .converse_on(
+            "web",
+            &web,
+            json!({ "sender": "zoe", "text": "Bonjour, je veux parler à un conseiller" }),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let conv = b["conversation_id"].as_i64().unwrap();
+    assert!(
+        b["replies"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Je vous transfère"),
+        "{b}"
+    );
+    let live = next_event(&mut stream, &mut buf, "assigned", conv).await;
+    assert_eq!(live["assignee"], ana.id);
+
+    let (_, mine) = call(
+        &app,
+        &ana.token,
+        "GET",
+        "/api/v1/conversations?view=mine",
+        None,
+    )
+    .await;
+    assert_eq!(
+        mine["conversations"][0]["conversation"]["id"], conv,
+        "{mine}"
+    );
+    let (_, detail) = call(
+        &app,
+        &ana.token,
+        "GET",
+        &format!("/api/v1/conversations/{conv}"),
+        None,
+    )
+    .await;
+    assert_eq!(detail["escalation_reason"], "keyword", "{detail}");
+    assert!(
+        detail["messages"].as_array().unwrap().len() >= 2,
+        "the bot part is in the transcript"
+    );
+
+    // A double submit sends once; the customer's integration receives it.
+    let reply =
+        json!({ "text": "Bonjour, je suis Ana. Que puis-je faire ?", "client_id": "ana-1" });
+    let (s1, r1) = call(
+        &app,
+        &ana.token,
+        "POST",
+        &format!("/api/v1/conversations/{conv}/reply"),
+        Some(reply.clone()),
+    )
+    .await;
+    let (s2, r2) = call(
+        &app,
+        &ana.token,
+        "POST",
+        &format!("/api/v1/conversations/{conv}/reply"),
+        Some(reply),
+    )
+    .await;
+    assert_eq!((s1, s2), (200, 200), "{r1} {r2}");
+    assert_eq!(r2["duplicate"], true);
+    assert_eq!(r1["message"]["id"], r2["message"]["id"]);
+    eventually("the agent's reply reaches the customer", || async {
+        rec.bodies()
+            .iter()
+            .any(|b| b["text"] == "Bonjour, je suis Ana. Que puis-je faire ?")
+    })
+    .await;
+
+    // While the human owns it, the bot never answers.
+    let (_, b) = app
+        .converse_on(
+            "web",
+            &web,
+            json!({ "sender": "zoe", "text": "Ma commande A123 n'est pas arrivée" }),
+        )
+        .await;
+    assert_eq!(b["replies"], json!([]), "{b}");
+    next_event(&mut stream, &mut buf, "message_received", conv).await;
+
+    // Ana solves: the survey goes out in French; the answer is stored.
+    let (s, b) = call(
+        &app,
+        &ana.token,
+        "POST",
+        &format!("/api/v1/conversations/{conv}/solve"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    eventually("the survey reaches the customer", || async {
+        rec.bodies().iter().any(|b| {
+            b["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Comment évaluez-vous"))
+        })
+    })
+    .await;
+    let (_, b) = app
+        .converse_on("web", &web, json!({ "sender": "zoe", "text": "5" }))
+        .await;
+    assert_eq!(b["replies"][0]["text"], "Merci pour votre réponse !", "{b}");
+    let (_, detail) = call(
+        &app,
+        &ana.token,
+        "GET",
+        &format!("/api/v1/conversations/{conv}"),
+        None,
+    )
+    .await;
+    assert_eq!(detail["csat"]["score"], 5, "{detail}");
+    assert_eq!(detail["conversation"]["conversation"]["status"], "solved");
+    let sent = rec
+        .bodies()
+        .iter()
+        .filter(|b| b["text"] == "Bonjour, je suis Ana. Que puis-je faire ?")
+        .count();
+    assert_eq!(sent, 1, "the double submit was sent once");
+
+    // After auto_close (4 days) the conversation is closed (Ana's 12-hour session has
+    // expired by then: the admin looks).
+    clock.advance(Duration(Duration::days(4).0 + Duration::minutes(1).0));
+    eventually("the conversation closes after auto_close", || async {
+        let (_, d) = app.get(&format!("/api/v1/conversations/{conv}")).await;
+        d["conversation"]["conversation"]["status"] == "closed"
+    })
+    .await;
+    app.stop().await;
+}
