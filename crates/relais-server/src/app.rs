@@ -7,7 +7,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Database, Settings};
 use crate::http::{self, AppState};
 use crate::runtime::reload::Home;
-use crate::runtime::{Runtime, RuntimeSettings, outbox, timers};
+use crate::runtime::{Runtime, RuntimeSettings, notify, outbox, timers};
 use relais_core::greeting::GreetingBot;
 use relais_store::Store;
 use relais_store::postgres::PostgresOptions;
@@ -179,7 +179,8 @@ impl App {
         let (stop_tx, stop_rx) = watch::channel(false);
         let rt = self.state.rt.clone();
         let timer_loop = tokio::spawn(timers::run(rt.clone(), stop_rx.clone()));
-        let outbox_loop = tokio::spawn(outbox::run(rt.clone(), stop_rx));
+        let outbox_loop = tokio::spawn(outbox::run(rt.clone(), stop_rx.clone()));
+        let notify_loop = tokio::spawn(notify::run(rt.clone(), stop_rx));
         let ready = self.state.ready.clone();
         ready.store(true, Ordering::Relaxed);
         let stopping = rt.stopping.clone();
@@ -195,6 +196,7 @@ impl App {
         let _ = stop_tx.send(true);
         let _ = timer_loop.await;
         let _ = outbox_loop.await;
+        let _ = notify_loop.await;
         tracing::info!("stopped");
         served
     }

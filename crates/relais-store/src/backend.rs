@@ -347,6 +347,59 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
     }
 
+    async fn create_webhook(&self, webhook: NewWebhook) -> Result<Webhook> {
+        self.write(move |tx| crate::webhooks::create(tx, &webhook))
+            .await
+    }
+
+    async fn webhooks(&self) -> Result<Vec<Webhook>> {
+        self.read(crate::webhooks::list).await
+    }
+
+    async fn delete_webhook(&self, id: i64, now: Timestamp) -> Result<bool> {
+        self.write(move |tx| crate::webhooks::delete(tx, id, now))
+            .await
+    }
+
+    async fn route_webhook_events(&self, limit: u32, now: Timestamp) -> Result<usize> {
+        self.write(move |tx| crate::webhooks::route(tx, limit, now))
+            .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DeliveryJob>> {
+        self.write(move |tx| crate::webhooks::claim(tx, now, lease_until, limit))
+            .await
+    }
+
+    async fn record_delivery(
+        &self,
+        id: i64,
+        outcome: DeliveryOutcome,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.write(move |tx| crate::webhooks::record(tx, id, &outcome, now))
+            .await
+    }
+
+    async fn deliveries(&self, state: Option<String>, limit: u32) -> Result<Vec<Delivery>> {
+        self.read(move |tx| crate::webhooks::deliveries(tx, state.as_deref(), limit))
+            .await
+    }
+
+    async fn replay_delivery(&self, id: i64, now: Timestamp) -> Result<Delivery> {
+        self.write(move |tx| crate::webhooks::replay(tx, id, now))
+            .await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
+        self.read(crate::webhooks::next_due).await
+    }
+
     async fn last_event_id(&self) -> Result<i64> {
         self.read(|tx| {
             use crate::sql::ConnExt;

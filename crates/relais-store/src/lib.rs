@@ -25,6 +25,7 @@ pub mod sqlite;
 mod tx;
 mod usecase;
 mod versions;
+mod webhooks;
 pub use proactive::ProactiveOutcome;
 
 use async_trait::async_trait;
@@ -173,6 +174,30 @@ pub trait Store: Send + Sync {
         body: String,
         now: Timestamp,
     ) -> Result<Canned>;
+
+    async fn create_webhook(&self, webhook: NewWebhook) -> Result<Webhook>;
+    async fn webhooks(&self) -> Result<Vec<Webhook>>;
+    async fn delete_webhook(&self, id: i64, now: Timestamp) -> Result<bool>;
+    /// Turns new events of the log into webhook deliveries; returns how many.
+    async fn route_webhook_events(&self, limit: u32, now: Timestamp) -> Result<usize>;
+    /// Leases due deliveries to one sender.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DeliveryJob>>;
+    async fn record_delivery(
+        &self,
+        id: i64,
+        outcome: DeliveryOutcome,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Newest first; `state` filters (`dead` is the dead-letter list).
+    async fn deliveries(&self, state: Option<String>, limit: u32) -> Result<Vec<Delivery>>;
+    /// A dead delivery back in the queue, due now.
+    async fn replay_delivery(&self, id: i64, now: Timestamp) -> Result<Delivery>;
+    async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
 
     /// The id of the newest event (0 when the log is empty).
     async fn last_event_id(&self) -> Result<i64>;

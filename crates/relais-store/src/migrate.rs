@@ -29,6 +29,11 @@ pub const SQLITE: &[Migration] = &[
         name: "handoff",
         sql: include_str!("../migrations/sqlite/0003_handoff.sql"),
     },
+    Migration {
+        version: 4,
+        name: "webhooks",
+        sql: include_str!("../migrations/sqlite/0004_webhooks.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -46,6 +51,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "handoff",
         sql: include_str!("../migrations/postgres/0003_handoff.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "webhooks",
+        sql: include_str!("../migrations/postgres/0004_webhooks.sql"),
     },
 ];
 

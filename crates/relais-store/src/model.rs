@@ -466,3 +466,61 @@ pub struct Canned {
 pub struct Rerouted {
     pub timers: Vec<ScheduledTimer>,
 }
+
+/// Events a webhook can subscribe to.
+pub const WEBHOOK_EVENTS: [&str; 4] = ["escalated", "assigned", "customer_replied", "solved"];
+
+#[derive(Clone)]
+pub struct NewWebhook {
+    /// `slack`, `teams` or `generic`.
+    pub kind: String,
+    pub url: String,
+    /// The HMAC key of a generic webhook.
+    pub secret: Option<String>,
+    pub events: Vec<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Webhook {
+    pub id: i64,
+    pub kind: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub created_at: Timestamp,
+}
+
+/// A notification to deliver, or delivered, or dead.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub webhook: i64,
+    pub event: String,
+    /// `queued`, `delivered` or `dead`.
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+    pub payload: serde_json::Value,
+}
+
+/// A delivery leased to the sender, with what it needs to send it.
+#[derive(Clone)]
+pub struct DeliveryJob {
+    pub id: i64,
+    pub kind: String,
+    pub url: String,
+    pub secret: Option<String>,
+    pub event: String,
+    pub payload: serde_json::Value,
+    /// Attempts made before this one.
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    Retry { at: Timestamp, error: String },
+    Dead { error: String },
+}

@@ -142,6 +142,7 @@ contract!(
     agents_act_only_where_they_may_and_replies_are_sent_once,
     the_lifecycle_runs_on_timers,
     an_undeliverable_survey_is_recorded,
+    webhook_deliveries_are_made_once_retried_and_replayed,
 );
 
 #[path = "contract/handoff.rs"]

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod flows;
 pub mod health;
 pub mod stream;
+pub mod webhooks;
 
 use crate::runtime::Runtime;
 use axum::Router;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(flows::routes())
         .merge(desk::routes())
         .merge(stream::routes())
+        .merge(webhooks::routes())
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

@@ -8,4 +8,5 @@ mod flows;
 mod handoff;
 mod helpers;
 mod input;
+mod notify;
 mod restart;

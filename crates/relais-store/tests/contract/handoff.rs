@@ -19,6 +19,13 @@ fn escalate_to(team: Option<&'static str>, priority: Priority) -> Arc<dyn Conver
             Decision {
                 replies: vec![Reply::text(format!("position {}", info.position))],
                 ticket: Some(Action::Escalate),
+                // As the flow handler does: the escalation's event names its reason.
+                events: vec![relais_core::event::Event::new(
+                    EventKind::Escalated,
+                    relais_core::event::Actor::Bot,
+                    input.now,
+                    json!({ "reason": "requested", "team": self.0 }),
+                )],
                 handoff: Some(Handoff {
                     team: self.0.map(str::to_owned),
                     priority: self.1,
@@ -600,4 +607,117 @@ pub async fn an_undeliverable_survey_is_recorded(store: Arc<dyn Store>) {
         store.csat(c.conversation).await.unwrap().unwrap().state,
         "undeliverable"
     );
+}
+
+pub async fn webhook_deliveries_are_made_once_retried_and_replayed(store: Arc<dyn Store>) {
+    setup(&store).await;
+    store.configure(life());
+    team(&store, "support", "manual", 5).await;
+    let hook = store
+        .create_webhook(NewWebhook {
+            kind: "generic".into(),
+            url: "http://example.invalid/hook".into(),
+            secret: Some("k".into()),
+            events: vec!["escalated".into(), "solved".into()],
+            created_at: T0,
+        })
+        .await
+        .unwrap();
+    let c = escalated(
+        &store,
+        "w1",
+        T0,
+        escalate_to(Some("support"), Priority::High),
+    )
+    .await;
+    assert_eq!(store.route_webhook_events(100, T0).await.unwrap(), 1);
+    assert_eq!(
+        store.route_webhook_events(100, T0).await.unwrap(),
+        0,
+        "each event is routed once"
+    );
+    let jobs = store
+        .claim_deliveries(T0, T0.plus(Duration::minutes(1)), 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].payload["conversation"]["id"], c.conversation.0);
+    assert_eq!(jobs[0].payload["conversation"]["priority"], "high");
+    assert!(
+        store
+            .claim_deliveries(T0, T0.plus(Duration::minutes(1)), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    let later = T0.plus(Duration::seconds(30));
+    store
+        .record_delivery(
+            jobs[0].id,
+            DeliveryOutcome::Retry {
+                at: later,
+                error: "503".into(),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_deliveries(T0, T0.plus(Duration::minutes(1)), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.next_delivery_due().await.unwrap(), Some(later));
+    let jobs = store
+        .claim_deliveries(later, later.plus(Duration::minutes(1)), 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs[0].attempts, 1);
+    store
+        .record_delivery(
+            jobs[0].id,
+            DeliveryOutcome::Dead {
+                error: "410".into(),
+            },
+            later,
+        )
+        .await
+        .unwrap();
+    let dead = store.deliveries(Some("dead".into()), 10).await.unwrap();
+    assert_eq!((dead.len(), dead[0].attempts), (1, 2));
+    let replayed = store.replay_delivery(dead[0].id, later).await.unwrap();
+    assert_eq!((replayed.state.as_str(), replayed.attempts), ("queued", 0));
+    assert!(matches!(
+        store.replay_delivery(dead[0].id, later).await,
+        Err(Error::Conflict(_))
+    ));
+    let jobs = store
+        .claim_deliveries(later, later.plus(Duration::minutes(1)), 10)
+        .await
+        .unwrap();
+    store
+        .record_delivery(jobs[0].id, DeliveryOutcome::Delivered, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .deliveries(Some("delivered".into()), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // A deleted webhook gets nothing more.
+    assert!(store.delete_webhook(hook.id, later).await.unwrap());
+    escalated(
+        &store,
+        "w2",
+        later,
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
+    assert_eq!(store.route_webhook_events(100, later).await.unwrap(), 0);
 }

@@ -1,0 +1,190 @@
+//! Outgoing notifications (Slack, Microsoft Teams, generic signed webhooks). A loop
+//! turns new events of the log into durable deliveries, leases the due ones, sends
+//! them through the same SSRF-guarded client as flow `http` steps, and records each
+//! outcome: delivered, retried with backoff, or dead after the last attempt (an admin
+//! lists dead ones and replays them).
+
+use super::Runtime;
+use super::outbox::backoff;
+use crate::channel::rest::sign;
+use relais_core::decision::{HttpCall, HttpResult};
+use relais_core::{Duration, Timestamp};
+use relais_store::{DeliveryJob, DeliveryOutcome};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Attempts before a delivery is dead.
+pub const MAX_ATTEMPTS: i64 = 6;
+const BATCH: u32 = 50;
+const LEASE: Duration = Duration::seconds(60);
+const TIMEOUT_MS: i64 = 10_000;
+/// Without news, the log and the queue are looked at again after this (real time).
+const IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One line for humans: what happened to which conversation.
+pub fn summary(event: &str, p: &Value) -> String {
+    let c = &p["conversation"];
+    let id = c["id"].as_i64().unwrap_or_default();
+    let team = c["team"].as_str().unwrap_or("shared queue");
+    match event {
+        "escalated" => format!(
+            "Conversation #{id} needs an agent ({team}, priority {}, reason: {})",
+            c["priority"].as_str().unwrap_or("normal"),
+            p["data"]["reason"]
+                .as_str()
+                .or(c["escalation_reason"].as_str())
+                .unwrap_or("requested"),
+        ),
+        "assigned" => format!(
+            "Conversation #{id} ({team}) was assigned to agent {}",
+            p["data"]["agent"]
+        ),
+        "customer_replied" => format!("The customer replied in conversation #{id} ({team})"),
+        "solved" => format!("Conversation #{id} ({team}) was solved"),
+        other => format!("Conversation #{id}: {other}"),
+    }
+}
+
+/// The request body for a webhook of `kind` (Slack's and Teams' documented payloads;
+/// a generic webhook gets the event itself).
+pub fn body(kind: &str, event: &str, p: &Value) -> Value {
+    let text = summary(event, p);
+    match kind {
+        "slack" => json!({
+            "text": text,
+            "blocks": [{ "type": "section", "text": { "type": "mrkdwn", "text": format!("*{event}* {text}") } }],
+        }),
+        "teams" => json!({
+            "type": "message",
+            "attachments": [{
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": null,
+                "content": {
+                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                    "type": "AdaptiveCard",
+                    "version": "1.4",
+                    "body": [
+                        { "type": "TextBlock", "text": event, "weight": "Bolder" },
+                        { "type": "TextBlock", "text": text, "wrap": true },
+                    ],
+                },
+            }],
+        }),
+        _ => p.clone(),
+    }
+}
+
+impl Runtime {
+    async fn deliver(&self, job: &DeliveryJob) -> DeliveryOutcome {
+        let payload = body(&job.kind, &job.event, &job.payload).to_string();
+        let now = self.clock.now();
+        let mut headers = vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("x-relais-event".to_owned(), job.event.clone()),
+            ("x-relais-delivery".to_owned(), job.id.to_string()),
+        ];
+        if let Some(secret) = &job.secret {
+            let ts = now.0 / 1000;
+            headers.push(("x-relais-timestamp".into(), ts.to_string()));
+            headers.push((
+                "x-relais-signature".into(),
+                format!("sha256={}", sign(secret, ts, payload.as_bytes())),
+            ));
+        }
+        let result = self
+            .http
+            .run(&HttpCall {
+                method: "POST".into(),
+                url: job.url.clone(),
+                headers,
+                body: Some(payload),
+                timeout_ms: TIMEOUT_MS,
+                retries: 0,
+                idempotency_key: format!("relais-delivery-{}", job.id),
+            })
+            .await;
+        let attempt = job.attempts + 1;
+        let (retryable, error) = match result {
+            HttpResult::Response { status, .. } if (200..300).contains(&status) => {
+                return DeliveryOutcome::Delivered;
+            }
+            HttpResult::Response { status, .. } => (
+                status == 429 || status >= 500 || status == 408,
+                format!("the webhook answered {status}"),
+            ),
+            // A refused address or a bad URL will not get better by waiting.
+            HttpResult::Failed { error } => (
+                !(error.contains("may not call")
+                    || error.contains("is not allowed")
+                    || error.starts_with("bad URL")),
+                error,
+            ),
+        };
+        if !retryable || attempt >= MAX_ATTEMPTS {
+            return DeliveryOutcome::Dead { error };
+        }
+        let wait = backoff(
+            self.settings.outbox_backoff_base,
+            self.settings.outbox_backoff_max,
+            u32::try_from(attempt).unwrap_or(u32::MAX),
+            1.0,
+        );
+        DeliveryOutcome::Retry {
+            at: now.plus(wait),
+            error,
+        }
+    }
+
+    /// One round: route new events, send what is due. Returns the next due time.
+    pub async fn notify_round(&self) -> Result<Option<Timestamp>, relais_store::Error> {
+        let now = self.clock.now();
+        while self.store.route_webhook_events(500, now).await? > 0 {}
+        let jobs = self
+            .store
+            .claim_deliveries(now, now.plus(LEASE), BATCH)
+            .await?;
+        for job in &jobs {
+            let outcome = self.deliver(job).await;
+            if let DeliveryOutcome::Dead { error } = &outcome {
+                tracing::warn!(delivery = job.id, %error, "webhook delivery is dead");
+            }
+            self.store
+                .record_delivery(job.id, outcome, self.clock.now())
+                .await?;
+        }
+        self.store.next_delivery_due().await
+    }
+}
+
+/// Runs until `stop` turns true.
+pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
+    let mut feed = rt.feed.subscribe();
+    loop {
+        let next = match rt.notify_round().await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "webhook round failed; retrying");
+                None
+            }
+        };
+        let due = next.filter(|d| *d > rt.clock.now());
+        let ready_now = next.is_some_and(|d| d <= rt.clock.now());
+        if ready_now {
+            continue;
+        }
+        let sleep: crate::clock::Sleep = match due {
+            Some(d) => rt.clock.sleep_until(d),
+            None => Box::pin(std::future::pending()),
+        };
+        tokio::select! {
+            () = sleep => {}
+            _ = feed.changed() => {}
+            () = tokio::time::sleep(IDLE) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
