@@ -768,3 +768,97 @@ steps:
         "{out:#?}"
     );
 }
+
+/// A queue with people waiting, for the handoff wording.
+#[derive(Debug)]
+struct Busy;
+
+impl relais_core::decision::QueueProbe for Busy {
+    fn probe(
+        &self,
+        _: Option<&str>,
+        _: relais_core::conversation::Priority,
+    ) -> relais_core::decision::QueueInfo {
+        relais_core::decision::QueueInfo {
+            position: 3,
+            wait: Some(relais_core::Duration::minutes(12)),
+        }
+    }
+}
+
+#[test]
+fn a_handoff_tells_the_queue_position_and_the_estimated_wait() {
+    let flow = r#"
+flow: talk
+language: fr
+trigger: { on: message }
+start: menu
+steps:
+  menu:
+    ask:
+      prompt: "1 ou 2 ?"
+      routes:
+        - { match: { keywords: ["1"] }, next: plain }
+        - { match: { keywords: ["2"] }, next: custom }
+    next: plain
+  plain:
+    handoff: { team: support }
+  custom:
+    handoff:
+      team: support
+      say: "Place {{ queue.position }}, environ {{ queue.wait }}."
+"#;
+    let loaded = load(&[("flows/talk.yaml", flow)]);
+    let contact = relais_core::contact::Contact {
+        id: relais_core::id::ContactId(1),
+        name: None,
+        language: Some("fr".into()),
+        tier: "standard".into(),
+        fields: serde_json::json!({}),
+    };
+    let conv = relais_core::conversation::Conversation::start(
+        relais_core::id::ChannelId("c".into()),
+        contact.id,
+        None,
+        relais_core::Timestamp(0),
+    );
+    // Monday 2026-11-23 10:00 Paris: the support team is open.
+    let env = |queue: &'static dyn relais_core::decision::QueueProbe| Env {
+        ws: &loaded.ws,
+        library: &*loaded,
+        contact: &contact,
+        conversation: &conv,
+        channel: ChannelInfo {
+            id: "c",
+            kind: "rest",
+            default_flow: None,
+        },
+        now: relais_core::Timestamp(1_795_424_400_000),
+        secrets: &loaded.secrets,
+        intent: None,
+        queue,
+    };
+    let said = |queue: &'static dyn relais_core::decision::QueueProbe, choice: &str| -> String {
+        let e = env(queue);
+        let first = engine::step(None, &Input::Message { text: "bonjour", button: None }, &e);
+        let out = engine::step(first.run, &Input::Message { text: choice, button: None }, &e);
+        out.effects
+            .iter()
+            .find_map(|x| match x {
+                engine::Effect::Send(r) => Some(r.text.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        said(&Busy, "1"),
+        "Je vous transfère à un conseiller. Merci de patienter, quelqu'un va vous répondre. \
+         Vous êtes en position 3 dans la file d'attente. Attente estimée : 12 min."
+    );
+    assert_eq!(said(&Busy, "2"), "Place 3, environ 12 min.");
+    // An agent free at once: no queue sentence.
+    assert_eq!(
+        said(&relais_core::decision::NoQueue, "1"),
+        "Je vous transfère à un conseiller. Merci de patienter, quelqu'un va vous répondre."
+    );
+}
