@@ -14,6 +14,9 @@ pub const TIMER_AUTO_CLOSE: &str = "ticket.auto_close";
 /// Timer: the assignee has not answered the customer within `return_after`.
 pub const TIMER_RETURN: &str = "ticket.return";
 
+/// Timer: the assignee has been away for `away_limit`.
+pub const TIMER_AWAY: &str = "ticket.away";
+
 /// True for the timers this module owns (the bot never sees them).
 pub fn is_lifecycle_timer(name: &str) -> bool {
     name.starts_with("ticket.")

@@ -63,6 +63,8 @@ pub struct RawHandoff {
     /// `"off"` disables the return timer.
     pub return_after: Option<String>,
     pub return_on_offline: Option<bool>,
+    /// `"off"` keeps an away agent's conversations with them.
+    pub away_limit: Option<String>,
     pub csat: Option<bool>,
 }
 
@@ -445,7 +447,14 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
                 Duration::minutes(15),
             )?),
         },
-        away_limit: None,
+        away_limit: match raw.handoff.away_limit.as_deref() {
+            Some("off") => None,
+            other => Some(duration(
+                "handoff.away_limit",
+                other.map(str::to_owned),
+                Duration::minutes(15),
+            )?),
+        },
         return_on_offline: raw.handoff.return_on_offline.unwrap_or(true),
         csat: raw.handoff.csat.unwrap_or(true),
     };

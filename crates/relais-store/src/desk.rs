@@ -16,7 +16,7 @@ use relais_core::decision::TimerRequest;
 use relais_core::event::{Actor, Event, EventKind};
 use relais_core::id::{AgentId, ConversationId, MessageId};
 use relais_core::lifecycle::{
-    self, Lifecycle, Say, TIMER_AUTO_CLOSE, TIMER_INACTIVE, TIMER_REMIND, TIMER_RETURN,
+    self, Lifecycle, Say, TIMER_AUTO_CLOSE, TIMER_AWAY, TIMER_INACTIVE, TIMER_REMIND, TIMER_RETURN,
 };
 use relais_core::message::{AuthorKind, DeliveryStatus, Direction, Message};
 use relais_core::ticket::{self, Action, Resolver, Status, Transition};
@@ -868,6 +868,38 @@ pub(crate) fn fire(
                 fx.assigned(queue::drain(tx, team.as_deref(), life, now)?);
             }
         }
+        (TIMER_AWAY, Status::Open) => {
+            let agent = payload
+                .get("agent")
+                .and_then(serde_json::Value::as_i64)
+                .map(AgentId);
+            let since = payload.get("since").and_then(serde_json::Value::as_i64);
+            let still_away = match agent {
+                Some(a) => tx.c.query_opt(
+                    "SELECT 1 FROM agents WHERE id = $1 AND presence = 'away' AND presence_at = $2",
+                    &[a.0.into(), since.into()],
+                )?.is_some(),
+                None => false,
+            };
+            if still_away && conv.assignee == agent {
+                conv.assignee = None;
+                conv.updated_at = now;
+                tx.update_conversation(&conv)?;
+                tx.enqueue(id, now)?;
+                tx.cancel_timers(id, TIMER_RETURN, now)?;
+                event(
+                    tx,
+                    id,
+                    EventKind::Unassigned,
+                    Actor::System,
+                    now,
+                    json!({ "agent": agent, "why": "away" }),
+                )?;
+                let team = conv.team.clone();
+                fx.assigned(queue::drain(tx, team.as_deref(), life, now)?);
+                return Ok(fired(id, fx));
+            }
+        }
         (TIMER_RETURN, Status::Open) => {
             let due = payload
                 .get("agent")
@@ -962,6 +994,32 @@ pub(crate) fn set_presence(
             if !teams.contains(&team) {
                 teams.push(team);
             }
+        }
+    }
+    if presence == Presence::Away
+        && current.presence != Presence::Away
+        && let Some(limit) = life.away_limit
+    {
+        // Away for too long: each open conversation goes back to the queue then.
+        let rows = tx.c.query(
+            "SELECT id FROM conversations WHERE assignee = $1 AND status = 'open'",
+            &[agent.0.into()],
+        )?;
+        for r in rows {
+            let id = ConversationId(r.int(0)?);
+            let lane = tx.lane_of(id)?;
+            schedule(
+                tx,
+                id,
+                &lane,
+                timer(
+                    TIMER_AWAY,
+                    now.plus(limit),
+                    json!({ "agent": agent, "since": now }),
+                ),
+                now,
+                &mut fx,
+            )?;
         }
     }
     for t in teams {

@@ -143,6 +143,7 @@ contract!(
     the_lifecycle_runs_on_timers,
     an_undeliverable_survey_is_recorded,
     webhook_deliveries_are_made_once_retried_and_replayed,
+    away_agents_give_their_conversations_back_after_the_limit,
 );
 
 #[path = "contract/handoff.rs"]

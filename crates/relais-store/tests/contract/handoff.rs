@@ -721,3 +721,66 @@ pub async fn webhook_deliveries_are_made_once_retried_and_replayed(store: Arc<dy
     .await;
     assert_eq!(store.route_webhook_events(100, later).await.unwrap(), 0);
 }
+
+pub async fn away_agents_give_their_conversations_back_after_the_limit(store: Arc<dyn Store>) {
+    setup(&store).await;
+    store.configure(Lifecycle {
+        away_limit: Some(Duration::minutes(15)),
+        return_after: None,
+        ..life()
+    });
+    team(&store, "support", "round_robin", 5).await;
+    let ann = agent(&store, "ann@x", Role::Agent, &["support"]).await;
+    let bob = agent(&store, "bob@x", Role::Agent, &["support"]).await;
+    store.set_presence(ann, Presence::Online, T0).await.unwrap();
+    let a = escalated(
+        &store,
+        "aw1",
+        T0,
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
+    let b = escalated(
+        &store,
+        "aw2",
+        T0,
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
+    assert_eq!(conv(&store, a.conversation).await.assignee, Some(ann));
+    assert_eq!(conv(&store, b.conversation).await.assignee, Some(ann));
+
+    // Away, then back within the limit: she keeps them.
+    store
+        .set_presence(ann, Presence::Away, T0.plus(Duration::minutes(1)))
+        .await
+        .unwrap();
+    store
+        .set_presence(ann, Presence::Online, T0.plus(Duration::minutes(5)))
+        .await
+        .unwrap();
+    assert_eq!(
+        fire_due(&store, T0.plus(Duration::minutes(20))).await.len(),
+        2
+    );
+    assert_eq!(conv(&store, a.conversation).await.assignee, Some(ann));
+
+    // Away past the limit: both go back to the queue, and Bob (online) gets them.
+    store
+        .set_presence(bob, Presence::Online, T0.plus(Duration::minutes(21)))
+        .await
+        .unwrap();
+    store
+        .set_presence(ann, Presence::Away, T0.plus(Duration::minutes(22)))
+        .await
+        .unwrap();
+    fire_due(&store, T0.plus(Duration::minutes(36))).await;
+    assert_eq!(
+        conv(&store, a.conversation).await.assignee,
+        Some(ann),
+        "not yet: 14 minutes"
+    );
+    fire_due(&store, T0.plus(Duration::minutes(37))).await;
+    assert_eq!(conv(&store, a.conversation).await.assignee, Some(bob));
+    assert_eq!(conv(&store, b.conversation).await.assignee, Some(bob));
+}
