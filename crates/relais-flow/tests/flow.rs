@@ -840,8 +840,22 @@ steps:
     };
     let said = |queue: &'static dyn relais_core::decision::QueueProbe, choice: &str| -> String {
         let e = env(queue);
-        let first = engine::step(None, &Input::Message { text: "bonjour", button: None }, &e);
-        let out = engine::step(first.run, &Input::Message { text: choice, button: None }, &e);
+        let first = engine::step(
+            None,
+            &Input::Message {
+                text: "bonjour",
+                button: None,
+            },
+            &e,
+        );
+        let out = engine::step(
+            first.run,
+            &Input::Message {
+                text: choice,
+                button: None,
+            },
+            &e,
+        );
         out.effects
             .iter()
             .find_map(|x| match x {

@@ -11,6 +11,8 @@ use std::path::Path;
 
 pub const DEMO_CHANNEL: &str = "demo";
 pub const DEMO_ADMIN: &str = "admin@relais.local";
+/// An agent of the demo's support team (teams.yaml).
+pub const DEMO_AGENT: &str = "alice@example.com";
 
 /// Credentials created for a demo, printed once.
 #[derive(Debug, serde::Serialize)]
@@ -21,6 +23,9 @@ pub struct DemoCredentials {
     /// `None` when the admin already existed (its password is unchanged).
     pub admin_password: Option<String>,
     pub admin_token: String,
+    /// A demo agent of the support team (from teams.yaml), with an API token.
+    pub agent_email: Option<String>,
+    pub agent_token: Option<String>,
 }
 
 /// Creates (or refreshes) the demo channel and admin in `store`.
@@ -82,12 +87,38 @@ pub async fn prepare(store: &dyn Store, now: Timestamp) -> Result<DemoCredential
         })
         .await
         .map_err(|e| e.to_string())?;
+    // The demo workspace's first agent takes handed-off conversations at once.
+    let (agent_email, agent_token) = match store
+        .agent_by_email(DEMO_AGENT)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Some((agent, _)) => {
+            let token = auth::new_token("rat");
+            store
+                .create_token(relais_store::NewToken {
+                    agent: agent.id,
+                    name: "demo".into(),
+                    hash: auth::token_hash(&token),
+                    scopes: vec!["conversations:read".into(), "conversations:write".into()],
+                    kind: "api".into(),
+                    created_at: now,
+                    expires_at: None,
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            (Some(DEMO_AGENT.to_owned()), Some(token))
+        }
+        None => (None, None),
+    };
     Ok(DemoCredentials {
         channel: DEMO_CHANNEL.into(),
         channel_token,
         admin_email: DEMO_ADMIN.into(),
         admin_password,
         admin_token,
+        agent_email,
+        agent_token,
     })
 }
 
@@ -105,13 +136,21 @@ pub fn banner(url: &str, data: &Path, c: &DemoCredentials) -> String {
          \x20 export RELAIS_URL={url} RELAIS_TOKEN={token} RELAIS_ADMIN_TOKEN={admin_token}\n\
          \x20 curl -s $RELAIS_URL/api/v1/channels/{channel}/converse -H \"Authorization: Bearer $RELAIS_TOKEN\" \
          -H 'Content-Type: application/json' -d '{{\"sender\": \"alice\", \"text\": \"Hello\"}}'\n\
-         \x20 curl -s $RELAIS_URL/api/v1/conversations -H \"Authorization: Bearer $RELAIS_ADMIN_TOKEN\"\n\n\
+         \x20 curl -s $RELAIS_URL/api/v1/conversations -H \"Authorization: Bearer $RELAIS_ADMIN_TOKEN\"\n\
+         {agent}\n\
          Press Ctrl-C to stop.\n",
         data = data.display(),
         channel = c.channel,
         email = c.admin_email,
         token = c.channel_token,
         admin_token = c.admin_token,
+        agent = match (&c.agent_email, &c.agent_token) {
+            (Some(email), Some(token)) => format!(
+                "\n  agent {email} (support, online): export RELAIS_AGENT_TOKEN={token}\n\
+                 \x20 curl -s \"$RELAIS_URL/api/v1/conversations?view=mine\" -H \"Authorization: Bearer $RELAIS_AGENT_TOKEN\"\n"
+            ),
+            _ => String::new(),
+        },
     )
 }
 
@@ -140,6 +179,18 @@ send_timeout = "10s"
 [limits]
 max_body_bytes = 65536
 max_text_chars = 4096
+
+[inactivity]                 # a customer silent while an agent waits
+remind = "10m"               # asked whether they still need help
+close = "30m"                # then the conversation is auto-solved (no survey)
+close_status = "solved"      # solved | pending
+
+[handoff]
+auto_close = "4d"            # solved → closed
+return_after = "15m"         # the assignee has not answered: back to the queue ("off")
+away_limit = "15m"           # an agent away longer gives their conversations back ("off")
+return_on_offline = true     # an agent going offline gives their open conversations back
+csat = true                  # the 1–5 survey when an agent solves
 
 "#;
 

@@ -233,6 +233,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             reload_on_sighup(app.runtime());
             let store = app.runtime().store.clone();
             let creds = demo::prepare(store.as_ref(), SystemClock.now()).await?;
+            // The demo agent is online: handed-off conversations go to her at once.
+            if let Some((agent, _)) = store
+                .agent_by_email(demo::DEMO_AGENT)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                app.runtime()
+                    .set_presence(agent.id, relais_core::agent::Presence::Online)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
             app.runtime()
                 .reload_channels()
                 .await

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod flows;
 pub mod health;
+pub mod openapi;
 pub mod stream;
 pub mod webhooks;
 
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(flows::routes())
         .merge(desk::routes())
         .merge(stream::routes())
+        .merge(openapi::routes())
         .merge(webhooks::routes())
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(limit))
