@@ -876,3 +876,71 @@ steps:
         "Je vous transfère à un conseiller. Merci de patienter, quelqu'un va vous répondre."
     );
 }
+
+#[test]
+fn a_handoff_outside_the_team_hours_is_flagged_and_says_when_it_opens() {
+    let flow = r#"
+flow: talk
+language: fr
+trigger: { on: message }
+start: go
+steps:
+  go:
+    handoff: { team: support }
+"#;
+    let loaded = load(&[("flows/talk.yaml", flow)]);
+    let contact = relais_core::contact::Contact {
+        id: relais_core::id::ContactId(1),
+        name: None,
+        language: Some("fr".into()),
+        tier: "standard".into(),
+        fields: serde_json::json!({}),
+    };
+    let conv = relais_core::conversation::Conversation::start(
+        relais_core::id::ChannelId("c".into()),
+        contact.id,
+        None,
+        relais_core::Timestamp(0),
+    );
+    let at = |now: i64| {
+        let env = Env {
+            ws: &loaded.ws,
+            library: &*loaded,
+            contact: &contact,
+            conversation: &conv,
+            channel: ChannelInfo {
+                id: "c",
+                kind: "rest",
+                default_flow: None,
+            },
+            now: relais_core::Timestamp(now),
+            secrets: &loaded.secrets,
+            intent: None,
+            queue: &Busy,
+        };
+        engine::step(
+            None,
+            &Input::Message {
+                text: "bonjour",
+                button: None,
+            },
+            &env,
+        )
+        .effects
+    };
+    let handoff = |effects: &[engine::Effect]| {
+        effects
+            .iter()
+            .find_map(|e| match e {
+                engine::Effect::Handoff(h) => Some(h.after_hours),
+                _ => None,
+            })
+            .unwrap()
+    };
+    // Sunday 2026-11-22 10:00 Paris: closed; Monday 10:00: open.
+    let sunday = at(1_795_338_000_000);
+    assert!(handoff(&sunday), "{sunday:#?}");
+    assert!(sunday.iter().any(|e| matches!(e,
+        engine::Effect::Send(r) if r.text.starts_with("Nos conseillers sont absents") && r.text.contains("2026-11-23 09:00"))));
+    assert!(!handoff(&at(1_795_424_400_000)));
+}

@@ -129,3 +129,66 @@ fn relais_check_lists_every_fault_and_relais_test_runs_the_demo() {
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("19 passed, 0 failed"), "{stdout}");
 }
+
+#[test]
+fn relais_init_writes_a_workspace_that_simulate_runs_and_serve_refuses_a_broken_one() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("acme");
+    let bin = env!("CARGO_BIN_EXE_relais");
+    let out = Command::new(bin).arg("init").arg(&ws).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ws.join("flows/reschedule.yaml").exists() && ws.join("tests").is_dir());
+    let again = Command::new(bin).arg("init").arg(&ws).output().unwrap();
+    assert!(!again.status.success(), "init never overwrites a workspace");
+
+    // A terminal chat: the event starts the flow, /vars shows its variables, /wait moves
+    // the virtual clock past the 4-hour reminder.
+    let mut child = Command::new(bin)
+        .args(["simulate", "--workspace"])
+        .arg(&ws)
+        .arg("reschedule")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"/event delivery.scheduled {\"order_id\": \"A123\", \"date\": \"2026-11-26\"}\n/vars\n/wait 5h\n/quit\n",
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("Votre colis A123 est prévu le 2026-11-26"),
+        "{text}"
+    );
+    assert!(text.contains("\"order_id\""), "{text}");
+    assert!(text.contains("Petit rappel"), "{text}");
+
+    // A broken flow: `relais serve` refuses to start and says where.
+    std::fs::write(
+        ws.join("flows/faq.yaml"),
+        "flow: faq\nstart: nowhere\nsteps: {}\n",
+    )
+    .unwrap();
+    let out = Command::new(bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--workspace"])
+        .arg(&ws)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("does not pass `relais check`") && err.contains("flows/faq.yaml:"),
+        "{err}"
+    );
+}
