@@ -144,6 +144,7 @@ contract!(
     an_undeliverable_survey_is_recorded,
     webhook_deliveries_are_made_once_retried_and_replayed,
     away_agents_give_their_conversations_back_after_the_limit,
+    bot_solved_conversations_are_surveyed_only_when_the_flow_asks,
 );
 
 #[path = "contract/handoff.rs"]

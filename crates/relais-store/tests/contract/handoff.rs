@@ -784,3 +784,50 @@ pub async fn away_agents_give_their_conversations_back_after_the_limit(store: Ar
     assert_eq!(conv(&store, a.conversation).await.assignee, Some(bob));
     assert_eq!(conv(&store, b.conversation).await.assignee, Some(bob));
 }
+
+pub async fn bot_solved_conversations_are_surveyed_only_when_the_flow_asks(store: Arc<dyn Store>) {
+    setup(&store).await;
+    store.configure(life());
+    fn solve_with_survey(_: &HandlerInput<'_>) -> Decision {
+        Decision {
+            replies: vec![Reply::text("done")],
+            ticket: Some(Action::Solve(Resolver::Bot)),
+            csat: true,
+            ..Decision::default()
+        }
+    }
+    fn solve_quietly(_: &HandlerInput<'_>) -> Decision {
+        Decision {
+            ticket: Some(Action::Solve(Resolver::Bot)),
+            ..Decision::default()
+        }
+    }
+    let asked = store
+        .ingest(
+            inbound("b1", None, "merci", T0),
+            Arc::new(Scripted(solve_with_survey)),
+        )
+        .await
+        .unwrap();
+    let quiet = store
+        .ingest(
+            inbound("b2", None, "merci", T0),
+            Arc::new(Scripted(solve_quietly)),
+        )
+        .await
+        .unwrap();
+    let survey = store.csat(asked.conversation).await.unwrap().unwrap();
+    assert_eq!((survey.state.as_str(), survey.agent), ("sent", None));
+    assert!(store.csat(quiet.conversation).await.unwrap().is_none());
+    // Both close after auto_close.
+    let later = T0.plus(Duration::days(4));
+    fire_due(&store, later).await;
+    assert_eq!(
+        conv(&store, asked.conversation).await.status,
+        Status::Closed
+    );
+    assert_eq!(
+        conv(&store, quiet.conversation).await.status,
+        Status::Closed
+    );
+}
