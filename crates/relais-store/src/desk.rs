@@ -300,7 +300,6 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
     let now = a.now;
     let mut fx = Effects::default();
     let mut message = None;
-    let duplicate = false;
     let mut drain_teams: Vec<Option<String>> = Vec::new();
     if conv.status == Status::Bot && !matches!(a.act, Act::Note { .. } | Act::Transfer { .. }) {
         return Err(Error::Conflict(format!(
@@ -474,7 +473,7 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
                 None => drain_teams.push(conv.team.clone()),
             }
             drain_teams.push(from_team);
-            return finish(tx, drain_teams, life, now, fx, message, duplicate);
+            return finish(tx, drain_teams, life, now, fx, message);
         }
         Act::SetPending => transition(tx, &mut conv, Action::AwaitCustomer, actor, now)?,
         Act::Solve => {
@@ -502,10 +501,9 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
     }
     conv.updated_at = now;
     tx.update_conversation(&conv)?;
-    finish(tx, drain_teams, life, now, fx, message, duplicate)
+    finish(tx, drain_teams, life, now, fx, message)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn finish(
     tx: &mut Tx<'_>,
     drain_teams: Vec<Option<String>>,
@@ -513,7 +511,6 @@ fn finish(
     now: Timestamp,
     mut fx: Effects,
     message: Option<Message>,
-    duplicate: bool,
 ) -> Result<DeskOutcome> {
     for t in drain_teams {
         let assigned = queue::drain(tx, t.as_deref(), life, now)?;
@@ -521,7 +518,7 @@ fn finish(
     }
     Ok(DeskOutcome {
         message,
-        duplicate,
+        duplicate: false,
         timers: fx.timers,
         queued: fx.queued,
     })
@@ -882,21 +879,7 @@ pub(crate) fn fire(
                 None => false,
             };
             if still_away && conv.assignee == agent {
-                conv.assignee = None;
-                conv.updated_at = now;
-                tx.update_conversation(&conv)?;
-                tx.enqueue(id, now)?;
-                tx.cancel_timers(id, TIMER_RETURN, now)?;
-                event(
-                    tx,
-                    id,
-                    EventKind::Unassigned,
-                    Actor::System,
-                    now,
-                    json!({ "agent": agent, "why": "away" }),
-                )?;
-                let team = conv.team.clone();
-                fx.assigned(queue::drain(tx, team.as_deref(), life, now)?);
+                give_back(tx, &mut conv, agent, "away", life, now, &mut fx)?;
                 return Ok(fired(id, fx));
             }
         }
@@ -906,20 +889,7 @@ pub(crate) fn fire(
                 .and_then(serde_json::Value::as_i64)
                 .map(AgentId);
             if conv.assignee.is_some() && conv.assignee == due {
-                conv.assignee = None;
-                conv.updated_at = now;
-                tx.update_conversation(&conv)?;
-                tx.enqueue(id, now)?;
-                event(
-                    tx,
-                    id,
-                    EventKind::Unassigned,
-                    Actor::System,
-                    now,
-                    json!({ "agent": due, "why": "no_answer" }),
-                )?;
-                let team = conv.team.clone();
-                fx.assigned(queue::drain(tx, team.as_deref(), life, now)?);
+                give_back(tx, &mut conv, due, "no_answer", life, now, &mut fx)?;
                 return Ok(fired(id, fx));
             }
         }
@@ -928,6 +898,34 @@ pub(crate) fn fire(
     conv.updated_at = now;
     tx.update_conversation(&conv)?;
     Ok(fired(id, fx))
+}
+
+/// Takes a conversation back from its agent into its queue (it keeps its place) and
+/// lets the queue drain.
+fn give_back(
+    tx: &mut Tx<'_>,
+    conv: &mut Conversation,
+    agent: Option<AgentId>,
+    why: &str,
+    life: &Lifecycle,
+    now: Timestamp,
+    fx: &mut Effects,
+) -> Result<()> {
+    conv.assignee = None;
+    conv.updated_at = now;
+    tx.update_conversation(conv)?;
+    tx.enqueue(conv.id, now)?;
+    tx.cancel_timers(conv.id, TIMER_RETURN, now)?;
+    event(
+        tx,
+        conv.id,
+        EventKind::Unassigned,
+        Actor::System,
+        now,
+        json!({ "agent": agent, "why": why }),
+    )?;
+    fx.assigned(queue::drain(tx, conv.team.as_deref(), life, now)?);
+    Ok(())
 }
 
 fn fired(id: ConversationId, fx: Effects) -> Fired {
@@ -968,31 +966,16 @@ pub(crate) fn set_presence(
         )?;
     }
     let mut fx = Effects::default();
-    let mut teams: Vec<Option<String>> = tx.agent_teams(agent)?.into_iter().map(Some).collect();
+    let teams: Vec<Option<String>> = tx.agent_teams(agent)?.into_iter().map(Some).collect();
     if presence == Presence::Offline && life.return_on_offline {
         let rows = tx.c.query(
-            "SELECT id, team FROM conversations WHERE assignee = $1 AND status = 'open'",
+            "SELECT id FROM conversations WHERE assignee = $1 AND status = 'open' ORDER BY id",
             &[agent.0.into()],
         )?;
         for r in rows {
             let id = ConversationId(r.int(0)?);
-            let team = r.opt_text(1)?;
-            tx.c.execute(
-                "UPDATE conversations SET assignee = NULL WHERE id = $1",
-                &[id.0.into()],
-            )?;
-            tx.enqueue(id, now)?;
-            tx.cancel_timers(id, TIMER_RETURN, now)?;
-            event(
-                tx,
-                id,
-                EventKind::Unassigned,
-                Actor::System,
-                now,
-                json!({ "agent": agent, "why": "offline" }),
-            )?;
-            if !teams.contains(&team) {
-                teams.push(team);
+            if let Some((mut conv, _)) = tx.conversation(id, true)? {
+                give_back(tx, &mut conv, Some(agent), "offline", life, now, &mut fx)?;
             }
         }
     }
