@@ -39,6 +39,8 @@ pub struct Lifecycle {
     pub away_limit: Option<Duration>,
     /// Agents going offline give their open conversations back to the queue.
     pub return_on_offline: bool,
+    /// An online agent with no activity for this long becomes away.
+    pub idle_after: Option<Duration>,
     /// Send the satisfaction survey when an agent solves.
     pub csat: bool,
 }
@@ -53,6 +55,7 @@ impl Default for Lifecycle {
             return_after: Some(Duration::minutes(15)),
             away_limit: Some(Duration::minutes(15)),
             return_on_offline: true,
+            idle_after: Some(Duration::minutes(30)),
             csat: true,
         }
     }

@@ -137,6 +137,7 @@ impl App {
                 outbox_concurrency: settings.outbox_concurrency,
                 node: format!("node-{}", std::process::id()),
                 http_allow_private: settings.http_allow_private,
+                lifecycle: settings.lifecycle.clone(),
             },
         )
         .await?;

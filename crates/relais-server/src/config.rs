@@ -65,6 +65,8 @@ pub struct RawHandoff {
     pub return_on_offline: Option<bool>,
     /// `"off"` keeps an away agent's conversations with them.
     pub away_limit: Option<String>,
+    /// `"off"`: an idle online agent stays online.
+    pub idle_after: Option<String>,
     pub csat: Option<bool>,
 }
 
@@ -456,6 +458,14 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
             )?),
         },
         return_on_offline: raw.handoff.return_on_offline.unwrap_or(true),
+        idle_after: match raw.handoff.idle_after.as_deref() {
+            Some("off") => None,
+            other => Some(duration(
+                "handoff.idle_after",
+                other.map(str::to_owned),
+                Duration::minutes(30),
+            )?),
+        },
         csat: raw.handoff.csat.unwrap_or(true),
     };
     let http_allow_private = raw.http.allow_private.unwrap_or(false);

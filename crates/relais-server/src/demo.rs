@@ -189,6 +189,7 @@ close_status = "solved"      # solved | pending
 auto_close = "4d"            # solved → closed
 return_after = "15m"         # the assignee has not answered: back to the queue ("off")
 away_limit = "15m"           # an agent away longer gives their conversations back ("off")
+idle_after = "30m"           # an online agent with no activity becomes away ("off")
 return_on_offline = true     # an agent going offline gives their open conversations back
 csat = true                  # the 1–5 survey when an agent solves
 

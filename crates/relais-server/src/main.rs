@@ -210,6 +210,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .secrets
                 .insert("orders_api".into(), Secret::new(orders));
             settings.http_allow_private = true;
+            // The demo agent stays online while you try things, however long you read.
+            settings.lifecycle.idle_after = None;
             settings.listen = listen
                 .parse()
                 .map_err(|_| format!("--listen: {listen:?} is not an address"))?;

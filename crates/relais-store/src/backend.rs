@@ -332,6 +332,19 @@ impl<B: Backend> Store for SqlStore<B> {
         self.read(move |tx| tx.agent_teams(agent)).await
     }
 
+    async fn touch_agent(
+        &self,
+        agent: AgentId,
+        now: Timestamp,
+    ) -> Result<relais_core::agent::Presence> {
+        self.write(move |tx| crate::desk::touch(tx, agent, now))
+            .await
+    }
+
+    async fn idle_agents(&self, before: Timestamp) -> Result<Vec<AgentId>> {
+        self.read(move |tx| crate::desk::idle(tx, before)).await
+    }
+
     async fn canned(&self) -> Result<Vec<Canned>> {
         self.read(crate::desk::canned).await
     }

@@ -1218,3 +1218,27 @@ pub(crate) fn create_canned(
         body: body.into(),
     })
 }
+
+/// Records an agent's activity and returns their presence.
+pub(crate) fn touch(tx: &mut Tx<'_>, agent: AgentId, now: Timestamp) -> Result<Presence> {
+    let r =
+        tx.c.query_opt(
+            "UPDATE agents SET last_seen_at = $1 WHERE id = $2 RETURNING presence",
+            &[now.0.into(), agent.0.into()],
+        )?
+        .ok_or_else(|| Error::NotFound(format!("agent {agent}")))?;
+    let p = r.text(0)?;
+    Presence::parse(&p).ok_or_else(|| Error::Corrupt(format!("unknown presence {p:?}")))
+}
+
+/// Online agents whose last activity and last presence change are both before `before`.
+pub(crate) fn idle(tx: &mut Tx<'_>, before: Timestamp) -> Result<Vec<AgentId>> {
+    tx.c.query(
+        "SELECT id FROM agents WHERE presence = 'online' AND disabled = 0 \
+         AND COALESCE(last_seen_at, 0) < $1 AND presence_at < $1 ORDER BY id",
+        &[before.0.into()],
+    )?
+    .iter()
+    .map(|r| r.int(0).map(AgentId))
+    .collect()
+}

@@ -166,6 +166,14 @@ pub trait Store: Send + Sync {
     async fn upsert_team(&self, team: TeamSpec, now: Timestamp) -> Result<()>;
     async fn set_agent_teams(&self, agent: AgentId, teams: Vec<String>) -> Result<()>;
     async fn agent_teams(&self, agent: AgentId) -> Result<Vec<String>>;
+    /// Records an agent's activity; returns their presence.
+    async fn touch_agent(
+        &self,
+        agent: AgentId,
+        now: Timestamp,
+    ) -> Result<relais_core::agent::Presence>;
+    /// Online agents with no activity (nor presence change) since `before`.
+    async fn idle_agents(&self, before: Timestamp) -> Result<Vec<AgentId>>;
     async fn canned(&self) -> Result<Vec<Canned>>;
     async fn create_canned(
         &self,

@@ -34,6 +34,11 @@ pub const SQLITE: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("../migrations/sqlite/0004_webhooks.sql"),
     },
+    Migration {
+        version: 5,
+        name: "activity",
+        sql: include_str!("../migrations/sqlite/0005_activity.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -56,6 +61,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         name: "webhooks",
         sql: include_str!("../migrations/postgres/0004_webhooks.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "activity",
+        sql: include_str!("../migrations/postgres/0005_activity.sql"),
     },
 ];
 
@@ -131,11 +141,22 @@ mod tests {
 
     #[test]
     fn both_dialects_create_the_same_tables() {
+        // The tables each migration creates or alters, and the columns it adds.
         let tables = |sql: &str| {
             let mut t: Vec<String> = sql
                 .lines()
-                .filter_map(|l| l.strip_prefix("CREATE TABLE "))
-                .map(|l| l.split_whitespace().next().unwrap_or("").to_owned())
+                .filter_map(|l| {
+                    l.strip_prefix("CREATE TABLE ")
+                        .or_else(|| l.strip_prefix("ALTER TABLE "))
+                })
+                .map(|l| {
+                    let mut w = l.split_whitespace();
+                    let table = w.next().unwrap_or("");
+                    match (w.next(), w.next(), w.next()) {
+                        (Some("ADD"), Some("COLUMN"), Some(col)) => format!("{table}.{col}"),
+                        _ => table.to_owned(),
+                    }
+                })
                 .collect();
             t.sort();
             t

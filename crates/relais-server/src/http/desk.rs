@@ -68,6 +68,7 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ReadConversations)?;
+    s.rt.touch(caller.agent.id).await?;
     let view = match q.view.as_deref() {
         None if access::sees_all(caller.agent.role) => View::All,
         None => View::MyTeams,
@@ -128,6 +129,7 @@ async fn show(
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ReadConversations)?;
+    s.rt.touch(caller.agent.id).await?;
     let c = visible(&s, &caller, id).await?;
     let id = c.view.conversation.id;
     let messages = s.rt.store.messages(id).await?;
@@ -175,6 +177,7 @@ async fn events(
 
 async fn run(s: &AppState, caller: &Caller, id: i64, act: Act) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::WorkConversations)?;
+    s.rt.seen(caller.agent.id).await?;
     let out =
         s.rt.act(DeskAction {
             viewer: viewer(caller),

@@ -70,6 +70,8 @@ async fn stream_events(
     Query(q): Query<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     caller.require(Permission::ReadConversations)?;
+    // Opening the live stream is activity: an away or offline agent is online again.
+    s.rt.seen(caller.agent.id).await?;
     let from_header = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

@@ -49,6 +49,33 @@ impl Runtime {
         Ok(out)
     }
 
+    /// Records an agent's activity.
+    pub async fn touch(&self, agent: AgentId) -> Result<Presence, relais_store::Error> {
+        self.store.touch_agent(agent, self.clock.now()).await
+    }
+
+    /// An agent at work: their activity is recorded and, if they were away or
+    /// offline, they are online again (presence follows activity).
+    pub async fn seen(&self, agent: AgentId) -> Result<(), relais_store::Error> {
+        if self.touch(agent).await? != Presence::Online {
+            self.set_presence(agent, Presence::Online).await?;
+        }
+        Ok(())
+    }
+
+    /// Online agents idle for `[handoff] idle_after` become away (and the away rules
+    /// then apply to their conversations).
+    pub async fn sweep_idle(&self) -> Result<(), relais_store::Error> {
+        let Some(idle) = self.settings.lifecycle.idle_after else {
+            return Ok(());
+        };
+        let before = relais_core::Timestamp(self.clock.now().0 - idle.0);
+        for agent in self.store.idle_agents(before).await? {
+            self.set_presence(agent, Presence::Away).await?;
+        }
+        Ok(())
+    }
+
     /// Tells live streams that new events may be in the log.
     pub fn poke_feed(&self) {
         self.feed.send_modify(|n| *n = n.wrapping_add(1));

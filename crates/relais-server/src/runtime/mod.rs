@@ -34,6 +34,8 @@ pub struct RuntimeSettings {
     pub node: String,
     /// Flow `http` steps may reach private and loopback addresses.
     pub http_allow_private: bool,
+    /// `[inactivity]` and `[handoff]` (the store has its own copy).
+    pub lifecycle: relais_core::lifecycle::Lifecycle,
 }
 
 pub struct Runtime {

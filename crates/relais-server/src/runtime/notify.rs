@@ -138,6 +138,7 @@ impl Runtime {
 
     /// One round: route new events, send what is due. Returns the next due time.
     pub async fn notify_round(&self) -> Result<Option<Timestamp>, relais_store::Error> {
+        self.sweep_idle().await?;
         let now = self.clock.now();
         while self.store.route_webhook_events(500, now).await? > 0 {}
         let jobs = self

@@ -183,6 +183,7 @@ mod tests {
             outbox_concurrency: 4,
             node: "t".into(),
             http_allow_private: false,
+            lifecycle: relais_core::lifecycle::Lifecycle::default(),
         }
     }
 

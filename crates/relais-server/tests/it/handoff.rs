@@ -272,3 +272,56 @@ async fn a_customer_reaches_an_agent_who_answers_solves_and_gets_rated() {
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn presence_follows_activity_and_idleness() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    let bea = login_agent(&app, "bea@example.com", "agent", &["support"]).await;
+    let presence = || async {
+        app.rt
+            .store
+            .agents()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.id.0 == bea.id)
+            .unwrap()
+            .presence
+    };
+    assert_eq!(presence().await, relais_core::agent::Presence::Offline);
+    // Opening the live stream is activity: online.
+    let stream = app
+        .client
+        .get(format!("{}/api/v1/stream", app.url))
+        .bearer_auth(&bea.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(presence().await, relais_core::agent::Presence::Online);
+    drop(stream);
+    // 31 idle minutes: away.
+    clock.advance(Duration::minutes(31));
+    eventually("an idle agent becomes away", || async {
+        presence().await == relais_core::agent::Presence::Away
+    })
+    .await;
+    // Working again: online.
+    let (_, b) = app
+        .converse(json!({ "sender": "+33677777777", "text": "je veux parler à un conseiller" }))
+        .await;
+    let conv = b["conversation_id"].as_i64().unwrap();
+    let (s, b) = call(
+        &app,
+        &bea.token,
+        "POST",
+        &format!("/api/v1/conversations/{conv}/notes"),
+        Some(json!({ "text": "je prends" })),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(presence().await, relais_core::agent::Presence::Online);
+    app.stop().await;
+}
