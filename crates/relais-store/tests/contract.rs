@@ -145,6 +145,7 @@ contract!(
     webhook_deliveries_are_made_once_retried_and_replayed,
     away_agents_give_their_conversations_back_after_the_limit,
     bot_solved_conversations_are_surveyed_only_when_the_flow_asks,
+    the_wait_estimate_comes_from_recent_handling_times,
 );
 
 #[path = "contract/handoff.rs"]

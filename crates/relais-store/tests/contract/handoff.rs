@@ -17,7 +17,10 @@ fn escalate_to(team: Option<&'static str>, priority: Priority) -> Arc<dyn Conver
         fn decide(&self, input: &HandlerInput<'_>) -> Decision {
             let info = input.queue.probe(self.0, self.1);
             Decision {
-                replies: vec![Reply::text(format!("position {}", info.position))],
+                replies: vec![Reply::text(match info.wait {
+                    Some(w) => format!("position {} wait {}m", info.position, w.0 / 60_000),
+                    None => format!("position {}", info.position),
+                })],
                 ticket: Some(Action::Escalate),
                 // As the flow handler does: the escalation's event names its reason.
                 events: vec![relais_core::event::Event::new(
@@ -829,5 +832,85 @@ pub async fn bot_solved_conversations_are_surveyed_only_when_the_flow_asks(store
     assert_eq!(
         conv(&store, quiet.conversation).await.status,
         Status::Closed
+    );
+}
+
+pub async fn the_wait_estimate_comes_from_recent_handling_times(store: Arc<dyn Store>) {
+    setup(&store).await;
+    store.configure(life());
+    team(&store, "support", "round_robin", 1).await;
+    let ann = agent(&store, "ann@x", Role::Agent, &["support"]).await;
+    store.set_presence(ann, Presence::Online, T0).await.unwrap();
+    // Two conversations handled in 10 and 20 minutes.
+    let a = escalated(
+        &store,
+        "h1",
+        T0,
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
+    assert_eq!(
+        a.replies[0].text, "position 0",
+        "an agent is free: no queue"
+    );
+    act(
+        &store,
+        ann,
+        Role::Agent,
+        a.conversation,
+        Act::Solve,
+        T0.plus(Duration::minutes(10)),
+    )
+    .await
+    .unwrap();
+    let t = T0.plus(Duration::minutes(10));
+    let b = escalated(
+        &store,
+        "h2",
+        t,
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
+    act(
+        &store,
+        ann,
+        Role::Agent,
+        b.conversation,
+        Act::Solve,
+        t.plus(Duration::minutes(20)),
+    )
+    .await
+    .unwrap();
+    let t = t.plus(Duration::minutes(20));
+    let c = escalated(
+        &store,
+        "h3",
+        t,
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
+    assert_eq!(conv(&store, c.conversation).await.assignee, Some(ann));
+    // Ann is busy (capacity 1): the next one waits first in line, then second.
+    let d = escalated(
+        &store,
+        "h4",
+        t,
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
+    assert_eq!(
+        d.replies[0].text, "position 1 wait 20m",
+        "median of 10 and 20 minutes, one round"
+    );
+    let e = escalated(
+        &store,
+        "h5",
+        t,
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
+    assert_eq!(
+        e.replies[0].text, "position 2 wait 40m",
+        "two rounds ahead with one agent"
     );
 }
