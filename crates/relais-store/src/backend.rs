@@ -349,14 +349,13 @@ impl<B: Backend> Store for SqlStore<B> {
         self.read(crate::desk::canned).await
     }
 
-    async fn create_canned(
-        &self,
-        shortcut: String,
-        title: String,
-        body: String,
-        now: Timestamp,
-    ) -> Result<Canned> {
-        self.write(move |tx| crate::desk::create_canned(tx, &shortcut, &title, &body, now))
+    async fn save_canned(&self, id: Option<i64>, canned: Canned, now: Timestamp) -> Result<Canned> {
+        self.write(move |tx| crate::desk::save_canned(tx, id, &canned, now))
+            .await
+    }
+
+    async fn delete_canned(&self, id: i64) -> Result<bool> {
+        self.write(move |tx| crate::desk::delete_canned(tx, id))
             .await
     }
 

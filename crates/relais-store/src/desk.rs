@@ -1179,44 +1179,69 @@ pub(crate) fn teams(tx: &mut Tx<'_>) -> Result<Vec<TeamInfo>> {
     Ok(out)
 }
 
+fn canned_from(r: &crate::sql::Row) -> Result<Canned> {
+    Ok(Canned {
+        id: r.int(0)?,
+        shortcut: r.text(1)?,
+        title: r.text(2)?,
+        body: r.text(3)?,
+        language: r.opt_text(4)?,
+    })
+}
+
 pub(crate) fn canned(tx: &mut Tx<'_>) -> Result<Vec<Canned>> {
     tx.c.query(
-        "SELECT id, shortcut, title, body FROM canned_responses ORDER BY shortcut",
+        "SELECT id, shortcut, title, body, language FROM canned_responses ORDER BY shortcut, language",
         &[],
     )?
     .iter()
-    .map(|r| {
-        Ok(Canned {
-            id: r.int(0)?,
-            shortcut: r.text(1)?,
-            title: r.text(2)?,
-            body: r.text(3)?,
-        })
-    })
+    .map(canned_from)
     .collect()
 }
 
-pub(crate) fn create_canned(
+/// Creates (`id` None) or replaces a canned response. Shortcuts are unique.
+pub(crate) fn save_canned(
     tx: &mut Tx<'_>,
-    shortcut: &str,
-    title: &str,
-    body: &str,
+    id: Option<i64>,
+    c: &Canned,
     now: Timestamp,
 ) -> Result<Canned> {
-    let r = tx.c.query_opt(
-        "INSERT INTO canned_responses (shortcut, title, body, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (shortcut) DO NOTHING RETURNING id",
-        &[shortcut.into(), title.into(), body.into(), now.0.into()],
-    )?;
-    let Some(r) = r else {
-        return Err(Error::AlreadyExists(format!("canned response /{shortcut}")));
+    let taken =
+        tx.c.query_opt(
+            "SELECT id FROM canned_responses WHERE shortcut = $1",
+            &[c.shortcut.as_str().into()],
+        )?
+        .map(|r| r.int(0))
+        .transpose()?;
+    if taken.is_some() && taken != id {
+        return Err(Error::AlreadyExists(format!(
+            "canned response /{}",
+            c.shortcut
+        )));
+    }
+    let r = match id {
+        None => tx.c.query_one(
+            "INSERT INTO canned_responses (shortcut, title, body, language, created_at) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id, shortcut, title, body, language",
+            &[c.shortcut.as_str().into(), c.title.as_str().into(), c.body.as_str().into(), c.language.as_ref().into(), now.0.into()],
+        )?,
+        Some(id) => tx
+            .c
+            .query_opt(
+                "UPDATE canned_responses SET shortcut = $1, title = $2, body = $3, language = $4 WHERE id = $5 \
+                 RETURNING id, shortcut, title, body, language",
+                &[c.shortcut.as_str().into(), c.title.as_str().into(), c.body.as_str().into(), c.language.as_ref().into(), id.into()],
+            )?
+            .ok_or_else(|| Error::NotFound(format!("canned response {id}")))?,
     };
-    Ok(Canned {
-        id: r.int(0)?,
-        shortcut: shortcut.into(),
-        title: title.into(),
-        body: body.into(),
-    })
+    canned_from(&r)
+}
+
+pub(crate) fn delete_canned(tx: &mut Tx<'_>, id: i64) -> Result<bool> {
+    Ok(tx
+        .c
+        .execute("DELETE FROM canned_responses WHERE id = $1", &[id.into()])?
+        == 1)
 }
 
 /// Records an agent's activity and returns their presence.

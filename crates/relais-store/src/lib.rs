@@ -175,14 +175,9 @@ pub trait Store: Send + Sync {
     /// Online agents with no activity (nor presence change) since `before`.
     async fn idle_agents(&self, before: Timestamp) -> Result<Vec<AgentId>>;
     async fn canned(&self) -> Result<Vec<Canned>>;
-    async fn create_canned(
-        &self,
-        shortcut: String,
-        title: String,
-        body: String,
-        now: Timestamp,
-    ) -> Result<Canned>;
-
+    /// Creates (`id` None) or replaces a canned response.
+    async fn save_canned(&self, id: Option<i64>, canned: Canned, now: Timestamp) -> Result<Canned>;
+    async fn delete_canned(&self, id: i64) -> Result<bool>;
     async fn create_webhook(&self, webhook: NewWebhook) -> Result<Webhook>;
     async fn webhooks(&self) -> Result<Vec<Webhook>>;
     async fn delete_webhook(&self, id: i64, now: Timestamp) -> Result<bool>;

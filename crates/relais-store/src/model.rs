@@ -459,6 +459,8 @@ pub struct Canned {
     pub shortcut: String,
     pub title: String,
     pub body: String,
+    /// `None`: for every language.
+    pub language: Option<String>,
 }
 
 /// Conversations given to agents (or back to queues) by a presence change.

@@ -35,6 +35,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/teams", get(teams).post(upsert_team))
         .route("/api/v1/agents/{id}/teams", put(agent_teams))
         .route("/api/v1/canned", get(canned).post(create_canned))
+        .route(
+            "/api/v1/canned/{id}",
+            put(update_canned).delete(delete_canned),
+        )
 }
 
 fn viewer(c: &Caller) -> Viewer {
@@ -451,14 +455,12 @@ struct CannedRequest {
     shortcut: String,
     title: String,
     body: String,
+    /// A language code (`fr`); none: every language.
+    #[serde(default)]
+    language: Option<String>,
 }
 
-async fn create_canned(
-    State(s): State<AppState>,
-    caller: Caller,
-    ApiJson(r): ApiJson<CannedRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Permission::ManageTeams)?;
+fn canned_fields(r: CannedRequest) -> Result<relais_store::Canned, ApiError> {
     let shortcut_ok = !r.shortcut.is_empty()
         && r.shortcut.len() <= 40
         && r.shortcut
@@ -470,11 +472,61 @@ async fn create_canned(
             "must be 1 to 40 letters, digits, '-' or '_'",
         ));
     }
-    let title = text_field("title", &r.title)?;
-    let body = text_field("body", &r.body)?;
+    if let Some(l) = &r.language
+        && (l.len() < 2 || l.len() > 8 || !l.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-'))
+    {
+        return Err(ApiError::field(
+            "language",
+            "must be a language code such as \"fr\"",
+        ));
+    }
+    Ok(relais_store::Canned {
+        id: 0,
+        shortcut: r.shortcut,
+        title: text_field("title", &r.title)?,
+        body: text_field("body", &r.body)?,
+        language: r.language.map(|l| l.to_ascii_lowercase()),
+    })
+}
+
+async fn create_canned(
+    State(s): State<AppState>,
+    caller: Caller,
+    ApiJson(r): ApiJson<CannedRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(Permission::ManageTeams)?;
     let c =
         s.rt.store
-            .create_canned(r.shortcut, title, body, s.rt.clock.now())
+            .save_canned(None, canned_fields(r)?, s.rt.clock.now())
             .await?;
     Ok((StatusCode::CREATED, Json(json!({ "canned": c }))))
+}
+
+async fn update_canned(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(r): ApiJson<CannedRequest>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ManageTeams)?;
+    let c =
+        s.rt.store
+            .save_canned(Some(id), canned_fields(r)?, s.rt.clock.now())
+            .await?;
+    Ok(Json(json!({ "canned": c })))
+}
+
+async fn delete_canned(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Permission::ManageTeams)?;
+    if s.rt.store.delete_canned(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!(
+            "canned response {id} not found"
+        )))
+    }
 }

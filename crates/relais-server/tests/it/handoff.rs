@@ -325,3 +325,63 @@ async fn presence_follows_activity_and_idleness() {
     assert_eq!(presence().await, relais_core::agent::Presence::Online);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn canned_responses_are_created_listed_edited_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    let (s, b) = app
+        .post("/api/v1/canned", json!({ "shortcut": "delai", "title": "Délai", "body": "Comptez 48 h.", "language": "fr" }))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let id = b["canned"]["id"].as_i64().unwrap();
+    let (s, b) = app
+        .post(
+            "/api/v1/canned",
+            json!({ "shortcut": "delai", "title": "x", "body": "y" }),
+        )
+        .await;
+    assert_eq!(s, 409, "{b}");
+    let (s, b) = app
+        .post(
+            "/api/v1/canned",
+            json!({ "shortcut": "bad shortcut", "title": "x", "body": "y" }),
+        )
+        .await;
+    assert_eq!((s, b["error"]["field"].as_str()), (400, Some("shortcut")));
+    let r = app
+        .client
+        .put(format!("{}/api/v1/canned/{id}", app.url))
+        .bearer_auth(&app.admin_token)
+        .json(&json!({ "shortcut": "delai", "title": "Délai", "body": "Comptez 24 h.", "language": "fr" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let ana = login_agent(&app, "cara@example.com", "agent", &["support"]).await;
+    let (_, list) = call(&app, &ana.token, "GET", "/api/v1/canned", None).await;
+    assert_eq!(list["canned"][0]["body"], "Comptez 24 h.", "{list}");
+    assert_eq!(list["canned"][0]["language"], "fr");
+    let del = |who: String| {
+        let app = &app;
+        async move {
+            app.client
+                .delete(format!("{}/api/v1/canned/{id}", app.url))
+                .bearer_auth(who)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        del(ana.token.clone()).await,
+        403,
+        "agents do not change configuration"
+    );
+    assert_eq!(del(app.admin_token.clone()).await, 204);
+    assert_eq!(del(app.admin_token.clone()).await, 404);
+    app.stop().await;
+}

@@ -1,3 +1,4 @@
 -- 0005: agents' last activity, so presence also follows what agents do
--- (an idle online agent becomes away).
+-- (an idle online agent becomes away); canned responses get a language.
 ALTER TABLE agents ADD COLUMN last_seen_at BIGINT;
+ALTER TABLE canned_responses ADD COLUMN language TEXT;
