@@ -31,6 +31,10 @@ pub struct BenchArgs {
     /// Server process id, to report its memory when using --url.
     #[arg(long)]
     pub pid: Option<u32>,
+    /// Measure the pipeline alone: the started server answers with the built-in
+    /// greeting bot, and each contact says "Hello" (default: walk the demo flows).
+    #[arg(long)]
+    pub greeting: bool,
 }
 
 struct Target {
@@ -50,7 +54,7 @@ impl Drop for Target {
     }
 }
 
-fn start_server() -> Result<Target, String> {
+fn start_server(greeting: bool) -> Result<Target, String> {
     let dir = tempfile::Builder::new()
         .prefix("relais-bench-")
         .tempdir()
@@ -59,6 +63,7 @@ fn start_server() -> Result<Target, String> {
     let mut child = Command::new(exe)
         .args(["demo", "--json", "--listen", "127.0.0.1:0", "--data"])
         .arg(dir.path())
+        .args(greeting.then_some("--greeting"))
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -112,7 +117,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             child: None,
             _dir: None,
         },
-        None => start_server()?,
+        None => start_server(args.greeting)?,
     };
     let contacts = args.contacts.max(1);
     let endpoint = format!("{}/api/v1/channels/{}/converse", target.url, args.channel);
@@ -145,7 +150,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             }
         })
     };
+    // The demo's order-status path (menu → order number → lookup in the orders API →
+    // "no thanks", solved), or a greeting for the built-in bot.
     const WALK: [&str; 4] = ["Bonjour", "1", "A123", "non merci"];
+    let walk: &'static [&'static str] = if args.greeting { &["Hello"] } else { &WALK };
     let mut tasks = Vec::with_capacity(contacts);
     for c in 0..contacts {
         let (client, endpoint, token) = (client.clone(), endpoint.clone(), target.token.clone());
@@ -155,9 +163,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             let mut n = 0u64;
             while Instant::now() < deadline {
                 n += 1;
-                // Each contact walks the demo's order-status path (menu → order number →
-                // lookup in the orders API → "no thanks", solved), then starts again.
-                let text = WALK[(n as usize - 1) % WALK.len()];
+                let text = walk[(n as usize - 1) % walk.len()];
                 let body = format!(
                     r#"{{"sender":"bench-{run_id}-{c}","text":"{text}","message_id":"b-{run_id}-{c}-{n}"}}"#
                 );

@@ -42,6 +42,10 @@ enum Command {
         /// Print the credentials as one JSON line (for scripts and `relais bench`).
         #[arg(long)]
         json: bool,
+        /// Answer with the built-in greeting bot instead of the demo flows (to measure
+        /// the pipeline alone: `relais bench --greeting`).
+        #[arg(long)]
+        greeting: bool,
     },
     /// Write a new workspace folder, ready to edit.
     Init { dir: PathBuf },
@@ -191,7 +195,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())
         }
-        Command::Demo { data, listen, json } => {
+        Command::Demo {
+            data,
+            listen,
+            json,
+            greeting,
+        } => {
             let (dir, _temp) = match data {
                 Some(d) => (d, None),
                 None => {
@@ -224,7 +233,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 &settings,
                 std::sync::Arc::new(SystemClock),
                 None,
-                Some(FlowSetup {
+                (!greeting).then(|| FlowSetup {
                     sources,
                     dir: Some(dir.clone()),
                 }),

@@ -181,7 +181,8 @@ pub trait Store: Send + Sync {
     async fn create_webhook(&self, webhook: NewWebhook) -> Result<Webhook>;
     async fn webhooks(&self) -> Result<Vec<Webhook>>;
     async fn delete_webhook(&self, id: i64, now: Timestamp) -> Result<bool>;
-    /// Turns new events of the log into webhook deliveries; returns how many.
+    /// Turns up to `limit` new events of the log into webhook deliveries; returns how
+    /// many events were read (`limit`: there may be more).
     async fn route_webhook_events(&self, limit: u32, now: Timestamp) -> Result<usize>;
     /// Leases due deliveries to one sender.
     async fn claim_deliveries(

@@ -30,6 +30,13 @@ fn delivery_from(r: &crate::sql::Row) -> Result<Delivery> {
 }
 
 pub(crate) fn create(tx: &mut Tx<'_>, w: &NewWebhook) -> Result<Webhook> {
+    if list(tx)?.is_empty() {
+        // Nothing was routed while there were no webhooks: start from now.
+        tx.c.execute(
+            "UPDATE webhook_cursor SET last_event = (SELECT COALESCE(MAX(id), 0) FROM events) WHERE id = 1",
+            &[],
+        )?;
+    }
     let id = tx
         .c
         .query_one(
@@ -138,7 +145,7 @@ fn conversation_json(tx: &mut Tx<'_>, id: ConversationId) -> Result<Value> {
 }
 
 /// Turns up to `limit` new events of the log into deliveries. Returns how many
-/// deliveries were created.
+/// events were read (`limit` means there may be more).
 pub(crate) fn route(tx: &mut Tx<'_>, limit: u32, now: Timestamp) -> Result<usize> {
     let cursor =
         tx.c.query_one(
@@ -154,7 +161,6 @@ pub(crate) fn route(tx: &mut Tx<'_>, limit: u32, now: Timestamp) -> Result<usize
     let Some(last) = events.last().map(|e| e.id) else {
         return Ok(0);
     };
-    let mut created = 0;
     if !hooks.is_empty() {
         for e in &events {
             let Some(name) = notification(tx, e)? else {
@@ -169,11 +175,11 @@ pub(crate) fn route(tx: &mut Tx<'_>, limit: u32, now: Timestamp) -> Result<usize
             }
             let body = json_text(&payload(tx, name, e)?)?;
             for h in wanted {
-                created += tx.c.execute(
+                tx.c.execute(
                     "INSERT INTO webhook_deliveries (webhook_id, event_id, event, payload, state, attempts, next_attempt_at, created_at) \
                      VALUES ($1, $2, $3, $4, 'queued', 0, $5, $5) ON CONFLICT (webhook_id, event_id) DO NOTHING",
                     &[h.id.into(), e.id.into(), name.into(), body.clone(), now.0.into()],
-                )? as usize;
+                )?;
             }
         }
     }
@@ -181,7 +187,7 @@ pub(crate) fn route(tx: &mut Tx<'_>, limit: u32, now: Timestamp) -> Result<usize
         "UPDATE webhook_cursor SET last_event = $1 WHERE id = 1",
         &[last.into()],
     )?;
-    Ok(created)
+    Ok(events.len())
 }
 
 /// Leases due deliveries (queued, next attempt due, lease free or expired).

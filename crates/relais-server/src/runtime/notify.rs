@@ -17,6 +17,10 @@ use tokio::sync::watch;
 /// Attempts before a delivery is dead.
 pub const MAX_ATTEMPTS: i64 = 6;
 const BATCH: u32 = 50;
+const ROUTE_BATCH: u32 = 1000;
+/// Rounds are at least this far apart (real time): a burst of messages wakes the loop
+/// once, not once per message.
+const MIN_GAP: std::time::Duration = std::time::Duration::from_millis(100);
 const LEASE: Duration = Duration::seconds(60);
 const TIMEOUT_MS: i64 = 10_000;
 /// Without news, the log and the queue are looked at again after this (real time).
@@ -140,7 +144,20 @@ impl Runtime {
     pub async fn notify_round(&self) -> Result<Option<Timestamp>, relais_store::Error> {
         self.sweep_idle().await?;
         let now = self.clock.now();
-        while self.store.route_webhook_events(500, now).await? > 0 {}
+        // Reads first: the single SQLite writer is the pipeline's, so a server without
+        // webhooks, or with nothing due, writes nothing here.
+        if !self.store.webhooks().await?.is_empty() {
+            while self.store.route_webhook_events(ROUTE_BATCH, now).await? == ROUTE_BATCH as usize {
+            }
+        }
+        if self
+            .store
+            .next_delivery_due()
+            .await?
+            .is_none_or(|due| due > now)
+        {
+            return self.store.next_delivery_due().await;
+        }
         let jobs = self
             .store
             .claim_deliveries(now, now.plus(LEASE), BATCH)
@@ -186,6 +203,10 @@ pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
         }
         if *stop.borrow() {
             return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(MIN_GAP) => {}
+            _ = stop.changed() => return,
         }
     }
 }
