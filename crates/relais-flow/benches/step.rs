@@ -41,6 +41,7 @@ fn main() {
         templates: Some(read("templates.yaml")),
         intents: None,
         channels: None,
+        extra_teams: Vec::new(),
     };
     let esc = Escalation {
         default_team: Some("support".into()),

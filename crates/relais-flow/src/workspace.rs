@@ -21,6 +21,9 @@ pub struct Sources {
     pub templates: Option<(String, String)>,
     pub intents: Option<(String, String)>,
     pub channels: Option<(String, String)>,
+    /// Teams created outside the files (through the API); a team of teams.yaml with
+    /// the same id wins.
+    pub extra_teams: Vec<Team>,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +127,12 @@ impl Workspace {
             }
             None => (Vec::new(), Vec::new()),
         };
+        let mut teams = teams;
+        for t in &sources.extra_teams {
+            if !teams.iter().any(|x| x.id == t.id) {
+                teams.push(t.clone());
+            }
+        }
         let templates = match &sources.templates {
             Some((path, text)) => {
                 let mut d = Diags::new(path);
@@ -512,6 +521,45 @@ fn channels(text: &str, d: &mut Diags) -> Vec<ChannelDef> {
     }
     r.finish(d);
     out
+}
+
+/// A team made outside the files (the API): its hours are the JSON form of a
+/// teams.yaml `hours` map (`{"tz": "Europe/Paris", "mon-fri": "09:00-18:00"}`).
+/// No hours: always open.
+pub fn team_from_json(
+    id: &str,
+    name: &str,
+    assignment: &str,
+    capacity: u32,
+    hours: Option<&serde_json::Value>,
+    holidays: &[String],
+) -> Result<Team, String> {
+    let hours = match hours {
+        None => Hours::always(),
+        Some(serde_json::Value::Object(map)) => {
+            let mut tz = "UTC".to_owned();
+            let mut days = Vec::new();
+            for (k, v) in map {
+                let v = v
+                    .as_str()
+                    .ok_or_else(|| format!("hours.{k} must be text such as \"09:00-18:00\""))?;
+                if k == "tz" {
+                    v.clone_into(&mut tz);
+                } else {
+                    days.push((k.clone(), v.to_owned()));
+                }
+            }
+            Hours::parse(&tz, &days, holidays).map_err(|e| e.to_string())?
+        }
+        Some(_) => return Err("hours must be an object such as {\"tz\": \"Europe/Paris\", \"mon-fri\": \"09:00-18:00\"}".into()),
+    };
+    Ok(Team {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        assignment: assignment.to_owned(),
+        capacity,
+        hours,
+    })
 }
 
 #[cfg(test)]

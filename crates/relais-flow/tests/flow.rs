@@ -26,6 +26,7 @@ fn sources(flows: &[(&str, &str)]) -> Sources {
         templates: Some(("templates.yaml".into(), SPEC_TEMPLATES.into())),
         intents: Some(("intents.yaml".into(), SPEC_INTENTS.into())),
         channels: None,
+        extra_teams: Vec::new(),
     }
 }
 

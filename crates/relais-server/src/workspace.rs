@@ -164,6 +164,25 @@ pub async fn load_versioned(
     settings: &Settings,
     now: Timestamp,
 ) -> Result<Versioned, LoadError> {
+    // Teams made through the API (with their hours) join the files' teams.
+    let mut sources = sources.clone();
+    for t in store.teams().await? {
+        let t = t.team;
+        match relais_flow::workspace::team_from_json(
+            &t.id,
+            &t.name,
+            &t.assignment,
+            u32::try_from(t.capacity).unwrap_or(0),
+            t.hours.as_ref(),
+            &t.holidays,
+        ) {
+            Ok(team) => sources.extra_teams.push(team),
+            Err(e) => {
+                tracing::warn!(team = %t.id, error = %e, "a stored team's hours no longer parse")
+            }
+        }
+    }
+    let sources = &sources;
     let (ws, diags) = Workspace::load(sources, settings.escalation.clone());
     let Some(ws) = ws else {
         return Err(LoadError::Check(diags));
@@ -189,6 +208,8 @@ pub async fn load_versioned(
             name: t.name.clone(),
             assignment: t.assignment.clone(),
             capacity: i64::from(t.capacity),
+            hours: None,
+            holidays: Vec::new(),
         })
         .collect();
     let members = ws

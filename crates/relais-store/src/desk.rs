@@ -1101,7 +1101,18 @@ pub(crate) fn sync_teams(
     now: Timestamp,
 ) -> Result<()> {
     for t in teams {
-        upsert_team(tx, t, now)?;
+        // Hours of file teams live in the file: the stored ones (API teams) are kept.
+        tx.c.execute(
+            "INSERT INTO teams (id, name, assignment, capacity, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET name = $2, assignment = $3, capacity = $4, updated_at = $5",
+            &[
+                t.id.as_str().into(),
+                t.name.as_str().into(),
+                t.assignment.as_str().into(),
+                t.capacity.into(),
+                now.0.into(),
+            ],
+        )?;
     }
     for m in members {
         let agent = match tx.agent_by_email(&m.email)? {
@@ -1122,9 +1133,9 @@ pub(crate) fn sync_teams(
 
 pub(crate) fn upsert_team(tx: &mut Tx<'_>, t: &TeamSpec, now: Timestamp) -> Result<()> {
     tx.c.execute(
-        "INSERT INTO teams (id, name, assignment, capacity, updated_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (id) DO UPDATE SET name = $2, assignment = $3, capacity = $4, updated_at = $5",
-        &[t.id.as_str().into(), t.name.as_str().into(), t.assignment.as_str().into(), t.capacity.into(), now.0.into()],
+        "INSERT INTO teams (id, name, assignment, capacity, updated_at, hours, holidays) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (id) DO UPDATE SET name = $2, assignment = $3, capacity = $4, updated_at = $5, hours = $6, holidays = $7",
+        &[t.id.as_str().into(), t.name.as_str().into(), t.assignment.as_str().into(), t.capacity.into(), now.0.into(), t.hours.as_ref().map(serde_json::Value::to_string).into(), (!t.holidays.is_empty()).then(|| serde_json::json!(t.holidays).to_string()).into()],
     )?;
     Ok(())
 }
@@ -1152,7 +1163,7 @@ pub(crate) fn set_members_of_agent(
 
 pub(crate) fn teams(tx: &mut Tx<'_>) -> Result<Vec<TeamInfo>> {
     let rows = tx.c.query(
-        "SELECT id, name, assignment, capacity FROM teams ORDER BY id",
+        "SELECT id, name, assignment, capacity, hours, holidays FROM teams ORDER BY id",
         &[],
     )?;
     let mut out = Vec::new();
@@ -1172,6 +1183,14 @@ pub(crate) fn teams(tx: &mut Tx<'_>) -> Result<Vec<TeamInfo>> {
                 name: r.text(1)?,
                 assignment: r.text(2)?,
                 capacity: r.int(3)?,
+                hours: match r.opt_text(4)? {
+                    Some(h) => Some(serde_json::from_str(&h)?),
+                    None => None,
+                },
+                holidays: match r.opt_text(5)? {
+                    Some(h) => serde_json::from_str(&h)?,
+                    None => Vec::new(),
+                },
             },
             members,
         });

@@ -426,6 +426,12 @@ pub struct TeamSpec {
     pub name: String,
     pub assignment: String,
     pub capacity: i64,
+    /// Business hours as in teams.yaml (`{"tz": "Europe/Paris", "mon-fri": "09:00-18:00"}`),
+    /// for teams made through the API; teams.yaml keeps its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hours: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<String>,
 }
 
 /// An agent of teams.yaml: created if missing (without a password), teams set.

@@ -375,6 +375,12 @@ struct TeamRequest {
     assignment: String,
     #[serde(default)]
     capacity: Option<i64>,
+    /// As in teams.yaml: `{"tz": "Europe/Paris", "mon-fri": "09:00-18:00"}`.
+    #[serde(default)]
+    hours: Option<Value>,
+    /// Local dates, `YYYY-MM-DD`.
+    #[serde(default)]
+    holidays: Vec<String>,
 }
 
 async fn upsert_team(
@@ -407,15 +413,32 @@ async fn upsert_team(
     if !(1..=1000).contains(&capacity) {
         return Err(ApiError::field("capacity", "must be between 1 and 1000"));
     }
+    relais_flow::workspace::team_from_json(
+        &r.id,
+        &r.name,
+        &r.assignment,
+        u32::try_from(capacity).unwrap_or(0),
+        r.hours.as_ref(),
+        &r.holidays,
+    )
+    .map_err(|e| ApiError::field("hours", e))?;
     let team = TeamSpec {
         id: r.id,
         name: r.name,
         assignment: r.assignment,
         capacity,
+        hours: r.hours,
+        holidays: r.holidays,
     };
     s.rt.store
         .upsert_team(team.clone(), s.rt.clock.now())
         .await?;
+    // Flows and `business_hours()` see the team (and its hours) from the next load.
+    if s.rt.home.is_some()
+        && let Err(e) = s.rt.reload().await
+    {
+        tracing::warn!(error = %e, "the team is saved; the workspace could not be reloaded");
+    }
     Ok((StatusCode::CREATED, Json(json!({ "team": team }))))
 }
 

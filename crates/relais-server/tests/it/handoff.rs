@@ -385,3 +385,61 @@ async fn canned_responses_are_created_listed_edited_and_deleted() {
     assert_eq!(del(app.admin_token.clone()).await, 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_team_made_through_the_api_has_business_hours_that_flows_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    let (s, b) = app
+        .post(
+            "/api/v1/teams",
+            json!({ "id": "night", "name": "Night desk", "assignment": "manual",
+                    "hours": { "tz": "Europe/Paris", "mon-sun": "22:00-23:59" }, "holidays": ["2026-12-25"] }),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = app
+        .post(
+            "/api/v1/teams",
+            json!({ "id": "bad", "name": "Bad", "assignment": "manual", "hours": { "tz": "Mars/Olympus" } }),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["field"].as_str()),
+        (400, Some("hours")),
+        "{b}"
+    );
+    let (_, teams) = app.get("/api/v1/teams").await;
+    let night = teams["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "night")
+        .unwrap()
+        .clone();
+    assert_eq!(night["hours"]["tz"], "Europe/Paris", "{night}");
+
+    // A flow may now hand off to it; at 10:00 the night desk is closed.
+    std::fs::write(
+        dir.path().join("flows/night.yaml"),
+        "flow: night\nlanguage: fr\ntrigger: { on: \"event:night.test\" }\nstart: go\nsteps:\n  go:\n    handoff: { team: night }\n",
+    )
+    .unwrap();
+    let (s, b) = app.post("/api/v1/reload", json!({})).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = app
+        .post(
+            "/api/v1/events",
+            json!({ "name": "night.test", "channel": "demo",
+                    "contact": { "address": "owl", "language": "fr", "consent": { "rest": true } } }),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let text = b["messages"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("absents") && text.contains("2026-11-23 22:00"),
+        "{text}"
+    );
+    app.stop().await;
+}

@@ -72,6 +72,8 @@ async fn team(store: &Arc<dyn Store>, id: &str, assignment: &str, capacity: i64)
                 name: id.into(),
                 assignment: assignment.into(),
                 capacity,
+                hours: None,
+                holidays: Vec::new(),
             },
             T0,
         )
