@@ -780,7 +780,14 @@ pub(crate) fn customer_wrote(
                 )?]);
                 conv.assignee = Some(agent);
             }
-            _ => fx.assigned(queue::drain(tx, conv.team.as_deref(), life, now)?),
+            _ => {
+                let assigned = queue::drain(tx, conv.team.as_deref(), life, now)?;
+                // The caller saves `conv` again: it must carry the new assignee.
+                if let Some(a) = assigned.iter().find(|a| a.conversation == conv.id) {
+                    conv.assignee = Some(a.agent);
+                }
+                fx.assigned(assigned);
+            }
         }
         return Ok(fx);
     }

@@ -146,6 +146,7 @@ contract!(
     away_agents_give_their_conversations_back_after_the_limit,
     bot_solved_conversations_are_surveyed_only_when_the_flow_asks,
     the_wait_estimate_comes_from_recent_handling_times,
+    a_reopened_conversation_goes_to_the_queue_when_its_agent_is_gone,
 );
 
 #[path = "contract/handoff.rs"]

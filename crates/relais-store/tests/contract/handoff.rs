@@ -929,3 +929,47 @@ pub async fn the_wait_estimate_comes_from_recent_handling_times(store: Arc<dyn S
         "two rounds ahead with one agent"
     );
 }
+
+pub async fn a_reopened_conversation_goes_to_the_queue_when_its_agent_is_gone(
+    store: Arc<dyn Store>,
+) {
+    setup(&store).await;
+    store.configure(life());
+    team(&store, "support", "round_robin", 5).await;
+    let ann = agent(&store, "ann@x", Role::Agent, &["support"]).await;
+    let bob = agent(&store, "bob@x", Role::Agent, &["support"]).await;
+    store.set_presence(ann, Presence::Online, T0).await.unwrap();
+    let c = escalated(
+        &store,
+        "r1",
+        T0,
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
+    assert_eq!(conv(&store, c.conversation).await.assignee, Some(ann));
+    act(&store, ann, Role::Agent, c.conversation, Act::Solve, T0)
+        .await
+        .unwrap();
+    // Ann leaves, Bob arrives; the customer writes again (not a survey answer).
+    store
+        .set_presence(ann, Presence::Offline, T0.plus(Duration::minutes(1)))
+        .await
+        .unwrap();
+    store
+        .set_presence(bob, Presence::Online, T0.plus(Duration::minutes(1)))
+        .await
+        .unwrap();
+    store
+        .ingest(
+            inbound("r1", None, "encore moi", T0.plus(Duration::minutes(2))),
+            greeting(),
+        )
+        .await
+        .unwrap();
+    let v = conv(&store, c.conversation).await;
+    assert_eq!(
+        (v.status, v.assignee),
+        (Status::Open, Some(bob)),
+        "the queue gave it to Bob"
+    );
+}
