@@ -1142,7 +1142,17 @@ pub(crate) fn upsert_team(tx: &mut Tx<'_>, t: &TeamSpec, now: Timestamp) -> Resu
     tx.c.execute(
         "INSERT INTO teams (id, name, assignment, capacity, updated_at, hours, holidays) VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (id) DO UPDATE SET name = $2, assignment = $3, capacity = $4, updated_at = $5, hours = $6, holidays = $7",
-        &[t.id.as_str().into(), t.name.as_str().into(), t.assignment.as_str().into(), t.capacity.into(), now.0.into(), t.hours.as_ref().map(serde_json::Value::to_string).into(), (!t.holidays.is_empty()).then(|| serde_json::json!(t.holidays).to_string()).into()],
+        &[
+            t.id.as_str().into(),
+            t.name.as_str().into(),
+            t.assignment.as_str().into(),
+            t.capacity.into(),
+            now.0.into(),
+            t.hours.as_ref().map(serde_json::Value::to_string).into(),
+            (!t.holidays.is_empty())
+                .then(|| serde_json::json!(t.holidays).to_string())
+                .into(),
+        ],
     )?;
     Ok(())
 }
