@@ -4,6 +4,7 @@
 //! queries and before every action: a conversation an agent may not see is "not found".
 
 use crate::model::*;
+use crate::outgoing::{self, Outgoing, Route};
 use crate::queue::{self, Assigned};
 use crate::sql::{ConnExt, Val};
 use crate::tx::Tx;
@@ -18,7 +19,7 @@ use relais_core::id::{AgentId, ConversationId, MessageId};
 use relais_core::lifecycle::{
     self, Lifecycle, Say, TIMER_AUTO_CLOSE, TIMER_AWAY, TIMER_INACTIVE, TIMER_REMIND, TIMER_RETURN,
 };
-use relais_core::message::{AuthorKind, DeliveryStatus, Direction, Message};
+use relais_core::message::{AuthorKind, Message};
 use relais_core::ticket::{self, Action, Resolver, Status, Transition};
 use serde_json::json;
 
@@ -92,7 +93,6 @@ impl Tx<'_> {
 /// Timers and outbox rows a step created, for the runtime.
 #[derive(Debug, Default)]
 pub(crate) struct Effects {
-    pub replies: Vec<Message>,
     pub timers: Vec<ScheduledTimer>,
     pub queued: bool,
 }
@@ -152,69 +152,17 @@ fn transition(
     }
 }
 
-/// Writes an outbound message (queued for the outbox) or an internal note.
-#[allow(clippy::too_many_arguments)]
+/// Writes a message for `fx`'s caller: queued for the outbox, or an internal note.
 fn write_message(
     tx: &mut Tx<'_>,
     conv: &mut Conversation,
     lane: &Lane,
-    author: AuthorKind,
-    agent: Option<AgentId>,
-    text: String,
-    note: bool,
-    client_id: Option<&str>,
+    out: Outgoing,
     now: Timestamp,
     fx: &mut Effects,
 ) -> Result<Message> {
-    conv.last_seq += 1;
-    let mut m = Message {
-        id: MessageId(0),
-        conversation: conv.id,
-        seq: conv.last_seq,
-        direction: if note {
-            Direction::Note
-        } else {
-            Direction::Outbound
-        },
-        author,
-        agent,
-        text,
-        buttons: Vec::new(),
-        status: (!note).then_some(DeliveryStatus::Queued),
-        external_id: None,
-        reply_to: None,
-        created_at: now,
-    };
-    m.id = tx.insert_message(&m, &conv.channel)?;
-    if let Some(c) = client_id {
-        tx.c.execute(
-            "UPDATE messages SET client_id = $1 WHERE id = $2",
-            &[c.into(), m.id.0.into()],
-        )?;
-    }
-    let actor = agent.map_or(Actor::System, Actor::Agent);
-    if note {
-        event(
-            tx,
-            conv.id,
-            EventKind::NoteAdded,
-            actor,
-            now,
-            json!({ "message": m.id, "seq": m.seq }),
-        )?;
-    } else {
-        tx.insert_outbox(&m, lane, now)?;
-        fx.queued = true;
-        event(
-            tx,
-            conv.id,
-            EventKind::MessageQueued,
-            actor,
-            now,
-            json!({ "message": m.id, "seq": m.seq, "in_band": false }),
-        )?;
-    }
-    Ok(m)
+    fx.queued |= out.route == Route::Outbox;
+    outgoing::write(tx, conv, lane, out, now)
 }
 
 fn schedule(
@@ -341,11 +289,10 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
                 tx,
                 &mut conv,
                 &lane,
-                AuthorKind::Agent,
-                Some(me),
-                text.clone(),
-                false,
-                client_id.as_deref(),
+                Outgoing {
+                    client_id: client_id.clone(),
+                    ..Outgoing::text(AuthorKind::Agent, Some(me), text.clone(), Route::Outbox)
+                },
                 now,
                 &mut fx,
             )?;
@@ -377,11 +324,7 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
                 tx,
                 &mut conv,
                 &lane,
-                AuthorKind::Agent,
-                Some(me),
-                text.clone(),
-                true,
-                None,
+                Outgoing::text(AuthorKind::Agent, Some(me), text.clone(), Route::Note),
                 now,
                 &mut fx,
             )?);
@@ -434,11 +377,7 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
                     tx,
                     &mut conv,
                     &lane,
-                    AuthorKind::Agent,
-                    Some(me),
-                    n.clone(),
-                    true,
-                    None,
+                    Outgoing::text(AuthorKind::Agent, Some(me), n.clone(), Route::Note),
                     now,
                     &mut fx,
                 )?);
@@ -446,11 +385,7 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
             conv.assignee = None;
             conv.updated_at = now;
             tx.update_conversation(&conv)?;
-            tx.c.execute(
-                "UPDATE conversations SET queued_at = NULL, assigned_at = NULL WHERE id = $1",
-                &[conv.id.0.into()],
-            )?;
-            tx.enqueue(conv.id, now)?;
+            tx.enqueue_anew(conv.id, now)?;
             tx.cancel_timers(conv.id, TIMER_RETURN, now)?;
             event(
                 tx,
@@ -478,7 +413,15 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
         Act::SetPending => transition(tx, &mut conv, Action::AwaitCustomer, actor, now)?,
         Act::Solve => {
             transition(tx, &mut conv, Action::Solve(Resolver::Agent), actor, now)?;
-            solved(tx, &mut conv, &lane, Some(me), life, now, &mut fx)?;
+            solved(
+                tx,
+                &mut conv,
+                &lane,
+                SolvedBy::Agent(me),
+                life,
+                now,
+                &mut fx,
+            )?;
             drain_teams.push(conv.team.clone());
         }
         Act::Reopen => {
@@ -524,19 +467,33 @@ fn finish(
     })
 }
 
-/// After a solve (by an agent or for inactivity): stop waiting, close later, and send
-/// the survey only for an agent's solve.
-fn solved(
+/// Who solved a conversation, for what follows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SolvedBy {
+    Agent(AgentId),
+    Inactivity,
+    /// The bot; `csat` when its flow's `resolve` asked for the survey.
+    Bot {
+        csat: bool,
+    },
+}
+
+/// After a solve: the conversation closes after `auto_close`; the survey goes out for
+/// an agent's solve (and a bot's that asked for it), never for an auto-solve.
+pub(crate) fn solved(
     tx: &mut Tx<'_>,
     conv: &mut Conversation,
     lane: &Lane,
-    agent: Option<AgentId>,
+    by: SolvedBy,
     life: &Lifecycle,
     now: Timestamp,
     fx: &mut Effects,
 ) -> Result<()> {
-    cancel_waiting_for_customer(tx, conv.id, now)?;
-    tx.cancel_timers(conv.id, TIMER_RETURN, now)?;
+    if !matches!(by, SolvedBy::Bot { .. }) {
+        // Nobody waits for anybody any more (the bot has no such timers).
+        cancel_waiting_for_customer(tx, conv.id, now)?;
+        tx.cancel_timers(conv.id, TIMER_RETURN, now)?;
+    }
     tx.c.execute(
         "UPDATE conversations SET solved_at = $1, last_assignee = COALESCE(assignee, last_assignee) WHERE id = $2",
         &[now.0.into(), conv.id.0.into()],
@@ -549,37 +506,13 @@ fn solved(
         now,
         fx,
     )?;
-    if life.csat && conv.resolved_by == Some(Resolver::Agent) {
+    let survey = match by {
+        SolvedBy::Agent(agent) => life.csat.then_some(Some(agent)),
+        SolvedBy::Bot { csat } => (csat && life.csat).then_some(None),
+        SolvedBy::Inactivity => None,
+    };
+    if let Some(agent) = survey {
         send_survey(tx, conv, lane, agent, now, fx)?;
-    }
-    Ok(())
-}
-
-/// After the bot solved: close later, and survey only when the flow asked for it.
-pub(crate) fn bot_solved(
-    tx: &mut Tx<'_>,
-    conv: &mut Conversation,
-    lane: &Lane,
-    csat: bool,
-    life: &Lifecycle,
-    now: Timestamp,
-    fx: &mut Effects,
-) -> Result<()> {
-    tx.c.execute(
-        "UPDATE conversations SET solved_at = $1 WHERE id = $2",
-        &[now.0.into(), conv.id.0.into()],
-    )?;
-    schedule(
-        tx,
-        conv.id,
-        lane,
-        timer(TIMER_AUTO_CLOSE, now.plus(life.auto_close), json!({})),
-        now,
-        fx,
-    )?;
-    if csat {
-        send_survey(tx, conv, lane, None, now, fx)?;
-        tx.update_conversation(conv)?;
     }
     Ok(())
 }
@@ -598,11 +531,12 @@ pub(crate) fn send_survey(
         tx,
         conv,
         lane,
-        AuthorKind::System,
-        None,
-        lifecycle::text(Say::CsatQuestion, &lang).to_owned(),
-        false,
-        None,
+        Outgoing::text(
+            AuthorKind::System,
+            None,
+            lifecycle::text(Say::CsatQuestion, &lang).to_owned(),
+            Route::Outbox,
+        ),
         now,
         fx,
     )?;
@@ -685,48 +619,22 @@ pub(crate) fn survey_thanks(
     now: Timestamp,
 ) -> Result<(Message, bool)> {
     let lang = language(tx, conv)?;
-    let thanks = lifecycle::text(Say::CsatThanks, &lang).to_owned();
-    if !in_band {
-        let mut fx = Effects::default();
-        let m = write_message(
-            tx,
-            conv,
-            lane,
+    let route = if in_band {
+        Route::InBand
+    } else {
+        Route::Outbox
+    };
+    let thanks = Outgoing {
+        reply_to: Some(answer),
+        ..Outgoing::text(
             AuthorKind::System,
             None,
-            thanks,
-            false,
-            None,
-            now,
-            &mut fx,
-        )?;
-        return Ok((m, true));
-    }
-    conv.last_seq += 1;
-    let mut m = Message {
-        id: MessageId(0),
-        conversation: conv.id,
-        seq: conv.last_seq,
-        direction: Direction::Outbound,
-        author: AuthorKind::System,
-        agent: None,
-        text: thanks,
-        buttons: Vec::new(),
-        status: Some(DeliveryStatus::Sent),
-        external_id: None,
-        reply_to: Some(answer),
-        created_at: now,
+            lifecycle::text(Say::CsatThanks, &lang).to_owned(),
+            route,
+        )
     };
-    m.id = tx.insert_message(&m, &conv.channel)?;
-    event(
-        tx,
-        conv.id,
-        EventKind::MessageSent,
-        Actor::System,
-        now,
-        json!({ "message": m.id, "seq": m.seq, "in_band": true }),
-    )?;
-    Ok((m, false))
+    let m = outgoing::write(tx, conv, lane, thanks, now)?;
+    Ok((m, route == Route::Outbox))
 }
 
 /// What a customer's message does to a conversation a human owns (after the ticket
@@ -750,11 +658,7 @@ pub(crate) fn customer_wrote(
         let (_, _, last) = tx.assignment_times(conv.id)?;
         conv.assignee = None;
         tx.update_conversation(conv)?;
-        tx.c.execute(
-            "UPDATE conversations SET queued_at = NULL WHERE id = $1",
-            &[conv.id.0.into()],
-        )?;
-        tx.enqueue(conv.id, now)?;
+        tx.enqueue_anew(conv.id, now)?;
         // Back to the same agent if they are online with room, else the team's queue.
         let back = match (last, conv.team.clone()) {
             (Some(agent), Some(team)) => {
@@ -843,11 +747,12 @@ pub(crate) fn fire(
                 tx,
                 &mut conv,
                 &lane,
-                AuthorKind::System,
-                None,
-                lifecycle::text(Say::StillThere, &lang).to_owned(),
-                false,
-                None,
+                Outgoing::text(
+                    AuthorKind::System,
+                    None,
+                    lifecycle::text(Say::StillThere, &lang).to_owned(),
+                    Route::Outbox,
+                ),
                 now,
                 &mut fx,
             )?;
@@ -865,7 +770,15 @@ pub(crate) fn fire(
                     Actor::System,
                     now,
                 )?;
-                solved(tx, &mut conv, &lane, None, life, now, &mut fx)?;
+                solved(
+                    tx,
+                    &mut conv,
+                    &lane,
+                    SolvedBy::Inactivity,
+                    life,
+                    now,
+                    &mut fx,
+                )?;
                 let team = conv.team.clone();
                 conv.updated_at = now;
                 tx.update_conversation(&conv)?;
@@ -938,7 +851,7 @@ fn give_back(
 fn fired(id: ConversationId, fx: Effects) -> Fired {
     Fired {
         conversation: id,
-        replies: fx.replies,
+        replies: Vec::new(),
         timers: fx.timers,
         queued: fx.queued,
         http: None,

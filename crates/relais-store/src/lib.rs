@@ -19,6 +19,7 @@ pub mod postgres;
 mod sql;
 pub use backend::SqlStore;
 mod desk;
+mod outgoing;
 pub mod proactive;
 mod queue;
 pub mod sqlite;

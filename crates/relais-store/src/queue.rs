@@ -127,6 +127,16 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Puts a conversation at the back of its queue as a new arrival (a transfer, a
+    /// reopen).
+    pub(crate) fn enqueue_anew(&mut self, id: ConversationId, now: Timestamp) -> Result<()> {
+        self.c.execute(
+            "UPDATE conversations SET assignee = NULL, assigned_at = NULL, queued_at = $1 WHERE id = $2",
+            &[now.0.into(), id.0.into()],
+        )?;
+        Ok(())
+    }
+
     /// The claim: `true` only for the one caller that assigns an unassigned conversation.
     pub(crate) fn claim(
         &mut self,

@@ -336,29 +336,13 @@ impl Tx<'_> {
     }
 
     pub fn conversations(&mut self, page: Page) -> Result<Vec<ConversationView>> {
-        let cols: String = CONVERSATION_COLS
-            .split(", ")
-            .map(|c| format!("v.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT {cols}, c.id, c.name, c.language, c.tier, c.fields FROM conversations v \
-             JOIN contacts c ON c.id = v.contact_id WHERE v.id < $1 ORDER BY v.id DESC LIMIT $2"
-        );
         let before = page.before.map_or(i64::MAX, |b| b.0);
-        let rows = self
-            .c
-            .query(&sql, &[before.into(), i64::from(page.limit).into()])?;
-        rows.iter()
-            .map(|r| {
-                let (conversation, address) = conversation_from(r)?;
-                Ok(ConversationView {
-                    conversation,
-                    contact: contact_from(r, 17)?,
-                    address,
-                })
-            })
-            .collect()
+        let params = [Val::Int(before), Val::Int(i64::from(page.limit))];
+        Ok(self
+            .desk_conversations("v.id < $1", "$2", &params)?
+            .into_iter()
+            .map(|d| d.view)
+            .collect())
     }
 
     /// Conversations matching `clauses` (over alias `v`), newest first, with their

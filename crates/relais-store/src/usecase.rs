@@ -4,6 +4,7 @@
 
 use crate::desk;
 use crate::model::*;
+use crate::outgoing::{self, Outgoing, Route};
 use crate::tx::Tx;
 use crate::{Error, Result};
 use relais_core::Timestamp;
@@ -458,14 +459,15 @@ pub(crate) fn run_bot(
     } else {
         Applied::default()
     };
-    conv.updated_at = now;
-    tx.update_conversation(conv)?;
     if let Some(csat) = applied.bot_solved {
         let mut fx = desk::Effects::default();
-        desk::bot_solved(tx, conv, lane, csat && life.csat, life, now, &mut fx)?;
+        let by = desk::SolvedBy::Bot { csat };
+        desk::solved(tx, conv, lane, by, life, now, &mut fx)?;
         applied.timers.extend(fx.timers);
         applied.queued |= fx.queued;
     }
+    conv.updated_at = now;
+    tx.update_conversation(conv)?;
     if applied.escalated {
         // Into the team's queue; its strategy may give it to an agent at once.
         tx.enqueue(conv.id, now)?;
@@ -493,43 +495,24 @@ fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result
         life: _,
     } = step;
     let mut applied = Applied::default();
+    let route = if in_band {
+        Route::InBand
+    } else {
+        Route::Outbox
+    };
     for reply in decision.replies {
-        conv.last_seq += 1;
-        let mut m = Message {
-            id: MessageId(0),
-            conversation: conv.id,
-            seq: conv.last_seq,
-            direction: Direction::Outbound,
-            author: AuthorKind::Bot,
-            agent: None,
-            text: reply.text,
-            buttons: reply.buttons,
-            status: Some(if in_band {
-                DeliveryStatus::Sent
-            } else {
-                DeliveryStatus::Queued
-            }),
-            external_id: None,
-            reply_to: cause,
-            created_at: now,
-        };
-        m.id = tx.insert_message(&m, &conv.channel)?;
-        let kind = if in_band {
-            EventKind::MessageSent
-        } else {
-            tx.insert_outbox(&m, lane, now)?;
-            applied.queued = true;
-            EventKind::MessageQueued
-        };
-        tx.insert_event(
-            Some(conv.id),
-            &Event::new(
-                kind,
-                Actor::Bot,
-                now,
-                json!({ "message": m.id, "seq": m.seq, "in_band": in_band }),
-            ),
+        let m = outgoing::write(
+            tx,
+            conv,
+            lane,
+            Outgoing {
+                buttons: reply.buttons,
+                reply_to: cause,
+                ..Outgoing::text(AuthorKind::Bot, None, reply.text, route)
+            },
+            now,
         )?;
+        applied.queued |= route == Route::Outbox;
         applied.replies.push(m);
     }
     for name in &decision.cancel {

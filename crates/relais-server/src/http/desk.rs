@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, Caller, language_code, slug};
 use crate::auth::Permission;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -389,17 +389,7 @@ async fn upsert_team(
     ApiJson(r): ApiJson<TeamRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Permission::ManageTeams)?;
-    let id_ok = !r.id.is_empty()
-        && r.id.len() <= 64
-        && r.id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !id_ok {
-        return Err(ApiError::field(
-            "id",
-            "must be 1 to 64 letters, digits, '-' or '_'",
-        ));
-    }
+    slug("id", &r.id, 64)?;
     if Strategy::parse(&r.assignment).is_none() {
         return Err(ApiError::field(
             "assignment",
@@ -484,31 +474,18 @@ struct CannedRequest {
 }
 
 fn canned_fields(r: CannedRequest) -> Result<relais_store::Canned, ApiError> {
-    let shortcut_ok = !r.shortcut.is_empty()
-        && r.shortcut.len() <= 40
-        && r.shortcut
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !shortcut_ok {
-        return Err(ApiError::field(
-            "shortcut",
-            "must be 1 to 40 letters, digits, '-' or '_'",
-        ));
-    }
-    if let Some(l) = &r.language
-        && (l.len() < 2 || l.len() > 8 || !l.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-'))
-    {
-        return Err(ApiError::field(
-            "language",
-            "must be a language code such as \"fr\"",
-        ));
-    }
+    slug("shortcut", &r.shortcut, 40)?;
+    let language = r
+        .language
+        .as_deref()
+        .map(|l| language_code("language", l))
+        .transpose()?;
     Ok(relais_store::Canned {
         id: 0,
         shortcut: r.shortcut,
         title: text_field("title", &r.title)?,
         body: text_field("body", &r.body)?,
-        language: r.language.map(|l| l.to_ascii_lowercase()),
+        language,
     })
 }
 

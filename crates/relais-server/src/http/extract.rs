@@ -132,3 +132,35 @@ impl FromRequestParts<AppState> for Caller {
         }
     }
 }
+
+/// Refuses `value` unless it is 1 to `max` ASCII letters, digits, '-' or '_' (team
+/// ids, shortcuts).
+pub fn slug(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    let ok = !value.is_empty()
+        && value.len() <= max
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::field(
+            field,
+            format!("must be 1 to {max} letters, digits, '-' or '_'"),
+        ))
+    }
+}
+
+/// A language code such as `fr` or `pt-br`, lower-cased.
+pub fn language_code(field: &str, value: &str) -> Result<String, ApiError> {
+    let ok = (2..=8).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-');
+    if ok {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(ApiError::field(
+            field,
+            "must be a language code such as \"fr\" or \"en\"",
+        ))
+    }
+}

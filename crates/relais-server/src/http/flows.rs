@@ -3,7 +3,7 @@
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, Caller, language_code};
 use crate::auth::Permission;
 use crate::runtime::reload::ReloadError;
 use crate::workspace::LoadError;
@@ -134,14 +134,6 @@ fn validate(r: &EventRequest) -> Result<(), ApiError> {
             format!("must be 1 to {MAX_ADDRESS_LEN} bytes"),
         ));
     }
-    if let Some(l) = &r.contact.language
-        && (l.len() < 2 || l.len() > 8 || !l.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-'))
-    {
-        return Err(ApiError::field(
-            "contact.language",
-            "must be a language code such as \"fr\" or \"en\"",
-        ));
-    }
     if let Some(t) = &r.contact.tier
         && (t.is_empty() || t.len() > 40)
     {
@@ -177,6 +169,12 @@ async fn proactive_event(
             ),
         ));
     }
+    let language = r
+        .contact
+        .language
+        .as_deref()
+        .map(|l| language_code("contact.language", l))
+        .transpose()?;
     let out =
         s.rt.start_proactive(ProactiveStart {
             channel,
@@ -186,7 +184,7 @@ async fn proactive_event(
             data: Value::Object(r.data.unwrap_or_default()),
             contact: ContactProfile {
                 name: r.contact.name,
-                language: r.contact.language.map(|l| l.to_ascii_lowercase()),
+                language,
                 tier: r.contact.tier,
                 fields: r.contact.fields,
             },

@@ -92,23 +92,33 @@ impl HttpRunner {
         }
     }
 
+    /// Why `url` will never be called (a bad URL, a refused scheme, a refused address
+    /// literal), or `None`. Names resolved later may still be refused by the resolver.
+    pub fn refuses(&self, url: &str) -> Option<String> {
+        match reqwest::Url::parse(url) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {
+                if self.allow_private {
+                    None
+                } else {
+                    refusal(&u)
+                }
+            }
+            Ok(u) => Some(format!(
+                "the scheme {:?} is not allowed (http or https)",
+                u.scheme()
+            )),
+            Err(e) => Some(format!("bad URL: {e}")),
+        }
+    }
+
     /// Runs a call with its retries; never fails, the failure is the result.
     pub async fn run(&self, call: &HttpCall) -> HttpResult {
-        let url = match reqwest::Url::parse(&call.url) {
-            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
-            Ok(u) => {
-                return failed(format!(
-                    "the scheme {:?} is not allowed (http or https)",
-                    u.scheme()
-                ));
-            }
-            Err(e) => return failed(format!("bad URL: {e}")),
-        };
-        if !self.allow_private
-            && let Some(why) = refusal(&url)
-        {
+        if let Some(why) = self.refuses(&call.url) {
             return failed(why);
         }
+        let Ok(url) = reqwest::Url::parse(&call.url) else {
+            return failed("bad URL".into());
+        };
         let method =
             reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut last = failed("not attempted".into());
@@ -244,6 +254,27 @@ mod tests {
             .await;
         assert!(matches!(&r, HttpResult::Failed { .. }), "{r:?}");
         assert_eq!(seen.lock().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn refuses_names_what_will_never_be_called() {
+        let guarded = HttpRunner::new(false);
+        assert!(
+            guarded
+                .refuses("http://127.0.0.1:9/x")
+                .unwrap()
+                .contains("may not call")
+        );
+        assert!(guarded.refuses("http://169.254.169.254/").is_some());
+        assert!(
+            guarded
+                .refuses("ftp://example.com/")
+                .unwrap()
+                .contains("scheme")
+        );
+        assert!(guarded.refuses("not a url").unwrap().starts_with("bad URL"));
+        assert_eq!(guarded.refuses("https://example.com/hook"), None);
+        assert_eq!(HttpRunner::new(true).refuses("http://127.0.0.1:9/x"), None);
     }
 
     #[test]

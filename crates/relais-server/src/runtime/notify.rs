@@ -96,6 +96,10 @@ impl Runtime {
                 format!("sha256={}", sign(secret, ts, payload.as_bytes())),
             ));
         }
+        // A refused address or a bad URL will not get better by waiting.
+        if let Some(why) = self.http.refuses(&job.url) {
+            return DeliveryOutcome::Dead { error: why };
+        }
         let result = self
             .http
             .run(&HttpCall {
@@ -117,13 +121,7 @@ impl Runtime {
                 status == 429 || status >= 500 || status == 408,
                 format!("the webhook answered {status}"),
             ),
-            // A refused address or a bad URL will not get better by waiting.
-            HttpResult::Failed { error } => (
-                !(error.contains("may not call")
-                    || error.contains("is not allowed")
-                    || error.starts_with("bad URL")),
-                error,
-            ),
+            HttpResult::Failed { error } => (true, error),
         };
         if !retryable || attempt >= MAX_ATTEMPTS {
             return DeliveryOutcome::Dead { error };

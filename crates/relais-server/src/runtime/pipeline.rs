@@ -50,9 +50,7 @@ impl Runtime {
                 if done.queued {
                     self.outbox_wake.notify_one();
                 }
-                if self.feed.receiver_count() > 0 {
-                    self.poke_feed();
-                }
+                self.poke_feed();
                 self.metrics.observe_pipeline(started.elapsed());
             }
             Err(e) => {
