@@ -147,6 +147,7 @@ contract!(
     bot_solved_conversations_are_surveyed_only_when_the_flow_asks,
     the_wait_estimate_comes_from_recent_handling_times,
     a_reopened_conversation_goes_to_the_queue_when_its_agent_is_gone,
+    webhooks_hear_escalations_assignments_customer_replies_and_solves,
 );
 
 #[path = "contract/handoff.rs"]

@@ -217,6 +217,64 @@ async fn every_role_action_and_relation_answers_as_the_policy_says() {
         }
     }
 
+    // Filters and paging: a team, newest first, a page at a time.
+    let sup = &people[1].1.token;
+    let (_, b) = call(
+        &app,
+        sup,
+        "GET",
+        "/api/v1/conversations?view=all&team=sales-north",
+        None,
+    )
+    .await;
+    let list = b["conversations"].as_array().unwrap();
+    assert!(
+        !list.is_empty()
+            && list
+                .iter()
+                .all(|c| c["conversation"]["team"] == "sales-north"),
+        "{b}"
+    );
+    let (_, first) = call(
+        &app,
+        sup,
+        "GET",
+        "/api/v1/conversations?view=all&limit=2",
+        None,
+    )
+    .await;
+    let next = first["next_before"].as_i64().expect("a next page");
+    let (_, second) = call(
+        &app,
+        sup,
+        "GET",
+        &format!("/api/v1/conversations?view=all&limit=2&before={next}"),
+        None,
+    )
+    .await;
+    let ids = |b: &Value| -> Vec<i64> {
+        b["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["conversation"]["id"].as_i64().unwrap())
+            .collect()
+    };
+    let (a, z) = (ids(&first), ids(&second));
+    assert!(
+        a.len() == 2 && z.len() == 2 && a[0] > a[1] && a[1] > z[0] && z[0] > z[1],
+        "{a:?} {z:?}"
+    );
+    let (s, _) = call(
+        &app,
+        sup,
+        "GET",
+        "/api/v1/conversations?view=all&priority=huge",
+        None,
+    )
+    .await;
+    assert_eq!(s, 400);
+
     // Only admins change configuration.
     let agent_id = people[0].1.id;
     let config: Vec<(&str, String, Value)> = vec![

@@ -262,6 +262,21 @@ async fn a_customer_reaches_an_agent_who_answers_solves_and_gets_rated() {
         .count();
     assert_eq!(sent, 1, "the double submit was sent once");
 
+    // A reconnecting client resumes with Last-Event-ID: the assignment is replayed.
+    drop(stream);
+    let mut again = app
+        .client
+        .get(format!("{}/api/v1/stream", app.url))
+        .bearer_auth(&ana.token)
+        .header("Last-Event-ID", "0")
+        .send()
+        .await
+        .unwrap();
+    let mut buf2 = String::new();
+    let replayed = next_event(&mut again, &mut buf2, "assigned", conv).await;
+    assert_eq!(replayed["assignee"], ana.id);
+    drop(again);
+
     // After auto_close (4 days) the conversation is closed (Ana's 12-hour session has
     // expired by then: the admin looks).
     clock.advance(Duration(Duration::days(4).0 + Duration::minutes(1).0));

@@ -973,3 +973,53 @@ pub async fn a_reopened_conversation_goes_to_the_queue_when_its_agent_is_gone(
         "the queue gave it to Bob"
     );
 }
+
+pub async fn webhooks_hear_escalations_assignments_customer_replies_and_solves(
+    store: Arc<dyn Store>,
+) {
+    setup(&store).await;
+    store.configure(life());
+    team(&store, "support", "manual", 5).await;
+    let ann = agent(&store, "ann@x", Role::Agent, &["support"]).await;
+    store
+        .create_webhook(NewWebhook {
+            kind: "generic".into(),
+            url: "http://example.invalid/hook".into(),
+            secret: None,
+            events: WEBHOOK_EVENTS.iter().map(|e| (*e).to_owned()).collect(),
+            created_at: T0,
+        })
+        .await
+        .unwrap();
+    // The first message escalates: it is not a reply to a human.
+    let c = escalated(
+        &store,
+        "wh",
+        T0,
+        escalate_to(Some("support"), Priority::Normal),
+    )
+    .await;
+    act(&store, ann, Role::Agent, c.conversation, Act::Claim, T0)
+        .await
+        .unwrap();
+    store
+        .ingest(inbound("wh", None, "toujours là ?", T0), greeting())
+        .await
+        .unwrap();
+    act(&store, ann, Role::Agent, c.conversation, Act::Solve, T0)
+        .await
+        .unwrap();
+    while store.route_webhook_events(3, T0).await.unwrap() == 3 {}
+    let mut names: Vec<String> = store
+        .deliveries(None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.event)
+        .collect();
+    names.reverse();
+    assert_eq!(
+        names,
+        vec!["escalated", "assigned", "customer_replied", "solved"]
+    );
+}
