@@ -158,6 +158,9 @@ use handoff::*;
 mod proactive;
 use proactive::*;
 
+#[path = "contract/sqlite.rs"]
+mod sqlite_only;
+
 const T0: Timestamp = Timestamp(1_800_000_000_000);
 
 fn channel() -> ChannelId {

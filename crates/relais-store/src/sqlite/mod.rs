@@ -6,6 +6,7 @@
 //! one fsync (group commit): each runs inside its own savepoint of a batch transaction,
 //! so one failing transaction rolls back alone.
 
+mod checkpoint;
 mod writer;
 
 use crate::backend::{Backend, SqlStore};
@@ -23,6 +24,11 @@ pub struct SqliteOptions {
     pub synchronous_full: bool,
     /// Most transactions committed by one fsync.
     pub max_batch: usize,
+    /// Least time between two background WAL checkpoints.
+    pub checkpoint_gap: std::time::Duration,
+    /// WAL frames (pages) past which the writer helps the checkpointer so that the
+    /// WAL file starts over.
+    pub wal_limit: u64,
 }
 
 impl SqliteOptions {
@@ -31,6 +37,8 @@ impl SqliteOptions {
             path: path.into(),
             synchronous_full: true,
             max_batch: 512,
+            checkpoint_gap: std::time::Duration::from_millis(20),
+            wal_limit: 16_384,
         }
     }
 }
@@ -50,7 +58,11 @@ pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
         "NORMAL"
     };
     conn.0
-        .execute_batch(&format!("PRAGMA synchronous = {sync};"))
+        .execute_batch(&format!(
+            "PRAGMA synchronous = {sync}; PRAGMA wal_autocheckpoint = 0; \
+             PRAGMA journal_size_limit = {};",
+            options.wal_limit * PAGE_SIZE
+        ))
         .map_err(|e| Error::Open(e.to_string()))?;
     conn.0
         .execute_batch("BEGIN IMMEDIATE")
@@ -65,7 +77,15 @@ pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
             return Err(e);
         }
     }
-    let writer = writer::Writer::start(conn, options.max_batch)?;
+    let checkpointer = connect(&options.path, false)?;
+    checkpointer
+        .0
+        .execute_batch(&format!("PRAGMA synchronous = {sync};"))
+        .map_err(|e| Error::Open(e.to_string()))?;
+    let checkpoints =
+        checkpoint::Checkpoints::start(checkpointer, options.checkpoint_gap, options.wal_limit)
+            .map_err(|e| Error::Open(format!("cannot start the checkpointer thread: {e}")))?;
+    let writer = writer::Writer::start(conn, options.max_batch, checkpoints)?;
     Ok(SqlStore::new(Sqlite {
         writer,
         readers: Arc::new(Mutex::new(Vec::new())),
@@ -73,12 +93,17 @@ pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
     }))
 }
 
+/// Page size of a new database. Smaller than SQLite's 4 KiB default: a message dirties
+/// a page in each index keyed by conversation (events, messages, de-duplication), and
+/// every dirty page is written twice (WAL, then checkpoint). Existing files keep theirs.
+const PAGE_SIZE: u64 = 2048;
+
 fn connect(path: &Path, read_only: bool) -> Result<SqliteConn> {
     let conn = rusqlite::Connection::open(path)
         .map_err(|e| Error::Open(format!("{}: {e}", path.display())))?;
-    let mut pragmas = String::from(
-        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-         PRAGMA temp_store = MEMORY;",
+    let mut pragmas = format!(
+        "PRAGMA page_size = {PAGE_SIZE}; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+         PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY;"
     );
     if read_only {
         pragmas.push_str(" PRAGMA query_only = 1;");

@@ -6,6 +6,7 @@
 //! Under load batches grow by themselves; when idle a batch is one job.
 
 use super::SqliteConn;
+use super::checkpoint::Checkpoints;
 use crate::sql::Conn;
 use crate::{Error, Result};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -23,11 +24,11 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: SqliteConn, max_batch: usize) -> Result<Writer> {
+    pub fn start(conn: SqliteConn, max_batch: usize, checkpoints: Checkpoints) -> Result<Writer> {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("relais-sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch.max(1)))
+            .spawn(move || run(conn, rx, max_batch.max(1), checkpoints))
             .map_err(|e| Error::Open(format!("cannot start the writer thread: {e}")))?;
         Ok(Writer { jobs: tx })
     }
@@ -66,7 +67,12 @@ impl Writer {
     }
 }
 
-fn run(mut conn: SqliteConn, rx: mpsc::Receiver<Job>, max_batch: usize) {
+fn run(
+    mut conn: SqliteConn,
+    rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+    mut checkpoints: Checkpoints,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut finishes: Vec<Finish> = Vec::with_capacity(max_batch);
     while let Ok(first) = rx.recv() {
@@ -83,6 +89,9 @@ fn run(mut conn: SqliteConn, rx: mpsc::Receiver<Job>, max_batch: usize) {
                 Ok(()) => Ok(()),
                 Err(e) => Err(Error::Database(format!("commit failed: {e}"))),
             });
+        }
+        if outcome.is_ok() {
+            checkpoints.committed(&conn);
         }
     }
     tracing::debug!("sqlite writer stopped");
