@@ -15,11 +15,15 @@ use std::future::Future;
 use std::sync::{Arc, RwLock};
 
 /// Runs work in a transaction on a database. `Err` from the work rolls it back.
+///
+/// Write work is `Fn`: a backend may run it again in a fresh transaction (SQLite's
+/// group commit does when another transaction of the same batch failed). It must
+/// therefore do nothing but database work, and decide the same way each time.
 pub trait Backend: Send + Sync + 'static {
     fn write<R, F>(&self, work: F) -> impl Future<Output = Result<R>> + Send
     where
         R: Send + 'static,
-        F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static;
+        F: Fn(&mut dyn Conn) -> Result<R> + Send + 'static;
 
     fn read<R, F>(&self, work: F) -> impl Future<Output = Result<R>> + Send
     where
@@ -47,7 +51,7 @@ impl<B: Backend> SqlStore<B> {
 
     async fn write<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
+        f: impl Fn(&mut Tx<'_>) -> Result<R> + Send + 'static,
     ) -> Result<R> {
         self.backend.write(move |c| f(&mut Tx { c })).await
     }

@@ -177,7 +177,7 @@ impl Backend for Postgres {
     async fn write<R, F>(&self, work: F) -> Result<R>
     where
         R: Send + 'static,
-        F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static,
+        F: Fn(&mut dyn Conn) -> Result<R> + Send + 'static,
     {
         self.transaction(work).await
     }
@@ -275,6 +275,13 @@ impl Conn for PgConn<'_, '_> {
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         self.t.query(&stmt, &refs)?.iter().map(read_row).collect()
+    }
+
+    fn insert(&mut self, sql: &str, params: &[Val]) -> Result<Option<i64>> {
+        match self.query(&format!("{sql} RETURNING id"), params)?.first() {
+            Some(row) => Ok(Some(row.int(0)?)),
+            None => Ok(None),
+        }
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {

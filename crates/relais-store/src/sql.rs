@@ -124,6 +124,10 @@ pub trait Conn {
     /// Runs a statement; returns the number of rows changed.
     fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64>;
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>>;
+    /// Runs an `INSERT` into a table with an `id` key, written WITHOUT `RETURNING`:
+    /// the new row's id, or `None` when `ON CONFLICT … DO NOTHING` skipped the row.
+    /// (SQLite implements `RETURNING` with a temporary table; its last rowid is free.)
+    fn insert(&mut self, sql: &str, params: &[Val]) -> Result<Option<i64>>;
     /// Runs several statements without parameters (migrations).
     fn batch(&mut self, sql: &str) -> Result<()>;
 }

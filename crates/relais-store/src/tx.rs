@@ -198,11 +198,11 @@ impl Tx<'_> {
     ) -> Result<Contact> {
         let id = self
             .c
-            .query_one(
-                "INSERT INTO contacts (name, tier, fields, created_at) VALUES ($1, 'standard', '{}', $2) RETURNING id",
+            .insert(
+                "INSERT INTO contacts (name, tier, fields, created_at) VALUES ($1, 'standard', '{}', $2)",
                 &[name.into(), now.0.into()],
             )?
-            .int(0)?;
+            .ok_or_else(|| Error::Database("a contact was not inserted".into()))?;
         let inserted = self.c.execute(
             "INSERT INTO contact_identities (channel_id, address, contact_id, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (channel_id, address) DO NOTHING",
@@ -278,10 +278,10 @@ impl Tx<'_> {
     pub fn insert_conversation(&mut self, c: &Conversation, address: &str) -> Result<Conversation> {
         let id = self
             .c
-            .query_one(
+            .insert(
                 "INSERT INTO conversations (channel_id, contact_id, address, status, team, assignee, priority, tags, \
                  escalation_reason, resolved_by, fields, bot_state, previous_id, last_seq, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                 &[
                     c.channel.as_str().into(),
                     c.contact.0.into(),
@@ -301,7 +301,7 @@ impl Tx<'_> {
                     c.updated_at.0.into(),
                 ],
             )?
-            .int(0)?;
+            .ok_or_else(|| Error::Database("a conversation was not inserted".into()))?;
         Ok(Conversation {
             id: ConversationId(id),
             ..c.clone()
@@ -384,10 +384,10 @@ impl Tx<'_> {
     /// Inserts a message. For an inbound message whose (channel, external id) is already
     /// stored, the unique index refuses it and this returns [`Error::DuplicateInbound`].
     pub fn insert_message(&mut self, m: &Message, channel: &ChannelId) -> Result<MessageId> {
-        let row = self.c.query_opt(
+        let id = self.c.insert(
             "INSERT INTO messages (conversation_id, seq, channel_id, direction, author_kind, agent_id, body, buttons, \
              status, external_id, reply_to, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (channel_id, external_id) WHERE direction = 'inbound' DO NOTHING RETURNING id",
+             ON CONFLICT (channel_id, external_id) WHERE direction = 'inbound' DO NOTHING",
             &[
                 m.conversation.0.into(),
                 m.seq.into(),
@@ -403,10 +403,7 @@ impl Tx<'_> {
                 m.created_at.0.into(),
             ],
         )?;
-        match row {
-            Some(r) => Ok(MessageId(r.int(0)?)),
-            None => Err(Error::DuplicateInbound),
-        }
+        id.map(MessageId).ok_or(Error::DuplicateInbound)
     }
 
     pub fn inbound_by_external_id(
@@ -533,9 +530,9 @@ impl Tx<'_> {
         t: &TimerRequest,
         now: Timestamp,
     ) -> Result<TimerId> {
-        let r = self.c.query_one(
+        let id = self.c.insert(
             "INSERT INTO timers (conversation_id, channel_id, address, name, due_at, payload, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)",
             &[
                 conversation.0.into(),
                 lane.channel.as_str().into(),
@@ -546,7 +543,8 @@ impl Tx<'_> {
                 now.0.into(),
             ],
         )?;
-        Ok(TimerId(r.int(0)?))
+        id.map(TimerId)
+            .ok_or_else(|| Error::Database("a timer was not inserted".into()))
     }
 
     /// The atomic claim: only one caller ever moves a timer from pending to fired.

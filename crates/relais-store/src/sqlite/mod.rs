@@ -127,7 +127,7 @@ impl Backend for Sqlite {
     async fn write<R, F>(&self, work: F) -> Result<R>
     where
         R: Send + 'static,
-        F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static,
+        F: Fn(&mut dyn Conn) -> Result<R> + Send + 'static,
     {
         self.writer.run(work).await
     }
@@ -203,6 +203,12 @@ impl Conn for SqliteConn {
             read_row(r, n)
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    fn insert(&mut self, sql: &str, params: &[Val]) -> Result<Option<i64>> {
+        let mut stmt = self.0.prepare_cached(sql)?;
+        let changed = stmt.execute(rusqlite::params_from_iter(params.iter()))?;
+        Ok((changed == 1).then(|| self.0.last_insert_rowid()))
     }
 
     fn batch(&mut self, sql: &str) -> Result<()> {
