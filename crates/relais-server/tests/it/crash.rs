@@ -10,20 +10,30 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-struct Server {
-    child: Child,
-    url: String,
-    token: String,
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub token: String,
 }
 
 fn start(data: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_relais"))
+    start_with(data, Some("error"))
+}
+
+/// `relais demo` on `data`, with its logs on a pipe when `log` is `None` (the
+/// default level) and at `log` otherwise.
+pub fn start_with(data: &std::path::Path, log: Option<&str>) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_relais"));
+    command
         .args(["demo", "--json", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped());
+    match log {
+        Some(level) => command.env("RUST_LOG", level),
+        None => command.stderr(Stdio::piped()),
+    };
+    let mut child = command.spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -59,7 +69,7 @@ async fn send(
     r.json().await.ok()
 }
 
-async fn stored_ids(data: &std::path::Path) -> BTreeMap<String, usize> {
+pub async fn stored_ids(data: &std::path::Path) -> BTreeMap<String, usize> {
     let store = relais_store::sqlite::open(SqliteOptions::new(data.join("data").join("relais.db")))
         .unwrap();
     let mut counts = BTreeMap::new();

@@ -10,3 +10,4 @@ mod helpers;
 mod input;
 mod notify;
 mod restart;
+mod shutdown;
