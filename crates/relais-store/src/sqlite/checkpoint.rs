@@ -8,31 +8,33 @@
 //!
 //! A WAL file only starts over when a write transaction begins while every frame is
 //! already copied, which a checkpointer racing a busy writer may never see. So when
-//! the WAL passes `wal_limit` frames, the writer runs one checkpoint itself between
-//! two batches, right after a background pass: it only copies the frames written
-//! during that pass, and its next transaction starts the file over.
+//! the WAL passes `wal_limit` frames, the checkpointer runs passes back to back (each
+//! one short), and the writer runs one checkpoint itself between two batches, right
+//! after a pass: it only copies the frames written during that pass, and its next
+//! transaction starts the file over.
 
 use super::SqliteConn;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
+/// The pause after a pass past the limit: about one batch of the writer, which then
+/// finds the checkpoint lock free.
+const HANDOVER: Duration = Duration::from_millis(3);
+
 /// What the two threads share.
 #[derive(Default)]
 struct Shared {
-    /// Background passes completed so far.
-    passes: AtomicU64,
-    /// Frames in the WAL as the last pass saw them.
-    wal_frames: AtomicU64,
+    /// Short passes past the limit so far: each one invites the writer to catch up.
+    handovers: AtomicU64,
 }
 
 /// The writer's side: pokes the checkpointer and, rarely, catches up itself.
 pub(super) struct Checkpoints {
     poke: mpsc::SyncSender<()>,
     shared: Arc<Shared>,
-    wal_limit: u64,
-    /// The background pass after which the writer last caught up.
-    caught_up_after: u64,
+    /// The handover at which the writer last caught up.
+    caught_up_at: u64,
 }
 
 /// `(busy, frames in the WAL, frames copied)` as `PRAGMA wal_checkpoint` reports them.
@@ -50,12 +52,11 @@ impl Checkpoints {
         let theirs = shared.clone();
         std::thread::Builder::new()
             .name("relais-sqlite-checkpoint".into())
-            .spawn(move || background(conn, pokes, theirs, gap))?;
+            .spawn(move || background(conn, pokes, theirs, gap, wal_limit))?;
         Ok(Checkpoints {
             poke,
             shared,
-            wal_limit,
-            caught_up_after: 0,
+            caught_up_at: 0,
         })
     }
 
@@ -63,33 +64,44 @@ impl Checkpoints {
     pub fn committed(&mut self, writer: &SqliteConn) {
         // A full channel already holds a poke: nothing is lost.
         let _ = self.poke.try_send(());
-        let passes = self.shared.passes.load(Ordering::Acquire);
-        if self.shared.wal_frames.load(Ordering::Acquire) <= self.wal_limit
-            || passes == self.caught_up_after
-        {
+        let handovers = self.shared.handovers.load(Ordering::Acquire);
+        if handovers == self.caught_up_at {
             return;
         }
-        self.caught_up_after = passes;
-        match checkpoint(writer) {
-            // Everything copied: the next transaction starts the WAL over.
-            Ok((0, log, done)) if log == done => self.shared.wal_frames.store(0, Ordering::Release),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "WAL checkpoint by the writer failed"),
+        self.caught_up_at = handovers;
+        // Everything copied: the next transaction starts the WAL over. Otherwise (a
+        // reader still on old frames) the next handover tries again.
+        if let Err(e) = checkpoint(writer) {
+            tracing::warn!(error = %e, "WAL checkpoint by the writer failed");
         }
     }
 }
 
-fn background(conn: SqliteConn, pokes: mpsc::Receiver<()>, shared: Arc<Shared>, gap: Duration) {
+fn background(
+    conn: SqliteConn,
+    pokes: mpsc::Receiver<()>,
+    shared: Arc<Shared>,
+    gap: Duration,
+    wal_limit: u64,
+) {
     // Ends when the writer is gone (its sender dropped), after a last pass.
+    let mut was_over = false;
     while pokes.recv().is_ok() {
-        match checkpoint(&conn) {
-            Ok((_, log, _)) => shared
-                .wal_frames
-                .store(u64::try_from(log).unwrap_or(0), Ordering::Release),
-            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+        let over = match checkpoint(&conn) {
+            Ok((_, log, _)) => u64::try_from(log).unwrap_or(0) > wal_limit,
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint failed");
+                false
+            }
+        };
+        // Past the limit, passes follow each other closely. The first may be long (it
+        // copies what a whole gap wrote); the next ones are short, and after each the
+        // writer may catch up, copying only what was written during it.
+        if over && was_over {
+            shared.handovers.fetch_add(1, Ordering::AcqRel);
         }
-        shared.passes.fetch_add(1, Ordering::AcqRel);
-        std::thread::sleep(gap);
+        was_over = over;
+        std::thread::sleep(if over { HANDOVER } else { gap });
     }
     if let Err(e) = checkpoint(&conn) {
         tracing::warn!(error = %e, "last WAL checkpoint failed");

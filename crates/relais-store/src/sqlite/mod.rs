@@ -26,7 +26,7 @@ pub struct SqliteOptions {
     pub max_batch: usize,
     /// Least time between two background WAL checkpoints.
     pub checkpoint_gap: std::time::Duration,
-    /// WAL frames (pages) past which the writer helps the checkpointer so that the
+    /// WAL frames (pages; 64 MiB at 2 KiB) past which the writer helps the checkpointer so that the
     /// WAL file starts over.
     pub wal_limit: u64,
 }
@@ -38,7 +38,7 @@ impl SqliteOptions {
             synchronous_full: true,
             max_batch: 512,
             checkpoint_gap: std::time::Duration::from_millis(20),
-            wal_limit: 16_384,
+            wal_limit: 32_768,
         }
     }
 }
