@@ -136,7 +136,7 @@ impl App {
                 outbox_send_timeout: settings.outbox_send_timeout,
                 outbox_concurrency: settings.outbox_concurrency,
                 node: format!("node-{}", std::process::id()),
-                http_allow_private: settings.http_allow_private,
+                http_reach: settings.http_reach.clone(),
                 lifecycle: settings.lifecycle.clone(),
             },
         )

@@ -3,6 +3,7 @@
 //! user typed), then validated into [`Settings`] (what the server uses). Every error
 //! names its key. Secrets never appear in `Debug` output.
 
+use crate::runtime::http::{Reach, Target};
 use relais_core::Duration;
 use relais_core::lifecycle::Lifecycle;
 use relais_flow::escalation::{Escalation, VipAction};
@@ -97,6 +98,8 @@ pub struct RawInactivity {
 pub struct RawHttp {
     /// Let flow `http` steps reach loopback and private addresses (off by default).
     pub allow_private: Option<bool>,
+    /// Private targets allowed one by one: `host`, `host:port`, `[v6]:port`.
+    pub allow: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -232,8 +235,8 @@ pub struct Settings {
     /// Names are lower-cased: `[secrets]` keys match without regard to case.
     pub secrets: BTreeMap<String, Secret>,
     pub escalation: Escalation,
-    /// Flow `http` steps may reach loopback and private addresses.
-    pub http_allow_private: bool,
+    /// Which loopback and private addresses flow `http` steps and webhooks may reach.
+    pub http_reach: Reach,
     /// `[inactivity]` and `[handoff]`: the human side of the ticket lifecycle.
     pub lifecycle: Lifecycle,
 }
@@ -468,7 +471,15 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
         },
         csat: raw.handoff.csat.unwrap_or(true),
     };
-    let http_allow_private = raw.http.allow_private.unwrap_or(false);
+    let mut http_reach = Reach {
+        private: raw.http.allow_private.unwrap_or(false),
+        allow: Vec::new(),
+    };
+    for (i, text) in raw.http.allow.unwrap_or_default().iter().enumerate() {
+        http_reach
+            .allow
+            .push(Target::parse(text).map_err(|e| key_err(&format!("http.allow[{i}]"), &e))?);
+    }
     let mut secrets = BTreeMap::new();
     for (k, v) in raw.secrets {
         secrets.insert(k.to_lowercase(), Secret(v));
@@ -511,7 +522,7 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
         )?,
         secrets,
         escalation,
-        http_allow_private,
+        http_reach,
         lifecycle,
     })
 }

@@ -193,6 +193,10 @@ idle_after = "30m"           # an online agent with no activity becomes away ("o
 return_on_offline = true     # an agent going offline gives their open conversations back
 csat = true                  # the 1–5 survey when an agent solves
 
+[http]                       # flow `http` steps and webhooks
+allow = []                   # private targets they may reach: "orders.internal", "10.0.0.5:8080"
+allow_private = false        # every loopback, private and link-local address (not advised)
+
 "#;
 
 /// Writes a new workspace folder from the demo. Refuses to overwrite an existing `relais.toml`.

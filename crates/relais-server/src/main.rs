@@ -215,10 +215,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut settings =
                 Settings::load(&dir, &config::process_env()).map_err(|e| e.to_string())?;
             let orders = demo::serve_orders_api().await?;
+            // Flows may call exactly the demo's orders API, not every private address.
+            settings.http_reach.allow.push(
+                relais_server::runtime::http::Target::parse(orders.trim_start_matches("http://"))
+                    .map_err(|e| format!("the demo orders API: {e}"))?,
+            );
             settings
                 .secrets
                 .insert("orders_api".into(), Secret::new(orders));
-            settings.http_allow_private = true;
             // The demo agent stays online while you try things, however long you read.
             settings.lifecycle.idle_after = None;
             settings.listen = listen

@@ -14,7 +14,7 @@ const MAX_BODY: usize = 1 << 20;
 
 pub struct HttpRunner {
     client: reqwest::Client,
-    allow_private: bool,
+    reach: Reach,
 }
 
 /// True for addresses a flow must not reach by default.
@@ -46,16 +46,116 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
     }
 }
 
-/// Resolves names, then drops forbidden addresses: a name that only points inside fails.
-struct GuardedResolver;
+/// Which private targets outbound calls (flow `http` steps, webhooks) may reach:
+/// `[http] allow_private` (all of them) or `[http] allow` (exactly the listed ones).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reach {
+    pub private: bool,
+    pub allow: Vec<Target>,
+}
+
+/// A private target allowed by name or address, on one port or on any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Lower-case name, or an address as `Ipv4Addr`/`Ipv6Addr` display it.
+    host: String,
+    port: Option<u16>,
+}
+
+/// A URL host in the form `Target` keeps.
+fn host_key(host: &url::Host<&str>) -> String {
+    match host {
+        url::Host::Domain(d) => d.to_ascii_lowercase(),
+        url::Host::Ipv4(ip) => ip.to_string(),
+        url::Host::Ipv6(ip) => ip.to_string(),
+    }
+}
+
+impl Target {
+    /// `host`, `host:port`, `[v6]` or `[v6]:port`.
+    pub fn parse(text: &str) -> Result<Target, String> {
+        let (host, port) = match text.rsplit_once(':') {
+            Some((h, p)) if !h.is_empty() && (!h.contains(':') || h.ends_with(']')) => {
+                let port = p
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| format!("{text:?}: {p:?} is not a port"))?;
+                (h, Some(port))
+            }
+            _ => (text, None),
+        };
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .map(|h| format!("[{h}]"));
+        let parsed = url::Host::parse(bare.as_deref().unwrap_or(host))
+            .map_err(|e| format!("{text:?}: not a host name or address ({e})"))?;
+        if host.is_empty() || host.contains('/') {
+            return Err(format!("{text:?}: write a host, or host:port"));
+        }
+        Ok(Target {
+            host: match &parsed {
+                url::Host::Domain(d) => host_key(&url::Host::Domain(d.as_str())),
+                url::Host::Ipv4(ip) => ip.to_string(),
+                url::Host::Ipv6(ip) => ip.to_string(),
+            },
+            port,
+        })
+    }
+}
+
+impl Reach {
+    /// Does the allow list name this host on this port?
+    fn admits(&self, host: &str, port: Option<u16>) -> bool {
+        self.allow
+            .iter()
+            .any(|t| t.host == host && (t.port.is_none() || t.port == port))
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.allow.iter().map(|t| t.host.clone()).collect()
+    }
+}
+
+/// How names become addresses: the system resolver in production.
+pub type Lookup = Arc<
+    dyn Fn(String) -> futures_util::future::BoxFuture<'static, std::io::Result<Vec<IpAddr>>>
+        + Send
+        + Sync,
+>;
+
+fn system_lookup() -> Lookup {
+    Arc::new(|host: String| {
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .map(|a| a.ip())
+                .collect())
+        })
+    })
+}
+
+/// Resolves names, then drops forbidden addresses: a name that only points inside
+/// fails, and every connection (each redirect, each retry) is checked again, so a
+/// name whose answer changes between two lookups gains nothing. Names on the allow
+/// list keep their private addresses; their ports are checked on the URL.
+struct GuardedResolver {
+    lookup: Lookup,
+    allowed: Vec<String>,
+}
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_ascii_lowercase();
+        let allowed = self.allowed.contains(&host);
+        let lookup = (self.lookup)(host.clone());
         Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+            let addrs: Vec<SocketAddr> = lookup
                 .await?
-                .filter(|a| !is_forbidden(a.ip()))
+                .into_iter()
+                .filter(|ip| allowed || !is_forbidden(*ip))
+                .map(|ip| SocketAddr::new(ip, 0))
                 .collect();
             if addrs.is_empty() {
                 return Err(format!("{host} resolves only to private or loopback addresses, which flows may not call").into());
@@ -67,40 +167,48 @@ impl Resolve for GuardedResolver {
 }
 
 impl HttpRunner {
-    pub fn new(allow_private: bool) -> HttpRunner {
+    pub fn new(reach: Reach) -> HttpRunner {
+        HttpRunner::with_lookup(reach, system_lookup())
+    }
+
+    /// With names resolved by `lookup` (tests give their own answers).
+    pub fn with_lookup(reach: Reach, lookup: Lookup) -> HttpRunner {
         let mut b =
             reqwest::Client::builder().user_agent(concat!("relais/", env!("CARGO_PKG_VERSION")));
-        if allow_private {
+        if reach.private {
             b = b.redirect(reqwest::redirect::Policy::limited(5));
         } else {
-            b = b.dns_resolver(Arc::new(GuardedResolver)).redirect(
-                reqwest::redirect::Policy::custom(|attempt| {
+            let resolver = GuardedResolver {
+                lookup,
+                allowed: reach.names(),
+            };
+            let policy = reach.clone();
+            b = b
+                .dns_resolver(Arc::new(resolver))
+                .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                     if attempt.previous().len() >= 5 {
                         return attempt.error("too many redirects");
                     }
-                    match refusal(attempt.url()) {
+                    match refusal(attempt.url(), &policy) {
                         Some(why) => attempt.error(why),
                         None => attempt.follow(),
                     }
-                }),
-            );
+                }));
         }
         let client = b.build().unwrap_or_else(|_| reqwest::Client::new());
-        HttpRunner {
-            client,
-            allow_private,
-        }
+        HttpRunner { client, reach }
     }
 
     /// Why `url` will never be called (a bad URL, a refused scheme, a refused address
-    /// literal), or `None`. Names resolved later may still be refused by the resolver.
+    /// literal or port), or `None`. Names resolved later may still be refused by the
+    /// resolver.
     pub fn refuses(&self, url: &str) -> Option<String> {
         match reqwest::Url::parse(url) {
             Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {
-                if self.allow_private {
+                if self.reach.private {
                     None
                 } else {
-                    refusal(&u)
+                    refusal(&u, &self.reach)
                 }
             }
             Ok(u) => Some(format!(
@@ -171,13 +279,34 @@ fn failed(error: String) -> HttpResult {
     HttpResult::Failed { error }
 }
 
-/// Why a URL whose host is an address literal is refused.
-fn refusal(url: &reqwest::Url) -> Option<String> {
-    let ip: IpAddr = match url.host()? {
+/// Why a URL is refused before any lookup: a scheme other than http(s) (on a
+/// redirect), a private address literal or a loopback name not on the allow list, or a
+/// listed name on a port the list does not give it.
+fn refusal(url: &reqwest::Url, reach: &Reach) -> Option<String> {
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Some(format!(
+            "the scheme {:?} is not allowed (http or https)",
+            url.scheme()
+        ));
+    }
+    let host = url.host()?;
+    let key = host_key(&host);
+    let port = url.port_or_known_default();
+    if reach.admits(&key, port) {
+        return None;
+    }
+    if reach.allow.iter().any(|t| t.host == key) {
+        return Some(format!(
+            "{key} is allowed on other ports only, not {}",
+            port.unwrap_or(0)
+        ));
+    }
+    let ip: IpAddr = match host {
         url::Host::Ipv4(v4) => v4.into(),
         url::Host::Ipv6(v6) => v6.into(),
         url::Host::Domain(d)
-            if d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost") =>
+            if d.eq_ignore_ascii_case("localhost")
+                || d.to_ascii_lowercase().ends_with(".localhost") =>
         {
             return Some(format!("{d} is a loopback name, which flows may not call"));
         }
@@ -231,7 +360,12 @@ mod tests {
             retries: 2,
             idempotency_key: "relais-1-1".into(),
         };
-        let r = HttpRunner::new(true).run(&call).await;
+        let r = HttpRunner::new(Reach {
+            private: true,
+            ..Reach::default()
+        })
+        .run(&call)
+        .await;
         assert_eq!(
             r,
             HttpResult::Response {
@@ -241,12 +375,12 @@ mod tests {
         );
         assert_eq!(*seen.lock().unwrap(), vec!["relais-1-1 {}"; 3]);
         // The same call with the guard on never reaches the server.
-        let r = HttpRunner::new(false).run(&call).await;
+        let r = HttpRunner::new(Reach::default()).run(&call).await;
         assert!(
             matches!(&r, HttpResult::Failed { error } if error.contains("may not call")),
             "{r:?}"
         );
-        let r = HttpRunner::new(false)
+        let r = HttpRunner::new(Reach::default())
             .run(&HttpCall {
                 url: format!("http://localhost:{}/x", addr.port()),
                 ..call.clone()
@@ -258,7 +392,7 @@ mod tests {
 
     #[test]
     fn refuses_names_what_will_never_be_called() {
-        let guarded = HttpRunner::new(false);
+        let guarded = HttpRunner::new(Reach::default());
         assert!(
             guarded
                 .refuses("http://127.0.0.1:9/x")
@@ -274,7 +408,14 @@ mod tests {
         );
         assert!(guarded.refuses("not a url").unwrap().starts_with("bad URL"));
         assert_eq!(guarded.refuses("https://example.com/hook"), None);
-        assert_eq!(HttpRunner::new(true).refuses("http://127.0.0.1:9/x"), None);
+        assert_eq!(
+            HttpRunner::new(Reach {
+                private: true,
+                ..Reach::default()
+            })
+            .refuses("http://127.0.0.1:9/x"),
+            None
+        );
     }
 
     #[test]

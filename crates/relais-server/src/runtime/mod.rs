@@ -32,8 +32,8 @@ pub struct RuntimeSettings {
     pub outbox_concurrency: usize,
     /// Names this node in outbox leases.
     pub node: String,
-    /// Flow `http` steps may reach private and loopback addresses.
-    pub http_allow_private: bool,
+    /// Which private and loopback addresses flow `http` steps and webhooks may reach.
+    pub http_reach: http::Reach,
     /// `[inactivity]` and `[handoff]` (the store has its own copy).
     pub lifecycle: relais_core::lifecycle::Lifecycle,
 }
@@ -79,7 +79,7 @@ impl Runtime {
             timers: timers::TimerWheel::default(),
             outbox_wake: Notify::new(),
             rest: RestAdapter::new(settings.outbox_send_timeout),
-            http: http::HttpRunner::new(settings.http_allow_private),
+            http: http::HttpRunner::new(settings.http_reach.clone()),
             flows,
             home,
             feed: tokio::sync::watch::Sender::new(0),

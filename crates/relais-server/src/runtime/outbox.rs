@@ -182,7 +182,7 @@ mod tests {
             outbox_send_timeout: Duration::seconds(10),
             outbox_concurrency: 4,
             node: "t".into(),
-            http_allow_private: false,
+            http_reach: Default::default(),
             lifecycle: relais_core::lifecycle::Lifecycle::default(),
         }
     }

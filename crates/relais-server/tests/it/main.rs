@@ -11,3 +11,4 @@ mod input;
 mod notify;
 mod restart;
 mod shutdown;
+mod ssrf;
