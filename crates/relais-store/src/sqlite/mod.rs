@@ -1,10 +1,11 @@
 //! The SQLite backend: one file in WAL mode, one writer thread doing group commit
-//! ([`writer`]), and a small pool of read connections.
+//! ([`writer`]), a checkpointer thread ([`checkpoint`]), and a small pool of read
+//! connections.
 //!
 //! Durability: the writer commits with `synchronous=FULL`, so a transaction's WAL frames
 //! are fsynced before any of its callers is answered. Many concurrent transactions share
-//! one fsync (group commit): each runs inside its own savepoint of a batch transaction,
-//! so one failing transaction rolls back alone.
+//! one fsync (group commit); one failing transaction still rolls back alone (the batch
+//! runs again with a savepoint per transaction).
 
 mod checkpoint;
 mod writer;
@@ -26,8 +27,8 @@ pub struct SqliteOptions {
     pub max_batch: usize,
     /// Least time between two background WAL checkpoints.
     pub checkpoint_gap: std::time::Duration,
-    /// WAL frames (pages; 64 MiB at 2 KiB) past which the writer helps the checkpointer so that the
-    /// WAL file starts over.
+    /// WAL frames (pages: 64 MiB at 2 KiB) past which the writer helps the
+    /// checkpointer so that the WAL file starts over.
     pub wal_limit: u64,
 }
 
