@@ -99,6 +99,55 @@ fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmHWM:")?, field("VmRSS:")?))
 }
 
+/// CPU time (user and system) a process has used, in seconds (Linux: `/proc`, in
+/// USER_HZ ticks, which Linux fixes at 100 for user space).
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: fields are counted after its parenthesis.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// The server's pipeline latency histogram from `/metrics`: (upper bound in
+/// seconds, cumulative count), `+Inf` last.
+async fn pipeline_histogram(client: &reqwest::Client, url: &str) -> Vec<(f64, u64)> {
+    let Ok(resp) = client.get(format!("{url}/metrics")).send().await else {
+        return Vec::new();
+    };
+    let text = resp.text().await.unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.strip_prefix("relais_pipeline_seconds_bucket{le=\""))
+        .filter_map(|l| {
+            let (le, n) = l.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, n.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The bucket bound under which `p` % of the observations between two readings fall.
+pub fn histogram_percentile(before: &[(f64, u64)], after: &[(f64, u64)], p: f64) -> Option<f64> {
+    let delta: Vec<(f64, u64)> = after
+        .iter()
+        .map(|(le, n)| {
+            let old = before.iter().find(|(b, _)| b == le).map_or(0, |(_, o)| *o);
+            (*le, n.saturating_sub(old))
+        })
+        .collect();
+    let total = delta.last()?.1;
+    if total == 0 {
+        return None;
+    }
+    let rank = (p / 100.0 * total as f64).ceil() as u64;
+    delta.iter().find(|(_, n)| *n >= rank).map(|(le, _)| *le)
+}
+
 pub fn percentile(sorted: &[u32], p: f64) -> u32 {
     if sorted.is_empty() {
         return 0;
@@ -129,6 +178,12 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     eprintln!("relais bench: {contacts} contacts for {run_for} against {endpoint}");
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
+    let server_pid = target.pid.map(|p| p.to_string());
+    let cpu_before = (
+        server_pid.as_deref().and_then(cpu_seconds),
+        cpu_seconds("self"),
+    );
+    let histogram_before = pipeline_histogram(&client, &target.url).await;
     let started = Instant::now();
     let deadline = started + std::time::Duration::from_millis(run_for.0 as u64);
     let progress = {
@@ -195,6 +250,11 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     progress.abort();
+    let cpu_after = (
+        server_pid.as_deref().and_then(cpu_seconds),
+        cpu_seconds("self"),
+    );
+    let histogram_after = pipeline_histogram(&client, &target.url).await;
     eprintln!();
     all.sort_unstable();
     let ms = |us: u32| us as f64 / 1000.0;
@@ -222,6 +282,35 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         ),
         None => println!("server memory: unknown (give --pid for a server started elsewhere)"),
     }
+    let server_ms = |p| histogram_percentile(&histogram_before, &histogram_after, p);
+    match (server_ms(50.0), server_ms(99.0)) {
+        (Some(p50), Some(p99)) => {
+            let ms = |s: f64| {
+                if s.is_finite() {
+                    format!("<= {:.1}", s * 1000.0)
+                } else {
+                    "> 1000".to_owned()
+                }
+            };
+            println!(
+                "server (ms)  : p50 {}  p99 {}  (its pipeline histogram: lane, transaction, fsync)",
+                ms(p50),
+                ms(p99)
+            )
+        }
+        _ => println!("server (ms)  : unknown (no /metrics)"),
+    }
+    let cores = |before: Option<f64>, after: Option<f64>| {
+        before.zip(after).map_or("unknown".to_owned(), |(b, a)| {
+            format!("{:.2}", (a - b) / elapsed)
+        })
+    };
+    println!(
+        "cpu (cores)  : server {}, bench client {}, of {} on this machine",
+        cores(cpu_before.0, cpu_after.0),
+        cores(cpu_before.1, cpu_after.1),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     println!(
         "durability   : every answer came after its transaction was fsynced (synchronous=FULL, group commit)"
     );
@@ -230,7 +319,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::{histogram_percentile, percentile};
 
     #[test]
     fn percentiles_pick_ranks() {
@@ -239,5 +328,19 @@ mod tests {
         assert_eq!(percentile(&v, 99.0), 99);
         assert_eq!(percentile(&v, 100.0), 100);
         assert_eq!(percentile(&[], 50.0), 0);
+    }
+
+    #[test]
+    fn histogram_percentiles_count_only_the_run() {
+        let before = [(0.001, 5), (0.005, 10), (f64::INFINITY, 10)];
+        let after = [(0.001, 5), (0.005, 108), (f64::INFINITY, 110)];
+        // 100 new observations: 98 under 5 ms, 2 above every bound.
+        assert_eq!(histogram_percentile(&before, &after, 50.0), Some(0.005));
+        assert_eq!(histogram_percentile(&before, &after, 98.0), Some(0.005));
+        assert_eq!(
+            histogram_percentile(&before, &after, 99.0),
+            Some(f64::INFINITY)
+        );
+        assert_eq!(histogram_percentile(&after, &after, 50.0), None);
     }
 }
