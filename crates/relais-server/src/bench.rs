@@ -312,7 +312,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "durability   : every answer came after its transaction was fsynced (synchronous=FULL, group commit)"
+        "durability   : every answer came after its transaction was durable (SQLite: fsync, synchronous=FULL, group commit; PostgreSQL: its commit)"
     );
     Ok(())
 }
