@@ -508,6 +508,8 @@ pub struct Delivery {
     pub state: String,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// When a queued delivery is tried next (a retry's backoff, the receiver's rate).
+    pub next_attempt_at: Timestamp,
     pub created_at: Timestamp,
     pub delivered_at: Option<Timestamp>,
     pub payload: serde_json::Value,
@@ -517,6 +519,8 @@ pub struct Delivery {
 #[derive(Clone)]
 pub struct DeliveryJob {
     pub id: i64,
+    /// The webhook it goes to (deliveries to one webhook are paced together).
+    pub webhook: i64,
     pub kind: String,
     pub url: String,
     pub secret: Option<String>,
@@ -529,6 +533,15 @@ pub struct DeliveryJob {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeliveryOutcome {
     Delivered,
-    Retry { at: Timestamp, error: String },
-    Dead { error: String },
+    Retry {
+        at: Timestamp,
+        error: String,
+    },
+    /// Not attempted (the receiver's rate): due again at `at`, attempts unchanged.
+    Later {
+        at: Timestamp,
+    },
+    Dead {
+        error: String,
+    },
 }

@@ -12,8 +12,7 @@ use relais_core::event::EventKind;
 use relais_core::id::ConversationId;
 use serde_json::{Value, json};
 
-const DELIVERY_COLS: &str =
-    "id, webhook_id, event, state, attempts, last_error, created_at, delivered_at, payload";
+const DELIVERY_COLS: &str = "id, webhook_id, event, state, attempts, last_error, created_at, delivered_at, payload, next_attempt_at";
 
 fn delivery_from(r: &crate::sql::Row) -> Result<Delivery> {
     Ok(Delivery {
@@ -26,6 +25,7 @@ fn delivery_from(r: &crate::sql::Row) -> Result<Delivery> {
         created_at: Timestamp(r.int(6)?),
         delivered_at: r.opt_int(7)?.map(Timestamp),
         payload: r.json(8)?,
+        next_attempt_at: Timestamp(r.int(9)?),
     })
 }
 
@@ -199,7 +199,7 @@ pub(crate) fn claim(
 ) -> Result<Vec<DeliveryJob>> {
     let rows = tx.c.query(
         &format!(
-            "SELECT d.id, w.kind, w.url, w.secret, d.event, d.payload, d.attempts FROM webhook_deliveries d \
+            "SELECT d.id, w.kind, w.url, w.secret, d.event, d.payload, d.attempts, d.webhook_id FROM webhook_deliveries d \
              JOIN webhooks w ON w.id = d.webhook_id \
              WHERE d.state = 'queued' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1) \
              ORDER BY d.next_attempt_at, d.id LIMIT $2{}",
@@ -222,6 +222,7 @@ pub(crate) fn claim(
             event: r.text(4)?,
             payload: r.json(5)?,
             attempts: r.int(6)?,
+            webhook: r.int(7)?,
         });
     }
     Ok(jobs)
@@ -243,6 +244,10 @@ pub(crate) fn record(
             "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = $1, lease_until = NULL, \
              last_error = $2 WHERE id = $3 AND state = 'queued'",
             &[at.0.into(), error.as_str().into(), id.into()],
+        )?,
+        DeliveryOutcome::Later { at } => tx.c.execute(
+            "UPDATE webhook_deliveries SET next_attempt_at = $1, lease_until = NULL WHERE id = $2 AND state = 'queued'",
+            &[at.0.into(), id.into()],
         )?,
         DeliveryOutcome::Dead { error } => tx.c.execute(
             "UPDATE webhook_deliveries SET state = 'dead', attempts = attempts + 1, lease_until = NULL, \

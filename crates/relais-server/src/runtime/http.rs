@@ -221,59 +221,93 @@ impl HttpRunner {
 
     /// Runs a call with its retries; never fails, the failure is the result.
     pub async fn run(&self, call: &HttpCall) -> HttpResult {
-        if let Some(why) = self.refuses(&call.url) {
-            return failed(why);
-        }
-        let Ok(url) = reqwest::Url::parse(&call.url) else {
-            return failed("bad URL".into());
-        };
-        let method =
-            reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut last = failed("not attempted".into());
         for attempt in 0..=call.retries {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
             }
-            let mut req = self
-                .client
-                .request(method.clone(), url.clone())
-                .timeout(Duration::from_millis(call.timeout_ms.max(1) as u64))
-                .header("Idempotency-Key", &call.idempotency_key);
-            for (k, v) in &call.headers {
-                req = req.header(k, v);
-            }
-            if let Some(body) = &call.body {
-                req = req.body(body.clone());
-            }
-            match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let body = match resp.bytes().await {
-                        Ok(b) => String::from_utf8_lossy(&b[..b.len().min(MAX_BODY)]).into_owned(),
-                        Err(e) => {
-                            last = failed(format!("reading the body: {e}"));
-                            continue;
-                        }
+            match self.send_once(call).await {
+                Ok(answer) => {
+                    last = HttpResult::Response {
+                        status: answer.status,
+                        body: answer.body,
                     };
-                    last = HttpResult::Response { status, body };
-                    if status < 500 {
+                    if answer.status < 500 {
                         return last;
                     }
                 }
-                Err(e) => {
-                    let mut why = e.to_string();
-                    let mut src = std::error::Error::source(&e);
-                    while let Some(s) = src {
-                        why = format!("{why}: {s}");
-                        src = s.source();
-                    }
-                    last = failed(why);
-                }
+                Err(Refused(why)) => return failed(why),
+                Err(Unreachable(why)) => last = failed(why),
             }
         }
         last
     }
+
+    /// One attempt, with what the receiver said about when to come back.
+    pub async fn send_once(&self, call: &HttpCall) -> Result<Answer, SendError> {
+        if let Some(why) = self.refuses(&call.url) {
+            return Err(Refused(why));
+        }
+        let url = reqwest::Url::parse(&call.url).map_err(|_| Refused("bad URL".into()))?;
+        let method =
+            reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut req = self
+            .client
+            .request(method, url)
+            .timeout(Duration::from_millis(call.timeout_ms.max(1) as u64))
+            .header("Idempotency-Key", &call.idempotency_key);
+        for (k, v) in &call.headers {
+            req = req.header(k, v);
+        }
+        if let Some(body) = &call.body {
+            req = req.body(body.clone());
+        }
+        let resp = req.send().await.map_err(|e| {
+            let mut why = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                why = format!("{why}: {s}");
+                src = s.source();
+            }
+            Unreachable(why)
+        })?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| Unreachable(format!("reading the body: {e}")))?;
+        Ok(Answer {
+            status,
+            retry_after,
+            body: String::from_utf8_lossy(&body[..body.len().min(MAX_BODY)]).into_owned(),
+        })
+    }
 }
+
+/// A response to one attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    /// `Retry-After` in its seconds form (what Slack and most APIs send).
+    pub retry_after: Option<Duration>,
+    pub body: String,
+}
+
+/// Why an attempt got no response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendError {
+    /// Never sent: a refused address or scheme, a bad URL. Waiting will not help.
+    Refused(String),
+    /// Sent, or tried, and no response came (network error, timeout).
+    Unreachable(String),
+}
+use SendError::{Refused, Unreachable};
 
 fn failed(error: String) -> HttpResult {
     HttpResult::Failed { error }

@@ -59,6 +59,8 @@ pub struct Runtime {
     /// Turns true when shutdown begins: long-lived streams end so requests can drain.
     pub stopping: tokio::sync::watch::Sender<bool>,
     reloading: tokio::sync::Mutex<()>,
+    /// Per webhook, when it may be called next (its receiver's rate, `Retry-After`).
+    webhook_pace: std::sync::Mutex<HashMap<i64, relais_core::Timestamp>>,
 }
 
 impl Runtime {
@@ -78,6 +80,7 @@ impl Runtime {
             lanes: lane::Lanes::default(),
             timers: timers::TimerWheel::default(),
             outbox_wake: Notify::new(),
+            webhook_pace: std::sync::Mutex::default(),
             rest: RestAdapter::new(settings.outbox_send_timeout),
             http: http::HttpRunner::new(settings.http_reach.clone()),
             flows,

@@ -5,12 +5,14 @@
 //! lists dead ones and replays them).
 
 use super::Runtime;
+use super::http::SendError;
 use super::outbox::backoff;
 use crate::channel::rest::sign;
-use relais_core::decision::{HttpCall, HttpResult};
+use relais_core::decision::HttpCall;
 use relais_core::{Duration, Timestamp};
 use relais_store::{DeliveryJob, DeliveryOutcome};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -79,10 +81,59 @@ pub fn body(kind: &str, event: &str, p: &Value) -> Value {
     }
 }
 
+/// Least time between two calls to one webhook of `kind`: Slack takes about one
+/// message per second per webhook, Microsoft Teams about four.
+pub fn spacing(kind: &str) -> Duration {
+    match kind {
+        "slack" => Duration::seconds(1),
+        "teams" => Duration(250),
+        _ => Duration(0),
+    }
+}
+
 impl Runtime {
-    async fn deliver(&self, job: &DeliveryJob) -> DeliveryOutcome {
-        let payload = body(&job.kind, &job.event, &job.payload).to_string();
+    /// `None` when `webhook` may be called now (the call is counted); otherwise when to
+    /// come back. `queued` staggers the deliveries of one round that wait for the same
+    /// webhook, so they come back one per slot, in order.
+    fn slot(
+        &self,
+        webhook: i64,
+        kind: &str,
+        now: Timestamp,
+        queued: &mut HashMap<i64, Timestamp>,
+    ) -> Option<Timestamp> {
+        let mut pace = self.webhook_pace.lock().unwrap_or_else(|p| p.into_inner());
+        let free = pace
+            .get(&webhook)
+            .copied()
+            .into_iter()
+            .chain(queued.get(&webhook).copied())
+            .fold(now, Timestamp::max);
+        if free > now {
+            queued.insert(webhook, free.plus(spacing(kind)));
+            return Some(free);
+        }
+        pace.insert(webhook, now.plus(spacing(kind)));
+        None
+    }
+
+    /// The receiver asked for quiet until `until`.
+    fn hold_off(&self, webhook: i64, until: Timestamp) {
+        let mut pace = self.webhook_pace.lock().unwrap_or_else(|p| p.into_inner());
+        let next = pace.entry(webhook).or_insert(until);
+        *next = (*next).max(until);
+    }
+
+    async fn deliver(
+        &self,
+        job: &DeliveryJob,
+        queued: &mut HashMap<i64, Timestamp>,
+    ) -> DeliveryOutcome {
         let now = self.clock.now();
+        if let Some(at) = self.slot(job.webhook, &job.kind, now, queued) {
+            return DeliveryOutcome::Later { at };
+        }
+        let payload = body(&job.kind, &job.event, &job.payload).to_string();
         let mut headers = vec![
             ("content-type".to_owned(), "application/json".to_owned()),
             ("x-relais-event".to_owned(), job.event.clone()),
@@ -96,13 +147,9 @@ impl Runtime {
                 format!("sha256={}", sign(secret, ts, payload.as_bytes())),
             ));
         }
-        // A refused address or a bad URL will not get better by waiting.
-        if let Some(why) = self.http.refuses(&job.url) {
-            return DeliveryOutcome::Dead { error: why };
-        }
-        let result = self
+        let sent = self
             .http
-            .run(&HttpCall {
+            .send_once(&HttpCall {
                 method: "POST".into(),
                 url: job.url.clone(),
                 headers,
@@ -113,29 +160,35 @@ impl Runtime {
             })
             .await;
         let attempt = job.attempts + 1;
-        let (retryable, error) = match result {
-            HttpResult::Response { status, .. } if (200..300).contains(&status) => {
-                return DeliveryOutcome::Delivered;
-            }
-            HttpResult::Response { status, .. } => (
-                status == 429 || status >= 500 || status == 408,
-                format!("the webhook answered {status}"),
+        let (retryable, error, asked) = match sent {
+            Ok(a) if (200..300).contains(&a.status) => return DeliveryOutcome::Delivered,
+            Ok(a) => (
+                a.status == 429 || a.status >= 500 || a.status == 408,
+                format!("the webhook answered {}", a.status),
+                a.retry_after,
             ),
-            HttpResult::Failed { error } => (true, error),
+            // A refused address or a bad URL will not get better by waiting.
+            Err(SendError::Refused(why)) => return DeliveryOutcome::Dead { error: why },
+            Err(SendError::Unreachable(why)) => (true, why, None),
         };
         if !retryable || attempt >= MAX_ATTEMPTS {
             return DeliveryOutcome::Dead { error };
         }
-        let wait = backoff(
+        let mut at = now.plus(backoff(
             self.settings.outbox_backoff_base,
             self.settings.outbox_backoff_max,
             u32::try_from(attempt).unwrap_or(u32::MAX),
             1.0,
-        );
-        DeliveryOutcome::Retry {
-            at: now.plus(wait),
-            error,
+        ));
+        if let Some(wait) = asked {
+            // Honoured for every delivery to this webhook, not only this one.
+            let until = now.plus(Duration(
+                i64::try_from(wait.as_millis()).unwrap_or(i64::MAX),
+            ));
+            self.hold_off(job.webhook, until);
+            at = at.max(until);
         }
+        DeliveryOutcome::Retry { at, error }
     }
 
     /// One round: route new events, send what is due. Returns the next due time.
@@ -160,8 +213,9 @@ impl Runtime {
             .store
             .claim_deliveries(now, now.plus(LEASE), BATCH)
             .await?;
+        let mut queued = HashMap::new();
         for job in &jobs {
-            let outcome = self.deliver(job).await;
+            let outcome = self.deliver(job, &mut queued).await;
             if let DeliveryOutcome::Dead { error } = &outcome {
                 tracing::warn!(delivery = job.id, %error, "webhook delivery is dead");
             }

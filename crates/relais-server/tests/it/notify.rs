@@ -1,7 +1,8 @@
 //! Notifications over real HTTP: an escalation reaches Slack and Microsoft Teams in
 //! their documented payloads and a generic webhook signed with HMAC-SHA256; a failing
 //! receiver is retried with backoff on the manual clock; a refused delivery is dead,
-//! listed for the admin, and replayed.
+//! listed for the admin, and replayed. Slack gets at most one message a second per
+//! webhook, and a 429's `Retry-After` is honoured.
 
 use crate::helpers::*;
 use axum::body::Bytes;
@@ -35,7 +36,12 @@ impl Scripted {
                 async move {
                     let status = m.statuses.lock().unwrap().pop_front().unwrap_or(200);
                     m.got.lock().unwrap().push((status, headers, body));
-                    StatusCode::from_u16(status).unwrap()
+                    // As Slack does when rate limited.
+                    let wait = if status == 429 { "30" } else { "0" };
+                    (
+                        StatusCode::from_u16(status).unwrap(),
+                        [("retry-after", wait)],
+                    )
                 }
             }),
         );
@@ -181,5 +187,71 @@ async fn escalations_notify_slack_teams_and_signed_webhooks_with_retries_and_rep
         )
         .await;
     assert_eq!(s, 409, "only dead deliveries are replayed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn slack_gets_one_message_a_second_and_its_retry_after_is_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    let (slack, slack_url) = Scripted::start(&[200, 200, 200, 429]).await;
+    let (s, b) = app
+        .post(
+            "/api/v1/webhooks",
+            json!({ "kind": "slack", "url": slack_url, "events": ["escalated"] }),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    for n in 0..3 {
+        app.converse(json!({ "sender": format!("+3365555000{n}"), "text": "je veux parler à un conseiller" }))
+            .await;
+    }
+    let queued = || async {
+        let (_, d) = app.get("/api/v1/webhooks/deliveries?state=queued").await;
+        let mut l: Vec<(i64, i64)> = d["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                let at = d["next_attempt_at"].as_i64().unwrap();
+                (at - MONDAY_10H.0, d["attempts"].as_i64().unwrap())
+            })
+            .collect();
+        l.sort();
+        l
+    };
+    eventually("one sent now, two put off a second apart", || async {
+        slack.calls().len() == 1 && queued().await == vec![(1000, 0), (2000, 0)]
+    })
+    .await;
+    clock.advance(Duration::seconds(1));
+    eventually("the second a second later", || async {
+        slack.calls().len() == 2 && queued().await == vec![(2000, 0)]
+    })
+    .await;
+    clock.advance(Duration::seconds(1));
+    eventually("the third", || async { slack.calls().len() == 3 }).await;
+
+    // Slack answers 429 with Retry-After: 30; the retry waits that long, though the
+    // backoff alone would be a couple of seconds.
+    clock.advance(Duration::seconds(10));
+    app.converse(json!({ "sender": "+33655550009", "text": "je veux parler à un conseiller" }))
+        .await;
+    eventually("the fourth is refused for now", || async {
+        slack.calls().len() == 4 && queued().await == vec![(12_000 + 30_000, 1)]
+    })
+    .await;
+    clock.advance(Duration::seconds(20));
+    assert_eq!(slack.calls().len(), 4, "not before Retry-After");
+    clock.advance(Duration::seconds(10));
+    eventually("delivered after Retry-After", || async {
+        slack.calls().len() == 5 && queued().await.is_empty()
+    })
+    .await;
+    assert_eq!(
+        slack.calls().iter().map(|c| c.0).collect::<Vec<_>>(),
+        vec![200, 200, 200, 429, 200]
+    );
     app.stop().await;
 }

@@ -652,6 +652,7 @@ pub async fn webhook_deliveries_are_made_once_retried_and_replayed(store: Arc<dy
         .await
         .unwrap();
     assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].webhook, hook.id);
     assert_eq!(jobs[0].payload["conversation"]["id"], c.conversation.0);
     assert_eq!(jobs[0].payload["conversation"]["priority"], "high");
     assert!(
@@ -687,6 +688,19 @@ pub async fn webhook_deliveries_are_made_once_retried_and_replayed(store: Arc<dy
         .await
         .unwrap();
     assert_eq!(jobs[0].attempts, 1);
+    // Put off for the receiver's rate: due later, and it is not an attempt.
+    let paced = later.plus(Duration::seconds(1));
+    store
+        .record_delivery(jobs[0].id, DeliveryOutcome::Later { at: paced }, later)
+        .await
+        .unwrap();
+    assert_eq!(store.next_delivery_due().await.unwrap(), Some(paced));
+    let jobs = store
+        .claim_deliveries(paced, paced.plus(Duration::minutes(1)), 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs[0].attempts, 1);
+    let later = paced;
     store
         .record_delivery(
             jobs[0].id,
