@@ -7,6 +7,7 @@ pub mod lane;
 pub mod notify;
 pub mod outbox;
 pub mod pipeline;
+pub mod reach;
 pub mod reload;
 pub mod timers;
 
