@@ -1,7 +1,8 @@
 //! The human half over real HTTP: a customer on the REST channel asks for an agent, an
 //! agent logged in through the API gets the live event, answers (once, despite a double
 //! submit), the customer receives it, the agent solves, the customer answers the survey,
-//! and the conversation closes after `auto_close`.
+//! and the conversation closes after `auto_close`; a webhook hears the four ticket
+//! events.
 
 use crate::helpers::*;
 use relais_core::Duration;
@@ -116,6 +117,16 @@ async fn a_customer_reaches_an_agent_who_answers_solves_and_gets_rated() {
     assert_eq!(s, 201, "{ch}");
     app.rt.reload_channels().await.unwrap();
     let web = ch["token"].as_str().unwrap().to_owned();
+    // The support team's own system hears the four ticket events.
+    let (hooked, hook_url) = Recorder::start().await;
+    let (s, b) = app
+        .post(
+            "/api/v1/webhooks",
+            json!({ "kind": "generic", "url": hook_url,
+                    "events": ["escalated", "assigned", "customer_replied", "solved"] }),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
 
     let ana = login_agent(&app, "ana@example.com", "agent", &["support"]).await;
     let (s, _) = call(
@@ -261,6 +272,28 @@ async fn a_customer_reaches_an_agent_who_answers_solves_and_gets_rated() {
         .filter(|b| b["text"] == "Bonjour, je suis Ana. Que puis-je faire ?")
         .count();
     assert_eq!(sent, 1, "the double submit was sent once");
+    eventually("the webhook heard the four ticket events", || async {
+        let events: Vec<String> = hooked
+            .bodies()
+            .iter()
+            .map(|b| b["event"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        ["escalated", "assigned", "customer_replied", "solved"]
+            .iter()
+            .all(|e| events.iter().any(|got| got == e))
+    })
+    .await;
+    let heard = hooked.bodies();
+    assert!(
+        heard.iter().all(|b| b["conversation"]["id"] == conv),
+        "{heard:?}"
+    );
+    assert_eq!(heard[0]["event"], "escalated", "in the order they happened");
+    let replied = heard
+        .iter()
+        .find(|b| b["event"] == "customer_replied")
+        .unwrap();
+    assert_eq!(replied["conversation"]["assignee"], ana.id, "{replied}");
 
     // A reconnecting client resumes with Last-Event-ID: the assignment is replayed.
     drop(stream);
