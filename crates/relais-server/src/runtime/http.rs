@@ -128,8 +128,7 @@ impl HttpRunner {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(RetryAfter::parse);
         let body = resp
             .bytes()
             .await
@@ -146,9 +145,39 @@ impl HttpRunner {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
     pub status: u16,
-    /// `Retry-After` in its seconds form (what Slack and most APIs send).
-    pub retry_after: Option<Duration>,
+    pub retry_after: Option<RetryAfter>,
     pub body: String,
+}
+
+/// A `Retry-After` header: seconds (what Slack and most APIs send) or an HTTP date.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RetryAfter {
+    Wait(relais_core::Duration),
+    Until(relais_core::Timestamp),
+}
+
+impl RetryAfter {
+    pub fn parse(value: &str) -> Option<RetryAfter> {
+        let value = value.trim();
+        if let Ok(secs) = value.parse::<i64>() {
+            return Some(RetryAfter::Wait(relais_core::Duration::seconds(
+                secs.clamp(0, 86_400),
+            )));
+        }
+        let at = httpdate::parse_http_date(value).ok()?;
+        let ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
+        Some(RetryAfter::Until(relais_core::Timestamp(
+            i64::try_from(ms).ok()?,
+        )))
+    }
+
+    /// The instant it names, counting a wait from `now`.
+    pub fn until(self, now: relais_core::Timestamp) -> relais_core::Timestamp {
+        match self {
+            RetryAfter::Wait(d) => now.plus(d),
+            RetryAfter::Until(t) => t,
+        }
+    }
 }
 
 /// Why an attempt got no response.
@@ -235,6 +264,23 @@ mod tests {
             .await;
         assert!(matches!(&r, HttpResult::Failed { .. }), "{r:?}");
         assert_eq!(seen.lock().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date() {
+        use relais_core::{Duration, Timestamp};
+        let now = Timestamp(1_795_424_400_000);
+        assert_eq!(
+            RetryAfter::parse(" 30 ").map(|r| r.until(now)),
+            Some(now.plus(Duration::seconds(30)))
+        );
+        // 2026-11-23 08:00:30 UTC.
+        assert_eq!(
+            RetryAfter::parse("Mon, 23 Nov 2026 08:00:30 GMT"),
+            Some(RetryAfter::Until(Timestamp(1_795_420_830_000)))
+        );
+        assert_eq!(RetryAfter::parse("soon"), None);
+        assert_eq!(RetryAfter::parse("-5"), Some(RetryAfter::Wait(Duration(0))));
     }
 
     #[test]

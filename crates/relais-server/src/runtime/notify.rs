@@ -180,11 +180,9 @@ impl Runtime {
             u32::try_from(attempt).unwrap_or(u32::MAX),
             1.0,
         ));
-        if let Some(wait) = asked {
+        if let Some(asked) = asked {
             // Honoured for every delivery to this webhook, not only this one.
-            let until = now.plus(Duration(
-                i64::try_from(wait.as_millis()).unwrap_or(i64::MAX),
-            ));
+            let until = asked.until(now);
             self.hold_off(job.webhook, until);
             at = at.max(until);
         }
