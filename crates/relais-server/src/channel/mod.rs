@@ -3,8 +3,8 @@
 
 pub mod rest;
 
+use crate::runtime::http::RetryAfter;
 use async_trait::async_trait;
-use relais_core::Duration;
 use relais_store::{Channel, OutboxItem};
 
 /// How one send ended, in the four classes of the reliability notes.
@@ -13,7 +13,7 @@ pub enum SendError {
     /// Not sent; safe to retry (429, 5xx, connection refused). The provider may say when.
     Retryable {
         detail: String,
-        retry_after: Option<Duration>,
+        retry_after: Option<RetryAfter>,
     },
     /// The request may have reached the provider (timeout after sending): retried, flagged.
     Ambiguous { detail: String },

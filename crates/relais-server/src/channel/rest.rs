@@ -4,6 +4,7 @@
 //! signed with HMAC-SHA256 over `timestamp.body` in `X-Relais-Signature`.
 
 use super::{ChannelAdapter, SendError};
+use crate::runtime::http::RetryAfter;
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use relais_core::Duration;
@@ -101,8 +102,7 @@ impl ChannelAdapter for RestAdapter {
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<i64>().ok())
-            .map(|s| Duration::seconds(s.clamp(0, 86_400)));
+            .and_then(RetryAfter::parse);
         let detail = format!("callback answered {status}");
         if status.as_u16() == 429 || status.is_server_error() || status.as_u16() == 408 {
             Err(SendError::Retryable {

@@ -3,9 +3,9 @@
 //! redirects; per-call timeout, retries with backoff on network errors and 5xx, and the
 //! same `Idempotency-Key` on every attempt.
 
-use super::reach::{GuardedResolver, refusal, system_lookup};
+use super::reach::{GuardedResolver, system_lookup};
 pub use super::reach::{Lookup, Reach, Target, is_forbidden};
-use SendError::{Refused, Unreachable};
+use CallError::{Refused, Unreachable};
 use relais_core::decision::{HttpCall, HttpResult};
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,7 +41,7 @@ impl HttpRunner {
                     if attempt.previous().len() >= 5 {
                         return attempt.error("too many redirects");
                     }
-                    match refusal(attempt.url(), &policy) {
+                    match policy.refusal(attempt.url()) {
                         Some(why) => attempt.error(why),
                         None => attempt.follow(),
                     }
@@ -56,17 +56,7 @@ impl HttpRunner {
     /// resolver.
     pub fn refuses(&self, url: &str) -> Option<String> {
         match reqwest::Url::parse(url) {
-            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {
-                if self.reach.private {
-                    None
-                } else {
-                    refusal(&u, &self.reach)
-                }
-            }
-            Ok(u) => Some(format!(
-                "the scheme {:?} is not allowed (http or https)",
-                u.scheme()
-            )),
+            Ok(u) => self.reach.refusal(&u),
             Err(e) => Some(format!("bad URL: {e}")),
         }
     }
@@ -96,7 +86,7 @@ impl HttpRunner {
     }
 
     /// One attempt, with what the receiver said about when to come back.
-    pub async fn send_once(&self, call: &HttpCall) -> Result<Answer, SendError> {
+    pub async fn send_once(&self, call: &HttpCall) -> Result<Answer, CallError> {
         if let Some(why) = self.refuses(&call.url) {
             return Err(Refused(why));
         }
@@ -182,7 +172,7 @@ impl RetryAfter {
 
 /// Why an attempt got no response.
 #[derive(Debug, Clone, PartialEq)]
-pub enum SendError {
+pub enum CallError {
     /// Never sent: a refused address or scheme, a bad URL. Waiting will not help.
     Refused(String),
     /// Sent, or tried, and no response came (network error, timeout).

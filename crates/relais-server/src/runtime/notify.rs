@@ -5,7 +5,7 @@
 //! lists dead ones and replays them).
 
 use super::Runtime;
-use super::http::SendError;
+use super::http::CallError;
 use super::outbox::backoff;
 use crate::channel::rest::sign;
 use relais_core::decision::HttpCall;
@@ -168,8 +168,8 @@ impl Runtime {
                 a.retry_after,
             ),
             // A refused address or a bad URL will not get better by waiting.
-            Err(SendError::Refused(why)) => return DeliveryOutcome::Dead { error: why },
-            Err(SendError::Unreachable(why)) => (true, why, None),
+            Err(CallError::Refused(why)) => return DeliveryOutcome::Dead { error: why },
+            Err(CallError::Unreachable(why)) => (true, why, None),
         };
         if !retryable || attempt >= MAX_ATTEMPTS {
             return DeliveryOutcome::Dead { error };

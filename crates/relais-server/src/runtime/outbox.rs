@@ -4,6 +4,7 @@
 //! and jitter, honouring `Retry-After`; after `max_attempts` the message fails.
 
 use super::Runtime;
+use super::http::RetryAfter;
 use crate::channel::SendError;
 use crate::metrics::Metrics;
 use relais_core::{Duration, Timestamp};
@@ -32,7 +33,7 @@ pub fn classify(
     jitter: f64,
 ) -> AttemptOutcome {
     let attempt = (attempts_before + 1) as u32;
-    let retry = |detail: String, retry_after: Option<Duration>, ambiguous: bool| {
+    let retry = |detail: String, retry_after: Option<RetryAfter>, ambiguous: bool| {
         if attempt >= rt.outbox_max_attempts {
             return AttemptOutcome::Failed {
                 detail: format!("gave up after {attempt} attempts: {detail}"),
@@ -44,9 +45,9 @@ pub fn classify(
             attempt,
             jitter,
         );
-        let wait = retry_after.map_or(wait, |r| r.max(wait));
+        let backed_off = now.plus(wait);
         AttemptOutcome::Retry {
-            retry_at: now.plus(wait),
+            retry_at: retry_after.map_or(backed_off, |r| r.until(now).max(backed_off)),
             detail,
             ambiguous,
         }
@@ -235,7 +236,7 @@ mod tests {
             classify(
                 Err(SendError::Retryable {
                     detail: "429".into(),
-                    retry_after: Some(Duration::seconds(60))
+                    retry_after: Some(RetryAfter::Wait(Duration::seconds(60)))
                 }),
                 0,
                 now,

@@ -156,42 +156,47 @@ impl Resolve for GuardedResolver {
     }
 }
 
-/// Why a URL is refused before any lookup: a scheme other than http(s) (on a
-/// redirect), a private address literal or a loopback name not on the allow list, or a
-/// listed name on a port the list does not give it.
-pub(super) fn refusal(url: &reqwest::Url, reach: &Reach) -> Option<String> {
-    if url.scheme() != "http" && url.scheme() != "https" {
-        return Some(format!(
-            "the scheme {:?} is not allowed (http or https)",
-            url.scheme()
-        ));
-    }
-    let host = url.host()?;
-    let key = host_key(&host);
-    let port = url.port_or_known_default();
-    if reach.admits(&key, port) {
-        return None;
-    }
-    if reach.allow.iter().any(|t| t.host == key) {
-        return Some(format!(
-            "{key} is allowed on other ports only, not {}",
-            port.unwrap_or(0)
-        ));
-    }
-    let ip: IpAddr = match host {
-        url::Host::Ipv4(v4) => v4.into(),
-        url::Host::Ipv6(v6) => v6.into(),
-        url::Host::Domain(d)
-            if d.eq_ignore_ascii_case("localhost")
-                || d.to_ascii_lowercase().ends_with(".localhost") =>
-        {
-            return Some(format!("{d} is a loopback name, which flows may not call"));
+impl Reach {
+    /// Why a URL is refused before any lookup: a scheme other than http(s); unless
+    /// every private address is allowed, a private address literal or a loopback name
+    /// not on the allow list, or a listed name on a port the list does not give it.
+    pub(super) fn refusal(&self, url: &reqwest::Url) -> Option<String> {
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Some(format!(
+                "the scheme {:?} is not allowed (http or https)",
+                url.scheme()
+            ));
         }
-        url::Host::Domain(_) => return None,
-    };
-    is_forbidden(ip).then(|| {
-        format!("{ip} is a private, loopback or link-local address, which flows may not call")
-    })
+        if self.private {
+            return None;
+        }
+        let host = url.host()?;
+        let key = host_key(&host);
+        let port = url.port_or_known_default();
+        if self.admits(&key, port) {
+            return None;
+        }
+        if self.allow.iter().any(|t| t.host == key) {
+            return Some(format!(
+                "{key} is allowed on other ports only, not {}",
+                port.unwrap_or(0)
+            ));
+        }
+        let ip: IpAddr = match host {
+            url::Host::Ipv4(v4) => v4.into(),
+            url::Host::Ipv6(v6) => v6.into(),
+            url::Host::Domain(d)
+                if d.eq_ignore_ascii_case("localhost")
+                    || d.to_ascii_lowercase().ends_with(".localhost") =>
+            {
+                return Some(format!("{d} is a loopback name, which flows may not call"));
+            }
+            url::Host::Domain(_) => return None,
+        };
+        is_forbidden(ip).then(|| {
+            format!("{ip} is a private, loopback or link-local address, which flows may not call")
+        })
+    }
 }
 
 #[cfg(test)]

@@ -49,17 +49,19 @@ pub fn start_with(data: &std::path::Path, log: Option<&str>) -> Server {
     }
 }
 
-async fn send(
+/// Posts `text` as message `id` of `sender`; the answer when it is a 200.
+pub async fn send(
     client: &reqwest::Client,
     s_url: &str,
     token: &str,
     sender: &str,
     id: &str,
+    text: &str,
 ) -> Option<Value> {
     let r = client
         .post(format!("{s_url}/api/v1/channels/demo/converse"))
         .bearer_auth(token)
-        .json(&serde_json::json!({"sender": sender, "text": id, "message_id": id}))
+        .json(&serde_json::json!({"sender": sender, "text": text, "message_id": id}))
         .send()
         .await
         .ok()?;
@@ -106,7 +108,7 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_message() {
             for n in 0.. {
                 let id = format!("k{c}-{n}");
                 sent.lock().unwrap().insert((format!("s{c}"), id.clone()));
-                match send(&client, &url, &token, &format!("s{c}"), &id).await {
+                match send(&client, &url, &token, &format!("s{c}"), &id, &id).await {
                     Some(_) => {
                         acked.lock().unwrap().insert(id);
                         count.fetch_add(1, Ordering::Relaxed);
@@ -145,7 +147,7 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_message() {
     let mut dup = 0;
     let all_sent = sent.lock().unwrap().clone();
     for (sender, id) in all_sent {
-        let b = send(&client, &server.url, &server.token, &sender, &id)
+        let b = send(&client, &server.url, &server.token, &sender, &id, &id)
             .await
             .expect("accepted after restart");
         if acked.contains(&id) {
