@@ -76,6 +76,13 @@ pub fn rank(p: Priority) -> u8 {
 }
 
 /// A conversation waiting in a queue.
+/// A priority's place in the store's queue index (`queue_rank`): urgent 0, high 1,
+/// normal 2, low 3, so that ascending order is drain order. The migrations compute the
+/// same number from the `priority` column.
+pub fn queue_rank(p: Priority) -> u8 {
+    3 - rank(p)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Waiting {
     pub conversation: ConversationId,
@@ -222,5 +229,32 @@ mod tests {
         assert_eq!(wait_text(Duration(1)), "1 min");
         assert_eq!(wait_text(Duration::minutes(70)), "1 h 10 min");
         assert_eq!(wait_text(Duration::minutes(120)), "2 h");
+    }
+
+    #[test]
+    fn queue_rank_ascending_is_drain_order() {
+        let ps = [
+            Priority::Low,
+            Priority::Urgent,
+            Priority::Normal,
+            Priority::High,
+        ];
+        let mut by_rank = ps;
+        by_rank.sort_by_key(|p| queue_rank(*p));
+        let mut queue: Vec<Waiting> = ps
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Waiting {
+                conversation: ConversationId(i as i64),
+                priority: *p,
+                queued_at: Timestamp(0),
+            })
+            .collect();
+        drain_order(&mut queue);
+        assert_eq!(
+            queue.iter().map(|w| w.priority).collect::<Vec<_>>(),
+            by_rank
+        );
+        assert_eq!(by_rank.map(queue_rank), [0, 1, 2, 3]);
     }
 }

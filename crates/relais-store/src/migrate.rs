@@ -39,6 +39,11 @@ pub const SQLITE: &[Migration] = &[
         name: "activity",
         sql: include_str!("../migrations/sqlite/0005_activity.sql"),
     },
+    Migration {
+        version: 6,
+        name: "queues",
+        sql: include_str!("../migrations/sqlite/0006_queues.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -66,6 +71,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 5,
         name: "activity",
         sql: include_str!("../migrations/postgres/0005_activity.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "queues",
+        sql: include_str!("../migrations/postgres/0006_queues.sql"),
     },
 ];
 

@@ -54,7 +54,7 @@ impl Tx<'_> {
                 "SELECT a.id, a.presence, a.capacity, a.last_assigned_at, \
                  (SELECT COUNT(*) FROM conversations v WHERE v.assignee = a.id AND v.status IN ('open', 'pending')) \
                  FROM agents a JOIN team_members m ON m.agent_id = a.id \
-                 WHERE m.team_id = $1 AND a.disabled = 0 ORDER BY a.id{}",
+                 WHERE m.team_id = $1 AND a.disabled = 0 ORDER BY m.agent_id{}",
                 self.c.dialect().for_update_of("a")
             ),
             &[team.into()],
@@ -74,22 +74,24 @@ impl Tx<'_> {
             .collect()
     }
 
-    /// Conversations waiting (open, unassigned) in `team`'s queue (`None`: shared).
-    pub(crate) fn waiting(&mut self, team: Option<&str>) -> Result<Vec<Waiting>> {
+    /// The first `limit` conversations waiting (open, unassigned) in `team`'s queue
+    /// (`None`: shared), in drain order: a range of the queue index, never the whole
+    /// queue.
+    pub(crate) fn next_waiting(&mut self, team: Option<&str>, limit: u32) -> Result<Vec<Waiting>> {
+        const COLS: &str = "SELECT id, priority, queued_at FROM conversations \
+             WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL";
+        const ORDER: &str = "ORDER BY queue_rank, queued_at, id LIMIT";
         let rows = match team {
             Some(t) => self.c.query(
-                "SELECT id, priority, queued_at FROM conversations \
-                 WHERE status = 'open' AND assignee IS NULL AND team = $1 AND queued_at IS NOT NULL",
-                &[t.into()],
+                &format!("{COLS} AND team = $1 {ORDER} $2"),
+                &[t.into(), i64::from(limit).into()],
             )?,
             None => self.c.query(
-                "SELECT id, priority, queued_at FROM conversations \
-                 WHERE status = 'open' AND assignee IS NULL AND team IS NULL AND queued_at IS NOT NULL",
-                &[],
+                &format!("{COLS} AND team IS NULL {ORDER} $1"),
+                &[i64::from(limit).into()],
             )?,
         };
-        let mut out = rows
-            .iter()
+        rows.iter()
             .map(|r| {
                 let p = r.text(1)?;
                 Ok(Waiting {
@@ -99,19 +101,59 @@ impl Tx<'_> {
                     queued_at: Timestamp(r.int(2)?),
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
-        routing::drain_order(&mut out);
+            .collect()
+    }
+
+    /// How many conversations wait in `team`'s queue, per rank (index = `routing::rank`
+    /// order, urgent first), from the `queue_depth` aggregate the triggers keep.
+    fn depth(&mut self, team: Option<&str>) -> Result<[u64; 4]> {
+        let rows = self.c.query(
+            "SELECT queue_rank, waiting FROM queue_depth WHERE team = $1",
+            &[team.unwrap_or("").into()],
+        )?;
+        let mut out = [0u64; 4];
+        for r in &rows {
+            if let Some(slot) = usize::try_from(r.int(0)?).ok().and_then(|i| out.get_mut(i)) {
+                *slot = u64::try_from(r.int(1)?).unwrap_or(0);
+            }
+        }
         Ok(out)
     }
 
-    /// Handling times (assignment to solve) of the team's latest solved conversations.
+    /// Conversations of `rank` in `team`'s queue that arrived after `at`: the ones a
+    /// newcomer at `at` does not wait behind. A range of the queue index, empty unless
+    /// clocks disagree.
+    fn arrived_after(&mut self, team: Option<&str>, rank: u8, at: Timestamp) -> Result<u64> {
+        const COUNT: &str = "SELECT COUNT(*) FROM conversations \
+             WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL";
+        let r = match team {
+            Some(t) => self.c.query_one(
+                &format!("{COUNT} AND team = $1 AND queue_rank = $2 AND queued_at > $3"),
+                &[t.into(), i64::from(rank).into(), at.0.into()],
+            )?,
+            None => self.c.query_one(
+                &format!("{COUNT} AND team IS NULL AND queue_rank = $1 AND queued_at > $2"),
+                &[i64::from(rank).into(), at.0.into()],
+            )?,
+        };
+        Ok(u64::try_from(r.int(0)?).unwrap_or(0))
+    }
+
+    /// Handling times (assignment to solve) of the team's latest solved conversations:
+    /// the newest entries of the `conversations_handled` index.
     fn recent_handling(&mut self, team: Option<&str>) -> Result<Vec<relais_core::Duration>> {
-        let rows = self.c.query(
-            "SELECT solved_at - assigned_at FROM conversations \
-             WHERE team IS NOT DISTINCT FROM $1 AND solved_at IS NOT NULL AND assigned_at IS NOT NULL \
-             AND resolved_by = 'agent' ORDER BY solved_at DESC LIMIT $2",
-            &[team.into(), RECENT.into()],
-        )?;
+        const SELECT: &str = "SELECT solved_at - assigned_at FROM conversations \
+             WHERE resolved_by = 'agent' AND solved_at IS NOT NULL AND assigned_at IS NOT NULL";
+        let rows = match team {
+            Some(t) => self.c.query(
+                &format!("{SELECT} AND team = $1 ORDER BY solved_at DESC LIMIT $2"),
+                &[t.into(), RECENT.into()],
+            )?,
+            None => self.c.query(
+                &format!("{SELECT} AND team IS NULL ORDER BY solved_at DESC LIMIT $1"),
+                &[RECENT.into()],
+            )?,
+        };
         rows.iter()
             .map(|r| r.int(0).map(relais_core::Duration))
             .collect()
@@ -237,11 +279,17 @@ pub(crate) fn drain(
     if row.strategy == Strategy::Manual {
         return Ok(Vec::new());
     }
-    let waiting = tx.waiting(Some(team))?;
-    if waiting.is_empty() {
+    let mut agents = tx.candidates(team, row.capacity)?;
+    // Only as many waiting conversations as there are free seats are read.
+    let room: u32 = agents
+        .iter()
+        .filter(|c| c.has_room())
+        .map(|c| c.capacity - c.load)
+        .fold(0, u32::saturating_add);
+    if room == 0 {
         return Ok(Vec::new());
     }
-    let mut agents = tx.candidates(team, row.capacity)?;
+    let waiting = tx.next_waiting(Some(team), room)?;
     let mut out = Vec::new();
     for w in waiting {
         let Some(agent) = routing::pick(row.strategy, &agents) else {
@@ -288,16 +336,26 @@ impl<'p, 't> Probe<'p, 't> {
             },
             None => (Strategy::Manual, Vec::new()),
         };
-        let waiting = tx.waiting(team)?;
-        if waiting.is_empty() && routing::pick(strategy, &agents).is_some() {
+        let depth = tx.depth(team)?;
+        if depth.iter().all(|n| *n == 0) && routing::pick(strategy, &agents).is_some() {
             return Ok(QueueInfo::default());
         }
-        let position = routing::position(priority, self.now, &waiting);
+        let rank = routing::queue_rank(priority);
+        // Everyone of a higher or the same rank, less the same rank's later arrivals.
+        let ahead: u64 = depth.iter().take(usize::from(rank) + 1).sum::<u64>()
+            - tx.arrived_after(team, rank, self.now)?
+                .min(depth[usize::from(rank)]);
+        let position = u32::try_from(ahead).unwrap_or(u32::MAX).saturating_add(1);
         let working = agents
             .iter()
             .filter(|c| c.presence == Presence::Online)
             .count();
-        let recent = tx.recent_handling(team)?;
+        // Nobody online: no estimate, so the history is not read.
+        let recent = if working == 0 {
+            Vec::new()
+        } else {
+            tx.recent_handling(team)?
+        };
         Ok(QueueInfo {
             position,
             wait: routing::estimate_wait(

@@ -101,6 +101,10 @@ async fn postgres() -> Option<Subject> {
 
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
+        /// Every case of the suite, for the query-plan test that runs them all again.
+        const ALL: &[(&str, plans::Case)] = &[
+            $( (stringify!($name), |s| Box::pin($name(s))), )*
+        ];
         mod on_sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,11 +152,16 @@ contract!(
     the_wait_estimate_comes_from_recent_handling_times,
     a_reopened_conversation_goes_to_the_queue_when_its_agent_is_gone,
     webhooks_hear_escalations_assignments_customer_replies_and_solves,
+    queue_positions_follow_arrivals_priorities_claims_transfers_and_solves,
 );
 
 #[path = "contract/handoff.rs"]
 mod handoff;
 use handoff::*;
+
+#[path = "contract/queue.rs"]
+mod queue;
+use queue::*;
 
 #[path = "contract/proactive.rs"]
 mod proactive;
@@ -160,6 +169,9 @@ use proactive::*;
 
 #[path = "contract/sqlite.rs"]
 mod sqlite_only;
+
+#[path = "contract/plans.rs"]
+mod plans;
 
 const T0: Timestamp = Timestamp(1_800_000_000_000);
 

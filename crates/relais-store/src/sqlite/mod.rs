@@ -30,7 +30,13 @@ pub struct SqliteOptions {
     /// WAL frames (pages: 64 MiB at 2 KiB) past which the writer helps the
     /// checkpointer so that the WAL file starts over.
     pub wal_limit: u64,
+    /// Every SQL text run by the store's connections is added here (the query-plan
+    /// test reads it); `None` in production.
+    pub statements: Option<StatementLog>,
 }
+
+/// The distinct SQL texts a store ran, when [`SqliteOptions::statements`] asks for them.
+pub type StatementLog = Arc<Mutex<std::collections::BTreeSet<String>>>;
 
 impl SqliteOptions {
     pub fn new(path: impl Into<PathBuf>) -> Self {
@@ -40,6 +46,7 @@ impl SqliteOptions {
             max_batch: 512,
             checkpoint_gap: std::time::Duration::from_millis(20),
             wal_limit: 32_768,
+            statements: None,
         }
     }
 }
@@ -52,7 +59,7 @@ pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Open(format!("cannot create the folder {}: {e}", dir.display())))?;
     }
-    let mut conn = connect(&options.path, false)?;
+    let mut conn = connect(&options.path, false, options.statements.clone())?;
     let sync = if options.synchronous_full {
         "FULL"
     } else {
@@ -78,7 +85,7 @@ pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
             return Err(e);
         }
     }
-    let checkpointer = connect(&options.path, false)?;
+    let checkpointer = connect(&options.path, false, None)?;
     checkpointer
         .0
         .execute_batch(&format!("PRAGMA synchronous = {sync};"))
@@ -91,6 +98,7 @@ pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
         writer,
         readers: Arc::new(Mutex::new(Vec::new())),
         path: options.path,
+        statements: options.statements,
     }))
 }
 
@@ -99,7 +107,7 @@ pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
 /// every dirty page is written twice (WAL, then checkpoint). Existing files keep theirs.
 const PAGE_SIZE: u64 = 2048;
 
-fn connect(path: &Path, read_only: bool) -> Result<SqliteConn> {
+fn connect(path: &Path, read_only: bool, log: Option<StatementLog>) -> Result<SqliteConn> {
     let conn = rusqlite::Connection::open(path)
         .map_err(|e| Error::Open(format!("{}: {e}", path.display())))?;
     let mut pragmas = format!(
@@ -112,7 +120,7 @@ fn connect(path: &Path, read_only: bool) -> Result<SqliteConn> {
     conn.execute_batch(&pragmas)
         .map_err(|e| Error::Open(format!("{}: {e}", path.display())))?;
     conn.set_prepared_statement_cache_capacity(64);
-    Ok(SqliteConn(conn))
+    Ok(SqliteConn(conn, log))
 }
 
 /// The SQLite backend. Cheap to share behind the store's `Arc`.
@@ -120,6 +128,7 @@ pub struct Sqlite {
     writer: writer::Writer,
     readers: Arc<Mutex<Vec<SqliteConn>>>,
     path: PathBuf,
+    statements: Option<StatementLog>,
 }
 
 const MAX_IDLE_READERS: usize = 4;
@@ -140,11 +149,12 @@ impl Backend for Sqlite {
     {
         let readers = self.readers.clone();
         let path = self.path.clone();
+        let log = self.statements.clone();
         tokio::task::spawn_blocking(move || {
             let idle = readers.lock().map_err(|_| Error::Closed)?.pop();
             let mut conn = match idle {
                 Some(c) => c,
-                None => connect(&path, true)?,
+                None => connect(&path, true, log)?,
             };
             conn.0.execute_batch("BEGIN")?;
             let out = work(&mut conn);
@@ -160,8 +170,20 @@ impl Backend for Sqlite {
     }
 }
 
-/// A rusqlite connection speaking the shared SQL layer.
-pub(crate) struct SqliteConn(pub(crate) rusqlite::Connection);
+/// A rusqlite connection speaking the shared SQL layer, and where it notes what it runs.
+pub(crate) struct SqliteConn(pub(crate) rusqlite::Connection, Option<StatementLog>);
+
+impl SqliteConn {
+    fn prepare(&self, sql: &str) -> Result<rusqlite::CachedStatement<'_>> {
+        if let Some(log) = &self.1
+            && let Ok(mut seen) = log.lock()
+            && !seen.contains(sql)
+        {
+            seen.insert(sql.to_owned());
+        }
+        Ok(self.0.prepare_cached(sql)?)
+    }
+}
 
 impl rusqlite::ToSql for Val {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -193,12 +215,12 @@ impl Conn for SqliteConn {
     }
 
     fn execute(&mut self, sql: &str, params: &[Val]) -> Result<u64> {
-        let mut stmt = self.0.prepare_cached(sql)?;
+        let mut stmt = self.prepare(sql)?;
         Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))? as u64)
     }
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
-        let mut stmt = self.0.prepare_cached(sql)?;
+        let mut stmt = self.prepare(sql)?;
         let n = stmt.column_count();
         let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
             read_row(r, n)
@@ -207,7 +229,7 @@ impl Conn for SqliteConn {
     }
 
     fn insert(&mut self, sql: &str, params: &[Val]) -> Result<Option<i64>> {
-        let mut stmt = self.0.prepare_cached(sql)?;
+        let mut stmt = self.prepare(sql)?;
         let changed = stmt.execute(rusqlite::params_from_iter(params.iter()))?;
         Ok((changed == 1).then(|| self.0.last_insert_rowid()))
     }

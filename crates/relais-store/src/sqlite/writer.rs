@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn a_failing_job_rolls_back_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = super::super::connect(&dir.path().join("w.db"), false).unwrap();
+        let mut conn = super::super::connect(&dir.path().join("w.db"), false, None).unwrap();
         conn.batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)")
             .unwrap();
 

@@ -11,7 +11,10 @@ use relais_core::lifecycle::{
 };
 use serde_json::json;
 
-fn escalate_to(team: Option<&'static str>, priority: Priority) -> Arc<dyn ConversationHandler> {
+pub(crate) fn escalate_to(
+    team: Option<&'static str>,
+    priority: Priority,
+) -> Arc<dyn ConversationHandler> {
     struct H(Option<&'static str>, Priority);
     impl ConversationHandler for H {
         fn decide(&self, input: &HandlerInput<'_>) -> Decision {
@@ -45,7 +48,12 @@ fn escalate_to(team: Option<&'static str>, priority: Priority) -> Arc<dyn Conver
     Arc::new(H(team, priority))
 }
 
-async fn agent(store: &Arc<dyn Store>, email: &str, role: Role, teams: &[&str]) -> AgentId {
+pub(crate) async fn agent(
+    store: &Arc<dyn Store>,
+    email: &str,
+    role: Role,
+    teams: &[&str],
+) -> AgentId {
     let a = store
         .create_agent(NewAgent {
             email: email.into(),
@@ -64,7 +72,7 @@ async fn agent(store: &Arc<dyn Store>, email: &str, role: Role, teams: &[&str]) 
     a.id
 }
 
-async fn team(store: &Arc<dyn Store>, id: &str, assignment: &str, capacity: i64) {
+pub(crate) async fn team(store: &Arc<dyn Store>, id: &str, assignment: &str, capacity: i64) {
     store
         .upsert_team(
             TeamSpec {
@@ -81,7 +89,7 @@ async fn team(store: &Arc<dyn Store>, id: &str, assignment: &str, capacity: i64)
         .unwrap();
 }
 
-async fn escalated(
+pub(crate) async fn escalated(
     store: &Arc<dyn Store>,
     who: &str,
     at: Timestamp,
@@ -93,14 +101,14 @@ async fn escalated(
         .unwrap()
 }
 
-async fn conv(
+pub(crate) async fn conv(
     store: &Arc<dyn Store>,
     id: ConversationId,
 ) -> relais_core::conversation::Conversation {
     store.conversation(id).await.unwrap().unwrap().conversation
 }
 
-fn life() -> Lifecycle {
+pub(crate) fn life() -> Lifecycle {
     Lifecycle {
         remind_after: Duration::minutes(10),
         close_after: Duration::minutes(30),
@@ -110,11 +118,11 @@ fn life() -> Lifecycle {
     }
 }
 
-fn viewer(agent: AgentId, role: Role) -> Viewer {
+pub(crate) fn viewer(agent: AgentId, role: Role) -> Viewer {
     Viewer { agent, role }
 }
 
-async fn act(
+pub(crate) async fn act(
     store: &Arc<dyn Store>,
     who: AgentId,
     role: Role,
@@ -133,7 +141,7 @@ async fn act(
 }
 
 /// Fires every timer due by `now`; returns the names fired.
-async fn fire_due(store: &Arc<dyn Store>, now: Timestamp) -> Vec<String> {
+pub(crate) async fn fire_due(store: &Arc<dyn Store>, now: Timestamp) -> Vec<String> {
     let mut names = Vec::new();
     for t in store.due_timers(now, 100).await.unwrap() {
         let events_before = store.events(None, 0, 100_000).await.unwrap().len();

@@ -1,0 +1,63 @@
+-- 0006: a handoff path whose cost does not grow with the data (PostgreSQL dialect).
+-- queue_rank orders a queue (urgent first); the queue index answers "who is next" and
+-- "who arrived after me" by range; queue_depth keeps how many conversations wait per
+-- team and rank, maintained by a trigger, so a queue position is a sum over at most
+-- four rows instead of a count over the queue.
+ALTER TABLE conversations ADD COLUMN queue_rank INTEGER GENERATED ALWAYS AS (
+    CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END) STORED;
+DROP INDEX conversations_waiting;
+CREATE INDEX conversations_queue ON conversations (team, queue_rank, queued_at, id)
+    WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL;
+DROP INDEX conversations_assignee;
+CREATE INDEX conversations_assignee ON conversations (assignee, status) WHERE assignee IS NOT NULL;
+CREATE INDEX conversations_handled ON conversations (team, solved_at)
+    WHERE resolved_by = 'agent' AND solved_at IS NOT NULL AND assigned_at IS NOT NULL;
+
+-- Ordered reads that were sorted in a temporary B-tree: replies to a message by seq,
+-- an agent's teams, the dead-letter list by state.
+DROP INDEX messages_reply_to;
+CREATE INDEX messages_reply_to ON messages (reply_to, seq) WHERE reply_to IS NOT NULL;
+DROP INDEX team_members_agent;
+CREATE INDEX team_members_agent ON team_members (agent_id, team_id);
+DROP INDEX webhook_deliveries_due;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+CREATE INDEX webhook_deliveries_state ON webhook_deliveries (state, id);
+
+CREATE TABLE queue_depth (
+    team       TEXT NOT NULL,
+    queue_rank INTEGER NOT NULL,
+    waiting    BIGINT NOT NULL,
+    PRIMARY KEY (team, queue_rank)
+);
+INSERT INTO queue_depth (team, queue_rank, waiting)
+    SELECT COALESCE(team, ''), queue_rank, COUNT(*) FROM conversations
+    WHERE status = 'open' AND assignee IS NULL AND queued_at IS NOT NULL
+    GROUP BY COALESCE(team, ''), queue_rank;
+
+CREATE FUNCTION queue_depth_track() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    was BOOLEAN := FALSE;
+    now_waiting BOOLEAN := FALSE;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        was := OLD.status = 'open' AND OLD.assignee IS NULL AND OLD.queued_at IS NOT NULL;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        now_waiting := NEW.status = 'open' AND NEW.assignee IS NULL AND NEW.queued_at IS NOT NULL;
+    END IF;
+    IF was AND now_waiting AND NEW.team IS NOT DISTINCT FROM OLD.team AND NEW.queue_rank = OLD.queue_rank THEN
+        RETURN NULL;
+    END IF;
+    IF was THEN
+        UPDATE queue_depth SET waiting = waiting - 1
+            WHERE team = COALESCE(OLD.team, '') AND queue_rank = OLD.queue_rank;
+    END IF;
+    IF now_waiting THEN
+        INSERT INTO queue_depth (team, queue_rank, waiting) VALUES (COALESCE(NEW.team, ''), NEW.queue_rank, 1)
+            ON CONFLICT (team, queue_rank) DO UPDATE SET waiting = queue_depth.waiting + 1;
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER queue_depth_track AFTER INSERT OR UPDATE OR DELETE ON conversations
+    FOR EACH ROW EXECUTE FUNCTION queue_depth_track();
