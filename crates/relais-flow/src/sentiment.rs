@@ -6,7 +6,8 @@
 //! −0.6 and each positive word +0.3, clamped to [−1, 1]. Words match with the
 //! product rule of [`crate::text`]; negation words alone are neutral.
 
-use crate::text::Words;
+use crate::text::{PhraseSet, Words};
+use std::sync::LazyLock;
 
 /// How a message scored, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,9 +128,10 @@ const POSITIVE_LISTS: [&[&str]; 5] = [POSITIVE_FR, POSITIVE_IT, POSITIVE_EN, POS
 /// runs of `!`/`?` lower the score, positive words raise it.
 pub fn score(text: &str) -> Sentiment {
     let words = Words::new(text);
-    let negative = matches(&words, &NEGATIVE_LISTS);
-    let insults = matches(&words, &INSULT_LISTS);
-    let positive = matches(&words, &POSITIVE_LISTS);
+    let [negative, insults, positive] = &*LEXICONS;
+    let negative = matches(&words, negative);
+    let insults = matches(&words, insults);
+    let positive = matches(&words, positive);
     let shouting = is_shouting(text);
     let punctuation_run = has_punctuation_run(text);
 
@@ -153,18 +155,23 @@ pub fn score(text: &str) -> Sentiment {
     }
 }
 
-/// The distinct entries of `lists` found in `words`, in lexicon order.
-fn matches(words: &Words, lists: &[&[&str]]) -> Vec<String> {
-    let mut found: Vec<String> = Vec::new();
-    if words.is_empty() {
-        return found;
-    }
-    for &entry in lists.iter().flat_map(|list| list.iter()) {
-        if !found.iter().any(|f| f == entry) && words.contains_phrase(entry) {
-            found.push(entry.to_owned());
-        }
-    }
-    found
+/// The three lexicons, indexed once per process.
+static LEXICONS: LazyLock<[PhraseSet; 3]> = LazyLock::new(|| {
+    [NEGATIVE_LISTS, INSULT_LISTS, POSITIVE_LISTS]
+        .map(|lists| PhraseSet::new(lists.iter().flat_map(|l| l.iter())))
+});
+
+/// The distinct entries of a lexicon found in `words`, in lexicon order.
+fn matches(words: &Words, lexicon: &PhraseSet) -> Vec<String> {
+    lexicon
+        .matches(words)
+        .into_iter()
+        .fold(Vec::new(), |mut found, entry| {
+            if !found.iter().any(|f| f == entry) {
+                found.push(entry.to_owned());
+            }
+            found
+        })
 }
 
 fn weight(found: &[String], each: i32) -> i32 {

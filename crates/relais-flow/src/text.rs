@@ -139,6 +139,53 @@ impl Words {
     }
 }
 
+/// Many phrases checked against one reply at once: indexed by their first folded
+/// word, so a check costs one hash lookup per word of the reply instead of a scan of
+/// the reply per phrase. Matches exactly what [`Words::contains_phrase`] matches.
+#[derive(Debug, Clone, Default)]
+pub struct PhraseSet {
+    /// Each phrase as given, and its folded words.
+    phrases: Vec<(String, Vec<String>)>,
+    by_first: std::collections::HashMap<String, Vec<usize>>,
+}
+
+impl PhraseSet {
+    pub fn new<S: AsRef<str>>(phrases: impl IntoIterator<Item = S>) -> PhraseSet {
+        let mut set = PhraseSet::default();
+        for p in phrases {
+            let folded = words(p.as_ref());
+            let Some(first) = folded.first().cloned() else {
+                continue; // an empty phrase never matches
+            };
+            set.by_first
+                .entry(first)
+                .or_default()
+                .push(set.phrases.len());
+            set.phrases.push((p.as_ref().to_owned(), folded));
+        }
+        set
+    }
+
+    /// The phrases that occur in `reply`, each once, in the order they were given.
+    pub fn matches(&self, reply: &Words) -> Vec<&str> {
+        let w = reply.as_slice();
+        let mut hit: Vec<usize> = Vec::new();
+        for (i, word) in w.iter().enumerate() {
+            for &p in self.by_first.get(word).map_or(&[][..], Vec::as_slice) {
+                let needle = &self.phrases[p].1;
+                if w.len() - i >= needle.len() && w[i..i + needle.len()] == needle[..] {
+                    hit.push(p);
+                }
+            }
+        }
+        hit.sort_unstable();
+        hit.dedup();
+        hit.into_iter()
+            .map(|p| self.phrases[p].0.as_str())
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,5 +309,54 @@ mod tests {
         assert!(Words::new("Привет мир").contains_phrase("ПРИВЕТ"));
         let long = "ab ".repeat(10_000);
         assert!(Words::new(&long).contains_phrase("ab ab ab"));
+    }
+
+    #[test]
+    fn a_phrase_set_matches_what_contains_phrase_matches() {
+        let phrases = [
+            "merci",
+            "pas content",
+            "j'en ai marre",
+            "Très déçu",
+            "non",
+            "ne",
+            "ne marche pas",
+            "ärgerlich",
+            "straße",
+            "ab ab",
+            "",
+            "!!!",
+            "thank you",
+            "ok",
+        ];
+        let set = PhraseSet::new(phrases);
+        let replies = [
+            "Merci beaucoup",
+            "je suis PAS content du tout",
+            "J’en ai marre, ça ne marche pas !",
+            "tres decu",
+            "ab ab ab",
+            "Strasse ist ärgerlich",
+            "thank",
+            "thank you ok ok",
+            "",
+            "!!!",
+            "non non non",
+            "ne",
+        ];
+        for r in replies {
+            let w = Words::new(r);
+            let want: Vec<&str> = phrases
+                .iter()
+                .copied()
+                .filter(|p| w.contains_phrase(p))
+                .fold(Vec::new(), |mut v, p| {
+                    if !v.contains(&p) {
+                        v.push(p);
+                    }
+                    v
+                });
+            assert_eq!(set.matches(&w), want, "in {r:?}");
+        }
     }
 }

@@ -236,6 +236,40 @@ pub fn write_workspace(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Copies a workspace's files (not its data folder or hidden files) into `to`, for
+/// `relais demo --workspace` (and so `relais bench --workspace`): the demo then runs
+/// on that copy and never writes into the user's folder.
+pub fn copy_workspace(from: &Path, to: &Path) -> Result<(), String> {
+    if !from.join("flows").is_dir() {
+        return Err(format!(
+            "{}: not a workspace (it has no flows/ folder)",
+            from.display()
+        ));
+    }
+    copy_tree(from, to, true)
+}
+
+fn copy_tree(from: &Path, to: &Path, top: bool) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    for e in entries {
+        let e = e.map_err(|e| format!("{}: {e}", from.display()))?;
+        let name = e.file_name();
+        let name_str = name.to_string_lossy();
+        if name_str.starts_with('.') || (top && name_str == "data") {
+            continue;
+        }
+        let kind = e.file_type().map_err(|e| format!("{}: {e}", e))?;
+        let (src, dst) = (e.path(), to.join(&name));
+        if kind.is_dir() {
+            copy_tree(&src, &dst, false)?;
+        } else if kind.is_file() {
+            std::fs::copy(&src, &dst).map_err(|e| format!("{}: {e}", src.display()))?;
+        }
+    }
+    Ok(())
+}
+
 /// The demo's orders API on loopback: `GET /orders/{id}`, `GET /orders/{id}/slots`,
 /// `POST /orders/{id}/reschedule`. Returns its base URL.
 pub async fn serve_orders_api() -> Result<String, String> {

@@ -46,6 +46,9 @@ enum Command {
         /// the pipeline alone: `relais bench --greeting`).
         #[arg(long)]
         greeting: bool,
+        /// Run this workspace (copied into the data folder) instead of the demo's.
+        #[arg(long, conflicts_with = "greeting")]
+        workspace: Option<PathBuf>,
     },
     /// Write a new workspace folder, ready to edit.
     Init { dir: PathBuf },
@@ -200,6 +203,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             listen,
             json,
             greeting,
+            workspace: own,
         } => {
             let (dir, _temp) = match data {
                 Some(d) => (d, None),
@@ -211,7 +215,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                     (t.path().to_owned(), Some(t))
                 }
             };
-            demo::write_workspace(&dir)?;
+            match &own {
+                Some(from) => demo::copy_workspace(from, &dir)?,
+                None => demo::write_workspace(&dir)?,
+            }
             let mut settings =
                 Settings::load(&dir, &config::process_env()).map_err(|e| e.to_string())?;
             let orders = demo::serve_orders_api().await?;

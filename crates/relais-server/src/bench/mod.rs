@@ -2,9 +2,14 @@
 //! sends a message, waits for the bot's answer, and sends the next; the report gives
 //! messages per second, latency percentiles and the server's peak memory. Without
 //! `--url` it starts `relais demo` on a temporary SQLite folder as a child process, so
-//! the memory figure is the server's alone.
+//! the memory figure is the server's alone. With `--workspace DIR` the server runs that
+//! workspace and every contact replays one of its conversation tests ([`script`]),
+//! replies checked, a new contact taking the place of each that finishes.
+
+pub mod script;
 
 use relais_core::Duration;
+use script::Script;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -35,6 +40,11 @@ pub struct BenchArgs {
     /// greeting bot, and each contact says "Hello" (default: walk the demo flows).
     #[arg(long)]
     pub greeting: bool,
+    /// Load-test this workspace: the started server runs it, and each contact replays
+    /// one of its conversation tests (`tests/*.yaml`), replies checked against the
+    /// tests' `bot` globs.
+    #[arg(long, conflicts_with = "greeting")]
+    pub workspace: Option<std::path::PathBuf>,
 }
 
 struct Target {
@@ -54,7 +64,7 @@ impl Drop for Target {
     }
 }
 
-fn start_server(greeting: bool) -> Result<Target, String> {
+fn start_server(greeting: bool, workspace: Option<&std::path::Path>) -> Result<Target, String> {
     let dir = tempfile::Builder::new()
         .prefix("relais-bench-")
         .tempdir()
@@ -64,6 +74,12 @@ fn start_server(greeting: bool) -> Result<Target, String> {
         .args(["demo", "--json", "--listen", "127.0.0.1:0", "--data"])
         .arg(dir.path())
         .args(greeting.then_some("--greeting"))
+        .args(
+            workspace
+                .map(|w| [std::ffi::OsStr::new("--workspace"), w.as_os_str()])
+                .into_iter()
+                .flatten(),
+        )
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -166,8 +182,32 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             child: None,
             _dir: None,
         },
-        None => start_server(args.greeting)?,
+        None => start_server(args.greeting, args.workspace.as_deref())?,
     };
+    // Replayed tests get a new contact per script; the built-in walks keep one per task.
+    let (scripts, fresh_contacts) = match &args.workspace {
+        Some(dir) => {
+            let (scripts, skipped) = script::from_workspace(dir)?;
+            for s in &skipped {
+                eprintln!("relais bench: left out {s}");
+            }
+            (scripts, true)
+        }
+        // The demo's order-status path (menu → order number → lookup in the orders
+        // API → "no thanks", solved), or a greeting for the built-in bot.
+        None if args.greeting => (vec![Script::walk("greeting", &["Hello"])], false),
+        None => (
+            vec![Script::walk(
+                "order status",
+                &["Bonjour", "1", "A123", "non merci"],
+            )],
+            false,
+        ),
+    };
+    let scripts = Arc::new(scripts);
+    let next_script = Arc::new(AtomicU64::new(0));
+    let finished = Arc::new(AtomicU64::new(0));
+    let unexpected = Arc::new(std::sync::Mutex::new((0u64, None::<String>)));
     let contacts = args.contacts.max(1);
     let endpoint = format!("{}/api/v1/channels/{}/converse", target.url, args.channel);
     let client = reqwest::Client::builder()
@@ -205,41 +245,69 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             }
         })
     };
-    // The demo's order-status path (menu → order number → lookup in the orders API →
-    // "no thanks", solved), or a greeting for the built-in bot.
-    const WALK: [&str; 4] = ["Bonjour", "1", "A123", "non merci"];
-    let walk: &'static [&'static str] = if args.greeting { &["Hello"] } else { &WALK };
     let mut tasks = Vec::with_capacity(contacts);
     for c in 0..contacts {
         let (client, endpoint, token) = (client.clone(), endpoint.clone(), target.token.clone());
         let (done, errors) = (done.clone(), errors.clone());
+        let (scripts, next_script) = (scripts.clone(), next_script.clone());
+        let (finished, unexpected) = (finished.clone(), unexpected.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(4096);
             let mut n = 0u64;
-            while Instant::now() < deadline {
-                n += 1;
-                let text = walk[(n as usize - 1) % walk.len()];
-                let body = format!(
-                    r#"{{"sender":"bench-{run_id}-{c}","text":"{text}","message_id":"b-{run_id}-{c}-{n}"}}"#
-                );
-                let t = Instant::now();
-                let r = client
-                    .post(&endpoint)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await;
-                let ok = match r {
-                    Ok(resp) => resp.status().is_success() && resp.bytes().await.is_ok(),
-                    Err(_) => false,
-                };
-                if ok {
+            let mut contact = 0u64;
+            'contacts: while Instant::now() < deadline {
+                let i = next_script.fetch_add(1, Ordering::Relaxed) as usize % scripts.len();
+                let script = &scripts[i];
+                if fresh_contacts || contact == 0 {
+                    contact += 1;
+                }
+                let sender = format!("bench-{run_id}-{c}-{contact}");
+                for turn in &script.turns {
+                    if Instant::now() >= deadline {
+                        break 'contacts;
+                    }
+                    n += 1;
+                    let mut body = serde_json::json!({
+                        "sender": sender,
+                        "text": turn.text,
+                        "message_id": format!("b-{run_id}-{c}-{n}"),
+                    });
+                    if let Some(b) = &turn.button {
+                        body["button"] = b.as_str().into();
+                    }
+                    let t = Instant::now();
+                    let r = client
+                        .post(&endpoint)
+                        .bearer_auth(&token)
+                        .header("content-type", "application/json")
+                        .body(body.to_string())
+                        .send()
+                        .await;
+                    let answer = match r {
+                        Ok(resp) if resp.status().is_success() => resp.bytes().await.ok(),
+                        _ => None,
+                    };
+                    let Some(answer) = answer else {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    };
                     latencies.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
                     done.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    errors.fetch_add(1, Ordering::Relaxed);
+                    if turn.expect.is_some() {
+                        let replies = reply_texts(&answer);
+                        if !Script::accepts(turn, &replies) {
+                            let mut u = unexpected.lock().unwrap_or_else(|e| e.into_inner());
+                            u.0 += 1;
+                            u.1.get_or_insert_with(|| {
+                                format!(
+                                    "{}: to {:?} expected {:?}, got {:?}",
+                                    script.name, turn.text, turn.expect, replies
+                                )
+                            });
+                        }
+                    }
                 }
+                finished.fetch_add(1, Ordering::Relaxed);
             }
             latencies
         }));
@@ -311,10 +379,38 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         cores(cpu_before.1, cpu_after.1),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    if args.workspace.is_some() {
+        println!(
+            "scripts      : {} tests replayed to the end, {} scripts in turn",
+            finished.load(Ordering::Relaxed),
+            scripts.len()
+        );
+    }
     println!(
         "durability   : every answer came after its transaction was durable (SQLite: fsync, synchronous=FULL, group commit; PostgreSQL: its commit)"
     );
+    let (count, example) = unexpected.lock().map_err(|e| e.to_string())?.clone();
+    if count > 0 {
+        return Err(format!(
+            "{count} replies were not what the tests expect; the first: {}",
+            example.unwrap_or_default()
+        ));
+    }
     Ok(())
+}
+
+/// The texts of a converse answer's replies.
+fn reply_texts(answer: &[u8]) -> Vec<String> {
+    serde_json::from_slice::<serde_json::Value>(answer)
+        .ok()
+        .and_then(|v| {
+            v.get("replies")?.as_array().map(|r| {
+                r.iter()
+                    .filter_map(|x| x.get("text")?.as_str().map(str::to_owned))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
