@@ -162,4 +162,13 @@ pub enum HttpResult {
 /// The conversation's brain while it is in `bot` status.
 pub trait ConversationHandler: Send + Sync {
     fn decide(&self, input: &HandlerInput<'_>) -> Decision;
+
+    /// Whether `decide` may run on a snapshot read before the write batch, so that the
+    /// single writer only writes. True when the decision depends only on the input's
+    /// conversation, contact, message text and button, `now` and the queue probe — not
+    /// on the message's id, which does not exist yet then (it is 0). The store checks
+    /// the snapshot is still current inside the batch and decides again if not.
+    fn decides_on_snapshot(&self) -> bool {
+        false
+    }
 }

@@ -60,6 +60,10 @@ impl ConversationHandler for GreetingBot {
             Trigger::Timer { .. } | Trigger::Http(_) | Trigger::Event { .. } => Decision::default(),
         }
     }
+
+    fn decides_on_snapshot(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

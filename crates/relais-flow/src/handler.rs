@@ -118,6 +118,11 @@ impl ConversationHandler for FlowHandler {
             });
         decide(&loaded, &meta, input)
     }
+
+    /// Flows read the conversation, contact, text and button, never the message id.
+    fn decides_on_snapshot(&self) -> bool {
+        true
+    }
 }
 
 /// One step of a conversation on a loaded workspace.

@@ -4,7 +4,7 @@
 use crate::model::*;
 use crate::sql::Conn;
 use crate::tx::Tx;
-use crate::{Error, Result, Store, usecase};
+use crate::{Error, Result, Store, snapshot, usecase};
 use async_trait::async_trait;
 use relais_core::event::Event;
 use relais_core::id::{AgentId, ChannelId, ConversationId, MessageId, TimerId};
@@ -29,6 +29,12 @@ pub trait Backend: Send + Sync + 'static {
     where
         R: Send + 'static,
         F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static;
+
+    /// Whether the bot's step should run on a snapshot before the write batch: true
+    /// where one thread does every write (SQLite), so it spends its time writing.
+    fn steps_before_batch(&self) -> bool {
+        false
+    }
 }
 
 /// A [`Store`] over a [`Backend`].
@@ -49,14 +55,14 @@ impl<B: Backend> SqlStore<B> {
         self.life.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    async fn write<R: Send + 'static>(
+    pub(crate) async fn write<R: Send + 'static>(
         &self,
         f: impl Fn(&mut Tx<'_>) -> Result<R> + Send + 'static,
     ) -> Result<R> {
         self.backend.write(move |c| f(&mut Tx { c })).await
     }
 
-    async fn read<R: Send + 'static>(
+    pub(crate) async fn read<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
     ) -> Result<R> {
@@ -73,10 +79,20 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> Result<Ingested> {
         let inbound = Arc::new(inbound);
         let again = inbound.clone();
+        // The bot's step on a snapshot, so that the single writer only writes.
+        let prepared = if self.backend.steps_before_batch() && handler.decides_on_snapshot() {
+            let (inbound, handler) = (inbound.clone(), handler.clone());
+            // A failed read only means the step runs in the batch.
+            self.read(move |tx| snapshot::prepare(tx, &inbound, handler.as_ref()))
+                .await
+                .unwrap_or(None)
+        } else {
+            None
+        };
         match self
             .write({
                 let life = self.life();
-                move |tx| usecase::ingest(tx, &inbound, handler.as_ref(), &life)
+                move |tx| usecase::ingest(tx, &inbound, handler.as_ref(), &life, prepared.as_ref())
             })
             .await
         {

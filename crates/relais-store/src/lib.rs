@@ -22,6 +22,7 @@ mod desk;
 mod outgoing;
 pub mod proactive;
 mod queue;
+mod snapshot;
 pub mod sqlite;
 mod tx;
 mod usecase;

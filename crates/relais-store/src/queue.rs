@@ -327,7 +327,7 @@ impl<'p, 't> Probe<'p, 't> {
         }
     }
 
-    fn info(&self, team: Option<&str>, priority: Priority) -> Result<QueueInfo> {
+    pub(crate) fn info(&self, team: Option<&str>, priority: Priority) -> Result<QueueInfo> {
         let mut tx = self.tx.borrow_mut();
         let (strategy, agents) = match team {
             Some(t) => match tx.team_row(t)? {

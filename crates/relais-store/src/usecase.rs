@@ -5,6 +5,7 @@
 use crate::desk;
 use crate::model::*;
 use crate::outgoing::{self, Outgoing, Route};
+use crate::snapshot::Prepared;
 use crate::tx::Tx;
 use crate::{Error, Result};
 use relais_core::Timestamp;
@@ -20,11 +21,16 @@ use serde_json::json;
 
 /// Stores an inbound message and runs the bot. A duplicate returns
 /// [`Error::DuplicateInbound`] so the whole transaction rolls back (nothing is written).
+///
+/// `prepared` is the bot's step taken on a snapshot before the batch
+/// ([`crate::snapshot`]): used if the snapshot is still current, else the step runs
+/// here.
 pub(crate) fn ingest(
     tx: &mut Tx<'_>,
     inbound: &Inbound,
     handler: &dyn ConversationHandler,
     life: &Lifecycle,
+    prepared: Option<&Prepared>,
 ) -> Result<Ingested> {
     let now = inbound.received_at;
     let lane = Lane {
@@ -141,6 +147,14 @@ pub(crate) fn ingest(
     {
         human = desk::customer_wrote(tx, &mut conv, &lane, before, life, now)?;
     }
+    let replay = match prepared {
+        Some(p) if conv.status == Status::Bot => p.still_current(tx, &conv, &contact, now)?,
+        _ => None,
+    };
+    let handler: &dyn ConversationHandler = match &replay {
+        Some(r) => r,
+        None => handler,
+    };
     let mut applied = run_bot(
         tx,
         Step {

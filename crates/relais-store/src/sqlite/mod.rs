@@ -134,6 +134,10 @@ pub struct Sqlite {
 const MAX_IDLE_READERS: usize = 4;
 
 impl Backend for Sqlite {
+    fn steps_before_batch(&self) -> bool {
+        true
+    }
+
     async fn write<R, F>(&self, work: F) -> Result<R>
     where
         R: Send + 'static,
