@@ -30,6 +30,16 @@ pub trait Backend: Send + Sync + 'static {
         R: Send + 'static,
         F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static;
 
+    /// A short read on the caller's thread (no hop to a blocking thread), for the
+    /// snapshot a step is taken on. Defaults to [`Backend::read`].
+    fn read_inline<R, F>(&self, work: F) -> impl Future<Output = Result<R>> + Send
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static,
+    {
+        self.read(work)
+    }
+
     /// Whether the bot's step should run on a snapshot before the write batch: true
     /// where one thread does every write (SQLite), so it spends its time writing.
     fn steps_before_batch(&self) -> bool {
@@ -83,7 +93,8 @@ impl<B: Backend> Store for SqlStore<B> {
         let prepared = if self.backend.steps_before_batch() && handler.decides_on_snapshot() {
             let (inbound, handler) = (inbound.clone(), handler.clone());
             // A failed read only means the step runs in the batch.
-            self.read(move |tx| snapshot::prepare(tx, &inbound, handler.as_ref()))
+            self.backend
+                .read_inline(move |c| snapshot::prepare(&mut Tx { c }, &inbound, handler.as_ref()))
                 .await
                 .unwrap_or(None)
         } else {

@@ -33,6 +33,10 @@ pub struct SqliteOptions {
     /// Every SQL text run by the store's connections is added here (the query-plan
     /// test reads it); `None` in production.
     pub statements: Option<StatementLog>,
+    /// Take the bot's step on a read snapshot before the write batch
+    /// ([`crate::snapshot`]). Off by default: on a 2-core machine the reads it adds
+    /// cost more than the writer saves (docs/performance.md).
+    pub step_before_batch: bool,
 }
 
 /// The distinct SQL texts a store ran, when [`SqliteOptions::statements`] asks for them.
@@ -47,6 +51,7 @@ impl SqliteOptions {
             checkpoint_gap: std::time::Duration::from_millis(20),
             wal_limit: 32_768,
             statements: None,
+            step_before_batch: false,
         }
     }
 }
@@ -99,6 +104,7 @@ pub fn open(options: SqliteOptions) -> Result<SqliteStore> {
         readers: Arc::new(Mutex::new(Vec::new())),
         path: options.path,
         statements: options.statements,
+        step_before_batch: options.step_before_batch,
     }))
 }
 
@@ -129,13 +135,14 @@ pub struct Sqlite {
     readers: Arc<Mutex<Vec<SqliteConn>>>,
     path: PathBuf,
     statements: Option<StatementLog>,
+    step_before_batch: bool,
 }
 
-const MAX_IDLE_READERS: usize = 4;
+const MAX_IDLE_READERS: usize = 8;
 
 impl Backend for Sqlite {
     fn steps_before_batch(&self) -> bool {
-        true
+        self.step_before_batch
     }
 
     async fn write<R, F>(&self, work: F) -> Result<R>
@@ -154,24 +161,42 @@ impl Backend for Sqlite {
         let readers = self.readers.clone();
         let path = self.path.clone();
         let log = self.statements.clone();
-        tokio::task::spawn_blocking(move || {
-            let idle = readers.lock().map_err(|_| Error::Closed)?.pop();
-            let mut conn = match idle {
-                Some(c) => c,
-                None => connect(&path, true, log)?,
-            };
-            conn.0.execute_batch("BEGIN")?;
-            let out = work(&mut conn);
-            let _ = conn.0.execute_batch("COMMIT");
-            let mut idle = readers.lock().map_err(|_| Error::Closed)?;
-            if idle.len() < MAX_IDLE_READERS {
-                idle.push(conn);
-            }
-            out
-        })
-        .await
-        .map_err(|e| Error::Database(format!("read task failed: {e}")))?
+        tokio::task::spawn_blocking(move || with_reader(&readers, &path, log, work))
+            .await
+            .map_err(|e| Error::Database(format!("read task failed: {e}")))?
     }
+
+    /// Keyed reads of a few pages, cached: cheaper on the caller's thread than the
+    /// hop to a blocking thread.
+    async fn read_inline<R, F>(&self, work: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static,
+    {
+        with_reader(&self.readers, &self.path, self.statements.clone(), work)
+    }
+}
+
+/// Runs `work` in a read transaction on an idle reader (or a new one).
+fn with_reader<R>(
+    readers: &Mutex<Vec<SqliteConn>>,
+    path: &Path,
+    log: Option<StatementLog>,
+    work: impl FnOnce(&mut dyn Conn) -> Result<R>,
+) -> Result<R> {
+    let idle = readers.lock().map_err(|_| Error::Closed)?.pop();
+    let mut conn = match idle {
+        Some(c) => c,
+        None => connect(path, true, log)?,
+    };
+    conn.0.execute_batch("BEGIN")?;
+    let out = work(&mut conn);
+    let _ = conn.0.execute_batch("COMMIT");
+    let mut idle = readers.lock().map_err(|_| Error::Closed)?;
+    if idle.len() < MAX_IDLE_READERS {
+        idle.push(conn);
+    }
+    out
 }
 
 /// A rusqlite connection speaking the shared SQL layer, and where it notes what it runs.

@@ -1,5 +1,5 @@
-//! The query-plan test: the whole contract suite runs again on SQLite with a
-//! statement log, and `EXPLAIN QUERY PLAN` of every distinct statement it ran must
+//! The query-plan test: the whole contract suite runs again on SQLite (with the
+//! bot's steps taken on snapshots before the batch) and a statement log, and `EXPLAIN QUERY PLAN` of every distinct statement it ran must
 //! neither scan a table that grows with traffic nor sort in a temporary B-tree. Those
 //! are the statements the pipeline, the desk and the timers run, so a query whose cost
 //! grows with the data (a whole queue read, a history scan) fails here, not in
@@ -131,6 +131,9 @@ async fn run_suite(log: &StatementLog) {
         let dir = tempfile::tempdir().unwrap();
         let mut options = SqliteOptions::new(dir.path().join("relais.db"));
         options.statements = Some(log.clone());
+        // This second pass also takes the bot's steps on snapshots before the batch,
+        // so every contract is checked on that path too.
+        options.step_before_batch = true;
         let store: Arc<dyn Store> = Arc::new(relais_store::sqlite::open(options).unwrap());
         eprintln!("plans: running {name}");
         case(store).await;
