@@ -1,6 +1,7 @@
 //! Black-box tests over real HTTP on loopback: one test binary, topic modules.
 
 mod access;
+mod bench;
 mod converse;
 mod crash;
 mod events;
