@@ -15,6 +15,7 @@ pub mod id;
 pub mod lifecycle;
 pub mod message;
 pub mod routing;
+pub mod step;
 pub mod ticket;
 pub mod time;
 

@@ -9,10 +9,12 @@ use relais_core::conversation::Conversation;
 use relais_core::decision::{
     Decision, HandlerInput, Handoff, HttpCall, HttpResult, Reply, Trigger,
 };
+use relais_core::event::Actor;
 use relais_core::id::{ChannelId, ContactId, ConversationId, MessageId};
-use relais_core::ticket::{self, Action, Status, Transition};
+use relais_core::step;
+use relais_core::ticket::Status;
 use relais_core::{Duration, Timestamp};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// Answers the `http` calls of a simulated conversation.
@@ -75,16 +77,10 @@ impl Sim {
         let first = !self.started;
         self.started = true;
         if self.conv.status != Status::Bot {
-            let before = self.conv.ticket();
-            match ticket::apply(before, Action::CustomerMessage) {
-                Ok(Transition::To(after)) => {
-                    if before.status == Status::Solved && after.status == Status::Bot {
-                        self.conv.bot_state = json!({});
-                    }
-                    self.conv.status = after.status;
-                    self.conv.resolved_by = after.resolved_by;
-                }
-                _ => return Ok(Vec::new()),
+            // The store's rule (reopen; a bot-solved conversation restarts the bot).
+            let actor = Actor::Contact(self.conv.contact);
+            if step::customer_wrote(&mut self.conv, actor, self.now).is_err() {
+                return Ok(Vec::new());
             }
             if self.conv.status != Status::Bot {
                 return Ok(Vec::new()); // A human owns the conversation: the bot is silent.
@@ -197,29 +193,14 @@ impl Sim {
                 self.warnings.push(w.to_owned());
             }
         }
-        if let Some(action) = d.ticket {
-            match ticket::apply(self.conv.ticket(), action) {
-                Ok(Transition::To(after)) => {
-                    self.conv.status = after.status;
-                    self.conv.resolved_by = after.resolved_by;
-                }
-                other => {
-                    return Err(format!(
-                        "the bot asked for {action:?} in status {}: {other:?}",
-                        self.conv.status
-                    ));
-                }
-            }
+        // What the decision does to the conversation: the store's rule, not a copy.
+        let applied = step::apply_bot_decision(&mut self.conv, &self.contact, &d, self.now)
+            .map_err(|e| format!("the bot asked for {:?}: {e}", d.ticket))?;
+        if let Some(language) = applied.contact_language {
+            self.contact.language = Some(language);
         }
         if let Some(h) = &d.handoff {
-            self.conv.team.clone_from(&h.team);
-            self.conv.priority = h.priority;
-            self.conv.escalation_reason = Some(h.reason.clone());
-            self.conv.fields = h.fields.clone();
             self.last_handoff = Some(h.clone());
-        }
-        if let Some(state) = d.bot_state {
-            self.conv.bot_state = state;
         }
         Ok(d.replies)
     }

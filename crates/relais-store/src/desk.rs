@@ -20,7 +20,8 @@ use relais_core::lifecycle::{
     self, Lifecycle, Say, TIMER_AUTO_CLOSE, TIMER_AWAY, TIMER_INACTIVE, TIMER_REMIND, TIMER_RETURN,
 };
 use relais_core::message::{AuthorKind, Message};
-use relais_core::ticket::{self, Action, Resolver, Status, Transition};
+use relais_core::step;
+use relais_core::ticket::{Action, Resolver, Status};
 use serde_json::json;
 
 impl Tx<'_> {
@@ -122,24 +123,14 @@ fn transition(
     actor: Actor,
     now: Timestamp,
 ) -> Result<()> {
-    let before = conv.ticket();
-    match ticket::apply(before, action) {
-        Ok(Transition::To(after)) => {
-            if after.status != before.status {
-                event(
-                    tx,
-                    conv.id,
-                    EventKind::StatusChanged,
-                    actor,
-                    now,
-                    json!({ "from": before.status.as_str(), "to": after.status.as_str() }),
-                )?;
+    match step::move_ticket(conv, action, actor, now) {
+        Ok(changed) => {
+            if let Some(e) = changed {
+                tx.insert_event(Some(conv.id), &e)?;
             }
-            conv.status = after.status;
-            conv.resolved_by = after.resolved_by;
             Ok(())
         }
-        _ => Err(Error::Conflict(format!(
+        Err(_) => Err(Error::Conflict(format!(
             "a conversation in status {} cannot be {}",
             conv.status,
             match action {

@@ -13,7 +13,8 @@ use relais_core::conversation::Conversation;
 use relais_core::decision::{ConversationHandler, Trigger};
 use relais_core::event::{Actor, Event, EventKind};
 use relais_core::id::ContactId;
-use relais_core::ticket::{self, Action, Status, Transition};
+use relais_core::step;
+use relais_core::ticket::{Action, Status};
 use serde_json::json;
 
 /// How a proactive start ended. Refusals still commit the contact and its consent.
@@ -171,25 +172,11 @@ fn open(tx: &mut Tx<'_>, p: &ProactiveStart, contact: &Contact) -> Result<Conver
 }
 
 fn close(tx: &mut Tx<'_>, mut c: Conversation, now: Timestamp) -> Result<()> {
-    match ticket::apply(c.ticket(), Action::AutoClose) {
-        Ok(Transition::To(after)) => {
-            tx.insert_event(
-                Some(c.id),
-                &Event::new(
-                    EventKind::StatusChanged,
-                    Actor::System,
-                    now,
-                    json!({ "from": c.status.as_str(), "to": after.status.as_str() }),
-                ),
-            )?;
-            c.status = after.status;
-            c.resolved_by = after.resolved_by;
-            c.updated_at = now;
-            tx.update_conversation(&c)
-        }
-        _ => Err(Error::Corrupt(format!(
-            "solved conversation {} cannot be closed",
-            c.id
-        ))),
+    let changed = step::move_ticket(&mut c, Action::AutoClose, Actor::System, now)
+        .map_err(|_| Error::Corrupt(format!("solved conversation {} cannot be closed", c.id)))?;
+    if let Some(e) = changed {
+        tx.insert_event(Some(c.id), &e)?;
     }
+    c.updated_at = now;
+    tx.update_conversation(&c)
 }

@@ -21,8 +21,10 @@ use relais_core::conversation::{Conversation, Priority};
 use relais_core::decision::{
     ConversationHandler, Decision, HandlerInput, QueueInfo, QueueProbe, Trigger,
 };
+use relais_core::event::Actor;
 use relais_core::id::MessageId;
-use relais_core::ticket::{self, Action, Status, Transition};
+use relais_core::step;
+use relais_core::ticket::Status;
 use std::cell::RefCell;
 
 /// A decision taken on a snapshot, and what it was taken on.
@@ -56,12 +58,17 @@ pub(crate) fn prepare(
     if conversation.status != Status::Bot {
         return Ok(None);
     }
-    match ticket::apply(conversation.ticket(), Action::CustomerMessage) {
-        Ok(Transition::To(after)) if after.status == Status::Bot => {
-            conversation.status = after.status;
-            conversation.resolved_by = after.resolved_by;
-        }
-        _ => return Ok(None),
+    // As the batch will: the customer's message moves the ticket (a bot-owned one stays
+    // with the bot).
+    if step::customer_wrote(
+        &mut conversation,
+        Actor::Contact(contact.id),
+        inbound.received_at,
+    )
+    .is_err()
+        || conversation.status != Status::Bot
+    {
+        return Ok(None);
     }
     conversation.last_seq += 1;
     let now = inbound.received_at;
@@ -152,6 +159,7 @@ mod tests {
     use relais_core::decision::{Handoff, Reply};
     use relais_core::id::ChannelId;
     use relais_core::lifecycle::Lifecycle;
+    use relais_core::ticket::Action;
     use serde_json::json;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};

@@ -16,7 +16,8 @@ use relais_core::event::{Actor, Event, EventKind};
 use relais_core::id::{ConversationId, MessageId, TimerId};
 use relais_core::lifecycle::{self, Lifecycle};
 use relais_core::message::{AuthorKind, DeliveryStatus, Direction, Message};
-use relais_core::ticket::{self, Action, Resolver, Status, Transition};
+use relais_core::step;
+use relais_core::ticket::Status;
 use serde_json::json;
 
 /// Stores an inbound message and runs the bot. A duplicate returns
@@ -51,38 +52,21 @@ pub(crate) fn ingest(
     let mut survey = false;
     let (mut conv, first) = match tx.live_conversation(&inbound.channel, contact.id)? {
         Some(mut conv) => {
-            let before = conv.ticket();
-            status_before = Some(before.status);
+            status_before = Some(conv.status);
             // An answer to the satisfaction survey keeps the conversation solved.
             survey = desk::survey_answer(tx, &conv, &inbound.text, now)?;
             if survey {
                 (conv, false)
             } else {
-                match ticket::apply(before, Action::CustomerMessage) {
-                    Ok(Transition::To(after)) => {
-                        if after.status != before.status {
-                            events.push(status_event(
-                                &before.status,
-                                &after.status,
-                                Actor::Contact(contact.id),
-                                now,
-                            ));
-                            if before.status == Status::Solved && after.status == Status::Bot {
-                                // A bot-solved conversation starts the bot again from the start.
-                                conv.bot_state = json!({});
-                            }
-                        }
-                        conv.status = after.status;
-                        conv.resolved_by = after.resolved_by;
-                    }
-                    // Live conversations are never closed; a refusal here is a bug, not input.
-                    Ok(Transition::NewConversation) | Err(_) => {
-                        return Err(Error::Corrupt(format!(
-                            "conversation {} in status {} cannot take a customer message",
-                            conv.id, conv.status
-                        )));
-                    }
-                }
+                // Live conversations are never closed; a refusal here is a bug, not input.
+                let changed = step::customer_wrote(&mut conv, Actor::Contact(contact.id), now)
+                    .map_err(|e| {
+                        Error::Corrupt(format!(
+                            "conversation {} cannot take a customer message: {e}",
+                            conv.id
+                        ))
+                    })?;
+                events.extend(changed);
                 (conv, false)
             }
         }
@@ -397,15 +381,6 @@ pub(crate) fn record_attempt(tx: &mut Tx<'_>, a: &Attempt) -> Result<()> {
     Ok(())
 }
 
-fn status_event(from: &Status, to: &Status, actor: Actor, at: Timestamp) -> Event {
-    Event::new(
-        EventKind::StatusChanged,
-        actor,
-        at,
-        json!({ "from": from.as_str(), "to": to.as_str() }),
-    )
-}
-
 /// The context a decision is applied in.
 pub(crate) struct Step<'a> {
     pub(crate) conv: &'a mut Conversation,
@@ -509,6 +484,14 @@ fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result
         life: _,
     } = step;
     let mut applied = Applied::default();
+    // What the decision does to the conversation itself: the core's rule, shared with
+    // the simulator. Refused before anything is written.
+    let bot = step::apply_bot_decision(conv, contact, &decision, now).map_err(|e| {
+        Error::Corrupt(format!(
+            "the bot's decision on conversation {}: {e}",
+            conv.id
+        ))
+    })?;
     let route = if in_band {
         Route::InBand
     } else {
@@ -550,57 +533,15 @@ fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result
             lane: lane.clone(),
         });
     }
-    if let Some(action) = decision.ticket {
-        let before = conv.ticket();
-        match ticket::apply(before, action) {
-            Ok(Transition::To(after)) => {
-                if after.status != before.status {
-                    tx.insert_event(
-                        Some(conv.id),
-                        &status_event(&before.status, &after.status, Actor::Bot, now),
-                    )?;
-                }
-                if action == Action::Escalate && decision.handoff.is_none() {
-                    tx.insert_event(
-                        Some(conv.id),
-                        &Event::new(
-                            EventKind::Escalated,
-                            Actor::Bot,
-                            now,
-                            json!({ "contact": contact.id }),
-                        ),
-                    )?;
-                }
-                conv.status = after.status;
-                conv.resolved_by = after.resolved_by;
-                applied.escalated |= action == Action::Escalate;
-                if action == Action::Solve(Resolver::Bot) {
-                    applied.bot_solved = Some(decision.csat);
-                }
-            }
-            Ok(Transition::NewConversation) | Err(_) => {
-                return Err(Error::Corrupt(format!(
-                    "the bot asked for {action:?} on a conversation in status {}",
-                    conv.status
-                )));
-            }
-        }
+    for e in &bot.events {
+        tx.insert_event(Some(conv.id), e)?;
     }
-    if let Some(h) = decision.handoff {
-        if contact.language.is_none()
-            && let Some(l) = &h.language
-        {
-            tx.set_contact_language(contact.id, l)?;
-        }
-        conv.team = h.team;
-        conv.priority = h.priority;
-        conv.escalation_reason = Some(h.reason);
-        conv.fields = h.fields;
+    applied.escalated = bot.escalated;
+    applied.bot_solved = bot.bot_solved;
+    if let Some(l) = &bot.contact_language {
+        tx.set_contact_language(contact.id, l)?;
     }
     applied.http = decision.http;
-    if let Some(state) = decision.bot_state {
-        conv.bot_state = state;
-    }
     for e in &decision.events {
         tx.insert_event(Some(conv.id), e)?;
     }
