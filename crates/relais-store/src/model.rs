@@ -59,6 +59,86 @@ pub struct Ingested {
     pub http: Option<relais_core::decision::HttpCall>,
 }
 
+/// What a committed transaction leaves for the runtime to do once it is durable: the
+/// `http` call the bot asked for (run outside any transaction), timers to hand to the
+/// wheel, queued messages to wake the outbox for. Every commit's outcome implements it,
+/// and the runtime follows them all in ONE place (`Runtime::after_commit`).
+pub trait Committed {
+    /// The conversation the commit was about, if one.
+    fn conversation(&self) -> Option<ConversationId>;
+    /// The bot's `http` call, taken out to be run.
+    fn take_http(&mut self) -> Option<relais_core::decision::HttpCall>;
+    /// Adds what the call's result committed (replies, timers, queued messages).
+    fn absorb(&mut self, more: Fired);
+    fn timers(&self) -> &[ScheduledTimer];
+    /// Outbound rows were queued for the dispatcher.
+    fn queued(&self) -> bool;
+}
+
+macro_rules! committed_with_bot {
+    ($t:ty) => {
+        impl Committed for $t {
+            fn conversation(&self) -> Option<ConversationId> {
+                Some(self.conversation)
+            }
+            fn take_http(&mut self) -> Option<relais_core::decision::HttpCall> {
+                self.http.take()
+            }
+            fn absorb(&mut self, more: Fired) {
+                self.replies.extend(more.replies);
+                self.timers.extend(more.timers);
+                self.queued |= more.queued;
+            }
+            fn timers(&self) -> &[ScheduledTimer] {
+                &self.timers
+            }
+            fn queued(&self) -> bool {
+                self.queued
+            }
+        }
+    };
+}
+committed_with_bot!(Ingested);
+committed_with_bot!(Fired);
+committed_with_bot!(Started);
+
+impl Committed for DeskOutcome {
+    fn conversation(&self) -> Option<ConversationId> {
+        self.message.as_ref().map(|m| m.conversation)
+    }
+    fn take_http(&mut self) -> Option<relais_core::decision::HttpCall> {
+        None
+    }
+    fn absorb(&mut self, more: Fired) {
+        self.timers.extend(more.timers);
+        self.queued |= more.queued;
+    }
+    fn timers(&self) -> &[ScheduledTimer] {
+        &self.timers
+    }
+    fn queued(&self) -> bool {
+        self.queued
+    }
+}
+
+impl Committed for Rerouted {
+    fn conversation(&self) -> Option<ConversationId> {
+        None
+    }
+    fn take_http(&mut self) -> Option<relais_core::decision::HttpCall> {
+        None
+    }
+    fn absorb(&mut self, more: Fired) {
+        self.timers.extend(more.timers);
+    }
+    fn timers(&self) -> &[ScheduledTimer] {
+        &self.timers
+    }
+    fn queued(&self) -> bool {
+        false
+    }
+}
+
 /// What firing a timer did.
 #[derive(Debug, Clone)]
 pub struct Fired {

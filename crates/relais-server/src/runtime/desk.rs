@@ -24,14 +24,9 @@ impl Runtime {
             None => None,
         };
         action.now = self.clock.now();
-        let out = self.store.act(action).await;
+        let mut out = self.store.act(action).await?;
+        self.after_commit(&mut out, false).await?;
         drop(guard);
-        let out = out?;
-        self.timers.add(&out.timers);
-        if out.queued {
-            self.outbox_wake.notify_one();
-        }
-        self.poke_feed();
         Ok(out)
     }
 
@@ -40,12 +35,11 @@ impl Runtime {
         agent: AgentId,
         presence: Presence,
     ) -> Result<Rerouted, relais_store::Error> {
-        let out = self
+        let mut out = self
             .store
             .set_presence(agent, presence, self.clock.now())
             .await?;
-        self.timers.add(&out.timers);
-        self.poke_feed();
+        self.after_commit(&mut out, false).await?;
         Ok(out)
     }
 

@@ -4,7 +4,7 @@
 use super::Runtime;
 use crate::metrics::Metrics;
 use crate::redact::mask;
-use relais_store::{Inbound, Ingested, Lane};
+use relais_store::{Committed, Inbound, Ingested, Lane};
 use std::time::Instant;
 
 impl Runtime {
@@ -22,19 +22,10 @@ impl Runtime {
         let address = mask(&inbound.address);
         let in_band = inbound.replies_in_band;
         let mut result = self.store.ingest(inbound, self.handler.clone()).await;
-        // `http` steps run now, outside the transaction, still holding the lane so the
-        // conversation's next message waits for the flow to move on.
         if let Ok(done) = &mut result
-            && let Some(call) = done.http.take()
+            && let Err(e) = self.after_commit(done, in_band).await
         {
-            match self.follow_http(done.conversation, call, in_band).await {
-                Ok(more) => {
-                    done.replies.extend(more.replies);
-                    done.timers.extend(more.timers);
-                    done.queued |= more.queued;
-                }
-                Err(e) => result = Err(e),
-            }
+            result = Err(e);
         }
         drop(guard);
         match &result {
@@ -46,11 +37,6 @@ impl Runtime {
                     Metrics::inc(&self.metrics.inbound);
                     tracing::debug!(%channel, %address, conversation = %done.conversation, message = %done.message, replies = done.replies.len(), "inbound message committed");
                 }
-                self.timers.add(&done.timers);
-                if done.queued {
-                    self.outbox_wake.notify_one();
-                }
-                self.poke_feed();
                 self.metrics.observe_pipeline(started.elapsed());
             }
             Err(e) => {
@@ -63,6 +49,31 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// What follows every commit, written once: the `http` call the bot asked for runs
+    /// now, outside any transaction, while the caller still holds the conversation's lane
+    /// (so its next message waits for the flow to move on); then the new timers go to the
+    /// wheel, the outbox wakes if messages were queued, and live streams are told. The
+    /// first commit's follow-ups happen even when the call's own commit fails.
+    pub async fn after_commit<C: Committed>(
+        &self,
+        out: &mut C,
+        in_band: bool,
+    ) -> Result<(), relais_store::Error> {
+        let followed = match (out.conversation(), out.take_http()) {
+            (Some(conversation), Some(call)) => self
+                .follow_http(conversation, call, in_band)
+                .await
+                .map(|more| out.absorb(more)),
+            _ => Ok(()),
+        };
+        self.timers.add(out.timers());
+        if out.queued() {
+            self.outbox_wake.notify_one();
+        }
+        self.poke_feed();
+        followed
+    }
+
     /// Runs an `http` call and hands its result back, as long as the bot asks for more.
     pub async fn follow_http(
         &self,
@@ -122,17 +133,7 @@ impl Runtime {
             .start_proactive(start, self.handler.clone())
             .await?;
         if let relais_store::ProactiveOutcome::Started(s) = &mut out {
-            if let Some(call) = s.http.take() {
-                let more = self.follow_http(s.conversation, call, false).await?;
-                s.replies.extend(more.replies);
-                s.timers.extend(more.timers);
-                s.queued |= more.queued;
-            }
-            self.timers.add(&s.timers);
-            if s.queued {
-                self.outbox_wake.notify_one();
-            }
-            self.poke_feed();
+            self.after_commit(s, false).await?;
         }
         drop(guard);
         Ok(out)

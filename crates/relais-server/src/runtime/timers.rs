@@ -129,27 +129,16 @@ async fn fire(rt: Arc<Runtime>, id: TimerId, lane: Lane) {
         .store
         .fire_timer(id, rt.clock.now(), rt.handler.clone())
         .await;
-    drop(guard);
     match result {
         Ok(Some(mut fired)) => {
-            if let Some(call) = fired.http.take() {
-                match rt.follow_http(fired.conversation, call, false).await {
-                    Ok(more) => {
-                        fired.timers.extend(more.timers);
-                        fired.queued |= more.queued;
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "http step after a timer failed to commit")
-                    }
-                }
+            // Still in the lane: an `http` step the timer led to runs before the
+            // conversation's next message.
+            if let Err(e) = rt.after_commit(&mut fired, false).await {
+                tracing::error!(error = %e, "http step after a timer failed to commit")
             }
+            drop(guard);
             Metrics::inc(&rt.metrics.timers_fired);
             tracing::debug!(timer = %id, conversation = %fired.conversation, "timer fired");
-            rt.timers.add(&fired.timers);
-            if fired.queued {
-                rt.outbox_wake.notify_one();
-            }
-            rt.poke_feed();
         }
         Ok(None) => tracing::debug!(timer = %id, "timer already fired or cancelled"),
         Err(e) => {
