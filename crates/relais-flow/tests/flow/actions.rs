@@ -1,0 +1,229 @@
+//! Every action of a flow, customer text echoed without template evaluation, and
+//! reminders and timeouts on the virtual clock.
+
+use crate::common::{assert_passes, load};
+
+const ACTIONS: &str = r#"
+flow: actions
+language: en
+vars: { brand: Acme }
+start: hello
+steps:
+  hello:
+    say: { text: "Hi {{ contact.name }} from {{ brand }}", buttons: ["Yes", "No"] }
+    next: q
+  q:
+    ask:
+      prompt: "Your number?"
+      save: n
+      expect: { number: {} }
+    next: compute
+  compute:
+    set: { double: "n * 2", label: "N={{ n }}", fixed: 7 }
+    next: check
+  check:
+    branch:
+      - { when: "double > 10", next: big }
+    next: small
+  big:
+    say: "{{ label }} doubled is {{ double }}, big"
+    next: pause
+  small:
+    say: "{{ label }} doubled is {{ double }}, small"
+    next: pause
+  pause:
+    wait: 1h
+    next: call
+  call:
+    http:
+      method: POST
+      url: "{{ secrets.orders_api }}/double"
+      body: { n: "{{ n }}", fixed: 3 }
+      save: answer
+      on_error: broken
+    next: tmpl
+  tmpl:
+    template: { name: creneau_livraison, language: fr, params: ["{{ answer.id }}", "demain"] }
+    next: hop
+  hop:
+    goto: second
+  broken:
+    handoff: { team: support, reason: flow_error, say: "Sorry, {{ contact.name }}." }
+"#;
+
+const SECOND: &str = r#"
+flow: second
+trigger: { on: api }
+start: confirm
+steps:
+  confirm:
+    ask:
+      prompt: "Still {{ brand }}. Done?"
+      routes:
+        - { match: { keywords: ["yes", "oui"] }, next: done }
+        - { match: { button: ["later"] }, next: later }
+      else: human
+  done:
+    resolve: { say: "Bye" }
+  later:
+    answer: { on_no_answer: human }
+  human:
+    handoff: { team: support, priority: urgent, note: "n={{ n }}" }
+"#;
+
+#[test]
+fn every_action_runs() {
+    let loaded = load(&[
+        ("flows/actions.yaml", ACTIONS),
+        ("flows/second.yaml", SECOND),
+    ]);
+    assert_passes(
+        loaded.clone(),
+        r#"
+name: every action
+flow: actions
+contact: { name: Ann, language: en }
+http:
+  - request: "POST https://orders.example/double"
+    response: { status: 200, json: { id: X9 } }
+steps:
+  - user: "hello"
+    bot: ["Hi Ann from Acme", "Your number?"]
+  - user: "six"
+    bot: ["Please give a number."]
+  - user: "6"
+    bot: ["N=6 doubled is 12, big"]
+    expect: { vars: { n: 6, double: 12, fixed: 7, label: "N=6" } }
+  - wait: 59m
+    bot: []
+  - wait: 1m
+    bot: ["Votre colis X9 est prévu le demain. Répondez A pour changer de créneau.", "Still Acme. Done?"]
+    expect: { template: creneau_livraison, vars: { answer: { id: X9 } } }
+  - user: "Yes!"
+    bot: ["Bye"]
+    expect: { status: solved, resolved_by: bot }
+"#,
+    );
+    // `else`, a button route, `answer` with no article, handoff with priority and note.
+    assert_passes(
+        loaded.clone(),
+        r#"
+name: other branches
+flow: actions
+contact: { name: Ann, language: en }
+http:
+  - request: "POST https://orders.example/double"
+    response: { status: 200, json: { id: X9 } }
+steps:
+  - user: "hello"
+  - user: "2"
+    bot: ["N=2 doubled is 4, small"]
+  - wait: 1h
+  - user: "later"
+    button: later
+    bot: ["I'm transferring you to an agent. Please hold on, someone will answer you shortly."]
+    expect: { status: open, handoff: { team: support, reason: requested, priority: urgent } }
+  - user: "hello?"
+    bot: []
+"#,
+    );
+    // A failing http call goes to on_error.
+    assert_passes(
+        loaded,
+        r#"
+name: http error
+flow: actions
+contact: { name: Ann, language: en }
+http:
+  - request: "POST https://orders.example/*"
+    response: { status: 503 }
+steps:
+  - user: "hello"
+  - user: "2"
+  - wait: 1h
+    bot: ["Sorry, Ann."]
+    expect: { handoff: { reason: flow_error } }
+"#,
+    );
+}
+
+#[test]
+fn customer_template_syntax_is_echoed_literally() {
+    let flow = r#"
+flow: echo
+start: q
+steps:
+  q:
+    ask: { prompt: "Say something", save: said }
+    next: echo
+  echo:
+    say: "You said: {{ said }} / {{ last_message }}"
+    next: q
+"#;
+    assert_passes(
+        load(&[("flows/echo.yaml", flow)]),
+        r#"
+name: echo
+flow: echo
+steps:
+  - user: "hi"
+    bot: ["Say something"]
+  - user: "{{ 7*7 }} {% for x in range(9) %}x{% endfor %}"
+    bot: ["You said: {{ 7*7 }} {% for x in range(9) %}x{% endfor %} / {{ 7*7 }} {% for x in range(9) %}x{% endfor %}", "Say something"]
+"#,
+    );
+}
+
+#[test]
+fn reminders_and_timeouts_follow_the_virtual_clock() {
+    let flow = r#"
+flow: timers
+start: q
+steps:
+  q:
+    ask:
+      prompt: "Order?"
+      routes: [ { match: { keywords: ["ok"] }, next: done } ]
+      timeout: 10m
+      reminders: [ { after: 3m, say: "Still there?" }, { after: 6m, say: "Last call" } ]
+      on_timeout: gone
+  done:
+    resolve: { say: "Thanks" }
+  gone:
+    resolve: { say: "Closing" }
+"#;
+    let loaded = load(&[("flows/timers.yaml", flow)]);
+    assert_passes(
+        loaded.clone(),
+        r#"
+name: timeout
+flow: timers
+steps:
+  - user: "hi"
+    bot: ["Order?"]
+  - wait: 2m59s
+    bot: []
+  - wait: 1s
+    bot: ["Still there?"]
+  - wait: 7m
+    bot: ["Last call", "Closing"]
+    expect: { status: solved, resolved_by: bot }
+"#,
+    );
+    // Answering cancels the reminders and the timeout.
+    assert_passes(
+        loaded,
+        r#"
+name: answered
+flow: timers
+steps:
+  - user: "hi"
+  - wait: 4m
+    bot: ["Still there?"]
+  - user: "ok"
+    bot: ["Thanks"]
+  - wait: 1h
+    bot: []
+"#,
+    );
+}
