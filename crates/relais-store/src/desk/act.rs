@@ -1,0 +1,317 @@
+//! Agents' actions on a conversation (reply with client id, note, claim, transfer,
+//! pending, solve, reopen), with visibility checked on the locked row.
+
+use super::*;
+use crate::outgoing::{Outgoing, Route};
+use crate::queue;
+use crate::tx::Tx;
+use crate::{Error, Result};
+use relais_core::Timestamp;
+use relais_core::access::ConversationAction;
+use relais_core::event::{Actor, EventKind};
+use relais_core::lifecycle::{
+    Lifecycle, TIMER_AUTO_CLOSE, TIMER_INACTIVE, TIMER_REMIND, TIMER_RETURN,
+};
+use relais_core::message::{AuthorKind, Message};
+use relais_core::ticket::{Action, Resolver, Status};
+use serde_json::json;
+
+/// One agent action, in one transaction: visibility on the locked row, then the
+/// action's own function, then the conversation saved and the queues drained.
+pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<DeskOutcome> {
+    use ConversationAction as CA;
+    let needed = match &a.act {
+        Act::Reply { .. } => CA::Reply,
+        Act::Note { .. } => CA::Note,
+        Act::Claim => CA::Claim,
+        Act::Transfer { .. } => CA::Transfer,
+        Act::SetPending => CA::SetPending,
+        Act::Solve => CA::Solve,
+        Act::Reopen => CA::Reopen,
+    };
+    let (conv, lane) = load_for(tx, a.viewer, a.conversation, needed)?;
+    if conv.status == Status::Bot && !matches!(a.act, Act::Note { .. } | Act::Transfer { .. }) {
+        return Err(Error::Conflict(format!(
+            "conversation {} is with the bot: transfer it to a team or an agent first",
+            conv.id
+        )));
+    }
+    let mut c = Acting {
+        conv,
+        lane,
+        me: a.viewer.agent,
+        actor: Actor::Agent(a.viewer.agent),
+        now: a.now,
+        life,
+        fx: Effects::default(),
+        message: None,
+        drain: Vec::new(),
+    };
+    let done = match &a.act {
+        Act::Reply {
+            text,
+            client_id,
+            pending,
+        } => reply(tx, &mut c, text, client_id.as_deref(), *pending)?,
+        Act::Note { text } => {
+            c.note(tx, text)?;
+            Done::Save
+        }
+        Act::Claim => claim(tx, &mut c)?,
+        Act::Transfer { team, agent, note } => {
+            transfer(tx, &mut c, team.as_deref(), *agent, note.as_deref())?
+        }
+        Act::SetPending => {
+            transition(tx, &mut c.conv, Action::AwaitCustomer, c.actor, c.now)?;
+            Done::Save
+        }
+        Act::Solve => {
+            transition(
+                tx,
+                &mut c.conv,
+                Action::Solve(Resolver::Agent),
+                c.actor,
+                c.now,
+            )?;
+            let by = SolvedBy::Agent(c.me);
+            solved(tx, &mut c.conv, &c.lane, by, life, c.now, &mut c.fx)?;
+            c.drain.push(c.conv.team.clone());
+            Done::Save
+        }
+        Act::Reopen => reopen(tx, &mut c)?,
+    };
+    match done {
+        Done::Duplicate(out) => return Ok(out),
+        Done::Save => {
+            c.conv.updated_at = c.now;
+            tx.update_conversation(&c.conv)?;
+        }
+        Done::Saved => {}
+    }
+    for t in &c.drain {
+        let assigned = queue::drain(tx, t.as_deref(), life, c.now)?;
+        c.fx.assigned(assigned);
+    }
+    Ok(DeskOutcome {
+        message: c.message,
+        duplicate: false,
+        timers: c.fx.timers,
+        queued: c.fx.queued,
+    })
+}
+
+/// What one action works on and what it has produced so far.
+struct Acting<'l> {
+    conv: Conversation,
+    lane: Lane,
+    me: AgentId,
+    actor: Actor,
+    now: Timestamp,
+    life: &'l Lifecycle,
+    fx: Effects,
+    /// The message the action wrote (reply or note).
+    message: Option<Message>,
+    /// Queues to drain once the conversation is saved.
+    drain: Vec<Option<String>>,
+}
+
+/// How an action ended.
+enum Done {
+    /// The conversation is to be saved.
+    Save,
+    /// The action saved it itself (a transfer, before re-queueing it).
+    Saved,
+    /// A repeated client id: the first reply, nothing written.
+    Duplicate(DeskOutcome),
+}
+
+impl Acting<'_> {
+    fn note(&mut self, tx: &mut Tx<'_>, text: &str) -> Result<()> {
+        let out = Outgoing::text(
+            AuthorKind::Agent,
+            Some(self.me),
+            text.to_owned(),
+            Route::Note,
+        );
+        self.message = Some(write_message(
+            tx,
+            &mut self.conv,
+            &self.lane,
+            out,
+            self.now,
+            &mut self.fx,
+        )?);
+        Ok(())
+    }
+
+    /// Assigns the conversation to `agent` if nobody has it; `true` when this did.
+    fn claim_for(&mut self, tx: &mut Tx<'_>, agent: AgentId) -> Result<bool> {
+        if !tx.claim(self.conv.id, agent, self.now)? {
+            return Ok(false);
+        }
+        let a = queue::record_assignment(tx, self.conv.id, agent, self.actor, self.life, self.now)?;
+        self.fx.assigned(vec![a]);
+        Ok(true)
+    }
+}
+
+/// A reply to the customer: taking an unassigned conversation, reopening a solved one,
+/// then waiting for the customer (reminder and inactivity timers).
+fn reply(
+    tx: &mut Tx<'_>,
+    c: &mut Acting<'_>,
+    text: &str,
+    client_id: Option<&str>,
+    pending: bool,
+) -> Result<Done> {
+    if let Some(id) = client_id
+        && let Some(first) = tx.message_by_client_id(c.conv.id, id)?
+    {
+        return Ok(Done::Duplicate(DeskOutcome {
+            message: tx.message(first)?,
+            duplicate: true,
+            timers: Vec::new(),
+            queued: false,
+        }));
+    }
+    if c.conv.status == Status::Closed {
+        return Err(Error::Conflict(format!(
+            "conversation {} is closed",
+            c.conv.id
+        )));
+    }
+    if c.conv.assignee.is_none() && tx.claim(c.conv.id, c.me, c.now)? {
+        // Answering an unassigned conversation takes it.
+        queue::record_assignment(tx, c.conv.id, c.me, c.actor, c.life, c.now)?;
+        c.conv.assignee = Some(c.me);
+    }
+    if matches!(c.conv.status, Status::Solved) {
+        transition(tx, &mut c.conv, Action::Reopen, c.actor, c.now)?;
+    }
+    let out = Outgoing {
+        client_id: client_id.map(str::to_owned),
+        ..Outgoing::text(
+            AuthorKind::Agent,
+            Some(c.me),
+            text.to_owned(),
+            Route::Outbox,
+        )
+    };
+    c.message = Some(write_message(
+        tx,
+        &mut c.conv,
+        &c.lane,
+        out,
+        c.now,
+        &mut c.fx,
+    )?);
+    // The agent answered: no return to the queue; now the customer is waited for.
+    tx.cancel_timers(c.conv.id, TIMER_RETURN, c.now)?;
+    if pending && c.conv.status == Status::Open {
+        transition(tx, &mut c.conv, Action::AwaitCustomer, c.actor, c.now)?;
+    }
+    for (name, after) in [
+        (TIMER_REMIND, c.life.remind_after),
+        (TIMER_INACTIVE, c.life.close_after),
+    ] {
+        let t = timer(name, c.now.plus(after), json!({}));
+        schedule(tx, c.conv.id, &c.lane, t, c.now, &mut c.fx)?;
+    }
+    Ok(Done::Save)
+}
+
+fn claim(tx: &mut Tx<'_>, c: &mut Acting<'_>) -> Result<Done> {
+    if c.conv.assignee == Some(c.me) {
+        // Claiming twice is harmless.
+    } else if c.conv.status == Status::Open && c.claim_for(tx, c.me)? {
+        c.conv.assignee = Some(c.me);
+    } else {
+        return Err(Error::Conflict(format!(
+            "conversation {} is already assigned or not waiting",
+            c.conv.id
+        )));
+    }
+    Ok(Done::Save)
+}
+
+/// To another team (at the back of its queue) and/or a given agent, with a note. A
+/// conversation still with the bot is escalated; a solved or pending one reopened.
+fn transfer(
+    tx: &mut Tx<'_>,
+    c: &mut Acting<'_>,
+    team: Option<&str>,
+    agent: Option<AgentId>,
+    note: Option<&str>,
+) -> Result<Done> {
+    if team.is_none() && agent.is_none() {
+        return Err(Error::Conflict(
+            "a transfer names a team, an agent, or both".into(),
+        ));
+    }
+    if let Some(t) = team
+        && tx.team_row(t)?.is_none()
+    {
+        return Err(Error::NotFound(format!("team {t}")));
+    }
+    if let Some(ag) = agent
+        && tx.agent(ag)?.filter(|x| !x.disabled).is_none()
+    {
+        return Err(Error::NotFound(format!("agent {ag}")));
+    }
+    if c.conv.status == Status::Bot {
+        transition(tx, &mut c.conv, Action::Escalate, c.actor, c.now)?;
+        c.conv
+            .escalation_reason
+            .get_or_insert_with(|| "requested".into());
+    } else if matches!(c.conv.status, Status::Solved | Status::Pending) {
+        transition(tx, &mut c.conv, Action::Reopen, c.actor, c.now)?;
+    }
+    let from_team = c.conv.team.clone();
+    let from_agent = c.conv.assignee;
+    if let Some(t) = team {
+        c.conv.team = Some(t.to_owned());
+    }
+    if let Some(n) = note {
+        c.note(tx, n)?;
+    }
+    c.conv.assignee = None;
+    c.conv.updated_at = c.now;
+    tx.update_conversation(&c.conv)?;
+    tx.enqueue_anew(c.conv.id, c.now)?;
+    tx.cancel_timers(c.conv.id, TIMER_RETURN, c.now)?;
+    event(
+        tx,
+        c.conv.id,
+        EventKind::Transferred,
+        c.actor,
+        c.now,
+        json!({
+            "from_team": from_team, "to_team": c.conv.team, "from_agent": from_agent, "to_agent": agent,
+        }),
+    )?;
+    match agent {
+        Some(ag) => {
+            c.claim_for(tx, ag)?;
+        }
+        None => c.drain.push(c.conv.team.clone()),
+    }
+    c.drain.push(from_team);
+    Ok(Done::Saved)
+}
+
+/// The agent reopens a solved conversation and takes it if it is not theirs.
+fn reopen(tx: &mut Tx<'_>, c: &mut Acting<'_>) -> Result<Done> {
+    transition(tx, &mut c.conv, Action::Reopen, c.actor, c.now)?;
+    tx.cancel_timers(c.conv.id, TIMER_AUTO_CLOSE, c.now)?;
+    if c.conv.assignee != Some(c.me) {
+        tx.c.execute(
+            "UPDATE conversations SET assignee = NULL WHERE id = $1",
+            &[c.conv.id.0.into()],
+        )?;
+        c.conv.assignee = None;
+        if c.claim_for(tx, c.me)? {
+            c.conv.assignee = Some(c.me);
+        }
+    }
+    Ok(Done::Save)
+}

@@ -1,0 +1,412 @@
+//! The ticket's life after the bot: solving and the satisfaction survey, what a
+//! customer's message does to a conversation a human owns (reopen, survey answers), and
+//! the lifecycle timers (`ticket.*`: return, reminder, inactivity, auto-close).
+
+use super::*;
+use crate::outgoing::{self, Outgoing, Route};
+use crate::queue;
+use crate::sql::ConnExt;
+use crate::tx::Tx;
+use crate::{Error, Result};
+use relais_core::Timestamp;
+use relais_core::agent::Presence;
+use relais_core::conversation::Conversation;
+use relais_core::event::{Actor, EventKind};
+use relais_core::id::{AgentId, ConversationId, MessageId};
+use relais_core::lifecycle::{
+    self, Lifecycle, Say, TIMER_AUTO_CLOSE, TIMER_AWAY, TIMER_INACTIVE, TIMER_REMIND, TIMER_RETURN,
+};
+use relais_core::message::{AuthorKind, Message};
+use relais_core::ticket::{Action, Resolver, Status};
+use serde_json::json;
+
+/// Who solved a conversation, for what follows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SolvedBy {
+    Agent(AgentId),
+    Inactivity,
+    /// The bot; `csat` when its flow's `resolve` asked for the survey.
+    Bot {
+        csat: bool,
+    },
+}
+
+/// After a solve: the conversation closes after `auto_close`; the survey goes out for
+/// an agent's solve (and a bot's that asked for it), never for an auto-solve.
+pub(crate) fn solved(
+    tx: &mut Tx<'_>,
+    conv: &mut Conversation,
+    lane: &Lane,
+    by: SolvedBy,
+    life: &Lifecycle,
+    now: Timestamp,
+    fx: &mut Effects,
+) -> Result<()> {
+    if !matches!(by, SolvedBy::Bot { .. }) {
+        // Nobody waits for anybody any more (the bot has no such timers).
+        cancel_waiting_for_customer(tx, conv.id, now)?;
+        tx.cancel_timers(conv.id, TIMER_RETURN, now)?;
+    }
+    tx.c.execute(
+        "UPDATE conversations SET solved_at = $1, last_assignee = COALESCE(assignee, last_assignee) WHERE id = $2",
+        &[now.0.into(), conv.id.0.into()],
+    )?;
+    schedule(
+        tx,
+        conv.id,
+        lane,
+        timer(TIMER_AUTO_CLOSE, now.plus(life.auto_close), json!({})),
+        now,
+        fx,
+    )?;
+    let survey = match by {
+        SolvedBy::Agent(agent) => life.csat.then_some(Some(agent)),
+        SolvedBy::Bot { csat } => (csat && life.csat).then_some(None),
+        SolvedBy::Inactivity => None,
+    };
+    if let Some(agent) = survey {
+        send_survey(tx, conv, lane, agent, now, fx)?;
+    }
+    Ok(())
+}
+
+/// Sends the satisfaction question in the customer's language and records the survey.
+pub(crate) fn send_survey(
+    tx: &mut Tx<'_>,
+    conv: &mut Conversation,
+    lane: &Lane,
+    agent: Option<AgentId>,
+    now: Timestamp,
+    fx: &mut Effects,
+) -> Result<()> {
+    let lang = language(tx, conv)?;
+    let m = write_message(
+        tx,
+        conv,
+        lane,
+        Outgoing::text(
+            AuthorKind::System,
+            None,
+            lifecycle::text(Say::CsatQuestion, &lang).to_owned(),
+            Route::Outbox,
+        ),
+        now,
+        fx,
+    )?;
+    tx.c.execute(
+        "INSERT INTO csat (conversation_id, message_id, agent_id, state, sent_at) VALUES ($1, $2, $3, 'sent', $4) \
+         ON CONFLICT (conversation_id) DO UPDATE SET message_id = $2, agent_id = $3, state = 'sent', score = NULL, sent_at = $4, answered_at = NULL",
+        &[conv.id.0.into(), m.id.0.into(), agent.map(|a| a.0).into(), now.0.into()],
+    )?;
+    event(
+        tx,
+        conv.id,
+        EventKind::CsatSent,
+        Actor::System,
+        now,
+        json!({ "message": m.id }),
+    )?;
+    Ok(())
+}
+
+/// A survey question that could not be delivered is recorded as such.
+pub(crate) fn survey_failed(tx: &mut Tx<'_>, message: MessageId, now: Timestamp) -> Result<()> {
+    let r = tx.c.query_opt(
+        "UPDATE csat SET state = 'undeliverable' WHERE message_id = $1 AND state = 'sent' RETURNING conversation_id",
+        &[message.0.into()],
+    )?;
+    if let Some(r) = r {
+        let id = ConversationId(r.int(0)?);
+        event(
+            tx,
+            id,
+            EventKind::CsatUndeliverable,
+            Actor::System,
+            now,
+            json!({ "message": message }),
+        )?;
+    }
+    Ok(())
+}
+
+/// Is this customer message the answer to a survey? Then it is recorded (and the
+/// conversation stays solved); the caller thanks the customer after storing the message.
+pub(crate) fn survey_answer(
+    tx: &mut Tx<'_>,
+    conv: &Conversation,
+    text: &str,
+    now: Timestamp,
+) -> Result<bool> {
+    if conv.status != Status::Solved {
+        return Ok(false);
+    }
+    let Some(score) = lifecycle::parse_csat(text) else {
+        return Ok(false);
+    };
+    let n = tx.c.execute(
+        "UPDATE csat SET state = 'answered', score = $1, answered_at = $2 WHERE conversation_id = $3 AND state IN ('sent', 'undeliverable')",
+        &[i64::from(score).into(), now.0.into(), conv.id.0.into()],
+    )?;
+    if n == 0 {
+        return Ok(false);
+    }
+    event(
+        tx,
+        conv.id,
+        EventKind::CsatAnswered,
+        Actor::Contact(conv.contact),
+        now,
+        json!({ "score": score }),
+    )?;
+    Ok(true)
+}
+
+/// Thanks for a survey answer, in the customer's language: in the response for an
+/// in-band channel, else through the outbox.
+pub(crate) fn survey_thanks(
+    tx: &mut Tx<'_>,
+    conv: &mut Conversation,
+    lane: &Lane,
+    answer: MessageId,
+    in_band: bool,
+    now: Timestamp,
+) -> Result<(Message, bool)> {
+    let lang = language(tx, conv)?;
+    let route = if in_band {
+        Route::InBand
+    } else {
+        Route::Outbox
+    };
+    let thanks = Outgoing {
+        reply_to: Some(answer),
+        ..Outgoing::text(
+            AuthorKind::System,
+            None,
+            lifecycle::text(Say::CsatThanks, &lang).to_owned(),
+            route,
+        )
+    };
+    let m = outgoing::write(tx, conv, lane, thanks, now)?;
+    Ok((m, route == Route::Outbox))
+}
+
+/// What a customer's message does to a conversation a human owns (after the ticket
+/// moved): stop the inactivity timers, reopen a solved one to its agent or the queue,
+/// and start the clock on the assignee's answer.
+pub(crate) fn customer_wrote(
+    tx: &mut Tx<'_>,
+    conv: &mut Conversation,
+    lane: &Lane,
+    before: Status,
+    life: &Lifecycle,
+    now: Timestamp,
+) -> Result<Effects> {
+    let mut fx = Effects::default();
+    if !matches!(conv.status, Status::Open | Status::Pending) {
+        return Ok(fx);
+    }
+    cancel_waiting_for_customer(tx, conv.id, now)?;
+    if before == Status::Solved {
+        tx.cancel_timers(conv.id, TIMER_AUTO_CLOSE, now)?;
+        let (_, _, last) = tx.assignment_times(conv.id)?;
+        conv.assignee = None;
+        tx.update_conversation(conv)?;
+        tx.enqueue_anew(conv.id, now)?;
+        // Back to the same agent if they are online with room, else the team's queue.
+        let back = match (last, conv.team.clone()) {
+            (Some(agent), Some(team)) => {
+                let cap = tx.team_row(&team)?.map_or(0, |t| t.capacity);
+                tx.candidates(&team, cap)?
+                    .iter()
+                    .any(|c| c.agent == agent && c.has_room())
+            }
+            (Some(agent), None) => tx
+                .agent(agent)?
+                .is_some_and(|a| a.presence == Presence::Online),
+            _ => false,
+        };
+        match last {
+            Some(agent) if back && tx.claim(conv.id, agent, now)? => {
+                fx.assigned(vec![queue::record_assignment(
+                    tx,
+                    conv.id,
+                    agent,
+                    Actor::System,
+                    life,
+                    now,
+                )?]);
+                conv.assignee = Some(agent);
+            }
+            _ => {
+                let assigned = queue::drain(tx, conv.team.as_deref(), life, now)?;
+                // The caller saves `conv` again: it must carry the new assignee.
+                if let Some(a) = assigned.iter().find(|a| a.conversation == conv.id) {
+                    conv.assignee = Some(a.agent);
+                }
+                fx.assigned(assigned);
+            }
+        }
+        return Ok(fx);
+    }
+    if conv.assignee.is_some()
+        && let Some(after) = life.return_after
+        && !tx.has_pending_timer(conv.id, TIMER_RETURN)?
+    {
+        let agent = conv.assignee;
+        schedule(
+            tx,
+            conv.id,
+            lane,
+            timer(TIMER_RETURN, now.plus(after), json!({ "agent": agent })),
+            now,
+            &mut fx,
+        )?;
+    }
+    Ok(fx)
+}
+
+/// Fires a lifecycle timer (the bot never sees these).
+pub(crate) fn fire(
+    tx: &mut Tx<'_>,
+    id: ConversationId,
+    name: &str,
+    payload: &serde_json::Value,
+    life: &Lifecycle,
+    now: Timestamp,
+) -> Result<Fired> {
+    let (mut conv, address) = tx
+        .conversation(id, true)?
+        .ok_or_else(|| Error::Corrupt(format!("timer {name} of a missing conversation {id}")))?;
+    let lane = Lane {
+        channel: conv.channel.clone(),
+        address,
+    };
+    event(
+        tx,
+        id,
+        EventKind::TimerFired,
+        Actor::System,
+        now,
+        json!({ "name": name }),
+    )?;
+    let mut fx = Effects::default();
+    match (name, conv.status) {
+        (TIMER_AUTO_CLOSE, Status::Solved) => {
+            transition(tx, &mut conv, Action::AutoClose, Actor::System, now)?;
+        }
+        (TIMER_REMIND, Status::Open | Status::Pending) => {
+            let lang = language(tx, &conv)?;
+            write_message(
+                tx,
+                &mut conv,
+                &lane,
+                Outgoing::text(
+                    AuthorKind::System,
+                    None,
+                    lifecycle::text(Say::StillThere, &lang).to_owned(),
+                    Route::Outbox,
+                ),
+                now,
+                &mut fx,
+            )?;
+        }
+        (TIMER_INACTIVE, Status::Open | Status::Pending) => {
+            if life.close_status == Status::Pending {
+                if conv.status == Status::Open {
+                    transition(tx, &mut conv, Action::AwaitCustomer, Actor::System, now)?;
+                }
+            } else {
+                transition(
+                    tx,
+                    &mut conv,
+                    Action::Solve(Resolver::Inactivity),
+                    Actor::System,
+                    now,
+                )?;
+                solved(
+                    tx,
+                    &mut conv,
+                    &lane,
+                    SolvedBy::Inactivity,
+                    life,
+                    now,
+                    &mut fx,
+                )?;
+                let team = conv.team.clone();
+                conv.updated_at = now;
+                tx.update_conversation(&conv)?;
+                fx.assigned(queue::drain(tx, team.as_deref(), life, now)?);
+            }
+        }
+        (TIMER_AWAY, Status::Open) => {
+            let agent = payload
+                .get("agent")
+                .and_then(serde_json::Value::as_i64)
+                .map(AgentId);
+            let since = payload.get("since").and_then(serde_json::Value::as_i64);
+            let still_away = match agent {
+                Some(a) => tx.c.query_opt(
+                    "SELECT 1 FROM agents WHERE id = $1 AND presence = 'away' AND presence_at = $2",
+                    &[a.0.into(), since.into()],
+                )?.is_some(),
+                None => false,
+            };
+            if still_away && conv.assignee == agent {
+                give_back(tx, &mut conv, agent, "away", life, now, &mut fx)?;
+                return Ok(fired(id, fx));
+            }
+        }
+        (TIMER_RETURN, Status::Open) => {
+            let due = payload
+                .get("agent")
+                .and_then(serde_json::Value::as_i64)
+                .map(AgentId);
+            if conv.assignee.is_some() && conv.assignee == due {
+                give_back(tx, &mut conv, due, "no_answer", life, now, &mut fx)?;
+                return Ok(fired(id, fx));
+            }
+        }
+        _ => {}
+    }
+    conv.updated_at = now;
+    tx.update_conversation(&conv)?;
+    Ok(fired(id, fx))
+}
+
+/// Takes a conversation back from its agent into its queue (it keeps its place) and
+/// lets the queue drain.
+pub(super) fn give_back(
+    tx: &mut Tx<'_>,
+    conv: &mut Conversation,
+    agent: Option<AgentId>,
+    why: &str,
+    life: &Lifecycle,
+    now: Timestamp,
+    fx: &mut Effects,
+) -> Result<()> {
+    conv.assignee = None;
+    conv.updated_at = now;
+    tx.update_conversation(conv)?;
+    tx.enqueue(conv.id, now)?;
+    tx.cancel_timers(conv.id, TIMER_RETURN, now)?;
+    event(
+        tx,
+        conv.id,
+        EventKind::Unassigned,
+        Actor::System,
+        now,
+        json!({ "agent": agent, "why": why }),
+    )?;
+    fx.assigned(queue::drain(tx, conv.team.as_deref(), life, now)?);
+    Ok(())
+}
+
+pub(super) fn fired(id: ConversationId, fx: Effects) -> Fired {
+    Fired {
+        conversation: id,
+        replies: Vec::new(),
+        timers: fx.timers,
+        queued: fx.queued,
+        http: None,
+    }
+}
