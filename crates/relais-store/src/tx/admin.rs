@@ -1,0 +1,167 @@
+//! Channels, agents, API tokens, and the counts tests read.
+
+use super::*;
+
+impl Tx<'_> {
+    // ---- channels, agents, tokens ---------------------------------------------------
+
+    pub fn insert_channel(&mut self, ch: &NewChannel) -> Result<()> {
+        let n = self.c.execute(
+            "INSERT INTO channels (id, kind, name, token_hash, callback_url, callback_secret, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+            &[
+                ch.id.as_str().into(),
+                ch.kind.as_str().into(),
+                ch.name.as_str().into(),
+                ch.token_hash.as_ref().into(),
+                ch.callback_url.as_ref().into(),
+                ch.callback_secret.as_ref().into(),
+                ch.created_at.0.into(),
+            ],
+        )?;
+        if n == 0 {
+            return Err(Error::AlreadyExists(format!("channel {}", ch.id)));
+        }
+        Ok(())
+    }
+
+    pub fn set_channel_token(&mut self, id: &ChannelId, token_hash: &str) -> Result<bool> {
+        let n = self.c.execute(
+            "UPDATE channels SET token_hash = $1 WHERE id = $2",
+            &[token_hash.into(), id.as_str().into()],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn channels(&mut self) -> Result<Vec<Channel>> {
+        let rows = self.c.query(
+            "SELECT id, kind, name, token_hash, callback_url, callback_secret, created_at FROM channels ORDER BY id",
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(Channel {
+                    id: ChannelId(r.text(0)?),
+                    kind: r.text(1)?,
+                    name: r.text(2)?,
+                    token_hash: r.opt_text(3)?,
+                    callback_url: r.opt_text(4)?,
+                    callback_secret: r.opt_text(5)?,
+                    created_at: Timestamp(r.int(6)?),
+                })
+            })
+            .collect()
+    }
+
+    pub fn insert_agent(&mut self, a: &NewAgent) -> Result<Agent> {
+        let r = self.c.query_opt(
+            "INSERT INTO agents (email, name, role, password_hash, presence, capacity, disabled, created_at) \
+             VALUES ($1, $2, $3, $4, 'offline', $5, 0, $6) ON CONFLICT (email) DO NOTHING RETURNING id",
+            &[
+                a.email.as_str().into(),
+                a.name.as_str().into(),
+                a.role.as_str().into(),
+                a.password_hash.as_ref().into(),
+                a.capacity.into(),
+                a.created_at.0.into(),
+            ],
+        )?;
+        let Some(r) = r else {
+            return Err(Error::AlreadyExists(format!("agent {}", a.email)));
+        };
+        Ok(Agent {
+            id: AgentId(r.int(0)?),
+            email: a.email.clone(),
+            name: a.name.clone(),
+            role: a.role,
+            presence: Presence::Offline,
+            capacity: a.capacity,
+            disabled: false,
+            created_at: a.created_at,
+        })
+    }
+
+    pub fn agent(&mut self, id: AgentId) -> Result<Option<Agent>> {
+        let sql = format!("SELECT {AGENT_COLS} FROM agents WHERE id = $1");
+        self.c
+            .query_opt(&sql, &[id.0.into()])?
+            .map(|r| agent_from(&r))
+            .transpose()
+    }
+
+    pub fn agent_by_email(&mut self, email: &str) -> Result<Option<(Agent, Option<String>)>> {
+        let sql = format!("SELECT {AGENT_COLS}, password_hash FROM agents WHERE email = $1");
+        self.c
+            .query_opt(&sql, &[email.into()])?
+            .map(|r| Ok((agent_from(&r)?, r.opt_text(8)?)))
+            .transpose()
+    }
+
+    pub fn agents(&mut self) -> Result<Vec<Agent>> {
+        let sql = format!("SELECT {AGENT_COLS} FROM agents ORDER BY id");
+        self.c.query(&sql, &[])?.iter().map(agent_from).collect()
+    }
+
+    pub fn insert_token(&mut self, t: &NewToken) -> Result<TokenInfo> {
+        let r = self.c.query_one(
+            "INSERT INTO api_tokens (agent_id, name, hash, scopes, kind, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            &[
+                t.agent.0.into(),
+                t.name.as_str().into(),
+                t.hash.as_str().into(),
+                json_text(&t.scopes)?,
+                t.kind.as_str().into(),
+                t.created_at.0.into(),
+                t.expires_at.map(|e| e.0).into(),
+            ],
+        )?;
+        Ok(TokenInfo {
+            id: r.int(0)?,
+            agent: t.agent,
+            name: t.name.clone(),
+            scopes: t.scopes.clone(),
+            kind: t.kind.clone(),
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+        })
+    }
+
+    pub fn token_by_hash(&mut self, hash: &str, now: Timestamp) -> Result<Option<TokenInfo>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $2)"
+        );
+        self.c
+            .query_opt(&sql, &[hash.into(), now.0.into()])?
+            .map(|r| token_from(&r))
+            .transpose()
+    }
+
+    pub fn revoke_token(&mut self, id: i64, agent: AgentId, now: Timestamp) -> Result<bool> {
+        let n = self.c.execute(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND agent_id = $3 AND revoked_at IS NULL",
+            &[now.0.into(), id.into(), agent.0.into()],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn stats(&mut self) -> Result<Stats> {
+        let r = self.c.query_one(
+            "SELECT (SELECT COUNT(*) FROM contacts), (SELECT COUNT(*) FROM conversations), \
+             (SELECT COUNT(*) FROM messages), (SELECT COUNT(*) FROM messages WHERE direction = 'inbound'), \
+             (SELECT COUNT(*) FROM events), (SELECT COUNT(*) FROM timers WHERE state = 'pending'), \
+             (SELECT COUNT(*) FROM outbox)",
+            &[],
+        )?;
+        Ok(Stats {
+            contacts: r.int(0)?,
+            conversations: r.int(1)?,
+            messages: r.int(2)?,
+            inbound: r.int(3)?,
+            events: r.int(4)?,
+            pending_timers: r.int(5)?,
+            queued_outbox: r.int(6)?,
+        })
+    }
+}

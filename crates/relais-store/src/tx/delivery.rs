@@ -1,0 +1,205 @@
+//! Timers, the outbox and its attempts journal.
+
+use super::*;
+
+impl Tx<'_> {
+    // ---- timers ---------------------------------------------------------------------
+
+    pub fn cancel_timers(
+        &mut self,
+        conversation: ConversationId,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<u64> {
+        self.c.execute(
+            "UPDATE timers SET state = 'cancelled', done_at = $1 \
+             WHERE conversation_id = $2 AND name = $3 AND state = 'pending'",
+            &[now.0.into(), conversation.0.into(), name.into()],
+        )
+    }
+
+    pub fn insert_timer(
+        &mut self,
+        conversation: ConversationId,
+        lane: &Lane,
+        t: &TimerRequest,
+        now: Timestamp,
+    ) -> Result<TimerId> {
+        let id = self.c.insert(
+            "INSERT INTO timers (conversation_id, channel_id, address, name, due_at, payload, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)",
+            &[
+                conversation.0.into(),
+                lane.channel.as_str().into(),
+                lane.address.as_str().into(),
+                t.name.as_str().into(),
+                t.due_at.0.into(),
+                json_text(&t.payload)?,
+                now.0.into(),
+            ],
+        )?;
+        id.map(TimerId)
+            .ok_or_else(|| Error::Database("a timer was not inserted".into()))
+    }
+
+    /// The atomic claim: only one caller ever moves a timer from pending to fired.
+    pub fn claim_timer(&mut self, id: TimerId, now: Timestamp) -> Result<Option<ClaimedTimer>> {
+        let r = self.c.query_opt(
+            "UPDATE timers SET state = 'fired', done_at = $1 WHERE id = $2 AND state = 'pending' AND due_at <= $1 \
+             RETURNING conversation_id, name, payload",
+            &[now.0.into(), id.0.into()],
+        )?;
+        r.map(|r| {
+            Ok(ClaimedTimer {
+                conversation: ConversationId(r.int(0)?),
+                name: r.text(1)?,
+                payload: r.json(2)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub fn due_timers(&mut self, until: Timestamp, limit: u32) -> Result<Vec<DueTimer>> {
+        let rows = self.c.query(
+            "SELECT id, due_at, channel_id, address FROM timers WHERE state = 'pending' AND due_at <= $1 \
+             ORDER BY due_at, id LIMIT $2",
+            &[until.0.into(), i64::from(limit).into()],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(DueTimer {
+                    id: TimerId(r.int(0)?),
+                    due_at: Timestamp(r.int(1)?),
+                    lane: Lane {
+                        channel: ChannelId(r.text(2)?),
+                        address: r.text(3)?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    // ---- outbox ---------------------------------------------------------------------
+
+    pub fn insert_outbox(&mut self, m: &Message, lane: &Lane, due: Timestamp) -> Result<()> {
+        self.c.execute(
+            "INSERT INTO outbox (message_id, conversation_id, channel_id, address, next_attempt_at, attempts) \
+             VALUES ($1, $2, $3, $4, $5, 0)",
+            &[
+                m.id.0.into(),
+                m.conversation.0.into(),
+                lane.channel.as_str().into(),
+                lane.address.as_str().into(),
+                due.0.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Leases the head of each conversation's queue that is due and not leased.
+    pub fn claim_outbox(&mut self, claim: &OutboxClaim) -> Result<Vec<OutboxItem>> {
+        let rows = self.c.query(
+            "UPDATE outbox SET lease_until = $1, lease_owner = $2 WHERE message_id IN ( \
+               SELECT o.message_id FROM outbox o \
+               WHERE o.next_attempt_at <= $3 AND (o.lease_until IS NULL OR o.lease_until < $3) \
+                 AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = o.conversation_id \
+                                 AND p.message_id < o.message_id) \
+               ORDER BY o.next_attempt_at, o.message_id LIMIT $4) \
+             AND (lease_until IS NULL OR lease_until < $3) \
+             RETURNING message_id, conversation_id, channel_id, address, attempts",
+            &[
+                claim.lease_until.0.into(),
+                claim.owner.as_str().into(),
+                claim.now.0.into(),
+                i64::from(claim.limit).into(),
+            ],
+        )?;
+        let mut items = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id = MessageId(r.int(0)?);
+            let m = self
+                .message(id)?
+                .ok_or_else(|| Error::Corrupt(format!("outbox row for missing message {id}")))?;
+            items.push(OutboxItem {
+                message: id,
+                conversation: ConversationId(r.int(1)?),
+                channel: ChannelId(r.text(2)?),
+                address: r.text(3)?,
+                text: m.text,
+                buttons: m.buttons,
+                attempts: r.int(4)?,
+            });
+        }
+        items.sort_by_key(|i| i.message);
+        Ok(items)
+    }
+
+    pub fn outbox_row(&mut self, id: MessageId) -> Result<Option<(ConversationId, i64)>> {
+        self.c
+            .query_opt(
+                "SELECT conversation_id, attempts FROM outbox WHERE message_id = $1",
+                &[id.0.into()],
+            )?
+            .map(|r| Ok((ConversationId(r.int(0)?), r.int(1)?)))
+            .transpose()
+    }
+
+    pub fn reschedule_outbox(&mut self, id: MessageId, at: Timestamp, attempts: i64) -> Result<()> {
+        self.c.execute(
+            "UPDATE outbox SET next_attempt_at = $1, attempts = $2, lease_until = NULL, lease_owner = NULL \
+             WHERE message_id = $3",
+            &[at.0.into(), attempts.into(), id.0.into()],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_outbox(&mut self, id: MessageId) -> Result<()> {
+        self.c
+            .execute("DELETE FROM outbox WHERE message_id = $1", &[id.0.into()])?;
+        Ok(())
+    }
+
+    pub fn next_outbox_due(&mut self, now: Timestamp) -> Result<Option<Timestamp>> {
+        let r = self.c.query_one(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE lease_until IS NULL OR lease_until < $1",
+            &[now.0.into()],
+        )?;
+        Ok(r.opt_int(0)?.map(Timestamp))
+    }
+
+    pub fn insert_attempt(&mut self, a: &AttemptRecord) -> Result<()> {
+        self.c.execute(
+            "INSERT INTO delivery_attempts (message_id, attempt, at, outcome, detail, duration_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                a.message.0.into(),
+                a.attempt.into(),
+                a.at.0.into(),
+                a.outcome.as_str().into(),
+                a.detail.as_ref().into(),
+                a.duration_ms.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn attempts(&mut self, id: MessageId) -> Result<Vec<AttemptRecord>> {
+        let rows = self.c.query(
+            "SELECT message_id, attempt, at, outcome, detail, duration_ms FROM delivery_attempts \
+             WHERE message_id = $1 ORDER BY attempt",
+            &[id.0.into()],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(AttemptRecord {
+                    message: MessageId(r.int(0)?),
+                    attempt: r.int(1)?,
+                    at: Timestamp(r.int(2)?),
+                    outcome: r.text(3)?,
+                    detail: r.opt_text(4)?,
+                    duration_ms: r.int(5)?,
+                })
+            })
+            .collect()
+    }
+}

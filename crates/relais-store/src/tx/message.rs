@@ -1,0 +1,134 @@
+//! Messages and the event log.
+
+use super::*;
+
+impl Tx<'_> {
+    // ---- messages -------------------------------------------------------------------
+
+    /// Inserts a message. For an inbound message whose (channel, external id) is already
+    /// stored, the unique index refuses it and this returns [`Error::DuplicateInbound`].
+    pub fn insert_message(&mut self, m: &Message, channel: &ChannelId) -> Result<MessageId> {
+        let id = self.c.insert(
+            "INSERT INTO messages (conversation_id, seq, channel_id, direction, author_kind, agent_id, body, buttons, \
+             status, external_id, reply_to, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (channel_id, external_id) WHERE direction = 'inbound' DO NOTHING",
+            &[
+                m.conversation.0.into(),
+                m.seq.into(),
+                channel.as_str().into(),
+                m.direction.as_str().into(),
+                m.author.as_str().into(),
+                m.agent.map(|a| a.0).into(),
+                m.text.as_str().into(),
+                json_text(&m.buttons)?,
+                m.status.map(DeliveryStatus::as_str).into(),
+                m.external_id.as_ref().into(),
+                m.reply_to.map(|r| r.0).into(),
+                m.created_at.0.into(),
+            ],
+        )?;
+        id.map(MessageId).ok_or(Error::DuplicateInbound)
+    }
+
+    pub fn inbound_by_external_id(
+        &mut self,
+        channel: &ChannelId,
+        external_id: &str,
+    ) -> Result<Option<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE channel_id = $1 AND external_id = $2 AND direction = 'inbound'"
+        );
+        self.c
+            .query_opt(&sql, &[channel.as_str().into(), external_id.into()])?
+            .map(|r| message_from(&r))
+            .transpose()
+    }
+
+    pub fn replies_to(&mut self, id: MessageId) -> Result<Vec<Message>> {
+        let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE reply_to = $1 ORDER BY seq");
+        self.c
+            .query(&sql, &[id.0.into()])?
+            .iter()
+            .map(message_from)
+            .collect()
+    }
+
+    pub fn messages(&mut self, conversation: ConversationId) -> Result<Vec<Message>> {
+        let sql =
+            format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 ORDER BY seq");
+        self.c
+            .query(&sql, &[conversation.0.into()])?
+            .iter()
+            .map(message_from)
+            .collect()
+    }
+
+    pub fn message(&mut self, id: MessageId) -> Result<Option<Message>> {
+        let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE id = $1");
+        self.c
+            .query_opt(&sql, &[id.0.into()])?
+            .map(|r| message_from(&r))
+            .transpose()
+    }
+
+    pub fn set_delivery(
+        &mut self,
+        id: MessageId,
+        status: DeliveryStatus,
+        external_id: Option<&str>,
+    ) -> Result<()> {
+        self.c.execute(
+            "UPDATE messages SET status = $1, external_id = COALESCE($2, external_id) WHERE id = $3",
+            &[status.as_str().into(), external_id.into(), id.0.into()],
+        )?;
+        Ok(())
+    }
+
+    // ---- events ---------------------------------------------------------------------
+
+    pub fn insert_event(&mut self, conversation: Option<ConversationId>, e: &Event) -> Result<()> {
+        let (flow, version, step) = match &e.flow {
+            Some(f) => (
+                Some(f.flow.as_str()),
+                Some(f.version),
+                Some(f.step.as_str()),
+            ),
+            None => (None, None, None),
+        };
+        self.c.execute(
+            "INSERT INTO events (conversation_id, at, kind, actor_kind, actor_id, flow, flow_version, step, data) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                conversation.map(|c| c.0).into(),
+                e.at.0.into(),
+                e.kind.as_str().into(),
+                e.actor.kind_str().into(),
+                e.actor.id().into(),
+                flow.into(),
+                version.into(),
+                step.into(),
+                json_text(&e.data)?,
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn events(
+        &mut self,
+        conversation: Option<ConversationId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
+        let rows = match conversation {
+            Some(c) => self.c.query(
+                &format!("SELECT {EVENT_COLS} FROM events WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3"),
+                &[c.0.into(), after.into(), i64::from(limit).into()],
+            )?,
+            None => self.c.query(
+                &format!("SELECT {EVENT_COLS} FROM events WHERE id > $1 ORDER BY id LIMIT $2"),
+                &[after.into(), i64::from(limit).into()],
+            )?,
+        };
+        rows.iter().map(event_from).collect()
+    }
+}

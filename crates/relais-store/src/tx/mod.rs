@@ -1,0 +1,387 @@
+//! Row operations inside one transaction, written once for both dialects over
+//! [`Conn`]: contacts and conversations here, messages and events in [`message`],
+//! timers and the outbox in [`delivery`], channels, agents and tokens in [`admin`].
+//! Use cases ([`crate::usecase`]) compose them. Not all SQL lives here yet: `queue.rs`,
+//! `desk/`, `webhooks.rs`, `versions.rs` and `proactive.rs` hold their own statements.
+
+use crate::model::*;
+use crate::sql::{Conn, ConnExt, Row, Val};
+use crate::{Error, Result};
+use relais_core::Timestamp;
+use relais_core::agent::{Presence, Role};
+use relais_core::contact::Contact;
+use relais_core::conversation::{Conversation, Priority};
+use relais_core::decision::TimerRequest;
+use relais_core::event::{Actor, Event, EventKind, FlowPosition};
+use relais_core::id::*;
+use relais_core::message::{AuthorKind, DeliveryStatus, Direction, Message};
+use relais_core::ticket::{Resolver, Status};
+
+mod admin;
+mod delivery;
+mod message;
+
+pub(crate) struct Tx<'a> {
+    pub c: &'a mut dyn Conn,
+}
+
+const CONVERSATION_COLS: &str = "id, channel_id, contact_id, status, team, assignee, priority, tags, \
+     escalation_reason, resolved_by, fields, bot_state, previous_id, last_seq, created_at, updated_at, address";
+const MESSAGE_COLS: &str = "id, conversation_id, seq, direction, author_kind, agent_id, body, buttons, \
+     status, external_id, reply_to, created_at";
+const CONTACT_COLS: &str = "id, name, language, tier, fields";
+const AGENT_COLS: &str = "id, email, name, role, presence, capacity, disabled, created_at";
+const TOKEN_COLS: &str = "id, agent_id, name, scopes, kind, created_at, expires_at";
+const EVENT_COLS: &str =
+    "id, conversation_id, at, kind, actor_kind, actor_id, flow, flow_version, step, data";
+
+fn corrupt(what: &str, value: &str) -> Error {
+    Error::Corrupt(format!("unknown {what} {value:?}"))
+}
+
+fn contact_from(r: &Row, o: usize) -> Result<Contact> {
+    Ok(Contact {
+        id: ContactId(r.int(o)?),
+        name: r.opt_text(o + 1)?,
+        language: r.opt_text(o + 2)?,
+        tier: r.text(o + 3)?,
+        fields: r.json(o + 4)?,
+    })
+}
+
+fn conversation_from(r: &Row) -> Result<(Conversation, String)> {
+    let status = r.text(3)?;
+    let priority = r.text(6)?;
+    let resolved = r.opt_text(9)?;
+    Ok((
+        Conversation {
+            id: ConversationId(r.int(0)?),
+            channel: ChannelId(r.text(1)?),
+            contact: ContactId(r.int(2)?),
+            status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            team: r.opt_text(4)?,
+            assignee: r.opt_int(5)?.map(AgentId),
+            priority: Priority::parse(&priority).ok_or_else(|| corrupt("priority", &priority))?,
+            tags: serde_json::from_value(r.json(7)?)?,
+            escalation_reason: r.opt_text(8)?,
+            resolved_by: match resolved {
+                Some(s) => Some(Resolver::parse(&s).ok_or_else(|| corrupt("resolver", &s))?),
+                None => None,
+            },
+            fields: r.json(10)?,
+            bot_state: r.json(11)?,
+            previous: r.opt_int(12)?.map(ConversationId),
+            last_seq: r.int(13)?,
+            created_at: Timestamp(r.int(14)?),
+            updated_at: Timestamp(r.int(15)?),
+        },
+        r.text(16)?,
+    ))
+}
+
+fn message_from(r: &Row) -> Result<Message> {
+    let dir = r.text(3)?;
+    let author = r.text(4)?;
+    let status = r.opt_text(8)?;
+    Ok(Message {
+        id: MessageId(r.int(0)?),
+        conversation: ConversationId(r.int(1)?),
+        seq: r.int(2)?,
+        direction: Direction::parse(&dir).ok_or_else(|| corrupt("direction", &dir))?,
+        author: AuthorKind::parse(&author).ok_or_else(|| corrupt("author", &author))?,
+        agent: r.opt_int(5)?.map(AgentId),
+        text: r.text(6)?,
+        buttons: serde_json::from_value(r.json(7)?)?,
+        status: match status {
+            Some(s) => {
+                Some(DeliveryStatus::parse(&s).ok_or_else(|| corrupt("delivery status", &s))?)
+            }
+            None => None,
+        },
+        external_id: r.opt_text(9)?,
+        reply_to: r.opt_int(10)?.map(MessageId),
+        created_at: Timestamp(r.int(11)?),
+    })
+}
+
+fn agent_from(r: &Row) -> Result<Agent> {
+    let role = r.text(3)?;
+    let presence = r.text(4)?;
+    Ok(Agent {
+        id: AgentId(r.int(0)?),
+        email: r.text(1)?,
+        name: r.text(2)?,
+        role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+        presence: Presence::parse(&presence).ok_or_else(|| corrupt("presence", &presence))?,
+        capacity: r.int(5)?,
+        disabled: r.int(6)? != 0,
+        created_at: Timestamp(r.int(7)?),
+    })
+}
+
+fn token_from(r: &Row) -> Result<TokenInfo> {
+    Ok(TokenInfo {
+        id: r.int(0)?,
+        agent: AgentId(r.int(1)?),
+        name: r.text(2)?,
+        scopes: serde_json::from_value(r.json(3)?)?,
+        kind: r.text(4)?,
+        created_at: Timestamp(r.int(5)?),
+        expires_at: r.opt_int(6)?.map(Timestamp),
+    })
+}
+
+fn event_from(r: &Row) -> Result<StoredEvent> {
+    let kind = r.text(3)?;
+    let actor_kind = r.text(4)?;
+    let actor_id = r.opt_int(5)?;
+    let flow = match (r.opt_text(6)?, r.opt_int(7)?, r.opt_text(8)?) {
+        (Some(flow), version, Some(step)) => Some(FlowPosition {
+            flow,
+            version: version.unwrap_or(0),
+            step,
+        }),
+        _ => None,
+    };
+    Ok(StoredEvent {
+        id: r.int(0)?,
+        conversation: r.opt_int(1)?.map(ConversationId),
+        event: Event {
+            kind: EventKind::parse(&kind).ok_or_else(|| corrupt("event kind", &kind))?,
+            actor: Actor::from_parts(&actor_kind, actor_id)
+                .ok_or_else(|| corrupt("actor", &actor_kind))?,
+            at: Timestamp(r.int(2)?),
+            flow,
+            data: r.json(9)?,
+        },
+    })
+}
+
+pub(crate) fn json_text(v: &impl serde::Serialize) -> Result<Val> {
+    Ok(Val::Text(serde_json::to_string(v)?))
+}
+
+/// A claimed timer, ready to fire.
+pub(crate) struct ClaimedTimer {
+    pub conversation: ConversationId,
+    pub name: String,
+    pub payload: serde_json::Value,
+}
+
+impl Tx<'_> {
+    // ---- contacts -------------------------------------------------------------------
+
+    pub fn contact_by_identity(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+    ) -> Result<Option<Contact>> {
+        let sql = "SELECT c.id, c.name, c.language, c.tier, c.fields FROM contact_identities i \
+                   JOIN contacts c ON c.id = i.contact_id WHERE i.channel_id = $1 AND i.address = $2";
+        self.c
+            .query_opt(sql, &[channel.as_str().into(), address.into()])?
+            .map(|r| contact_from(&r, 0))
+            .transpose()
+    }
+
+    pub fn contact(&mut self, id: ContactId) -> Result<Contact> {
+        let sql = format!("SELECT {CONTACT_COLS} FROM contacts WHERE id = $1");
+        let r = self
+            .c
+            .query_opt(&sql, &[id.0.into()])?
+            .ok_or_else(|| Error::NotFound(format!("contact {id}")))?;
+        contact_from(&r, 0)
+    }
+
+    /// Creates a contact reached at (channel, address). Two racing creations (two nodes)
+    /// end with one identity: the loser's insert conflicts and it reads the winner's.
+    pub fn create_contact(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+        name: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Contact> {
+        let id = self
+            .c
+            .insert(
+                "INSERT INTO contacts (name, tier, fields, created_at) VALUES ($1, 'standard', '{}', $2)",
+                &[name.into(), now.0.into()],
+            )?
+            .ok_or_else(|| Error::Database("a contact was not inserted".into()))?;
+        let inserted = self.c.execute(
+            "INSERT INTO contact_identities (channel_id, address, contact_id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (channel_id, address) DO NOTHING",
+            &[channel.as_str().into(), address.into(), id.into(), now.0.into()],
+        )?;
+        if inserted == 0 {
+            self.c
+                .execute("DELETE FROM contacts WHERE id = $1", &[id.into()])?;
+            return self
+                .contact_by_identity(channel, address)?
+                .ok_or_else(|| Error::Database("identity conflict without a row".into()));
+        }
+        self.contact(ContactId(id))
+    }
+
+    pub fn set_contact_language(&mut self, id: ContactId, language: &str) -> Result<()> {
+        self.c.execute(
+            "UPDATE contacts SET language = $1 WHERE id = $2",
+            &[language.into(), id.0.into()],
+        )?;
+        Ok(())
+    }
+
+    // ---- conversations --------------------------------------------------------------
+
+    /// The live conversation of a contact on a channel, locked for this transaction.
+    pub fn live_conversation(
+        &mut self,
+        channel: &ChannelId,
+        contact: ContactId,
+    ) -> Result<Option<Conversation>> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLS} FROM conversations WHERE channel_id = $1 AND contact_id = $2 \
+             AND status <> 'closed'{}",
+            self.c.dialect().for_update()
+        );
+        self.c
+            .query_opt(&sql, &[channel.as_str().into(), contact.0.into()])?
+            .map(|r| conversation_from(&r).map(|c| c.0))
+            .transpose()
+    }
+
+    pub fn conversation(
+        &mut self,
+        id: ConversationId,
+        lock: bool,
+    ) -> Result<Option<(Conversation, String)>> {
+        let lock = if lock {
+            self.c.dialect().for_update()
+        } else {
+            ""
+        };
+        let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
+        self.c
+            .query_opt(&sql, &[id.0.into()])?
+            .map(|r| conversation_from(&r))
+            .transpose()
+    }
+
+    pub fn last_conversation(
+        &mut self,
+        channel: &ChannelId,
+        contact: ContactId,
+    ) -> Result<Option<ConversationId>> {
+        let r = self.c.query_opt(
+            "SELECT id FROM conversations WHERE channel_id = $1 AND contact_id = $2 ORDER BY id DESC LIMIT 1",
+            &[channel.as_str().into(), contact.0.into()],
+        )?;
+        r.map(|r| r.int(0).map(ConversationId)).transpose()
+    }
+
+    /// Inserts a new conversation (its `id` is ignored) and returns it with its id.
+    pub fn insert_conversation(&mut self, c: &Conversation, address: &str) -> Result<Conversation> {
+        let id = self
+            .c
+            .insert(
+                "INSERT INTO conversations (channel_id, contact_id, address, status, team, assignee, priority, tags, \
+                 escalation_reason, resolved_by, fields, bot_state, previous_id, last_seq, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                &[
+                    c.channel.as_str().into(),
+                    c.contact.0.into(),
+                    address.into(),
+                    c.status.as_str().into(),
+                    c.team.as_ref().into(),
+                    c.assignee.map(|a| a.0).into(),
+                    c.priority.as_str().into(),
+                    json_text(&c.tags)?,
+                    c.escalation_reason.as_ref().into(),
+                    c.resolved_by.map(Resolver::as_str).into(),
+                    json_text(&c.fields)?,
+                    json_text(&c.bot_state)?,
+                    c.previous.map(|p| p.0).into(),
+                    c.last_seq.into(),
+                    c.created_at.0.into(),
+                    c.updated_at.0.into(),
+                ],
+            )?
+            .ok_or_else(|| Error::Database("a conversation was not inserted".into()))?;
+        Ok(Conversation {
+            id: ConversationId(id),
+            ..c.clone()
+        })
+    }
+
+    pub fn update_conversation(&mut self, c: &Conversation) -> Result<()> {
+        let n = self.c.execute(
+            "UPDATE conversations SET status = $1, team = $2, assignee = $3, priority = $4, tags = $5, \
+             escalation_reason = $6, resolved_by = $7, fields = $8, bot_state = $9, last_seq = $10, updated_at = $11 \
+             WHERE id = $12",
+            &[
+                c.status.as_str().into(),
+                c.team.as_ref().into(),
+                c.assignee.map(|a| a.0).into(),
+                c.priority.as_str().into(),
+                json_text(&c.tags)?,
+                c.escalation_reason.as_ref().into(),
+                c.resolved_by.map(Resolver::as_str).into(),
+                json_text(&c.fields)?,
+                json_text(&c.bot_state)?,
+                c.last_seq.into(),
+                c.updated_at.0.into(),
+                c.id.0.into(),
+            ],
+        )?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!("conversation {}", c.id)))
+        }
+    }
+
+    pub fn conversations(&mut self, page: Page) -> Result<Vec<ConversationView>> {
+        let before = page.before.map_or(i64::MAX, |b| b.0);
+        let params = [Val::Int(before), Val::Int(i64::from(page.limit))];
+        Ok(self
+            .desk_conversations("v.id < $1", "$2", &params)?
+            .into_iter()
+            .map(|d| d.view)
+            .collect())
+    }
+
+    /// Conversations matching `clauses` (over alias `v`), newest first, with their
+    /// contact and queue times. `params` bind the placeholders the clauses use.
+    pub fn desk_conversations(
+        &mut self,
+        clauses: &str,
+        limit: &str,
+        params: &[Val],
+    ) -> Result<Vec<DeskConversation>> {
+        let cols: String = CONVERSATION_COLS
+            .split(", ")
+            .map(|c| format!("v.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {cols}, c.id, c.name, c.language, c.tier, c.fields, v.queued_at, v.assigned_at \
+             FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE {clauses} ORDER BY v.id DESC LIMIT {limit}"
+        );
+        let rows = self.c.query(&sql, params)?;
+        rows.iter()
+            .map(|r| {
+                let (conversation, address) = conversation_from(r)?;
+                Ok(DeskConversation {
+                    view: ConversationView {
+                        conversation,
+                        contact: contact_from(r, 17)?,
+                        address,
+                    },
+                    queued_at: r.opt_int(22)?.map(Timestamp),
+                    assigned_at: r.opt_int(23)?.map(Timestamp),
+                })
+            })
+            .collect()
+    }
+}
