@@ -184,8 +184,87 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         },
         None => start_server(args.greeting, args.workspace.as_deref())?,
     };
-    // Replayed tests get a new contact per script; the built-in walks keep one per task.
-    let (scripts, fresh_contacts) = match &args.workspace {
+    let (scripts, fresh_contacts) = scripts_for(&args)?;
+    let contacts = args.contacts.max(1);
+    let endpoint = format!("{}/api/v1/channels/{}/converse", target.url, args.channel);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(contacts)
+        .build()
+        .map_err(|e| e.to_string())?;
+    eprintln!("relais bench: {contacts} contacts for {run_for} against {endpoint}");
+    let server_pid = target.pid.map(|p| p.to_string());
+    let cpu_before = (
+        server_pid.as_deref().and_then(cpu_seconds),
+        cpu_seconds("self"),
+    );
+    let histogram_before = pipeline_histogram(&client, &target.url).await;
+    let started = Instant::now();
+    let load = Arc::new(Load {
+        client: client.clone(),
+        endpoint,
+        token: target.token.clone(),
+        deadline: started + std::time::Duration::from_millis(run_for.0 as u64),
+        run_id: std::process::id(),
+        scripts,
+        fresh_contacts,
+        next_script: AtomicU64::new(0),
+        finished: AtomicU64::new(0),
+        done: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        unexpected: std::sync::Mutex::new((0, None)),
+    });
+    let progress = tokio::spawn(show_progress(load.clone(), started, run_for));
+    let tasks: Vec<_> = (0..contacts)
+        .map(|c| tokio::spawn(contact(load.clone(), c)))
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.map_err(|e| e.to_string())?);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    progress.abort();
+    let cpu_after = (
+        server_pid.as_deref().and_then(cpu_seconds),
+        cpu_seconds("self"),
+    );
+    let histogram_after = pipeline_histogram(&client, &target.url).await;
+    eprintln!();
+    all.sort_unstable();
+    report(&Report {
+        latencies: &all,
+        errors: load.errors.load(Ordering::Relaxed),
+        elapsed,
+        memory: target.pid.and_then(memory_kib),
+        server: (
+            histogram_percentile(&histogram_before, &histogram_after, 50.0),
+            histogram_percentile(&histogram_before, &histogram_after, 99.0),
+        ),
+        cpu: [(cpu_before.0, cpu_after.0), (cpu_before.1, cpu_after.1)],
+    });
+    if args.workspace.is_some() {
+        println!(
+            "scripts      : {} tests replayed to the end, {} scripts in turn",
+            load.finished.load(Ordering::Relaxed),
+            load.scripts.len()
+        );
+    }
+    println!(
+        "durability   : every answer came after its transaction was durable (SQLite: fsync, synchronous=FULL, group commit; PostgreSQL: its commit)"
+    );
+    let (count, example) = load.unexpected.lock().map_err(|e| e.to_string())?.clone();
+    if count > 0 {
+        return Err(format!(
+            "{count} replies were not what the tests expect; the first: {}",
+            example.unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+/// The scripts the contacts play, and whether each finished script hands over to a new
+/// contact (replayed tests) or the same contact walks again (the built-in walks).
+fn scripts_for(args: &BenchArgs) -> Result<(Vec<Script>, bool), String> {
+    Ok(match &args.workspace {
         Some(dir) => {
             let (scripts, skipped) = script::from_workspace(dir)?;
             for s in &skipped {
@@ -203,133 +282,136 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             )],
             false,
         ),
-    };
-    let scripts = Arc::new(scripts);
-    let next_script = Arc::new(AtomicU64::new(0));
-    let finished = Arc::new(AtomicU64::new(0));
-    let unexpected = Arc::new(std::sync::Mutex::new((0u64, None::<String>)));
-    let contacts = args.contacts.max(1);
-    let endpoint = format!("{}/api/v1/channels/{}/converse", target.url, args.channel);
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(contacts)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let run_id = std::process::id();
-    eprintln!("relais bench: {contacts} contacts for {run_for} against {endpoint}");
-    let done = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(AtomicU64::new(0));
-    let server_pid = target.pid.map(|p| p.to_string());
-    let cpu_before = (
-        server_pid.as_deref().and_then(cpu_seconds),
-        cpu_seconds("self"),
-    );
-    let histogram_before = pipeline_histogram(&client, &target.url).await;
-    let started = Instant::now();
-    let deadline = started + std::time::Duration::from_millis(run_for.0 as u64);
-    let progress = {
-        let done = done.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                let n = done.load(Ordering::Relaxed);
-                let secs = started.elapsed().as_secs_f64();
-                let total = run_for.0 as f64 / 1000.0;
-                let filled = ((secs / total) * 30.0).min(30.0) as usize;
-                eprint!(
-                    "\r[{}{}] {secs:5.1}s {n} messages, {:.0}/s   ",
-                    "#".repeat(filled),
-                    " ".repeat(30 - filled),
-                    n as f64 / secs
-                );
-                let _ = std::io::stderr().flush();
+    })
+}
+
+/// What every simulated contact shares.
+struct Load {
+    client: reqwest::Client,
+    endpoint: String,
+    token: String,
+    deadline: Instant,
+    run_id: u32,
+    scripts: Vec<Script>,
+    fresh_contacts: bool,
+    next_script: AtomicU64,
+    /// Scripts played to their end.
+    finished: AtomicU64,
+    /// Answered messages.
+    done: AtomicU64,
+    errors: AtomicU64,
+    /// Replies that differ from a test's globs: how many, and the first.
+    unexpected: std::sync::Mutex<(u64, Option<String>)>,
+}
+
+/// One simulated contact slot, closed loop: plays scripts in turn until the deadline;
+/// returns its latencies in µs.
+async fn contact(load: Arc<Load>, c: usize) -> Vec<u32> {
+    let mut latencies = Vec::with_capacity(4096);
+    let (mut n, mut contact) = (0u64, 0u64);
+    while Instant::now() < load.deadline {
+        let i = load.next_script.fetch_add(1, Ordering::Relaxed) as usize % load.scripts.len();
+        let script = &load.scripts[i];
+        if load.fresh_contacts || contact == 0 {
+            contact += 1;
+        }
+        let sender = format!("bench-{}-{c}-{contact}", load.run_id);
+        for turn in &script.turns {
+            if Instant::now() >= load.deadline {
+                return latencies;
             }
-        })
-    };
-    let mut tasks = Vec::with_capacity(contacts);
-    for c in 0..contacts {
-        let (client, endpoint, token) = (client.clone(), endpoint.clone(), target.token.clone());
-        let (done, errors) = (done.clone(), errors.clone());
-        let (scripts, next_script) = (scripts.clone(), next_script.clone());
-        let (finished, unexpected) = (finished.clone(), unexpected.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(4096);
-            let mut n = 0u64;
-            let mut contact = 0u64;
-            'contacts: while Instant::now() < deadline {
-                let i = next_script.fetch_add(1, Ordering::Relaxed) as usize % scripts.len();
-                let script = &scripts[i];
-                if fresh_contacts || contact == 0 {
-                    contact += 1;
-                }
-                let sender = format!("bench-{run_id}-{c}-{contact}");
-                for turn in &script.turns {
-                    if Instant::now() >= deadline {
-                        break 'contacts;
-                    }
-                    n += 1;
-                    let mut body = serde_json::json!({
-                        "sender": sender,
-                        "text": turn.text,
-                        "message_id": format!("b-{run_id}-{c}-{n}"),
+            n += 1;
+            let mut body = serde_json::json!({
+                "sender": sender,
+                "text": turn.text,
+                "message_id": format!("b-{}-{c}-{n}", load.run_id),
+            });
+            if let Some(b) = &turn.button {
+                body["button"] = b.as_str().into();
+            }
+            let t = Instant::now();
+            let Some(answer) = send(&load, body.to_string()).await else {
+                load.errors.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            latencies.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
+            load.done.fetch_add(1, Ordering::Relaxed);
+            if turn.expect.is_some() {
+                let replies = reply_texts(&answer);
+                if !Script::accepts(turn, &replies) {
+                    let mut u = load.unexpected.lock().unwrap_or_else(|e| e.into_inner());
+                    u.0 += 1;
+                    u.1.get_or_insert_with(|| {
+                        format!(
+                            "{}: to {:?} expected {:?}, got {:?}",
+                            script.name, turn.text, turn.expect, replies
+                        )
                     });
-                    if let Some(b) = &turn.button {
-                        body["button"] = b.as_str().into();
-                    }
-                    let t = Instant::now();
-                    let r = client
-                        .post(&endpoint)
-                        .bearer_auth(&token)
-                        .header("content-type", "application/json")
-                        .body(body.to_string())
-                        .send()
-                        .await;
-                    let answer = match r {
-                        Ok(resp) if resp.status().is_success() => resp.bytes().await.ok(),
-                        _ => None,
-                    };
-                    let Some(answer) = answer else {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    };
-                    latencies.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                    done.fetch_add(1, Ordering::Relaxed);
-                    if turn.expect.is_some() {
-                        let replies = reply_texts(&answer);
-                        if !Script::accepts(turn, &replies) {
-                            let mut u = unexpected.lock().unwrap_or_else(|e| e.into_inner());
-                            u.0 += 1;
-                            u.1.get_or_insert_with(|| {
-                                format!(
-                                    "{}: to {:?} expected {:?}, got {:?}",
-                                    script.name, turn.text, turn.expect, replies
-                                )
-                            });
-                        }
-                    }
                 }
-                finished.fetch_add(1, Ordering::Relaxed);
             }
-            latencies
-        }));
+        }
+        load.finished.fetch_add(1, Ordering::Relaxed);
     }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.map_err(|e| e.to_string())?);
+    latencies
+}
+
+/// One converse call; the answer's body when it succeeded.
+async fn send(load: &Load, body: String) -> Option<Vec<u8>> {
+    let resp = load
+        .client
+        .post(&load.endpoint)
+        .bearer_auth(&load.token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    progress.abort();
-    let cpu_after = (
-        server_pid.as_deref().and_then(cpu_seconds),
-        cpu_seconds("self"),
-    );
-    let histogram_after = pipeline_histogram(&client, &target.url).await;
-    eprintln!();
-    all.sort_unstable();
+    resp.bytes().await.ok().map(|b| b.to_vec())
+}
+
+/// A progress bar on stderr, twice a second.
+async fn show_progress(load: Arc<Load>, started: Instant, run_for: Duration) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let n = load.done.load(Ordering::Relaxed);
+        let secs = started.elapsed().as_secs_f64();
+        let total = run_for.0 as f64 / 1000.0;
+        let filled = ((secs / total) * 30.0).min(30.0) as usize;
+        eprint!(
+            "\r[{}{}] {secs:5.1}s {n} messages, {:.0}/s   ",
+            "#".repeat(filled),
+            " ".repeat(30 - filled),
+            n as f64 / secs
+        );
+        let _ = std::io::stderr().flush();
+    }
+}
+
+/// The figures of a run.
+struct Report<'a> {
+    /// Sorted, in µs.
+    latencies: &'a [u32],
+    errors: u64,
+    elapsed: f64,
+    /// The server's peak and current resident memory, in KiB.
+    memory: Option<(u64, u64)>,
+    /// The server's own p50 and p99 (bucket bounds, seconds).
+    server: (Option<f64>, Option<f64>),
+    /// CPU seconds before and after: the server's, then this process's.
+    cpu: [(Option<f64>, Option<f64>); 2],
+}
+
+fn report(r: &Report<'_>) {
+    let all = r.latencies;
+    let elapsed = r.elapsed;
     let ms = |us: u32| us as f64 / 1000.0;
     println!(
         "messages     : {} ok, {} errors in {elapsed:.1} s",
         all.len(),
-        errors.load(Ordering::Relaxed)
+        r.errors
     );
     println!(
         "throughput   : {:.0} messages/s",
@@ -337,12 +419,12 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     );
     println!(
         "latency (ms) : p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-        ms(percentile(&all, 50.0)),
-        ms(percentile(&all, 90.0)),
-        ms(percentile(&all, 99.0)),
+        ms(percentile(all, 50.0)),
+        ms(percentile(all, 90.0)),
+        ms(percentile(all, 99.0)),
         ms(all.last().copied().unwrap_or(0))
     );
-    match target.pid.and_then(memory_kib) {
+    match r.memory {
         Some((peak, now)) => println!(
             "server memory: peak {:.1} MiB, now {:.1} MiB",
             peak as f64 / 1024.0,
@@ -350,8 +432,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         ),
         None => println!("server memory: unknown (give --pid for a server started elsewhere)"),
     }
-    let server_ms = |p| histogram_percentile(&histogram_before, &histogram_after, p);
-    match (server_ms(50.0), server_ms(99.0)) {
+    match r.server {
         (Some(p50), Some(p99)) => {
             let ms = |s: f64| {
                 if s.is_finite() {
@@ -368,35 +449,17 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         }
         _ => println!("server (ms)  : unknown (no /metrics)"),
     }
-    let cores = |before: Option<f64>, after: Option<f64>| {
+    let cores = |(before, after): (Option<f64>, Option<f64>)| {
         before.zip(after).map_or("unknown".to_owned(), |(b, a)| {
             format!("{:.2}", (a - b) / elapsed)
         })
     };
     println!(
         "cpu (cores)  : server {}, bench client {}, of {} on this machine",
-        cores(cpu_before.0, cpu_after.0),
-        cores(cpu_before.1, cpu_after.1),
+        cores(r.cpu[0]),
+        cores(r.cpu[1]),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    if args.workspace.is_some() {
-        println!(
-            "scripts      : {} tests replayed to the end, {} scripts in turn",
-            finished.load(Ordering::Relaxed),
-            scripts.len()
-        );
-    }
-    println!(
-        "durability   : every answer came after its transaction was durable (SQLite: fsync, synchronous=FULL, group commit; PostgreSQL: its commit)"
-    );
-    let (count, example) = unexpected.lock().map_err(|e| e.to_string())?.clone();
-    if count > 0 {
-        return Err(format!(
-            "{count} replies were not what the tests expect; the first: {}",
-            example.unwrap_or_default()
-        ));
-    }
-    Ok(())
 }
 
 /// The texts of a converse answer's replies.
