@@ -1,0 +1,151 @@
+//! The agent desk: the claim race, and agent actions limited by visibility, with
+//! transfers, notes and replies sent once on a double submit.
+
+use super::*;
+use relais_core::conversation::Priority;
+
+pub async fn many_simultaneous_claims_assign_once(store: Arc<dyn Store>) {
+    setup(&store).await;
+    store.configure(life());
+    team(&store, "support", "manual", 50).await;
+    let mut agents = Vec::new();
+    for i in 0..12 {
+        agents.push(agent(&store, &format!("a{i}@x"), Role::Agent, &["support"]).await);
+    }
+    for round in 0..3 {
+        let c = escalated(
+            &store,
+            &format!("race{round}"),
+            T0,
+            escalate_to(Some("support"), Priority::Normal),
+        )
+        .await;
+        let mut tasks = Vec::new();
+        for a in &agents {
+            let (store, a, id) = (store.clone(), *a, c.conversation);
+            tasks.push(tokio::spawn(async move {
+                act(&store, a, Role::Agent, id, Act::Claim, T0)
+                    .await
+                    .is_ok()
+            }));
+        }
+        let mut won = 0;
+        for t in tasks {
+            won += usize::from(t.await.unwrap());
+        }
+        assert_eq!(won, 1, "exactly one claim wins");
+        let assigned = store
+            .events(Some(c.conversation), 0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.event.kind == EventKind::Assigned)
+            .count();
+        assert_eq!(assigned, 1);
+    }
+}
+
+pub async fn agents_act_only_where_they_may_and_replies_are_sent_once(store: Arc<dyn Store>) {
+    setup(&store).await;
+    store.configure(life());
+    team(&store, "support", "manual", 5).await;
+    team(&store, "sales", "manual", 5).await;
+    let ann = agent(&store, "ann@x", Role::Agent, &["support"]).await;
+    let sam = agent(&store, "sam@x", Role::Supervisor, &[]).await;
+    let c = escalated(
+        &store,
+        "v1",
+        T0,
+        escalate_to(Some("sales"), Priority::Normal),
+    )
+    .await;
+    let other = act(
+        &store,
+        ann,
+        Role::Agent,
+        c.conversation,
+        Act::Note { text: "hi".into() },
+        T0,
+    )
+    .await;
+    assert!(
+        matches!(other, Err(Error::NotFound(_))),
+        "another team's conversation does not exist for her"
+    );
+    assert!(
+        store
+            .desk_open(viewer(ann, Role::Agent), c.conversation)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .desk_open(viewer(sam, Role::Supervisor), c.conversation)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // The supervisor transfers it to support with a note: now Ann sees it.
+    act(
+        &store,
+        sam,
+        Role::Supervisor,
+        c.conversation,
+        Act::Transfer {
+            team: Some("support".into()),
+            agent: None,
+            note: Some("billing question".into()),
+        },
+        T0,
+    )
+    .await
+    .unwrap();
+    assert!(
+        store
+            .desk_open(viewer(ann, Role::Agent), c.conversation)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // A double submit sends once.
+    let reply = || Act::Reply {
+        text: "Bonjour, je regarde.".into(),
+        client_id: Some("k-1".into()),
+        pending: false,
+    };
+    let first = act(&store, ann, Role::Agent, c.conversation, reply(), T0)
+        .await
+        .unwrap();
+    let again = act(&store, ann, Role::Agent, c.conversation, reply(), T0)
+        .await
+        .unwrap();
+    assert!(!first.duplicate && again.duplicate);
+    assert_eq!(
+        first.message.as_ref().unwrap().id,
+        again.message.as_ref().unwrap().id
+    );
+    let msgs = store.messages(c.conversation).await.unwrap();
+    assert_eq!(
+        msgs.iter()
+            .filter(|m| m.text == "Bonjour, je regarde.")
+            .count(),
+        1
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.direction == Direction::Note && m.text == "billing question")
+    );
+    assert_eq!(
+        conv(&store, c.conversation).await.assignee,
+        Some(ann),
+        "answering takes it"
+    );
+    // The bot stays silent while a human owns the conversation.
+    let r = store
+        .ingest(inbound("v1", None, "merci", T0), greeting())
+        .await
+        .unwrap();
+    assert!(r.replies.is_empty());
+}
