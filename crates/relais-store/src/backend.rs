@@ -4,7 +4,7 @@
 use crate::model::*;
 use crate::sql::Conn;
 use crate::tx::Tx;
-use crate::{Error, Result, Store, snapshot, usecase};
+use crate::{Admin, Desk, Error, Pipeline, Result, snapshot, usecase};
 use async_trait::async_trait;
 use relais_core::event::Event;
 use relais_core::id::{AgentId, ChannelId, ConversationId, MessageId, TimerId};
@@ -81,7 +81,7 @@ impl<B: Backend> SqlStore<B> {
 }
 
 #[async_trait]
-impl<B: Backend> Store for SqlStore<B> {
+impl<B: Backend> Pipeline for SqlStore<B> {
     async fn ingest(
         &self,
         inbound: Inbound,
@@ -167,6 +167,167 @@ impl<B: Backend> Store for SqlStore<B> {
         self.read(move |tx| tx.next_outbox_due(now)).await
     }
 
+    async fn start_proactive(
+        &self,
+        start: ProactiveStart,
+        handler: Arc<dyn ConversationHandler>,
+    ) -> Result<crate::ProactiveOutcome> {
+        let life = self.life();
+        self.write(move |tx| crate::proactive::start(tx, &start, handler.as_ref(), &life))
+            .await
+    }
+
+    fn configure(&self, life: Lifecycle) {
+        *self.life.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(life);
+    }
+
+    async fn route_webhook_events(&self, limit: u32, now: Timestamp) -> Result<usize> {
+        self.write(move |tx| crate::webhooks::route(tx, limit, now))
+            .await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DeliveryJob>> {
+        self.write(move |tx| crate::webhooks::claim(tx, now, lease_until, limit))
+            .await
+    }
+
+    async fn record_delivery(
+        &self,
+        id: i64,
+        outcome: DeliveryOutcome,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.write(move |tx| crate::webhooks::record(tx, id, &outcome, now))
+            .await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
+        self.read(crate::webhooks::next_due).await
+    }
+
+    async fn last_event_id(&self) -> Result<i64> {
+        self.read(|tx| {
+            use crate::sql::ConnExt;
+            tx.c.query_one("SELECT COALESCE(MAX(id), 0) FROM events", &[])?
+                .int(0)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl<B: Backend> Desk for SqlStore<B> {
+    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationView>> {
+        self.read(move |tx| {
+            let Some((conversation, address)) = tx.conversation(id, false)? else {
+                return Ok(None);
+            };
+            let contact = tx.contact(conversation.contact)?;
+            Ok(Some(ConversationView {
+                conversation,
+                contact,
+                address,
+            }))
+        })
+        .await
+    }
+
+    async fn conversations(&self, page: Page) -> Result<Vec<ConversationView>> {
+        self.read(move |tx| tx.conversations(page)).await
+    }
+
+    async fn messages(&self, conversation: ConversationId) -> Result<Vec<Message>> {
+        self.read(move |tx| tx.messages(conversation)).await
+    }
+
+    async fn events(
+        &self,
+        conversation: Option<ConversationId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>> {
+        self.read(move |tx| tx.events(conversation, after, limit))
+            .await
+    }
+
+    async fn attempts(&self, message: MessageId) -> Result<Vec<AttemptRecord>> {
+        self.read(move |tx| tx.attempts(message)).await
+    }
+
+    async fn act(&self, action: DeskAction) -> Result<DeskOutcome> {
+        let life = self.life();
+        self.write(move |tx| crate::desk::act(tx, &action, &life))
+            .await
+    }
+
+    async fn set_presence(
+        &self,
+        agent: AgentId,
+        presence: relais_core::agent::Presence,
+        now: Timestamp,
+    ) -> Result<Rerouted> {
+        let life = self.life();
+        self.write(move |tx| crate::desk::set_presence(tx, agent, presence, &life, now))
+            .await
+    }
+
+    async fn desk_list(&self, query: DeskQuery) -> Result<Vec<DeskConversation>> {
+        self.read(move |tx| crate::desk::list(tx, &query)).await
+    }
+
+    async fn desk_open(
+        &self,
+        viewer: Viewer,
+        id: ConversationId,
+    ) -> Result<Option<DeskConversation>> {
+        // A write transaction: visibility is checked on the locked row.
+        self.write(move |tx| crate::desk::open(tx, viewer, id))
+            .await
+    }
+
+    async fn csat(&self, id: ConversationId) -> Result<Option<Csat>> {
+        self.read(move |tx| tx.csat(id)).await
+    }
+
+    async fn agent_teams(&self, agent: AgentId) -> Result<Vec<String>> {
+        self.read(move |tx| tx.agent_teams(agent)).await
+    }
+
+    async fn touch_agent(
+        &self,
+        agent: AgentId,
+        now: Timestamp,
+    ) -> Result<relais_core::agent::Presence> {
+        self.write(move |tx| crate::desk::touch(tx, agent, now))
+            .await
+    }
+
+    async fn idle_agents(&self, before: Timestamp) -> Result<Vec<AgentId>> {
+        self.read(move |tx| crate::desk::idle(tx, before)).await
+    }
+
+    async fn canned(&self) -> Result<Vec<Canned>> {
+        self.read(crate::desk::canned).await
+    }
+
+    async fn save_canned(&self, id: Option<i64>, canned: Canned, now: Timestamp) -> Result<Canned> {
+        self.write(move |tx| crate::desk::save_canned(tx, id, &canned, now))
+            .await
+    }
+
+    async fn delete_canned(&self, id: i64) -> Result<bool> {
+        self.write(move |tx| crate::desk::delete_canned(tx, id))
+            .await
+    }
+}
+
+#[async_trait]
+impl<B: Backend> Admin for SqlStore<B> {
     async fn create_channel(&self, channel: NewChannel) -> Result<Channel> {
         self.write(move |tx| {
             tx.insert_channel(&channel)?;
@@ -236,43 +397,6 @@ impl<B: Backend> Store for SqlStore<B> {
         self.write(move |tx| tx.insert_event(None, &event)).await
     }
 
-    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationView>> {
-        self.read(move |tx| {
-            let Some((conversation, address)) = tx.conversation(id, false)? else {
-                return Ok(None);
-            };
-            let contact = tx.contact(conversation.contact)?;
-            Ok(Some(ConversationView {
-                conversation,
-                contact,
-                address,
-            }))
-        })
-        .await
-    }
-
-    async fn conversations(&self, page: Page) -> Result<Vec<ConversationView>> {
-        self.read(move |tx| tx.conversations(page)).await
-    }
-
-    async fn messages(&self, conversation: ConversationId) -> Result<Vec<Message>> {
-        self.read(move |tx| tx.messages(conversation)).await
-    }
-
-    async fn events(
-        &self,
-        conversation: Option<ConversationId>,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>> {
-        self.read(move |tx| tx.events(conversation, after, limit))
-            .await
-    }
-
-    async fn attempts(&self, message: MessageId) -> Result<Vec<AttemptRecord>> {
-        self.read(move |tx| tx.attempts(message)).await
-    }
-
     async fn publish_flows(
         &self,
         sources: Vec<FlowSource>,
@@ -284,55 +408,6 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn flow_versions(&self, with_source: bool) -> Result<Vec<FlowVersion>> {
         self.read(move |tx| tx.flow_versions(with_source)).await
-    }
-
-    async fn start_proactive(
-        &self,
-        start: ProactiveStart,
-        handler: Arc<dyn ConversationHandler>,
-    ) -> Result<crate::ProactiveOutcome> {
-        let life = self.life();
-        self.write(move |tx| crate::proactive::start(tx, &start, handler.as_ref(), &life))
-            .await
-    }
-
-    fn configure(&self, life: Lifecycle) {
-        *self.life.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(life);
-    }
-
-    async fn act(&self, action: DeskAction) -> Result<DeskOutcome> {
-        let life = self.life();
-        self.write(move |tx| crate::desk::act(tx, &action, &life))
-            .await
-    }
-
-    async fn set_presence(
-        &self,
-        agent: AgentId,
-        presence: relais_core::agent::Presence,
-        now: Timestamp,
-    ) -> Result<Rerouted> {
-        let life = self.life();
-        self.write(move |tx| crate::desk::set_presence(tx, agent, presence, &life, now))
-            .await
-    }
-
-    async fn desk_list(&self, query: DeskQuery) -> Result<Vec<DeskConversation>> {
-        self.read(move |tx| crate::desk::list(tx, &query)).await
-    }
-
-    async fn desk_open(
-        &self,
-        viewer: Viewer,
-        id: ConversationId,
-    ) -> Result<Option<DeskConversation>> {
-        // A write transaction: visibility is checked on the locked row.
-        self.write(move |tx| crate::desk::open(tx, viewer, id))
-            .await
-    }
-
-    async fn csat(&self, id: ConversationId) -> Result<Option<Csat>> {
-        self.read(move |tx| tx.csat(id)).await
     }
 
     async fn sync_teams(
@@ -359,37 +434,6 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
     }
 
-    async fn agent_teams(&self, agent: AgentId) -> Result<Vec<String>> {
-        self.read(move |tx| tx.agent_teams(agent)).await
-    }
-
-    async fn touch_agent(
-        &self,
-        agent: AgentId,
-        now: Timestamp,
-    ) -> Result<relais_core::agent::Presence> {
-        self.write(move |tx| crate::desk::touch(tx, agent, now))
-            .await
-    }
-
-    async fn idle_agents(&self, before: Timestamp) -> Result<Vec<AgentId>> {
-        self.read(move |tx| crate::desk::idle(tx, before)).await
-    }
-
-    async fn canned(&self) -> Result<Vec<Canned>> {
-        self.read(crate::desk::canned).await
-    }
-
-    async fn save_canned(&self, id: Option<i64>, canned: Canned, now: Timestamp) -> Result<Canned> {
-        self.write(move |tx| crate::desk::save_canned(tx, id, &canned, now))
-            .await
-    }
-
-    async fn delete_canned(&self, id: i64) -> Result<bool> {
-        self.write(move |tx| crate::desk::delete_canned(tx, id))
-            .await
-    }
-
     async fn create_webhook(&self, webhook: NewWebhook) -> Result<Webhook> {
         self.write(move |tx| crate::webhooks::create(tx, &webhook))
             .await
@@ -404,31 +448,6 @@ impl<B: Backend> Store for SqlStore<B> {
             .await
     }
 
-    async fn route_webhook_events(&self, limit: u32, now: Timestamp) -> Result<usize> {
-        self.write(move |tx| crate::webhooks::route(tx, limit, now))
-            .await
-    }
-
-    async fn claim_deliveries(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<DeliveryJob>> {
-        self.write(move |tx| crate::webhooks::claim(tx, now, lease_until, limit))
-            .await
-    }
-
-    async fn record_delivery(
-        &self,
-        id: i64,
-        outcome: DeliveryOutcome,
-        now: Timestamp,
-    ) -> Result<()> {
-        self.write(move |tx| crate::webhooks::record(tx, id, &outcome, now))
-            .await
-    }
-
     async fn deliveries(&self, state: Option<String>, limit: u32) -> Result<Vec<Delivery>> {
         self.read(move |tx| crate::webhooks::deliveries(tx, state.as_deref(), limit))
             .await
@@ -437,19 +456,6 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn replay_delivery(&self, id: i64, now: Timestamp) -> Result<Delivery> {
         self.write(move |tx| crate::webhooks::replay(tx, id, now))
             .await
-    }
-
-    async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
-        self.read(crate::webhooks::next_due).await
-    }
-
-    async fn last_event_id(&self) -> Result<i64> {
-        self.read(|tx| {
-            use crate::sql::ConnExt;
-            tx.c.query_one("SELECT COALESCE(MAX(id), 0) FROM events", &[])?
-                .int(0)
-        })
-        .await
     }
 
     async fn stats(&self) -> Result<Stats> {

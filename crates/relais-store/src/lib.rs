@@ -1,9 +1,10 @@
-//! Relais persistence. One use-case-shaped [`Store`] trait, two implementations:
-//! SQLite (the default; WAL, group commit) and PostgreSQL (to scale out).
+//! Relais persistence. A use-case-shaped [`Store`], split by its callers into
+//! [`Pipeline`], [`Desk`] and [`Admin`]; two implementations: SQLite (the default; WAL,
+//! group commit) and PostgreSQL (to scale out).
 //!
 //! How it is layered:
 //! - [`Store`] (this file) is what the server sees: `ingest`, `fire_timer`,
-//!   `claim_outbox`… Every method is one transaction.
+//!   `claim_outbox`, `act`… Every method is one transaction.
 //! - [`usecase`] holds the logic of those transactions ONCE, written against [`tx::Tx`],
 //!   a small set of row operations.
 //! - `sqlite` and `postgres` implement [`tx::Tx`] in their dialect and run the use cases
@@ -42,9 +43,18 @@ pub use model::*;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything the server asks of storage. Each method is one atomic transaction.
+/// Everything the server asks of storage, split by who asks: [`Pipeline`] (messages,
+/// timers, the outbox, webhooks: the runtime's loops), [`Desk`] (agents at work) and
+/// [`Admin`] (configuration and the admin API). Each method is one atomic transaction.
+/// Any type with all three is a `Store`; callers that need one part can ask for it.
+pub trait Store: Pipeline + Desk + Admin {}
+
+impl<T: Pipeline + Desk + Admin> Store for T {}
+
+/// The runtime's side: inbound messages, timers, `http` results, proactive starts, the
+/// outbox and webhook deliveries.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Pipeline: Send + Sync {
     /// The hot path: stores an inbound message (de-duplicated on (channel, external id)),
     /// runs the bot `handler` if the bot owns the conversation, and commits the message,
     /// the new state, events, replies, outbox rows and timers together.
@@ -87,45 +97,6 @@ pub trait Store: Send + Sync {
     /// When the next queued, unleased outbound message becomes due, if any.
     async fn next_outbox_due(&self, now: Timestamp) -> Result<Option<Timestamp>>;
 
-    async fn create_channel(&self, channel: NewChannel) -> Result<Channel>;
-    async fn channels(&self) -> Result<Vec<Channel>>;
-    /// Replaces a channel's bearer token hash (token rotation). `false` if no such channel.
-    async fn set_channel_token(&self, id: &ChannelId, token_hash: &str) -> Result<bool>;
-
-    async fn create_agent(&self, agent: NewAgent) -> Result<Agent>;
-    async fn agent_by_email(&self, email: &str) -> Result<Option<(Agent, Option<String>)>>;
-    async fn agents(&self) -> Result<Vec<Agent>>;
-
-    async fn create_token(&self, token: NewToken) -> Result<TokenInfo>;
-    /// The live (not revoked, not expired) token with this hash, and its agent.
-    async fn token_by_hash(&self, hash: &str, now: Timestamp)
-    -> Result<Option<(TokenInfo, Agent)>>;
-    async fn revoke_token(&self, id: i64, agent: AgentId, now: Timestamp) -> Result<bool>;
-
-    /// Appends an event that belongs to no conversation (admin actions, logins).
-    async fn record_event(&self, event: Event) -> Result<()>;
-
-    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationView>>;
-    async fn conversations(&self, page: Page) -> Result<Vec<ConversationView>>;
-    async fn messages(&self, conversation: ConversationId) -> Result<Vec<Message>>;
-    async fn events(
-        &self,
-        conversation: Option<ConversationId>,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredEvent>>;
-    async fn attempts(&self, message: MessageId) -> Result<Vec<AttemptRecord>>;
-
-    /// Records the loaded flow sources; a changed source becomes a new immutable
-    /// version. Returns each flow's current version.
-    async fn publish_flows(
-        &self,
-        sources: Vec<FlowSource>,
-        now: Timestamp,
-    ) -> Result<Vec<(String, i64)>>;
-    /// Every stored flow version, oldest first; with their sources when asked.
-    async fn flow_versions(&self, with_source: bool) -> Result<Vec<FlowVersion>>;
-
     /// Starts the `event:NAME` flow for a contact (SPEC §7), recording consent first.
     async fn start_proactive(
         &self,
@@ -136,10 +107,55 @@ pub trait Store: Send + Sync {
     /// Sets the lifecycle settings (inactivity, auto-close, return timer, survey).
     fn configure(&self, life: relais_core::lifecycle::Lifecycle);
 
+    /// Turns up to `limit` new events of the log into webhook deliveries; returns how
+    /// many events were read (`limit`: there may be more).
+    async fn route_webhook_events(&self, limit: u32, now: Timestamp) -> Result<usize>;
+
+    /// Leases due deliveries to one sender.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<DeliveryJob>>;
+
+    async fn record_delivery(
+        &self,
+        id: i64,
+        outcome: DeliveryOutcome,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
+
+    /// The id of the newest event (0 when the log is empty).
+    async fn last_event_id(&self) -> Result<i64>;
+}
+
+/// The agents' side: actions, presence, views, conversations and their history, canned
+/// responses.
+#[async_trait]
+pub trait Desk: Send + Sync {
+    async fn conversation(&self, id: ConversationId) -> Result<Option<ConversationView>>;
+
+    async fn conversations(&self, page: Page) -> Result<Vec<ConversationView>>;
+
+    async fn messages(&self, conversation: ConversationId) -> Result<Vec<Message>>;
+
+    async fn events(
+        &self,
+        conversation: Option<ConversationId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>>;
+
+    async fn attempts(&self, message: MessageId) -> Result<Vec<AttemptRecord>>;
+
     /// An agent acts on a conversation they may see (reply, note, claim, transfer,
     /// pending, solve, reopen). `NotFound` when they may not; `Conflict` when the state
     /// does not allow it (a lost claim).
     async fn act(&self, action: DeskAction) -> Result<DeskOutcome>;
+
     /// Sets an agent's presence; going offline returns their open conversations to the
     /// queue, coming online drains their teams' queues.
     async fn set_presence(
@@ -148,15 +164,78 @@ pub trait Store: Send + Sync {
         presence: relais_core::agent::Presence,
         now: Timestamp,
     ) -> Result<Rerouted>;
+
     /// A view's conversations that the viewer may see, newest first.
     async fn desk_list(&self, query: DeskQuery) -> Result<Vec<DeskConversation>>;
+
     /// One conversation, `None` when the viewer may not see it.
     async fn desk_open(
         &self,
         viewer: Viewer,
         id: ConversationId,
     ) -> Result<Option<DeskConversation>>;
+
     async fn csat(&self, id: ConversationId) -> Result<Option<Csat>>;
+
+    async fn agent_teams(&self, agent: AgentId) -> Result<Vec<String>>;
+
+    /// Records an agent's activity; returns their presence.
+    async fn touch_agent(
+        &self,
+        agent: AgentId,
+        now: Timestamp,
+    ) -> Result<relais_core::agent::Presence>;
+
+    /// Online agents with no activity (nor presence change) since `before`.
+    async fn idle_agents(&self, before: Timestamp) -> Result<Vec<AgentId>>;
+
+    async fn canned(&self) -> Result<Vec<Canned>>;
+
+    /// Creates (`id` None) or replaces a canned response.
+    async fn save_canned(&self, id: Option<i64>, canned: Canned, now: Timestamp) -> Result<Canned>;
+
+    async fn delete_canned(&self, id: i64) -> Result<bool>;
+}
+
+/// Configuration and the admin API: channels, agents, tokens, teams, flow versions,
+/// webhooks, the event log's non-conversation records.
+#[async_trait]
+pub trait Admin: Send + Sync {
+    async fn create_channel(&self, channel: NewChannel) -> Result<Channel>;
+
+    async fn channels(&self) -> Result<Vec<Channel>>;
+
+    /// Replaces a channel's bearer token hash (token rotation). `false` if no such channel.
+    async fn set_channel_token(&self, id: &ChannelId, token_hash: &str) -> Result<bool>;
+
+    async fn create_agent(&self, agent: NewAgent) -> Result<Agent>;
+
+    async fn agent_by_email(&self, email: &str) -> Result<Option<(Agent, Option<String>)>>;
+
+    async fn agents(&self) -> Result<Vec<Agent>>;
+
+    async fn create_token(&self, token: NewToken) -> Result<TokenInfo>;
+
+    /// The live (not revoked, not expired) token with this hash, and its agent.
+    async fn token_by_hash(&self, hash: &str, now: Timestamp)
+    -> Result<Option<(TokenInfo, Agent)>>;
+
+    async fn revoke_token(&self, id: i64, agent: AgentId, now: Timestamp) -> Result<bool>;
+
+    /// Appends an event that belongs to no conversation (admin actions, logins).
+    async fn record_event(&self, event: Event) -> Result<()>;
+
+    /// Records the loaded flow sources; a changed source becomes a new immutable
+    /// version. Returns each flow's current version.
+    async fn publish_flows(
+        &self,
+        sources: Vec<FlowSource>,
+        now: Timestamp,
+    ) -> Result<Vec<(String, i64)>>;
+
+    /// Every stored flow version, oldest first; with their sources when asked.
+    async fn flow_versions(&self, with_source: bool) -> Result<Vec<FlowVersion>>;
+
     /// Teams and agents of teams.yaml.
     async fn sync_teams(
         &self,
@@ -164,49 +243,24 @@ pub trait Store: Send + Sync {
         members: Vec<MemberSpec>,
         now: Timestamp,
     ) -> Result<()>;
+
     async fn teams(&self) -> Result<Vec<TeamInfo>>;
+
     async fn upsert_team(&self, team: TeamSpec, now: Timestamp) -> Result<()>;
+
     async fn set_agent_teams(&self, agent: AgentId, teams: Vec<String>) -> Result<()>;
-    async fn agent_teams(&self, agent: AgentId) -> Result<Vec<String>>;
-    /// Records an agent's activity; returns their presence.
-    async fn touch_agent(
-        &self,
-        agent: AgentId,
-        now: Timestamp,
-    ) -> Result<relais_core::agent::Presence>;
-    /// Online agents with no activity (nor presence change) since `before`.
-    async fn idle_agents(&self, before: Timestamp) -> Result<Vec<AgentId>>;
-    async fn canned(&self) -> Result<Vec<Canned>>;
-    /// Creates (`id` None) or replaces a canned response.
-    async fn save_canned(&self, id: Option<i64>, canned: Canned, now: Timestamp) -> Result<Canned>;
-    async fn delete_canned(&self, id: i64) -> Result<bool>;
+
     async fn create_webhook(&self, webhook: NewWebhook) -> Result<Webhook>;
+
     async fn webhooks(&self) -> Result<Vec<Webhook>>;
+
     async fn delete_webhook(&self, id: i64, now: Timestamp) -> Result<bool>;
-    /// Turns up to `limit` new events of the log into webhook deliveries; returns how
-    /// many events were read (`limit`: there may be more).
-    async fn route_webhook_events(&self, limit: u32, now: Timestamp) -> Result<usize>;
-    /// Leases due deliveries to one sender.
-    async fn claim_deliveries(
-        &self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<DeliveryJob>>;
-    async fn record_delivery(
-        &self,
-        id: i64,
-        outcome: DeliveryOutcome,
-        now: Timestamp,
-    ) -> Result<()>;
+
     /// Newest first; `state` filters (`dead` is the dead-letter list).
     async fn deliveries(&self, state: Option<String>, limit: u32) -> Result<Vec<Delivery>>;
+
     /// A dead delivery back in the queue, due now.
     async fn replay_delivery(&self, id: i64, now: Timestamp) -> Result<Delivery>;
-    async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
-
-    /// The id of the newest event (0 when the log is empty).
-    async fn last_event_id(&self) -> Result<i64>;
 
     /// Counts for `/ready` and tests: rows per table that matter.
     async fn stats(&self) -> Result<Stats>;

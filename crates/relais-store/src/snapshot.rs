@@ -155,7 +155,7 @@ impl QueueProbe for Recording<'_, '_> {
 mod tests {
     use super::*;
     use crate::sqlite::{SqliteOptions, SqliteStore};
-    use crate::{Ingested, NewChannel, Store, usecase};
+    use crate::{Admin, Ingested, NewChannel, Pipeline, usecase};
     use relais_core::decision::{Handoff, Reply};
     use relais_core::id::ChannelId;
     use relais_core::lifecycle::Lifecycle;

@@ -2,7 +2,7 @@
 //! exactly once, and after a restart the senders' retries are recognised.
 
 use relais_store::sqlite::SqliteOptions;
-use relais_store::{Page, Store};
+use relais_store::{Desk, Page};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
