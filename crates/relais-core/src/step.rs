@@ -1,12 +1,16 @@
 //! The conversation step's rules that every caller shares, pure: what moving a ticket,
-//! a customer message and a bot's decision do to a conversation, returned as data (the
-//! events to record, the follow-ups to run). The store writes what these return; the
+//! a customer message, a bot's decision and a lifecycle timer do to a conversation,
+//! returned as data (the events to record, the moves to make). The store writes what these return; the
 //! simulator behind `relais test` applies the same functions, so a rule has one copy.
 
 use crate::contact::Contact;
 use crate::conversation::Conversation;
 use crate::decision::Decision;
 use crate::event::{Actor, Event, EventKind};
+use crate::id::AgentId;
+use crate::lifecycle::{
+    Lifecycle, TIMER_AUTO_CLOSE, TIMER_AWAY, TIMER_INACTIVE, TIMER_REMIND, TIMER_RETURN,
+};
 use crate::ticket::{self, Action, Resolver, Status, Transition, TransitionError};
 use crate::time::Timestamp;
 use serde_json::json;
@@ -110,6 +114,80 @@ pub fn apply_bot_decision(
         conv.bot_state = state.clone();
     }
     Ok(out)
+}
+
+/// What a lifecycle timer (`ticket.*`) does when it fires (SPEC §2), decided on the
+/// conversation as it is now: a timer whose moment has passed (the customer answered,
+/// the agent replied, someone reopened) does nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimerMove {
+    Nothing,
+    /// `solved` becomes `closed` after `auto_close`.
+    AutoClose,
+    /// The silent customer is asked whether they still need help.
+    Remind,
+    /// The silent customer's conversation waits for them (`close_status = pending`).
+    AwaitCustomer,
+    /// The silent customer's conversation is solved, marked so (no survey).
+    SolveForInactivity,
+    /// Back to the team's queue, keeping its place: the agent did not answer in time
+    /// (`no_answer`) or stayed away too long (`away`).
+    GiveBack {
+        agent: AgentId,
+        reason: &'static str,
+    },
+}
+
+/// The one fact a lifecycle timer needs that the conversation does not hold, asked by
+/// the away timer: which agent, away since when (from the timer's payload). The caller
+/// answers it from its storage and passes the answer to [`on_lifecycle_timer`].
+pub fn away_question(payload: &serde_json::Value) -> Option<(AgentId, Option<i64>)> {
+    let agent = payload.get("agent")?.as_i64().map(AgentId)?;
+    Some((
+        agent,
+        payload.get("since").and_then(serde_json::Value::as_i64),
+    ))
+}
+
+/// Decides what the lifecycle timer `name` does to `conv`. `agent_still_away` answers
+/// [`away_question`] (false when there is none).
+pub fn on_lifecycle_timer(
+    conv: &Conversation,
+    name: &str,
+    payload: &serde_json::Value,
+    life: &Lifecycle,
+    agent_still_away: bool,
+) -> TimerMove {
+    let agent = || {
+        payload
+            .get("agent")
+            .and_then(serde_json::Value::as_i64)
+            .map(AgentId)
+    };
+    match (name, conv.status) {
+        (TIMER_AUTO_CLOSE, Status::Solved) => TimerMove::AutoClose,
+        (TIMER_REMIND, Status::Open | Status::Pending) => TimerMove::Remind,
+        (TIMER_INACTIVE, Status::Open | Status::Pending) => match life.close_status {
+            Status::Pending if conv.status == Status::Open => TimerMove::AwaitCustomer,
+            Status::Pending => TimerMove::Nothing,
+            _ => TimerMove::SolveForInactivity,
+        },
+        (TIMER_AWAY, Status::Open) => match agent() {
+            Some(a) if agent_still_away && conv.assignee == Some(a) => TimerMove::GiveBack {
+                agent: a,
+                reason: "away",
+            },
+            _ => TimerMove::Nothing,
+        },
+        (TIMER_RETURN, Status::Open) => match agent() {
+            Some(a) if conv.assignee == Some(a) => TimerMove::GiveBack {
+                agent: a,
+                reason: "no_answer",
+            },
+            _ => TimerMove::Nothing,
+        },
+        _ => TimerMove::Nothing,
+    }
 }
 
 #[cfg(test)]
@@ -279,5 +357,56 @@ mod tests {
         };
         assert!(apply_bot_decision(&mut c, &contact(None), &d, NOW).is_err());
         assert_eq!(c, before);
+    }
+
+    /// (timer, status, assignee, payload agent, away, close_status) → move.
+    #[test]
+    fn lifecycle_timers_act_only_while_their_moment_lasts() {
+        use crate::id::AgentId;
+        use crate::lifecycle::*;
+        let ann = AgentId(1);
+        let bob = AgentId(2);
+        let solve = Lifecycle::default();
+        let pend = Lifecycle {
+            close_status: Status::Pending,
+            ..Lifecycle::default()
+        };
+        let give = |agent, reason| TimerMove::GiveBack { agent, reason };
+        #[rustfmt::skip]
+        let cases: Vec<(&str, Status, Option<AgentId>, Option<AgentId>, bool, &Lifecycle, TimerMove)> = vec![
+            (TIMER_AUTO_CLOSE, Status::Solved, None, None, false, &solve, TimerMove::AutoClose),
+            (TIMER_AUTO_CLOSE, Status::Open, None, None, false, &solve, TimerMove::Nothing),
+            (TIMER_REMIND, Status::Open, Some(ann), None, false, &solve, TimerMove::Remind),
+            (TIMER_REMIND, Status::Pending, Some(ann), None, false, &solve, TimerMove::Remind),
+            (TIMER_REMIND, Status::Solved, Some(ann), None, false, &solve, TimerMove::Nothing),
+            (TIMER_INACTIVE, Status::Open, Some(ann), None, false, &solve, TimerMove::SolveForInactivity),
+            (TIMER_INACTIVE, Status::Pending, Some(ann), None, false, &solve, TimerMove::SolveForInactivity),
+            (TIMER_INACTIVE, Status::Open, Some(ann), None, false, &pend, TimerMove::AwaitCustomer),
+            (TIMER_INACTIVE, Status::Pending, Some(ann), None, false, &pend, TimerMove::Nothing),
+            (TIMER_INACTIVE, Status::Bot, None, None, false, &solve, TimerMove::Nothing),
+            (TIMER_RETURN, Status::Open, Some(ann), Some(ann), false, &solve, give(ann, "no_answer")),
+            (TIMER_RETURN, Status::Open, Some(bob), Some(ann), false, &solve, TimerMove::Nothing),
+            (TIMER_RETURN, Status::Open, None, Some(ann), false, &solve, TimerMove::Nothing),
+            (TIMER_RETURN, Status::Pending, Some(ann), Some(ann), false, &solve, TimerMove::Nothing),
+            (TIMER_AWAY, Status::Open, Some(ann), Some(ann), true, &solve, give(ann, "away")),
+            (TIMER_AWAY, Status::Open, Some(ann), Some(ann), false, &solve, TimerMove::Nothing),
+            (TIMER_AWAY, Status::Open, Some(bob), Some(ann), true, &solve, TimerMove::Nothing),
+            ("flow.reminder", Status::Open, Some(ann), None, true, &solve, TimerMove::Nothing),
+        ];
+        for (name, status, assignee, agent, away, life, want) in cases {
+            let mut c = conv(status, None);
+            c.assignee = assignee;
+            let payload = match agent {
+                Some(a) => json!({ "agent": a.0, "since": 5 }),
+                None => json!({}),
+            };
+            let got = on_lifecycle_timer(&c, name, &payload, life, away);
+            assert_eq!(got, want, "{name} in {status} assigned to {assignee:?}");
+        }
+        assert_eq!(
+            away_question(&json!({ "agent": 2, "since": 5 })),
+            Some((bob, Some(5)))
+        );
+        assert_eq!(away_question(&json!({})), None);
     }
 }

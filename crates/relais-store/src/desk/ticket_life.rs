@@ -13,10 +13,9 @@ use relais_core::agent::Presence;
 use relais_core::conversation::Conversation;
 use relais_core::event::{Actor, EventKind};
 use relais_core::id::{AgentId, ConversationId, MessageId};
-use relais_core::lifecycle::{
-    self, Lifecycle, Say, TIMER_AUTO_CLOSE, TIMER_AWAY, TIMER_INACTIVE, TIMER_REMIND, TIMER_RETURN,
-};
+use relais_core::lifecycle::{self, Lifecycle, Say, TIMER_AUTO_CLOSE, TIMER_AWAY, TIMER_RETURN};
 use relais_core::message::{AuthorKind, Message};
+use relais_core::step::{self, TimerMove};
 use relais_core::ticket::{Action, Resolver, Status};
 use serde_json::json;
 
@@ -290,83 +289,52 @@ pub(crate) fn fire(
         json!({ "name": name }),
     )?;
     let mut fx = Effects::default();
-    match (name, conv.status) {
-        (TIMER_AUTO_CLOSE, Status::Solved) => {
+    // The decision is the core's; this applies it.
+    let still_away = match step::away_question(payload) {
+        Some((agent, since)) if name == TIMER_AWAY => {
+            tx.c.query_opt(
+                "SELECT 1 FROM agents WHERE id = $1 AND presence = 'away' AND presence_at = $2",
+                &[agent.0.into(), since.into()],
+            )?
+            .is_some()
+        }
+        _ => false,
+    };
+    match step::on_lifecycle_timer(&conv, name, payload, life, still_away) {
+        TimerMove::Nothing => {}
+        TimerMove::AutoClose => {
             transition(tx, &mut conv, Action::AutoClose, Actor::System, now)?;
         }
-        (TIMER_REMIND, Status::Open | Status::Pending) => {
+        TimerMove::Remind => {
             let lang = language(tx, &conv)?;
-            write_message(
+            let text = lifecycle::text(Say::StillThere, &lang).to_owned();
+            let out = Outgoing::text(AuthorKind::System, None, text, Route::Outbox);
+            write_message(tx, &mut conv, &lane, out, now, &mut fx)?;
+        }
+        TimerMove::AwaitCustomer => {
+            transition(tx, &mut conv, Action::AwaitCustomer, Actor::System, now)?;
+        }
+        TimerMove::SolveForInactivity => {
+            let solve = Action::Solve(Resolver::Inactivity);
+            transition(tx, &mut conv, solve, Actor::System, now)?;
+            solved(
                 tx,
                 &mut conv,
                 &lane,
-                Outgoing::text(
-                    AuthorKind::System,
-                    None,
-                    lifecycle::text(Say::StillThere, &lang).to_owned(),
-                    Route::Outbox,
-                ),
+                SolvedBy::Inactivity,
+                life,
                 now,
                 &mut fx,
             )?;
+            let team = conv.team.clone();
+            conv.updated_at = now;
+            tx.update_conversation(&conv)?;
+            fx.assigned(queue::drain(tx, team.as_deref(), life, now)?);
         }
-        (TIMER_INACTIVE, Status::Open | Status::Pending) => {
-            if life.close_status == Status::Pending {
-                if conv.status == Status::Open {
-                    transition(tx, &mut conv, Action::AwaitCustomer, Actor::System, now)?;
-                }
-            } else {
-                transition(
-                    tx,
-                    &mut conv,
-                    Action::Solve(Resolver::Inactivity),
-                    Actor::System,
-                    now,
-                )?;
-                solved(
-                    tx,
-                    &mut conv,
-                    &lane,
-                    SolvedBy::Inactivity,
-                    life,
-                    now,
-                    &mut fx,
-                )?;
-                let team = conv.team.clone();
-                conv.updated_at = now;
-                tx.update_conversation(&conv)?;
-                fx.assigned(queue::drain(tx, team.as_deref(), life, now)?);
-            }
+        TimerMove::GiveBack { agent, reason } => {
+            give_back(tx, &mut conv, Some(agent), reason, life, now, &mut fx)?;
+            return Ok(fired(id, fx));
         }
-        (TIMER_AWAY, Status::Open) => {
-            let agent = payload
-                .get("agent")
-                .and_then(serde_json::Value::as_i64)
-                .map(AgentId);
-            let since = payload.get("since").and_then(serde_json::Value::as_i64);
-            let still_away = match agent {
-                Some(a) => tx.c.query_opt(
-                    "SELECT 1 FROM agents WHERE id = $1 AND presence = 'away' AND presence_at = $2",
-                    &[a.0.into(), since.into()],
-                )?.is_some(),
-                None => false,
-            };
-            if still_away && conv.assignee == agent {
-                give_back(tx, &mut conv, agent, "away", life, now, &mut fx)?;
-                return Ok(fired(id, fx));
-            }
-        }
-        (TIMER_RETURN, Status::Open) => {
-            let due = payload
-                .get("agent")
-                .and_then(serde_json::Value::as_i64)
-                .map(AgentId);
-            if conv.assignee.is_some() && conv.assignee == due {
-                give_back(tx, &mut conv, due, "no_answer", life, now, &mut fx)?;
-                return Ok(fired(id, fx));
-            }
-        }
-        _ => {}
     }
     conv.updated_at = now;
     tx.update_conversation(&conv)?;
