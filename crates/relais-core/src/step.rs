@@ -372,8 +372,17 @@ mod tests {
             ..Lifecycle::default()
         };
         let give = |agent, reason| TimerMove::GiveBack { agent, reason };
+        type Case<'l> = (
+            &'static str,
+            Status,
+            Option<AgentId>,
+            Option<AgentId>,
+            bool,
+            &'l Lifecycle,
+            TimerMove,
+        );
         #[rustfmt::skip]
-        let cases: Vec<(&str, Status, Option<AgentId>, Option<AgentId>, bool, &Lifecycle, TimerMove)> = vec![
+        let cases: Vec<Case<'_>> = vec![
             (TIMER_AUTO_CLOSE, Status::Solved, None, None, false, &solve, TimerMove::AutoClose),
             (TIMER_AUTO_CLOSE, Status::Open, None, None, false, &solve, TimerMove::Nothing),
             (TIMER_REMIND, Status::Open, Some(ann), None, false, &solve, TimerMove::Remind),
