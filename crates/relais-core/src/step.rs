@@ -190,6 +190,59 @@ pub fn on_lifecycle_timer(
     }
 }
 
+/// Facts about agents and timers that a customer's message to a human-owned
+/// conversation may need, answered by the caller's storage inside its transaction (a
+/// read port: asked only when the rule needs the answer).
+pub trait DeskFacts {
+    /// The agent who last had the conversation (who solved it).
+    fn last_assignee(&self) -> Option<AgentId>;
+    /// `agent` can take the conversation now: online, with room in `team` when it has one.
+    fn can_take(&self, agent: AgentId, team: Option<&str>) -> bool;
+    /// A return timer is already running for the conversation.
+    fn return_timer_pending(&self) -> bool;
+}
+
+/// What a customer's message does to a conversation a human owns, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HumanMove {
+    /// The customer answered: the reminder and inactivity timers stop.
+    StopWaitingForCustomer,
+    /// A solved conversation reopened: back to its last agent when they can take it,
+    /// else to the back of the team's queue.
+    Reopen { back_to: Option<AgentId> },
+    /// The assignee must answer by `due_at`, or the conversation returns to the queue.
+    ExpectAgent { agent: AgentId, due_at: Timestamp },
+}
+
+/// Decides what a customer's message does to `conv` (already moved by
+/// [`customer_wrote`]; `before` is the status it had) when a human owns it.
+pub fn on_customer_to_human(
+    conv: &Conversation,
+    before: Status,
+    life: &Lifecycle,
+    now: Timestamp,
+    facts: &dyn DeskFacts,
+) -> Vec<HumanMove> {
+    if !matches!(conv.status, Status::Open | Status::Pending) {
+        return Vec::new();
+    }
+    let mut moves = vec![HumanMove::StopWaitingForCustomer];
+    if before == Status::Solved {
+        let back_to = facts
+            .last_assignee()
+            .filter(|a| facts.can_take(*a, conv.team.as_deref()));
+        moves.push(HumanMove::Reopen { back_to });
+    } else if let (Some(agent), Some(after)) = (conv.assignee, life.return_after)
+        && !facts.return_timer_pending()
+    {
+        moves.push(HumanMove::ExpectAgent {
+            agent,
+            due_at: now.plus(after),
+        });
+    }
+    moves
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,5 +470,80 @@ mod tests {
             Some((bob, Some(5)))
         );
         assert_eq!(away_question(&json!({})), None);
+    }
+
+    struct Facts {
+        last: Option<AgentId>,
+        online: &'static [i64],
+        pending: bool,
+    }
+
+    impl DeskFacts for Facts {
+        fn last_assignee(&self) -> Option<AgentId> {
+            self.last
+        }
+        fn can_take(&self, agent: AgentId, _team: Option<&str>) -> bool {
+            self.online.contains(&agent.0)
+        }
+        fn return_timer_pending(&self) -> bool {
+            self.pending
+        }
+    }
+
+    #[test]
+    fn a_customer_message_to_a_human_stops_the_wait_and_reopens_to_the_last_agent_if_they_can() {
+        use crate::lifecycle::Lifecycle;
+        let life = Lifecycle {
+            return_after: Some(crate::time::Duration::minutes(5)),
+            ..Lifecycle::default()
+        };
+        let ann = AgentId(1);
+        let facts = |last, online, pending| Facts {
+            last,
+            online,
+            pending,
+        };
+        let mut open = conv(Status::Open, None);
+        open.assignee = Some(ann);
+        let due = NOW.plus(crate::time::Duration::minutes(5));
+        #[rustfmt::skip]
+        let cases: Vec<(Status, Status, Facts, Vec<HumanMove>)> = vec![
+            // Reopened: to Ann if she can take it, else the queue.
+            (Status::Solved, Status::Open, facts(Some(ann), &[1], false),
+             vec![HumanMove::StopWaitingForCustomer, HumanMove::Reopen { back_to: Some(ann) }]),
+            (Status::Solved, Status::Open, facts(Some(ann), &[], false),
+             vec![HumanMove::StopWaitingForCustomer, HumanMove::Reopen { back_to: None }]),
+            (Status::Solved, Status::Open, facts(None, &[1], false),
+             vec![HumanMove::StopWaitingForCustomer, HumanMove::Reopen { back_to: None }]),
+            // Answered while open or pending: the agent is expected, once.
+            (Status::Pending, Status::Open, facts(None, &[], false),
+             vec![HumanMove::StopWaitingForCustomer, HumanMove::ExpectAgent { agent: ann, due_at: due }]),
+            (Status::Open, Status::Open, facts(None, &[], true),
+             vec![HumanMove::StopWaitingForCustomer]),
+            // The bot's conversations are not the desk's.
+            (Status::Bot, Status::Bot, facts(None, &[], false), vec![]),
+        ];
+        for (before, now_status, f, want) in cases {
+            let mut c = open.clone();
+            c.status = now_status;
+            assert_eq!(
+                on_customer_to_human(&c, before, &life, NOW, &f),
+                want,
+                "{before} -> {now_status}"
+            );
+        }
+        let mut unassigned = open.clone();
+        unassigned.assignee = None;
+        assert_eq!(
+            on_customer_to_human(
+                &unassigned,
+                Status::Open,
+                &life,
+                NOW,
+                &facts(None, &[], false)
+            ),
+            vec![HumanMove::StopWaitingForCustomer],
+            "nobody to expect"
+        );
     }
 }

@@ -15,9 +15,10 @@ use relais_core::event::{Actor, EventKind};
 use relais_core::id::{AgentId, ConversationId, MessageId};
 use relais_core::lifecycle::{self, Lifecycle, Say, TIMER_AUTO_CLOSE, TIMER_AWAY, TIMER_RETURN};
 use relais_core::message::{AuthorKind, Message};
-use relais_core::step::{self, TimerMove};
+use relais_core::step::{self, HumanMove, TimerMove};
 use relais_core::ticket::{Action, Resolver, Status};
 use serde_json::json;
+use std::cell::RefCell;
 
 /// Who solved a conversation, for what follows.
 #[derive(Debug, Clone, Copy)]
@@ -201,67 +202,113 @@ pub(crate) fn customer_wrote(
     now: Timestamp,
 ) -> Result<Effects> {
     let mut fx = Effects::default();
-    if !matches!(conv.status, Status::Open | Status::Pending) {
-        return Ok(fx);
-    }
-    cancel_waiting_for_customer(tx, conv.id, now)?;
-    if before == Status::Solved {
-        tx.cancel_timers(conv.id, TIMER_AUTO_CLOSE, now)?;
-        let (_, _, last) = tx.assignment_times(conv.id)?;
-        conv.assignee = None;
-        tx.update_conversation(conv)?;
-        tx.enqueue_anew(conv.id, now)?;
-        // Back to the same agent if they are online with room, else the team's queue.
-        let back = match (last, conv.team.clone()) {
-            (Some(agent), Some(team)) => {
-                let cap = tx.team_row(&team)?.map_or(0, |t| t.capacity);
-                tx.candidates(&team, cap)?
-                    .iter()
-                    .any(|c| c.agent == agent && c.has_room())
-            }
-            (Some(agent), None) => tx
-                .agent(agent)?
-                .is_some_and(|a| a.presence == Presence::Online),
-            _ => false,
+    // The decision is the core's; the facts it asks for are read here, on demand.
+    let moves = {
+        let facts = TxFacts {
+            tx: RefCell::new(&mut *tx),
+            conversation: conv.id,
+            error: RefCell::new(None),
         };
-        match last {
-            Some(agent) if back && tx.claim(conv.id, agent, now)? => {
-                fx.assigned(vec![queue::record_assignment(
-                    tx,
-                    conv.id,
-                    agent,
-                    Actor::System,
-                    life,
-                    now,
-                )?]);
-                conv.assignee = Some(agent);
-            }
-            _ => {
-                let assigned = queue::drain(tx, conv.team.as_deref(), life, now)?;
-                // The caller saves `conv` again: it must carry the new assignee.
-                if let Some(a) = assigned.iter().find(|a| a.conversation == conv.id) {
-                    conv.assignee = Some(a.agent);
-                }
-                fx.assigned(assigned);
+        let moves = step::on_customer_to_human(conv, before, life, now, &facts);
+        if let Some(e) = facts.error.into_inner() {
+            return Err(e);
+        }
+        moves
+    };
+    for m in moves {
+        match m {
+            HumanMove::StopWaitingForCustomer => cancel_waiting_for_customer(tx, conv.id, now)?,
+            HumanMove::Reopen { back_to } => reopen_to(tx, conv, back_to, life, now, &mut fx)?,
+            HumanMove::ExpectAgent { agent, due_at } => {
+                let t = timer(TIMER_RETURN, due_at, json!({ "agent": agent }));
+                schedule(tx, conv.id, lane, t, now, &mut fx)?;
             }
         }
-        return Ok(fx);
-    }
-    if conv.assignee.is_some()
-        && let Some(after) = life.return_after
-        && !tx.has_pending_timer(conv.id, TIMER_RETURN)?
-    {
-        let agent = conv.assignee;
-        schedule(
-            tx,
-            conv.id,
-            lane,
-            timer(TIMER_RETURN, now.plus(after), json!({ "agent": agent })),
-            now,
-            &mut fx,
-        )?;
     }
     Ok(fx)
+}
+
+/// A reopened conversation: to the back of its queue, then to `back_to` if the claim
+/// wins, else to whoever the queue gives it.
+fn reopen_to(
+    tx: &mut Tx<'_>,
+    conv: &mut Conversation,
+    back_to: Option<AgentId>,
+    life: &Lifecycle,
+    now: Timestamp,
+    fx: &mut Effects,
+) -> Result<()> {
+    tx.cancel_timers(conv.id, TIMER_AUTO_CLOSE, now)?;
+    conv.assignee = None;
+    tx.update_conversation(conv)?;
+    tx.enqueue_anew(conv.id, now)?;
+    match back_to {
+        Some(agent) if tx.claim(conv.id, agent, now)? => {
+            fx.assigned(vec![queue::record_assignment(
+                tx,
+                conv.id,
+                agent,
+                Actor::System,
+                life,
+                now,
+            )?]);
+            conv.assignee = Some(agent);
+        }
+        _ => {
+            let assigned = queue::drain(tx, conv.team.as_deref(), life, now)?;
+            // The caller saves `conv` again: it must carry the new assignee.
+            if let Some(a) = assigned.iter().find(|a| a.conversation == conv.id) {
+                conv.assignee = Some(a.agent);
+            }
+            fx.assigned(assigned);
+        }
+    }
+    Ok(())
+}
+
+/// The desk facts the core's rules ask for, read in the transaction. The first failed
+/// read is kept and returned by the caller once the rule has decided.
+struct TxFacts<'p, 't> {
+    tx: RefCell<&'p mut Tx<'t>>,
+    conversation: ConversationId,
+    error: RefCell<Option<Error>>,
+}
+
+impl TxFacts<'_, '_> {
+    fn answer<T: Default>(&self, read: impl FnOnce(&mut Tx<'_>) -> Result<T>) -> T {
+        match read(&mut self.tx.borrow_mut()) {
+            Ok(v) => v,
+            Err(e) => {
+                self.error.borrow_mut().get_or_insert(e);
+                T::default()
+            }
+        }
+    }
+}
+
+impl step::DeskFacts for TxFacts<'_, '_> {
+    fn last_assignee(&self) -> Option<AgentId> {
+        self.answer(|tx| Ok(tx.assignment_times(self.conversation)?.2))
+    }
+
+    fn can_take(&self, agent: AgentId, team: Option<&str>) -> bool {
+        self.answer(|tx| match team {
+            Some(team) => {
+                let cap = tx.team_row(team)?.map_or(0, |t| t.capacity);
+                Ok(tx
+                    .candidates(team, cap)?
+                    .iter()
+                    .any(|c| c.agent == agent && c.has_room()))
+            }
+            None => Ok(tx
+                .agent(agent)?
+                .is_some_and(|a| a.presence == Presence::Online)),
+        })
+    }
+
+    fn return_timer_pending(&self) -> bool {
+        self.answer(|tx| tx.has_pending_timer(self.conversation, TIMER_RETURN))
+    }
 }
 
 /// Fires a lifecycle timer (the bot never sees these).
