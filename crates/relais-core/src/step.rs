@@ -3,6 +3,7 @@
 //! returned as data (the events to record, the moves to make). The store writes what these return; the
 //! simulator behind `relais test` applies the same functions, so a rule has one copy.
 
+use crate::agent::Presence;
 use crate::contact::Contact;
 use crate::conversation::Conversation;
 use crate::decision::Decision;
@@ -241,6 +242,47 @@ pub fn on_customer_to_human(
         });
     }
     moves
+}
+
+/// What an agent's presence change does (SPEC §2, §5).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresenceMove {
+    /// `presence_changed`, when it changed.
+    pub event: Option<Event>,
+    /// Their open conversations go back to the queue now (offline, when configured).
+    pub give_back_open: bool,
+    /// Each open conversation gets this `ticket.away` timer: name, due time, payload.
+    pub away_timer: Option<(&'static str, Timestamp, serde_json::Value)>,
+}
+
+/// Decides what `agent` going from `from` to `to` does. Their teams' queues drain
+/// afterwards in every case (someone may have room now).
+pub fn on_presence(
+    agent: AgentId,
+    from: Presence,
+    to: Presence,
+    life: &Lifecycle,
+    now: Timestamp,
+) -> PresenceMove {
+    PresenceMove {
+        event: (from != to).then(|| {
+            Event::new(
+                EventKind::PresenceChanged,
+                Actor::Agent(agent),
+                now,
+                json!({ "from": from.as_str(), "to": to.as_str() }),
+            )
+        }),
+        give_back_open: to == Presence::Offline && life.return_on_offline,
+        away_timer: match life.away_limit {
+            Some(limit) if to == Presence::Away && from != Presence::Away => Some((
+                TIMER_AWAY,
+                now.plus(limit),
+                json!({ "agent": agent, "since": now }),
+            )),
+            _ => None,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -545,5 +587,47 @@ mod tests {
             vec![HumanMove::StopWaitingForCustomer],
             "nobody to expect"
         );
+    }
+
+    #[test]
+    fn presence_changes_give_back_or_time_the_away_agents_conversations() {
+        use crate::lifecycle::Lifecycle;
+        let ann = AgentId(1);
+        let life = Lifecycle {
+            return_on_offline: true,
+            away_limit: Some(crate::time::Duration::minutes(15)),
+            ..Lifecycle::default()
+        };
+        let off = on_presence(ann, Presence::Online, Presence::Offline, &life, NOW);
+        assert!(off.give_back_open);
+        assert_eq!(off.away_timer, None);
+        assert_eq!(
+            off.event.unwrap().data,
+            json!({ "from": "online", "to": "offline" })
+        );
+
+        let away = on_presence(ann, Presence::Online, Presence::Away, &life, NOW);
+        assert!(!away.give_back_open);
+        let (name, due, payload) = away.away_timer.unwrap();
+        assert_eq!(name, crate::lifecycle::TIMER_AWAY);
+        assert_eq!(due, NOW.plus(crate::time::Duration::minutes(15)));
+        assert_eq!(payload, json!({ "agent": ann, "since": NOW }));
+
+        let again = on_presence(ann, Presence::Away, Presence::Away, &life, NOW);
+        assert_eq!(
+            (again.event, again.away_timer),
+            (None, None),
+            "already away"
+        );
+
+        let keep = Lifecycle {
+            return_on_offline: false,
+            away_limit: None,
+            ..Lifecycle::default()
+        };
+        let off = on_presence(ann, Presence::Online, Presence::Offline, &keep, NOW);
+        assert!(!off.give_back_open);
+        let away = on_presence(ann, Presence::Online, Presence::Away, &keep, NOW);
+        assert_eq!(away.away_timer, None);
     }
 }

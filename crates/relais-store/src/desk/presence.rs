@@ -8,10 +8,9 @@ use crate::tx::Tx;
 use crate::{Error, Result};
 use relais_core::Timestamp;
 use relais_core::agent::Presence;
-use relais_core::event::{Actor, Event, EventKind};
 use relais_core::id::{AgentId, ConversationId};
-use relais_core::lifecycle::{Lifecycle, TIMER_AWAY};
-use serde_json::json;
+use relais_core::lifecycle::Lifecycle;
+use relais_core::step;
 
 /// An agent's presence: going offline returns their open conversations to the queue
 /// (if configured); coming online drains their teams' queues.
@@ -29,20 +28,14 @@ pub(crate) fn set_presence(
         "UPDATE agents SET presence = $1, presence_at = $2 WHERE id = $3",
         &[presence.as_str().into(), now.0.into(), agent.0.into()],
     )?;
-    if current.presence != presence {
-        tx.insert_event(
-            None,
-            &Event::new(
-                EventKind::PresenceChanged,
-                Actor::Agent(agent),
-                now,
-                json!({ "from": current.presence.as_str(), "to": presence.as_str() }),
-            ),
-        )?;
+    // The decision is the core's; this applies it.
+    let moves = step::on_presence(agent, current.presence, presence, life, now);
+    if let Some(e) = &moves.event {
+        tx.insert_event(None, e)?;
     }
     let mut fx = Effects::default();
     let teams: Vec<Option<String>> = tx.agent_teams(agent)?.into_iter().map(Some).collect();
-    if presence == Presence::Offline && life.return_on_offline {
+    if moves.give_back_open {
         let rows = tx.c.query(
             "SELECT id FROM conversations WHERE assignee = $1 AND status = 'open' ORDER BY id",
             &[agent.0.into()],
@@ -54,10 +47,7 @@ pub(crate) fn set_presence(
             }
         }
     }
-    if presence == Presence::Away
-        && current.presence != Presence::Away
-        && let Some(limit) = life.away_limit
-    {
+    if let Some((name, due_at, payload)) = &moves.away_timer {
         // Away for too long: each open conversation goes back to the queue then.
         let rows = tx.c.query(
             "SELECT id FROM conversations WHERE assignee = $1 AND status = 'open'",
@@ -66,18 +56,8 @@ pub(crate) fn set_presence(
         for r in rows {
             let id = ConversationId(r.int(0)?);
             let lane = tx.lane_of(id)?;
-            schedule(
-                tx,
-                id,
-                &lane,
-                timer(
-                    TIMER_AWAY,
-                    now.plus(limit),
-                    json!({ "agent": agent, "since": now }),
-                ),
-                now,
-                &mut fx,
-            )?;
+            let t = timer(name, *due_at, payload.clone());
+            schedule(tx, id, &lane, t, now, &mut fx)?;
         }
     }
     for t in teams {
