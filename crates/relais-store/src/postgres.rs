@@ -233,7 +233,7 @@ impl ToSql for Val {
     to_sql_checked!();
 }
 
-fn read_row(row: &postgres::Row) -> Result<Row> {
+fn read_row(row: &postgres::Row, names: &Arc<[String]>) -> Result<Row> {
     let mut vals = Vec::with_capacity(row.len());
     for (i, col) in row.columns().iter().enumerate() {
         let v = match *col.type_() {
@@ -255,7 +255,7 @@ fn read_row(row: &postgres::Row) -> Result<Row> {
         };
         vals.push(v.unwrap_or(Val::Null));
     }
-    Ok(Row(vals))
+    Ok(Row::new(vals, names.clone()))
 }
 
 impl Conn for PgConn<'_, '_> {
@@ -274,7 +274,12 @@ impl Conn for PgConn<'_, '_> {
         let stmt = self.statement(sql)?;
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        self.t.query(&stmt, &refs)?.iter().map(read_row).collect()
+        let names: Arc<[String]> = stmt.columns().iter().map(|c| c.name().to_owned()).collect();
+        self.t
+            .query(&stmt, &refs)?
+            .iter()
+            .map(|r| read_row(r, &names))
+            .collect()
     }
 
     fn insert(&mut self, sql: &str, params: &[Val]) -> Result<Option<i64>> {

@@ -5,6 +5,7 @@
 //! booleans, JSON as text.
 
 use crate::{Error, Result};
+use std::sync::Arc;
 
 /// A value bound to or read from SQL.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,51 +46,80 @@ impl<T: Into<Val>> From<Option<T>> for Val {
     }
 }
 
-/// A result row, read by column position.
+/// A result row. Columns are read by name (`r.int("id")`), which is how row mappers
+/// read them, or by position where a query is its own single use.
 #[derive(Debug)]
-pub struct Row(pub Vec<Val>);
+pub struct Row {
+    vals: Vec<Val>,
+    /// The query's column names, shared by its rows.
+    names: Arc<[String]>,
+}
+
+/// A column of a [`Row`]: its name, or its position.
+pub trait Col: Copy + std::fmt::Debug {
+    fn index(self, row: &Row) -> Result<usize>;
+}
+
+impl Col for usize {
+    fn index(self, _: &Row) -> Result<usize> {
+        Ok(self)
+    }
+}
+
+impl Col for &str {
+    fn index(self, row: &Row) -> Result<usize> {
+        row.names
+            .iter()
+            .position(|n| n == self)
+            .ok_or_else(|| Error::Corrupt(format!("the row has no column {self:?}")))
+    }
+}
 
 impl Row {
-    fn at(&self, i: usize) -> Result<&Val> {
-        self.0
-            .get(i)
-            .ok_or_else(|| Error::Corrupt(format!("row has no column {i}")))
+    pub fn new(vals: Vec<Val>, names: Arc<[String]>) -> Row {
+        Row { vals, names }
     }
 
-    pub fn int(&self, i: usize) -> Result<i64> {
-        match self.at(i)? {
+    fn at(&self, c: impl Col) -> Result<&Val> {
+        self.vals
+            .get(c.index(self)?)
+            .ok_or_else(|| Error::Corrupt(format!("row has no column {c:?}")))
+    }
+
+    pub fn int(&self, c: impl Col) -> Result<i64> {
+        match self.at(c)? {
             Val::Int(v) => Ok(*v),
             other => Err(Error::Corrupt(format!(
-                "column {i}: expected an integer, found {other:?}"
+                "column {c:?}: expected an integer, found {other:?}"
             ))),
         }
     }
 
-    pub fn opt_int(&self, i: usize) -> Result<Option<i64>> {
-        match self.at(i)? {
+    pub fn opt_int(&self, c: impl Col) -> Result<Option<i64>> {
+        match self.at(c)? {
             Val::Null => Ok(None),
-            _ => self.int(i).map(Some),
+            _ => self.int(c).map(Some),
         }
     }
 
-    pub fn text(&self, i: usize) -> Result<String> {
-        match self.at(i)? {
+    pub fn text(&self, c: impl Col) -> Result<String> {
+        match self.at(c)? {
             Val::Text(v) => Ok(v.clone()),
             other => Err(Error::Corrupt(format!(
-                "column {i}: expected text, found {other:?}"
+                "column {c:?}: expected text, found {other:?}"
             ))),
         }
     }
 
-    pub fn opt_text(&self, i: usize) -> Result<Option<String>> {
-        match self.at(i)? {
+    pub fn opt_text(&self, c: impl Col) -> Result<Option<String>> {
+        match self.at(c)? {
             Val::Null => Ok(None),
-            _ => self.text(i).map(Some),
+            _ => self.text(c).map(Some),
         }
     }
 
-    pub fn json(&self, i: usize) -> Result<serde_json::Value> {
-        Ok(serde_json::from_str(&self.text(i)?)?)
+    pub fn json(&self, c: impl Col) -> Result<serde_json::Value> {
+        Ok(serde_json::from_str(&self.text(c)?)?)
     }
 }
 

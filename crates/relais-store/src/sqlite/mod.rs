@@ -224,7 +224,8 @@ impl rusqlite::ToSql for Val {
     }
 }
 
-fn read_row(row: &rusqlite::Row<'_>, n: usize) -> rusqlite::Result<Row> {
+fn read_row(row: &rusqlite::Row<'_>, names: &Arc<[String]>) -> rusqlite::Result<Row> {
+    let n = names.len();
     let mut vals = Vec::with_capacity(n);
     for i in 0..n {
         vals.push(match row.get_ref(i)? {
@@ -235,7 +236,7 @@ fn read_row(row: &rusqlite::Row<'_>, n: usize) -> rusqlite::Result<Row> {
             ValueRef::Blob(b) => Val::Text(String::from_utf8_lossy(b).into_owned()),
         });
     }
-    Ok(Row(vals))
+    Ok(Row::new(vals, names.clone()))
 }
 
 impl Conn for SqliteConn {
@@ -250,9 +251,9 @@ impl Conn for SqliteConn {
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
         let mut stmt = self.prepare(sql)?;
-        let n = stmt.column_count();
+        let names: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
         let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
-            read_row(r, n)
+            read_row(r, &names)
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }

@@ -183,12 +183,7 @@ mod tests {
 
     fn names(conn: &mut SqliteConn) -> Vec<String> {
         let rows = conn.query("SELECT name FROM t ORDER BY id", &[]).unwrap();
-        rows.into_iter()
-            .map(|r| match &r.0[0] {
-                Val::Text(t) => t.clone(),
-                other => panic!("{other:?}"),
-            })
-            .collect()
+        rows.into_iter().map(|r| r.text("name").unwrap()).collect()
     }
 
     /// A batch whose jobs all succeed commits in one transaction, without savepoints;

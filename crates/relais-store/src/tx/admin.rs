@@ -41,13 +41,13 @@ impl Tx<'_> {
         rows.iter()
             .map(|r| {
                 Ok(Channel {
-                    id: ChannelId(r.text(0)?),
-                    kind: r.text(1)?,
-                    name: r.text(2)?,
-                    token_hash: r.opt_text(3)?,
-                    callback_url: r.opt_text(4)?,
-                    callback_secret: r.opt_text(5)?,
-                    created_at: Timestamp(r.int(6)?),
+                    id: ChannelId(r.text("id")?),
+                    kind: r.text("kind")?,
+                    name: r.text("name")?,
+                    token_hash: r.opt_text("token_hash")?,
+                    callback_url: r.opt_text("callback_url")?,
+                    callback_secret: r.opt_text("callback_secret")?,
+                    created_at: Timestamp(r.int("created_at")?),
                 })
             })
             .collect()
@@ -93,7 +93,7 @@ impl Tx<'_> {
         let sql = format!("SELECT {AGENT_COLS}, password_hash FROM agents WHERE email = $1");
         self.c
             .query_opt(&sql, &[email.into()])?
-            .map(|r| Ok((agent_from(&r)?, r.opt_text(8)?)))
+            .map(|r| Ok((agent_from(&r)?, r.opt_text("password_hash")?)))
             .transpose()
     }
 

@@ -39,103 +39,108 @@ fn corrupt(what: &str, value: &str) -> Error {
     Error::Corrupt(format!("unknown {what} {value:?}"))
 }
 
-fn contact_from(r: &Row, o: usize) -> Result<Contact> {
+fn contact_from(r: &Row, prefix: &str) -> Result<Contact> {
+    let c = |name: &str| format!("{prefix}{name}");
     Ok(Contact {
-        id: ContactId(r.int(o)?),
-        name: r.opt_text(o + 1)?,
-        language: r.opt_text(o + 2)?,
-        tier: r.text(o + 3)?,
-        fields: r.json(o + 4)?,
+        id: ContactId(r.int(c("id").as_str())?),
+        name: r.opt_text(c("name").as_str())?,
+        language: r.opt_text(c("language").as_str())?,
+        tier: r.text(c("tier").as_str())?,
+        fields: r.json(c("fields").as_str())?,
     })
 }
 
 fn conversation_from(r: &Row) -> Result<(Conversation, String)> {
-    let status = r.text(3)?;
-    let priority = r.text(6)?;
-    let resolved = r.opt_text(9)?;
+    let status = r.text("status")?;
+    let priority = r.text("priority")?;
+    let resolved = r.opt_text("resolved_by")?;
     Ok((
         Conversation {
-            id: ConversationId(r.int(0)?),
-            channel: ChannelId(r.text(1)?),
-            contact: ContactId(r.int(2)?),
+            id: ConversationId(r.int("id")?),
+            channel: ChannelId(r.text("channel_id")?),
+            contact: ContactId(r.int("contact_id")?),
             status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-            team: r.opt_text(4)?,
-            assignee: r.opt_int(5)?.map(AgentId),
+            team: r.opt_text("team")?,
+            assignee: r.opt_int("assignee")?.map(AgentId),
             priority: Priority::parse(&priority).ok_or_else(|| corrupt("priority", &priority))?,
-            tags: serde_json::from_value(r.json(7)?)?,
-            escalation_reason: r.opt_text(8)?,
+            tags: serde_json::from_value(r.json("tags")?)?,
+            escalation_reason: r.opt_text("escalation_reason")?,
             resolved_by: match resolved {
                 Some(s) => Some(Resolver::parse(&s).ok_or_else(|| corrupt("resolver", &s))?),
                 None => None,
             },
-            fields: r.json(10)?,
-            bot_state: r.json(11)?,
-            previous: r.opt_int(12)?.map(ConversationId),
-            last_seq: r.int(13)?,
-            created_at: Timestamp(r.int(14)?),
-            updated_at: Timestamp(r.int(15)?),
+            fields: r.json("fields")?,
+            bot_state: r.json("bot_state")?,
+            previous: r.opt_int("previous_id")?.map(ConversationId),
+            last_seq: r.int("last_seq")?,
+            created_at: Timestamp(r.int("created_at")?),
+            updated_at: Timestamp(r.int("updated_at")?),
         },
-        r.text(16)?,
+        r.text("address")?,
     ))
 }
 
 fn message_from(r: &Row) -> Result<Message> {
-    let dir = r.text(3)?;
-    let author = r.text(4)?;
-    let status = r.opt_text(8)?;
+    let dir = r.text("direction")?;
+    let author = r.text("author_kind")?;
+    let status = r.opt_text("status")?;
     Ok(Message {
-        id: MessageId(r.int(0)?),
-        conversation: ConversationId(r.int(1)?),
-        seq: r.int(2)?,
+        id: MessageId(r.int("id")?),
+        conversation: ConversationId(r.int("conversation_id")?),
+        seq: r.int("seq")?,
         direction: Direction::parse(&dir).ok_or_else(|| corrupt("direction", &dir))?,
         author: AuthorKind::parse(&author).ok_or_else(|| corrupt("author", &author))?,
-        agent: r.opt_int(5)?.map(AgentId),
-        text: r.text(6)?,
-        buttons: serde_json::from_value(r.json(7)?)?,
+        agent: r.opt_int("agent_id")?.map(AgentId),
+        text: r.text("body")?,
+        buttons: serde_json::from_value(r.json("buttons")?)?,
         status: match status {
             Some(s) => {
                 Some(DeliveryStatus::parse(&s).ok_or_else(|| corrupt("delivery status", &s))?)
             }
             None => None,
         },
-        external_id: r.opt_text(9)?,
-        reply_to: r.opt_int(10)?.map(MessageId),
-        created_at: Timestamp(r.int(11)?),
+        external_id: r.opt_text("external_id")?,
+        reply_to: r.opt_int("reply_to")?.map(MessageId),
+        created_at: Timestamp(r.int("created_at")?),
     })
 }
 
 fn agent_from(r: &Row) -> Result<Agent> {
-    let role = r.text(3)?;
-    let presence = r.text(4)?;
+    let role = r.text("role")?;
+    let presence = r.text("presence")?;
     Ok(Agent {
-        id: AgentId(r.int(0)?),
-        email: r.text(1)?,
-        name: r.text(2)?,
+        id: AgentId(r.int("id")?),
+        email: r.text("email")?,
+        name: r.text("name")?,
         role: Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
         presence: Presence::parse(&presence).ok_or_else(|| corrupt("presence", &presence))?,
-        capacity: r.int(5)?,
-        disabled: r.int(6)? != 0,
-        created_at: Timestamp(r.int(7)?),
+        capacity: r.int("capacity")?,
+        disabled: r.int("disabled")? != 0,
+        created_at: Timestamp(r.int("created_at")?),
     })
 }
 
 fn token_from(r: &Row) -> Result<TokenInfo> {
     Ok(TokenInfo {
-        id: r.int(0)?,
-        agent: AgentId(r.int(1)?),
-        name: r.text(2)?,
-        scopes: serde_json::from_value(r.json(3)?)?,
-        kind: r.text(4)?,
-        created_at: Timestamp(r.int(5)?),
-        expires_at: r.opt_int(6)?.map(Timestamp),
+        id: r.int("id")?,
+        agent: AgentId(r.int("agent_id")?),
+        name: r.text("name")?,
+        scopes: serde_json::from_value(r.json("scopes")?)?,
+        kind: r.text("kind")?,
+        created_at: Timestamp(r.int("created_at")?),
+        expires_at: r.opt_int("expires_at")?.map(Timestamp),
     })
 }
 
 fn event_from(r: &Row) -> Result<StoredEvent> {
-    let kind = r.text(3)?;
-    let actor_kind = r.text(4)?;
-    let actor_id = r.opt_int(5)?;
-    let flow = match (r.opt_text(6)?, r.opt_int(7)?, r.opt_text(8)?) {
+    let kind = r.text("kind")?;
+    let actor_kind = r.text("actor_kind")?;
+    let actor_id = r.opt_int("actor_id")?;
+    let flow = match (
+        r.opt_text("flow")?,
+        r.opt_int("flow_version")?,
+        r.opt_text("step")?,
+    ) {
         (Some(flow), version, Some(step)) => Some(FlowPosition {
             flow,
             version: version.unwrap_or(0),
@@ -144,15 +149,15 @@ fn event_from(r: &Row) -> Result<StoredEvent> {
         _ => None,
     };
     Ok(StoredEvent {
-        id: r.int(0)?,
-        conversation: r.opt_int(1)?.map(ConversationId),
+        id: r.int("id")?,
+        conversation: r.opt_int("conversation_id")?.map(ConversationId),
         event: Event {
             kind: EventKind::parse(&kind).ok_or_else(|| corrupt("event kind", &kind))?,
             actor: Actor::from_parts(&actor_kind, actor_id)
                 .ok_or_else(|| corrupt("actor", &actor_kind))?,
-            at: Timestamp(r.int(2)?),
+            at: Timestamp(r.int("at")?),
             flow,
-            data: r.json(9)?,
+            data: r.json("data")?,
         },
     })
 }
@@ -180,7 +185,7 @@ impl Tx<'_> {
                    JOIN contacts c ON c.id = i.contact_id WHERE i.channel_id = $1 AND i.address = $2";
         self.c
             .query_opt(sql, &[channel.as_str().into(), address.into()])?
-            .map(|r| contact_from(&r, 0))
+            .map(|r| contact_from(&r, ""))
             .transpose()
     }
 
@@ -190,7 +195,7 @@ impl Tx<'_> {
             .c
             .query_opt(&sql, &[id.0.into()])?
             .ok_or_else(|| Error::NotFound(format!("contact {id}")))?;
-        contact_from(&r, 0)
+        contact_from(&r, "")
     }
 
     /// Creates a contact reached at (channel, address). Two racing creations (two nodes)
@@ -365,7 +370,8 @@ impl Tx<'_> {
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "SELECT {cols}, c.id, c.name, c.language, c.tier, c.fields, v.queued_at, v.assigned_at \
+            "SELECT {cols}, c.id AS c_id, c.name AS c_name, c.language AS c_language, c.tier AS c_tier, \
+             c.fields AS c_fields, v.queued_at, v.assigned_at \
              FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE {clauses} ORDER BY v.id DESC LIMIT {limit}"
         );
         let rows = self.c.query(&sql, params)?;
@@ -375,11 +381,11 @@ impl Tx<'_> {
                 Ok(DeskConversation {
                     view: ConversationView {
                         conversation,
-                        contact: contact_from(r, 17)?,
+                        contact: contact_from(r, "c_")?,
                         address,
                     },
-                    queued_at: r.opt_int(22)?.map(Timestamp),
-                    assigned_at: r.opt_int(23)?.map(Timestamp),
+                    queued_at: r.opt_int("queued_at")?.map(Timestamp),
+                    assigned_at: r.opt_int("assigned_at")?.map(Timestamp),
                 })
             })
             .collect()
