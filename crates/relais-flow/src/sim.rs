@@ -179,7 +179,7 @@ impl Sim {
         )
     }
 
-    fn apply(&mut self, d: Decision) -> Result<Vec<Reply>, String> {
+    fn apply(&mut self, mut d: Decision) -> Result<Vec<Reply>, String> {
         for name in &d.cancel {
             self.timers.retain(|t| &t.0 != name);
         }
@@ -194,13 +194,13 @@ impl Sim {
             }
         }
         // What the decision does to the conversation: the store's rule, not a copy.
-        let applied = step::apply_bot_decision(&mut self.conv, &self.contact, &d, self.now)
+        if let Some(h) = &d.handoff {
+            self.last_handoff = Some(h.clone());
+        }
+        let applied = step::apply_bot_decision(&mut self.conv, &self.contact, &mut d, self.now)
             .map_err(|e| format!("the bot asked for {:?}: {e}", d.ticket))?;
         if let Some(language) = applied.contact_language {
             self.contact.language = Some(language);
-        }
-        if let Some(h) = &d.handoff {
-            self.last_handoff = Some(h.clone());
         }
         Ok(d.replies)
     }

@@ -473,7 +473,7 @@ pub(crate) fn run_bot(
 
 /// Writes a handler's decision: replies (sent in band, or queued in the outbox), timer
 /// changes, ticket action, bot state and extra events.
-fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result<Applied> {
+fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, mut decision: Decision) -> Result<Applied> {
     let Step {
         conv,
         contact,
@@ -486,7 +486,7 @@ fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, decision: Decision) -> Result
     let mut applied = Applied::default();
     // What the decision does to the conversation itself: the core's rule, shared with
     // the simulator. Refused before anything is written.
-    let bot = step::apply_bot_decision(conv, contact, &decision, now).map_err(|e| {
+    let bot = step::apply_bot_decision(conv, contact, &mut decision, now).map_err(|e| {
         Error::Corrupt(format!(
             "the bot's decision on conversation {}: {e}",
             conv.id

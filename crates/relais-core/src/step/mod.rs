@@ -76,12 +76,13 @@ pub struct BotApplied {
 
 /// Applies the conversation-level part of a bot's decision: the ticket action, what a
 /// handoff records on the conversation (team, priority, reason, collected fields) and
-/// the bot's new state. Replies, timers and the decision's own events are the caller's
+/// the bot's new state (the fields and the state are moved out of the decision, not
+/// copied). Replies, timers and the decision's own events are the caller's
 /// to write.
 pub fn apply_bot_decision(
     conv: &mut Conversation,
     contact: &Contact,
-    decision: &Decision,
+    decision: &mut Decision,
     now: Timestamp,
 ) -> Result<BotApplied, TransitionError> {
     let mut out = BotApplied::default();
@@ -101,17 +102,17 @@ pub fn apply_bot_decision(
             out.bot_solved = Some(decision.csat);
         }
     }
-    if let Some(h) = &decision.handoff {
+    if let Some(h) = &mut decision.handoff {
         if contact.language.is_none() {
             out.contact_language.clone_from(&h.language);
         }
         conv.team.clone_from(&h.team);
         conv.priority = h.priority;
         conv.escalation_reason = Some(h.reason.clone());
-        conv.fields = h.fields.clone();
+        conv.fields = std::mem::take(&mut h.fields);
     }
-    if let Some(state) = &decision.bot_state {
-        conv.bot_state = state.clone();
+    if let Some(state) = decision.bot_state.take() {
+        conv.bot_state = state;
     }
     Ok(out)
 }
@@ -215,7 +216,7 @@ mod tests {
             bot_state: Some(json!({})),
             ..Decision::default()
         };
-        let out = apply_bot_decision(&mut c, &contact(None), &d, NOW).unwrap();
+        let out = apply_bot_decision(&mut c, &contact(None), &mut d.clone(), NOW).unwrap();
         assert_eq!(c.status, Status::Open);
         assert_eq!(
             (
@@ -241,7 +242,7 @@ mod tests {
         );
         // A contact whose language is known keeps it.
         let mut c = conv(Status::Bot, None);
-        let out = apply_bot_decision(&mut c, &contact(Some("fr")), &d, NOW).unwrap();
+        let out = apply_bot_decision(&mut c, &contact(Some("fr")), &mut d.clone(), NOW).unwrap();
         assert_eq!(out.contact_language, None);
     }
 
@@ -252,7 +253,7 @@ mod tests {
             ticket: Some(Action::Escalate),
             ..Decision::default()
         };
-        let out = apply_bot_decision(&mut c, &contact(None), &d, NOW).unwrap();
+        let out = apply_bot_decision(&mut c, &contact(None), &mut d.clone(), NOW).unwrap();
         let kinds: Vec<EventKind> = out.events.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [EventKind::StatusChanged, EventKind::Escalated]);
         assert_eq!(c.bot_state, json!({ "step": "menu" }), "no new state: kept");
@@ -263,7 +264,7 @@ mod tests {
             csat: true,
             ..Decision::default()
         };
-        let out = apply_bot_decision(&mut c, &contact(None), &d, NOW).unwrap();
+        let out = apply_bot_decision(&mut c, &contact(None), &mut d.clone(), NOW).unwrap();
         assert_eq!(
             (c.status, c.resolved_by),
             (Status::Solved, Some(Resolver::Bot))
@@ -281,7 +282,7 @@ mod tests {
             bot_state: Some(json!({})),
             ..Decision::default()
         };
-        assert!(apply_bot_decision(&mut c, &contact(None), &d, NOW).is_err());
+        assert!(apply_bot_decision(&mut c, &contact(None), &mut d.clone(), NOW).is_err());
         assert_eq!(c, before);
     }
 }

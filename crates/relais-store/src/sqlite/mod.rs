@@ -126,7 +126,7 @@ fn connect(path: &Path, read_only: bool, log: Option<StatementLog>) -> Result<Sq
     conn.execute_batch(&pragmas)
         .map_err(|e| Error::Open(format!("{}: {e}", path.display())))?;
     conn.set_prepared_statement_cache_capacity(64);
-    Ok(SqliteConn(conn, log))
+    Ok(SqliteConn(conn, log, Default::default()))
 }
 
 /// The SQLite backend. Cheap to share behind the store's `Arc`.
@@ -200,7 +200,13 @@ fn with_reader<R>(
 }
 
 /// A rusqlite connection speaking the shared SQL layer, and where it notes what it runs.
-pub(crate) struct SqliteConn(pub(crate) rusqlite::Connection, Option<StatementLog>);
+pub(crate) struct SqliteConn(
+    pub(crate) rusqlite::Connection,
+    Option<StatementLog>,
+    /// Column names per query text, so that rows share them without a lookup per query
+    /// (a fast hash: SQL texts are long and this is on every query).
+    std::collections::HashMap<String, Arc<[String]>, foldhash::fast::RandomState>,
+);
 
 impl SqliteConn {
     fn prepare(&self, sql: &str) -> Result<rusqlite::CachedStatement<'_>> {
@@ -250,8 +256,17 @@ impl Conn for SqliteConn {
     }
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
+        let names = match self.2.get(sql) {
+            Some(n) => n.clone(),
+            None => {
+                let stmt = self.prepare(sql)?;
+                let n: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
+                drop(stmt);
+                self.2.insert(sql.to_owned(), n.clone());
+                n
+            }
+        };
         let mut stmt = self.prepare(sql)?;
-        let names: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
         let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
             read_row(r, &names)
         })?;
