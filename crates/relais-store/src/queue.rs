@@ -104,8 +104,8 @@ impl Tx<'_> {
             .collect()
     }
 
-    /// How many conversations wait in `team`'s queue, per rank (index = `routing::rank`
-    /// order, urgent first), from the `queue_depth` aggregate the triggers keep.
+    /// How many conversations wait in `team`'s queue, per `routing::queue_rank` (urgent
+    /// first), from the `queue_depth` aggregate the triggers keep.
     fn depth(&mut self, team: Option<&str>) -> Result<[u64; 4]> {
         let rows = self.c.query(
             "SELECT queue_rank, waiting FROM queue_depth WHERE team = $1",
