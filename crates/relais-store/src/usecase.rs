@@ -47,68 +47,14 @@ pub(crate) fn ingest(
             now,
         )?,
     };
-    let mut events = Vec::new();
-    let mut status_before = None;
-    let mut survey = false;
-    let (mut conv, first) = match tx.live_conversation(&inbound.channel, contact.id)? {
-        Some(mut conv) => {
-            status_before = Some(conv.status);
-            // An answer to the satisfaction survey keeps the conversation solved.
-            survey = desk::survey_answer(tx, &conv, &inbound.text, now)?;
-            if survey {
-                (conv, false)
-            } else {
-                // Live conversations are never closed; a refusal here is a bug, not input.
-                let changed = step::customer_wrote(&mut conv, Actor::Contact(contact.id), now)
-                    .map_err(|e| {
-                        Error::Corrupt(format!(
-                            "conversation {} cannot take a customer message: {e}",
-                            conv.id
-                        ))
-                    })?;
-                events.extend(changed);
-                (conv, false)
-            }
-        }
-        None => {
-            let previous = tx.last_conversation(&inbound.channel, contact.id)?;
-            let fresh = Conversation::start(inbound.channel.clone(), contact.id, previous, now);
-            let conv = tx.insert_conversation(&fresh, &inbound.address)?;
-            events.push(Event::new(
-                EventKind::ConversationStarted,
-                Actor::Contact(contact.id),
-                now,
-                json!({ "channel": inbound.channel, "previous": previous }),
-            ));
-            (conv, true)
-        }
-    };
-
-    conv.last_seq += 1;
-    let mut msg = Message {
-        id: MessageId(0),
-        conversation: conv.id,
-        seq: conv.last_seq,
-        direction: Direction::Inbound,
-        author: AuthorKind::Contact,
-        agent: None,
-        text: inbound.text.clone(),
-        buttons: Vec::new(),
-        status: None,
-        external_id: inbound.external_id.clone(),
-        reply_to: None,
-        created_at: now,
-    };
-    msg.id = tx.insert_message(&msg, &inbound.channel)?;
-    events.push(Event::new(
-        EventKind::MessageReceived,
-        Actor::Contact(contact.id),
-        now,
-        json!({ "message": msg.id, "seq": msg.seq }),
-    ));
-    for e in &events {
-        tx.insert_event(Some(conv.id), e)?;
-    }
+    let Arrival {
+        mut conv,
+        first,
+        status_before,
+        survey,
+        events,
+    } = arrive(tx, inbound, &contact)?;
+    let msg = record_inbound(tx, inbound, &mut conv, &contact, events)?;
 
     if survey {
         let (thanks, queued) =
@@ -169,6 +115,108 @@ pub(crate) fn ingest(
         queued: applied.queued,
         http: applied.http,
     })
+}
+
+/// Where a customer's message lands, before it is written.
+struct Arrival {
+    conv: Conversation,
+    /// The message starts this conversation.
+    first: bool,
+    /// The live conversation's status before the message (`None`: a new one).
+    status_before: Option<Status>,
+    /// The message answers the satisfaction survey (the conversation stays solved).
+    survey: bool,
+    /// Events to record before the message's own.
+    events: Vec<Event>,
+}
+
+/// Finds the contact's live conversation and moves its ticket for a customer message
+/// (reopen; a bot-solved one restarts the bot), unless the message answers the survey;
+/// or starts a new conversation, linked to the previous one.
+fn arrive(tx: &mut Tx<'_>, inbound: &Inbound, contact: &Contact) -> Result<Arrival> {
+    let now = inbound.received_at;
+    let actor = Actor::Contact(contact.id);
+    match tx.live_conversation(&inbound.channel, contact.id)? {
+        Some(mut conv) => {
+            let status_before = Some(conv.status);
+            // An answer to the satisfaction survey keeps the conversation solved.
+            let survey = desk::survey_answer(tx, &conv, &inbound.text, now)?;
+            let mut events = Vec::new();
+            if !survey {
+                // Live conversations are never closed; a refusal here is a bug, not input.
+                let changed = step::customer_wrote(&mut conv, actor, now).map_err(|e| {
+                    Error::Corrupt(format!(
+                        "conversation {} cannot take a customer message: {e}",
+                        conv.id
+                    ))
+                })?;
+                events.extend(changed);
+            }
+            Ok(Arrival {
+                conv,
+                first: false,
+                status_before,
+                survey,
+                events,
+            })
+        }
+        None => {
+            let previous = tx.last_conversation(&inbound.channel, contact.id)?;
+            let fresh = Conversation::start(inbound.channel.clone(), contact.id, previous, now);
+            let conv = tx.insert_conversation(&fresh, &inbound.address)?;
+            let started = Event::new(
+                EventKind::ConversationStarted,
+                actor,
+                now,
+                json!({ "channel": inbound.channel, "previous": previous }),
+            );
+            Ok(Arrival {
+                conv,
+                first: true,
+                status_before: None,
+                survey: false,
+                events: vec![started],
+            })
+        }
+    }
+}
+
+/// Writes the inbound message (the unique index refuses a duplicate) with its
+/// `message_received` event after `events`.
+fn record_inbound(
+    tx: &mut Tx<'_>,
+    inbound: &Inbound,
+    conv: &mut Conversation,
+    contact: &Contact,
+    mut events: Vec<Event>,
+) -> Result<Message> {
+    let now = inbound.received_at;
+    conv.last_seq += 1;
+    let mut msg = Message {
+        id: MessageId(0),
+        conversation: conv.id,
+        seq: conv.last_seq,
+        direction: Direction::Inbound,
+        author: AuthorKind::Contact,
+        agent: None,
+        text: inbound.text.clone(),
+        buttons: Vec::new(),
+        status: None,
+        external_id: inbound.external_id.clone(),
+        reply_to: None,
+        created_at: now,
+    };
+    msg.id = tx.insert_message(&msg, &inbound.channel)?;
+    events.push(Event::new(
+        EventKind::MessageReceived,
+        Actor::Contact(contact.id),
+        now,
+        json!({ "message": msg.id, "seq": msg.seq }),
+    ));
+    for e in &events {
+        tx.insert_event(Some(conv.id), e)?;
+    }
+    Ok(msg)
 }
 
 /// What a duplicate delivery answers: the original message and the replies it got.
