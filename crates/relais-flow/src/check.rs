@@ -173,6 +173,7 @@ pub fn targets(s: &Step) -> Vec<&Target> {
 }
 
 impl FlowCheck<'_> {
+    // Long by design: one arm per step action, each checking only its own fields.
     fn step(&mut self, s: &Step, d: &mut Diags) {
         let name = &s.name;
         for t in targets(s) {

@@ -26,6 +26,7 @@ pub enum Wording {
 }
 
 /// The text in `language`, else English.
+// Long by design: a table, one arm per built-in text and language.
 pub fn text(w: Wording, language: &str) -> &'static str {
     use Wording::*;
     match (w, language) {

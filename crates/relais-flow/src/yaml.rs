@@ -144,6 +144,8 @@ fn looks_like_float(s: &str) -> bool {
 }
 
 /// Parses one YAML document. An empty document is an empty map.
+// Long by design: one loop over the parser's events, one arm per event kind, with the
+// budgets checked where the nodes are built.
 pub fn parse(source: &str) -> Result<Node, Error> {
     use saphyr_parser::{Event, Parser, ScalarStyle};
     if source.len() > MAX_BYTES {

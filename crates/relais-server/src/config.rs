@@ -330,6 +330,7 @@ fn duration(key: &str, v: Option<String>, default: Duration) -> Result<Duration,
     }
 }
 
+// Long by design: one block per setting, each naming its key in its error.
 fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
     let listen_text = raw.server.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
     let listen: SocketAddr = listen_text.parse().map_err(|_| {

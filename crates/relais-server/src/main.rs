@@ -158,6 +158,7 @@ fn reload_on_sighup(rt: std::sync::Arc<relais_server::runtime::Runtime>) {
     let _ = rt;
 }
 
+// Long by design: one arm per command of the command line.
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve {

@@ -229,6 +229,8 @@ impl Exec<'_, '_> {
         ));
     }
 
+    // Long by design: one arm per step action; the longer actions call out to their
+    // own module (ask, http, render, handoff).
     fn execute(&mut self, step: &Step) -> Flow_ {
         match &step.action {
             Action::Say(m) => {

@@ -33,6 +33,7 @@ pub fn flow(source: &str, diags: &mut Diags) -> Option<Flow> {
     flow_from_node(&root, diags)
 }
 
+// Long by design: one block per top-level key of a flow file, every fault reported.
 pub fn flow_from_node(root: &Node, diags: &mut Diags) -> Option<Flow> {
     let file = diags.file.clone();
     let mut r = MapReader::new(root, "the flow file", diags)?;
