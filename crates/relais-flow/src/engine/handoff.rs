@@ -66,31 +66,12 @@ impl Exec<'_, '_> {
             None => None,
         };
         let reply = text.unwrap_or_else(|| {
-            let lang = self.language();
-            let t = match (after_hours, &opens_at) {
-                (false, _) => {
-                    let mut t = wording::text(Wording::Transfer, &lang).to_owned();
-                    if queue.position > 0 {
-                        t.push(' ');
-                        t.push_str(
-                            &wording::text(Wording::QueuePosition, &lang)
-                                .replace("{position}", &queue.position.to_string()),
-                        );
-                        if let Some(w) = &wait {
-                            t.push(' ');
-                            t.push_str(
-                                &wording::text(Wording::QueueWait, &lang).replace("{wait}", w),
-                            );
-                        }
-                    }
-                    t
-                }
-                (true, Some(at)) => {
-                    wording::text(Wording::TransferClosed, &lang).replace("{opens_at}", at)
-                }
-                (true, None) => wording::text(Wording::TransferClosedUnknown, &lang).to_owned(),
-            };
-            Reply::text(t)
+            Reply::text(default_wording(
+                &self.language(),
+                after_hours.then_some(opens_at.as_deref()),
+                queue.position,
+                wait.as_deref(),
+            ))
         });
         self.effects.push(Effect::Send(reply));
         let fields = self
@@ -135,5 +116,34 @@ impl Exec<'_, '_> {
             reason: "flow_error".into(),
             say: None,
         });
+    }
+}
+
+/// The built-in handoff message: the transfer with the queue position and wait, or
+/// when the team is closed (`closed`: `Some(opens_at)`), when it is back.
+fn default_wording(
+    lang: &str,
+    closed: Option<Option<&str>>,
+    position: u32,
+    wait: Option<&str>,
+) -> String {
+    match closed {
+        None => {
+            let mut t = wording::text(Wording::Transfer, lang).to_owned();
+            if position > 0 {
+                t.push(' ');
+                t.push_str(
+                    &wording::text(Wording::QueuePosition, lang)
+                        .replace("{position}", &position.to_string()),
+                );
+                if let Some(w) = wait {
+                    t.push(' ');
+                    t.push_str(&wording::text(Wording::QueueWait, lang).replace("{wait}", w));
+                }
+            }
+            t
+        }
+        Some(Some(at)) => wording::text(Wording::TransferClosed, lang).replace("{opens_at}", at),
+        Some(None) => wording::text(Wording::TransferClosedUnknown, lang).to_owned(),
     }
 }
