@@ -343,3 +343,39 @@ pub async fn serve_orders_api() -> Result<String, String> {
     });
     Ok(format!("http://{addr}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::copy_workspace;
+
+    #[test]
+    fn a_workspace_is_copied_without_its_data_or_hidden_files_and_a_folder_without_flows_refused() {
+        let from = tempfile::tempdir().unwrap();
+        let p = from.path();
+        for (path, text) in [
+            ("flows/a.yaml", "flow: a"),
+            ("tests/t.yaml", "name: t"),
+            ("teams.yaml", "teams: []"),
+            ("data/relais.db", "not to copy"),
+            (".git/HEAD", "not to copy"),
+        ] {
+            std::fs::create_dir_all(p.join(path).parent().unwrap()).unwrap();
+            std::fs::write(p.join(path), text).unwrap();
+        }
+        let to = tempfile::tempdir().unwrap();
+        copy_workspace(p, to.path()).unwrap();
+        let t = to.path();
+        assert_eq!(
+            std::fs::read_to_string(t.join("flows/a.yaml")).unwrap(),
+            "flow: a"
+        );
+        assert!(t.join("tests/t.yaml").is_file() && t.join("teams.yaml").is_file());
+        assert!(!t.join("data").exists() && !t.join(".git").exists());
+        let empty = tempfile::tempdir().unwrap();
+        let err = copy_workspace(empty.path(), to.path()).unwrap_err();
+        assert!(
+            err.contains("not a workspace (it has no flows/ folder)"),
+            "{err}"
+        );
+    }
+}
