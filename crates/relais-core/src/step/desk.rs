@@ -10,7 +10,7 @@ use crate::id::AgentId;
 use crate::lifecycle::{
     Lifecycle, TIMER_AUTO_CLOSE, TIMER_AWAY, TIMER_INACTIVE, TIMER_REMIND, TIMER_RETURN,
 };
-use crate::ticket::Status;
+use crate::ticket::{Action, Resolver, Status};
 use crate::time::Timestamp;
 use serde_json::json;
 
@@ -179,6 +179,73 @@ pub fn on_presence(
             )),
             _ => None,
         },
+    }
+}
+
+/// An agent's action, as the ticket rules see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentAct {
+    /// A reply; `pending`: it asks something of the customer.
+    Reply {
+        pending: bool,
+    },
+    Note,
+    Claim,
+    Transfer,
+    SetPending,
+    Solve,
+    Reopen,
+}
+
+/// Why an agent's action is refused in the conversation's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentRefusal {
+    /// The bot owns it: only a note or a transfer (which hands it over) is allowed.
+    WithBot,
+    /// Nobody writes to a closed conversation.
+    Closed,
+}
+
+/// The ticket moves an agent's action makes (SPEC §2, §5): `first` before anything is
+/// written, `then` after the reply is (an agent's question sets `pending`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AgentPlan {
+    pub first: Option<Action>,
+    pub then: Option<Action>,
+}
+
+/// Decides the ticket moves of `act` on a conversation in `status`. Whether a move is
+/// allowed at all is still the status machine's ([`super::move_ticket`] refuses what it
+/// forbids, such as solving a pending conversation twice).
+pub fn agent_plan(status: Status, act: AgentAct) -> Result<AgentPlan, AgentRefusal> {
+    if status == Status::Bot && !matches!(act, AgentAct::Note | AgentAct::Transfer) {
+        return Err(AgentRefusal::WithBot);
+    }
+    let plan = |first, then| Ok(AgentPlan { first, then });
+    match act {
+        AgentAct::Reply { .. } if status == Status::Closed => Err(AgentRefusal::Closed),
+        AgentAct::Reply { pending } => {
+            // Answering a solved conversation reopens it; a question then waits for the
+            // customer (an already pending one stays so).
+            let first = (status == Status::Solved).then_some(Action::Reopen);
+            let open_after = matches!(status, Status::Open | Status::Solved);
+            plan(
+                first,
+                (pending && open_after).then_some(Action::AwaitCustomer),
+            )
+        }
+        AgentAct::Note | AgentAct::Claim => plan(None, None),
+        AgentAct::Transfer => plan(
+            match status {
+                Status::Bot => Some(Action::Escalate),
+                Status::Solved | Status::Pending => Some(Action::Reopen),
+                _ => None,
+            },
+            None,
+        ),
+        AgentAct::SetPending => plan(Some(Action::AwaitCustomer), None),
+        AgentAct::Solve => plan(Some(Action::Solve(Resolver::Agent)), None),
+        AgentAct::Reopen => plan(Some(Action::Reopen), None),
     }
 }
 
@@ -370,5 +437,37 @@ mod tests {
         assert!(!off.give_back_open);
         let away = on_presence(ann, Presence::Online, Presence::Away, &keep, NOW);
         assert_eq!(away.away_timer, None);
+    }
+
+    #[test]
+    fn agent_actions_move_the_ticket_by_status() {
+        use AgentAct as A;
+        let reopen = Some(Action::Reopen);
+        let wait = Some(Action::AwaitCustomer);
+        let p = |first, then| Ok(AgentPlan { first, then });
+        #[rustfmt::skip]
+        let cases: Vec<(Status, AgentAct, Result<AgentPlan, AgentRefusal>)> = vec![
+            (Status::Bot, A::Reply { pending: false }, Err(AgentRefusal::WithBot)),
+            (Status::Bot, A::Claim, Err(AgentRefusal::WithBot)),
+            (Status::Bot, A::Solve, Err(AgentRefusal::WithBot)),
+            (Status::Bot, A::Note, p(None, None)),
+            (Status::Bot, A::Transfer, p(Some(Action::Escalate), None)),
+            (Status::Open, A::Reply { pending: false }, p(None, None)),
+            (Status::Open, A::Reply { pending: true }, p(None, wait)),
+            (Status::Pending, A::Reply { pending: true }, p(None, None)),
+            (Status::Solved, A::Reply { pending: false }, p(reopen, None)),
+            (Status::Solved, A::Reply { pending: true }, p(reopen, wait)),
+            (Status::Closed, A::Reply { pending: false }, Err(AgentRefusal::Closed)),
+            (Status::Pending, A::Transfer, p(reopen, None)),
+            (Status::Solved, A::Transfer, p(reopen, None)),
+            (Status::Open, A::Transfer, p(None, None)),
+            (Status::Open, A::SetPending, p(wait, None)),
+            (Status::Open, A::Solve, p(Some(Action::Solve(Resolver::Agent)), None)),
+            (Status::Solved, A::Reopen, p(reopen, None)),
+            (Status::Open, A::Claim, p(None, None)),
+        ];
+        for (status, act, want) in cases {
+            assert_eq!(agent_plan(status, act), want, "{act:?} in {status}");
+        }
     }
 }

@@ -13,7 +13,8 @@ use relais_core::lifecycle::{
     Lifecycle, TIMER_AUTO_CLOSE, TIMER_INACTIVE, TIMER_REMIND, TIMER_RETURN,
 };
 use relais_core::message::{AuthorKind, Message};
-use relais_core::ticket::{Action, Resolver, Status};
+use relais_core::step::{self, AgentAct, AgentPlan, AgentRefusal};
+use relais_core::ticket::{Action, Status};
 use serde_json::json;
 
 /// One agent action, in one transaction: visibility on the locked row, then the
@@ -30,12 +31,26 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
         Act::Reopen => CA::Reopen,
     };
     let (conv, lane) = load_for(tx, a.viewer, a.conversation, needed)?;
-    if conv.status == Status::Bot && !matches!(a.act, Act::Note { .. } | Act::Transfer { .. }) {
-        return Err(Error::Conflict(format!(
-            "conversation {} is with the bot: transfer it to a team or an agent first",
-            conv.id
-        )));
-    }
+    let kind = match &a.act {
+        Act::Reply { pending, .. } => AgentAct::Reply { pending: *pending },
+        Act::Note { .. } => AgentAct::Note,
+        Act::Claim => AgentAct::Claim,
+        Act::Transfer { .. } => AgentAct::Transfer,
+        Act::SetPending => AgentAct::SetPending,
+        Act::Solve => AgentAct::Solve,
+        Act::Reopen => AgentAct::Reopen,
+    };
+    // The ticket moves are the core's rule; a reply to a closed conversation is
+    // refused by `reply`, after a repeated client id has had its answer.
+    let plan = match step::agent_plan(conv.status, kind) {
+        Err(AgentRefusal::WithBot) => {
+            return Err(Error::Conflict(format!(
+                "conversation {} is with the bot: transfer it to a team or an agent first",
+                conv.id
+            )));
+        }
+        other => other,
+    };
     let mut c = Acting {
         conv,
         lane,
@@ -49,36 +64,32 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
     };
     let done = match &a.act {
         Act::Reply {
-            text,
-            client_id,
-            pending,
-        } => reply(tx, &mut c, text, client_id.as_deref(), *pending)?,
+            text, client_id, ..
+        } => reply(tx, &mut c, plan, text, client_id.as_deref())?,
         Act::Note { text } => {
             c.note(tx, text)?;
             Done::Save
         }
         Act::Claim => claim(tx, &mut c)?,
         Act::Transfer { team, agent, note } => {
-            transfer(tx, &mut c, team.as_deref(), *agent, note.as_deref())?
+            let first = plan.ok().and_then(|p| p.first);
+            transfer(tx, &mut c, first, team.as_deref(), *agent, note.as_deref())?
         }
         Act::SetPending => {
-            transition(tx, &mut c.conv, Action::AwaitCustomer, c.actor, c.now)?;
+            c.first(tx, plan)?;
             Done::Save
         }
         Act::Solve => {
-            transition(
-                tx,
-                &mut c.conv,
-                Action::Solve(Resolver::Agent),
-                c.actor,
-                c.now,
-            )?;
+            c.first(tx, plan)?;
             let by = SolvedBy::Agent(c.me);
             solved(tx, &mut c.conv, &c.lane, by, life, c.now, &mut c.fx)?;
             c.drain.push(c.conv.team.clone());
             Done::Save
         }
-        Act::Reopen => reopen(tx, &mut c)?,
+        Act::Reopen => {
+            c.first(tx, plan)?;
+            reopen(tx, &mut c)?
+        }
     };
     match done {
         Done::Duplicate(out) => return Ok(out),
@@ -126,6 +137,14 @@ enum Done {
 }
 
 impl Acting<'_> {
+    /// The plan's first ticket move, if any.
+    fn first(&mut self, tx: &mut Tx<'_>, plan: Result<AgentPlan, AgentRefusal>) -> Result<()> {
+        if let Some(m) = plan.ok().and_then(|p| p.first) {
+            transition(tx, &mut self.conv, m, self.actor, self.now)?;
+        }
+        Ok(())
+    }
+
     fn note(&mut self, tx: &mut Tx<'_>, text: &str) -> Result<()> {
         let out = Outgoing::text(
             AuthorKind::Agent,
@@ -160,9 +179,9 @@ impl Acting<'_> {
 fn reply(
     tx: &mut Tx<'_>,
     c: &mut Acting<'_>,
+    plan: Result<AgentPlan, AgentRefusal>,
     text: &str,
     client_id: Option<&str>,
-    pending: bool,
 ) -> Result<Done> {
     if let Some(id) = client_id
         && let Some(first) = tx.message_by_client_id(c.conv.id, id)?
@@ -174,19 +193,19 @@ fn reply(
             queued: false,
         }));
     }
-    if c.conv.status == Status::Closed {
+    let Ok(plan) = plan else {
         return Err(Error::Conflict(format!(
             "conversation {} is closed",
             c.conv.id
         )));
-    }
+    };
     if c.conv.assignee.is_none() && tx.claim(c.conv.id, c.me, c.now)? {
         // Answering an unassigned conversation takes it.
         queue::record_assignment(tx, c.conv.id, c.me, c.actor, c.life, c.now)?;
         c.conv.assignee = Some(c.me);
     }
-    if matches!(c.conv.status, Status::Solved) {
-        transition(tx, &mut c.conv, Action::Reopen, c.actor, c.now)?;
+    if let Some(m) = plan.first {
+        transition(tx, &mut c.conv, m, c.actor, c.now)?;
     }
     let out = Outgoing {
         client_id: client_id.map(str::to_owned),
@@ -207,8 +226,8 @@ fn reply(
     )?);
     // The agent answered: no return to the queue; now the customer is waited for.
     tx.cancel_timers(c.conv.id, TIMER_RETURN, c.now)?;
-    if pending && c.conv.status == Status::Open {
-        transition(tx, &mut c.conv, Action::AwaitCustomer, c.actor, c.now)?;
+    if let Some(m) = plan.then {
+        transition(tx, &mut c.conv, m, c.actor, c.now)?;
     }
     for (name, after) in [
         (TIMER_REMIND, c.life.remind_after),
@@ -239,6 +258,7 @@ fn claim(tx: &mut Tx<'_>, c: &mut Acting<'_>) -> Result<Done> {
 fn transfer(
     tx: &mut Tx<'_>,
     c: &mut Acting<'_>,
+    first: Option<Action>,
     team: Option<&str>,
     agent: Option<AgentId>,
     note: Option<&str>,
@@ -258,13 +278,13 @@ fn transfer(
     {
         return Err(Error::NotFound(format!("agent {ag}")));
     }
-    if c.conv.status == Status::Bot {
-        transition(tx, &mut c.conv, Action::Escalate, c.actor, c.now)?;
-        c.conv
-            .escalation_reason
-            .get_or_insert_with(|| "requested".into());
-    } else if matches!(c.conv.status, Status::Solved | Status::Pending) {
-        transition(tx, &mut c.conv, Action::Reopen, c.actor, c.now)?;
+    if let Some(m) = first {
+        transition(tx, &mut c.conv, m, c.actor, c.now)?;
+        if m == Action::Escalate {
+            c.conv
+                .escalation_reason
+                .get_or_insert_with(|| "requested".into());
+        }
     }
     let from_team = c.conv.team.clone();
     let from_agent = c.conv.assignee;
@@ -299,9 +319,9 @@ fn transfer(
     Ok(Done::Saved)
 }
 
-/// The agent reopens a solved conversation and takes it if it is not theirs.
+/// The agent reopened a solved conversation (the plan's move, made by the caller): it
+/// takes it if it is not theirs.
 fn reopen(tx: &mut Tx<'_>, c: &mut Acting<'_>) -> Result<Done> {
-    transition(tx, &mut c.conv, Action::Reopen, c.actor, c.now)?;
     tx.cancel_timers(c.conv.id, TIMER_AUTO_CLOSE, c.now)?;
     if c.conv.assignee != Some(c.me) {
         tx.c.execute(
