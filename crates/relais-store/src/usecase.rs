@@ -498,7 +498,7 @@ pub(crate) fn run_bot(
     };
     if let Some(csat) = applied.bot_solved {
         let mut fx = desk::Effects::default();
-        let by = desk::SolvedBy::Bot { csat };
+        let by = step::SolvedBy::Bot { csat };
         desk::solved(tx, conv, lane, by, life, now, &mut fx)?;
         applied.timers.extend(fx.timers);
         applied.queued |= fx.queued;

@@ -249,6 +249,43 @@ pub fn agent_plan(status: Status, act: AgentAct) -> Result<AgentPlan, AgentRefus
     }
 }
 
+/// Who solved a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SolvedBy {
+    Agent(AgentId),
+    /// The silent customer's conversation solved itself.
+    Inactivity,
+    /// The bot; `csat` when its flow's `resolve` asked for the survey.
+    Bot {
+        csat: bool,
+    },
+}
+
+/// What follows a solve (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SolvePlan {
+    /// Nobody waits for anybody any more: the customer and return timers stop (the
+    /// bot has no such timers).
+    pub stop_waiting: bool,
+    /// When `solved` becomes `closed`.
+    pub auto_close_at: Timestamp,
+    /// The satisfaction survey, and the agent it rates (`Some(None)`: the bot). Never
+    /// after an auto-solve.
+    pub survey: Option<Option<AgentId>>,
+}
+
+pub fn on_solved(by: SolvedBy, life: &Lifecycle, now: Timestamp) -> SolvePlan {
+    SolvePlan {
+        stop_waiting: !matches!(by, SolvedBy::Bot { .. }),
+        auto_close_at: now.plus(life.auto_close),
+        survey: match by {
+            SolvedBy::Agent(agent) => life.csat.then_some(Some(agent)),
+            SolvedBy::Bot { csat } => (csat && life.csat).then_some(None),
+            SolvedBy::Inactivity => None,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,6 +505,35 @@ mod tests {
         ];
         for (status, act, want) in cases {
             assert_eq!(agent_plan(status, act), want, "{act:?} in {status}");
+        }
+    }
+
+    #[test]
+    fn a_solve_closes_later_and_surveys_agents_and_asking_bots_never_auto_solves() {
+        use crate::lifecycle::Lifecycle;
+        let ann = AgentId(1);
+        let on = Lifecycle {
+            csat: true,
+            ..Lifecycle::default()
+        };
+        let off = Lifecycle {
+            csat: false,
+            ..Lifecycle::default()
+        };
+        let close = NOW.plus(on.auto_close);
+        #[rustfmt::skip]
+        let cases = [
+            (SolvedBy::Agent(ann), &on, true, Some(Some(ann))),
+            (SolvedBy::Agent(ann), &off, true, None),
+            (SolvedBy::Bot { csat: true }, &on, false, Some(None)),
+            (SolvedBy::Bot { csat: true }, &off, false, None),
+            (SolvedBy::Bot { csat: false }, &on, false, None),
+            (SolvedBy::Inactivity, &on, true, None),
+        ];
+        for (by, life, stop, survey) in cases {
+            let plan = on_solved(by, life, NOW);
+            assert_eq!((plan.stop_waiting, plan.survey), (stop, survey), "{by:?}");
+            assert_eq!(plan.auto_close_at, close);
         }
     }
 }

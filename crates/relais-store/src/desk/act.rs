@@ -81,7 +81,7 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
         }
         Act::Solve => {
             c.first(tx, plan)?;
-            let by = SolvedBy::Agent(c.me);
+            let by = step::SolvedBy::Agent(c.me);
             solved(tx, &mut c.conv, &c.lane, by, life, c.now, &mut c.fx)?;
             c.drain.push(c.conv.team.clone());
             Done::Save

@@ -15,24 +15,14 @@ use relais_core::event::{Actor, EventKind};
 use relais_core::id::{AgentId, ConversationId, MessageId};
 use relais_core::lifecycle::{self, Lifecycle, Say, TIMER_AUTO_CLOSE, TIMER_AWAY, TIMER_RETURN};
 use relais_core::message::{AuthorKind, Message};
-use relais_core::step::{self, HumanMove, TimerMove};
+use relais_core::step::{self, HumanMove, SolvedBy, TimerMove};
 use relais_core::ticket::{Action, Resolver, Status};
 use serde_json::json;
 use std::cell::RefCell;
 
-/// Who solved a conversation, for what follows.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum SolvedBy {
-    Agent(AgentId),
-    Inactivity,
-    /// The bot; `csat` when its flow's `resolve` asked for the survey.
-    Bot {
-        csat: bool,
-    },
-}
-
-/// After a solve: the conversation closes after `auto_close`; the survey goes out for
-/// an agent's solve (and a bot's that asked for it), never for an auto-solve.
+/// After a solve, as `step::on_solved` plans it: the conversation closes after
+/// `auto_close`; the survey goes out for an agent's solve (and a bot's that asked for
+/// it), never for an auto-solve.
 pub(crate) fn solved(
     tx: &mut Tx<'_>,
     conv: &mut Conversation,
@@ -42,8 +32,8 @@ pub(crate) fn solved(
     now: Timestamp,
     fx: &mut Effects,
 ) -> Result<()> {
-    if !matches!(by, SolvedBy::Bot { .. }) {
-        // Nobody waits for anybody any more (the bot has no such timers).
+    let plan = step::on_solved(by, life, now);
+    if plan.stop_waiting {
         cancel_waiting_for_customer(tx, conv.id, now)?;
         tx.cancel_timers(conv.id, TIMER_RETURN, now)?;
     }
@@ -51,20 +41,9 @@ pub(crate) fn solved(
         "UPDATE conversations SET solved_at = $1, last_assignee = COALESCE(assignee, last_assignee) WHERE id = $2",
         &[now.0.into(), conv.id.0.into()],
     )?;
-    schedule(
-        tx,
-        conv.id,
-        lane,
-        timer(TIMER_AUTO_CLOSE, now.plus(life.auto_close), json!({})),
-        now,
-        fx,
-    )?;
-    let survey = match by {
-        SolvedBy::Agent(agent) => life.csat.then_some(Some(agent)),
-        SolvedBy::Bot { csat } => (csat && life.csat).then_some(None),
-        SolvedBy::Inactivity => None,
-    };
-    if let Some(agent) = survey {
+    let close = timer(TIMER_AUTO_CLOSE, plan.auto_close_at, json!({}));
+    schedule(tx, conv.id, lane, close, now, fx)?;
+    if let Some(agent) = plan.survey {
         send_survey(tx, conv, lane, agent, now, fx)?;
     }
     Ok(())
