@@ -96,16 +96,14 @@ pub fn drain_order(queue: &mut [Waiting]) {
     queue.sort_by_key(|w| (Reverse(rank(w.priority)), w.queued_at, w.conversation));
 }
 
-/// The 1-based place a conversation of `priority` queued at `at` takes among `ahead`
-/// (the conversations already waiting in its queue).
-pub fn position(priority: Priority, at: Timestamp, ahead: &[Waiting]) -> u32 {
-    let before = ahead
-        .iter()
-        .filter(|w| {
-            rank(w.priority) > rank(priority) || (w.priority == priority && w.queued_at <= at)
-        })
-        .count();
-    u32::try_from(before).unwrap_or(u32::MAX).saturating_add(1)
+/// The 1-based place a newcomer of `priority` takes in a queue that holds
+/// `waiting[queue_rank]` conversations per priority (urgent first), `arrived_later` of
+/// which (same priority, queued after the newcomer's time) it does not wait behind: all
+/// of a higher priority and the older ones of its own are ahead.
+pub fn queue_position(waiting: &[u64; 4], priority: Priority, arrived_later: u64) -> u32 {
+    let rank = usize::from(queue_rank(priority));
+    let ahead = waiting[..=rank].iter().sum::<u64>() - arrived_later.min(waiting[rank]);
+    u32::try_from(ahead).unwrap_or(u32::MAX).saturating_add(1)
 }
 
 /// The expected wait of the customer at `position` (1-based): the median of recent
@@ -207,11 +205,22 @@ mod tests {
         drain_order(&mut q);
         let ids: Vec<i64> = q.iter().map(|w| w.conversation.0).collect();
         assert_eq!(ids, vec![3, 6, 4, 5, 1, 2]);
-        // A newcomer of normal priority at t=12 goes after everything above normal and
-        // after the two older normal ones.
-        assert_eq!(position(Priority::Normal, Timestamp(12), &q), 6);
-        assert_eq!(position(Priority::Urgent, Timestamp(40), &q), 2);
-        assert_eq!(position(Priority::Low, Timestamp(0), &[]), 1);
+        // The queue per priority, urgent first: 1 urgent, 2 high, 2 normal, 1 low.
+        let mut waiting = [0u64; 4];
+        for w in &q {
+            waiting[usize::from(queue_rank(w.priority))] += 1;
+        }
+        // A newcomer of normal priority goes after everything above normal and after
+        // the older normal ones; one that arrived after it is not ahead.
+        assert_eq!(queue_position(&waiting, Priority::Normal, 0), 6);
+        assert_eq!(queue_position(&waiting, Priority::Normal, 1), 5);
+        assert_eq!(queue_position(&waiting, Priority::Urgent, 0), 2);
+        assert_eq!(queue_position(&[0; 4], Priority::Low, 0), 1);
+        assert_eq!(
+            queue_position(&[0, 0, 1, 0], Priority::Normal, 5),
+            1,
+            "never below 1"
+        );
     }
 
     #[test]

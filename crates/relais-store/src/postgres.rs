@@ -82,7 +82,7 @@ pub async fn open(options: PostgresOptions) -> Result<PostgresStore> {
 
 struct Pooled {
     client: postgres::Client,
-    statements: HashMap<String, postgres::Statement>,
+    statements: HashMap<String, Prepared>,
 }
 
 struct Pool {
@@ -193,17 +193,30 @@ impl Backend for Postgres {
 
 struct PgConn<'a, 'b> {
     t: &'a mut postgres::Transaction<'b>,
-    statements: &'a mut HashMap<String, postgres::Statement>,
+    statements: &'a mut HashMap<String, Prepared>,
+}
+
+/// A prepared statement and its column names, which every row of it shares.
+#[derive(Clone)]
+struct Prepared {
+    statement: postgres::Statement,
+    names: Arc<[String]>,
 }
 
 impl PgConn<'_, '_> {
-    fn statement(&mut self, sql: &str) -> Result<postgres::Statement> {
+    fn statement(&mut self, sql: &str) -> Result<Prepared> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.t.prepare(sql)?;
-        self.statements.insert(sql.to_owned(), s.clone());
-        Ok(s)
+        let statement = self.t.prepare(sql)?;
+        let names = statement
+            .columns()
+            .iter()
+            .map(|c| c.name().to_owned())
+            .collect();
+        let p = Prepared { statement, names };
+        self.statements.insert(sql.to_owned(), p.clone());
+        Ok(p)
     }
 }
 
@@ -267,18 +280,17 @@ impl Conn for PgConn<'_, '_> {
         let stmt = self.statement(sql)?;
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        Ok(self.t.execute(&stmt, &refs)?)
+        Ok(self.t.execute(&stmt.statement, &refs)?)
     }
 
     fn query(&mut self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
         let stmt = self.statement(sql)?;
         let refs: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-        let names: Arc<[String]> = stmt.columns().iter().map(|c| c.name().to_owned()).collect();
         self.t
-            .query(&stmt, &refs)?
+            .query(&stmt.statement, &refs)?
             .iter()
-            .map(|r| read_row(r, &names))
+            .map(|r| read_row(r, &stmt.names))
             .collect()
     }
 

@@ -340,12 +340,8 @@ impl<'p, 't> Probe<'p, 't> {
         if depth.iter().all(|n| *n == 0) && routing::pick(strategy, &agents).is_some() {
             return Ok(QueueInfo::default());
         }
-        let rank = routing::queue_rank(priority);
-        // Everyone of a higher or the same rank, less the same rank's later arrivals.
-        let ahead: u64 = depth.iter().take(usize::from(rank) + 1).sum::<u64>()
-            - tx.arrived_after(team, rank, self.now)?
-                .min(depth[usize::from(rank)]);
-        let position = u32::try_from(ahead).unwrap_or(u32::MAX).saturating_add(1);
+        let later = tx.arrived_after(team, routing::queue_rank(priority), self.now)?;
+        let position = routing::queue_position(&depth, priority, later);
         let working = agents
             .iter()
             .filter(|c| c.presence == Presence::Online)

@@ -40,11 +40,16 @@ pub enum TimerMove {
 /// the away timer: which agent, away since when (from the timer's payload). The caller
 /// answers it from its storage and passes the answer to [`on_lifecycle_timer`].
 pub fn away_question(payload: &serde_json::Value) -> Option<(AgentId, Option<i64>)> {
-    let agent = payload.get("agent")?.as_i64().map(AgentId)?;
+    let agent = payload_agent(payload)?;
     Some((
         agent,
         payload.get("since").and_then(serde_json::Value::as_i64),
     ))
+}
+
+/// The agent a lifecycle timer was set for (`{"agent": id}`).
+fn payload_agent(payload: &serde_json::Value) -> Option<AgentId> {
+    payload.get("agent")?.as_i64().map(AgentId)
 }
 
 /// Decides what the lifecycle timer `name` does to `conv`. `agent_still_away` answers
@@ -56,12 +61,6 @@ pub fn on_lifecycle_timer(
     life: &Lifecycle,
     agent_still_away: bool,
 ) -> TimerMove {
-    let agent = || {
-        payload
-            .get("agent")
-            .and_then(serde_json::Value::as_i64)
-            .map(AgentId)
-    };
     match (name, conv.status) {
         (TIMER_AUTO_CLOSE, Status::Solved) => TimerMove::AutoClose,
         (TIMER_REMIND, Status::Open | Status::Pending) => TimerMove::Remind,
@@ -70,14 +69,14 @@ pub fn on_lifecycle_timer(
             Status::Pending => TimerMove::Nothing,
             _ => TimerMove::SolveForInactivity,
         },
-        (TIMER_AWAY, Status::Open) => match agent() {
+        (TIMER_AWAY, Status::Open) => match payload_agent(payload) {
             Some(a) if agent_still_away && conv.assignee == Some(a) => TimerMove::GiveBack {
                 agent: a,
                 reason: "away",
             },
             _ => TimerMove::Nothing,
         },
-        (TIMER_RETURN, Status::Open) => match agent() {
+        (TIMER_RETURN, Status::Open) => match payload_agent(payload) {
             Some(a) if conv.assignee == Some(a) => TimerMove::GiveBack {
                 agent: a,
                 reason: "no_answer",
