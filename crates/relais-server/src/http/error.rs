@@ -31,6 +31,9 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("the body must be JSON, sent with Content-Type: application/json")]
     UnsupportedMediaType,
+    /// A limit was reached (login throttling, stream caps): 429 with `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_s: u64 },
     #[error("the service is shutting down or its database is unavailable")]
     Unavailable,
     #[error("internal error")]
@@ -72,6 +75,9 @@ impl IntoResponse for ApiError {
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
@@ -85,11 +91,20 @@ impl IntoResponse for ApiError {
         if let ApiError::Unprocessable { findings, .. } = &self {
             body["error"]["findings"] = json!(findings);
         }
+        if let ApiError::TooManyRequests { retry_after_s, .. } = &self {
+            body["error"]["retry_after_s"] = json!((*retry_after_s).max(1));
+        }
         let mut response = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        if let ApiError::TooManyRequests { retry_after_s, .. } = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from((*retry_after_s).max(1)),
             );
         }
         response
