@@ -160,6 +160,12 @@ impl App {
                 max_body_bytes: settings.max_body_bytes,
                 max_text_chars: settings.max_text_chars,
                 ready: Arc::new(AtomicBool::new(false)),
+                passwords: crate::auth::password::Passwords::start(settings.guard.hash_workers),
+                throttle: Arc::new(std::sync::Mutex::new(crate::auth::throttle::Throttle::new(
+                    settings.guard.login.clone(),
+                ))),
+                guard: settings.guard.clone(),
+                loopback: addr.ip().is_loopback(),
             },
         })
     }
@@ -185,15 +191,15 @@ impl App {
         let ready = self.state.ready.clone();
         ready.store(true, Ordering::Relaxed);
         let stopping = rt.stopping.clone();
+        let guard = self.state.guard.clone();
         let router = http::router(self.state);
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                ready.store(false, Ordering::Relaxed);
-                stopping.send_replace(true);
-                tracing::info!("shutting down: finishing in-flight requests");
-            })
-            .await;
+        let served = http::serve::serve(self.listener, router, &guard, async move {
+            shutdown.await;
+            ready.store(false, Ordering::Relaxed);
+            stopping.send_replace(true);
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
+        .await;
         let _ = stop_tx.send(true);
         let _ = timer_loop.await;
         let _ = outbox_loop.await;

@@ -55,6 +55,8 @@ pub struct RawConfig {
     pub http: RawHttp,
     #[serde(default)]
     pub handoff: RawHandoff,
+    #[serde(default)]
+    pub login: crate::guard::RawLogin,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -108,6 +110,12 @@ pub struct RawServer {
     pub listen: Option<String>,
     pub data_dir: Option<String>,
     pub shutdown_grace: Option<String>,
+    pub header_timeout: Option<String>,
+    pub body_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+    pub max_connections: Option<u32>,
+    /// Who may read `/metrics`: auto (open on loopback, else a token), open, token.
+    pub metrics: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -239,6 +247,8 @@ pub struct Settings {
     pub http_reach: Reach,
     /// `[inactivity]` and `[handoff]`: the human side of the ticket lifecycle.
     pub lifecycle: Lifecycle,
+    /// `[login]` and the `[server]` limits: what a stranger can make the server do.
+    pub guard: crate::guard::Guard,
 }
 
 impl Settings {
@@ -481,6 +491,16 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
             .allow
             .push(Target::parse(text).map_err(|e| key_err(&format!("http.allow[{i}]"), &e))?);
     }
+    let guard = crate::guard::validate(
+        raw.login,
+        crate::guard::ServerKeys {
+            header_timeout: raw.server.header_timeout,
+            body_timeout: raw.server.body_timeout,
+            idle_timeout: raw.server.idle_timeout,
+            max_connections: raw.server.max_connections,
+            metrics: raw.server.metrics,
+        },
+    )?;
     let mut secrets = BTreeMap::new();
     for (k, v) in raw.secrets {
         secrets.insert(k.to_lowercase(), Secret(v));
@@ -525,6 +545,7 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
         escalation,
         http_reach,
         lifecycle,
+        guard,
     })
 }
 

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod flowcmd;
+pub mod guard;
 pub mod http;
 pub mod metrics;
 pub mod redact;

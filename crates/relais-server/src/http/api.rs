@@ -4,7 +4,9 @@
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, Caller, ClientAddr};
+use crate::auth::password::HashError;
+use crate::auth::throttle::{Lockout, Throttle, Verdict};
 use crate::auth::{self, Permission};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -38,36 +40,55 @@ struct LoginRequest {
     password: String,
 }
 
+// Long by design: the order of its steps is the defence (throttle before any hashing,
+// the same work for unknown emails, one audit record per lockout, not per try).
 async fn login(
     State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let found =
-        s.rt.store
-            .agent_by_email(&req.email.trim().to_lowercase())
-            .await?;
+    let email = req.email.trim().to_lowercase();
     let now = s.rt.clock.now();
-    let password = req.password;
-    let agent = match found {
-        Some((agent, Some(hash))) if !agent.disabled => {
-            let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-                .await
-                .unwrap_or(false);
-            ok.then_some(agent)
-        }
-        _ => None,
+    if let Verdict::Wait(ms) = lock(&s.throttle).check(&email, ip, now.0) {
+        return Err(too_many_tries(ms));
+    }
+    let found = s.rt.store.agent_by_email(&email).await?;
+    let (agent, hash) = match found {
+        Some((agent, hash)) if !agent.disabled => (Some(agent), hash),
+        _ => (None, None),
     };
-    let Some(agent) = agent else {
-        s.rt.store
-            .record_event(Event::new(
-                EventKind::AdminAction,
-                Actor::System,
-                now,
-                json!({ "action": "login_failed" }),
-            ))
-            .await?;
+    // Unknown, disabled or password-less accounts cost the same as known ones.
+    let ok = s
+        .passwords
+        .verify(req.password, hash)
+        .await
+        .map_err(|e| match e {
+            HashError::Busy => ApiError::TooManyRequests {
+                message: e.to_string(),
+                retry_after_s: 1,
+            },
+            other => ApiError::Internal(other.to_string()),
+        })?;
+    let Some(agent) = agent.filter(|_| ok) else {
+        let lockout = lock(&s.throttle).failed(&email, ip, now.0);
+        if let Some(lockout) = lockout {
+            // One record per lockout (its wait doubles each time), never one per try.
+            let data = match lockout {
+                Lockout::Account { wait_ms } => {
+                    json!({ "action": "login_throttled", "scope": "account", "wait_ms": wait_ms })
+                }
+                Lockout::Address { wait_ms, accounts } => json!({
+                    "action": "login_throttled", "scope": "address", "wait_ms": wait_ms,
+                    "accounts": accounts, "address": ip.to_string(),
+                }),
+            };
+            s.rt.store
+                .record_event(Event::new(EventKind::AdminAction, Actor::System, now, data))
+                .await?;
+        }
         return Err(ApiError::Unauthorized("wrong email or password".into()));
     };
+    lock(&s.throttle).succeeded(&email);
     let token = auth::new_token("rss");
     let info =
         s.rt.store
@@ -92,6 +113,21 @@ async fn login(
     Ok(Json(
         json!({ "token": token, "expires_at": info.expires_at, "agent": agent }),
     ))
+}
+
+fn lock(t: &std::sync::Mutex<Throttle>) -> std::sync::MutexGuard<'_, Throttle> {
+    // The throttle holds counters only: a panic elsewhere cannot leave it unusable.
+    t.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn too_many_tries(wait_ms: i64) -> ApiError {
+    let retry_after_s = (wait_ms.max(0) as u64).div_ceil(1000).max(1);
+    ApiError::TooManyRequests {
+        message: format!(
+            "too many failed logins for this account or from this address; try again in {retry_after_s} s"
+        ),
+        retry_after_s,
+    }
 }
 
 async fn me(caller: Caller) -> Json<Value> {
@@ -290,12 +326,8 @@ pub fn check_agent(email: &str, name: &str, role: &str, password: &str) -> Resul
             format!("role {role:?} is not one of admin, supervisor, agent"),
         )
     })?;
-    if password.chars().count() < 12 {
-        return Err(ApiError::field(
-            "password",
-            "password must have at least 12 characters",
-        ));
-    }
+    auth::rules::check_new_password(password, email)
+        .map_err(|why| ApiError::field("password", why))?;
     Ok(role)
 }
 
@@ -314,11 +346,13 @@ async fn create_agent(
             "capacity must be between 0 and 1000",
         ));
     }
-    let password = req.password;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(ApiError::Internal)?;
+    let hash = s.passwords.hash(req.password).await.map_err(|e| match e {
+        HashError::Busy => ApiError::TooManyRequests {
+            message: e.to_string(),
+            retry_after_s: 1,
+        },
+        other => ApiError::Internal(other.to_string()),
+    })?;
     let agent =
         s.rt.store
             .create_agent(NewAgent {

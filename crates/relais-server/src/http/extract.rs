@@ -164,3 +164,19 @@ pub fn language_code(field: &str, value: &str) -> Result<String, ApiError> {
         ))
     }
 }
+
+/// The peer's IP address, as the listener saw it (`0.0.0.0` when unknown, for routers
+/// served without the listener, in unit tests).
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip());
+        Ok(ClientAddr(ip))
+    }
+}

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod flows;
 pub mod health;
 pub mod openapi;
+pub mod serve;
 pub mod stream;
 pub mod webhooks;
 
@@ -26,6 +27,12 @@ pub struct AppState {
     pub max_text_chars: usize,
     /// False while starting and once shutdown begins: `/ready` answers 503.
     pub ready: Arc<AtomicBool>,
+    /// Password hashing on a fixed pool of workers.
+    pub passwords: crate::auth::password::Passwords,
+    pub throttle: Arc<std::sync::Mutex<crate::auth::throttle::Throttle>>,
+    pub guard: crate::guard::Guard,
+    /// Whether the listener is on a loopback address (`/metrics` may then be open).
+    pub loopback: bool,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -9,6 +9,7 @@ mod flows;
 mod handoff;
 mod helpers;
 mod input;
+mod login;
 mod notify;
 mod restart;
 mod shutdown;

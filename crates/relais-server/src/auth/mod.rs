@@ -1,8 +1,11 @@
-//! Credentials: argon2id password hashes, random bearer tokens stored only as their
-//! SHA-256, and the role × scope policy every `/api` route asks.
+//! Credentials: argon2id password hashes (on a bounded pool, `password`), login
+//! throttling (`throttle`), password rules (`rules`), random bearer tokens stored only
+//! as their SHA-256, and the role × scope policy every `/api` route asks.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+pub mod password;
+pub mod rules;
+pub mod throttle;
+
 use rand::RngCore;
 use relais_core::agent::Role;
 use sha2::{Digest, Sha256};
@@ -81,22 +84,22 @@ pub fn allows(role: Role, scopes: &[String], p: Permission) -> bool {
             .any(|s| s == "*" || s == p.scope() || (s == "admin" && role == Role::Admin))
 }
 
-pub fn hash_password(password: &str) -> Result<String, String> {
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
+/// Whether a caller holding `held` may mint a token with scope `wanted`: scopes only
+/// narrow. Every permission the new scope would give (for this role) must already be
+/// given by the caller's scopes, and the scope must give something.
+pub fn may_grant(role: Role, held: &[String], wanted: &str) -> bool {
+    let wanted = [wanted.to_owned()];
+    let gives: Vec<Permission> = Permission::ALL
+        .into_iter()
+        .filter(|p| allows(role, &wanted, *p))
+        .collect();
+    !gives.is_empty() && gives.iter().all(|p| allows(role, held, *p))
 }
 
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
+/// Hashes on the calling thread (the CLI and the demo's first start; the server
+/// uses the bounded pool in [`password::Passwords`]).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    password::hash_with(&mut Vec::new(), password.as_bytes()).map_err(|e| e.to_string())
 }
 
 /// A new random token: `prefix_` then 256 bits as hex.
@@ -124,12 +127,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_verify_only_themselves() {
-        let h = hash_password("correct horse").unwrap();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse", &h));
-        assert!(!verify_password("wrong", &h));
-        assert!(!verify_password("x", "not a hash"));
+    fn scopes_only_narrow() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // The case: a token whose only scope is `tokens` cannot mint `admin`.
+        assert!(!may_grant(Role::Admin, &s(&["tokens"]), "admin"));
+        assert!(may_grant(Role::Admin, &s(&["tokens"]), "tokens"));
+        assert!(!may_grant(
+            Role::Admin,
+            &s(&["tokens"]),
+            "conversations:read"
+        ));
+        // A session (`*`) grants what the role allows, nothing more.
+        assert!(may_grant(Role::Admin, &s(&["*"]), "admin"));
+        assert!(!may_grant(Role::Agent, &s(&["*"]), "admin"));
+        assert!(!may_grant(Role::Agent, &s(&["*"]), "events"));
+        assert!(may_grant(Role::Agent, &s(&["*"]), "conversations:write"));
+        // An admin's `admin` scope covers the narrower ones.
+        assert!(may_grant(Role::Admin, &s(&["admin"]), "conversations:read"));
+        assert!(!may_grant(
+            Role::Supervisor,
+            &s(&["conversations:read"]),
+            "events"
+        ));
     }
 
     #[test]

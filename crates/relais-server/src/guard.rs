@@ -1,0 +1,189 @@
+//! Settings that bound what a stranger can make the server do: login throttling and
+//! password hashing (`[login]`), connection limits and timeouts (`[server]`), and who
+//! may read `/metrics`. Read from the raw config by [`crate::config`], validated here.
+
+use crate::auth::throttle::Limits;
+use crate::config::Error;
+use relais_core::Duration;
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogin {
+    /// Wrong passwords on one account before it must wait.
+    pub free_failures: Option<u32>,
+    /// Distinct accounts that may fail from one address before it must wait.
+    pub accounts_per_address: Option<u32>,
+    pub backoff_base: Option<String>,
+    pub backoff_max: Option<String>,
+    pub forget_after: Option<String>,
+    /// Threads hashing passwords (at most the number of cores).
+    pub hash_workers: Option<u32>,
+}
+
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Anyone when the server listens on loopback; else an admin token (the default).
+    Auto,
+    Open,
+    /// An admin token, always.
+    Token,
+}
+
+#[derive(Debug, Clone)]
+pub struct Guard {
+    pub login: Limits,
+    pub hash_workers: usize,
+    /// A client must send its request's headers within this.
+    pub header_timeout: std::time::Duration,
+    /// A whole request body must arrive within this.
+    pub body_timeout: std::time::Duration,
+    /// A keep-alive connection with no request in flight is closed after this.
+    pub idle_timeout: std::time::Duration,
+    /// Connections beyond this wait in the kernel's backlog.
+    pub max_connections: usize,
+    pub metrics: MetricsAccess,
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Guard {
+            login: Limits::default(),
+            hash_workers: 2,
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(30),
+            idle_timeout: std::time::Duration::from_secs(60),
+            max_connections: 2048,
+            metrics: MetricsAccess::Auto,
+        }
+    }
+}
+
+/// The `[server]` keys this module reads.
+pub struct ServerKeys {
+    pub header_timeout: Option<String>,
+    pub body_timeout: Option<String>,
+    pub idle_timeout: Option<String>,
+    pub max_connections: Option<u32>,
+    pub metrics: Option<String>,
+}
+
+fn key_err(key: &str, message: impl Into<String>) -> Error {
+    Error::Key {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn duration(
+    key: &str,
+    v: Option<String>,
+    default: Duration,
+    max: Duration,
+) -> Result<Duration, Error> {
+    let d = match v {
+        None => default,
+        Some(t) => Duration::parse(&t).map_err(|e| key_err(key, e.to_string()))?,
+    };
+    if d.0 <= 0 || d > max {
+        return Err(key_err(key, format!("must be above 0 and at most {max}")));
+    }
+    Ok(d)
+}
+
+fn std_duration(d: Duration) -> std::time::Duration {
+    std::time::Duration::from_millis(d.0.max(0) as u64)
+}
+
+pub fn validate(login: RawLogin, server: ServerKeys) -> Result<Guard, Error> {
+    let d = Guard::default();
+    let free = login.free_failures.unwrap_or(d.login.free_failures);
+    if !(1..=1000).contains(&free) {
+        return Err(key_err("login.free_failures", "must be between 1 and 1000"));
+    }
+    let per_address = login
+        .accounts_per_address
+        .unwrap_or(d.login.accounts_per_address);
+    if !(1..=10_000).contains(&per_address) {
+        return Err(key_err(
+            "login.accounts_per_address",
+            "must be between 1 and 10000",
+        ));
+    }
+    let day = Duration::days(1);
+    let base = duration(
+        "login.backoff_base",
+        login.backoff_base,
+        Duration::seconds(1),
+        day,
+    )?;
+    let max = duration(
+        "login.backoff_max",
+        login.backoff_max,
+        Duration::minutes(15),
+        day,
+    )?;
+    if max < base {
+        return Err(key_err(
+            "login.backoff_max",
+            "must be at least login.backoff_base",
+        ));
+    }
+    let forget = duration(
+        "login.forget_after",
+        login.forget_after,
+        Duration::minutes(15),
+        day,
+    )?;
+    let hour = Duration::hours(1);
+    let metrics = match server.metrics.as_deref() {
+        None | Some("auto") => MetricsAccess::Auto,
+        Some("open") => MetricsAccess::Open,
+        Some("token") => MetricsAccess::Token,
+        Some(other) => {
+            return Err(key_err(
+                "server.metrics",
+                format!("{other:?} is not one of auto, open, token"),
+            ));
+        }
+    };
+    let max_connections = server.max_connections.unwrap_or(2048);
+    if !(1..=1_000_000).contains(&max_connections) {
+        return Err(key_err(
+            "server.max_connections",
+            "must be between 1 and 1000000",
+        ));
+    }
+    Ok(Guard {
+        login: Limits {
+            free_failures: free,
+            accounts_per_address: per_address,
+            base_ms: base.0,
+            max_ms: max.0,
+            forget_after_ms: forget.0,
+            max_entries: d.login.max_entries,
+        },
+        hash_workers: login.hash_workers.unwrap_or(2).clamp(1, 64) as usize,
+        header_timeout: std_duration(duration(
+            "server.header_timeout",
+            server.header_timeout,
+            Duration::seconds(10),
+            hour,
+        )?),
+        body_timeout: std_duration(duration(
+            "server.body_timeout",
+            server.body_timeout,
+            Duration::seconds(30),
+            hour,
+        )?),
+        idle_timeout: std_duration(duration(
+            "server.idle_timeout",
+            server.idle_timeout,
+            Duration::seconds(60),
+            hour,
+        )?),
+        max_connections: max_connections as usize,
+        metrics,
+    })
+}
