@@ -30,8 +30,23 @@ pub enum Error {
     Closed,
 }
 
+/// A constraint the code did not foresee is still the caller's fault, not the server's:
+/// a foreign key that points nowhere is a "not found", a duplicate key an "already
+/// exists" (answered 404 and 409, never 500).
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            match f.extended_code {
+                rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                    return Error::NotFound("a row this refers to".into());
+                }
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    return Error::AlreadyExists("a row with the same key".into());
+                }
+                _ => {}
+            }
+        }
         Error::Database(e.to_string())
     }
 }
@@ -39,6 +54,12 @@ impl From<rusqlite::Error> for Error {
 impl From<postgres::Error> for Error {
     fn from(e: postgres::Error) -> Self {
         match e.as_db_error() {
+            Some(db) if db.code().code() == "23503" => {
+                Error::NotFound("a row this refers to".into())
+            }
+            Some(db) if db.code().code() == "23505" => {
+                Error::AlreadyExists("a row with the same key".into())
+            }
             Some(db) => Error::Database(format!("{}: {}", db.code().code(), db.message())),
             None => Error::Database(e.to_string()),
         }

@@ -44,6 +44,11 @@ pub const SQLITE: &[Migration] = &[
         name: "queues",
         sql: include_str!("../migrations/sqlite/0006_queues.sql"),
     },
+    Migration {
+        version: 7,
+        name: "dedupe_sender",
+        sql: include_str!("../migrations/sqlite/0007_dedupe_sender.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -76,6 +81,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 6,
         name: "queues",
         sql: include_str!("../migrations/postgres/0006_queues.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "dedupe_sender",
+        sql: include_str!("../migrations/postgres/0007_dedupe_sender.sql"),
     },
 ];
 

@@ -81,7 +81,7 @@ pub(crate) fn write(
         reply_to: out.reply_to,
         created_at: now,
     };
-    m.id = tx.insert_message(&m, &conv.channel)?;
+    m.id = tx.insert_message(&m, &conv.channel, None)?;
     if let Some(c) = &out.client_id {
         tx.c.execute(
             "UPDATE messages SET client_id = $1 WHERE id = $2",

@@ -206,7 +206,7 @@ fn record_inbound(
         reply_to: None,
         created_at: now,
     };
-    msg.id = tx.insert_message(&msg, &inbound.channel)?;
+    msg.id = tx.insert_message(&msg, &inbound.channel, Some(&inbound.address))?;
     events.push(Event::new(
         EventKind::MessageReceived,
         Actor::Contact(contact.id),
@@ -219,15 +219,22 @@ fn record_inbound(
     Ok(msg)
 }
 
-/// What a duplicate delivery answers: the original message and the replies it got.
+/// What a duplicate delivery answers: the original message and the replies it got. The
+/// same id with another text is not a redelivery but a client reusing ids: refused.
 pub(crate) fn duplicate(tx: &mut Tx<'_>, inbound: &Inbound) -> Result<Ingested> {
     let external = inbound
         .external_id
         .as_deref()
         .ok_or_else(|| Error::Database("duplicate without an external id".into()))?;
     let original = tx
-        .inbound_by_external_id(&inbound.channel, external)?
+        .inbound_by_external_id(&inbound.channel, &inbound.address, external)?
         .ok_or_else(|| Error::Database("duplicate whose original is not visible".into()))?;
+    if original.text != inbound.text {
+        return Err(Error::Conflict(format!(
+            "message id {external:?} was already received from this sender with a different text; \
+             use a new id for a new message"
+        )));
+    }
     Ok(Ingested {
         duplicate: true,
         conversation: original.conversation,

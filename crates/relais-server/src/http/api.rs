@@ -396,3 +396,8 @@ async fn message_attempts(
         json!({ "attempts": s.rt.store.attempts(MessageId(id)).await? }),
     ))
 }
+
+crate::api_body!(LoginRequest);
+crate::api_body!(TokenRequest => ManageOwnTokens);
+crate::api_body!(ChannelRequest => ManageChannels);
+crate::api_body!(AgentRequest => ManageAgents);

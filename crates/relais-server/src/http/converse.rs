@@ -160,3 +160,5 @@ fn validate(req: ConverseRequest, channel: &Channel, max_text: usize) -> Result<
         button: req.button,
     })
 }
+
+crate::api_body!(ConverseRequest);

@@ -449,7 +449,8 @@ async fn agent_teams(
         .set_agent_teams(AgentId(id), r.teams.clone())
         .await
         .map_err(|e| match e {
-            relais_store::Error::NotFound(what) => {
+            // A missing team is a fault of the body; a missing agent, of the path.
+            relais_store::Error::NotFound(what) if what.starts_with("team ") => {
                 ApiError::field("teams", format!("{what} does not exist"))
             }
             other => other.into(),
@@ -530,3 +531,11 @@ async fn delete_canned(
         )))
     }
 }
+
+crate::api_body!(ReplyRequest => WorkConversations);
+crate::api_body!(NoteRequest => WorkConversations);
+crate::api_body!(TransferRequest => WorkConversations);
+crate::api_body!(PresenceRequest => WorkConversations);
+crate::api_body!(TeamRequest => ManageTeams);
+crate::api_body!(AgentTeamsRequest => ManageTeams);
+crate::api_body!(CannedRequest => ManageTeams);

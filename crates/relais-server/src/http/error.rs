@@ -34,6 +34,11 @@ pub enum ApiError {
     /// A limit was reached (login throttling, stream caps): 429 with `Retry-After`.
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_s: u64 },
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// A client too slow to send its request: 408.
+    #[error("{0}")]
+    Timeout(String),
     #[error("the service is shutting down or its database is unavailable")]
     Unavailable,
     #[error("internal error")]
@@ -78,6 +83,8 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");

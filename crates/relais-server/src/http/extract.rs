@@ -11,13 +11,53 @@ use axum::http::{HeaderMap, StatusCode, header};
 use relais_store::{Agent, TokenInfo};
 use serde::de::DeserializeOwned;
 
-/// A JSON body, parsed strictly.
+/// A JSON body, parsed strictly, after the caller's permission for it is checked.
 pub struct ApiJson<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+/// A request body type, with the permission its route needs: checked BEFORE the body
+/// is read, so that a caller without it learns nothing from validation errors.
+pub trait ApiBody: DeserializeOwned {
+    /// `None`: the route has no agent caller (login, a channel's converse).
+    const NEED: Option<Permission>;
+}
+
+/// `body!(Type => Permission)` or `body!(Type)` for routes without an agent caller.
+#[macro_export]
+macro_rules! api_body {
+    ($t:ty => $p:ident) => {
+        impl $crate::http::extract::ApiBody for $t {
+            const NEED: Option<$crate::auth::Permission> = Some($crate::auth::Permission::$p);
+        }
+    };
+    ($t:ty) => {
+        impl $crate::http::extract::ApiBody for $t {
+            const NEED: Option<$crate::auth::Permission> = None;
+        }
+    };
+}
+
+/// What [`Caller`] leaves in the request for [`ApiJson`]'s permission check.
+#[derive(Clone)]
+struct Authenticated {
+    role: relais_core::agent::Role,
+    scopes: Vec<String>,
+}
+
+impl<T: ApiBody> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(p) = T::NEED {
+            // Handlers take `Caller` before the body, so it is here when the route has one.
+            let Some(a) = req.extensions().get::<Authenticated>() else {
+                return Err(ApiError::Unauthorized(
+                    "missing Authorization: Bearer <token> header".into(),
+                ));
+            };
+            if !auth::allows(a.role, &a.scopes, p) {
+                return Err(forbidden(a.role, &a.scopes));
+            }
+        }
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -31,7 +71,16 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             return Err(ApiError::UnsupportedMediaType);
         }
         let limit = state.max_body_bytes;
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+        let within = state.guard.body_timeout;
+        let read = tokio::time::timeout(within, Bytes::from_request(req, state))
+            .await
+            .map_err(|_| {
+                ApiError::Timeout(format!(
+                    "the body did not arrive within {} s",
+                    within.as_secs()
+                ))
+            })?;
+        let bytes = read.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge(limit)
             } else {
@@ -104,13 +153,16 @@ impl Caller {
             Ok(())
         } else {
             tracing::warn!(agent = %self.agent.id, permission = ?p, "access denied");
-            Err(ApiError::Forbidden(format!(
-                "this token (role {}, scopes {:?}) does not allow this action",
-                self.agent.role.as_str(),
-                self.token.scopes
-            )))
+            Err(forbidden(self.agent.role, &self.token.scopes))
         }
     }
+}
+
+fn forbidden(role: relais_core::agent::Role, scopes: &[String]) -> ApiError {
+    ApiError::Forbidden(format!(
+        "this token (role {}, scopes {scopes:?}) does not allow this action",
+        role.as_str(),
+    ))
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -125,7 +177,13 @@ impl FromRequestParts<AppState> for Caller {
             .token_by_hash(&auth::token_hash(token), now)
             .await?
         {
-            Some((token, agent)) => Ok(Caller { agent, token }),
+            Some((token, agent)) => {
+                parts.extensions.insert(Authenticated {
+                    role: agent.role,
+                    scopes: token.scopes.clone(),
+                });
+                Ok(Caller { agent, token })
+            }
             None => Err(ApiError::Unauthorized(
                 "the token is unknown, revoked or expired".into(),
             )),

@@ -209,3 +209,5 @@ async fn proactive_event(
         ))),
     }
 }
+
+crate::api_body!(EventRequest => SendEvents);

@@ -11,6 +11,7 @@ pub mod flows;
 pub mod health;
 pub mod openapi;
 pub mod serve;
+pub mod shield;
 pub mod stream;
 pub mod webhooks;
 
@@ -48,5 +49,6 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(shield::shield))
         .with_state(state)
 }

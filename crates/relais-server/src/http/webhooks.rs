@@ -133,3 +133,5 @@ async fn replay(
     s.rt.poke_feed();
     Ok(Json(json!({ "delivery": d })))
 }
+
+crate::api_body!(WebhookRequest => ManageTeams);

@@ -28,10 +28,16 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app(dir: &Path, clock: &ManualClock) -> TestApp {
-    let env = vec![(
+    spawn_app_with(dir, clock, &[]).await
+}
+
+/// With settings given as `RELAIS__SECTION__KEY` variables.
+pub async fn spawn_app_with(dir: &Path, clock: &ManualClock, vars: &[(&str, &str)]) -> TestApp {
+    let mut env = vec![(
         "RELAIS__SERVER__LISTEN".to_owned(),
         "127.0.0.1:0".to_owned(),
     )];
+    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let settings = Settings::from_sources(None, "relais.toml", &env, dir).unwrap();
     start(&settings, clock, None).await
 }

@@ -7,6 +7,7 @@ mod crash;
 mod events;
 mod flows;
 mod handoff;
+mod hardening;
 mod helpers;
 mod input;
 mod login;

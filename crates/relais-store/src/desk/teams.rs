@@ -70,6 +70,9 @@ pub(crate) fn set_members_of_agent(
     agent: AgentId,
     teams: &[String],
 ) -> Result<()> {
+    if tx.agent(agent)?.is_none() {
+        return Err(Error::NotFound(format!("agent {agent}")));
+    }
     tx.c.execute(
         "DELETE FROM team_members WHERE agent_id = $1",
         &[agent.0.into()],

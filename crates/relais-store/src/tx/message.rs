@@ -5,13 +5,19 @@ use super::*;
 impl Tx<'_> {
     // ---- messages -------------------------------------------------------------------
 
-    /// Inserts a message. For an inbound message whose (channel, external id) is already
-    /// stored, the unique index refuses it and this returns [`Error::DuplicateInbound`].
-    pub fn insert_message(&mut self, m: &Message, channel: &ChannelId) -> Result<MessageId> {
+    /// Inserts a message; `sender` is the contact's address for an inbound one. For an
+    /// inbound message whose (channel, sender, external id) is already stored, the unique
+    /// index refuses it and this returns [`Error::DuplicateInbound`].
+    pub fn insert_message(
+        &mut self,
+        m: &Message,
+        channel: &ChannelId,
+        sender: Option<&str>,
+    ) -> Result<MessageId> {
         let id = self.c.insert(
             "INSERT INTO messages (conversation_id, seq, channel_id, direction, author_kind, agent_id, body, buttons, \
-             status, external_id, reply_to, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (channel_id, external_id) WHERE direction = 'inbound' DO NOTHING",
+             status, external_id, reply_to, created_at, sender) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (channel_id, sender, external_id) WHERE direction = 'inbound' DO NOTHING",
             &[
                 m.conversation.0.into(),
                 m.seq.into(),
@@ -25,6 +31,7 @@ impl Tx<'_> {
                 m.external_id.as_ref().into(),
                 m.reply_to.map(|r| r.0).into(),
                 m.created_at.0.into(),
+                sender.into(),
             ],
         )?;
         id.map(MessageId).ok_or(Error::DuplicateInbound)
@@ -33,13 +40,18 @@ impl Tx<'_> {
     pub fn inbound_by_external_id(
         &mut self,
         channel: &ChannelId,
+        sender: &str,
         external_id: &str,
     ) -> Result<Option<Message>> {
         let sql = format!(
-            "SELECT {MESSAGE_COLS} FROM messages WHERE channel_id = $1 AND external_id = $2 AND direction = 'inbound'"
+            "SELECT {MESSAGE_COLS} FROM messages WHERE channel_id = $1 AND sender = $2 \
+             AND external_id = $3 AND direction = 'inbound'"
         );
         self.c
-            .query_opt(&sql, &[channel.as_str().into(), external_id.into()])?
+            .query_opt(
+                &sql,
+                &[channel.as_str().into(), sender.into(), external_id.into()],
+            )?
             .map(|r| message_from(&r))
             .transpose()
     }

@@ -115,14 +115,35 @@ pub async fn duplicate_inbound_is_stored_once_and_answers_the_original_replies(
         "a duplicate writes nothing"
     );
 
-    // The same id from another sender is still a duplicate on this channel, and leaves
-    // no contact behind.
+    // The same id with another text from the same sender is not a redelivery: refused,
+    // nothing written.
+    let reused = store
+        .ingest(
+            inbound("bob", Some("dup"), "something else", T0),
+            greeting(),
+        )
+        .await;
+    match reused {
+        Err(relais_store::Error::Conflict(why)) => {
+            assert!(why.contains("different text"), "{why}")
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(store.stats().await.unwrap(), before);
+
+    // The same id from ANOTHER sender is another message: ids are unique per sender.
     let other = store
         .ingest(inbound("mallory", Some("dup"), "x", T0), greeting())
         .await
         .unwrap();
-    assert!(other.duplicate);
-    assert_eq!(store.stats().await.unwrap(), before);
+    assert!(!other.duplicate);
+    assert_ne!(other.conversation, first.conversation);
+    assert_ne!(
+        other.replies, first.replies,
+        "mallory does not get bob's replies"
+    );
+    let before = store.stats().await.unwrap();
+    assert_eq!(before.inbound, 2);
 
     // Without an id there is no de-duplication.
     store
@@ -141,7 +162,8 @@ pub async fn concurrent_duplicates_store_one_message(store: Arc<dyn Store>) {
     let mut tasks = Vec::new();
     for i in 0..16 {
         let store = store.clone();
-        // Different senders, so nothing but the unique index stops the copies.
+        // Four copies from each of four senders race: only the unique index on
+        // (channel, sender, id) stops the copies, and each sender's first one is kept.
         let sender = format!("racer{}", i % 4);
         tasks.push(tokio::spawn(async move {
             store
@@ -155,11 +177,11 @@ pub async fn concurrent_duplicates_store_one_message(store: Arc<dyn Store>) {
             fresh += 1;
         }
     }
-    assert_eq!(fresh, 1);
+    assert_eq!(fresh, 4);
     let stats = store.stats().await.unwrap();
     assert_eq!(
         (stats.inbound, stats.conversations, stats.contacts),
-        (1, 1, 1)
+        (4, 4, 4)
     );
 }
 
