@@ -28,10 +28,98 @@ pub struct DemoCredentials {
     pub agent_token: Option<String>,
 }
 
-/// Creates (or refreshes) the demo channel and admin in `store`.
+/// Creates (or refreshes) the demo channel and admin in `store`, with new tokens.
 pub async fn prepare(store: &dyn Store, now: Timestamp) -> Result<DemoCredentials, String> {
+    prepare_kept(store, now, None).await
+}
+
+/// The demo's tokens, kept in its data folder (mode 0600) so that a restart on the same
+/// folder reuses them instead of minting one more admin token each time.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Kept {
+    channel_token: Option<String>,
+    admin_token: Option<String>,
+    agent_token: Option<String>,
+}
+
+fn read_kept(path: Option<&Path>) -> Kept {
+    path.and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn write_kept(path: &Path, kept: &Kept) -> Result<(), String> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let text = serde_json::to_vec_pretty(kept).map_err(|e| e.to_string())?;
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(&text))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// `kept` as a token if it is still live for `agent`; else a new token (named `demo`),
+/// after revoking the agent's older `demo` tokens.
+async fn demo_token(
+    store: &dyn Store,
+    agent: relais_core::id::AgentId,
+    kept: Option<String>,
+    scopes: Vec<String>,
+    now: Timestamp,
+) -> Result<String, String> {
+    if let Some(token) = kept
+        && let Some((info, owner)) = store
+            .token_by_hash(&auth::token_hash(&token), now)
+            .await
+            .map_err(|e| e.to_string())?
+        && owner.id == agent
+        && info.scopes == scopes
+    {
+        return Ok(token);
+    }
+    for old in store
+        .tokens(Some(agent), now)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        if old.name == "demo" {
+            store
+                .revoke_token(old.id, agent, now)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let token = auth::new_token("rat");
+    store
+        .create_token(relais_store::NewToken {
+            agent,
+            name: "demo".into(),
+            hash: auth::token_hash(&token),
+            scopes,
+            kind: "api".into(),
+            created_at: now,
+            expires_at: None,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(token)
+}
+
+/// [`prepare`], keeping the tokens in `keep` (a file) across restarts.
+pub async fn prepare_kept(
+    store: &dyn Store,
+    now: Timestamp,
+    keep: Option<&Path>,
+) -> Result<DemoCredentials, String> {
+    let kept = read_kept(keep);
     let channel = ChannelId(DEMO_CHANNEL.into());
-    let channel_token = auth::new_token("rch");
+    let channel_token = kept
+        .channel_token
+        .filter(|t| t.starts_with("rch_"))
+        .unwrap_or_else(|| auth::new_token("rch"));
     let hash = auth::token_hash(&channel_token);
     if !store
         .set_channel_token(&channel, &hash)
@@ -74,19 +162,14 @@ pub async fn prepare(store: &dyn Store, now: Timestamp) -> Result<DemoCredential
             (agent, Some(password))
         }
     };
-    let admin_token = auth::new_token("rat");
-    store
-        .create_token(relais_store::NewToken {
-            agent: admin.id,
-            name: "demo".into(),
-            hash: auth::token_hash(&admin_token),
-            scopes: vec!["admin".into(), "conversations:read".into(), "tokens".into()],
-            kind: "api".into(),
-            created_at: now,
-            expires_at: None,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+    let admin_token = demo_token(
+        store,
+        admin.id,
+        kept.admin_token,
+        vec!["admin".into(), "conversations:read".into(), "tokens".into()],
+        now,
+    )
+    .await?;
     // The demo workspace's first agent takes handed-off conversations at once.
     let (agent_email, agent_token) = match store
         .agent_by_email(DEMO_AGENT)
@@ -94,23 +177,28 @@ pub async fn prepare(store: &dyn Store, now: Timestamp) -> Result<DemoCredential
         .map_err(|e| e.to_string())?
     {
         Some((agent, _)) => {
-            let token = auth::new_token("rat");
-            store
-                .create_token(relais_store::NewToken {
-                    agent: agent.id,
-                    name: "demo".into(),
-                    hash: auth::token_hash(&token),
-                    scopes: vec!["conversations:read".into(), "conversations:write".into()],
-                    kind: "api".into(),
-                    created_at: now,
-                    expires_at: None,
-                })
-                .await
-                .map_err(|e| e.to_string())?;
+            let token = demo_token(
+                store,
+                agent.id,
+                kept.agent_token,
+                vec!["conversations:read".into(), "conversations:write".into()],
+                now,
+            )
+            .await?;
             (Some(DEMO_AGENT.to_owned()), Some(token))
         }
         None => (None, None),
     };
+    if let Some(path) = keep {
+        write_kept(
+            path,
+            &Kept {
+                channel_token: Some(channel_token.clone()),
+                admin_token: Some(admin_token.clone()),
+                agent_token: agent_token.clone(),
+            },
+        )?;
+    }
     Ok(DemoCredentials {
         channel: DEMO_CHANNEL.into(),
         channel_token,

@@ -255,7 +255,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             write_pid(&settings);
             reload_on_sighup(app.runtime());
             let store = app.runtime().store.clone();
-            let creds = demo::prepare(store.as_ref(), SystemClock.now()).await?;
+            let keep = settings.data_dir.join("demo-tokens.json");
+            let creds = demo::prepare_kept(store.as_ref(), SystemClock.now(), Some(&keep)).await?;
             // The demo agent is online: handed-off conversations go to her at once.
             if let Some((agent, _)) = store
                 .agent_by_email(demo::DEMO_AGENT)

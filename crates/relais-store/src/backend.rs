@@ -393,6 +393,25 @@ impl<B: Backend> Admin for SqlStore<B> {
         self.write(move |tx| tx.revoke_token(id, agent, now)).await
     }
 
+    async fn tokens(&self, agent: Option<AgentId>, now: Timestamp) -> Result<Vec<TokenInfo>> {
+        self.read(move |tx| tx.live_tokens(agent, now)).await
+    }
+
+    async fn revoke_any_token(&self, id: i64, now: Timestamp) -> Result<bool> {
+        self.write(move |tx| tx.revoke_any_token(id, now)).await
+    }
+
+    async fn deactivate_agent(&self, agent: AgentId, now: Timestamp) -> Result<Rerouted> {
+        let life = self.life();
+        self.write(move |tx| crate::desk::deactivate(tx, agent, &life, now))
+            .await
+    }
+
+    async fn activate_agent(&self, agent: AgentId, now: Timestamp) -> Result<()> {
+        self.write(move |tx| crate::desk::activate(tx, agent, now))
+            .await
+    }
+
     async fn record_event(&self, event: Event) -> Result<()> {
         self.write(move |tx| tx.insert_event(None, &event)).await
     }

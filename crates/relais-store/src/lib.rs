@@ -222,6 +222,19 @@ pub trait Admin: Send + Sync {
 
     async fn revoke_token(&self, id: i64, agent: AgentId, now: Timestamp) -> Result<bool>;
 
+    /// Live tokens (not revoked, not expired), of one agent or of everyone, oldest first.
+    async fn tokens(&self, agent: Option<AgentId>, now: Timestamp) -> Result<Vec<TokenInfo>>;
+
+    /// Revokes any agent's token (admins). `false` if no such live token.
+    async fn revoke_any_token(&self, id: i64, now: Timestamp) -> Result<bool>;
+
+    /// Disables an agent: every token and session revoked, presence offline, their open
+    /// conversations back to the queue. The last active admin cannot be disabled.
+    async fn deactivate_agent(&self, agent: AgentId, now: Timestamp) -> Result<Rerouted>;
+
+    /// Enables a disabled agent again (they log in anew: nothing was kept).
+    async fn activate_agent(&self, agent: AgentId, now: Timestamp) -> Result<()>;
+
     /// Appends an event that belongs to no conversation (admin actions, logins).
     async fn record_event(&self, event: Event) -> Result<()>;
 

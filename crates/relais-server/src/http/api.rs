@@ -10,13 +10,13 @@ use crate::auth::throttle::{Lockout, Throttle, Verdict};
 use crate::auth::{self, Permission};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use relais_core::Duration;
 use relais_core::agent::Role;
 use relais_core::event::{Actor, Event, EventKind};
-use relais_core::id::{ChannelId, MessageId};
-use relais_store::{Agent, NewAgent, NewChannel, NewToken, TokenInfo};
+use relais_core::id::{AgentId, ChannelId, MessageId};
+use relais_store::{NewAgent, NewChannel, NewToken};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -24,10 +24,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/me", get(me))
-        .route("/api/v1/tokens", post(create_token))
-        .route("/api/v1/tokens/{id}", delete(revoke_token))
         .route("/api/v1/channels", get(list_channels).post(create_channel))
         .route("/api/v1/agents", get(list_agents).post(create_agent))
+        .route("/api/v1/agents/{id}/deactivate", post(deactivate_agent))
+        .route("/api/v1/agents/{id}/activate", post(activate_agent))
         .route("/api/v1/messages/{id}/attempts", get(message_attempts))
 }
 
@@ -132,82 +132,6 @@ fn too_many_tries(wait_ms: i64) -> ApiError {
 
 async fn me(caller: Caller) -> Json<Value> {
     Json(json!({ "agent": caller.agent, "token": caller.token }))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TokenRequest {
-    name: String,
-    scopes: Vec<String>,
-}
-
-async fn create_token(
-    State(s): State<AppState>,
-    caller: Caller,
-    ApiJson(req): ApiJson<TokenRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller.require(Permission::ManageOwnTokens)?;
-    if req.name.trim().is_empty() || req.name.len() > 100 {
-        return Err(ApiError::field("name", "name must be 1 to 100 characters"));
-    }
-    for (i, scope) in req.scopes.iter().enumerate() {
-        if !auth::SCOPES.contains(&scope.as_str()) || scope == "*" {
-            return Err(ApiError::field(
-                format!("scopes[{i}]"),
-                format!("unknown scope {scope:?}; use admin, conversations:read or tokens"),
-            ));
-        }
-    }
-    if req.scopes.is_empty() {
-        return Err(ApiError::field("scopes", "give at least one scope"));
-    }
-    let token = auth::new_token("rat");
-    let info = issue_token(&s, &caller.agent, &req.name, req.scopes, &token).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "token": token, "info": info, "note": "the token is shown once" })),
-    ))
-}
-
-/// Stores a new API token for `agent` (the caller shows the token once).
-pub async fn issue_token(
-    s: &AppState,
-    agent: &Agent,
-    name: &str,
-    scopes: Vec<String>,
-    token: &str,
-) -> Result<TokenInfo, ApiError> {
-    let now = s.rt.clock.now();
-    let info =
-        s.rt.store
-            .create_token(NewToken {
-                agent: agent.id,
-                name: name.into(),
-                hash: auth::token_hash(token),
-                scopes,
-                kind: "api".into(),
-                created_at: now,
-                expires_at: None,
-            })
-            .await?;
-    Ok(info)
-}
-
-async fn revoke_token(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
-    caller.require(Permission::ManageOwnTokens)?;
-    if s.rt
-        .store
-        .revoke_token(id, caller.agent.id, s.rt.clock.now())
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound(format!("no live token {id} of yours")))
-    }
 }
 
 async fn list_channels(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
@@ -398,6 +322,54 @@ async fn message_attempts(
 }
 
 crate::api_body!(LoginRequest);
-crate::api_body!(TokenRequest => ManageOwnTokens);
 crate::api_body!(ChannelRequest => ManageChannels);
 crate::api_body!(AgentRequest => ManageAgents);
+
+/// Disables an agent: sessions and tokens revoked, their open conversations back to the
+/// queue (SPEC §5's handoff rules then assign them).
+async fn deactivate_agent(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ManageAgents)?;
+    s.rt.deactivate_agent(AgentId(id)).await?;
+    admin_event(
+        &s,
+        &caller,
+        json!({ "action": "agent_deactivated", "agent": id }),
+    )
+    .await?;
+    Ok(Json(json!({ "agent": id, "disabled": true })))
+}
+
+async fn activate_agent(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ManageAgents)?;
+    s.rt.store
+        .activate_agent(AgentId(id), s.rt.clock.now())
+        .await?;
+    admin_event(
+        &s,
+        &caller,
+        json!({ "action": "agent_activated", "agent": id }),
+    )
+    .await?;
+    Ok(Json(json!({ "agent": id, "disabled": false })))
+}
+
+/// Records what an admin did, with who did it.
+pub async fn admin_event(s: &AppState, caller: &Caller, data: Value) -> Result<(), ApiError> {
+    s.rt.store
+        .record_event(Event::new(
+            EventKind::AdminAction,
+            Actor::Agent(caller.agent.id),
+            s.rt.clock.now(),
+            data,
+        ))
+        .await?;
+    Ok(())
+}

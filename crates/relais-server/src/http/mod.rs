@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod serve;
 pub mod shield;
 pub mod stream;
+pub mod tokens;
 pub mod webhooks;
 
 use crate::runtime::Runtime;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(converse::routes())
         .merge(api::routes())
+        .merge(tokens::routes())
         .merge(flows::routes())
         .merge(desk::routes())
         .merge(stream::routes())

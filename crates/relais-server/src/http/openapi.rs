@@ -42,6 +42,7 @@ mod tests {
         ("stream", include_str!("stream.rs")),
         ("openapi", include_str!("openapi.rs")),
         ("webhooks", include_str!("webhooks.rs")),
+        ("tokens", include_str!("tokens.rs")),
     ];
 
     const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];

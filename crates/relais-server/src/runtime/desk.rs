@@ -43,6 +43,13 @@ impl Runtime {
         Ok(out)
     }
 
+    /// Disables an agent; their conversations returned to the queue are assigned anew.
+    pub async fn deactivate_agent(&self, agent: AgentId) -> Result<Rerouted, relais_store::Error> {
+        let mut out = self.store.deactivate_agent(agent, self.clock.now()).await?;
+        self.after_commit(&mut out, false).await?;
+        Ok(out)
+    }
+
     /// Records an agent's activity.
     pub async fn touch(&self, agent: AgentId) -> Result<Presence, relais_store::Error> {
         self.store.touch_agent(agent, self.clock.now()).await

@@ -15,3 +15,4 @@ mod notify;
 mod restart;
 mod shutdown;
 mod ssrf;
+mod tokens;

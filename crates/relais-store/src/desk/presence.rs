@@ -89,3 +89,60 @@ pub(crate) fn idle(tx: &mut Tx<'_>, before: Timestamp) -> Result<Vec<AgentId>> {
     .map(|r| r.int(0).map(AgentId))
     .collect()
 }
+
+/// Disables an agent (see `Admin::deactivate_agent`): tokens revoked, offline, and
+/// their open conversations back to the queue whatever `[handoff] return_on_offline`
+/// says (nobody will come back for them). Pending conversations stay pending: when the
+/// customer answers, the assignee cannot take it (offline) and it goes to the queue.
+pub(crate) fn deactivate(
+    tx: &mut Tx<'_>,
+    agent: AgentId,
+    life: &Lifecycle,
+    now: Timestamp,
+) -> Result<Rerouted> {
+    let current = tx
+        .agent(agent)?
+        .ok_or_else(|| Error::NotFound(format!("agent {agent}")))?;
+    if current.disabled {
+        return Err(Error::Conflict(format!(
+            "agent {agent} is already deactivated"
+        )));
+    }
+    if current.role == relais_core::agent::Role::Admin && tx.active_admins()? <= 1 {
+        return Err(Error::Conflict(
+            "the last active admin cannot be deactivated".into(),
+        ));
+    }
+    tx.set_agent_disabled(agent, true)?;
+    let revoked = tx.revoke_tokens_of(agent, now)?;
+    let forced = Lifecycle {
+        return_on_offline: true,
+        ..life.clone()
+    };
+    let out = set_presence(tx, agent, Presence::Offline, &forced, now)?;
+    tx.insert_event(
+        None,
+        &relais_core::event::Event::new(
+            relais_core::event::EventKind::AdminAction,
+            relais_core::event::Actor::System,
+            now,
+            serde_json::json!({ "action": "agent_deactivated", "agent": agent, "tokens_revoked": revoked }),
+        ),
+    )?;
+    Ok(out)
+}
+
+pub(crate) fn activate(tx: &mut Tx<'_>, agent: AgentId, now: Timestamp) -> Result<()> {
+    if !tx.set_agent_disabled(agent, false)? {
+        return Err(Error::NotFound(format!("agent {agent}")));
+    }
+    tx.insert_event(
+        None,
+        &relais_core::event::Event::new(
+            relais_core::event::EventKind::AdminAction,
+            relais_core::event::Actor::System,
+            now,
+            serde_json::json!({ "action": "agent_activated", "agent": agent }),
+        ),
+    )
+}

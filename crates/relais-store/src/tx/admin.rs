@@ -146,6 +146,61 @@ impl Tx<'_> {
         Ok(n == 1)
     }
 
+    pub fn live_tokens(
+        &mut self,
+        agent: Option<AgentId>,
+        now: Timestamp,
+    ) -> Result<Vec<TokenInfo>> {
+        let live = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1)";
+        let rows = match agent {
+            Some(a) => self.c.query(
+                &format!(
+                    "SELECT {TOKEN_COLS} FROM api_tokens WHERE {live} AND agent_id = $2 ORDER BY id"
+                ),
+                &[now.0.into(), a.0.into()],
+            )?,
+            None => self.c.query(
+                &format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE {live} ORDER BY id"),
+                &[now.0.into()],
+            )?,
+        };
+        rows.iter().map(token_from).collect()
+    }
+
+    pub fn revoke_any_token(&mut self, id: i64, now: Timestamp) -> Result<bool> {
+        let n = self.c.execute(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+            &[now.0.into(), id.into()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Revokes every live token of `agent`; how many.
+    pub fn revoke_tokens_of(&mut self, agent: AgentId, now: Timestamp) -> Result<u64> {
+        self.c.execute(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE agent_id = $2 AND revoked_at IS NULL",
+            &[now.0.into(), agent.0.into()],
+        )
+    }
+
+    pub fn set_agent_disabled(&mut self, agent: AgentId, disabled: bool) -> Result<bool> {
+        let n = self.c.execute(
+            "UPDATE agents SET disabled = $1 WHERE id = $2",
+            &[i64::from(disabled).into(), agent.0.into()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Admins that are not disabled.
+    pub fn active_admins(&mut self) -> Result<i64> {
+        self.c
+            .query_one(
+                "SELECT COUNT(*) FROM agents WHERE role = 'admin' AND disabled = 0",
+                &[],
+            )?
+            .int(0)
+    }
+
     pub fn stats(&mut self) -> Result<Stats> {
         let r = self.c.query_one(
             "SELECT (SELECT COUNT(*) FROM contacts), (SELECT COUNT(*) FROM conversations), \
