@@ -80,6 +80,13 @@ pub fn may(role: Role, _action: ConversationAction, relation: Relation) -> bool 
     }
 }
 
+/// A conversation still with the bot is not yet anyone's work: only those who see
+/// everything (supervisors, admins) may read it or act on it (SPEC §5). Agents meet it
+/// once it is handed off.
+pub fn may_touch_status(role: Role, status: crate::ticket::Status) -> bool {
+    status != crate::ticket::Status::Bot || sees_all(role)
+}
+
 /// Only admins change configuration (teams, agents, channels, flows, webhooks).
 pub fn may_configure(role: Role) -> bool {
     role == Role::Admin
@@ -93,6 +100,22 @@ pub fn sees_all(role: Role) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conversations_with_the_bot_are_for_supervisors_and_admins() {
+        use crate::ticket::Status;
+        assert!(!may_touch_status(Role::Agent, Status::Bot));
+        assert!(may_touch_status(Role::Supervisor, Status::Bot));
+        assert!(may_touch_status(Role::Admin, Status::Bot));
+        for s in [
+            Status::Open,
+            Status::Pending,
+            Status::Solved,
+            Status::Closed,
+        ] {
+            assert!(may_touch_status(Role::Agent, s), "{s:?}");
+        }
+    }
 
     #[test]
     fn relation_prefers_assignment_then_team() {

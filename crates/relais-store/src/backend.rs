@@ -255,6 +255,23 @@ impl<B: Backend> Desk for SqlStore<B> {
             .await
     }
 
+    async fn attempts_for(
+        &self,
+        viewer: Viewer,
+        message: MessageId,
+    ) -> Result<Option<Vec<AttemptRecord>>> {
+        self.read(move |tx| {
+            let Some(conv) = tx.conversation_of_message(message)? else {
+                return Ok(None);
+            };
+            if !crate::desk::visible_to(tx, viewer, conv)? {
+                return Ok(None);
+            }
+            tx.attempts(message).map(Some)
+        })
+        .await
+    }
+
     async fn attempts(&self, message: MessageId) -> Result<Vec<AttemptRecord>> {
         self.read(move |tx| tx.attempts(message)).await
     }

@@ -149,6 +149,14 @@ pub trait Desk: Send + Sync {
         limit: u32,
     ) -> Result<Vec<StoredEvent>>;
 
+    /// A message's delivery journal, if `viewer` may see its conversation (`None`
+    /// otherwise, or when there is no such message).
+    async fn attempts_for(
+        &self,
+        viewer: Viewer,
+        message: MessageId,
+    ) -> Result<Option<Vec<AttemptRecord>>>;
+
     async fn attempts(&self, message: MessageId) -> Result<Vec<AttemptRecord>>;
 
     /// An agent acts on a conversation they may see (reply, note, claim, transfer,

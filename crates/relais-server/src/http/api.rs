@@ -316,9 +316,17 @@ async fn message_attempts(
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ReadConversations)?;
-    Ok(Json(
-        json!({ "attempts": s.rt.store.attempts(MessageId(id)).await? }),
-    ))
+    let viewer = relais_store::Viewer {
+        agent: caller.agent.id,
+        role: caller.agent.role,
+    };
+    // Ids are sequential: a message of a conversation one may not see is "not found".
+    let attempts =
+        s.rt.store
+            .attempts_for(viewer, MessageId(id))
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("message {id} not found")))?;
+    Ok(Json(json!({ "attempts": attempts })))
 }
 
 crate::api_body!(LoginRequest);

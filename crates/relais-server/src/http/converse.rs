@@ -65,6 +65,8 @@ impl FromRequestParts<AppState> for ChannelCaller {
             Metrics::inc(&state.rt.metrics.inbound_rejected);
             e
         };
+        // No token, no answer about the channel either.
+        let token = bearer(&parts.headers).map_err(reject)?.to_owned();
         let Path(id) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| reject(ApiError::NotFound("unknown channel".into())))?;
@@ -73,9 +75,8 @@ impl FromRequestParts<AppState> for ChannelCaller {
             .and_then(|id| state.rt.channel(&id))
             .filter(|c| c.kind == "rest")
             .ok_or_else(|| reject(ApiError::NotFound(format!("no REST channel named {id:?}"))))?;
-        let token = bearer(&parts.headers).map_err(reject)?;
         match &channel.token_hash {
-            Some(hash) if auth::token_matches(token, hash) => Ok(ChannelCaller(channel)),
+            Some(hash) if auth::token_matches(&token, hash) => Ok(ChannelCaller(channel)),
             _ => Err(reject(ApiError::Unauthorized(
                 "the token does not open this channel".into(),
             ))),

@@ -312,3 +312,127 @@ async fn every_role_action_and_relation_answers_as_the_policy_says() {
     }
     app.stop().await;
 }
+
+/// Every route of the OpenAPI document (itself checked against the sources, so a new
+/// route is in it): without a token it answers 401; with a token whose only scope is
+/// `tokens` it answers 403 before looking at the body, unless the route is one that
+/// scope grants; and on a conversation still with the bot, an agent gets 404 where a
+/// supervisor gets an answer (SPEC §5).
+#[tokio::test]
+async fn every_documented_route_checks_its_caller() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    let agent = login_agent(&app, "agent@example.com", "agent", &["support"]).await;
+    let sup = login_agent(&app, "super@example.com", "supervisor", &["support"]).await;
+    let (s, b) = call(
+        &app,
+        &app.admin_token,
+        "POST",
+        "/api/v1/tokens",
+        Some(json!({ "name": "narrow", "scopes": ["tokens"] })),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let narrow = b["token"].as_str().unwrap().to_owned();
+    // A conversation still with the bot (the demo flow answers "bonjour" itself).
+    let (s, b) = app.converse(msg("+33600000001", "bonjour", None)).await;
+    assert_eq!(s, 200, "{b}");
+    let bot_conv = b["conversation_id"].as_i64().unwrap();
+    let bot_msg = app
+        .rt
+        .store
+        .messages(ConversationId(bot_conv))
+        .await
+        .unwrap()[0]
+        .id
+        .0;
+
+    let doc: Value = serde_json::from_str(include_str!("../../src/http/openapi.json")).unwrap();
+    let public = [
+        ("get", "/health"),
+        ("get", "/ready"),
+        ("get", "/metrics"),
+        ("post", "/api/v1/auth/login"),
+        ("get", "/api/v1/openapi.json"),
+    ];
+    // What a `tokens`-only token may call.
+    let tokens_scope = [
+        ("get", "/api/v1/me"),
+        ("get", "/api/v1/tokens"),
+        ("post", "/api/v1/tokens"),
+        ("delete", "/api/v1/tokens/{id}"),
+    ];
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, _) in item.as_object().unwrap() {
+            if public.contains(&(method.as_str(), path.as_str())) {
+                continue;
+            }
+            let id = if path.starts_with("/api/v1/messages/") {
+                bot_msg
+            } else {
+                bot_conv
+            };
+            let concrete = path
+                .replace("{id}", &id.to_string())
+                .replace("{channel}", "demo")
+                .replace("{shortcut}", "hello")
+                .replace("{name}", "x");
+            assert!(
+                !concrete.contains('{'),
+                "a path parameter to fill in {path}"
+            );
+            let url = format!("{}{concrete}", app.url);
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let send = |token: Option<String>| {
+                let mut r = app.client.request(m.clone(), &url);
+                if let Some(t) = token {
+                    r = r.bearer_auth(t);
+                }
+                if m != reqwest::Method::GET && m != reqwest::Method::DELETE {
+                    // A valid body where the route has one, so that only the caller decides.
+                    let body = if path.ends_with("/reply") || path.ends_with("/notes") {
+                        json!({ "text": "x" })
+                    } else if path.ends_with("/transfer") {
+                        json!({ "team": "support" })
+                    } else {
+                        json!({})
+                    };
+                    r = r.json(&body);
+                }
+                r.send()
+            };
+            let cell = format!("{method} {path}");
+            let r = send(None).await.unwrap();
+            assert_eq!(r.status(), 401, "{cell} without a token");
+            if path.ends_with("/converse") {
+                checked += 1;
+                continue; // a channel's token, not an agent's: nothing more to try here
+            }
+            let r = send(Some(narrow.clone())).await.unwrap();
+            if tokens_scope.contains(&(method.as_str(), path.as_str())) {
+                assert_ne!(r.status(), 403, "{cell} with the tokens scope");
+            } else {
+                assert_eq!(r.status(), 403, "{cell} with only the tokens scope");
+            }
+            let conversation_route = path.starts_with("/api/v1/conversations/{id}")
+                || path.starts_with("/api/v1/messages/{id}");
+            if conversation_route {
+                let r = send(Some(agent.token.clone())).await.unwrap();
+                assert_eq!(
+                    r.status(),
+                    404,
+                    "{cell}: an agent on a conversation with the bot"
+                );
+                if method == "get" {
+                    let r = send(Some(sup.token.clone())).await.unwrap();
+                    assert_eq!(r.status(), 200, "{cell}: a supervisor sees it");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} routes checked");
+    app.stop().await;
+}

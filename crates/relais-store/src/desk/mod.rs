@@ -216,6 +216,7 @@ fn load_for(
     let relation = Relation::of(conv.team.as_deref(), conv.assignee, viewer.agent, &teams);
     if !access::may(viewer.role, ConversationAction::View, relation)
         || !access::may(viewer.role, action, relation)
+        || !access::may_touch_status(viewer.role, conv.status)
     {
         return Err(Error::NotFound(format!("conversation {id}")));
     }
@@ -224,6 +225,17 @@ fn load_for(
         address,
     };
     Ok((conv, lane))
+}
+
+/// Whether `viewer` may see conversation `id` (a read, without locking).
+pub(crate) fn visible_to(tx: &mut Tx<'_>, viewer: Viewer, id: ConversationId) -> Result<bool> {
+    let Some((conv, _)) = tx.conversation(id, false)? else {
+        return Ok(false);
+    };
+    let teams = tx.agent_teams(viewer.agent)?;
+    let relation = Relation::of(conv.team.as_deref(), conv.assignee, viewer.agent, &teams);
+    Ok(access::may(viewer.role, ConversationAction::View, relation)
+        && access::may_touch_status(viewer.role, conv.status))
 }
 
 fn language(tx: &mut Tx<'_>, conv: &Conversation) -> Result<String> {

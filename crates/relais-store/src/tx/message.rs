@@ -56,6 +56,18 @@ impl Tx<'_> {
             .transpose()
     }
 
+    pub fn conversation_of_message(&mut self, id: MessageId) -> Result<Option<ConversationId>> {
+        Ok(self
+            .c
+            .query_opt(
+                "SELECT conversation_id FROM messages WHERE id = $1",
+                &[id.0.into()],
+            )?
+            .map(|r| r.int(0))
+            .transpose()?
+            .map(ConversationId))
+    }
+
     pub fn replies_to(&mut self, id: MessageId) -> Result<Vec<Message>> {
         let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE reply_to = $1 ORDER BY seq");
         self.c
