@@ -19,6 +19,8 @@ pub struct RawLogin {
     pub forget_after: Option<String>,
     /// Threads hashing passwords (at most the number of cores).
     pub hash_workers: Option<u32>,
+    /// Roles that must use a second factor (TOTP): e.g. ["admin", "supervisor"].
+    pub require_totp: Option<Vec<String>>,
 }
 
 /// Who may read `/metrics`.
@@ -44,6 +46,8 @@ pub struct Guard {
     /// Connections beyond this wait in the kernel's backlog.
     pub max_connections: usize,
     pub metrics: MetricsAccess,
+    /// Roles that must log in with a second factor.
+    pub require_totp: Vec<relais_core::agent::Role>,
 }
 
 impl Default for Guard {
@@ -56,6 +60,7 @@ impl Default for Guard {
             idle_timeout: std::time::Duration::from_secs(60),
             max_connections: 2048,
             metrics: MetricsAccess::Auto,
+            require_totp: Vec::new(),
         }
     }
 }
@@ -155,7 +160,17 @@ pub fn validate(login: RawLogin, server: ServerKeys) -> Result<Guard, Error> {
             "must be between 1 and 1000000",
         ));
     }
+    let mut require_totp = Vec::new();
+    for (i, r) in login.require_totp.unwrap_or_default().iter().enumerate() {
+        require_totp.push(relais_core::agent::Role::parse(r).ok_or_else(|| {
+            key_err(
+                &format!("login.require_totp[{i}]"),
+                format!("{r:?} is not one of admin, supervisor, agent"),
+            )
+        })?);
+    }
     Ok(Guard {
+        require_totp,
         login: Limits {
             free_failures: free,
             accounts_per_address: per_address,

@@ -424,6 +424,24 @@ impl<B: Backend> Admin for SqlStore<B> {
             .await
     }
 
+    async fn totp(&self, agent: AgentId) -> Result<Option<Totp>> {
+        self.read(move |tx| tx.totp(agent)).await
+    }
+
+    async fn change_totp(&self, agent: AgentId, change: TotpChange) -> Result<()> {
+        self.write(move |tx| tx.change_totp(agent, &change)).await
+    }
+
+    async fn use_second_factor(
+        &self,
+        agent: AgentId,
+        factor: SecondFactor,
+        now: Timestamp,
+    ) -> Result<bool> {
+        self.write(move |tx| tx.use_second_factor(agent, &factor, now))
+            .await
+    }
+
     async fn activate_agent(&self, agent: AgentId, now: Timestamp) -> Result<()> {
         self.write(move |tx| crate::desk::activate(tx, agent, now))
             .await

@@ -240,6 +240,19 @@ pub trait Admin: Send + Sync {
     /// conversations back to the queue. The last active admin cannot be disabled.
     async fn deactivate_agent(&self, agent: AgentId, now: Timestamp) -> Result<Rerouted>;
 
+    /// An agent's second factor, if enrolment started.
+    async fn totp(&self, agent: AgentId) -> Result<Option<Totp>>;
+
+    async fn change_totp(&self, agent: AgentId, change: TotpChange) -> Result<()>;
+
+    /// Uses a second factor once: `false` if it was already used or is unknown.
+    async fn use_second_factor(
+        &self,
+        agent: AgentId,
+        factor: SecondFactor,
+        now: Timestamp,
+    ) -> Result<bool>;
+
     /// Enables a disabled agent again (they log in anew: nothing was kept).
     async fn activate_agent(&self, agent: AgentId, now: Timestamp) -> Result<()>;
 

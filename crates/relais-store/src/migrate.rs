@@ -49,6 +49,11 @@ pub const SQLITE: &[Migration] = &[
         name: "dedupe_sender",
         sql: include_str!("../migrations/sqlite/0007_dedupe_sender.sql"),
     },
+    Migration {
+        version: 8,
+        name: "totp",
+        sql: include_str!("../migrations/sqlite/0008_totp.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -86,6 +91,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 7,
         name: "dedupe_sender",
         sql: include_str!("../migrations/postgres/0007_dedupe_sender.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "totp",
+        sql: include_str!("../migrations/postgres/0008_totp.sql"),
     },
 ];
 

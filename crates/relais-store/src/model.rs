@@ -625,3 +625,37 @@ pub enum DeliveryOutcome {
         error: String,
     },
 }
+
+/// An agent's second factor, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Totp {
+    /// The shared secret, hex.
+    pub secret: String,
+    /// False while enrolment waits for its first code.
+    pub enabled: bool,
+    pub last_step: Option<i64>,
+}
+
+/// A change to an agent's second factor.
+#[derive(Debug, Clone)]
+pub enum TotpChange {
+    /// Enrolment starts: a new secret, not yet enabled; old recovery codes dropped.
+    Begin {
+        secret: String,
+    },
+    /// The first code matched (at `step`): enabled, with these recovery code hashes.
+    Enable {
+        step: i64,
+        recovery_hashes: Vec<String>,
+    },
+    Disable,
+}
+
+/// What proves the second factor at login.
+#[derive(Debug, Clone)]
+pub enum SecondFactor {
+    /// A TOTP code that matched this step (refused if the step was already used).
+    Step(i64),
+    /// A recovery code's hash (refused if unknown or used).
+    Recovery(String),
+}

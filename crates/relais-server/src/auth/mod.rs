@@ -5,6 +5,7 @@
 pub mod password;
 pub mod rules;
 pub mod throttle;
+pub mod totp;
 
 use rand::RngCore;
 use relais_core::agent::Role;
@@ -27,10 +28,13 @@ pub enum Permission {
     WorkConversations,
     /// Teams, members and canned responses (admins).
     ManageTeams,
+    /// Enrol in, confirm or disable one's own second factor. The only permission of
+    /// the session given to someone who must enrol before anything else.
+    ManageOwnTotp,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::ReadConversations,
         Permission::ManageChannels,
         Permission::ManageAgents,
@@ -39,6 +43,7 @@ impl Permission {
         Permission::SendEvents,
         Permission::WorkConversations,
         Permission::ManageTeams,
+        Permission::ManageOwnTotp,
     ];
 
     /// The token scope that grants it.
@@ -52,6 +57,7 @@ impl Permission {
             Permission::WorkConversations => "conversations:write",
             Permission::ManageOwnTokens => "tokens",
             Permission::SendEvents => "events",
+            Permission::ManageOwnTotp => "totp",
         }
     }
 }
@@ -71,7 +77,8 @@ pub fn allows(role: Role, scopes: &[String], p: Permission) -> bool {
     let role_ok = match p {
         Permission::ReadConversations
         | Permission::ManageOwnTokens
-        | Permission::WorkConversations => true,
+        | Permission::WorkConversations
+        | Permission::ManageOwnTotp => true,
         Permission::ManageChannels
         | Permission::ManageAgents
         | Permission::ManageFlows

@@ -38,6 +38,9 @@ const SESSION_HOURS: i64 = 12;
 struct LoginRequest {
     email: String,
     password: String,
+    /// The second factor, once enabled: a current TOTP code or a recovery code.
+    #[serde(default)]
+    otp: Option<String>,
 }
 
 // Long by design: the order of its steps is the defence (throttle before any hashing,
@@ -88,7 +91,31 @@ async fn login(
         }
         return Err(ApiError::Unauthorized("wrong email or password".into()));
     };
+    // The password is right; the second factor, when there is one, must be too.
+    let enrolled = s.rt.store.totp(agent.id).await?.is_some_and(|t| t.enabled);
+    if enrolled {
+        let Some(otp) = req.otp.as_deref().filter(|o| !o.trim().is_empty()) else {
+            return Err(ApiError::Unauthorized(
+                "this account has a second factor: send its current code (or a recovery code) as \"otp\"".into(),
+            ));
+        };
+        if !super::totp::second_factor_ok(&s, agent.id, otp).await? {
+            if let Some(Lockout::Account { wait_ms }) = lock(&s.throttle).failed(&email, ip, now.0)
+            {
+                tracing::warn!(agent = %agent.id, wait_ms, "second factor failures: throttled");
+            }
+            return Err(ApiError::Unauthorized("wrong one-time code".into()));
+        }
+    }
     lock(&s.throttle).succeeded(&email);
+    // A role that must have a second factor and has none gets a session that can only
+    // enrol (`totp` scope), for a short while.
+    let must_enrol = !enrolled && s.guard.require_totp.contains(&agent.role);
+    let (scopes, life) = if must_enrol {
+        (vec!["totp".to_owned()], Duration::minutes(15))
+    } else {
+        (vec!["*".to_owned()], Duration::minutes(60 * SESSION_HOURS))
+    };
     let token = auth::new_token("rss");
     let info =
         s.rt.store
@@ -96,10 +123,10 @@ async fn login(
                 agent: agent.id,
                 name: "session".into(),
                 hash: auth::token_hash(&token),
-                scopes: vec!["*".into()],
+                scopes,
                 kind: "session".into(),
                 created_at: now,
-                expires_at: Some(now.plus(Duration::minutes(60 * SESSION_HOURS))),
+                expires_at: Some(now.plus(life)),
             })
             .await?;
     s.rt.store
@@ -110,9 +137,10 @@ async fn login(
             json!({ "action": "login" }),
         ))
         .await?;
-    Ok(Json(
-        json!({ "token": token, "expires_at": info.expires_at, "agent": agent }),
-    ))
+    Ok(Json(json!({
+        "token": token, "expires_at": info.expires_at, "agent": agent,
+        "totp_required": must_enrol,
+    })))
 }
 
 fn lock(t: &std::sync::Mutex<Throttle>) -> std::sync::MutexGuard<'_, Throttle> {

@@ -14,6 +14,7 @@ pub mod serve;
 pub mod shield;
 pub mod stream;
 pub mod tokens;
+pub mod totp;
 pub mod webhooks;
 
 use crate::runtime::Runtime;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(converse::routes())
         .merge(api::routes())
         .merge(tokens::routes())
+        .merge(totp::routes())
         .merge(flows::routes())
         .merge(desk::routes())
         .merge(stream::routes())

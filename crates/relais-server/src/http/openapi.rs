@@ -43,6 +43,7 @@ mod tests {
         ("openapi", include_str!("openapi.rs")),
         ("webhooks", include_str!("webhooks.rs")),
         ("tokens", include_str!("tokens.rs")),
+        ("totp", include_str!("totp.rs")),
     ];
 
     const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];

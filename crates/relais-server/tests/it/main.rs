@@ -16,3 +16,4 @@ mod restart;
 mod shutdown;
 mod ssrf;
 mod tokens;
+mod totp;

@@ -201,6 +201,85 @@ impl Tx<'_> {
             .int(0)
     }
 
+    pub fn totp(&mut self, agent: AgentId) -> Result<Option<Totp>> {
+        let r = self.c.query_opt(
+            "SELECT totp_secret, totp_enabled, totp_last_step FROM agents WHERE id = $1",
+            &[agent.0.into()],
+        )?;
+        let Some(r) = r else {
+            return Err(Error::NotFound(format!("agent {agent}")));
+        };
+        Ok(match r.opt_text("totp_secret")? {
+            None => None,
+            Some(secret) => Some(Totp {
+                secret,
+                enabled: r.int("totp_enabled")? != 0,
+                last_step: r.opt_int("totp_last_step")?,
+            }),
+        })
+    }
+
+    pub fn change_totp(&mut self, agent: AgentId, change: &TotpChange) -> Result<()> {
+        if self.agent(agent)?.is_none() {
+            return Err(Error::NotFound(format!("agent {agent}")));
+        }
+        self.c.execute(
+            "DELETE FROM recovery_codes WHERE agent_id = $1",
+            &[agent.0.into()],
+        )?;
+        match change {
+            TotpChange::Begin { secret } => {
+                self.c.execute(
+                    "UPDATE agents SET totp_secret = $1, totp_enabled = 0, totp_last_step = NULL WHERE id = $2",
+                    &[secret.as_str().into(), agent.0.into()],
+                )?;
+            }
+            TotpChange::Enable {
+                step,
+                recovery_hashes,
+            } => {
+                self.c.execute(
+                    "UPDATE agents SET totp_enabled = 1, totp_last_step = $1 WHERE id = $2",
+                    &[(*step).into(), agent.0.into()],
+                )?;
+                for h in recovery_hashes {
+                    self.c.execute(
+                        "INSERT INTO recovery_codes (agent_id, hash) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        &[agent.0.into(), h.as_str().into()],
+                    )?;
+                }
+            }
+            TotpChange::Disable => {
+                self.c.execute(
+                    "UPDATE agents SET totp_secret = NULL, totp_enabled = 0, totp_last_step = NULL WHERE id = $1",
+                    &[agent.0.into()],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The conditional UPDATE is the check: two logins racing with one code, one wins.
+    pub fn use_second_factor(
+        &mut self,
+        agent: AgentId,
+        factor: &SecondFactor,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let n = match factor {
+            SecondFactor::Step(step) => self.c.execute(
+                "UPDATE agents SET totp_last_step = $1 WHERE id = $2 AND totp_enabled = 1 \
+                 AND (totp_last_step IS NULL OR totp_last_step < $3)",
+                &[(*step).into(), agent.0.into(), (*step).into()],
+            )?,
+            SecondFactor::Recovery(hash) => self.c.execute(
+                "UPDATE recovery_codes SET used_at = $1 WHERE agent_id = $2 AND hash = $3 AND used_at IS NULL",
+                &[now.0.into(), agent.0.into(), hash.as_str().into()],
+            )?,
+        };
+        Ok(n == 1)
+    }
+
     pub fn stats(&mut self) -> Result<Stats> {
         let r = self.c.query_one(
             "SELECT (SELECT COUNT(*) FROM contacts), (SELECT COUNT(*) FROM conversations), \

@@ -1,0 +1,10 @@
+-- A second factor (TOTP) per agent, and their single-use recovery codes (SHA-256).
+ALTER TABLE agents ADD COLUMN totp_secret TEXT;             -- hex; set when enrolment starts
+ALTER TABLE agents ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN totp_last_step INTEGER;           -- a code is good once
+CREATE TABLE recovery_codes (
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    hash     TEXT NOT NULL,
+    used_at  INTEGER,
+    PRIMARY KEY (agent_id, hash)
+);
