@@ -165,6 +165,10 @@ impl App {
                     settings.guard.login.clone(),
                 ))),
                 guard: settings.guard.clone(),
+                live: crate::runtime::live::Live::new(
+                    settings.guard.streams_per_agent,
+                    settings.guard.streams_per_server,
+                ),
                 loopback: addr.ip().is_loopback(),
             },
         })
@@ -187,6 +191,12 @@ impl App {
         let rt = self.state.rt.clone();
         let timer_loop = tokio::spawn(timers::run(rt.clone(), stop_rx.clone()));
         let outbox_loop = tokio::spawn(outbox::run(rt.clone(), stop_rx.clone()));
+        let live_loop = tokio::spawn(crate::runtime::live::run(
+            self.state.live.clone(),
+            rt.store.clone(),
+            rt.feed.subscribe(),
+            stop_rx.clone(),
+        ));
         let notify_loop = tokio::spawn(notify::run(rt.clone(), stop_rx));
         let ready = self.state.ready.clone();
         ready.store(true, Ordering::Relaxed);
@@ -204,6 +214,7 @@ impl App {
         let _ = timer_loop.await;
         let _ = outbox_loop.await;
         let _ = notify_loop.await;
+        let _ = live_loop.await;
         tracing::info!("stopped");
         served
     }

@@ -116,6 +116,8 @@ pub struct RawServer {
     pub max_connections: Option<u32>,
     /// Who may read `/metrics`: auto (open on loopback, else a token), open, token.
     pub metrics: Option<String>,
+    pub streams_per_agent: Option<u32>,
+    pub streams_per_server: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -499,6 +501,8 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
             idle_timeout: raw.server.idle_timeout,
             max_connections: raw.server.max_connections,
             metrics: raw.server.metrics,
+            streams_per_agent: raw.server.streams_per_agent,
+            streams_per_server: raw.server.streams_per_server,
         },
     )?;
     let mut secrets = BTreeMap::new();

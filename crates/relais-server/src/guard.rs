@@ -48,6 +48,9 @@ pub struct Guard {
     pub metrics: MetricsAccess,
     /// Roles that must log in with a second factor.
     pub require_totp: Vec<relais_core::agent::Role>,
+    /// Live streams (`/api/v1/stream`) open at once, per agent and in all.
+    pub streams_per_agent: usize,
+    pub streams_per_server: usize,
 }
 
 impl Default for Guard {
@@ -61,6 +64,8 @@ impl Default for Guard {
             max_connections: 2048,
             metrics: MetricsAccess::Auto,
             require_totp: Vec::new(),
+            streams_per_agent: 5,
+            streams_per_server: 1000,
         }
     }
 }
@@ -72,6 +77,8 @@ pub struct ServerKeys {
     pub idle_timeout: Option<String>,
     pub max_connections: Option<u32>,
     pub metrics: Option<String>,
+    pub streams_per_agent: Option<u32>,
+    pub streams_per_server: Option<u32>,
 }
 
 fn key_err(key: &str, message: impl Into<String>) -> Error {
@@ -169,7 +176,23 @@ pub fn validate(login: RawLogin, server: ServerKeys) -> Result<Guard, Error> {
             )
         })?);
     }
+    let streams_per_agent = server.streams_per_agent.unwrap_or(5);
+    if !(1..=1000).contains(&streams_per_agent) {
+        return Err(key_err(
+            "server.streams_per_agent",
+            "must be between 1 and 1000",
+        ));
+    }
+    let streams_per_server = server.streams_per_server.unwrap_or(1000);
+    if !(1..=100_000).contains(&streams_per_server) {
+        return Err(key_err(
+            "server.streams_per_server",
+            "must be between 1 and 100000",
+        ));
+    }
     Ok(Guard {
+        streams_per_agent: streams_per_agent as usize,
+        streams_per_server: streams_per_server as usize,
         require_totp,
         login: Limits {
             free_failures: free,

@@ -34,6 +34,8 @@ pub struct AppState {
     pub passwords: crate::auth::password::Passwords,
     pub throttle: Arc<std::sync::Mutex<crate::auth::throttle::Throttle>>,
     pub guard: crate::guard::Guard,
+    /// The shared tail of the event log every live stream follows.
+    pub live: Arc<crate::runtime::live::Live>,
     /// Whether the listener is on a loopback address (`/metrics` may then be open).
     pub loopback: bool,
 }

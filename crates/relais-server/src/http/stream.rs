@@ -1,50 +1,37 @@
-//! Live updates for agents over Server-Sent Events: `GET /api/v1/stream`. The stream
-//! is a tail of the event log (so it works across nodes, and a reconnecting client
-//! resumes with `Last-Event-ID`), filtered to what the agent may see: new
-//! conversations in their queues, assignment changes, messages, status changes.
+//! Live updates for agents over Server-Sent Events: `GET /api/v1/stream`. Every stream
+//! listens to the ONE shared tail of the event log (`runtime::live`), so it works
+//! across nodes and costs no store read per stream; a reconnecting client resumes with
+//! `Last-Event-ID`. Filtered to what the agent may see: new conversations in their
+//! queues, assignment changes, messages, status changes. Capped per agent and per
+//! server (429), with a heartbeat comment every 15 s.
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::Caller;
 use crate::auth::Permission;
+use crate::runtime::live::{self, Audience, Batch, LiveEvent, Refused, Slot};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::stream::{self, Stream};
-use relais_core::access::{self, ConversationAction, Relation};
-use relais_core::event::EventKind;
-use relais_core::ticket::Status;
-use relais_store::{StoredEvent, Viewer};
+use relais_core::agent::Role;
+use relais_core::id::AgentId;
 use serde::Deserialize;
-use serde_json::json;
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/stream", get(stream_events))
 }
 
-/// What agents are told about.
-const KINDS: [EventKind; 11] = [
-    EventKind::Escalated,
-    EventKind::Assigned,
-    EventKind::Unassigned,
-    EventKind::Transferred,
-    EventKind::MessageReceived,
-    EventKind::MessageQueued,
-    EventKind::MessageSent,
-    EventKind::StatusChanged,
-    EventKind::NoteAdded,
-    EventKind::CsatAnswered,
-    EventKind::CsatUndeliverable,
-];
-
-/// Without news, the log is read again after this (other nodes' events).
-const POLL: Duration = Duration::from_secs(1);
-const BATCH: u32 = 200;
+/// An agent's teams are read again after this (membership changes are rare).
+const TEAMS_FRESH: Duration = Duration::from_secs(30);
+const HEARTBEAT: Duration = Duration::from_secs(15);
+const CATCH_UP_BATCH: u32 = 500;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,13 +41,17 @@ struct StreamQuery {
     after: Option<i64>,
 }
 
-struct Tail {
+struct Follower {
     s: AppState,
-    viewer: Viewer,
+    agent: AgentId,
+    role: Role,
+    audience: Arc<Audience>,
+    teams_at: Instant,
     cursor: i64,
     ready: VecDeque<SseEvent>,
-    feed: tokio::sync::watch::Receiver<u64>,
+    feed: tokio::sync::mpsc::Receiver<Batch>,
     stopping: tokio::sync::watch::Receiver<bool>,
+    _slot: Slot,
 }
 
 async fn stream_events(
@@ -70,107 +61,139 @@ async fn stream_events(
     Query(q): Query<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     caller.require(Permission::ReadConversations)?;
+    let slot = s.live.open(caller.agent.id).map_err(|r| {
+        let message = match r {
+            Refused::PerAgent(n) => format!(
+                "this agent already has {n} live streams open (the limit, [server] streams_per_agent); close one"
+            ),
+            Refused::PerServer(n) => format!(
+                "the server has {n} live streams open (the limit, [server] streams_per_server)"
+            ),
+        };
+        ApiError::TooManyRequests {
+            message,
+            retry_after_s: 5,
+        }
+    })?;
     // Opening the live stream is activity: an away or offline agent is online again.
     s.rt.seen(caller.agent.id).await?;
     let from_header = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
+    // Subscribe first, so that nothing published from here on is missed.
+    let audience = Arc::new(Audience {
+        agent: caller.agent.id,
+        role: caller.agent.role,
+        teams: std::sync::Mutex::new(s.rt.store.agent_teams(caller.agent.id).await?),
+        lagged: Default::default(),
+    });
+    let feed = s.live.subscribe(audience.clone());
     let cursor = match q.after.or(from_header) {
         Some(c) => c,
-        None => s.rt.store.last_event_id().await?,
+        None => match s.live.cursor() {
+            c if c >= 0 => c,
+            _ => s.rt.store.last_event_id().await?,
+        },
     };
-    let tail = Tail {
-        feed: s.rt.feed.subscribe(),
+    let mut f = Follower {
+        audience,
+        teams_at: Instant::now(),
         stopping: s.rt.stopping.subscribe(),
         s,
-        viewer: Viewer {
-            agent: caller.agent.id,
-            role: caller.agent.role,
-        },
+        agent: caller.agent.id,
+        role: caller.agent.role,
         cursor,
         ready: VecDeque::new(),
+        feed,
+        _slot: slot,
     };
-    let events = stream::unfold(tail, |mut t| async move {
+    f.catch_up().await?;
+    let events = stream::unfold(f, |mut f| async move {
         loop {
-            if let Some(e) = t.ready.pop_front() {
-                return Some((Ok(e), t));
+            if let Some(e) = f.ready.pop_front() {
+                return Some((Ok(e), f));
             }
-            if *t.stopping.borrow() {
+            if *f.stopping.borrow() {
                 return None;
             }
-            tokio::select! {
-                _ = tokio::time::timeout(POLL, t.feed.changed()) => {}
-                _ = t.stopping.changed() => return None,
+            let next = tokio::select! {
+                n = f.feed.recv() => n,
+                _ = f.stopping.changed() => return None,
+            };
+            let batch = next?;
+            f.refresh_teams().await;
+            // A batch was dropped for this slow stream: read what was missed first.
+            if f.audience
+                .lagged
+                .swap(false, std::sync::atomic::Ordering::AcqRel)
+                && let Err(e) = f.catch_up().await
+            {
+                tracing::warn!(error = %e, "a live stream could not catch up");
+                return None;
             }
-            if let Err(e) = t.fill().await {
-                tracing::warn!(error = %e, "live stream could not read the event log");
+            for e in &batch {
+                f.offer(e);
             }
         }
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
 }
 
-impl Tail {
-    async fn fill(&mut self) -> Result<(), relais_store::Error> {
-        let store = &self.s.rt.store;
-        let batch = store.events(None, self.cursor, BATCH).await?;
-        let Some(last) = batch.last() else {
-            return Ok(());
-        };
-        self.cursor = last.id;
-        let teams = store.agent_teams(self.viewer.agent).await?;
-        for e in batch {
-            if !KINDS.contains(&e.event.kind) {
-                continue;
+impl Follower {
+    /// Reads from the store what happened after the cursor up to the shared tail.
+    async fn catch_up(&mut self) -> Result<(), relais_store::Error> {
+        loop {
+            let upto = self.s.live.cursor();
+            if self.cursor >= upto && upto >= 0 {
+                return Ok(());
             }
-            if let Some(ev) = self.visible(&e, &teams).await? {
-                self.ready.push_back(ev);
+            let (events, last) =
+                live::read_after(self.s.rt.store.as_ref(), self.cursor, CATCH_UP_BATCH).await?;
+            for e in &events {
+                self.offer(e);
             }
+            if last <= self.cursor {
+                return Ok(()); // nothing more in the log
+            }
+            self.cursor = last;
         }
-        if self.ready.is_empty() {
-            // Nothing for this agent: let the loop wait again without busy reading.
-            self.feed.mark_unchanged();
-        }
-        Ok(())
     }
 
-    async fn visible(
-        &self,
-        e: &StoredEvent,
-        teams: &[String],
-    ) -> Result<Option<SseEvent>, relais_store::Error> {
-        let Some(id) = e.conversation else {
-            return Ok(None);
-        };
-        let Some(v) = self.s.rt.store.conversation(id).await? else {
-            return Ok(None);
-        };
-        let c = v.conversation;
-        let relation = Relation::of(c.team.as_deref(), c.assignee, self.viewer.agent, teams);
-        if !access::may(self.viewer.role, ConversationAction::View, relation) {
-            return Ok(None);
+    /// Queues `e` if it is new to this stream and the agent may see it.
+    fn offer(&mut self, e: &LiveEvent) {
+        if e.event.id <= self.cursor {
+            return;
         }
-        if c.status == Status::Bot && !access::sees_all(self.viewer.role) {
-            return Ok(None);
+        self.cursor = e.event.id;
+        let teams = self
+            .audience
+            .teams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if !live::visible(e, self.agent, self.role, &teams) {
+            return;
         }
-        let data = json!({
-            "id": e.id,
-            "kind": e.event.kind.as_str(),
-            "conversation": id,
-            "at": e.event.at,
-            "actor": e.event.actor,
-            "data": e.event.data,
-            "status": c.status.as_str(),
-            "team": c.team,
-            "assignee": c.assignee,
-            "priority": c.priority.as_str(),
-        });
-        Ok(Some(
+        self.ready.push_back(
             SseEvent::default()
-                .id(e.id.to_string())
-                .event(e.event.kind.as_str())
-                .data(data.to_string()),
-        ))
+                .id(e.event.id.to_string())
+                .event(e.event.event.kind.as_str())
+                .data(&e.data),
+        );
+    }
+
+    async fn refresh_teams(&mut self) {
+        if self.teams_at.elapsed() < TEAMS_FRESH {
+            return;
+        }
+        if let Ok(t) = self.s.rt.store.agent_teams(self.agent).await {
+            *self
+                .audience
+                .teams
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = t;
+            self.teams_at = Instant::now();
+        }
     }
 }

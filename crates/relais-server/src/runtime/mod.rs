@@ -4,6 +4,7 @@
 pub mod desk;
 pub mod http;
 pub mod lane;
+pub mod live;
 pub mod notify;
 pub mod outbox;
 pub mod pipeline;

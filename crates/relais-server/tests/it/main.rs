@@ -15,5 +15,6 @@ mod notify;
 mod restart;
 mod shutdown;
 mod ssrf;
+mod streams;
 mod tokens;
 mod totp;

@@ -1,0 +1,286 @@
+//! One tail of the event log for every live stream. A single task reads new events
+//! once (woken by the commit feed, or every second for other nodes' events), looks up
+//! once what visibility needs (the conversation's status, team, assignee, priority),
+//! renders each event's JSON once, and hands every registered subscriber, in one batch,
+//! only the events it may see: a stream that sees nothing is never woken. Before, every
+//! stream read the log and the conversations itself: 300 streams cut message
+//! throughput from ~680 to ~10 msgs/s.
+//!
+//! A subscriber resuming from an older id (`Last-Event-ID`), or one whose bounded
+//! queue overflowed (a slow client), catches up from the store with [`read_after`] (the
+//! same enrichment), then goes on with its queue, skipping ids it already sent.
+
+use relais_core::agent::Role;
+use relais_core::event::EventKind;
+use relais_core::id::AgentId;
+use relais_store::{Store, StoredEvent};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// What agents are told about.
+pub const KINDS: [EventKind; 11] = [
+    EventKind::Escalated,
+    EventKind::Assigned,
+    EventKind::Unassigned,
+    EventKind::Transferred,
+    EventKind::MessageReceived,
+    EventKind::MessageQueued,
+    EventKind::MessageSent,
+    EventKind::StatusChanged,
+    EventKind::NoteAdded,
+    EventKind::CsatAnswered,
+    EventKind::CsatUndeliverable,
+];
+
+const POLL: Duration = Duration::from_secs(1);
+const BATCH: u32 = 500;
+/// Batches a subscriber may have waiting before it catches up from the store instead.
+const QUEUE: usize = 64;
+
+/// A batch of events for one subscriber.
+pub type Batch = Vec<Arc<LiveEvent>>;
+
+/// Who a registered stream is, for the tail's filter.
+pub struct Audience {
+    pub agent: AgentId,
+    pub role: Role,
+    /// Refreshed by the stream now and then (membership changes are rare).
+    pub teams: Mutex<Vec<String>>,
+    /// Set when a batch could not be queued: the stream reads the store to catch up.
+    pub lagged: AtomicBool,
+}
+
+struct Subscriber {
+    id: u64,
+    audience: Arc<Audience>,
+    tx: mpsc::Sender<Batch>,
+}
+
+/// An event with the conversation facts every subscriber's filter needs.
+#[derive(Debug, Clone)]
+pub struct LiveEvent {
+    pub event: StoredEvent,
+    pub conversation: relais_core::conversation::Conversation,
+    /// The SSE `data` line, rendered once for every subscriber.
+    pub data: String,
+}
+
+/// Why a stream was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    PerAgent(usize),
+    PerServer(usize),
+}
+
+pub struct Live {
+    subscribers: Mutex<Vec<Subscriber>>,
+    next_id: AtomicU64,
+    /// The last event id the tail has read (published or not).
+    cursor: AtomicI64,
+    open: Mutex<HashMap<AgentId, usize>>,
+    per_agent: usize,
+    per_server: usize,
+}
+
+/// A stream's slot; dropping it frees the slot.
+pub struct Slot {
+    live: Arc<Live>,
+    agent: AgentId,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.live.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.agent) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.agent);
+            }
+        }
+    }
+}
+
+impl Live {
+    pub fn new(per_agent: usize, per_server: usize) -> Arc<Live> {
+        Arc::new(Live {
+            subscribers: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            cursor: AtomicI64::new(-1),
+            open: Mutex::default(),
+            per_agent,
+            per_server,
+        })
+    }
+
+    /// Takes a slot for `agent`'s new stream, or says which cap refuses it.
+    pub fn open(self: &Arc<Live>, agent: AgentId) -> Result<Slot, Refused> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let total: usize = open.values().sum();
+        if total >= self.per_server {
+            return Err(Refused::PerServer(self.per_server));
+        }
+        let mine = open.entry(agent).or_default();
+        if *mine >= self.per_agent {
+            return Err(Refused::PerAgent(self.per_agent));
+        }
+        *mine += 1;
+        Ok(Slot {
+            live: self.clone(),
+            agent,
+        })
+    }
+
+    /// Registers a stream; it is dropped from the registry when its receiver is.
+    pub fn subscribe(&self, audience: Arc<Audience>) -> mpsc::Receiver<Batch> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Subscriber { id, audience, tx });
+        rx
+    }
+
+    /// Hands each subscriber the events it may see, in one batch.
+    fn publish(&self, events: Vec<LiveEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let events: Vec<Arc<LiveEvent>> = events.into_iter().map(Arc::new).collect();
+        let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut gone = Vec::new();
+        for sub in subs.iter() {
+            let a = &sub.audience;
+            let teams = a.teams.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let batch: Batch = events
+                .iter()
+                .filter(|e| visible(e, a.agent, a.role, &teams))
+                .cloned()
+                .collect();
+            if batch.is_empty() {
+                continue;
+            }
+            match sub.tx.try_send(batch) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => a.lagged.store(true, Ordering::Release),
+                Err(mpsc::error::TrySendError::Closed(_)) => gone.push(sub.id),
+            }
+        }
+        subs.retain(|s| !gone.contains(&s.id) && !s.tx.is_closed());
+    }
+
+    /// The last id read by the tail (-1 before its first read).
+    pub fn cursor(&self) -> i64 {
+        self.cursor.load(Ordering::Acquire)
+    }
+}
+
+/// The tail: runs until `stop`.
+pub async fn run(
+    live: Arc<Live>,
+    store: Arc<dyn Store>,
+    mut feed: watch::Receiver<u64>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut cursor = match store.last_event_id().await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "the live tail cannot start");
+            return;
+        }
+    };
+    live.cursor.store(cursor, Ordering::Release);
+    loop {
+        loop {
+            match read_after(store.as_ref(), cursor, BATCH).await {
+                Ok((events, last)) => {
+                    // The cursor moves BEFORE the events go out: a subscriber that reads
+                    // it after subscribing either gets these from the channel or, if
+                    // it starts at an older id, from the store (nothing falls between).
+                    let more = last > cursor;
+                    cursor = last;
+                    live.cursor.store(cursor, Ordering::Release);
+                    live.publish(events);
+                    if !more {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the live tail could not read the event log");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::timeout(POLL, feed.changed()) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Events after `cursor` (at most `limit` read), the ones agents hear about enriched;
+/// and the last id read.
+pub async fn read_after(
+    store: &dyn Store,
+    cursor: i64,
+    limit: u32,
+) -> Result<(Vec<LiveEvent>, i64), relais_store::Error> {
+    let batch = store.events(None, cursor, limit).await?;
+    let last = batch.last().map_or(cursor, |e| e.id);
+    let mut seen = HashMap::new();
+    let mut out = Vec::new();
+    for e in batch {
+        let Some(id) = e.conversation.filter(|_| KINDS.contains(&e.event.kind)) else {
+            continue;
+        };
+        // One read per conversation per batch (a reply is several events).
+        let conversation = match seen.get(&id) {
+            Some(c) => Some(Clone::clone(c)),
+            None => {
+                let c = store.conversation(id).await?.map(|v| v.conversation);
+                if let Some(c) = &c {
+                    seen.insert(id, c.clone());
+                }
+                c
+            }
+        };
+        if let Some(conversation) = conversation {
+            let data = render(&e, &conversation);
+            out.push(LiveEvent {
+                event: e,
+                conversation,
+                data,
+            });
+        }
+    }
+    Ok((out, last))
+}
+
+fn render(e: &StoredEvent, c: &relais_core::conversation::Conversation) -> String {
+    serde_json::json!({
+        "id": e.id,
+        "kind": e.event.kind.as_str(),
+        "conversation": c.id,
+        "at": e.event.at,
+        "actor": e.event.actor,
+        "data": e.event.data,
+        "status": c.status.as_str(),
+        "team": c.team,
+        "assignee": c.assignee,
+        "priority": c.priority.as_str(),
+    })
+    .to_string()
+}
+
+/// Whether an agent of `role` in `teams` may hear of `e`: the visibility policy.
+pub fn visible(e: &LiveEvent, agent: AgentId, role: Role, teams: &[String]) -> bool {
+    use relais_core::access::{self, ConversationAction, Relation};
+    let c = &e.conversation;
+    let relation = Relation::of(c.team.as_deref(), c.assignee, agent, teams);
+    access::may(role, ConversationAction::View, relation)
+        && access::may_touch_status(role, c.status)
+}
