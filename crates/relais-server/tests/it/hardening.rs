@@ -304,3 +304,40 @@ async fn slow_headers_slow_bodies_and_idle_connections_are_closed() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let app = spawn_app_with(
+        dir.path(),
+        &clock,
+        &[("RELAIS__SERVER__MAX_CONNECTIONS", "2")],
+    )
+    .await;
+    let addr = app.url.trim_start_matches("http://").to_owned();
+    // Two connections that say nothing hold both slots.
+    let first = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _second = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/health", app.url);
+    let waited = client
+        .get(&url)
+        .timeout(Duration::from_millis(700))
+        .send()
+        .await;
+    assert!(
+        waited.is_err(),
+        "a third connection is not served while two are open"
+    );
+    drop(first);
+    let r = client
+        .get(&url)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "served once a slot is free");
+    app.stop().await;
+}
