@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 pub async fn shield(req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
+    let path = req.uri().path();
+    let (framable, api) = (path.starts_with("/webchat/"), path.starts_with("/api/"));
     let res = next.run(req).await;
     let mut res = as_json_error(res).await;
     let h = res.headers_mut();
@@ -26,14 +27,14 @@ pub async fn shield(req: Request, next: Next) -> Response {
     );
     // The web chat (`/webchat/<id>`) may be framed by its channel's origins: it sets
     // its own policy. Everything else is never framed.
-    if !path.starts_with("/webchat/") {
+    if !framable {
         h.entry(header::CONTENT_SECURITY_POLICY)
             .or_insert(HeaderValue::from_static(API_CSP));
         h.entry(header::X_FRAME_OPTIONS)
             .or_insert(HeaderValue::from_static("DENY"));
     }
     // API answers carry tokens or personal data: no cache may keep them.
-    if path.starts_with("/api/") {
+    if api {
         h.entry(header::CACHE_CONTROL)
             .or_insert(HeaderValue::from_static("no-store"));
     }

@@ -89,12 +89,11 @@ async fn stream_events(
         lagged: Default::default(),
     });
     let feed = s.live.subscribe(audience.clone());
+    // "Now" is read after registering: the tail only jumps its cursor ahead while no
+    // stream is registered, so everything after this id reaches this stream.
     let cursor = match q.after.or(from_header) {
         Some(c) => c,
-        None => match s.live.cursor() {
-            c if c >= 0 => c,
-            _ => s.rt.store.last_event_id().await?,
-        },
+        None => s.rt.store.last_event_id().await?,
     };
     let mut f = Follower {
         audience,

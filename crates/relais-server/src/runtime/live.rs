@@ -78,6 +78,8 @@ pub enum Refused {
 
 pub struct Live {
     subscribers: Mutex<Vec<Subscriber>>,
+    /// Wakes the tail when a stream registers.
+    wake: tokio::sync::Notify,
     next_id: AtomicU64,
     /// The last event id the tail has read (published or not).
     cursor: AtomicI64,
@@ -108,6 +110,7 @@ impl Live {
     pub fn new(per_agent: usize, per_server: usize) -> Arc<Live> {
         Arc::new(Live {
             subscribers: Mutex::default(),
+            wake: tokio::sync::Notify::new(),
             next_id: AtomicU64::new(0),
             cursor: AtomicI64::new(-1),
             open: Mutex::default(),
@@ -142,7 +145,30 @@ impl Live {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(Subscriber { id, audience, tx });
+        self.wake.notify_one();
         rx
+    }
+
+    /// With no subscriber, the cursor jumps to the log's last id (returned). Decided
+    /// under the registry's lock: a stream registering after this reads the new cursor
+    /// as its "now"; one registered before makes the tail read normally.
+    async fn skip_if_unheard(&self, store: &dyn Store) -> Option<i64> {
+        if !self.unheard() {
+            return None;
+        }
+        let last = store.last_event_id().await.ok()?;
+        let subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        if !subs.iter().all(|s| s.tx.is_closed()) {
+            return None;
+        }
+        let last = last.max(self.cursor());
+        self.cursor.store(last, Ordering::Release);
+        Some(last)
+    }
+
+    fn unheard(&self) -> bool {
+        let subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        subs.iter().all(|s| s.tx.is_closed())
     }
 
     /// Hands each subscriber the events it may see, in one batch.
@@ -195,7 +221,14 @@ pub async fn run(
     };
     live.cursor.store(cursor, Ordering::Release);
     loop {
-        loop {
+        // Nobody listening: move the cursor to the end of the log with one indexed read
+        // instead of reading and enriching events no one will get (this costs the
+        // message pipeline CPU on small machines).
+        let jumped = live.skip_if_unheard(store.as_ref()).await;
+        if let Some(j) = jumped {
+            cursor = j;
+        }
+        while jumped.is_none() {
             match read_after(store.as_ref(), cursor, BATCH).await {
                 Ok((events, last)) => {
                     // The cursor moves BEFORE the events go out: a subscriber that reads
@@ -215,8 +248,13 @@ pub async fn run(
                 }
             }
         }
+        // Unheard, the tail does not even wake on commits: once a second (to keep its
+        // cursor near the end of the log) or when a stream registers.
+        let heard = !live.unheard();
         tokio::select! {
-            _ = tokio::time::timeout(POLL, feed.changed()) => {}
+            _ = tokio::time::timeout(POLL, feed.changed()), if heard => {}
+            () = tokio::time::sleep(POLL), if !heard => {}
+            () = live.wake.notified() => {}
             _ = stop.changed() => return,
         }
     }
