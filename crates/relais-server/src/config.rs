@@ -118,6 +118,7 @@ pub struct RawServer {
     pub metrics: Option<String>,
     pub streams_per_agent: Option<u32>,
     pub streams_per_server: Option<u32>,
+    pub stream_heartbeat: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -503,6 +504,7 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
             metrics: raw.server.metrics,
             streams_per_agent: raw.server.streams_per_agent,
             streams_per_server: raw.server.streams_per_server,
+            stream_heartbeat: raw.server.stream_heartbeat,
         },
     )?;
     let mut secrets = BTreeMap::new();

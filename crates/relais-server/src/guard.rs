@@ -51,6 +51,8 @@ pub struct Guard {
     /// Live streams (`/api/v1/stream`) open at once, per agent and in all.
     pub streams_per_agent: usize,
     pub streams_per_server: usize,
+    /// A comment line on idle live streams this often (proxies close silent ones).
+    pub stream_heartbeat: std::time::Duration,
 }
 
 impl Default for Guard {
@@ -66,6 +68,7 @@ impl Default for Guard {
             require_totp: Vec::new(),
             streams_per_agent: 5,
             streams_per_server: 1000,
+            stream_heartbeat: std::time::Duration::from_secs(15),
         }
     }
 }
@@ -79,6 +82,7 @@ pub struct ServerKeys {
     pub metrics: Option<String>,
     pub streams_per_agent: Option<u32>,
     pub streams_per_server: Option<u32>,
+    pub stream_heartbeat: Option<String>,
 }
 
 fn key_err(key: &str, message: impl Into<String>) -> Error {
@@ -193,6 +197,12 @@ pub fn validate(login: RawLogin, server: ServerKeys) -> Result<Guard, Error> {
     Ok(Guard {
         streams_per_agent: streams_per_agent as usize,
         streams_per_server: streams_per_server as usize,
+        stream_heartbeat: std_duration(duration(
+            "server.stream_heartbeat",
+            server.stream_heartbeat,
+            Duration::seconds(15),
+            hour,
+        )?),
         require_totp,
         login: Limits {
             free_failures: free,

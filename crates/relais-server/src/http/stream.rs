@@ -3,7 +3,7 @@
 //! across nodes and costs no store read per stream; a reconnecting client resumes with
 //! `Last-Event-ID`. Filtered to what the agent may see: new conversations in their
 //! queues, assignment changes, messages, status changes. Capped per agent and per
-//! server (429), with a heartbeat comment every 15 s.
+//! server (429), with a heartbeat comment (`[server] stream_heartbeat`, 15 s).
 
 use super::AppState;
 use super::error::ApiError;
@@ -30,7 +30,6 @@ pub fn routes() -> Router<AppState> {
 
 /// An agent's teams are read again after this (membership changes are rare).
 const TEAMS_FRESH: Duration = Duration::from_secs(30);
-const HEARTBEAT: Duration = Duration::from_secs(15);
 const CATCH_UP_BATCH: u32 = 500;
 
 #[derive(Deserialize)]
@@ -95,6 +94,7 @@ async fn stream_events(
         Some(c) => c,
         None => s.rt.store.last_event_id().await?,
     };
+    let heartbeat = s.guard.stream_heartbeat;
     let mut f = Follower {
         audience,
         teams_at: Instant::now(),
@@ -136,7 +136,7 @@ async fn stream_events(
             }
         }
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(heartbeat)))
 }
 
 impl Follower {

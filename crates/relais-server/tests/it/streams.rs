@@ -220,3 +220,32 @@ async fn three_hundred_open_streams_leave_the_server_responsive() {
     drop(streams);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_idle_stream_gets_heartbeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let app = spawn_app_with(
+        dir.path(),
+        &clock,
+        &[("RELAIS__SERVER__STREAM_HEARTBEAT", "1s")],
+    )
+    .await;
+    let ann = login_agent(&app, "ann@shop.example", "agent", &[]).await;
+    let mut r = open(&app, &ann.token, None).await;
+    let start = Instant::now();
+    let mut beats = 0;
+    while beats < 2 {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), r.chunk())
+            .await
+            .expect("a heartbeat within 5 s")
+            .unwrap()
+            .expect("the stream stays open");
+        beats += String::from_utf8_lossy(&chunk).matches(':').count().min(1);
+    }
+    assert!(
+        start.elapsed() >= Duration::from_millis(900),
+        "two beats a second apart"
+    );
+    app.stop().await;
+}
