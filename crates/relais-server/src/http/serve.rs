@@ -124,8 +124,8 @@ impl Connection {
                     conn.as_mut().graceful_shutdown();
                 }
                 () = tokio::time::sleep(tick), if !closing => {
-                    let idle_for = born.elapsed().as_millis() as u64
-                        - activity.last_ms.load(Ordering::Relaxed);
+                    let idle_for = (born.elapsed().as_millis() as u64)
+                        .saturating_sub(activity.last_ms.load(Ordering::Relaxed));
                     if activity.in_flight.load(Ordering::Relaxed) == 0
                         && idle_for >= self.idle_timeout.as_millis() as u64
                     {
