@@ -119,6 +119,8 @@ pub struct RawServer {
     pub streams_per_agent: Option<u32>,
     pub streams_per_server: Option<u32>,
     pub stream_heartbeat: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: ["10.0.0.2"].
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -505,6 +507,7 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
             streams_per_agent: raw.server.streams_per_agent,
             streams_per_server: raw.server.streams_per_server,
             stream_heartbeat: raw.server.stream_heartbeat,
+            trusted_proxies: raw.server.trusted_proxies,
         },
     )?;
     let mut secrets = BTreeMap::new();

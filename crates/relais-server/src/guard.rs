@@ -53,6 +53,8 @@ pub struct Guard {
     pub streams_per_server: usize,
     /// A comment line on idle live streams this often (proxies close silent ones).
     pub stream_heartbeat: std::time::Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (login throttling).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Guard {
@@ -69,6 +71,7 @@ impl Default for Guard {
             streams_per_agent: 5,
             streams_per_server: 1000,
             stream_heartbeat: std::time::Duration::from_secs(15),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -83,6 +86,7 @@ pub struct ServerKeys {
     pub streams_per_agent: Option<u32>,
     pub streams_per_server: Option<u32>,
     pub stream_heartbeat: Option<String>,
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 fn key_err(key: &str, message: impl Into<String>) -> Error {
@@ -194,7 +198,22 @@ pub fn validate(login: RawLogin, server: ServerKeys) -> Result<Guard, Error> {
             "must be between 1 and 100000",
         ));
     }
+    let mut trusted_proxies = Vec::new();
+    for (i, text) in server
+        .trusted_proxies
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        trusted_proxies.push(text.trim().parse().map_err(|_| {
+            key_err(
+                &format!("server.trusted_proxies[{i}]"),
+                format!("{text:?} is not an IP address such as 10.0.0.2"),
+            )
+        })?);
+    }
     Ok(Guard {
+        trusted_proxies,
         streams_per_agent: streams_per_agent as usize,
         streams_per_server: streams_per_server as usize,
         stream_heartbeat: std_duration(duration(

@@ -223,18 +223,83 @@ pub fn language_code(field: &str, value: &str) -> Result<String, ApiError> {
     }
 }
 
-/// The peer's IP address, as the listener saw it (`0.0.0.0` when unknown, for routers
-/// served without the listener, in unit tests).
+/// The client's IP address: the peer's, or, when the peer is one of `[server]
+/// trusted_proxies`, the right-most address of `X-Forwarded-For` that is not a trusted
+/// proxy (addresses to its left were written by the client and may be forged).
+/// `0.0.0.0` when unknown (a router served without the listener).
 pub struct ClientAddr(pub std::net::IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip());
-        Ok(ClientAddr(ip))
+        Ok(ClientAddr(client_ip(
+            peer,
+            &parts.headers,
+            &state.guard.trusted_proxies,
+        )))
+    }
+}
+
+/// See [`ClientAddr`].
+pub fn client_ip(
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut hops: Vec<std::net::IpAddr> = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let Ok(text) = value.to_str() else {
+            return peer;
+        };
+        for part in text.split(',') {
+            match part.trim().parse() {
+                Ok(ip) => hops.push(ip),
+                Err(_) => return peer,
+            }
+        }
+    }
+    hops.into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_trusted_proxies() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let proxy = ip("10.0.0.2");
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 203.0.113.5, 10.0.0.3".parse().unwrap(),
+        );
+        let trusted = [proxy, ip("10.0.0.3")];
+        // Behind two trusted proxies: the first untrusted hop from the right.
+        assert_eq!(client_ip(proxy, &h, &trusted), ip("203.0.113.5"));
+        // From an untrusted peer the header is ignored (anyone can write it).
+        assert_eq!(
+            client_ip(ip("198.51.100.1"), &h, &trusted),
+            ip("198.51.100.1")
+        );
+        // Nothing configured: the peer.
+        assert_eq!(client_ip(proxy, &h, &[]), proxy);
+        // A malformed header: the peer, not a guess.
+        h.insert("x-forwarded-for", "not an address".parse().unwrap());
+        assert_eq!(client_ip(proxy, &h, &trusted), proxy);
     }
 }

@@ -234,3 +234,55 @@ async fn unknown_emails_take_as_long_as_known_ones() {
     );
     app.stop().await;
 }
+
+async fn login_from(app: &TestApp, forwarded: &str, email: &str) -> u16 {
+    app.client
+        .post(format!("{}/api/v1/auth/login", app.url))
+        .header("X-Forwarded-For", forwarded)
+        .json(&json!({ "email": email, "password": "wrong guess" }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Behind a TLS proxy every client has the proxy's address: with `[server]
+/// trusted_proxies`, the per-address throttle counts the address the proxy forwards.
+/// Without it, the header is ignored, so forging it escapes nothing.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let app = spawn_app_with(
+        dir.path(),
+        &clock,
+        &[("RELAIS__SERVER__TRUSTED_PROXIES", r#"["127.0.0.1"]"#)],
+    )
+    .await;
+    for i in 0..6 {
+        login_from(&app, "203.0.113.5", &format!("u{i}@shop.example")).await;
+    }
+    assert_eq!(
+        login_from(&app, "203.0.113.5", "fresh@shop.example").await,
+        429
+    );
+    assert_eq!(
+        login_from(&app, "198.51.100.9", "fresh@shop.example").await,
+        401,
+        "another client behind the same proxy is not throttled"
+    );
+    app.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app(dir.path(), &clock).await;
+    for i in 0..6 {
+        login_from(&app, &format!("192.0.2.{i}"), &format!("u{i}@shop.example")).await;
+    }
+    assert_eq!(
+        login_from(&app, "192.0.2.99", "fresh@shop.example").await,
+        429,
+        "an untrusted X-Forwarded-For changes nothing"
+    );
+    app.stop().await;
+}
