@@ -173,7 +173,7 @@ fn drop_oldest<K: Hash + Eq + Clone, V>(
     max: usize,
     last: fn(&V) -> Millis,
 ) {
-    if map.len() < max {
+    if map.len() < max || map.is_empty() {
         return;
     }
     let mut ages: Vec<Millis> = map.values().map(last).collect();
