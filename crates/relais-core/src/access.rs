@@ -87,6 +87,23 @@ pub fn may_touch_status(role: Role, status: crate::ticket::Status) -> bool {
     status != crate::ticket::Status::Bot || sees_all(role)
 }
 
+/// The whole rule for one conversation, as the store and the live streams ask it:
+/// where it stands to `me`, whether the role may see it and do `action` there, and
+/// whether it is still with the bot.
+pub fn may_on(
+    role: Role,
+    me: AgentId,
+    my_teams: &[String],
+    conversation: &crate::conversation::Conversation,
+    action: ConversationAction,
+) -> bool {
+    let c = conversation;
+    let relation = Relation::of(c.team.as_deref(), c.assignee, me, my_teams);
+    may(role, ConversationAction::View, relation)
+        && may(role, action, relation)
+        && may_touch_status(role, c.status)
+}
+
 /// Only admins change configuration (teams, agents, channels, flows, webhooks).
 pub fn may_configure(role: Role) -> bool {
     role == Role::Admin

@@ -21,7 +21,7 @@ pub enum Error {
     Key { key: String, message: String },
 }
 
-fn key_err(key: &str, message: impl Into<String>) -> Error {
+pub(crate) fn key_err(key: &str, message: impl Into<String>) -> Error {
     Error::Key {
         key: key.to_owned(),
         message: message.into(),
@@ -338,7 +338,7 @@ fn overlay_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), 
     Ok(())
 }
 
-fn duration(key: &str, v: Option<String>, default: Duration) -> Result<Duration, Error> {
+pub(crate) fn duration(key: &str, v: Option<String>, default: Duration) -> Result<Duration, Error> {
     match v {
         None => Ok(default),
         Some(t) => Duration::parse(&t).map_err(|e| key_err(key, e.to_string())),
@@ -347,6 +347,7 @@ fn duration(key: &str, v: Option<String>, default: Duration) -> Result<Duration,
 
 // Long by design: one block per setting, each naming its key in its error.
 fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
+    let guard = crate::guard::validate(raw.login, &raw.server)?;
     let listen_text = raw.server.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
     let listen: SocketAddr = listen_text.parse().map_err(|_| {
         key_err(
@@ -496,20 +497,6 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
             .allow
             .push(Target::parse(text).map_err(|e| key_err(&format!("http.allow[{i}]"), &e))?);
     }
-    let guard = crate::guard::validate(
-        raw.login,
-        crate::guard::ServerKeys {
-            header_timeout: raw.server.header_timeout,
-            body_timeout: raw.server.body_timeout,
-            idle_timeout: raw.server.idle_timeout,
-            max_connections: raw.server.max_connections,
-            metrics: raw.server.metrics,
-            streams_per_agent: raw.server.streams_per_agent,
-            streams_per_server: raw.server.streams_per_server,
-            stream_heartbeat: raw.server.stream_heartbeat,
-            trusted_proxies: raw.server.trusted_proxies,
-        },
-    )?;
     let mut secrets = BTreeMap::new();
     for (k, v) in raw.secrets {
         secrets.insert(k.to_lowercase(), Secret(v));

@@ -3,7 +3,7 @@
 //! may read `/metrics`. Read from the raw config by [`crate::config`], validated here.
 
 use crate::auth::throttle::Limits;
-use crate::config::Error;
+use crate::config::{Error, RawServer, duration, key_err};
 use relais_core::Duration;
 use serde::Deserialize;
 
@@ -76,69 +76,51 @@ impl Default for Guard {
     }
 }
 
-/// The `[server]` keys this module reads.
-pub struct ServerKeys {
-    pub header_timeout: Option<String>,
-    pub body_timeout: Option<String>,
-    pub idle_timeout: Option<String>,
-    pub max_connections: Option<u32>,
-    pub metrics: Option<String>,
-    pub streams_per_agent: Option<u32>,
-    pub streams_per_server: Option<u32>,
-    pub stream_heartbeat: Option<String>,
-    pub trusted_proxies: Option<Vec<String>>,
-}
-
-fn key_err(key: &str, message: impl Into<String>) -> Error {
-    Error::Key {
-        key: key.to_owned(),
-        message: message.into(),
-    }
-}
-
-fn duration(
+/// A duration setting: default, then above 0 and at most `max`.
+fn bounded(
     key: &str,
     v: Option<String>,
     default: Duration,
     max: Duration,
 ) -> Result<Duration, Error> {
-    let d = match v {
-        None => default,
-        Some(t) => Duration::parse(&t).map_err(|e| key_err(key, e.to_string()))?,
-    };
+    let d = duration(key, v, default)?;
     if d.0 <= 0 || d > max {
         return Err(key_err(key, format!("must be above 0 and at most {max}")));
     }
     Ok(d)
 }
 
+/// A count setting: default, then within `range`.
+fn count(
+    key: &str,
+    v: Option<u32>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, Error> {
+    let n = v.unwrap_or(default);
+    if !range.contains(&n) {
+        return Err(key_err(
+            key,
+            format!("must be between {} and {}", range.start(), range.end()),
+        ));
+    }
+    Ok(n)
+}
+
 fn std_duration(d: Duration) -> std::time::Duration {
     std::time::Duration::from_millis(d.0.max(0) as u64)
 }
 
-pub fn validate(login: RawLogin, server: ServerKeys) -> Result<Guard, Error> {
+pub fn validate(login: RawLogin, server: &RawServer) -> Result<Guard, Error> {
     let d = Guard::default();
-    let free = login.free_failures.unwrap_or(d.login.free_failures);
-    if !(1..=1000).contains(&free) {
-        return Err(key_err("login.free_failures", "must be between 1 and 1000"));
-    }
-    let per_address = login
-        .accounts_per_address
-        .unwrap_or(d.login.accounts_per_address);
-    if !(1..=10_000).contains(&per_address) {
-        return Err(key_err(
-            "login.accounts_per_address",
-            "must be between 1 and 10000",
-        ));
-    }
-    let day = Duration::days(1);
-    let base = duration(
+    let (day, hour) = (Duration::days(1), Duration::hours(1));
+    let base = bounded(
         "login.backoff_base",
         login.backoff_base,
         Duration::seconds(1),
         day,
     )?;
-    let max = duration(
+    let max = bounded(
         "login.backoff_max",
         login.backoff_max,
         Duration::minutes(15),
@@ -150,13 +132,15 @@ pub fn validate(login: RawLogin, server: ServerKeys) -> Result<Guard, Error> {
             "must be at least login.backoff_base",
         ));
     }
-    let forget = duration(
+    let forget = bounded(
         "login.forget_after",
         login.forget_after,
         Duration::minutes(15),
         day,
     )?;
-    let hour = Duration::hours(1);
+    let timeout = |key: &str, v: &Option<String>, default_s: i64| {
+        bounded(key, v.clone(), Duration::seconds(default_s), hour).map(std_duration)
+    };
     let metrics = match server.metrics.as_deref() {
         None | Some("auto") => MetricsAccess::Auto,
         Some("open") => MetricsAccess::Open,
@@ -168,13 +152,6 @@ pub fn validate(login: RawLogin, server: ServerKeys) -> Result<Guard, Error> {
             ));
         }
     };
-    let max_connections = server.max_connections.unwrap_or(2048);
-    if !(1..=1_000_000).contains(&max_connections) {
-        return Err(key_err(
-            "server.max_connections",
-            "must be between 1 and 1000000",
-        ));
-    }
     let mut require_totp = Vec::new();
     for (i, r) in login.require_totp.unwrap_or_default().iter().enumerate() {
         require_totp.push(relais_core::agent::Role::parse(r).ok_or_else(|| {
@@ -184,27 +161,8 @@ pub fn validate(login: RawLogin, server: ServerKeys) -> Result<Guard, Error> {
             )
         })?);
     }
-    let streams_per_agent = server.streams_per_agent.unwrap_or(5);
-    if !(1..=1000).contains(&streams_per_agent) {
-        return Err(key_err(
-            "server.streams_per_agent",
-            "must be between 1 and 1000",
-        ));
-    }
-    let streams_per_server = server.streams_per_server.unwrap_or(1000);
-    if !(1..=100_000).contains(&streams_per_server) {
-        return Err(key_err(
-            "server.streams_per_server",
-            "must be between 1 and 100000",
-        ));
-    }
     let mut trusted_proxies = Vec::new();
-    for (i, text) in server
-        .trusted_proxies
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
+    for (i, text) in server.trusted_proxies.iter().flatten().enumerate() {
         trusted_proxies.push(text.trim().parse().map_err(|_| {
             key_err(
                 &format!("server.trusted_proxies[{i}]"),
@@ -213,44 +171,44 @@ pub fn validate(login: RawLogin, server: ServerKeys) -> Result<Guard, Error> {
         })?);
     }
     Ok(Guard {
-        trusted_proxies,
-        streams_per_agent: streams_per_agent as usize,
-        streams_per_server: streams_per_server as usize,
-        stream_heartbeat: std_duration(duration(
-            "server.stream_heartbeat",
-            server.stream_heartbeat,
-            Duration::seconds(15),
-            hour,
-        )?),
-        require_totp,
         login: Limits {
-            free_failures: free,
-            accounts_per_address: per_address,
+            free_failures: count("login.free_failures", login.free_failures, 5, 1..=1000)?,
+            accounts_per_address: count(
+                "login.accounts_per_address",
+                login.accounts_per_address,
+                5,
+                1..=10_000,
+            )?,
             base_ms: base.0,
             max_ms: max.0,
             forget_after_ms: forget.0,
             max_entries: d.login.max_entries,
         },
         hash_workers: login.hash_workers.unwrap_or(2).clamp(1, 64) as usize,
-        header_timeout: std_duration(duration(
-            "server.header_timeout",
-            server.header_timeout,
-            Duration::seconds(10),
-            hour,
-        )?),
-        body_timeout: std_duration(duration(
-            "server.body_timeout",
-            server.body_timeout,
-            Duration::seconds(30),
-            hour,
-        )?),
-        idle_timeout: std_duration(duration(
-            "server.idle_timeout",
-            server.idle_timeout,
-            Duration::seconds(60),
-            hour,
-        )?),
-        max_connections: max_connections as usize,
+        header_timeout: timeout("server.header_timeout", &server.header_timeout, 10)?,
+        body_timeout: timeout("server.body_timeout", &server.body_timeout, 30)?,
+        idle_timeout: timeout("server.idle_timeout", &server.idle_timeout, 60)?,
+        max_connections: count(
+            "server.max_connections",
+            server.max_connections,
+            2048,
+            1..=1_000_000,
+        )? as usize,
         metrics,
+        require_totp,
+        streams_per_agent: count(
+            "server.streams_per_agent",
+            server.streams_per_agent,
+            5,
+            1..=1000,
+        )? as usize,
+        streams_per_server: count(
+            "server.streams_per_server",
+            server.streams_per_server,
+            1000,
+            1..=100_000,
+        )? as usize,
+        stream_heartbeat: timeout("server.stream_heartbeat", &server.stream_heartbeat, 15)?,
+        trusted_proxies,
     })
 }

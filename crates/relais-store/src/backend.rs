@@ -418,9 +418,14 @@ impl<B: Backend> Admin for SqlStore<B> {
         self.write(move |tx| tx.revoke_any_token(id, now)).await
     }
 
-    async fn deactivate_agent(&self, agent: AgentId, now: Timestamp) -> Result<Rerouted> {
+    async fn deactivate_agent(
+        &self,
+        agent: AgentId,
+        by: AgentId,
+        now: Timestamp,
+    ) -> Result<Rerouted> {
         let life = self.life();
-        self.write(move |tx| crate::desk::deactivate(tx, agent, &life, now))
+        self.write(move |tx| crate::desk::deactivate(tx, agent, by, &life, now))
             .await
     }
 
@@ -442,8 +447,8 @@ impl<B: Backend> Admin for SqlStore<B> {
             .await
     }
 
-    async fn activate_agent(&self, agent: AgentId, now: Timestamp) -> Result<()> {
-        self.write(move |tx| crate::desk::activate(tx, agent, now))
+    async fn activate_agent(&self, agent: AgentId, by: AgentId, now: Timestamp) -> Result<()> {
+        self.write(move |tx| crate::desk::activate(tx, agent, by, now))
             .await
     }
 

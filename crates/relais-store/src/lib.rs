@@ -238,7 +238,13 @@ pub trait Admin: Send + Sync {
 
     /// Disables an agent: every token and session revoked, presence offline, their open
     /// conversations back to the queue. The last active admin cannot be disabled.
-    async fn deactivate_agent(&self, agent: AgentId, now: Timestamp) -> Result<Rerouted>;
+    /// `by`: the admin, recorded on the event.
+    async fn deactivate_agent(
+        &self,
+        agent: AgentId,
+        by: AgentId,
+        now: Timestamp,
+    ) -> Result<Rerouted>;
 
     /// An agent's second factor, if enrolment started.
     async fn totp(&self, agent: AgentId) -> Result<Option<Totp>>;
@@ -254,7 +260,7 @@ pub trait Admin: Send + Sync {
     ) -> Result<bool>;
 
     /// Enables a disabled agent again (they log in anew: nothing was kept).
-    async fn activate_agent(&self, agent: AgentId, now: Timestamp) -> Result<()>;
+    async fn activate_agent(&self, agent: AgentId, by: AgentId, now: Timestamp) -> Result<()>;
 
     /// Appends an event that belongs to no conversation (admin actions, logins).
     async fn record_event(&self, event: Event) -> Result<()>;

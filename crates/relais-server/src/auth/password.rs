@@ -45,7 +45,6 @@ enum Job {
 #[derive(Clone)]
 pub struct Passwords {
     jobs: SyncSender<Job>,
-    workers: usize,
 }
 
 impl Passwords {
@@ -66,11 +65,7 @@ impl Passwords {
                 tracing::error!(error = %e, "cannot start a password worker");
             }
         }
-        Passwords { jobs: tx, workers }
-    }
-
-    pub fn workers(&self) -> usize {
-        self.workers
+        Passwords { jobs: tx }
     }
 
     /// A new argon2id PHC string for `password`.

@@ -220,14 +220,12 @@ async fn create_channel(
             })
             .await?;
     s.rt.reload_channels().await?;
-    s.rt.store
-        .record_event(Event::new(
-            EventKind::AdminAction,
-            Actor::Agent(caller.agent.id),
-            s.rt.clock.now(),
-            json!({ "action": "channel_created", "channel": created.id }),
-        ))
-        .await?;
+    admin_event(
+        &s,
+        &caller,
+        json!({ "action": "channel_created", "channel": created.id }),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -327,14 +325,12 @@ async fn create_agent(
                 other => other.into(),
             })?;
     }
-    s.rt.store
-        .record_event(Event::new(
-            EventKind::AdminAction,
-            Actor::Agent(caller.agent.id),
-            s.rt.clock.now(),
-            json!({ "action": "agent_created", "agent": agent.id, "role": agent.role, "teams": req.teams }),
-        ))
-        .await?;
+    admin_event(
+        &s,
+        &caller,
+        json!({ "action": "agent_created", "agent": agent.id, "role": agent.role, "teams": req.teams }),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json!({ "agent": agent }))))
 }
 
@@ -369,13 +365,8 @@ async fn deactivate_agent(
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ManageAgents)?;
-    s.rt.deactivate_agent(AgentId(id)).await?;
-    admin_event(
-        &s,
-        &caller,
-        json!({ "action": "agent_deactivated", "agent": id }),
-    )
-    .await?;
+    // The store records the admin action in the same transaction.
+    s.rt.deactivate_agent(AgentId(id), caller.agent.id).await?;
     Ok(Json(json!({ "agent": id, "disabled": true })))
 }
 
@@ -386,14 +377,8 @@ async fn activate_agent(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ManageAgents)?;
     s.rt.store
-        .activate_agent(AgentId(id), s.rt.clock.now())
+        .activate_agent(AgentId(id), caller.agent.id, s.rt.clock.now())
         .await?;
-    admin_event(
-        &s,
-        &caller,
-        json!({ "action": "agent_activated", "agent": id }),
-    )
-    .await?;
     Ok(Json(json!({ "agent": id, "disabled": false })))
 }
 

@@ -16,8 +16,6 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::stream::{self, Stream};
-use relais_core::agent::Role;
-use relais_core::id::AgentId;
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -42,8 +40,7 @@ struct StreamQuery {
 
 struct Follower {
     s: AppState,
-    agent: AgentId,
-    role: Role,
+    /// Who follows (the tail filters by it too).
     audience: Arc<Audience>,
     teams_at: Instant,
     cursor: i64,
@@ -100,8 +97,6 @@ async fn stream_events(
         teams_at: Instant::now(),
         stopping: s.rt.stopping.subscribe(),
         s,
-        agent: caller.agent.id,
-        role: caller.agent.role,
         cursor,
         ready: VecDeque::new(),
         feed,
@@ -165,15 +160,13 @@ impl Follower {
             return;
         }
         self.cursor = e.event.id;
-        let teams = self
-            .audience
-            .teams
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        if !live::visible(e, self.agent, self.role, &teams) {
+        // Batches from the tail are filtered already; events read from the store are not.
+        let a = &self.audience;
+        let teams = a.teams.lock().unwrap_or_else(|p| p.into_inner());
+        if !live::visible(e, a.agent, a.role, &teams) {
             return;
         }
+        drop(teams);
         self.ready.push_back(
             SseEvent::default()
                 .id(e.event.id.to_string())
@@ -186,7 +179,7 @@ impl Follower {
         if self.teams_at.elapsed() < TEAMS_FRESH {
             return;
         }
-        if let Ok(t) = self.s.rt.store.agent_teams(self.agent).await {
+        if let Ok(t) = self.s.rt.store.agent_teams(self.audience.agent).await {
             *self
                 .audience
                 .teams

@@ -44,8 +44,15 @@ impl Runtime {
     }
 
     /// Disables an agent; their conversations returned to the queue are assigned anew.
-    pub async fn deactivate_agent(&self, agent: AgentId) -> Result<Rerouted, relais_store::Error> {
-        let mut out = self.store.deactivate_agent(agent, self.clock.now()).await?;
+    pub async fn deactivate_agent(
+        &self,
+        agent: AgentId,
+        by: AgentId,
+    ) -> Result<Rerouted, relais_store::Error> {
+        let mut out = self
+            .store
+            .deactivate_agent(agent, by, self.clock.now())
+            .await?;
         self.after_commit(&mut out, false).await?;
         Ok(out)
     }

@@ -157,8 +157,7 @@ impl Live {
             return None;
         }
         let last = store.last_event_id().await.ok()?;
-        let subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
-        if !subs.iter().all(|s| s.tx.is_closed()) {
+        if !all_closed(&self.subscribers.lock().unwrap_or_else(|p| p.into_inner())) {
             return None;
         }
         let last = last.max(self.cursor());
@@ -167,8 +166,7 @@ impl Live {
     }
 
     fn unheard(&self) -> bool {
-        let subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
-        subs.iter().all(|s| s.tx.is_closed())
+        all_closed(&self.subscribers.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Hands each subscriber the events it may see, in one batch.
@@ -203,6 +201,11 @@ impl Live {
     pub fn cursor(&self) -> i64 {
         self.cursor.load(Ordering::Acquire)
     }
+}
+
+/// No stream is listening (the registry drops closed ones only when it publishes).
+fn all_closed(subs: &[Subscriber]) -> bool {
+    subs.iter().all(|s| s.tx.is_closed())
 }
 
 /// The tail: runs until `stop`.
@@ -316,9 +319,12 @@ fn render(e: &StoredEvent, c: &relais_core::conversation::Conversation) -> Strin
 
 /// Whether an agent of `role` in `teams` may hear of `e`: the visibility policy.
 pub fn visible(e: &LiveEvent, agent: AgentId, role: Role, teams: &[String]) -> bool {
-    use relais_core::access::{self, ConversationAction, Relation};
-    let c = &e.conversation;
-    let relation = Relation::of(c.team.as_deref(), c.assignee, agent, teams);
-    access::may(role, ConversationAction::View, relation)
-        && access::may_touch_status(role, c.status)
+    use relais_core::access::{ConversationAction, may_on};
+    may_on(
+        role,
+        agent,
+        teams,
+        &e.conversation,
+        ConversationAction::View,
+    )
 }

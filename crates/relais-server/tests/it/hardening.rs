@@ -21,12 +21,8 @@ async fn agent_token(app: &TestApp, email: &str) -> String {
         .await;
     assert_eq!(s, 201, "{b}");
     let r: Value = app
-        .client
-        .post(format!("{}/api/v1/auth/login", app.url))
-        .json(&json!({ "email": email, "password": password }))
-        .send()
+        .login_raw(json!({ "email": email, "password": password }))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -79,12 +75,8 @@ async fn every_answer_carries_security_headers_and_api_answers_are_not_cached() 
     }
     // The login answer carries a token: never cached.
     let r = app
-        .client
-        .post(format!("{}/api/v1/auth/login", app.url))
-        .json(&json!({ "email": "nobody@x.io", "password": "whatever it is" }))
-        .send()
-        .await
-        .unwrap();
+        .login_raw(json!({ "email": "nobody@x.io", "password": "whatever it is" }))
+        .await;
     assert_eq!(r.headers()["cache-control"], "no-store");
     app.stop().await;
 }

@@ -121,6 +121,16 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// `POST /api/v1/auth/login` with `body`: the raw answer (status, headers, body).
+    pub async fn login_raw(&self, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/v1/auth/login", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let r = self
             .client

@@ -11,12 +11,8 @@ use std::process::{Command, Stdio};
 
 async fn login(app: &TestApp, email: &str, password: &str) -> (u16, Option<u64>, Value) {
     let r = app
-        .client
-        .post(format!("{}/api/v1/auth/login", app.url))
-        .json(&json!({ "email": email, "password": password }))
-        .send()
-        .await
-        .unwrap();
+        .login_raw(json!({ "email": email, "password": password }))
+        .await;
     let status = r.status().as_u16();
     let retry = r
         .headers()

@@ -72,6 +72,21 @@ async fn a_token_can_only_mint_narrower_tokens_and_tokens_expire() {
     app.stop().await;
 }
 
+async fn revoke(app: &TestApp, with: &str, token_id: i64) -> u16 {
+    app.client
+        .delete(format!("{}/api/v1/tokens/{token_id}", app.url))
+        .bearer_auth(with)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn ana_login() -> Value {
+    json!({ "email": "ana@example.com", "password": "correct horse battery staple" })
+}
+
 #[tokio::test]
 async fn admins_list_and_revoke_any_token_agents_only_their_own() {
     let dir = tempfile::tempdir().unwrap();
@@ -97,27 +112,13 @@ async fn admins_list_and_revoke_any_token_agents_only_their_own() {
         .unwrap()["id"]
         .as_i64()
         .unwrap();
-    let r = app
-        .client
-        .delete(format!("{}/api/v1/tokens/{bobs}", app.url))
-        .bearer_auth(&ann.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    assert_eq!(revoke(&app, &ann.token, bobs).await, 404);
     assert_eq!(
         call(&app, &bob.token, "GET", "/api/v1/me", None).await.0,
         200
     );
     // …an admin can.
-    let r = app
-        .client
-        .delete(format!("{}/api/v1/tokens/{bobs}", app.url))
-        .bearer_auth(&app.admin_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+    assert_eq!(revoke(&app, &app.admin_token, bobs).await, 204);
     assert_eq!(
         call(&app, &bob.token, "GET", "/api/v1/me", None).await.0,
         401
@@ -157,13 +158,7 @@ async fn a_deactivated_agent_loses_access_and_their_conversations_return_to_the_
         call(&app, &ana.token, "GET", "/api/v1/me", None).await.0,
         401
     );
-    let r = app
-        .client
-        .post(format!("{}/api/v1/auth/login", app.url))
-        .json(&json!({ "email": "ana@example.com", "password": "correct horse battery staple" }))
-        .send()
-        .await
-        .unwrap();
+    let r = app.login_raw(ana_login()).await;
     assert_eq!(r.status(), 401, "a disabled agent cannot log in");
     let (_, c) = app.get(&path).await;
     assert_ne!(c["conversation"]["conversation"]["assignee"], ana.id, "{c}");
@@ -193,13 +188,7 @@ async fn a_deactivated_agent_loses_access_and_their_conversations_return_to_the_
         .post(&format!("/api/v1/agents/{}/activate", ana.id), json!({}))
         .await;
     assert_eq!(s, 200);
-    let r = app
-        .client
-        .post(format!("{}/api/v1/auth/login", app.url))
-        .json(&json!({ "email": "ana@example.com", "password": "correct horse battery staple" }))
-        .send()
-        .await
-        .unwrap();
+    let r = app.login_raw(ana_login()).await;
     assert_eq!(r.status(), 200);
     app.stop().await;
 }

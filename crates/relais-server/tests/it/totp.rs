@@ -16,13 +16,7 @@ async fn login(app: &TestApp, email: &str, otp: Option<&str>) -> (u16, Value) {
     if let Some(o) = otp {
         body["otp"] = json!(o);
     }
-    let r = app
-        .client
-        .post(format!("{}/api/v1/auth/login", app.url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = app.login_raw(body).await;
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 

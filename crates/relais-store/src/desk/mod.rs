@@ -14,7 +14,7 @@ use crate::sql::ConnExt;
 use crate::tx::Tx;
 use crate::{Error, Result};
 use relais_core::Timestamp;
-use relais_core::access::{self, ConversationAction, Relation};
+use relais_core::access::{self, ConversationAction};
 use relais_core::conversation::Conversation;
 use relais_core::decision::TimerRequest;
 use relais_core::event::{Actor, Event, EventKind};
@@ -213,11 +213,7 @@ fn load_for(
         return Err(Error::NotFound(format!("conversation {id}")));
     };
     let teams = tx.agent_teams(viewer.agent)?;
-    let relation = Relation::of(conv.team.as_deref(), conv.assignee, viewer.agent, &teams);
-    if !access::may(viewer.role, ConversationAction::View, relation)
-        || !access::may(viewer.role, action, relation)
-        || !access::may_touch_status(viewer.role, conv.status)
-    {
+    if !access::may_on(viewer.role, viewer.agent, &teams, &conv, action) {
         return Err(Error::NotFound(format!("conversation {id}")));
     }
     let lane = Lane {
@@ -233,9 +229,13 @@ pub(crate) fn visible_to(tx: &mut Tx<'_>, viewer: Viewer, id: ConversationId) ->
         return Ok(false);
     };
     let teams = tx.agent_teams(viewer.agent)?;
-    let relation = Relation::of(conv.team.as_deref(), conv.assignee, viewer.agent, &teams);
-    Ok(access::may(viewer.role, ConversationAction::View, relation)
-        && access::may_touch_status(viewer.role, conv.status))
+    Ok(access::may_on(
+        viewer.role,
+        viewer.agent,
+        &teams,
+        &conv,
+        ConversationAction::View,
+    ))
 }
 
 fn language(tx: &mut Tx<'_>, conv: &Conversation) -> Result<String> {

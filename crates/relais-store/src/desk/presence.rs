@@ -97,6 +97,7 @@ pub(crate) fn idle(tx: &mut Tx<'_>, before: Timestamp) -> Result<Vec<AgentId>> {
 pub(crate) fn deactivate(
     tx: &mut Tx<'_>,
     agent: AgentId,
+    by: AgentId,
     life: &Lifecycle,
     now: Timestamp,
 ) -> Result<Rerouted> {
@@ -120,29 +121,37 @@ pub(crate) fn deactivate(
         ..life.clone()
     };
     let out = set_presence(tx, agent, Presence::Offline, &forced, now)?;
-    tx.insert_event(
-        None,
-        &relais_core::event::Event::new(
-            relais_core::event::EventKind::AdminAction,
-            relais_core::event::Actor::System,
-            now,
-            serde_json::json!({ "action": "agent_deactivated", "agent": agent, "tokens_revoked": revoked }),
-        ),
+    admin_action(
+        tx,
+        by,
+        now,
+        serde_json::json!({ "action": "agent_deactivated", "agent": agent, "tokens_revoked": revoked }),
     )?;
     Ok(out)
 }
 
-pub(crate) fn activate(tx: &mut Tx<'_>, agent: AgentId, now: Timestamp) -> Result<()> {
+pub(crate) fn activate(tx: &mut Tx<'_>, agent: AgentId, by: AgentId, now: Timestamp) -> Result<()> {
     if !tx.set_agent_disabled(agent, false)? {
         return Err(Error::NotFound(format!("agent {agent}")));
     }
+    admin_action(
+        tx,
+        by,
+        now,
+        serde_json::json!({ "action": "agent_activated", "agent": agent }),
+    )
+}
+
+/// What an admin did, in the same transaction as the change, with who did it.
+fn admin_action(
+    tx: &mut Tx<'_>,
+    by: AgentId,
+    now: Timestamp,
+    data: serde_json::Value,
+) -> Result<()> {
+    use relais_core::event::{Actor, Event, EventKind};
     tx.insert_event(
         None,
-        &relais_core::event::Event::new(
-            relais_core::event::EventKind::AdminAction,
-            relais_core::event::Actor::System,
-            now,
-            serde_json::json!({ "action": "agent_activated", "agent": agent }),
-        ),
+        &Event::new(EventKind::AdminAction, Actor::Agent(by), now, data),
     )
 }
