@@ -77,6 +77,8 @@ pub struct Reply {
     pub buttons: Vec<String>,
     /// The registered template this message was sent as, if any.
     pub template: Option<String>,
+    /// Choice ids, list or buttons, media, the template's parameters.
+    pub rich: crate::rich::Rich,
 }
 
 impl Reply {
@@ -85,6 +87,7 @@ impl Reply {
             text: text.into(),
             buttons: Vec::new(),
             template: None,
+            rich: crate::rich::Rich::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod greeting;
 pub mod id;
 pub mod lifecycle;
 pub mod message;
+pub mod rich;
 pub mod routing;
 pub mod step;
 pub mod ticket;

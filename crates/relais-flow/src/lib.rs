@@ -6,6 +6,7 @@
 //! This crate never does I/O: file texts come in as strings, time as a value, and
 //! HTTP calls go out as effects.
 
+pub mod channels;
 pub mod check;
 pub mod convtest;
 pub mod diag;

@@ -9,7 +9,7 @@ use crate::hours::Hours;
 use crate::model::{Flow, TriggerOn};
 use crate::parse::{self, MapReader};
 use crate::template::{TeamHours, Templates};
-use crate::yaml::{self, Node, Pos};
+use crate::yaml::{self, Node};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -90,16 +90,7 @@ impl MessageTemplate {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChannelDef {
-    pub id: String,
-    pub kind: String,
-    pub default_flow: Option<String>,
-    pub fallback: Option<String>,
-    /// Secret role → key of `[secrets]`.
-    pub secrets: Vec<(String, String)>,
-    pub pos: Pos,
-}
+pub use crate::channels::ChannelDef;
 
 /// A checked workspace, ready to run.
 #[derive(Debug)]
@@ -154,7 +145,7 @@ impl Workspace {
         let channels = match &sources.channels {
             Some((path, text)) => {
                 let mut d = Diags::new(path);
-                let r = channels(text, &mut d);
+                let r = crate::channels::parse(text, &mut d);
                 findings.extend(d.items);
                 r
             }
@@ -461,68 +452,6 @@ fn intents(text: &str, d: &mut Diags) -> Vec<String> {
     out
 }
 
-fn channels(text: &str, d: &mut Diags) -> Vec<ChannelDef> {
-    let root = match yaml::parse(text) {
-        Ok(r) => r,
-        Err(e) => {
-            d.error(e.pos, e.message);
-            return Vec::new();
-        }
-    };
-    let Some(mut r) = MapReader::new(&root, "channels.yaml", d) else {
-        return Vec::new();
-    };
-    let mut out: Vec<ChannelDef> = Vec::new();
-    for item in r
-        .take("channels")
-        .and_then(Node::as_seq)
-        .unwrap_or_default()
-    {
-        let Some(mut c) = MapReader::new(item, "a channel", d) else {
-            continue;
-        };
-        let id = c.required_str("id", d);
-        let kind = c.required_str("kind", d);
-        if let Some(k) = &kind
-            && !crate::CHANNEL_KINDS.contains(&k.as_str())
-        {
-            d.error(
-                item.get("kind").map_or(item.pos, |n| n.pos),
-                format!(
-                    "unknown channel kind {k:?} (known: {})",
-                    crate::CHANNEL_KINDS.join(", ")
-                ),
-            );
-        }
-        let default_flow = c.optional_str("default_flow", d);
-        let fallback = c.optional_str("fallback", d);
-        let mut secrets = Vec::new();
-        if let Some(s) = c.take("secrets") {
-            for (k, v) in s.as_map().unwrap_or_default() {
-                if let (Some(k), Some(v)) = (k.as_str(), v.as_str()) {
-                    secrets.push((k.to_owned(), v.to_owned()));
-                }
-            }
-        }
-        c.finish(d);
-        if let (Some(id), Some(kind)) = (id, kind) {
-            if out.iter().any(|x| x.id == id) {
-                d.error(item.pos, format!("the channel {id:?} is defined twice"));
-                continue;
-            }
-            out.push(ChannelDef {
-                id,
-                kind,
-                default_flow,
-                fallback,
-                secrets,
-                pos: item.pos,
-            });
-        }
-    }
-    r.finish(d);
-    out
-}
 
 /// A team made outside the files (the API): its hours are the JSON form of a
 /// teams.yaml `hours` map (`{"tz": "Europe/Paris", "mon-fri": "09:00-18:00"}`).

@@ -33,11 +33,13 @@ pub async fn open_store(database: &Database) -> Result<Arc<dyn Store>, relais_st
         Database::Postgres {
             url,
             max_connections,
+            ca_file,
         } => Arc::new(
             relais_store::postgres::open(PostgresOptions {
                 url: url.expose().to_owned(),
                 schema: None,
                 max_connections: *max_connections,
+                ca_file: ca_file.clone(),
             })
             .await?,
         ),
@@ -138,6 +140,7 @@ impl App {
                 node: format!("node-{}", std::process::id()),
                 http_reach: settings.http_reach.clone(),
                 lifecycle: settings.lifecycle.clone(),
+                http_tls: settings.http_tls.clone(),
             },
         )
         .await?;

@@ -102,6 +102,8 @@ pub struct RawHttp {
     pub allow_private: Option<bool>,
     /// Private targets allowed one by one: `host`, `host:port`, `[v6]:port`.
     pub allow: Option<Vec<String>>,
+    /// CA certificates (PEM) outbound HTTPS trusts besides Mozilla's roots.
+    pub ca_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -129,6 +131,8 @@ pub struct RawDatabase {
     pub url: Option<String>,
     pub synchronous: Option<String>,
     pub max_connections: Option<u32>,
+    /// CA certificates (PEM) trusted for PostgreSQL's TLS (like libpq's `sslrootcert`).
+    pub ca_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,6 +181,7 @@ pub enum Database {
     Postgres {
         url: Secret,
         max_connections: usize,
+        ca_file: Option<PathBuf>,
     },
 }
 
@@ -250,6 +255,8 @@ pub struct Settings {
     pub escalation: Escalation,
     /// Which loopback and private addresses flow `http` steps and webhooks may reach.
     pub http_reach: Reach,
+    /// The roots outbound HTTPS trusts: Mozilla's, and `[http] ca_file`.
+    pub http_tls: crate::tls::ClientTls,
     /// `[inactivity]` and `[handoff]`: the human side of the ticket lifecycle.
     pub lifecycle: Lifecycle,
     /// `[login]` and the `[server]` limits: what a stranger can make the server do.
@@ -375,6 +382,7 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
             Database::Postgres {
                 url: Secret(url),
                 max_connections: raw.database.max_connections.unwrap_or(16).clamp(1, 1000) as usize,
+                ca_file: raw.database.ca_file.as_ref().map(|f| workspace.join(f)),
             }
         }
         Some(url) => match url.strip_prefix("sqlite://") {
@@ -497,6 +505,20 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
             .allow
             .push(Target::parse(text).map_err(|e| key_err(&format!("http.allow[{i}]"), &e))?);
     }
+    let http_tls = match &raw.http.ca_file {
+        None => crate::tls::default_tls(),
+        Some(f) => {
+            let path = workspace.join(f);
+            let pem = std::fs::read(&path).map_err(|e| {
+                key_err(
+                    "http.ca_file",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            crate::tls::with_ca(&pem)
+                .map_err(|e| key_err("http.ca_file", format!("{}: {e}", path.display())))?
+        }
+    };
     let mut secrets = BTreeMap::new();
     for (k, v) in raw.secrets {
         secrets.insert(k.to_lowercase(), Secret(v));
@@ -540,6 +562,7 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
         secrets,
         escalation,
         http_reach,
+        http_tls,
         lifecycle,
         guard,
     })

@@ -15,4 +15,5 @@ pub mod http;
 pub mod metrics;
 pub mod redact;
 pub mod runtime;
+pub mod tls;
 pub mod workspace;

@@ -172,9 +172,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                     return Err("--database must be a postgres:// URL".into());
                 }
+                let ca_file = match &settings.database {
+                    Database::Postgres { ca_file, .. } => ca_file.clone(),
+                    Database::Sqlite { .. } => None,
+                };
                 settings.database = Database::Postgres {
                     url: Secret::new(url),
                     max_connections: 16,
+                    ca_file,
                 };
             }
             if let Some(l) = listen {

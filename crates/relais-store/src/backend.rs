@@ -360,6 +360,10 @@ impl<B: Backend> Admin for SqlStore<B> {
         self.read(|tx| tx.channels()).await
     }
 
+    async fn sync_channels(&self, specs: Vec<ChannelSpec>, now: Timestamp) -> Result<ChannelSync> {
+        self.write(move |tx| tx.sync_channels(&specs, now)).await
+    }
+
     async fn set_channel_token(&self, id: &ChannelId, token_hash: &str) -> Result<bool> {
         let (id, hash) = (id.clone(), token_hash.to_owned());
         self.write(move |tx| tx.set_channel_token(&id, &hash)).await

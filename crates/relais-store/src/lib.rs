@@ -25,6 +25,7 @@ pub mod proactive;
 mod queue;
 mod snapshot;
 pub mod sqlite;
+pub mod tls;
 mod tx;
 mod usecase;
 mod versions;
@@ -212,6 +213,10 @@ pub trait Admin: Send + Sync {
     async fn create_channel(&self, channel: NewChannel) -> Result<Channel>;
 
     async fn channels(&self) -> Result<Vec<Channel>>;
+
+    /// channels.yaml → the channels table: created or updated; channels an earlier
+    /// file defined and this one does not are disabled (their history stays).
+    async fn sync_channels(&self, specs: Vec<ChannelSpec>, now: Timestamp) -> Result<ChannelSync>;
 
     /// Replaces a channel's bearer token hash (token rotation). `false` if no such channel.
     async fn set_channel_token(&self, id: &ChannelId, token_hash: &str) -> Result<bool>;

@@ -54,6 +54,11 @@ pub const SQLITE: &[Migration] = &[
         name: "totp",
         sql: include_str!("../migrations/sqlite/0008_totp.sql"),
     },
+    Migration {
+        version: 9,
+        name: "channels",
+        sql: include_str!("../migrations/sqlite/0009_channels.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -96,6 +101,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 8,
         name: "totp",
         sql: include_str!("../migrations/postgres/0008_totp.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "channels",
+        sql: include_str!("../migrations/postgres/0009_channels.sql"),
     },
 ];
 

@@ -25,6 +25,9 @@ pub struct Inbound {
     pub replies_in_band: bool,
     /// For a button reply, the button's id.
     pub button: Option<String>,
+    /// What the message carries besides text (attachments, a location, the provider's
+    /// type), stored as the message's `payload`.
+    pub payload: Option<serde_json::Value>,
 }
 
 /// The serialization key of a conversation: its channel and the contact's address.
@@ -173,6 +176,8 @@ pub struct OutboxItem {
     pub address: String,
     pub text: String,
     pub buttons: Vec<String>,
+    /// Choice ids, media, template parameters.
+    pub rich: relais_core::rich::Rich,
     /// Attempts made before this one.
     pub attempts: i64,
 }
@@ -236,6 +241,40 @@ pub struct Channel {
     pub callback_url: Option<String>,
     pub callback_secret: Option<String>,
     pub created_at: Timestamp,
+    /// The kind's settings (`phone_number_id`, `api_base`, `rate`…), a JSON object.
+    pub settings: serde_json::Value,
+    pub fallback: Option<ChannelId>,
+    /// Defined by channels.yaml (else made through the API).
+    pub from_file: bool,
+    /// A channel removed from channels.yaml is disabled: no traffic, history kept.
+    pub enabled: bool,
+}
+
+impl Channel {
+    /// A text setting, if set.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.settings.get(key).and_then(serde_json::Value::as_str)
+    }
+}
+
+/// A channel as channels.yaml defines it, for [`crate::Admin::sync_channels`].
+#[derive(Clone, PartialEq)]
+pub struct ChannelSpec {
+    pub id: ChannelId,
+    pub kind: String,
+    /// SHA-256 (hex) of the REST channel's token, from its secret.
+    pub token_hash: Option<String>,
+    pub settings: serde_json::Value,
+    pub fallback: Option<ChannelId>,
+}
+
+/// What a sync changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChannelSync {
+    pub created: Vec<ChannelId>,
+    pub updated: Vec<ChannelId>,
+    /// In the store from an earlier channels.yaml, no longer in the file.
+    pub disabled: Vec<ChannelId>,
 }
 
 impl std::fmt::Debug for Channel {
@@ -245,6 +284,8 @@ impl std::fmt::Debug for Channel {
             .field("kind", &self.kind)
             .field("name", &self.name)
             .field("callback_url", &self.callback_url.as_ref().map(|_| "<set>"))
+            .field("settings", &self.settings)
+            .field("enabled", &self.enabled)
             .field("secrets", &"<redacted>")
             .finish()
     }

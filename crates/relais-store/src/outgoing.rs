@@ -33,6 +33,8 @@ pub(crate) struct Outgoing {
     /// An agent's idempotency key.
     pub client_id: Option<String>,
     pub route: Route,
+    /// Choice ids, media, template parameters: stored as the message's `payload`.
+    pub rich: relais_core::rich::Rich,
 }
 
 impl Outgoing {
@@ -46,6 +48,7 @@ impl Outgoing {
             reply_to: None,
             client_id: None,
             route,
+            rich: relais_core::rich::Rich::default(),
         }
     }
 }
@@ -81,7 +84,12 @@ pub(crate) fn write(
         reply_to: out.reply_to,
         created_at: now,
     };
-    m.id = tx.insert_message(&m, &conv.channel, None)?;
+    let payload = if out.rich.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&out.rich)?)
+    };
+    m.id = tx.insert_message(&m, &conv.channel, None, payload.as_deref())?;
     if let Some(c) = &out.client_id {
         tx.c.execute(
             "UPDATE messages SET client_id = $1 WHERE id = $2",

@@ -24,6 +24,9 @@ pub struct PostgresOptions {
     /// Use this schema (created if missing) instead of `public`: tests get a fresh one.
     pub schema: Option<String>,
     pub max_connections: usize,
+    /// CA certificates (PEM) trusted besides Mozilla's roots (`[database] ca_file`);
+    /// the URL's `sslrootcert` names one too.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for PostgresOptions {
@@ -38,8 +41,10 @@ impl std::fmt::Debug for PostgresOptions {
 
 /// Connects, migrates, and returns the store.
 pub async fn open(options: PostgresOptions) -> Result<PostgresStore> {
-    let mut config = postgres::Config::from_str(&options.url)
+    let (url, ssl) = ssl_settings(&options.url)?;
+    let mut config = postgres::Config::from_str(&url)
         .map_err(|e| Error::Open(format!("bad PostgreSQL URL: {e}")))?;
+    let tls = connector(&mut config, &ssl, options.ca_file.as_deref())?;
     if let Some(schema) = &options.schema {
         if !schema
             .bytes()
@@ -51,6 +56,7 @@ pub async fn open(options: PostgresOptions) -> Result<PostgresStore> {
     }
     let pool = Arc::new(Pool {
         config,
+        tls,
         idle: Mutex::new(Vec::new()),
         permits: Semaphore::new(options.max_connections.max(1)),
     });
@@ -80,6 +86,118 @@ pub async fn open(options: PostgresOptions) -> Result<PostgresStore> {
     Ok(SqlStore::new(Postgres { pool }))
 }
 
+/// An error and its causes: the driver's "error performing TLS handshake" alone does
+/// not say that the certificate was refused, nor why.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// The URL's TLS keys, as libpq reads them; `postgres::Config` knows only
+/// `disable | prefer | require`, so they are taken out of the URL here.
+#[derive(Debug, Clone, PartialEq)]
+struct SslSettings {
+    mode: String,
+    root_cert: Option<std::path::PathBuf>,
+}
+
+/// Splits `sslmode` and `sslrootcert` off the URL's query.
+fn ssl_settings(url: &str) -> Result<(String, SslSettings)> {
+    let mut ssl = SslSettings {
+        mode: "prefer".into(),
+        root_cert: None,
+    };
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), ssl));
+    };
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode(value);
+        match key {
+            "sslmode" => ssl.mode = value,
+            "sslrootcert" => ssl.root_cert = Some(value.into()),
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, ssl))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The TLS connector for `ssl` (libpq's meanings: `prefer` and `require` encrypt
+/// without checking the certificate unless a CA file is given, then check the chain;
+/// `verify-ca` checks the chain, `verify-full` the chain and the host name).
+fn connector(
+    config: &mut postgres::Config,
+    ssl: &SslSettings,
+    ca_file: Option<&std::path::Path>,
+) -> Result<Option<tokio_postgres_rustls::MakeRustlsConnect>> {
+    use crate::tls::Verify;
+    use postgres::config::SslMode;
+    let ca_path = ssl.root_cert.as_deref().or(ca_file);
+    let (mode, verify) = match (ssl.mode.as_str(), ca_path.is_some()) {
+        ("disable", _) => {
+            config.ssl_mode(SslMode::Disable);
+            return Ok(None);
+        }
+        ("allow" | "prefer", false) => (SslMode::Prefer, Verify::EncryptOnly),
+        ("allow" | "prefer", true) => (SslMode::Prefer, Verify::ChainOnly),
+        ("require", false) => (SslMode::Require, Verify::EncryptOnly),
+        ("require" | "verify-ca", _) => (SslMode::Require, Verify::ChainOnly),
+        ("verify-full", _) => (SslMode::Require, Verify::Full),
+        (other, _) => {
+            return Err(Error::Open(format!(
+                "bad PostgreSQL URL: sslmode {other:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+            )));
+        }
+    };
+    let pem = match ca_path {
+        Some(p) => Some(std::fs::read(p).map_err(|e| {
+            Error::Open(format!(
+                "cannot read the PostgreSQL CA file {}: {e}",
+                p.display()
+            ))
+        })?),
+        None => None,
+    };
+    let tls = crate::tls::client_config(pem.as_deref(), verify)
+        .map_err(|e| Error::Open(format!("PostgreSQL TLS: {e}")))?;
+    config.ssl_mode(mode);
+    Ok(Some(tokio_postgres_rustls::MakeRustlsConnect::new(tls)))
+}
+
 struct Pooled {
     client: postgres::Client,
     statements: HashMap<String, Prepared>,
@@ -87,6 +205,8 @@ struct Pooled {
 
 struct Pool {
     config: postgres::Config,
+    /// `None`: `sslmode=disable`.
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     idle: Mutex<Vec<Pooled>>,
     permits: Semaphore,
 }
@@ -97,10 +217,13 @@ impl Pool {
         if let Some(c) = idle.filter(|c| !c.client.is_closed()) {
             return Ok(c);
         }
-        let client = self
-            .config
-            .connect(postgres::NoTls)
-            .map_err(|e| Error::Database(format!("cannot connect to PostgreSQL: {e}")))?;
+        let client = match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(postgres::NoTls),
+        }
+        .map_err(|e| {
+            Error::Database(format!("cannot connect to PostgreSQL: {}", with_causes(&e)))
+        })?;
         Ok(Pooled {
             client,
             statements: HashMap::new(),
@@ -303,5 +426,53 @@ impl Conn for PgConn<'_, '_> {
 
     fn batch(&mut self, sql: &str) -> Result<()> {
         Ok(self.t.batch_execute(sql)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_keys_are_taken_out_of_the_url() {
+        let (url, ssl) = ssl_settings(
+            "postgres://u@db:5432/x?sslmode=verify-full&application_name=r&sslrootcert=%2Fetc%2Fca.pem",
+        )
+        .unwrap();
+        assert_eq!(url, "postgres://u@db:5432/x?application_name=r");
+        assert_eq!(ssl.mode, "verify-full");
+        assert_eq!(ssl.root_cert, Some("/etc/ca.pem".into()));
+        let (url, ssl) = ssl_settings("postgres://u@db/x").unwrap();
+        assert_eq!(
+            (url.as_str(), ssl.mode.as_str()),
+            ("postgres://u@db/x", "prefer")
+        );
+    }
+
+    #[test]
+    fn an_unknown_sslmode_is_named() {
+        let (url, ssl) = ssl_settings("postgres://u@db/x?sslmode=maybe").unwrap();
+        let mut config = postgres::Config::from_str(&url).unwrap();
+        let err = connector(&mut config, &ssl, None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("\"maybe\"") && err.contains("verify-full"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_ca_file_is_named() {
+        let (url, ssl) =
+            ssl_settings("postgres://u@db/x?sslmode=verify-ca&sslrootcert=/nonexistent/ca.pem")
+                .unwrap();
+        let mut config = postgres::Config::from_str(&url).unwrap();
+        let err = connector(&mut config, &ssl, None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("/nonexistent/ca.pem"), "{err}");
     }
 }

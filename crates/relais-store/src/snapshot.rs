@@ -221,6 +221,7 @@ mod tests {
             received_at: Timestamp(T0.0 + at),
             replies_in_band: true,
             button: None,
+            payload: None,
         }
     }
 

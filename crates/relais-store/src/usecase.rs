@@ -206,7 +206,16 @@ fn record_inbound(
         reply_to: None,
         created_at: now,
     };
-    msg.id = tx.insert_message(&msg, &inbound.channel, Some(&inbound.address))?;
+    let payload = match &inbound.payload {
+        Some(p) => Some(serde_json::to_string(p)?),
+        None => None,
+    };
+    msg.id = tx.insert_message(
+        &msg,
+        &inbound.channel,
+        Some(&inbound.address),
+        payload.as_deref(),
+    )?;
     events.push(Event::new(
         EventKind::MessageReceived,
         Actor::Contact(contact.id),
@@ -560,6 +569,7 @@ fn apply_decision(tx: &mut Tx<'_>, step: Step<'_>, mut decision: Decision) -> Re
             Outgoing {
                 buttons: reply.buttons,
                 reply_to: cause,
+                rich: reply.rich,
                 ..Outgoing::text(AuthorKind::Bot, None, reply.text, route)
             },
             now,

@@ -89,6 +89,7 @@ async fn postgres() -> Option<Subject> {
         url,
         schema: Some(schema),
         max_connections: 8,
+        ca_file: None,
     })
     .await
     .expect("RELAIS_TEST_POSTGRES_URL is set but PostgreSQL is not reachable");
@@ -228,6 +229,7 @@ fn inbound(address: &str, external: Option<&str>, text: &str, at: Timestamp) -> 
         received_at: at,
         replies_in_band: true,
         button: None,
+        payload: None,
     }
 }
 

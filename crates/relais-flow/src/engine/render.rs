@@ -5,6 +5,7 @@ use super::{Effect, Exec, rfc3339};
 use crate::model::*;
 use minijinja::value::Value as JValue;
 use relais_core::decision::Reply;
+use relais_core::rich::{Choice, Media, MediaKind, Rich, TemplateRef};
 use serde_json::{Map, Value, json};
 
 impl Exec<'_, '_> {
@@ -48,6 +49,14 @@ impl Exec<'_, '_> {
             text: tpl.fill(&params),
             buttons: tpl.buttons.clone(),
             template: Some(tpl.name.clone()),
+            rich: Rich {
+                template: Some(TemplateRef {
+                    name: tpl.name.clone(),
+                    language: tpl.language.clone(),
+                    params,
+                }),
+                ..Rich::default()
+            },
         }));
         true
     }
@@ -76,13 +85,31 @@ impl Exec<'_, '_> {
         let pick = |t| pick_language(t, &lang, &fallback);
         let text = self.render_text(pick(&m.text), ctx)?;
         let mut buttons = Vec::new();
+        let mut rich = Rich {
+            list: m.buttons.is_empty() && !m.list.is_empty(),
+            ..Rich::default()
+        };
         for b in m.buttons.iter().chain(m.list.iter()) {
-            buttons.push(self.render_text(pick(&b.title), ctx)?);
+            let title = self.render_text(pick(&b.title), ctx)?;
+            rich.choices.push(Choice {
+                id: b.id.clone(),
+                title: title.clone(),
+            });
+            buttons.push(title);
+        }
+        if let Some(media) = &m.media {
+            let url = self.render_text(&media.source, ctx)?;
+            rich.media = Some(Media {
+                kind: MediaKind::from_url(&url),
+                url,
+                filename: None,
+            });
         }
         Ok(Reply {
             text,
             buttons,
             template: None,
+            rich,
         })
     }
 

@@ -187,7 +187,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let (scripts, fresh_contacts) = scripts_for(&args)?;
     let contacts = args.contacts.max(1);
     let endpoint = format!("{}/api/v1/channels/{}/converse", target.url, args.channel);
-    let client = reqwest::Client::builder()
+    let client = crate::tls::client_builder(&crate::tls::default_tls())
         .pool_max_idle_per_host(contacts)
         .build()
         .map_err(|e| e.to_string())?;

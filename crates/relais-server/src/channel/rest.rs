@@ -17,8 +17,8 @@ pub struct RestAdapter {
 }
 
 impl RestAdapter {
-    pub fn new(timeout: Duration) -> Self {
-        let client = reqwest::Client::builder()
+    pub fn new(timeout: Duration, tls: &crate::tls::ClientTls) -> Self {
+        let client = crate::tls::client_builder(tls)
             .timeout(std::time::Duration::from_millis(timeout.0.max(1) as u64))
             .redirect(reqwest::redirect::Policy::none())
             .build()

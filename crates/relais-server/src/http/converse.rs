@@ -159,6 +159,7 @@ fn validate(req: ConverseRequest, channel: &Channel, max_text: usize) -> Result<
         received_at: Timestamp(0),
         replies_in_band: true,
         button: req.button,
+        payload: None,
     })
 }
 

@@ -506,7 +506,9 @@ mod tests {
         let server = tokio::spawn(async move {
             axum::serve(listener, router::<()>()).await.unwrap();
         });
-        let response = reqwest::get(format!("http://{addr}/api/v1/openapi.json"))
+        let response = crate::tls::client()
+            .get(format!("http://{addr}/api/v1/openapi.json"))
+            .send()
             .await
             .unwrap();
         assert_eq!(response.status(), 200);

@@ -19,14 +19,19 @@ pub struct HttpRunner {
 }
 
 impl HttpRunner {
+    /// Trusting Mozilla's roots.
     pub fn new(reach: Reach) -> HttpRunner {
-        HttpRunner::with_lookup(reach, system_lookup())
+        HttpRunner::with_lookup(reach, system_lookup(), &crate::tls::default_tls())
+    }
+
+    /// With the TLS roots of `[http] ca_file`.
+    pub fn with_tls(reach: Reach, tls: &crate::tls::ClientTls) -> HttpRunner {
+        HttpRunner::with_lookup(reach, system_lookup(), tls)
     }
 
     /// With names resolved by `lookup` (tests give their own answers).
-    pub fn with_lookup(reach: Reach, lookup: Lookup) -> HttpRunner {
-        let mut b =
-            reqwest::Client::builder().user_agent(concat!("relais/", env!("CARGO_PKG_VERSION")));
+    pub fn with_lookup(reach: Reach, lookup: Lookup, tls: &crate::tls::ClientTls) -> HttpRunner {
+        let mut b = crate::tls::client_builder(tls);
         if reach.private {
             b = b.redirect(reqwest::redirect::Policy::limited(5));
         } else {
@@ -47,7 +52,7 @@ impl HttpRunner {
                     }
                 }));
         }
-        let client = b.build().unwrap_or_else(|_| reqwest::Client::new());
+        let client = b.build().unwrap_or_else(|_| crate::tls::client());
         HttpRunner { client, reach }
     }
 

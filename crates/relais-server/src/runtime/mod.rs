@@ -38,6 +38,8 @@ pub struct RuntimeSettings {
     pub http_reach: http::Reach,
     /// `[inactivity]` and `[handoff]` (the store has its own copy).
     pub lifecycle: relais_core::lifecycle::Lifecycle,
+    /// The roots outbound HTTPS trusts (`[http] ca_file`).
+    pub http_tls: crate::tls::ClientTls,
 }
 
 pub struct Runtime {
@@ -83,8 +85,8 @@ impl Runtime {
             timers: timers::TimerWheel::default(),
             outbox_wake: Notify::new(),
             webhook_pace: std::sync::Mutex::default(),
-            rest: RestAdapter::new(settings.outbox_send_timeout),
-            http: http::HttpRunner::new(settings.http_reach.clone()),
+            rest: RestAdapter::new(settings.outbox_send_timeout, &settings.http_tls),
+            http: http::HttpRunner::with_tls(settings.http_reach.clone(), &settings.http_tls),
             flows,
             home,
             feed: tokio::sync::watch::Sender::new(0),

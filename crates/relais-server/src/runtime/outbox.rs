@@ -185,6 +185,7 @@ mod tests {
             node: "t".into(),
             http_reach: Default::default(),
             lifecycle: relais_core::lifecycle::Lifecycle::default(),
+            http_tls: crate::tls::default_tls(),
         }
     }
 

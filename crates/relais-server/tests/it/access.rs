@@ -61,6 +61,7 @@ async fn fixture(app: &TestApp, who: (i64, Role), relation: Relation) -> Convers
                 received_at: T0,
                 replies_in_band: true,
                 button: None,
+                payload: None,
             },
             Arc::new(EscalateTo(team)),
         )

@@ -96,7 +96,7 @@ pub async fn stored_ids(data: &std::path::Path) -> BTreeMap<String, usize> {
 async fn kill_9_during_a_burst_loses_no_acknowledged_message() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = start(dir.path());
-    let client = reqwest::Client::new();
+    let client = relais_server::tls::client();
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
     let sent = Arc::new(Mutex::new(BTreeSet::new()));
     let count = Arc::new(AtomicUsize::new(0));

@@ -199,7 +199,7 @@ async fn relais_reload_signals_the_running_server() {
     let v: Value = serde_json::from_str(&line).unwrap();
     let url = v["url"].as_str().unwrap().to_owned();
     let admin = v["credentials"]["admin_token"].as_str().unwrap().to_owned();
-    let client = reqwest::Client::new();
+    let client = relais_server::tls::client();
     let flows = || async {
         client
             .get(format!("{url}/api/v1/flows"))

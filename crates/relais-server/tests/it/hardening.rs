@@ -312,7 +312,7 @@ async fn connections_beyond_the_cap_wait_until_one_closes() {
     let first = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let _second = tokio::net::TcpStream::connect(&addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let client = reqwest::Client::new();
+    let client = relais_server::tls::client();
     let url = format!("{}/health", app.url);
     let waited = client
         .get(&url)

@@ -70,7 +70,7 @@ async fn start(
         token: creds.channel_token,
         admin_token: creds.admin_token,
         rt,
-        client: reqwest::Client::new(),
+        client: relais_server::tls::client(),
         stop: Some(stop),
         handle: Some(handle),
     }

@@ -144,7 +144,7 @@ async fn concurrent_wrong_logins_do_not_grow_memory() {
         .unwrap();
     let v: Value = serde_json::from_str(&line).unwrap();
     let url = v["url"].as_str().unwrap().to_owned();
-    let client = reqwest::Client::new();
+    let client = relais_server::tls::client();
     let before = resident_kib(child.id());
     let mut statuses = std::collections::BTreeMap::new();
     for round in 0..4 {

@@ -16,5 +16,6 @@ mod restart;
 mod shutdown;
 mod ssrf;
 mod streams;
+mod tls;
 mod tokens;
 mod totp;

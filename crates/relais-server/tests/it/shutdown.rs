@@ -19,7 +19,7 @@ async fn sigterm_answers_accepted_messages_and_logs_hold_no_personal_data() {
         let _ = logs.read_to_string(&mut all);
         all
     });
-    let client = reqwest::Client::new();
+    let client = relais_server::tls::client();
     const WORDS: &str = "my secret word is pomegranate";
     let phone = |c: usize| format!("+3361234{c:04}");
     let email = |c: usize| format!("jeanne.{c}@example.org");

@@ -114,7 +114,7 @@ async fn no_vector_reaches_a_canary_and_the_allow_list_admits_exactly_its_target
             Target::parse(&format!("127.0.0.1:{a}")).unwrap(),
         ],
     };
-    let runner = HttpRunner::with_lookup(reach, lookup());
+    let runner = HttpRunner::with_lookup(reach, lookup(), &relais_server::tls::default_tls());
 
     let mut targets: Vec<String> = [
         // Loopback in every spelling the URL standard accepts.

@@ -218,7 +218,7 @@ async fn relais_demo_reuses_its_tokens_on_a_folder_it_set_up() {
     let creds = |v: &Value, k: &str| v["credentials"][k].as_str().unwrap().to_owned();
     assert_eq!(creds(&a, "admin_token"), creds(&b, "admin_token"));
     assert_eq!(creds(&a, "channel_token"), creds(&b, "channel_token"));
-    let client = reqwest::Client::new();
+    let client = relais_server::tls::client();
     let url = b["url"].as_str().unwrap();
     let r = client
         .get(format!("{url}/api/v1/tokens"))

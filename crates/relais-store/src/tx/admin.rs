@@ -25,6 +25,70 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Creates or updates the file's channels; disables the ones an earlier file had.
+    /// A channel's kind never changes: its history was written for that kind.
+    pub fn sync_channels(&mut self, specs: &[ChannelSpec], now: Timestamp) -> Result<ChannelSync> {
+        let existing = self.channels()?;
+        let mut out = ChannelSync::default();
+        for spec in specs {
+            let settings = serde_json::to_string(&spec.settings)?;
+            match existing.iter().find(|c| c.id == spec.id) {
+                Some(c) if c.kind != spec.kind => {
+                    return Err(Error::Conflict(format!(
+                        "the channel {} is a {} channel in the database; channels.yaml says {}: a channel's kind cannot change (give the new one another id)",
+                        spec.id, c.kind, spec.kind
+                    )));
+                }
+                Some(c) => {
+                    let changed = c.settings != spec.settings
+                        || c.fallback != spec.fallback
+                        || !c.from_file
+                        || !c.enabled
+                        || (spec.token_hash.is_some() && c.token_hash != spec.token_hash);
+                    if changed {
+                        self.c.execute(
+                            "UPDATE channels SET settings = $1, fallback = $2, from_file = 1, enabled = 1, \
+                             token_hash = COALESCE($3, token_hash) WHERE id = $4",
+                            &[
+                                settings.as_str().into(),
+                                spec.fallback.as_ref().map(ChannelId::as_str).into(),
+                                spec.token_hash.as_ref().into(),
+                                spec.id.as_str().into(),
+                            ],
+                        )?;
+                        out.updated.push(spec.id.clone());
+                    }
+                }
+                None => {
+                    self.c.execute(
+                        "INSERT INTO channels (id, kind, name, token_hash, created_at, settings, fallback, from_file, enabled) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 1)",
+                        &[
+                            spec.id.as_str().into(),
+                            spec.kind.as_str().into(),
+                            spec.id.as_str().into(),
+                            spec.token_hash.as_ref().into(),
+                            now.0.into(),
+                            settings.as_str().into(),
+                            spec.fallback.as_ref().map(ChannelId::as_str).into(),
+                        ],
+                    )?;
+                    out.created.push(spec.id.clone());
+                }
+            }
+        }
+        for c in existing.iter().filter(|c| c.from_file && c.enabled) {
+            if !specs.iter().any(|s| s.id == c.id) {
+                self.c.execute(
+                    "UPDATE channels SET enabled = 0 WHERE id = $1",
+                    &[c.id.as_str().into()],
+                )?;
+                out.disabled.push(c.id.clone());
+            }
+        }
+        Ok(out)
+    }
+
     pub fn set_channel_token(&mut self, id: &ChannelId, token_hash: &str) -> Result<bool> {
         let n = self.c.execute(
             "UPDATE channels SET token_hash = $1 WHERE id = $2",
@@ -35,7 +99,8 @@ impl Tx<'_> {
 
     pub fn channels(&mut self) -> Result<Vec<Channel>> {
         let rows = self.c.query(
-            "SELECT id, kind, name, token_hash, callback_url, callback_secret, created_at FROM channels ORDER BY id",
+            "SELECT id, kind, name, token_hash, callback_url, callback_secret, created_at, settings, fallback, \
+             from_file, enabled FROM channels ORDER BY id",
             &[],
         )?;
         rows.iter()
@@ -48,6 +113,11 @@ impl Tx<'_> {
                     callback_url: r.opt_text("callback_url")?,
                     callback_secret: r.opt_text("callback_secret")?,
                     created_at: Timestamp(r.int("created_at")?),
+                    settings: serde_json::from_str(&r.text("settings")?)
+                        .map_err(|e| Error::Corrupt(format!("channel settings: {e}")))?,
+                    fallback: r.opt_text("fallback")?.map(ChannelId),
+                    from_file: r.int("from_file")? != 0,
+                    enabled: r.int("enabled")? != 0,
                 })
             })
             .collect()

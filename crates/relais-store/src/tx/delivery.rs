@@ -118,15 +118,26 @@ impl Tx<'_> {
         for r in rows {
             let id = MessageId(r.int(0)?);
             let m = self
-                .message(id)?
+                .c
+                .query_opt(
+                    "SELECT body, buttons, payload FROM messages WHERE id = $1",
+                    &[id.0.into()],
+                )?
                 .ok_or_else(|| Error::Corrupt(format!("outbox row for missing message {id}")))?;
+            let rich = match m.opt_text("payload")? {
+                Some(p) => serde_json::from_str(&p)
+                    .map_err(|e| Error::Corrupt(format!("message {id} payload: {e}")))?,
+                None => relais_core::rich::Rich::default(),
+            };
             items.push(OutboxItem {
                 message: id,
                 conversation: ConversationId(r.int(1)?),
                 channel: ChannelId(r.text(2)?),
                 address: r.text(3)?,
-                text: m.text,
-                buttons: m.buttons,
+                text: m.text("body")?,
+                buttons: serde_json::from_str(&m.text("buttons")?)
+                    .map_err(|e| Error::Corrupt(format!("message {id} buttons: {e}")))?,
+                rich,
                 attempts: r.int(4)?,
             });
         }

@@ -13,10 +13,11 @@ impl Tx<'_> {
         m: &Message,
         channel: &ChannelId,
         sender: Option<&str>,
+        payload: Option<&str>,
     ) -> Result<MessageId> {
         let id = self.c.insert(
             "INSERT INTO messages (conversation_id, seq, channel_id, direction, author_kind, agent_id, body, buttons, \
-             status, external_id, reply_to, created_at, sender) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             status, external_id, reply_to, created_at, sender, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (channel_id, sender, external_id) WHERE direction = 'inbound' DO NOTHING",
             &[
                 m.conversation.0.into(),
@@ -32,6 +33,7 @@ impl Tx<'_> {
                 m.reply_to.map(|r| r.0).into(),
                 m.created_at.0.into(),
                 sender.into(),
+                payload.into(),
             ],
         )?;
         id.map(MessageId).ok_or(Error::DuplicateInbound)
