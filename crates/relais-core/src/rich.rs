@@ -24,7 +24,11 @@ pub enum MediaKind {
 impl MediaKind {
     /// Guessed from the URL's extension; a document when unknown.
     pub fn from_url(url: &str) -> MediaKind {
-        let path = url.split(['?', '#']).next().unwrap_or(url).to_ascii_lowercase();
+        let path = url
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(url)
+            .to_ascii_lowercase();
         let ext = path.rsplit('.').next().unwrap_or("");
         match ext {
             "jpg" | "jpeg" | "png" | "webp" | "gif" => MediaKind::Image,
@@ -95,7 +99,11 @@ impl Rich {
 pub fn numbered(text: &str, titles: &[String]) -> String {
     let mut out = text.to_owned();
     for (i, t) in titles.iter().enumerate() {
-        out.push_str(if i == 0 && !out.is_empty() { "\n\n" } else { "\n" });
+        out.push_str(if i == 0 && !out.is_empty() {
+            "\n\n"
+        } else {
+            "\n"
+        });
         out.push_str(&format!("{}. {t}", i + 1));
     }
     out
@@ -107,8 +115,14 @@ mod tests {
 
     #[test]
     fn media_kind_follows_the_extension() {
-        assert_eq!(MediaKind::from_url("https://x/a.JPG?sig=1"), MediaKind::Image);
-        assert_eq!(MediaKind::from_url("https://x/invoice.pdf"), MediaKind::Document);
+        assert_eq!(
+            MediaKind::from_url("https://x/a.JPG?sig=1"),
+            MediaKind::Image
+        );
+        assert_eq!(
+            MediaKind::from_url("https://x/invoice.pdf"),
+            MediaKind::Document
+        );
         assert_eq!(MediaKind::from_url("https://x/clip.mp4"), MediaKind::Video);
         assert_eq!(MediaKind::from_url("https://x/noext"), MediaKind::Document);
     }

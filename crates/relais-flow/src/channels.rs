@@ -43,7 +43,11 @@ const META: Kind = Kind {
         ("api_base", Shape::Url, false),
         ("rate", Shape::Rate, false),
     ],
-    secrets: &[("token", true), ("app_secret", true), ("verify_token", true)],
+    secrets: &[
+        ("token", true),
+        ("app_secret", true),
+        ("verify_token", true),
+    ],
 };
 
 fn kind(name: &str) -> Option<(Kind, Option<&'static str>)> {
@@ -53,14 +57,20 @@ fn kind(name: &str) -> Option<(Kind, Option<&'static str>)> {
         "messenger" | "instagram" => (META, Some("page_id")),
         "telegram" => (
             Kind {
-                settings: &[("api_base", Shape::Url, false), ("rate", Shape::Rate, false)],
+                settings: &[
+                    ("api_base", Shape::Url, false),
+                    ("rate", Shape::Rate, false),
+                ],
                 secrets: &[("bot_token", true), ("webhook_secret", true)],
             },
             None,
         ),
         "sms" => (
             Kind {
-                settings: &[("api_base", Shape::Url, false), ("rate", Shape::Rate, false)],
+                settings: &[
+                    ("api_base", Shape::Url, false),
+                    ("rate", Shape::Rate, false),
+                ],
                 secrets: &[("account", true), ("token", true)],
             },
             Some("from"),
@@ -162,7 +172,10 @@ pub fn parse(text: &str, d: &mut Diags) -> Vec<ChannelDef> {
             continue;
         }
         if fallback.as_deref() == Some(id.as_str()) {
-            d.error(item.pos, format!("the channel {id:?} cannot be its own fallback"));
+            d.error(
+                item.pos,
+                format!("the channel {id:?} cannot be its own fallback"),
+            );
         }
         out.push(ChannelDef {
             id,
@@ -192,7 +205,10 @@ fn read_settings(
         Some(n) => match n.as_map() {
             Some(m) => m,
             None => {
-                d.error(n.pos, format!("`settings` of the channel {id:?} must be a map"));
+                d.error(
+                    n.pos,
+                    format!("`settings` of the channel {id:?} must be a map"),
+                );
                 &[][..]
             }
         },
@@ -263,7 +279,10 @@ fn setting_value(v: &Node, key: &str, shape: Shape, d: &mut Diags) -> Option<Jso
         },
         _ => {
             let Some(text) = v.as_str().filter(|_| !v.is_null()) else {
-                d.error(v.pos, format!("`{key}` must be a single value, not {}", v.kind()));
+                d.error(
+                    v.pos,
+                    format!("`{key}` must be a single value, not {}", v.kind()),
+                );
                 return None;
             };
             match shape {
@@ -273,7 +292,9 @@ fn setting_value(v: &Node, key: &str, shape: Shape, d: &mut Diags) -> Option<Jso
                 }
                 Shape::Url => Some(Json::String(text.trim_end_matches('/').to_owned())),
                 Shape::Rate => match text.parse::<f64>() {
-                    Ok(r) if r > 0.0 && r <= 10_000.0 => serde_json::Number::from_f64(r).map(Json::Number),
+                    Ok(r) if r > 0.0 && r <= 10_000.0 => {
+                        serde_json::Number::from_f64(r).map(Json::Number)
+                    }
                     _ => {
                         d.error(
                             v.pos,
@@ -305,7 +326,10 @@ fn read_secrets(
         Some(n) => match n.as_map() {
             Some(m) => m,
             None => {
-                d.error(n.pos, format!("`secrets` of the channel {id:?} must be a map of role: secret name"));
+                d.error(
+                    n.pos,
+                    format!("`secrets` of the channel {id:?} must be a map of role: secret name"),
+                );
                 &[][..]
             }
         },
@@ -339,7 +363,9 @@ fn read_secrets(
         if *required && !out.iter().any(|(r, _)| r == role) {
             d.error(
                 node.map_or(at, |n| n.pos),
-                format!("the channel {id:?} needs the secret `{role}` (the name of a [secrets] key)"),
+                format!(
+                    "the channel {id:?} needs the secret `{role}` (the name of a [secrets] key)"
+                ),
             );
         }
     }
@@ -373,11 +399,20 @@ mod tests {
             "channels:\n  - id: wa\n    kind: whatsapp\n    settings:\n      phone_numbr_id: \"1\"\n      api_base: ftp://x\n    secrets: { token: T, app_secret: S }\n  - id: tg\n    kind: telegram\n    settings: { rate: fast }\n    secrets: { bot_token: B, webhook_secret: W, extra: X }\n",
         );
         let all = findings.join("\n");
-        assert!(all.contains("5:7") && all.contains("unknown setting \"phone_numbr_id\""), "{all}");
+        assert!(
+            all.contains("5:7") && all.contains("unknown setting \"phone_numbr_id\""),
+            "{all}"
+        );
         assert!(all.contains("needs the setting `phone_number_id`"), "{all}");
-        assert!(all.contains("6:17") && all.contains("http:// or https://"), "{all}");
+        assert!(
+            all.contains("6:17") && all.contains("http:// or https://"),
+            "{all}"
+        );
         assert!(all.contains("needs the secret `verify_token`"), "{all}");
-        assert!(all.contains("10:23") && all.contains("messages per second"), "{all}");
+        assert!(
+            all.contains("10:23") && all.contains("messages per second"),
+            "{all}"
+        );
         assert!(all.contains("unknown secret \"extra\""), "{all}");
     }
 }

@@ -452,7 +452,6 @@ fn intents(text: &str, d: &mut Diags) -> Vec<String> {
     out
 }
 
-
 /// A team made outside the files (the API): its hours are the JSON form of a
 /// teams.yaml `hours` map (`{"tz": "Europe/Paris", "mon-fri": "09:00-18:00"}`).
 /// No hours: always open.

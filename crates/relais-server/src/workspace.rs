@@ -146,6 +146,27 @@ pub enum LoadError {
     Read(#[from] std::io::Error),
     #[error(transparent)]
     Store(#[from] relais_store::Error),
+    #[error("channels.yaml names secrets that relais.toml's [secrets] does not set (set them there or as RELAIS__SECRETS__NAME):\n{}", .0.join("\n"))]
+    MissingSecrets(Vec<String>),
+}
+
+/// Each channel's secrets that `[secrets]` does not set, as `channel: role → NAME`.
+pub fn unset_secrets(
+    channels: &[relais_flow::workspace::ChannelDef],
+    settings: &Settings,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in channels {
+        for (role, name) in &c.secrets {
+            if !settings.secrets.contains_key(&name.to_lowercase()) {
+                out.push(format!(
+                    "channel {}: secret `{role}` names {name}, which is not set",
+                    c.id
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// A loaded workspace, its warnings and each flow's current version.
@@ -224,6 +245,29 @@ pub async fn load_versioned(
         })
         .collect();
     store.sync_teams(teams, members, now).await?;
+    let unset = unset_secrets(&ws.channels, settings);
+    if !unset.is_empty() {
+        return Err(LoadError::MissingSecrets(unset));
+    }
+    let specs = ws
+        .channels
+        .iter()
+        .map(|c| relais_store::ChannelSpec {
+            id: relais_core::id::ChannelId(c.id.clone()),
+            kind: c.kind.clone(),
+            token_hash: (c.kind == "rest")
+                .then(|| c.secrets.iter().find(|(r, _)| r == "token"))
+                .flatten()
+                .and_then(|(_, name)| settings.secrets.get(&name.to_lowercase()))
+                .map(|t| crate::auth::token_hash(t.expose())),
+            settings: serde_json::Value::Object(c.settings.clone()),
+            fallback: c.fallback.clone().map(relais_core::id::ChannelId),
+        })
+        .collect();
+    let synced = store.sync_channels(specs, now).await?;
+    for id in &synced.disabled {
+        tracing::warn!(channel = %id, "channel no longer in channels.yaml: disabled, history kept");
+    }
     let current: HashMap<String, i64> = versions.iter().cloned().collect();
     let mut older = Vec::new();
     for v in store.flow_versions(true).await? {

@@ -360,6 +360,11 @@ impl<B: Backend> Admin for SqlStore<B> {
         self.read(|tx| tx.channels()).await
     }
 
+    async fn record_statuses(&self, reports: Vec<StatusReport>) -> Result<Vec<StatusApplied>> {
+        self.write(move |tx| reports.iter().map(|r| tx.apply_status(r)).collect())
+            .await
+    }
+
     async fn sync_channels(&self, specs: Vec<ChannelSpec>, now: Timestamp) -> Result<ChannelSync> {
         self.write(move |tx| tx.sync_channels(&specs, now)).await
     }

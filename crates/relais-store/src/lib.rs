@@ -214,6 +214,9 @@ pub trait Admin: Send + Sync {
 
     async fn channels(&self) -> Result<Vec<Channel>>;
 
+    /// Providers' delivery statuses, applied in one transaction (a webhook's batch).
+    async fn record_statuses(&self, reports: Vec<StatusReport>) -> Result<Vec<StatusApplied>>;
+
     /// channels.yaml → the channels table: created or updated; channels an earlier
     /// file defined and this one does not are disabled (their history stays).
     async fn sync_channels(&self, specs: Vec<ChannelSpec>, now: Timestamp) -> Result<ChannelSync>;

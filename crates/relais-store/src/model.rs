@@ -30,6 +30,28 @@ pub struct Inbound {
     pub payload: Option<serde_json::Value>,
 }
 
+/// A provider's delivery status for one of our outbound messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    pub channel: ChannelId,
+    /// The provider's id of the message (returned when it was sent).
+    pub external_id: String,
+    pub status: relais_core::message::DeliveryStatus,
+    /// The provider's error, for `failed`.
+    pub detail: Option<String>,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusApplied {
+    /// The message moved forward to this status.
+    Moved(MessageId, relais_core::message::DeliveryStatus),
+    /// Already there or further (statuses arrive out of order).
+    Unchanged(MessageId),
+    /// No message has that id yet: kept until the send is recorded.
+    Kept,
+}
+
 /// The serialization key of a conversation: its channel and the contact's address.
 /// Every write for one lane happens one at a time, in arrival order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -412,6 +412,12 @@ pub(crate) fn record_attempt(tx: &mut Tx<'_>, a: &Attempt) -> Result<()> {
             if let Some(next) = current.advance(DeliveryStatus::Sent) {
                 tx.set_delivery(a.message, next, external_id.as_deref())?;
             }
+            if let Some(ext) = external_id {
+                let channel = tx.channel_of_message(a.message)?;
+                if let Some(channel) = channel {
+                    tx.apply_early_statuses(&channel, ext)?;
+                }
+            }
             tx.insert_event(
                 Some(conversation),
                 &Event::new(

@@ -3,12 +3,12 @@
 //! produced later (timers, agents) are pushed to the channel's `callback_url` as JSON,
 //! signed with HMAC-SHA256 over `timestamp.body` in `X-Relais-Signature`.
 
-use super::{ChannelAdapter, SendError};
+use super::{ChannelAdapter, LiveChannel, SendError};
 use crate::runtime::http::RetryAfter;
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use relais_core::Duration;
-use relais_store::{Channel, OutboxItem};
+use relais_store::OutboxItem;
 use serde_json::json;
 use sha2::Sha256;
 
@@ -41,9 +41,10 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
 impl ChannelAdapter for RestAdapter {
     async fn send(
         &self,
-        channel: &Channel,
+        channel: &LiveChannel,
         item: &OutboxItem,
     ) -> Result<Option<String>, SendError> {
+        let channel = &channel.row;
         let Some(url) = &channel.callback_url else {
             return Err(SendError::Permanent {
                 detail: format!(

@@ -70,28 +70,34 @@ impl<T: ApiBody> FromRequest<AppState> for ApiJson<T> {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let limit = state.max_body_bytes;
-        let within = state.guard.body_timeout;
-        let read = tokio::time::timeout(within, Bytes::from_request(req, state))
-            .await
-            .map_err(|_| {
-                ApiError::Timeout(format!(
-                    "the body did not arrive within {} s",
-                    within.as_secs()
-                ))
-            })?;
-        let bytes = read.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge(limit)
-            } else {
-                ApiError::BadRequest {
-                    field: None,
-                    message: "the body could not be read".into(),
-                }
-            }
-        })?;
+        let bytes = read_body(req, state).await?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// The raw body, within `max_body_bytes` and `[server] body_timeout` (provider
+/// webhooks check their signature on these bytes before parsing them).
+pub async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    let limit = state.max_body_bytes;
+    let within = state.guard.body_timeout;
+    let read = tokio::time::timeout(within, Bytes::from_request(req, state))
+        .await
+        .map_err(|_| {
+            ApiError::Timeout(format!(
+                "the body did not arrive within {} s",
+                within.as_secs()
+            ))
+        })?;
+    read.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge(limit)
+        } else {
+            ApiError::BadRequest {
+                field: None,
+                message: "the body could not be read".into(),
+            }
+        }
+    })
 }
 
 /// Parses JSON, naming the offending field and position on error.

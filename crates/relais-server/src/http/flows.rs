@@ -82,6 +82,11 @@ async fn reload(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>
             "this server was started without a workspace folder".into(),
         )),
         Err(ReloadError::Load(LoadError::Store(e))) => Err(e.into()),
+        Err(ReloadError::Load(LoadError::MissingSecrets(unset))) => Err(ApiError::Unprocessable {
+            message: "channels.yaml names secrets that are not set; the server keeps what it runs"
+                .into(),
+            findings: unset,
+        }),
         Err(ReloadError::Load(LoadError::Read(e))) => Err(ApiError::Internal(e.to_string())),
     }
 }

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod flows;
 pub mod health;
 pub mod openapi;
+pub mod providers;
 pub mod serve;
 pub mod shield;
 pub mod stream;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stream::routes())
         .merge(openapi::routes())
         .merge(webhooks::routes())
+        .merge(providers::routes())
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(shield::shield))

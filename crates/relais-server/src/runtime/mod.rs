@@ -12,8 +12,8 @@ pub mod reach;
 pub mod reload;
 pub mod timers;
 
-use crate::channel::ChannelAdapter;
 use crate::channel::rest::RestAdapter;
+use crate::channel::{ChannelAdapter, LiveChannel};
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use relais_core::id::ChannelId;
@@ -51,7 +51,8 @@ pub struct Runtime {
     pub timers: timers::TimerWheel,
     pub outbox_wake: Notify,
     pub settings: RuntimeSettings,
-    channels: RwLock<HashMap<ChannelId, Channel>>,
+    channels: RwLock<HashMap<ChannelId, Arc<LiveChannel>>>,
+    providers: crate::channel::Providers,
     rest: RestAdapter,
     pub http: http::HttpRunner,
     /// The flow engine, when the handler is one (reload and channel metadata go to it).
@@ -63,6 +64,8 @@ pub struct Runtime {
     /// Turns true when shutdown begins: long-lived streams end so requests can drain.
     pub stopping: tokio::sync::watch::Sender<bool>,
     reloading: tokio::sync::Mutex<()>,
+    /// Per channel, the next free send slot (its `rate`, a provider's `Retry-After`).
+    channel_pace: std::sync::Mutex<HashMap<ChannelId, std::time::Instant>>,
     /// Per webhook, when it may be called next (its receiver's rate, `Retry-After`).
     webhook_pace: std::sync::Mutex<HashMap<i64, relais_core::Timestamp>>,
 }
@@ -85,6 +88,7 @@ impl Runtime {
             timers: timers::TimerWheel::default(),
             outbox_wake: Notify::new(),
             webhook_pace: std::sync::Mutex::default(),
+            channel_pace: std::sync::Mutex::default(),
             rest: RestAdapter::new(settings.outbox_send_timeout, &settings.http_tls),
             http: http::HttpRunner::with_tls(settings.http_reach.clone(), &settings.http_tls),
             flows,
@@ -92,6 +96,7 @@ impl Runtime {
             feed: tokio::sync::watch::Sender::new(0),
             stopping: tokio::sync::watch::Sender::new(false),
             reloading: tokio::sync::Mutex::new(()),
+            providers: crate::channel::Providers::new(&settings.http_tls),
             settings,
             channels: RwLock::new(HashMap::new()),
         });
@@ -102,13 +107,27 @@ impl Runtime {
     /// Refreshes the in-memory channel table from the store.
     pub async fn reload_channels(&self) -> Result<(), relais_store::Error> {
         let list = self.store.channels().await?;
+        let loaded = self.flows.as_ref().map(|f| f.loaded());
         let mut map = self.channels.write().unwrap_or_else(|p| p.into_inner());
         map.clear();
-        map.extend(list.into_iter().map(|c| (c.id.clone(), c)));
+        for row in list {
+            // A channel's secrets: channels.yaml names them, `[secrets]` holds them.
+            let mut secrets = HashMap::new();
+            if let Some(l) = &loaded
+                && let Some(def) = l.ws.channels.iter().find(|d| d.id == row.id.as_str())
+            {
+                for (role, name) in &def.secrets {
+                    if let Some(v) = l.secrets.get(&name.to_lowercase()).and_then(|v| v.as_str()) {
+                        secrets.insert(role.clone(), v.to_owned());
+                    }
+                }
+            }
+            map.insert(row.id.clone(), Arc::new(LiveChannel::new(row, secrets)));
+        }
         if let Some(f) = &self.flows {
             let mut metas = std::collections::HashMap::new();
             let defs = f.loaded().ws.channels.clone();
-            for c in map.values() {
+            for c in map.values().map(|c| &c.row) {
                 let default_flow = defs
                     .iter()
                     .find(|d| d.id == c.id.as_str())
@@ -127,6 +146,11 @@ impl Runtime {
     }
 
     pub fn channel(&self, id: &ChannelId) -> Option<Channel> {
+        self.live_channel(id).map(|c| c.row.clone())
+    }
+
+    /// The channel with its secrets, for the adapters and inbound webhooks.
+    pub fn live_channel(&self, id: &ChannelId) -> Option<Arc<LiveChannel>> {
         self.channels
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -134,10 +158,39 @@ impl Runtime {
             .cloned()
     }
 
+    /// Waits for this channel's next send slot: sends are spaced by 1/`rate`.
+    pub async fn pace(&self, channel: &LiveChannel) {
+        let Some(rate) = channel.rate() else {
+            return;
+        };
+        let gap = std::time::Duration::from_secs_f64(1.0 / rate);
+        let slot = {
+            let mut pace = self.channel_pace.lock().unwrap_or_else(|p| p.into_inner());
+            let now = std::time::Instant::now();
+            let next = pace.entry(channel.row.id.clone()).or_insert(now);
+            let slot = (*next).max(now);
+            *next = slot + gap;
+            slot
+        };
+        tokio::time::sleep_until(slot.into()).await;
+    }
+
+    /// A provider asked the channel to wait (429 `Retry-After`): no send before then.
+    pub fn hold_channel(&self, channel: &ChannelId, wait: std::time::Duration) {
+        let until = std::time::Instant::now() + wait.min(std::time::Duration::from_secs(3600));
+        let mut pace = self.channel_pace.lock().unwrap_or_else(|p| p.into_inner());
+        let next = pace.entry(channel.clone()).or_insert(until);
+        *next = (*next).max(until);
+    }
+
+    pub fn telegram(&self) -> &crate::channel::telegram::Telegram {
+        self.providers.telegram()
+    }
+
     pub fn adapter(&self, kind: &str) -> Option<&dyn ChannelAdapter> {
         match kind {
             "rest" => Some(&self.rest),
-            _ => None,
+            other => self.providers.adapter(other),
         }
     }
 }

@@ -127,18 +127,35 @@ pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
 
 async fn deliver(rt: &Runtime, item: OutboxItem) {
     let started = std::time::Instant::now();
-    let result = match rt.channel(&item.channel) {
+    let result = match rt.live_channel(&item.channel) {
         None => Err(SendError::Permanent {
             detail: format!("channel {} does not exist", item.channel),
         }),
-        Some(channel) => match rt.adapter(&channel.kind) {
+        Some(channel) if !channel.row.enabled => Err(SendError::Permanent {
+            detail: format!(
+                "channel {} is disabled (no longer in channels.yaml)",
+                item.channel
+            ),
+        }),
+        Some(channel) => match rt.adapter(&channel.row.kind) {
             None => Err(SendError::Permanent {
-                detail: format!("no adapter for channel kind {:?}", channel.kind),
+                detail: format!("no adapter for channel kind {:?}", channel.row.kind),
             }),
-            Some(adapter) => adapter.send(&channel, &item).await,
+            Some(adapter) => {
+                rt.pace(&channel).await;
+                adapter.send(&channel, &item).await
+            }
         },
     };
     let now = rt.clock.now();
+    if let Err(SendError::Retryable {
+        retry_after: Some(r),
+        ..
+    }) = &result
+    {
+        let wait = r.until(now).0.saturating_sub(now.0).max(0);
+        rt.hold_channel(&item.channel, std::time::Duration::from_millis(wait as u64));
+    }
     let outcome = classify(
         result,
         item.attempts,

@@ -58,6 +58,18 @@ impl Tx<'_> {
             .transpose()
     }
 
+    pub fn channel_of_message(&mut self, id: MessageId) -> Result<Option<ChannelId>> {
+        Ok(self
+            .c
+            .query_opt(
+                "SELECT channel_id FROM messages WHERE id = $1",
+                &[id.0.into()],
+            )?
+            .map(|r| r.text(0))
+            .transpose()?
+            .map(ChannelId))
+    }
+
     pub fn conversation_of_message(&mut self, id: MessageId) -> Result<Option<ConversationId>> {
         Ok(self
             .c
@@ -95,6 +107,84 @@ impl Tx<'_> {
             .query_opt(&sql, &[id.0.into()])?
             .map(|r| message_from(&r))
             .transpose()
+    }
+
+    /// A provider's delivery status for the outbound message it calls `external_id`:
+    /// moves it forward only (`sent < delivered < read`, `failed` terminal). A status
+    /// for an id not (yet) recorded is kept and applied when the send is recorded.
+    pub fn apply_status(&mut self, s: &StatusReport) -> Result<StatusApplied> {
+        let found = self.c.query_opt(
+            "SELECT id, conversation_id, status FROM messages WHERE channel_id = $1 AND external_id = $2 \
+             AND direction = 'outbound' AND external_id IS NOT NULL",
+            &[s.channel.as_str().into(), s.external_id.as_str().into()],
+        )?;
+        let Some(r) = found else {
+            self.c.execute(
+                "INSERT INTO early_statuses (channel_id, external_id, status, detail, at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (channel_id, external_id, status) DO NOTHING",
+                &[
+                    s.channel.as_str().into(),
+                    s.external_id.as_str().into(),
+                    s.status.as_str().into(),
+                    s.detail.as_ref().into(),
+                    s.at.0.into(),
+                ],
+            )?;
+            return Ok(StatusApplied::Kept);
+        };
+        let id = MessageId(r.int("id")?);
+        let conversation = ConversationId(r.int("conversation_id")?);
+        let current = r
+            .opt_text("status")?
+            .and_then(|t| DeliveryStatus::parse(&t))
+            .unwrap_or(DeliveryStatus::Queued);
+        let Some(next) = current.advance(s.status) else {
+            return Ok(StatusApplied::Unchanged(id));
+        };
+        self.set_delivery(id, next, None)?;
+        let kind = if next == DeliveryStatus::Failed {
+            EventKind::DeliveryFailed
+        } else {
+            EventKind::DeliveryStatusChanged
+        };
+        self.insert_event(
+            Some(conversation),
+            &Event::new(
+                kind,
+                Actor::System,
+                s.at,
+                serde_json::json!({ "message": id, "status": next.as_str(), "detail": s.detail }),
+            ),
+        )?;
+        Ok(StatusApplied::Moved(id, next))
+    }
+
+    /// Statuses that arrived before `external_id` was recorded, applied now in order.
+    pub fn apply_early_statuses(&mut self, channel: &ChannelId, external_id: &str) -> Result<()> {
+        let rows = self.c.query(
+            "SELECT status, detail, at FROM early_statuses WHERE channel_id = $1 AND external_id = $2",
+            &[channel.as_str().into(), external_id.into()],
+        )?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.c.execute(
+            "DELETE FROM early_statuses WHERE channel_id = $1 AND external_id = $2",
+            &[channel.as_str().into(), external_id.into()],
+        )?;
+        for r in rows {
+            let Some(status) = DeliveryStatus::parse(&r.text("status")?) else {
+                continue;
+            };
+            self.apply_status(&StatusReport {
+                channel: channel.clone(),
+                external_id: external_id.to_owned(),
+                status,
+                detail: r.opt_text("detail")?,
+                at: Timestamp(r.int("at")?),
+            })?;
+        }
+        Ok(())
     }
 
     pub fn set_delivery(

@@ -1,0 +1,205 @@
+//! Provider webhooks (SPEC §6): `GET /webhooks/{kind}/{id}` answers Meta's
+//! verification handshake; `POST` checks the signature on the raw bytes BEFORE parsing
+//! (401 and nothing stored when it is missing or wrong), parses the whole body (400 and
+//! nothing stored when it is malformed), records every message through the pipeline
+//! (de-duplicated by the provider's id) and every delivery status, and answers 200 only
+//! then: a provider that gets no 200 redelivers, and redelivery is a no-op.
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::read_body;
+use crate::channel::{LiveChannel, ProviderEvent, meta, telegram, whatsapp};
+use crate::metrics::Metrics;
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use relais_core::contact::Identity;
+use relais_core::id::ChannelId;
+use relais_store::{Inbound, StatusReport};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub const KINDS: [&str; 4] = ["whatsapp", "messenger", "instagram", "telegram"];
+/// Most messages and statuses one webhook may carry.
+const MAX_EVENTS: usize = 1000;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/webhooks/{kind}/{id}", get(verify).post(receive))
+}
+
+fn channel(s: &AppState, kind: &str, id: &str) -> Result<Arc<LiveChannel>, ApiError> {
+    let missing = || ApiError::NotFound(format!("no {kind} channel named {id:?}"));
+    if !KINDS.contains(&kind) {
+        return Err(ApiError::NotFound(format!(
+            "no webhook for channel kind {kind:?}"
+        )));
+    }
+    let id = ChannelId::parse(id).map_err(|_| missing())?;
+    s.rt.live_channel(&id)
+        .filter(|c| c.row.kind == kind && c.row.enabled)
+        .ok_or_else(missing)
+}
+
+async fn verify(
+    State(s): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let ch = channel(&s, &kind, &id)?;
+    if kind == "telegram" {
+        return Err(ApiError::MethodNotAllowed(
+            "Telegram webhooks have no verification handshake; set them with setWebhook".into(),
+        ));
+    }
+    let expected = ch
+        .secret("verify_token")
+        .ok_or_else(|| ApiError::Forbidden("this channel has no verify_token secret".into()))?;
+    match meta::challenge(
+        expected,
+        q.get("hub.mode").map(String::as_str),
+        q.get("hub.verify_token").map(String::as_str),
+        q.get("hub.challenge").map(String::as_str),
+    ) {
+        Some(c) => Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            c.to_owned(),
+        )
+            .into_response()),
+        None => Err(ApiError::Forbidden(
+            "the verification token does not match".into(),
+        )),
+    }
+}
+
+fn authentic(ch: &LiveChannel, headers: &HeaderMap, body: &[u8]) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match ch.row.kind.as_str() {
+        "telegram" => ch
+            .secret("webhook_secret")
+            .is_some_and(|s| telegram::verify(s, header("x-telegram-bot-api-secret-token"))),
+        _ => ch
+            .secret("app_secret")
+            .is_some_and(|s| meta::verify(s, header("x-hub-signature-256"), body)),
+    }
+}
+
+async fn receive(
+    State(s): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+    req: Request,
+) -> Result<StatusCode, ApiError> {
+    let rejected = |e: ApiError| {
+        Metrics::inc(&s.rt.metrics.inbound_rejected);
+        e
+    };
+    let ch = channel(&s, &kind, &id).map_err(rejected)?;
+    let headers = req.headers().clone();
+    let body = read_body(req, &s).await.map_err(rejected)?;
+    if !authentic(&ch, &headers, &body) {
+        return Err(rejected(ApiError::Unauthorized(
+            "the webhook signature is missing or wrong".into(),
+        )));
+    }
+    let parsed = match kind.as_str() {
+        "whatsapp" => whatsapp::parse(&body),
+        "telegram" => telegram::parse(&body),
+        _ => meta::parse(&body, &kind),
+    };
+    let events = parsed.map_err(|e| {
+        rejected(ApiError::BadRequest {
+            field: None,
+            message: format!("not a {kind} webhook: {e}"),
+        })
+    })?;
+    if events.len() > MAX_EVENTS {
+        return Err(rejected(ApiError::BadRequest {
+            field: None,
+            message: format!(
+                "{} events in one webhook; the limit is {MAX_EVENTS}",
+                events.len()
+            ),
+        }));
+    }
+    // Everything is checked before anything is recorded: a bad message refuses the whole
+    // webhook, so the provider's redelivery finds nothing half-stored.
+    let mut inbound = Vec::new();
+    let mut statuses = Vec::new();
+    let mut callbacks = Vec::new();
+    let now = s.rt.clock.now();
+    for e in events {
+        match e {
+            ProviderEvent::Message(m) => {
+                Identity::new(ch.row.id.clone(), &m.address).map_err(|why| {
+                    rejected(ApiError::BadRequest {
+                        field: None,
+                        message: format!("a sender {why}"),
+                    })
+                })?;
+                if m.external_id.is_empty() || m.external_id.len() > 256 {
+                    return Err(rejected(ApiError::BadRequest {
+                        field: None,
+                        message: "a message id must be 1 to 256 bytes".into(),
+                    }));
+                }
+                if let Some(q) = m.callback_query {
+                    callbacks.push(q);
+                }
+                let text: String = m
+                    .text
+                    .chars()
+                    .filter(|c| *c != '\0')
+                    .take(s.max_text_chars)
+                    .collect();
+                inbound.push(Inbound {
+                    channel: ch.row.id.clone(),
+                    address: m.address,
+                    external_id: Some(m.external_id),
+                    text,
+                    contact_name: m.name.map(|n| n.chars().take(256).collect()),
+                    received_at: now,
+                    replies_in_band: false,
+                    button: m.button,
+                    payload: m.payload,
+                });
+            }
+            ProviderEvent::Status(st) => statuses.push(StatusReport {
+                channel: ch.row.id.clone(),
+                external_id: st.external_id,
+                status: st.status,
+                detail: st.detail,
+                at: st.at.unwrap_or(now),
+            }),
+        }
+    }
+    // Messages of one contact in their order; contacts in parallel.
+    let mut by_contact: Vec<Vec<Inbound>> = Vec::new();
+    for m in inbound {
+        match by_contact.iter_mut().find(|g| g[0].address == m.address) {
+            Some(g) => g.push(m),
+            None => by_contact.push(vec![m]),
+        }
+    }
+    let rt = &s.rt;
+    let results = futures_util::future::join_all(by_contact.into_iter().map(|group| async move {
+        for m in group {
+            rt.receive(m).await?;
+        }
+        Ok::<(), relais_store::Error>(())
+    }))
+    .await;
+    for r in results {
+        r?;
+    }
+    if !statuses.is_empty() {
+        rt.store.record_statuses(statuses).await?;
+        rt.poke_feed();
+    }
+    for q in callbacks {
+        let (rt, ch) = (rt.clone(), ch.clone());
+        tokio::spawn(async move { rt.telegram().answer_callback(&ch, &q).await });
+    }
+    Ok(StatusCode::OK)
+}

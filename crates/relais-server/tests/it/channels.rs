@@ -1,0 +1,629 @@
+//! Messaging channels end to end: a workspace with WhatsApp, Telegram and Messenger
+//! channels in channels.yaml, signed webhooks posted as the providers document them,
+//! and the replies reaching a local stand-in that answers as the providers do. The
+//! production client code is the same; only `api_base` points at the stand-in.
+
+use super::helpers::*;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use relais_server::app::{App, FlowSetup};
+use relais_server::channel::meta;
+use relais_server::clock::ManualClock;
+use relais_server::config::Settings;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The providers' side: records every call (path, headers, JSON body) and answers as
+/// the documentation shows, or 429 with `Retry-After` while `busy` counts down.
+#[derive(Clone, Default)]
+struct StandIn {
+    calls: Arc<Mutex<Vec<(String, HeaderMap, Value)>>>,
+    busy: Arc<AtomicUsize>,
+    seq: Arc<AtomicUsize>,
+}
+
+impl StandIn {
+    async fn start() -> (StandIn, String) {
+        let s = StandIn::default();
+        let app = axum::Router::new()
+            .route("/{*path}", axum::routing::post(answer))
+            .with_state(s.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (s, url)
+    }
+
+    fn calls_to(&self, suffix: &str) -> Vec<(HeaderMap, Value)> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _, _)| p.ends_with(suffix))
+            .map(|(_, h, b)| (h.clone(), b.clone()))
+            .collect()
+    }
+}
+
+async fn answer(
+    State(s): State<StandIn>,
+    UrlPath(path): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    s.calls.lock().unwrap().push((path.clone(), headers, body));
+    if s.busy
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "1")],
+            Json(json!({ "error": { "message": "(#130429) Rate limit hit", "code": 130429 } })),
+        )
+            .into_response();
+    }
+    let n = s.seq.fetch_add(1, Ordering::SeqCst);
+    let answer = if path.starts_with("tg/") {
+        json!({ "ok": true, "result": { "message_id": 100 + n } })
+    } else if path.contains("106540352242922") {
+        json!({ "messaging_product": "whatsapp", "contacts": [{ "input": "x", "wa_id": "x" }],
+                "messages": [{ "id": format!("wamid.OUT{n}") }] })
+    } else {
+        json!({ "recipient_id": "PSID1", "message_id": format!("m_out{n}") })
+    };
+    Json(answer).into_response()
+}
+
+use axum::Json;
+
+const FLOW: &str = r#"flow: menu
+name: Menu
+language: en
+trigger: { on: message }
+start: ask
+steps:
+  ask:
+    ask:
+      prompt:
+        text: "What do you need?"
+        buttons:
+          - { id: track, title: Track }
+          - { id: human, title: "Talk to us" }
+      routes:
+        - match: { button: [track] }
+          next: tracked
+      invalid: "Please pick a button."
+  tracked:
+    say: "Your parcel is on its way."
+    next: done
+  done:
+    resolve: {}
+"#;
+
+fn workspace(dir: &std::path::Path, stand_in: &str) {
+    std::fs::create_dir_all(dir.join("flows")).unwrap();
+    std::fs::write(dir.join("flows/menu.yaml"), FLOW).unwrap();
+    std::fs::write(
+        dir.join("channels.yaml"),
+        format!(
+            r#"channels:
+  - {{ id: wa, kind: whatsapp, default_flow: menu,
+      settings: {{ phone_number_id: "106540352242922", api_base: "{stand_in}/graph" }},
+      secrets: {{ token: WA_TOKEN, app_secret: WA_APP_SECRET, verify_token: WA_VERIFY }} }}
+  - {{ id: tg, kind: telegram, default_flow: menu, settings: {{ api_base: "{stand_in}/tg" }},
+      secrets: {{ bot_token: TG_TOKEN, webhook_secret: TG_SECRET }} }}
+  - {{ id: fb, kind: messenger, default_flow: menu,
+      settings: {{ page_id: "PAGE1", api_base: "{stand_in}/graph" }},
+      secrets: {{ token: FB_TOKEN, app_secret: FB_APP_SECRET, verify_token: FB_VERIFY }} }}
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("relais.toml"),
+        "[secrets]\nWA_TOKEN = \"wa-token\"\nWA_APP_SECRET = \"wa-app-secret\"\nWA_VERIFY = \"wa-verify\"\n\
+         TG_TOKEN = \"123:abc\"\nTG_SECRET = \"tg-secret\"\n\
+         FB_TOKEN = \"fb-token\"\nFB_APP_SECRET = \"fb-app-secret\"\nFB_VERIFY = \"fb-verify\"\n\
+         [outbox]\nbackoff_base = \"1s\"\n",
+    )
+    .unwrap();
+}
+
+async fn start(dir: &std::path::Path, clock: &ManualClock) -> Result<(App, String), String> {
+    let env = vec![(
+        "RELAIS__SERVER__LISTEN".to_owned(),
+        "127.0.0.1:0".to_owned(),
+    )];
+    let settings = Settings::load(dir, &env).map_err(|e| e.to_string())?;
+    let sources = relais_server::workspace::read(dir).map_err(|e| e.to_string())?;
+    let app = App::build_full(
+        &settings,
+        Arc::new(clock.clone()),
+        None,
+        Some(FlowSetup {
+            sources,
+            dir: Some(dir.to_owned()),
+        }),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let url = format!("http://{}", app.addr());
+    Ok((app, url))
+}
+
+/// WhatsApp's documented text message, from `from`, id `id`.
+fn wa_text(from: &str, id: &str, text: &str) -> Value {
+    json!({ "from": from, "id": id, "timestamp": "1800000000", "type": "text", "text": { "body": text } })
+}
+
+fn wa_webhook(messages: Vec<Value>, contacts: Vec<Value>) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{ "id": "WABA1", "changes": [{ "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": { "display_phone_number": "15550001111", "phone_number_id": "106540352242922" },
+            "contacts": contacts, "messages": messages } }] }]
+    }))
+    .unwrap()
+}
+
+async fn post_signed(
+    client: &reqwest::Client,
+    url: &str,
+    body: &[u8],
+    secret: Option<&str>,
+) -> u16 {
+    let mut req = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(s) = secret {
+        req = req.header("x-hub-signature-256", meta::sign(s, body));
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+/// The conversations on one channel.
+async fn on(
+    rt: &relais_server::runtime::Runtime,
+    channel: &str,
+) -> Vec<relais_core::id::ConversationId> {
+    rt.store
+        .conversations(relais_store::Page {
+            before: None,
+            limit: 500,
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|v| v.conversation.channel.as_str() == channel)
+        .map(|v| v.conversation.id)
+        .collect()
+}
+
+async fn count(rt: &relais_server::runtime::Runtime, channel: &str) -> usize {
+    on(rt, channel).await.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whatsapp_webhooks_are_verified_signed_recorded_once_and_answered_in_the_providers_format()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let (stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    let clock = ManualClock::new(T0);
+    let (app, url) = start(dir.path(), &clock).await.unwrap();
+    let rt = app.runtime();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let client = relais_server::tls::client();
+    let hook = format!("{url}/webhooks/whatsapp/wa");
+
+    // Meta's verification handshake: the challenge only for the right token.
+    let r = client
+        .get(format!(
+            "{hook}?hub.mode=subscribe&hub.verify_token=wa-verify&hub.challenge=1158201444"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "1158201444");
+    let r = client
+        .get(format!(
+            "{hook}?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Three messages from two contacts in one webhook.
+    let body = wa_webhook(
+        vec![
+            wa_text("33600000001", "wamid.A1", "hello"),
+            wa_text("33600000002", "wamid.B1", "bonjour"),
+            json!({ "from": "33600000001", "id": "wamid.A2", "timestamp": "1800000001", "type": "interactive",
+                    "interactive": { "type": "button_reply", "button_reply": { "id": "track", "title": "Track" } } }),
+        ],
+        vec![
+            json!({ "profile": { "name": "Ada" }, "wa_id": "33600000001" }),
+            json!({ "profile": { "name": "Bruno" }, "wa_id": "33600000002" }),
+        ],
+    );
+    // Unsigned or wrongly signed: 401, nothing stored.
+    assert_eq!(post_signed(&client, &hook, &body, None).await, 401);
+    assert_eq!(
+        post_signed(&client, &hook, &body, Some("wrong-secret")).await,
+        401
+    );
+    assert_eq!(
+        count(&rt, "wa").await,
+        0,
+        "a refused webhook stores nothing"
+    );
+    // Malformed but signed: 400, nothing stored.
+    assert_eq!(
+        post_signed(&client, &hook, b"{\"object\":", Some("wa-app-secret")).await,
+        400
+    );
+    assert_eq!(count(&rt, "wa").await, 0);
+
+    assert_eq!(
+        post_signed(&client, &hook, &body, Some("wa-app-secret")).await,
+        200
+    );
+    assert_eq!(count(&rt, "wa").await, 2, "one conversation per contact");
+    // Redelivered, also concurrently: a no-op that still answers 200.
+    let again = futures_util::future::join_all(
+        (0..4).map(|_| post_signed(&client, &hook, &body, Some("wa-app-secret"))),
+    )
+    .await;
+    assert!(again.iter().all(|s| *s == 200), "{again:?}");
+    let mut inbound = 0;
+    for c in on(&rt, "wa").await {
+        let msgs = rt.store.messages(c).await.unwrap();
+        inbound += msgs
+            .iter()
+            .filter(|m| m.direction == relais_core::message::Direction::Inbound)
+            .count();
+    }
+    assert_eq!(inbound, 3, "each provider message stored exactly once");
+
+    // The replies reach the stand-in as the Graph API documents them.
+    eventually("three replies sent to WhatsApp", || async {
+        stand_in.calls_to("106540352242922/messages").len() >= 3
+    })
+    .await;
+    let calls = stand_in.calls_to("106540352242922/messages");
+    let (headers, first) = &calls[0];
+    assert_eq!(headers["authorization"], "Bearer wa-token");
+    assert_eq!(first["messaging_product"], "whatsapp");
+    assert_eq!(first["recipient_type"], "individual");
+    let to_ada: Vec<&Value> = calls
+        .iter()
+        .map(|(_, b)| b)
+        .filter(|b| b["to"] == "33600000001")
+        .collect();
+    assert_eq!(to_ada[0]["type"], "interactive");
+    assert_eq!(to_ada[0]["interactive"]["type"], "button");
+    assert_eq!(
+        to_ada[0]["interactive"]["body"]["text"],
+        "What do you need?"
+    );
+    assert_eq!(
+        to_ada[0]["interactive"]["action"]["buttons"][0]["reply"],
+        json!({ "id": "track", "title": "Track" })
+    );
+    assert_eq!(to_ada[1]["type"], "text");
+    assert_eq!(to_ada[1]["text"]["body"], "Your parcel is on its way.");
+
+    // Delivery statuses move a message forward only, whatever order they come in; a
+    // status for an id not yet known is kept.
+    let status = |id: &str, s: &str| {
+        serde_json::to_vec(&json!({ "object": "whatsapp_business_account", "entry": [{ "id": "WABA1", "changes": [{
+            "field": "messages", "value": { "messaging_product": "whatsapp",
+            "metadata": { "display_phone_number": "1", "phone_number_id": "106540352242922" },
+            "statuses": [{ "id": id, "status": s, "timestamp": "1800000100", "recipient_id": "33600000001" }] } }] }] }))
+        .unwrap()
+    };
+    eventually("the sends are recorded", || async {
+        let mut sent = 0;
+        for c in on(&rt, "wa").await {
+            sent += rt
+                .store
+                .messages(c)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|m| {
+                    m.external_id
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with("wamid.OUT"))
+                })
+                .count();
+        }
+        sent >= 3
+    })
+    .await;
+    let out_id = "wamid.OUT0";
+    assert_eq!(
+        post_signed(
+            &client,
+            &hook,
+            &status(out_id, "read"),
+            Some("wa-app-secret")
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        post_signed(
+            &client,
+            &hook,
+            &status(out_id, "delivered"),
+            Some("wa-app-secret")
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        post_signed(
+            &client,
+            &hook,
+            &status("wamid.UNKNOWN", "delivered"),
+            Some("wa-app-secret")
+        )
+        .await,
+        200
+    );
+    let mut found = None;
+    for c in on(&rt, "wa").await {
+        for m in rt.store.messages(c).await.unwrap() {
+            if m.external_id.as_deref() == Some(out_id) {
+                found = m.status;
+            }
+        }
+    }
+    assert_eq!(
+        found,
+        Some(relais_core::message::DeliveryStatus::Read),
+        "read then delivered stays read"
+    );
+
+    let _ = stop.send(());
+    let _ = server.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_and_messenger_speak_their_own_formats_and_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    let clock = ManualClock::new(T0);
+    let (app, url) = start(dir.path(), &clock).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let client = relais_server::tls::client();
+
+    // Telegram: the secret header, de-duplication by update_id.
+    let update = json!({ "update_id": 900001, "message": { "message_id": 1, "from": { "id": 4242, "first_name": "Ada" },
+                         "chat": { "id": 4242, "type": "private" }, "date": 1800000000, "text": "hi" } });
+    let tg = format!("{url}/webhooks/telegram/tg");
+    let post_tg = |secret: Option<&'static str>, body: Value| {
+        let mut r = client.post(&tg).json(&body);
+        if let Some(s) = secret {
+            r = r.header("x-telegram-bot-api-secret-token", s);
+        }
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(post_tg(None, update.clone()).await, 401);
+    assert_eq!(post_tg(Some("wrong"), update.clone()).await, 401);
+    assert_eq!(post_tg(Some("tg-secret"), update.clone()).await, 200);
+    assert_eq!(post_tg(Some("tg-secret"), update.clone()).await, 200);
+    eventually("Telegram's sendMessage called", || async {
+        !stand_in.calls_to("bot123:abc/sendMessage").is_empty()
+    })
+    .await;
+    let (_, sent) = &stand_in.calls_to("bot123:abc/sendMessage")[0];
+    assert_eq!(sent["chat_id"], 4242);
+    assert_eq!(sent["text"], "What do you need?");
+    assert_eq!(
+        sent["reply_markup"]["inline_keyboard"],
+        json!([[{ "text": "Track", "callback_data": "track" }], [{ "text": "Talk to us", "callback_data": "human" }]])
+    );
+    // A tapped button: recorded as the button, then answered with answerCallbackQuery.
+    let tap = json!({ "update_id": 900002, "callback_query": { "id": "cbq-1", "from": { "id": 4242, "first_name": "Ada" },
+        "message": { "message_id": 100, "chat": { "id": 4242 }, "reply_markup": sent["reply_markup"] }, "data": "track" } });
+    assert_eq!(post_tg(Some("tg-secret"), tap).await, 200);
+    eventually("the callback query is answered", || async {
+        stand_in
+            .calls_to("answerCallbackQuery")
+            .iter()
+            .any(|(_, b)| b["callback_query_id"] == "cbq-1")
+    })
+    .await;
+    eventually("the flow followed the button", || async {
+        stand_in
+            .calls_to("bot123:abc/sendMessage")
+            .iter()
+            .any(|(_, b)| b["text"] == "Your parcel is on its way.")
+    })
+    .await;
+
+    // Messenger: the same HMAC, the Send API with quick replies.
+    let fb = format!("{url}/webhooks/messenger/fb");
+    let event = serde_json::to_vec(&json!({ "object": "page", "entry": [{ "id": "PAGE1", "time": 1, "messaging": [
+        { "sender": { "id": "PSID1" }, "recipient": { "id": "PAGE1" }, "timestamp": 1, "message": { "mid": "m_1", "text": "hello" } } ] }] }))
+    .unwrap();
+    assert_eq!(
+        post_signed(&client, &fb, &event, Some("wa-app-secret")).await,
+        401,
+        "another channel's secret"
+    );
+    assert_eq!(
+        post_signed(&client, &fb, &event, Some("fb-app-secret")).await,
+        200
+    );
+    eventually("the Send API called", || async {
+        !stand_in.calls_to("PAGE1/messages").is_empty()
+    })
+    .await;
+    let (headers, sent) = &stand_in.calls_to("PAGE1/messages")[0];
+    assert_eq!(headers["authorization"], "Bearer fb-token");
+    assert_eq!(sent["recipient"]["id"], "PSID1");
+    assert_eq!(sent["messaging_type"], "RESPONSE");
+    assert_eq!(
+        sent["message"]["quick_replies"][1],
+        json!({ "content_type": "text", "title": "Talk to us", "payload": "human" })
+    );
+
+    // A kind mismatch or an unknown channel is not found.
+    assert_eq!(
+        post_signed(
+            &client,
+            &format!("{url}/webhooks/telegram/fb"),
+            &event,
+            Some("fb-app-secret")
+        )
+        .await,
+        404
+    );
+    assert_eq!(
+        post_signed(
+            &client,
+            &format!("{url}/webhooks/whatsapp/nope"),
+            &event,
+            Some("fb-app-secret")
+        )
+        .await,
+        404
+    );
+
+    let _ = stop.send(());
+    let _ = server.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_429_is_paced_and_everything_is_delivered_after_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    stand_in.busy.store(2, Ordering::SeqCst);
+    let clock = ManualClock::new(T0);
+    let (app, url) = start(dir.path(), &clock).await.unwrap();
+    let rt = app.runtime();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let client = relais_server::tls::client();
+    let hook = format!("{url}/webhooks/whatsapp/wa");
+    let body = wa_webhook(vec![wa_text("33600000009", "wamid.Z1", "hello")], vec![]);
+    assert_eq!(
+        post_signed(&client, &hook, &body, Some("wa-app-secret")).await,
+        200
+    );
+    let body = wa_webhook(
+        vec![
+            json!({ "from": "33600000009", "id": "wamid.Z2", "timestamp": "1800000001", "type": "interactive",
+                     "interactive": { "type": "button_reply", "button_reply": { "id": "track", "title": "Track" } } }),
+        ],
+        vec![],
+    );
+    assert_eq!(
+        post_signed(&client, &hook, &body, Some("wa-app-secret")).await,
+        200
+    );
+    // The first two sends get 429 + Retry-After: 1; the outbox retries on the clock.
+    for _ in 0..40 {
+        clock.advance(relais_core::Duration::seconds(2));
+        rt.outbox_wake.notify_one();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if stand_in.calls_to("/messages").len() >= 4 {
+            break;
+        }
+    }
+    let calls = stand_in.calls_to("/messages");
+    assert!(calls.len() >= 4, "{} calls", calls.len());
+    let delivered: Vec<&str> = calls[2..]
+        .iter()
+        .map(|(_, b)| b["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        delivered[..2],
+        ["interactive", "text"],
+        "after the 429s, in conversation order"
+    );
+    let _ = stop.send(());
+    let _ = server.await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_yaml_is_applied_at_start_and_a_removed_channel_is_disabled() {
+    let dir = tempfile::tempdir().unwrap();
+    workspace(dir.path(), "http://127.0.0.1:9");
+    let clock = ManualClock::new(T0);
+    {
+        let (app, _) = start(dir.path(), &clock).await.unwrap();
+        let rt = app.runtime();
+        let wa = rt
+            .channel(&relais_core::id::ChannelId("wa".into()))
+            .unwrap();
+        assert_eq!(wa.kind, "whatsapp");
+        assert_eq!(wa.setting("phone_number_id"), Some("106540352242922"));
+        assert!(wa.enabled && wa.from_file);
+    }
+    // Drop the Telegram channel from the file: disabled, not deleted.
+    let text = std::fs::read_to_string(dir.path().join("channels.yaml")).unwrap();
+    let without_tg: String = text
+        .lines()
+        .filter(|l| !l.contains("id: tg") && !l.contains("TG_TOKEN"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.path().join("channels.yaml"), without_tg).unwrap();
+    let (app, url) = start(dir.path(), &clock).await.unwrap();
+    let rt = app.runtime();
+    let tg = rt
+        .channel(&relais_core::id::ChannelId("tg".into()))
+        .unwrap();
+    assert!(!tg.enabled, "a channel removed from the file is disabled");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let r = relais_server::tls::client()
+        .post(format!("{url}/webhooks/telegram/tg"))
+        .header("x-telegram-bot-api-secret-token", "tg-secret")
+        .json(&json!({ "update_id": 1, "message": { "message_id": 1, "chat": { "id": 1 }, "text": "hi" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "a disabled channel takes no traffic");
+    let _ = stop.send(());
+    let _ = server.await;
+
+    // An unset secret: the server refuses to start, naming it.
+    std::fs::write(
+        dir.path().join("relais.toml"),
+        "[secrets]\nWA_TOKEN = \"x\"\nWA_APP_SECRET = \"y\"\nFB_TOKEN = \"x\"\nFB_APP_SECRET = \"y\"\nFB_VERIFY = \"z\"\n",
+    )
+    .unwrap();
+    let err = start(dir.path(), &clock)
+        .await
+        .err()
+        .expect("an unset secret must stop the start");
+    assert!(
+        err.contains("WA_VERIFY") && err.contains("channel wa"),
+        "{err}"
+    );
+}
