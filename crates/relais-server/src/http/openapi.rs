@@ -44,6 +44,7 @@ mod tests {
         ("webhooks", include_str!("webhooks.rs")),
         ("tokens", include_str!("tokens.rs")),
         ("totp", include_str!("totp.rs")),
+        ("providers", include_str!("providers.rs")),
     ];
 
     const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
@@ -55,6 +56,9 @@ mod tests {
         ("get", "/metrics"),
         ("post", "/api/v1/auth/login"),
         ("get", "/api/v1/openapi.json"),
+        // Authenticated by the provider's signature (tested in it::channels).
+        ("get", "/webhooks/{kind}/{id}"),
+        ("post", "/webhooks/{kind}/{id}"),
     ];
 
     type Route = (String, String);

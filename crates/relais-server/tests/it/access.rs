@@ -356,6 +356,9 @@ async fn every_documented_route_checks_its_caller() {
         ("get", "/metrics"),
         ("post", "/api/v1/auth/login"),
         ("get", "/api/v1/openapi.json"),
+        // Provider webhooks: signatures, not tokens (it::channels).
+        ("get", "/webhooks/{kind}/{id}"),
+        ("post", "/webhooks/{kind}/{id}"),
     ];
     // What a `tokens`-only token may call.
     let tokens_scope = [
