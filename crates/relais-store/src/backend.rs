@@ -158,6 +158,10 @@ impl<B: Backend> Pipeline for SqlStore<B> {
         self.write(move |tx| tx.claim_outbox(&claim)).await
     }
 
+    async fn record_statuses(&self, reports: Vec<StatusReport>) -> Result<Vec<StatusApplied>> {
+        self.write(move |tx| reports.iter().map(|r| tx.apply_status(r)).collect())
+            .await
+    }
     async fn record_attempt(&self, attempt: Attempt) -> Result<()> {
         self.write(move |tx| usecase::record_attempt(tx, &attempt))
             .await
@@ -358,11 +362,6 @@ impl<B: Backend> Admin for SqlStore<B> {
 
     async fn channels(&self) -> Result<Vec<Channel>> {
         self.read(|tx| tx.channels()).await
-    }
-
-    async fn record_statuses(&self, reports: Vec<StatusReport>) -> Result<Vec<StatusApplied>> {
-        self.write(move |tx| reports.iter().map(|r| tx.apply_status(r)).collect())
-            .await
     }
 
     async fn sync_channels(&self, specs: Vec<ChannelSpec>, now: Timestamp) -> Result<ChannelSync> {

@@ -95,6 +95,9 @@ pub trait Pipeline: Send + Sync {
     /// Journals one delivery attempt and moves the message accordingly.
     async fn record_attempt(&self, attempt: Attempt) -> Result<()>;
 
+    /// Providers' delivery statuses, applied in one transaction (a webhook's batch).
+    async fn record_statuses(&self, reports: Vec<StatusReport>) -> Result<Vec<StatusApplied>>;
+
     /// When the next queued, unleased outbound message becomes due, if any.
     async fn next_outbox_due(&self, now: Timestamp) -> Result<Option<Timestamp>>;
 
@@ -213,9 +216,6 @@ pub trait Admin: Send + Sync {
     async fn create_channel(&self, channel: NewChannel) -> Result<Channel>;
 
     async fn channels(&self) -> Result<Vec<Channel>>;
-
-    /// Providers' delivery statuses, applied in one transaction (a webhook's batch).
-    async fn record_statuses(&self, reports: Vec<StatusReport>) -> Result<Vec<StatusApplied>>;
 
     /// channels.yaml → the channels table: created or updated; channels an earlier
     /// file defined and this one does not are disabled (their history stays).
