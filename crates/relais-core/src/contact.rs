@@ -45,3 +45,18 @@ impl Identity {
         })
     }
 }
+
+/// The contact's address on a `to` channel reached by phone, from its address on a
+/// `from` channel reached by phone: WhatsApp's `wa_id` is the number's digits, SMS
+/// uses E.164 (`+` and digits). `None` when either kind is not a phone channel.
+pub fn same_phone(from_kind: &str, address: &str, to_kind: &str) -> Option<String> {
+    let digits: String = address.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 6 || digits.len() > 15 {
+        return None;
+    }
+    match (from_kind, to_kind) {
+        ("whatsapp" | "sms", "sms") => Some(format!("+{digits}")),
+        ("whatsapp" | "sms", "whatsapp") => Some(digits),
+        _ => None,
+    }
+}

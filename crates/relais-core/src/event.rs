@@ -55,6 +55,8 @@ pub enum EventKind {
     MessageSent,
     DeliveryStatusChanged,
     DeliveryFailed,
+    /// A queued message moved to the channel's fallback (window closed, failed for good).
+    MessageRerouted,
     StatusChanged,
     StepEntered,
     Escalated,
@@ -75,13 +77,14 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 23] = [
+    pub const ALL: [EventKind; 24] = [
         EventKind::ConversationStarted,
         EventKind::MessageReceived,
         EventKind::MessageQueued,
         EventKind::MessageSent,
         EventKind::DeliveryStatusChanged,
         EventKind::DeliveryFailed,
+        EventKind::MessageRerouted,
         EventKind::StatusChanged,
         EventKind::StepEntered,
         EventKind::Escalated,
@@ -109,6 +112,7 @@ impl EventKind {
             EventKind::MessageSent => "message_sent",
             EventKind::DeliveryStatusChanged => "delivery_status_changed",
             EventKind::DeliveryFailed => "delivery_failed",
+            EventKind::MessageRerouted => "message_rerouted",
             EventKind::StatusChanged => "status_changed",
             EventKind::StepEntered => "step_entered",
             EventKind::Escalated => "escalated",

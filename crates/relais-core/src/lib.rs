@@ -19,6 +19,7 @@ pub mod routing;
 pub mod step;
 pub mod ticket;
 pub mod time;
+pub mod window;
 
 pub use decision::{ConversationHandler, Decision, HandlerInput, Trigger};
 pub use time::{Duration, Timestamp};

@@ -7,7 +7,7 @@ use crate::tx::Tx;
 use crate::{Admin, Desk, Error, Pipeline, Result, snapshot, usecase};
 use async_trait::async_trait;
 use relais_core::event::Event;
-use relais_core::id::{AgentId, ChannelId, ConversationId, MessageId, TimerId};
+use relais_core::id::{AgentId, ChannelId, ContactId, ConversationId, MessageId, TimerId};
 use relais_core::lifecycle::Lifecycle;
 use relais_core::message::Message;
 use relais_core::{ConversationHandler, Timestamp};
@@ -156,6 +156,18 @@ impl<B: Backend> Pipeline for SqlStore<B> {
 
     async fn claim_outbox(&self, claim: OutboxClaim) -> Result<Vec<OutboxItem>> {
         self.write(move |tx| tx.claim_outbox(&claim)).await
+    }
+
+    async fn reroute_outbound(
+        &self,
+        message: MessageId,
+        seen_on: ChannelId,
+        to: ChannelId,
+        reason: String,
+        now: Timestamp,
+    ) -> Result<bool> {
+        self.write(move |tx| tx.reroute_outbound(message, &seen_on, &to, &reason, now))
+            .await
     }
 
     async fn record_statuses(&self, reports: Vec<StatusReport>) -> Result<Vec<StatusApplied>> {
@@ -362,6 +374,29 @@ impl<B: Backend> Admin for SqlStore<B> {
 
     async fn channels(&self) -> Result<Vec<Channel>> {
         self.read(|tx| tx.channels()).await
+    }
+
+    async fn contact_card(&self, id: ContactId) -> Result<ContactCard> {
+        self.read(move |tx| tx.contact_card(id)).await
+    }
+
+    async fn merge_contacts(
+        &self,
+        into: ContactId,
+        from: ContactId,
+        by: AgentId,
+        now: Timestamp,
+    ) -> Result<ContactCard> {
+        self.write(move |tx| {
+            tx.merge_contacts(into, from)?;
+            tx.admin_event(
+                by,
+                now,
+                serde_json::json!({ "action": "merge_contacts", "into": into, "from": from }),
+            )?;
+            tx.contact_card(into)
+        })
+        .await
     }
 
     async fn sync_channels(&self, specs: Vec<ChannelSpec>, now: Timestamp) -> Result<ChannelSync> {

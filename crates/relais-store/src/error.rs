@@ -13,6 +13,10 @@ pub enum Error {
     /// status does not allow).
     #[error("{0}")]
     Conflict(String),
+    /// The channel's customer-service window is closed and no fallback can carry the
+    /// message (SPEC §6); the reason names the window.
+    #[error("{reason}")]
+    WindowClosed { reason: String },
     /// Internal signal: the inbound message was already stored. The transaction rolls back.
     #[error("duplicate inbound message")]
     DuplicateInbound,

@@ -34,7 +34,7 @@ pub use proactive::ProactiveOutcome;
 
 use async_trait::async_trait;
 use relais_core::event::Event;
-use relais_core::id::{AgentId, ChannelId, ConversationId, MessageId, TimerId};
+use relais_core::id::{AgentId, ChannelId, ContactId, ConversationId, MessageId, TimerId};
 use relais_core::message::Message;
 use relais_core::{ConversationHandler, Timestamp};
 use std::sync::Arc;
@@ -94,6 +94,17 @@ pub trait Pipeline: Send + Sync {
 
     /// Journals one delivery attempt and moves the message accordingly.
     async fn record_attempt(&self, attempt: Attempt) -> Result<()>;
+
+    /// Moves a queued message to the `to` channel (a fallback), with an event saying
+    /// why; `false` when the contact has no address there (nothing changes).
+    async fn reroute_outbound(
+        &self,
+        message: MessageId,
+        seen_on: ChannelId,
+        to: ChannelId,
+        reason: String,
+        now: Timestamp,
+    ) -> Result<bool>;
 
     /// Providers' delivery statuses, applied in one transaction (a webhook's batch).
     async fn record_statuses(&self, reports: Vec<StatusReport>) -> Result<Vec<StatusApplied>>;
@@ -216,6 +227,19 @@ pub trait Admin: Send + Sync {
     async fn create_channel(&self, channel: NewChannel) -> Result<Channel>;
 
     async fn channels(&self) -> Result<Vec<Channel>>;
+
+    /// A contact and every identity it has on the channels.
+    async fn contact_card(&self, id: ContactId) -> Result<ContactCard>;
+
+    /// Folds `from` into `into` (identities, conversations, consents), recorded as
+    /// `by`'s admin action; `from` no longer exists afterwards.
+    async fn merge_contacts(
+        &self,
+        into: ContactId,
+        from: ContactId,
+        by: AgentId,
+        now: Timestamp,
+    ) -> Result<ContactCard>;
 
     /// channels.yaml → the channels table: created or updated; channels an earlier
     /// file defined and this one does not are disabled (their history stays).

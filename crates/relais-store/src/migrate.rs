@@ -59,6 +59,11 @@ pub const SQLITE: &[Migration] = &[
         name: "channels",
         sql: include_str!("../migrations/sqlite/0009_channels.sql"),
     },
+    Migration {
+        version: 10,
+        name: "window",
+        sql: include_str!("../migrations/sqlite/0010_window.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -106,6 +111,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 9,
         name: "channels",
         sql: include_str!("../migrations/postgres/0009_channels.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "window",
+        sql: include_str!("../migrations/postgres/0010_window.sql"),
     },
 ];
 

@@ -28,6 +28,8 @@ pub struct Inbound {
     /// What the message carries besides text (attachments, a location, the provider's
     /// type), stored as the message's `payload`.
     pub payload: Option<serde_json::Value>,
+    /// The channel has a customer-service window: this message (re)opens it.
+    pub opens_window: bool,
 }
 
 /// A provider's delivery status for one of our outbound messages.
@@ -200,6 +202,12 @@ pub struct OutboxItem {
     pub buttons: Vec<String>,
     /// Choice ids, media, template parameters.
     pub rich: relais_core::rich::Rich,
+    /// Written by a human agent (Messenger's `HUMAN_AGENT` tag may carry it).
+    pub by_agent: bool,
+    /// The contact's last message on this channel (the customer-service window).
+    pub last_inbound_at: Option<Timestamp>,
+    /// A message tag the send must carry (decided at dispatch; not stored).
+    pub tag: Option<String>,
     /// Attempts made before this one.
     pub attempts: i64,
 }
@@ -277,6 +285,24 @@ impl Channel {
     pub fn setting(&self, key: &str) -> Option<&str> {
         self.settings.get(key).and_then(serde_json::Value::as_str)
     }
+}
+
+/// How a contact is reached on one channel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactIdentity {
+    pub channel: ChannelId,
+    pub kind: String,
+    pub address: String,
+    /// The contact's last message there (the customer-service window's start).
+    pub last_inbound_at: Option<Timestamp>,
+    pub since: Timestamp,
+}
+
+/// A contact with every channel it is reached on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactCard {
+    pub contact: relais_core::contact::Contact,
+    pub identities: Vec<ContactIdentity>,
 }
 
 /// A channel as channels.yaml defines it, for [`crate::Admin::sync_channels`].
@@ -560,6 +586,8 @@ pub struct DeskConversation {
     pub view: ConversationView,
     pub queued_at: Option<Timestamp>,
     pub assigned_at: Option<Timestamp>,
+    /// The contact's last message on this channel (the customer-service window).
+    pub last_inbound_at: Option<Timestamp>,
 }
 
 /// A team as configured (teams.yaml or the API).

@@ -222,6 +222,7 @@ mod tests {
             replies_in_band: true,
             button: None,
             payload: None,
+            opens_window: false,
         }
     }
 

@@ -216,6 +216,12 @@ fn record_inbound(
         Some(&inbound.address),
         payload.as_deref(),
     )?;
+    if inbound.opens_window {
+        tx.c.execute(
+            "UPDATE contact_identities SET last_inbound_at = $1 WHERE channel_id = $2 AND address = $3",
+            &[now.0.into(), inbound.channel.as_str().into(), inbound.address.as_str().into()],
+        )?;
+    }
     events.push(Event::new(
         EventKind::MessageReceived,
         Actor::Contact(contact.id),

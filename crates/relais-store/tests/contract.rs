@@ -154,6 +154,9 @@ contract!(
     a_reopened_conversation_goes_to_the_queue_when_its_agent_is_gone,
     webhooks_hear_escalations_assignments_customer_replies_and_solves,
     queue_positions_follow_arrivals_priorities_claims_transfers_and_solves,
+    channels_yaml_syncs_and_a_removed_channel_is_disabled,
+    provider_statuses_move_forward_only_and_early_ones_wait,
+    a_message_moves_to_its_fallback_and_phone_channels_share_the_contact,
 );
 
 #[path = "contract/pipeline.rs"]
@@ -191,6 +194,10 @@ use queue::*;
 #[path = "contract/proactive.rs"]
 mod proactive;
 use proactive::*;
+
+#[path = "contract/channels.rs"]
+mod channels;
+use channels::*;
 
 #[path = "contract/sqlite.rs"]
 mod sqlite_only;
@@ -230,6 +237,7 @@ fn inbound(address: &str, external: Option<&str>, text: &str, at: Timestamp) -> 
         replies_in_band: true,
         button: None,
         payload: None,
+        opens_window: false,
     }
 }
 

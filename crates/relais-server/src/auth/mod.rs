@@ -31,10 +31,12 @@ pub enum Permission {
     /// Enrol in, confirm or disable one's own second factor. The only permission of
     /// the session given to someone who must enrol before anything else.
     ManageOwnTotp,
+    /// Read a contact's card, merge two contacts (admins).
+    ManageContacts,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::ReadConversations,
         Permission::ManageChannels,
         Permission::ManageAgents,
@@ -44,6 +46,7 @@ impl Permission {
         Permission::WorkConversations,
         Permission::ManageTeams,
         Permission::ManageOwnTotp,
+        Permission::ManageContacts,
     ];
 
     /// The token scope that grants it.
@@ -53,7 +56,8 @@ impl Permission {
             Permission::ManageChannels
             | Permission::ManageAgents
             | Permission::ManageFlows
-            | Permission::ManageTeams => "admin",
+            | Permission::ManageTeams
+            | Permission::ManageContacts => "admin",
             Permission::WorkConversations => "conversations:write",
             Permission::ManageOwnTokens => "tokens",
             Permission::SendEvents => "events",
@@ -82,7 +86,8 @@ pub fn allows(role: Role, scopes: &[String], p: Permission) -> bool {
         Permission::ManageChannels
         | Permission::ManageAgents
         | Permission::ManageFlows
-        | Permission::ManageTeams => relais_core::access::may_configure(role),
+        | Permission::ManageTeams
+        | Permission::ManageContacts => relais_core::access::may_configure(role),
         Permission::SendEvents => role != Role::Agent,
     };
     role_ok

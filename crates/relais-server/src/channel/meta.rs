@@ -234,7 +234,7 @@ impl ChannelAdapter for Meta {
         let url = format!("{}/{page}/messages", channel.api_base(DEFAULT_API_BASE));
         let answer = send_json(
             self.client.post(url).bearer_auth(token),
-            &render(&item.address, item, None),
+            &render(&item.address, item, item.tag.as_deref()),
             "the Send API",
         )
         .await?;

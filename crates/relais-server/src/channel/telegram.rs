@@ -258,6 +258,9 @@ mod tests {
             text: "Pick".into(),
             buttons,
             rich: Rich::default(),
+            by_agent: false,
+            last_inbound_at: None,
+            tag: None,
             attempts: 0,
         };
         let (method, body) = render("1111", &item(vec!["Yes".into(), "No".into()]));

@@ -307,6 +307,9 @@ mod tests {
             text: text.into(),
             buttons: buttons.iter().map(|b| (*b).to_owned()).collect(),
             rich,
+            by_agent: false,
+            last_inbound_at: None,
+            tag: None,
             attempts: 0,
         }
     }

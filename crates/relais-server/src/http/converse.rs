@@ -160,6 +160,7 @@ fn validate(req: ConverseRequest, channel: &Channel, max_text: usize) -> Result<
         replies_in_band: true,
         button: req.button,
         payload: None,
+        opens_window: false,
     })
 }
 

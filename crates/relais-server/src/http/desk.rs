@@ -138,6 +138,7 @@ async fn show(
     let id = c.view.conversation.id;
     let messages = s.rt.store.messages(id).await?;
     let csat = s.rt.store.csat(id).await?;
+    let window = window_view(&s, &c);
     // The bot's collected variables are the conversation's fields; the contact's
     // attributes and the escalation reason come with the conversation.
     Ok(Json(json!({
@@ -148,7 +149,35 @@ async fn show(
         "escalation_reason": c.view.conversation.escalation_reason,
         "messages": messages,
         "csat": csat,
+        "window": window,
     })))
+}
+
+/// The channel's customer-service window (SPEC §6): when it closes, whether it is open,
+/// and what can still be sent once it is closed. `null` on channels without one.
+fn window_view(s: &AppState, c: &relais_store::DeskConversation) -> Value {
+    let Some(channel) = s.rt.channel(&c.view.conversation.channel) else {
+        return Value::Null;
+    };
+    if !relais_core::window::applies(&channel.kind) {
+        return Value::Null;
+    }
+    let closes_at = relais_core::window::closes_at(&channel.kind, c.last_inbound_at);
+    let now = s.rt.clock.now();
+    let templates: Vec<String> = s.rt.flows.as_ref().map_or_else(Vec::new, |f| {
+        f.loaded()
+            .ws
+            .templates
+            .iter()
+            .map(|t| t.name.clone())
+            .collect()
+    });
+    json!({
+        "closes_at": closes_at,
+        "open": closes_at.is_some_and(|t| t > now),
+        "fallback": channel.fallback,
+        "templates": templates,
+    })
 }
 
 #[derive(Deserialize)]
@@ -189,7 +218,32 @@ async fn run(s: &AppState, caller: &Caller, id: i64, act: Act) -> Result<Json<Va
             act,
             now: relais_core::Timestamp(0),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // Name what can still be sent (SPEC §6): the registered templates.
+            relais_store::Error::WindowClosed { reason } => {
+                let names: Vec<String> = s.rt.flows.as_ref().map_or_else(Vec::new, |f| {
+                    let mut n: Vec<String> = f
+                        .loaded()
+                        .ws
+                        .templates
+                        .iter()
+                        .map(|t| t.name.clone())
+                        .collect();
+                    n.dedup();
+                    n
+                });
+                ApiError::Conflict(if names.is_empty() {
+                    format!("{reason}; no template is registered (templates.yaml)")
+                } else {
+                    format!(
+                        "{reason}; templates that can still be sent: {}",
+                        names.join(", ")
+                    )
+                })
+            }
+            other => other.into(),
+        })?;
     let c = visible(s, caller, id).await.ok();
     Ok(Json(json!({
         "message": out.message,

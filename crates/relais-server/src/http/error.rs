@@ -61,6 +61,7 @@ impl From<relais_store::Error> for ApiError {
             E::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             E::AlreadyExists(what) => ApiError::Conflict(format!("{what} already exists")),
             E::Conflict(why) => ApiError::Conflict(why),
+            E::WindowClosed { reason } => ApiError::Conflict(reason),
             E::Closed => ApiError::Unavailable,
             other => ApiError::Internal(other.to_string()),
         }

@@ -3,6 +3,7 @@
 //! errors become responses only in [`error`].
 
 pub mod api;
+pub mod contacts;
 pub mod converse;
 pub mod desk;
 pub mod error;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes())
         .merge(webhooks::routes())
         .merge(providers::routes())
+        .merge(contacts::routes())
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(shield::shield))

@@ -45,6 +45,7 @@ mod tests {
         ("tokens", include_str!("tokens.rs")),
         ("totp", include_str!("totp.rs")),
         ("providers", include_str!("providers.rs")),
+        ("contacts", include_str!("contacts.rs")),
     ];
 
     const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];

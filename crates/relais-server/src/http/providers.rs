@@ -163,6 +163,7 @@ async fn receive(
                     replies_in_band: false,
                     button: m.button,
                     payload: m.payload,
+                    opens_window: relais_core::window::applies(&kind),
                 });
             }
             ProviderEvent::Status(st) => statuses.push(StatusReport {

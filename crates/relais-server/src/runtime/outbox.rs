@@ -7,7 +7,7 @@ use super::Runtime;
 use super::http::RetryAfter;
 use crate::channel::SendError;
 use crate::metrics::Metrics;
-use relais_core::{Duration, Timestamp};
+use relais_core::{Duration, Timestamp, window};
 use relais_store::{Attempt, AttemptOutcome, OutboxClaim, OutboxItem};
 use std::sync::Arc;
 use tokio::sync::{Semaphore, watch};
@@ -125,9 +125,35 @@ pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn deliver(rt: &Runtime, item: OutboxItem) {
+async fn deliver(rt: &Runtime, mut item: OutboxItem) {
     let started = std::time::Instant::now();
-    let result = match rt.live_channel(&item.channel) {
+    let live = rt.live_channel(&item.channel);
+    let fallback = live
+        .as_ref()
+        .and_then(|c| c.row.fallback.clone())
+        .filter(|f| rt.channel(f).is_some_and(|c| c.enabled));
+    // The channel's window (SPEC §6): outside it, a message goes to the fallback or is
+    // recorded as undeliverable, saying why; a human agent's reply may carry a tag.
+    if let Some(channel) = &live {
+        let rule = window::Outgoing {
+            template: item.rich.template.is_some(),
+            by_agent: item.by_agent,
+        };
+        match window::carry(
+            &channel.row.kind,
+            item.last_inbound_at,
+            rt.clock.now(),
+            rule,
+        ) {
+            window::Carry::Send => {}
+            window::Carry::Tagged(tag) => item.tag = Some(tag.to_owned()),
+            window::Carry::Closed { reason } => {
+                let detail = format!("undeliverable on {}: {reason}", channel.row.id);
+                return give_up_or_reroute(rt, &item, fallback, detail, started, false).await;
+            }
+        }
+    }
+    let result = match live {
         None => Err(SendError::Permanent {
             detail: format!("channel {} does not exist", item.channel),
         }),
@@ -163,6 +189,11 @@ async fn deliver(rt: &Runtime, item: OutboxItem) {
         &rt.settings,
         0.5 + rand::random::<f64>() / 2.0,
     );
+    if let (AttemptOutcome::Failed { detail }, Some(_)) = (&outcome, &fallback) {
+        // Failed for good here: the fallback channel takes it.
+        let detail = detail.clone();
+        return give_up_or_reroute(rt, &item, fallback, detail, started, true).await;
+    }
     match &outcome {
         AttemptOutcome::Sent { .. } => Metrics::inc(&rt.metrics.outbound_sent),
         AttemptOutcome::Retry { detail, .. } => {
@@ -184,6 +215,74 @@ async fn deliver(rt: &Runtime, item: OutboxItem) {
         // The lease expires and the message is tried again: at-least-once, journaled.
         tracing::error!(message = %item.message, error = %e, "cannot record a delivery attempt");
     }
+}
+
+/// A message this channel cannot carry: to the fallback channel when there is one and
+/// the contact has an address there (the transcript says so), else failed with
+/// `detail`. `attempted`: a send was tried (journaled as such before the move).
+async fn give_up_or_reroute(
+    rt: &Runtime,
+    item: &OutboxItem,
+    fallback: Option<relais_core::id::ChannelId>,
+    detail: String,
+    started: std::time::Instant,
+    attempted: bool,
+) {
+    let now = rt.clock.now();
+    let journal = |outcome| Attempt {
+        message: item.message,
+        at: now,
+        duration_ms: started.elapsed().as_millis() as i64,
+        outcome,
+    };
+    if let Some(fb) = fallback {
+        if attempted {
+            let _ = rt
+                .store
+                .record_attempt(journal(AttemptOutcome::Retry {
+                    retry_at: now,
+                    detail: detail.clone(),
+                    ambiguous: false,
+                }))
+                .await;
+        }
+        match rt
+            .store
+            .reroute_outbound(
+                item.message,
+                item.channel.clone(),
+                fb.clone(),
+                detail.clone(),
+                now,
+            )
+            .await
+        {
+            Ok(true) => {
+                tracing::info!(message = %item.message, to = %fb, "message moved to the fallback channel");
+                rt.poke_feed();
+                rt.outbox_wake.notify_one();
+                return;
+            }
+            Ok(false) => {
+                let detail =
+                    format!("{detail}; the contact has no address on the fallback channel {fb}");
+                return fail(rt, journal(AttemptOutcome::Failed { detail })).await;
+            }
+            Err(e) => {
+                tracing::error!(message = %item.message, error = %e, "cannot move a message to its fallback");
+                return;
+            }
+        }
+    }
+    fail(rt, journal(AttemptOutcome::Failed { detail })).await;
+}
+
+async fn fail(rt: &Runtime, attempt: Attempt) {
+    Metrics::inc(&rt.metrics.outbound_failed);
+    if let Err(e) = rt.store.record_attempt(attempt).await {
+        tracing::error!(error = %e, "cannot record a delivery attempt");
+    }
+    rt.poke_feed();
 }
 
 #[cfg(test)]

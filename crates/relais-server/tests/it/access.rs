@@ -62,6 +62,7 @@ async fn fixture(app: &TestApp, who: (i64, Role), relation: Relation) -> Convers
                 replies_in_band: true,
                 button: None,
                 payload: None,
+                opens_window: false,
             },
             Arc::new(EscalateTo(team)),
         )

@@ -97,7 +97,16 @@ steps:
       routes:
         - match: { button: [track] }
           next: tracked
+        - match: { button: [human] }
+          next: human
       invalid: "Please pick a button."
+      timeout: 30h
+      on_timeout: nudge
+  human:
+    handoff: { team: support, reason: requested }
+  nudge:
+    say: "Are you still there?"
+    next: done
   tracked:
     say: "Your parcel is on its way."
     next: done
@@ -122,6 +131,16 @@ fn workspace(dir: &std::path::Path, stand_in: &str) {
       secrets: {{ token: FB_TOKEN, app_secret: FB_APP_SECRET, verify_token: FB_VERIFY }} }}
 "#
         ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("teams.yaml"),
+        "teams:\n  - { id: support, name: Support, assignment: manual }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("templates.yaml"),
+        "templates:\n  - { name: order_update, language: en, category: utility, body: \"Your order {{1}} has news.\" }\n",
     )
     .unwrap();
     std::fs::write(
@@ -626,4 +645,340 @@ async fn channels_yaml_is_applied_at_start_and_a_removed_channel_is_disabled() {
         err.contains("WA_VERIFY") && err.contains("channel wa"),
         "{err}"
     );
+}
+
+fn wa_tap(from: &str, id: &str, button: &str, title: &str) -> Value {
+    json!({ "from": from, "id": id, "timestamp": "1800000001", "type": "interactive",
+            "interactive": { "type": "button_reply", "button_reply": { "id": button, "title": title } } })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_reply_outside_the_24_hour_window_is_refused_naming_the_window_and_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    let clock = ManualClock::new(T0);
+    let app = spawn_dir_app(dir.path(), &clock).await;
+    let hook = format!("{}/webhooks/whatsapp/wa", app.url);
+    let who = "33600000007";
+    let body = wa_webhook(vec![wa_text(who, "wamid.W1", "hi")], vec![]);
+    assert_eq!(
+        post_signed(&app.client, &hook, &body, Some("wa-app-secret")).await,
+        200
+    );
+    let body = wa_webhook(vec![wa_tap(who, "wamid.W2", "human", "Talk to us")], vec![]);
+    assert_eq!(
+        post_signed(&app.client, &hook, &body, Some("wa-app-secret")).await,
+        200
+    );
+    let conv = on(&app.rt, "wa").await[0];
+    let agent = super::handoff::login_agent(&app, "alice@example.com", "agent", &["support"]).await;
+    let reply = |token: &str, text: &str| {
+        let r = app
+            .client
+            .post(format!("{}/api/v1/conversations/{}/reply", app.url, conv.0))
+            .bearer_auth(token)
+            .json(&json!({ "text": text }));
+        async move {
+            let r = r.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let show = |token: &str| {
+        let r = app
+            .client
+            .get(format!("{}/api/v1/conversations/{}", app.url, conv.0))
+            .bearer_auth(token);
+        async move { r.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+
+    clock.advance(relais_core::Duration::hours(1));
+    let (s, b) = reply(&agent.token, "Hello, Alice here.").await;
+    assert_eq!(s, 200, "{b}");
+    eventually("the agent's reply reaches WhatsApp", || async {
+        stand_in
+            .calls_to("/messages")
+            .iter()
+            .any(|(_, b)| b["text"]["body"] == "Hello, Alice here.")
+    })
+    .await;
+    let w = show(&agent.token).await["window"].clone();
+    assert_eq!(w["open"], true, "{w}");
+    assert_eq!(
+        w["closes_at"],
+        json!(T0.0 + 24 * 3_600_000),
+        "24 h after the contact's last message"
+    );
+
+    clock.advance(relais_core::Duration::hours(25));
+    // A day later: a new session.
+    let login = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.url))
+        .json(&json!({ "email": "alice@example.com", "password": "correct horse battery staple" }))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let v = show(&token).await;
+    assert_eq!(v["window"]["open"], false, "{v}");
+    let (s, b) = reply(&token, "Are you there?").await;
+    assert_eq!(s, 409, "{b}");
+    let m = b["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        m.contains("24-hour window") && m.contains("order_update"),
+        "{m}"
+    );
+    assert!(
+        !stand_in
+            .calls_to("/messages")
+            .iter()
+            .any(|(_, b)| b["text"]["body"] == "Are you there?"),
+        "nothing sent"
+    );
+    // The contact writes again: the window reopens and the agent may answer.
+    let body = wa_webhook(vec![wa_text(who, "wamid.W3", "still there")], vec![]);
+    assert_eq!(
+        post_signed(&app.client, &hook, &body, Some("wa-app-secret")).await,
+        200
+    );
+    let (s, b) = reply(&token, "Yes, here.").await;
+    assert_eq!(s, 200, "{b}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_message_outside_the_window_goes_to_the_fallback_or_is_recorded_undeliverable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    // wa falls back to a second WhatsApp number, wa2.
+    let text = std::fs::read_to_string(dir.path().join("channels.yaml")).unwrap();
+    let text = text.replace(
+        "id: wa, kind: whatsapp, default_flow: menu,",
+        "id: wa, kind: whatsapp, default_flow: menu, fallback: wa2,",
+    ) + &format!(
+        "  - {{ id: wa2, kind: whatsapp, default_flow: menu,\n      settings: {{ phone_number_id: \"200000000000002\", api_base: \"{stand_in_url}/graph\" }},\n      secrets: {{ token: WA_TOKEN, app_secret: WA_APP_SECRET, verify_token: WA_VERIFY }} }}\n"
+    );
+    std::fs::write(dir.path().join("channels.yaml"), text).unwrap();
+    let clock = ManualClock::new(T0);
+    let app = spawn_dir_app(dir.path(), &clock).await;
+    let hook = |ch: &str| format!("{}/webhooks/whatsapp/{ch}", app.url);
+    // Ada writes on wa only; Bruno on wa and, later, on wa2.
+    for (who, id) in [("33600000011", "wamid.A"), ("33600000022", "wamid.B")] {
+        let body = wa_webhook(vec![wa_text(who, id, "hi")], vec![]);
+        assert_eq!(
+            post_signed(&app.client, &hook("wa"), &body, Some("wa-app-secret")).await,
+            200
+        );
+    }
+    eventually("both welcome prompts sent", || async {
+        stand_in.calls_to("106540352242922/messages").len() >= 2
+    })
+    .await;
+    clock.advance(relais_core::Duration::hours(29));
+    let body = wa_webhook(
+        vec![wa_text("33600000022", "wamid.B2", "hello again")],
+        vec![],
+    );
+    assert_eq!(
+        post_signed(&app.client, &hook("wa2"), &body, Some("wa-app-secret")).await,
+        200
+    );
+    // At 30 h the menu's timeout sends "Are you still there?" on wa: outside its window.
+    clock.advance(relais_core::Duration::hours(2));
+    eventually("Bruno's nudge sent on the fallback number", || async {
+        stand_in
+            .calls_to("200000000000002/messages")
+            .iter()
+            .any(|(_, b)| b["text"]["body"] == "Are you still there?" && b["to"] == "33600000022")
+    })
+    .await;
+    assert!(
+        !stand_in
+            .calls_to("106540352242922/messages")
+            .iter()
+            .any(|(_, b)| b["text"]["body"] == "Are you still there?"),
+        "nothing sent outside the window"
+    );
+    // Ada's number is her address on wa2 too (one contact across phone channels), but
+    // she never wrote to that number: its window is closed as well, and wa2 has no
+    // fallback, so her nudge is recorded as undeliverable, saying why.
+    let ada = on(&app.rt, "wa").await;
+    let mut failed = None;
+    for _ in 0..500 {
+        for c in &ada {
+            for m in app.rt.store.messages(*c).await.unwrap() {
+                if m.text == "Are you still there?"
+                    && m.status == Some(relais_core::message::DeliveryStatus::Failed)
+                {
+                    failed = Some(m.id);
+                }
+            }
+        }
+        if failed.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let failed = failed.expect("Ada's nudge recorded as failed");
+    let (s, b) = app
+        .get(&format!("/api/v1/messages/{}/attempts", failed.0))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(
+        b.to_string()
+            .contains("never written on this WhatsApp channel"),
+        "{b}"
+    );
+    let events = app.rt.store.events(None, 0, 10_000).await.unwrap();
+    let moved: Vec<&Value> = events
+        .iter()
+        .filter(|e| e.event.kind == relais_core::event::EventKind::MessageRerouted)
+        .map(|e| &e.event.data)
+        .collect();
+    assert_eq!(moved.len(), 2, "{moved:?}");
+    assert!(
+        moved[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("24-hour window")
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_fallback_a_message_outside_the_window_is_recorded_undeliverable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    let clock = ManualClock::new(T0);
+    let app = spawn_dir_app(dir.path(), &clock).await;
+    let body = wa_webhook(vec![wa_text("33600000033", "wamid.C", "hi")], vec![]);
+    let hook = format!("{}/webhooks/whatsapp/wa", app.url);
+    assert_eq!(
+        post_signed(&app.client, &hook, &body, Some("wa-app-secret")).await,
+        200
+    );
+    clock.advance(relais_core::Duration::hours(31));
+    let conv = on(&app.rt, "wa").await[0];
+    eventually("the nudge is recorded as failed", || async {
+        app.rt.store.messages(conv).await.unwrap().iter().any(|m| {
+            m.text == "Are you still there?"
+                && m.status == Some(relais_core::message::DeliveryStatus::Failed)
+        })
+    })
+    .await;
+    let nudge = app
+        .rt
+        .store
+        .messages(conv)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.text == "Are you still there?")
+        .unwrap();
+    let (s, b) = app
+        .get(&format!("/api/v1/messages/{}/attempts", nudge.id.0))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let detail = b.to_string();
+    assert!(
+        detail.contains("undeliverable") && detail.contains("24-hour window"),
+        "{detail}"
+    );
+    assert!(
+        !stand_in
+            .calls_to("/messages")
+            .iter()
+            .any(|(_, b)| b["text"]["body"] == "Are you still there?"),
+        "never sent"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_see_a_contacts_identities_and_merge_two_contacts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    let clock = ManualClock::new(T0);
+    let app = spawn_dir_app(dir.path(), &clock).await;
+    let body = wa_webhook(vec![wa_text("33600000044", "wamid.D", "hi")], vec![]);
+    let hook = format!("{}/webhooks/whatsapp/wa", app.url);
+    assert_eq!(
+        post_signed(&app.client, &hook, &body, Some("wa-app-secret")).await,
+        200
+    );
+    let r = app
+        .client
+        .post(format!("{}/webhooks/telegram/tg", app.url))
+        .header("x-telegram-bot-api-secret-token", "tg-secret")
+        .json(&json!({ "update_id": 77, "message": { "message_id": 1, "chat": { "id": 4444 }, "text": "hi" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let views = app
+        .rt
+        .store
+        .conversations(relais_store::Page {
+            before: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let contact = |ch: &str| {
+        views
+            .iter()
+            .find(|v| v.conversation.channel.as_str() == ch)
+            .unwrap()
+            .contact
+            .id
+            .0
+    };
+    let (wa, tg) = (contact("wa"), contact("tg"));
+    let (s, b) = app.get(&format!("/api/v1/contacts/{wa}")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["identities"][0]["kind"], "whatsapp");
+    assert_eq!(b["identities"][0]["address"], "33600000044");
+    // The same person on Telegram: merged, the card lists both identities.
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/contacts/{wa}/merge"),
+            json!({ "from": tg }),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let mut kinds: Vec<&str> = b["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["telegram", "whatsapp"]);
+    let (s, _) = app.get(&format!("/api/v1/contacts/{tg}")).await;
+    assert_eq!(s, 404, "the merged contact is gone");
+    let (s, b) = app
+        .post(
+            &format!("/api/v1/contacts/{wa}/merge"),
+            json!({ "from": wa }),
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    let (s, _) = app
+        .post("/api/v1/contacts/999999/merge", json!({ "from": wa }))
+        .await;
+    assert_eq!(s, 404);
+    app.stop().await;
 }

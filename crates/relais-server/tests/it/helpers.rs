@@ -226,6 +226,22 @@ pub async fn spawn_flow_app(dir: &Path, clock: &ManualClock, allow_private: bool
     spawn_workspace_app(dir, clock, allow_private).await
 }
 
+/// A server on the workspace in `dir` exactly as its relais.toml says (listening on a
+/// random loopback port), with the demo's REST channel and admin created.
+pub async fn spawn_dir_app(dir: &Path, clock: &ManualClock) -> TestApp {
+    let env = vec![(
+        "RELAIS__SERVER__LISTEN".to_owned(),
+        "127.0.0.1:0".to_owned(),
+    )];
+    let settings = Settings::load(dir, &env).unwrap();
+    let sources = relais_server::workspace::read(dir).unwrap();
+    let setup = relais_server::app::FlowSetup {
+        sources,
+        dir: Some(dir.to_owned()),
+    };
+    start(&settings, clock, Some(setup)).await
+}
+
 /// A server on the workspace already in `dir` (for restarts and edited flows).
 pub async fn spawn_workspace_app(dir: &Path, clock: &ManualClock, allow_private: bool) -> TestApp {
     let orders = demo::serve_orders_api().await.unwrap();

@@ -6,7 +6,6 @@ use crate::outgoing::{Outgoing, Route};
 use crate::queue;
 use crate::tx::Tx;
 use crate::{Error, Result};
-use relais_core::Timestamp;
 use relais_core::access::ConversationAction;
 use relais_core::event::{Actor, EventKind};
 use relais_core::lifecycle::{
@@ -15,6 +14,7 @@ use relais_core::lifecycle::{
 use relais_core::message::{AuthorKind, Message};
 use relais_core::step::{self, AgentAct, AgentPlan, AgentRefusal};
 use relais_core::ticket::{Action, Status};
+use relais_core::{Timestamp, window};
 use serde_json::json;
 
 /// One agent action, in one transaction: visibility on the locked row, then the
@@ -174,6 +174,31 @@ impl Acting<'_> {
     }
 }
 
+/// An agent's reply outside the channel's window (SPEC §6) goes to the fallback channel
+/// when there is one (the outbox moves it); with none, it is refused, saying why.
+fn window_allows_agent(tx: &mut Tx<'_>, lane: &Lane, now: Timestamp) -> Result<()> {
+    let Some(ch) = tx.c.query_opt(
+        "SELECT kind, fallback FROM channels WHERE id = $1",
+        &[lane.channel.as_str().into()],
+    )?
+    else {
+        return Ok(());
+    };
+    let kind = ch.text("kind")?;
+    if !window::applies(&kind) || ch.opt_text("fallback")?.is_some() {
+        return Ok(());
+    }
+    let last = tx.last_inbound_at(&lane.channel, &lane.address)?;
+    let rule = window::Outgoing {
+        template: false,
+        by_agent: true,
+    };
+    match window::carry(&kind, last, now, rule) {
+        window::Carry::Closed { reason } => Err(Error::WindowClosed { reason }),
+        _ => Ok(()),
+    }
+}
+
 /// A reply to the customer: taking an unassigned conversation, reopening a solved one,
 /// then waiting for the customer (reminder and inactivity timers).
 fn reply(
@@ -199,6 +224,7 @@ fn reply(
             c.conv.id
         )));
     };
+    window_allows_agent(tx, &c.lane, c.now)?;
     if c.conv.assignee.is_none() && tx.claim(c.conv.id, c.me, c.now)? {
         // Answering an unassigned conversation takes it.
         queue::record_assignment(tx, c.conv.id, c.me, c.actor, c.life, c.now)?;

@@ -149,9 +149,5 @@ fn admin_action(
     now: Timestamp,
     data: serde_json::Value,
 ) -> Result<()> {
-    use relais_core::event::{Actor, Event, EventKind};
-    tx.insert_event(
-        None,
-        &Event::new(EventKind::AdminAction, Actor::Agent(by), now, data),
-    )
+    tx.admin_event(by, now, data)
 }

@@ -89,6 +89,20 @@ impl Tx<'_> {
         Ok(out)
     }
 
+    /// What an admin did, in the same transaction as the change, with who did it.
+    pub fn admin_event(
+        &mut self,
+        by: AgentId,
+        now: Timestamp,
+        data: serde_json::Value,
+    ) -> Result<()> {
+        use relais_core::event::{Actor, Event, EventKind};
+        self.insert_event(
+            None,
+            &Event::new(EventKind::AdminAction, Actor::Agent(by), now, data),
+        )
+    }
+
     pub fn set_channel_token(&mut self, id: &ChannelId, token_hash: &str) -> Result<bool> {
         let n = self.c.execute(
             "UPDATE channels SET token_hash = $1 WHERE id = $2",

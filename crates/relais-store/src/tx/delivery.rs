@@ -120,7 +120,7 @@ impl Tx<'_> {
             let m = self
                 .c
                 .query_opt(
-                    "SELECT body, buttons, payload FROM messages WHERE id = $1",
+                    "SELECT body, buttons, payload, author_kind FROM messages WHERE id = $1",
                     &[id.0.into()],
                 )?
                 .ok_or_else(|| Error::Corrupt(format!("outbox row for missing message {id}")))?;
@@ -129,11 +129,17 @@ impl Tx<'_> {
                     .map_err(|e| Error::Corrupt(format!("message {id} payload: {e}")))?,
                 None => relais_core::rich::Rich::default(),
             };
+            let channel = ChannelId(r.text(2)?);
+            let address = r.text(3)?;
+            let last_inbound_at = self.last_inbound_at(&channel, &address)?;
             items.push(OutboxItem {
                 message: id,
                 conversation: ConversationId(r.int(1)?),
-                channel: ChannelId(r.text(2)?),
-                address: r.text(3)?,
+                channel,
+                address,
+                by_agent: m.text("author_kind")? == "agent",
+                last_inbound_at,
+                tag: None,
                 text: m.text("body")?,
                 buttons: serde_json::from_str(&m.text("buttons")?)
                     .map_err(|e| Error::Corrupt(format!("message {id} buttons: {e}")))?,
@@ -143,6 +149,107 @@ impl Tx<'_> {
         }
         items.sort_by_key(|i| i.message);
         Ok(items)
+    }
+
+    /// The contact's last message on (channel, address): the window's start.
+    pub fn last_inbound_at(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+    ) -> Result<Option<Timestamp>> {
+        Ok(self
+            .c
+            .query_opt(
+                "SELECT last_inbound_at FROM contact_identities WHERE channel_id = $1 AND address = $2",
+                &[channel.as_str().into(), address.into()],
+            )?
+            .and_then(|r| r.opt_int("last_inbound_at").ok().flatten())
+            .map(Timestamp))
+    }
+
+    /// Moves a queued message to another channel (its fallback): the contact's address
+    /// there is its identity on that channel, or, between phone channels, the same
+    /// number. `false`, and nothing changed, when the contact has no address there.
+    /// `seen_on` is the channel the caller found it on: a message another delivery
+    /// already moved is left alone.
+    pub fn reroute_outbound(
+        &mut self,
+        message: MessageId,
+        seen_on: &ChannelId,
+        to: &ChannelId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let Some(row) = self.c.query_opt(
+            "SELECT o.channel_id, o.address, c.contact_id, ch.kind FROM outbox o \
+             JOIN conversations c ON c.id = o.conversation_id JOIN channels ch ON ch.id = o.channel_id \
+             WHERE o.message_id = $1",
+            &[message.0.into()],
+        )?
+        else {
+            return Ok(false);
+        };
+        let from = ChannelId(row.text("channel_id")?);
+        if &from != seen_on {
+            // Another delivery of this message (an expired lease) moved it already.
+            return Ok(true);
+        }
+        let contact = row.int("contact_id")?;
+        let from_kind = row.text("kind")?;
+        let Some(target) = self.c.query_opt(
+            "SELECT kind FROM channels WHERE id = $1 AND enabled = 1",
+            &[to.as_str().into()],
+        )?
+        else {
+            return Ok(false);
+        };
+        let to_kind = target.text("kind")?;
+        let known = self.c.query_opt(
+            "SELECT address FROM contact_identities WHERE channel_id = $1 AND contact_id = $2",
+            &[to.as_str().into(), contact.into()],
+        )?;
+        let address = match known {
+            Some(r) => r.text("address")?,
+            None => {
+                match relais_core::contact::same_phone(&from_kind, &row.text("address")?, &to_kind)
+                {
+                    Some(a) => {
+                        self.c.execute(
+                        "INSERT INTO contact_identities (channel_id, address, contact_id, created_at) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (channel_id, address) DO NOTHING",
+                        &[to.as_str().into(), a.as_str().into(), contact.into(), now.0.into()],
+                    )?;
+                        a
+                    }
+                    None => return Ok(false),
+                }
+            }
+        };
+        self.c.execute(
+            "UPDATE outbox SET channel_id = $1, address = $2, attempts = 0, next_attempt_at = $3, \
+             lease_until = NULL, lease_owner = NULL WHERE message_id = $4",
+            &[
+                to.as_str().into(),
+                address.as_str().into(),
+                now.0.into(),
+                message.0.into(),
+            ],
+        )?;
+        self.c.execute(
+            "UPDATE messages SET channel_id = $1 WHERE id = $2",
+            &[to.as_str().into(), message.0.into()],
+        )?;
+        let conversation = self.conversation_of_message(message)?;
+        self.insert_event(
+            conversation,
+            &Event::new(
+                EventKind::MessageRerouted,
+                Actor::System,
+                now,
+                serde_json::json!({ "message": message, "from": from, "to": to, "reason": reason }),
+            ),
+        )?;
+        Ok(true)
     }
 
     pub fn outbox_row(&mut self, id: MessageId) -> Result<Option<(ConversationId, i64)>> {

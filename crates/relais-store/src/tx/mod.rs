@@ -207,6 +207,17 @@ impl Tx<'_> {
         name: Option<&str>,
         now: Timestamp,
     ) -> Result<Contact> {
+        if let Some(known) = self.same_phone_contact(channel, address)? {
+            // The same number on another phone channel (WhatsApp, SMS): one contact.
+            self.c.execute(
+                "INSERT INTO contact_identities (channel_id, address, contact_id, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (channel_id, address) DO NOTHING",
+                &[channel.as_str().into(), address.into(), known.0.into(), now.0.into()],
+            )?;
+            return self
+                .contact_by_identity(channel, address)?
+                .ok_or_else(|| Error::Database("identity conflict without a row".into()));
+        }
         let id = self
             .c
             .insert(
@@ -227,6 +238,101 @@ impl Tx<'_> {
                 .ok_or_else(|| Error::Database("identity conflict without a row".into()));
         }
         self.contact(ContactId(id))
+    }
+
+    /// A contact already reached at the same phone number on a phone channel.
+    fn same_phone_contact(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+    ) -> Result<Option<ContactId>> {
+        let Some(kind) = self.c.query_opt(
+            "SELECT kind FROM channels WHERE id = $1",
+            &[channel.as_str().into()],
+        )?
+        else {
+            return Ok(None);
+        };
+        let kind = kind.text("kind")?;
+        for other in ["whatsapp", "sms"] {
+            let Some(candidate) = relais_core::contact::same_phone(&kind, address, other) else {
+                continue;
+            };
+            let found = self.c.query_opt(
+                "SELECT i.contact_id FROM contact_identities i JOIN channels ch ON ch.id = i.channel_id \
+                 WHERE i.address = $1 AND ch.kind = $2 LIMIT 1",
+                &[candidate.as_str().into(), other.into()],
+            )?;
+            if let Some(r) = found {
+                return Ok(Some(ContactId(r.int("contact_id")?)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A contact with every identity it has (SPEC §6: one contact across channels).
+    pub fn contact_card(&mut self, id: ContactId) -> Result<ContactCard> {
+        let contact = self.contact(id)?;
+        let rows = self.c.query(
+            "SELECT i.channel_id, ch.kind, i.address, i.last_inbound_at, i.created_at FROM contact_identities i \
+             JOIN channels ch ON ch.id = i.channel_id WHERE i.contact_id = $1 ORDER BY i.created_at, i.channel_id",
+            &[id.0.into()],
+        )?;
+        let identities = rows
+            .iter()
+            .map(|r| {
+                Ok(ContactIdentity {
+                    channel: ChannelId(r.text("channel_id")?),
+                    kind: r.text("kind")?,
+                    address: r.text("address")?,
+                    last_inbound_at: r.opt_int("last_inbound_at")?.map(Timestamp),
+                    since: Timestamp(r.int("created_at")?),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ContactCard {
+            contact,
+            identities,
+        })
+    }
+
+    /// Folds `from` into `into`: identities, conversations and consents move; `from`
+    /// is deleted. Refused when both have an open conversation on one channel.
+    pub fn merge_contacts(&mut self, into: ContactId, from: ContactId) -> Result<()> {
+        if into == from {
+            return Err(Error::Conflict(
+                "a contact cannot be merged into itself".into(),
+            ));
+        }
+        self.contact(into)?;
+        self.contact(from)?;
+        let clash = self.c.query_opt(
+            "SELECT a.channel_id FROM conversations a JOIN conversations b ON a.channel_id = b.channel_id \
+             WHERE a.contact_id = $1 AND b.contact_id = $2 AND a.status <> 'closed' AND b.status <> 'closed' LIMIT 1",
+            &[into.0.into(), from.0.into()],
+        )?;
+        if let Some(r) = clash {
+            return Err(Error::Conflict(format!(
+                "both contacts have an open conversation on the channel {}: close one before merging",
+                r.text("channel_id")?
+            )));
+        }
+        for sql in [
+            "UPDATE contact_identities SET contact_id = $1 WHERE contact_id = $2",
+            "UPDATE conversations SET contact_id = $1 WHERE contact_id = $2",
+            "INSERT INTO contact_consents (contact_id, channel_kind, granted, at) \
+             SELECT $1, channel_kind, granted, at FROM contact_consents WHERE contact_id = $2 \
+             ON CONFLICT (contact_id, channel_kind) DO NOTHING",
+        ] {
+            self.c.execute(sql, &[into.0.into(), from.0.into()])?;
+        }
+        for sql in [
+            "DELETE FROM contact_consents WHERE contact_id = $1",
+            "DELETE FROM contacts WHERE id = $1",
+        ] {
+            self.c.execute(sql, &[from.0.into()])?;
+        }
+        Ok(())
     }
 
     pub fn set_contact_language(&mut self, id: ContactId, language: &str) -> Result<()> {
@@ -371,8 +477,10 @@ impl Tx<'_> {
             .join(", ");
         let sql = format!(
             "SELECT {cols}, c.id AS c_id, c.name AS c_name, c.language AS c_language, c.tier AS c_tier, \
-             c.fields AS c_fields, v.queued_at, v.assigned_at \
-             FROM conversations v JOIN contacts c ON c.id = v.contact_id WHERE {clauses} ORDER BY v.id DESC LIMIT {limit}"
+             c.fields AS c_fields, v.queued_at, v.assigned_at, i.last_inbound_at \
+             FROM conversations v JOIN contacts c ON c.id = v.contact_id \
+             LEFT JOIN contact_identities i ON i.channel_id = v.channel_id AND i.address = v.address \
+             WHERE {clauses} ORDER BY v.id DESC LIMIT {limit}"
         );
         let rows = self.c.query(&sql, params)?;
         rows.iter()
@@ -386,6 +494,7 @@ impl Tx<'_> {
                     },
                     queued_at: r.opt_int("queued_at")?.map(Timestamp),
                     assigned_at: r.opt_int("assigned_at")?.map(Timestamp),
+                    last_inbound_at: r.opt_int("last_inbound_at")?.map(Timestamp),
                 })
             })
             .collect()

@@ -1,0 +1,299 @@
+//! Messaging channels in the store: channels.yaml sync, delivery statuses from
+//! providers (forward only, early ones kept), the customer-service window's facts,
+//! moving a message to a fallback channel, and one contact across phone channels.
+
+use super::*;
+use relais_core::id::{ConversationId, MessageId};
+use serde_json::json;
+
+fn spec(id: &str, kind: &str, settings: serde_json::Value) -> ChannelSpec {
+    ChannelSpec {
+        id: ChannelId(id.into()),
+        kind: kind.into(),
+        token_hash: None,
+        settings,
+        fallback: None,
+    }
+}
+
+fn on(channel: &str, address: &str, external: &str, at: Timestamp) -> Inbound {
+    Inbound {
+        channel: ChannelId(channel.into()),
+        replies_in_band: false,
+        opens_window: true,
+        ..inbound(address, Some(external), "hello", at)
+    }
+}
+
+pub async fn channels_yaml_syncs_and_a_removed_channel_is_disabled(store: Arc<dyn Store>) {
+    let first = store
+        .sync_channels(
+            vec![
+                spec("wa", "whatsapp", json!({ "phone_number_id": "1" })),
+                spec("tg", "telegram", json!({})),
+            ],
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.created.len(), 2);
+    // The same file again changes nothing; a changed setting updates.
+    let again = store
+        .sync_channels(
+            vec![
+                spec("wa", "whatsapp", json!({ "phone_number_id": "1" })),
+                spec("tg", "telegram", json!({})),
+            ],
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, ChannelSync::default());
+    let changed = store
+        .sync_channels(
+            vec![spec("wa", "whatsapp", json!({ "phone_number_id": "2" }))],
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.updated, vec![ChannelId("wa".into())]);
+    assert_eq!(changed.disabled, vec![ChannelId("tg".into())]);
+    let all = store.channels().await.unwrap();
+    let tg = all.iter().find(|c| c.id.as_str() == "tg").unwrap();
+    assert!(!tg.enabled, "disabled, not deleted");
+    let wa = all.iter().find(|c| c.id.as_str() == "wa").unwrap();
+    assert_eq!(wa.setting("phone_number_id"), Some("2"));
+    // A kind never changes.
+    let err = store
+        .sync_channels(vec![spec("wa", "telegram", json!({}))], T0)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(m) if m.contains("kind")));
+    // Back in the file: enabled again.
+    let back = store
+        .sync_channels(
+            vec![
+                spec("wa", "whatsapp", json!({ "phone_number_id": "2" })),
+                spec("tg", "telegram", json!({})),
+            ],
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(back.updated, vec![ChannelId("tg".into())]);
+}
+
+/// A WhatsApp conversation whose bot reply is queued, then sent as `wamid`.
+async fn sent_reply(store: &Arc<dyn Store>, wamid: &str) -> MessageId {
+    let h: Arc<dyn ConversationHandler> = Arc::new(GreetingBot::default());
+    store
+        .ingest(on("wa", "33600000001", "in-1", T0), h)
+        .await
+        .unwrap();
+    let items = store.claim_outbox(claim(T0)).await.unwrap();
+    assert_eq!(
+        items[0].last_inbound_at,
+        Some(T0),
+        "the window's start travels with the message"
+    );
+    store
+        .record_attempt(Attempt {
+            message: items[0].message,
+            at: T0,
+            duration_ms: 1,
+            outcome: AttemptOutcome::Sent {
+                external_id: Some(wamid.into()),
+            },
+        })
+        .await
+        .unwrap();
+    items[0].message
+}
+
+fn report(id: &str, status: DeliveryStatus) -> StatusReport {
+    StatusReport {
+        channel: ChannelId("wa".into()),
+        external_id: id.into(),
+        status,
+        detail: None,
+        at: T0,
+    }
+}
+
+pub async fn provider_statuses_move_forward_only_and_early_ones_wait(store: Arc<dyn Store>) {
+    store
+        .sync_channels(
+            vec![spec("wa", "whatsapp", json!({ "phone_number_id": "1" }))],
+            T0,
+        )
+        .await
+        .unwrap();
+    // `delivered` arrives before the send is recorded: kept.
+    let early = store
+        .record_statuses(vec![report("wamid.X", DeliveryStatus::Delivered)])
+        .await
+        .unwrap();
+    assert_eq!(early, vec![StatusApplied::Kept]);
+    let id = sent_reply(&store, "wamid.X").await;
+    let find = || async {
+        let msgs = store
+            .conversations(Page {
+                before: None,
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        let m = store.messages(msgs[0].conversation.id).await.unwrap();
+        m.into_iter().find(|m| m.id == id).unwrap().status
+    };
+    assert_eq!(
+        find().await,
+        Some(DeliveryStatus::Delivered),
+        "the early status applied"
+    );
+    let out = store
+        .record_statuses(vec![
+            report("wamid.X", DeliveryStatus::Read),
+            report("wamid.X", DeliveryStatus::Delivered),
+            report("wamid.X", DeliveryStatus::Sent),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(out[0], StatusApplied::Moved(id, DeliveryStatus::Read));
+    assert_eq!(out[1], StatusApplied::Unchanged(id));
+    assert_eq!(find().await, Some(DeliveryStatus::Read), "never backwards");
+}
+
+pub async fn a_message_moves_to_its_fallback_and_phone_channels_share_the_contact(
+    store: Arc<dyn Store>,
+) {
+    store
+        .sync_channels(
+            vec![
+                spec("wa", "whatsapp", json!({ "phone_number_id": "1" })),
+                spec("wa2", "whatsapp", json!({ "phone_number_id": "2" })),
+                spec("tg", "telegram", json!({})),
+            ],
+            T0,
+        )
+        .await
+        .unwrap();
+    let h: Arc<dyn ConversationHandler> = Arc::new(GreetingBot::default());
+    let a = store
+        .ingest(on("wa", "33600000001", "in-1", T0), h.clone())
+        .await
+        .unwrap();
+    // The same number on another phone channel is the same contact.
+    let b = store
+        .ingest(on("wa2", "+33 6 00 00 00 01", "in-2", T0), h.clone())
+        .await
+        .unwrap();
+    let views = store
+        .conversations(Page {
+            before: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let contact_of = |id: ConversationId| {
+        views
+            .iter()
+            .find(|v| v.conversation.id == id)
+            .unwrap()
+            .contact
+            .id
+    };
+    assert_eq!(contact_of(a.conversation), contact_of(b.conversation));
+    let card = store
+        .contact_card(contact_of(a.conversation))
+        .await
+        .unwrap();
+    assert_eq!(card.identities.len(), 2);
+    assert_eq!(card.identities[0].last_inbound_at, Some(T0));
+
+    // The queued reply on wa moves to wa2, with an event saying why.
+    let item = store
+        .claim_outbox(claim(T0))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.channel.as_str() == "wa")
+        .unwrap();
+    let moved = store
+        .reroute_outbound(
+            item.message,
+            ChannelId("wa".into()),
+            ChannelId("wa2".into()),
+            "outside the window".into(),
+            T0,
+        )
+        .await
+        .unwrap();
+    assert!(moved);
+    let again = store.claim_outbox(claim(T0)).await.unwrap();
+    let on_wa2 = again.iter().find(|i| i.message == item.message).unwrap();
+    assert_eq!((on_wa2.channel.as_str(), on_wa2.attempts), ("wa2", 0));
+    assert_eq!(
+        on_wa2.address, "+33 6 00 00 00 01",
+        "the contact's address there"
+    );
+    let events = store.events(None, 0, 1000).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.kind == EventKind::MessageRerouted
+                && e.event.data["reason"] == "outside the window")
+    );
+    // No address on a Telegram fallback: nothing moves.
+    let t = store
+        .claim_outbox(claim(T0.plus(Duration::minutes(5))))
+        .await
+        .unwrap();
+    if let Some(i) = t.first() {
+        assert!(
+            !store
+                .reroute_outbound(
+                    i.message,
+                    i.channel.clone(),
+                    ChannelId("tg".into()),
+                    "x".into(),
+                    T0
+                )
+                .await
+                .unwrap()
+        );
+    }
+
+    // Two contacts merged: identities and conversations follow; the other is gone.
+    let c = store
+        .ingest(on("tg", "4242", "in-3", T0), h.clone())
+        .await
+        .unwrap();
+    let views = store
+        .conversations(Page {
+            before: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let tg_contact = views
+        .iter()
+        .find(|v| v.conversation.id == c.conversation)
+        .unwrap()
+        .contact
+        .id;
+    let into = contact_of(a.conversation);
+    let merged = store
+        .merge_contacts(into, tg_contact, AgentId(1), T0)
+        .await
+        .unwrap();
+    assert_eq!(merged.identities.len(), 3);
+    assert!(matches!(
+        store.contact_card(tg_contact).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.merge_contacts(into, into, AgentId(1), T0).await,
+        Err(Error::Conflict(_))
+    ));
+}
