@@ -73,11 +73,13 @@ pub enum EventKind {
     CsatSent,
     CsatAnswered,
     CsatUndeliverable,
+    /// A contact opted out of (or back into) a channel kind by message.
+    ConsentChanged,
     PresenceChanged,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 24] = [
+    pub const ALL: [EventKind; 25] = [
         EventKind::ConversationStarted,
         EventKind::MessageReceived,
         EventKind::MessageQueued,
@@ -101,6 +103,7 @@ impl EventKind {
         EventKind::CsatSent,
         EventKind::CsatAnswered,
         EventKind::CsatUndeliverable,
+        EventKind::ConsentChanged,
         EventKind::PresenceChanged,
     ];
 
@@ -129,6 +132,7 @@ impl EventKind {
             EventKind::CsatSent => "csat_sent",
             EventKind::CsatAnswered => "csat_answered",
             EventKind::CsatUndeliverable => "csat_undeliverable",
+            EventKind::ConsentChanged => "consent_changed",
             EventKind::PresenceChanged => "presence_changed",
         }
     }

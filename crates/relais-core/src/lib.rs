@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod agent;
+pub mod consent;
 pub mod contact;
 pub mod conversation;
 pub mod decision;

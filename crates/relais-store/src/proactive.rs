@@ -45,7 +45,8 @@ impl Tx<'_> {
     ) -> Result<()> {
         self.c.execute(
             "INSERT INTO contact_consents (contact_id, channel_kind, granted, at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (contact_id, channel_kind) DO UPDATE SET granted = $3, at = $4",
+             ON CONFLICT (contact_id, channel_kind) DO UPDATE SET granted = $3, at = $4 \
+             WHERE NOT (contact_consents.by_contact = 1 AND contact_consents.granted = 0)",
             &[contact.0.into(), kind.into(), granted.into(), at.0.into()],
         )?;
         Ok(())

@@ -55,6 +55,11 @@ pub(crate) fn ingest(
         events,
     } = arrive(tx, inbound, &contact)?;
     let msg = record_inbound(tx, inbound, &mut conv, &contact, events)?;
+    if inbound.button.is_none()
+        && let Some((word, implied)) = relais_core::consent::keyword(&msg.text)
+    {
+        return by_keyword(tx, inbound, conv, &contact, msg.id, word, implied);
+    }
 
     if survey {
         let (thanks, queued) =
@@ -114,6 +119,74 @@ pub(crate) fn ingest(
         timers: applied.timers,
         queued: applied.queued,
         http: applied.http,
+    })
+}
+
+/// STOP or START (SPEC §6): the consent for this channel kind changes at once, the
+/// contact gets a confirmation in their language, and the flow does not run.
+fn by_keyword(
+    tx: &mut Tx<'_>,
+    inbound: &Inbound,
+    mut conv: Conversation,
+    contact: &Contact,
+    cause: MessageId,
+    word: relais_core::consent::Keyword,
+    implied_language: Option<&str>,
+) -> Result<Ingested> {
+    use relais_core::consent::{Keyword, confirmation};
+    let now = inbound.received_at;
+    let kind = tx.channel_kind(&inbound.channel)?.unwrap_or_default();
+    let granted = word == Keyword::OptIn;
+    tx.set_consent_by_contact(contact.id, &kind, granted, now)?;
+    tx.insert_event(
+        Some(conv.id),
+        &Event::new(
+            EventKind::ConsentChanged,
+            Actor::Contact(contact.id),
+            now,
+            json!({ "channel_kind": kind, "granted": granted, "message": cause }),
+        ),
+    )?;
+    let language = contact
+        .language
+        .as_deref()
+        .or(implied_language)
+        .unwrap_or("en");
+    let lane = Lane {
+        channel: inbound.channel.clone(),
+        address: inbound.address.clone(),
+    };
+    let route = if inbound.replies_in_band {
+        Route::InBand
+    } else {
+        Route::Outbox
+    };
+    let reply = outgoing::write(
+        tx,
+        &mut conv,
+        &lane,
+        Outgoing {
+            reply_to: Some(cause),
+            ..Outgoing::text(
+                AuthorKind::System,
+                None,
+                confirmation(word, language).to_owned(),
+                route,
+            )
+        },
+        now,
+    )?;
+    conv.updated_at = now;
+    tx.update_conversation(&conv)?;
+    let queued = route == Route::Outbox;
+    Ok(Ingested {
+        duplicate: false,
+        conversation: conv.id,
+        message: cause,
+        replies: if queued { Vec::new() } else { vec![reply] },
+        timers: Vec::new(),
+        queued,
+        http: None,
     })
 }
 
@@ -217,10 +290,7 @@ fn record_inbound(
         payload.as_deref(),
     )?;
     if inbound.opens_window {
-        tx.c.execute(
-            "UPDATE contact_identities SET last_inbound_at = $1 WHERE channel_id = $2 AND address = $3",
-            &[now.0.into(), inbound.channel.as_str().into(), inbound.address.as_str().into()],
-        )?;
+        tx.window_opened(&inbound.channel, &inbound.address, now)?;
     }
     events.push(Event::new(
         EventKind::MessageReceived,

@@ -157,6 +157,7 @@ contract!(
     channels_yaml_syncs_and_a_removed_channel_is_disabled,
     provider_statuses_move_forward_only_and_early_ones_wait,
     a_message_moves_to_its_fallback_and_phone_channels_share_the_contact,
+    stop_and_start_by_message_rule_proactive_messages,
 );
 
 #[path = "contract/pipeline.rs"]

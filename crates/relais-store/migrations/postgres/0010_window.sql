@@ -5,3 +5,5 @@ ALTER TABLE contact_identities ADD COLUMN last_inbound_at BIGINT;
 -- same contact (found by address), and a contact's identities are listed by contact.
 CREATE INDEX contact_identities_address ON contact_identities (address);
 CREATE INDEX contact_identities_contact ON contact_identities (contact_id, created_at, channel_id);
+-- A contact's own STOP (or START): an event's `consent` never overrides their opt-out.
+ALTER TABLE contact_consents ADD COLUMN by_contact BIGINT NOT NULL DEFAULT 0;

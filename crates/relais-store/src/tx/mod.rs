@@ -246,14 +246,9 @@ impl Tx<'_> {
         channel: &ChannelId,
         address: &str,
     ) -> Result<Option<ContactId>> {
-        let Some(kind) = self.c.query_opt(
-            "SELECT kind FROM channels WHERE id = $1",
-            &[channel.as_str().into()],
-        )?
-        else {
+        let Some(kind) = self.channel_kind(channel)? else {
             return Ok(None);
         };
-        let kind = kind.text("kind")?;
         for other in ["whatsapp", "sms"] {
             let Some(candidate) = relais_core::contact::same_phone(&kind, address, other) else {
                 continue;
@@ -332,6 +327,47 @@ impl Tx<'_> {
         ] {
             self.c.execute(sql, &[from.0.into()])?;
         }
+        Ok(())
+    }
+
+    /// The contact wrote on (channel, address) at `now`: the customer-service window
+    /// starts again.
+    pub fn window_opened(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.c.execute(
+            "UPDATE contact_identities SET last_inbound_at = $1 WHERE channel_id = $2 AND address = $3",
+            &[now.0.into(), channel.as_str().into(), address.into()],
+        )?;
+        Ok(())
+    }
+
+    pub fn channel_kind(&mut self, channel: &ChannelId) -> Result<Option<String>> {
+        self.c
+            .query_opt(
+                "SELECT kind FROM channels WHERE id = $1",
+                &[channel.as_str().into()],
+            )?
+            .map(|r| r.text("kind"))
+            .transpose()
+    }
+
+    /// The contact's own STOP or START: only another of theirs changes it back.
+    pub fn set_consent_by_contact(
+        &mut self,
+        contact: ContactId,
+        kind: &str,
+        granted: bool,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.c.execute(
+            "INSERT INTO contact_consents (contact_id, channel_kind, granted, at, by_contact) VALUES ($1, $2, $3, $4, 1) \
+             ON CONFLICT (contact_id, channel_kind) DO UPDATE SET granted = $3, at = $4, by_contact = 1",
+            &[contact.0.into(), kind.into(), granted.into(), at.0.into()],
+        )?;
         Ok(())
     }
 

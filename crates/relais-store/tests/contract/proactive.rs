@@ -144,3 +144,61 @@ pub async fn proactive_starts_need_consent_and_a_bot_owned_conversation(store: A
         "{out:?}"
     );
 }
+
+/// STOP opts the contact out at once (the flow does not run; the confirmation is in
+/// their language); an event's `consent` cannot undo it; START does.
+pub async fn stop_and_start_by_message_rule_proactive_messages(store: Arc<dyn Store>) {
+    setup(&store).await;
+    let h: Arc<dyn ConversationHandler> = Arc::new(Scripted(greet_on_event));
+    let out = store
+        .start_proactive(start("yan", vec![("rest".into(), true)]), h.clone())
+        .await
+        .unwrap();
+    assert!(matches!(out, ProactiveOutcome::Started(_)), "{out:?}");
+    let stop = store
+        .ingest(inbound("yan", Some("y1"), "ARRÊT", T0), greeting())
+        .await
+        .unwrap();
+    assert_eq!(stop.replies.len(), 1, "only the confirmation, no bot reply");
+    assert!(
+        stop.replies[0].text.contains("START"),
+        "{}",
+        stop.replies[0].text
+    );
+    assert!(
+        stop.replies[0].text.starts_with("C'est noté"),
+        "in French (the contact's language)"
+    );
+    let out = store
+        .start_proactive(start("yan", vec![("rest".into(), true)]), h.clone())
+        .await
+        .unwrap();
+    assert!(
+        matches!(out, ProactiveOutcome::NoConsent),
+        "an event's consent does not override the contact's STOP: {out:?}"
+    );
+    let events = store.events(None, 0, 1000).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.kind == EventKind::ConsentChanged && e.event.data["granted"] == false)
+    );
+    // Not a keyword unless it is the whole message.
+    let other = store
+        .ingest(
+            inbound("yan", Some("y2"), "please stop the delivery", T0),
+            greeting(),
+        )
+        .await
+        .unwrap();
+    assert!(!other.replies.iter().any(|r| r.text.contains("START")));
+    store
+        .ingest(inbound("yan", Some("y3"), "start", T0), greeting())
+        .await
+        .unwrap();
+    let out = store
+        .start_proactive(start("yan", vec![]), h)
+        .await
+        .unwrap();
+    assert!(matches!(out, ProactiveOutcome::Started(_)), "{out:?}");
+}
