@@ -10,9 +10,27 @@ use relais_core::conversation::Priority;
 use relais_core::decision::Reply;
 use serde_json::json;
 
+/// A reply "2" to a prompt whose buttons a channel showed as numbered text (SMS, or
+/// beyond a provider's limits) is the second button, when the ask routes by button.
+fn numbered_choice<'a>(ask: &'a Ask, text: &str) -> Option<&'a str> {
+    if !ask.routes.iter().any(|r| matches!(r.matcher, Matcher::Button(_))) {
+        return None;
+    }
+    let prompt = ask.prompt.as_ref()?;
+    let n: usize = text.trim().trim_end_matches(['.', ')']).parse().ok()?;
+    prompt
+        .buttons
+        .iter()
+        .chain(prompt.list.iter())
+        .nth(n.checked_sub(1)?)
+        .map(|b| b.id.as_str())
+}
+
 impl Exec<'_, '_> {
     /// A customer's reply to an `ask`.
     pub(super) fn reply(&mut self, step: &Step, ask: &Ask, text: &str, button: Option<&str>) {
+        let numbered = button.is_none().then(|| numbered_choice(ask, text)).flatten();
+        let button = button.or(numbered);
         let mut value = json!(text);
         if let Some(e) = &ask.expect {
             match validate::check(&e.validator, text) {

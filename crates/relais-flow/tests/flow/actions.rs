@@ -227,3 +227,53 @@ steps:
 "#,
     );
 }
+
+const MENU: &str = r#"
+flow: menu
+trigger: { on: message }
+start: pick
+steps:
+  pick:
+    ask:
+      prompt:
+        text: "What do you need?"
+        buttons: [{ id: track, title: Track }, { id: human, title: "Talk to us" }]
+      routes:
+        - { match: { button: [track] }, next: tracked }
+        - { match: { button: [human] }, next: human }
+      invalid: "Pick 1 or 2."
+  tracked:
+    resolve: { say: "On its way." }
+  human:
+    resolve: { say: "Someone will call you." }
+"#;
+
+#[test]
+fn a_numbered_reply_picks_that_button_when_the_ask_routes_by_button() {
+    let loaded = load(&[("flows/menu.yaml", MENU)]);
+    assert_passes(
+        loaded.clone(),
+        r#"
+name: numbered choice
+flow: menu
+steps:
+  - user: "hi"
+    bot: ["What do you need?"]
+  - user: "2"
+    bot: ["Someone will call you."]
+"#,
+    );
+    assert_passes(
+        loaded,
+        r#"
+name: out of range
+flow: menu
+steps:
+  - user: "hi"
+  - user: "3"
+    bot: ["Pick 1 or 2."]
+  - user: "1."
+    bot: ["On its way."]
+"#,
+    );
+}
