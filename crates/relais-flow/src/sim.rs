@@ -13,7 +13,7 @@ use relais_core::event::Actor;
 use relais_core::id::{ChannelId, ContactId, ConversationId, MessageId};
 use relais_core::step;
 use relais_core::ticket::Status;
-use relais_core::{Duration, Timestamp};
+use relais_core::{Duration, Timestamp, window};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -38,6 +38,11 @@ pub struct Sim {
     pub warnings: Vec<String>,
     next_message: i64,
     started: bool,
+    /// The contact's last message (the customer-service window's start).
+    last_inbound: Option<Timestamp>,
+    /// A channel of this kind in channels.yaml has a fallback that can carry what the
+    /// window refuses.
+    has_fallback: bool,
 }
 
 impl Sim {
@@ -49,7 +54,14 @@ impl Sim {
             now,
         );
         conv.id = ConversationId(1);
+        let has_fallback = loaded
+            .ws
+            .channels
+            .iter()
+            .any(|c| c.kind == channel.kind && c.fallback.is_some());
         Sim {
+            last_inbound: None,
+            has_fallback,
             loaded,
             channel,
             contact,
@@ -76,6 +88,7 @@ impl Sim {
     ) -> Result<Vec<Reply>, String> {
         let first = !self.started;
         self.started = true;
+        self.last_inbound = Some(self.now);
         if self.conv.status != Status::Bot {
             // The store's rule (reopen; a bot-solved conversation restarts the bot).
             let actor = Actor::Contact(self.conv.contact);
@@ -196,6 +209,22 @@ impl Sim {
         // What the decision does to the conversation: the store's rule, not a copy.
         if let Some(h) = &d.handoff {
             self.last_handoff = Some(h.clone());
+        }
+        // The channel's window, as the outbox applies it (SPEC §6, §14).
+        for r in &d.replies {
+            let rule = window::Outgoing {
+                template: r.rich.template.is_some(),
+                by_agent: false,
+            };
+            if let window::Carry::Closed { reason } =
+                window::carry(&self.channel.kind, self.last_inbound, self.now, rule)
+                && !self.has_fallback
+            {
+                return Err(format!(
+                    "the bot's message {:?} could not be sent: {reason}, and no channel of kind {} has a fallback",
+                    r.text, self.channel.kind
+                ));
+            }
         }
         let applied = step::apply_bot_decision(&mut self.conv, &self.contact, &mut d, self.now)
             .map_err(|e| format!("the bot asked for {:?}: {e}", d.ticket))?;

@@ -13,7 +13,11 @@ use serde_json::json;
 /// A reply "2" to a prompt whose buttons a channel showed as numbered text (SMS, or
 /// beyond a provider's limits) is the second button, when the ask routes by button.
 fn numbered_choice<'a>(ask: &'a Ask, text: &str) -> Option<&'a str> {
-    if !ask.routes.iter().any(|r| matches!(r.matcher, Matcher::Button(_))) {
+    if !ask
+        .routes
+        .iter()
+        .any(|r| matches!(r.matcher, Matcher::Button(_)))
+    {
         return None;
     }
     let prompt = ask.prompt.as_ref()?;
@@ -29,7 +33,10 @@ fn numbered_choice<'a>(ask: &'a Ask, text: &str) -> Option<&'a str> {
 impl Exec<'_, '_> {
     /// A customer's reply to an `ask`.
     pub(super) fn reply(&mut self, step: &Step, ask: &Ask, text: &str, button: Option<&str>) {
-        let numbered = button.is_none().then(|| numbered_choice(ask, text)).flatten();
+        let numbered = button
+            .is_none()
+            .then(|| numbered_choice(ask, text))
+            .flatten();
         let button = button.or(numbered);
         let mut value = json!(text);
         if let Some(e) = &ask.expect {

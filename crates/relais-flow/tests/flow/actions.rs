@@ -277,3 +277,40 @@ steps:
 "#,
     );
 }
+
+const NUDGE: &str = r#"
+flow: nudge
+trigger: { on: message }
+start: pick
+steps:
+  pick:
+    ask:
+      prompt: "Your order number?"
+      save: order
+      timeout: 25h
+      on_timeout: nudge
+  nudge:
+    say: "Are you still there?"
+    next: done
+  done:
+    resolve: {}
+"#;
+
+#[test]
+fn a_message_the_24_hour_window_would_refuse_fails_its_test_saying_so() {
+    let loaded = load(&[("flows/nudge.yaml", NUDGE)]);
+    let case = |channel: &str| {
+        format!(
+            "name: nudge after a day\nflow: nudge\nchannel: {channel}\nsteps:\n  - user: \"hi\"\n    bot: [\"Your order number?\"]\n  - wait: 25h\n    bot: [\"Are you still there?\"]\n"
+        )
+    };
+    // Telegram has no window: the nudge goes.
+    assert_passes(loaded.clone(), &case("telegram"));
+    // WhatsApp refuses free text after 24 h: the test fails, naming the window.
+    let out = run_test(loaded, &case("whatsapp"));
+    let failure = format!("{:?}", out.failure.expect("the window must fail the test"));
+    assert!(
+        failure.contains("24-hour window") && failure.contains("Are you still there?"),
+        "{failure}"
+    );
+}
