@@ -1,7 +1,7 @@
 //! Every action of a flow, customer text echoed without template evaluation, and
 //! reminders and timeouts on the virtual clock.
 
-use crate::common::{assert_passes, load};
+use crate::common::{assert_passes, load, run_test};
 
 const ACTIONS: &str = r#"
 flow: actions
@@ -289,6 +289,7 @@ steps:
       save: order
       timeout: 25h
       on_timeout: nudge
+    next: done
   nudge:
     say: "Are you still there?"
     next: done
