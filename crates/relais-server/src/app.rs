@@ -141,6 +141,7 @@ impl App {
                 http_reach: settings.http_reach.clone(),
                 lifecycle: settings.lifecycle.clone(),
                 http_tls: settings.http_tls.clone(),
+                public_url: settings.public_url.clone(),
             },
         )
         .await?;

@@ -123,6 +123,8 @@ pub struct RawServer {
     pub stream_heartbeat: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed: ["10.0.0.2"].
     pub trusted_proxies: Option<Vec<String>>,
+    /// The address providers reach (`https://support.acme.example`).
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -236,6 +238,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// `[server] public_url`: the address providers reach, without a final `/`.
+    pub public_url: Option<String>,
     pub data_dir: PathBuf,
     pub shutdown_grace: Duration,
     pub database: Database,
@@ -362,6 +366,24 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
             format!("{listen_text:?} is not an address such as 127.0.0.1:8080"),
         )
     })?;
+    let public_url = match raw.server.public_url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(u) => match url::Url::parse(u) {
+            Ok(p)
+                if matches!(p.scheme(), "https" | "http")
+                    && p.host().is_some()
+                    && p.query().is_none() =>
+            {
+                Some(u.trim_end_matches('/').to_owned())
+            }
+            _ => {
+                return Err(key_err(
+                    "server.public_url",
+                    format!("{u:?} is not an http(s) address such as https://support.example.com"),
+                ));
+            }
+        },
+    };
     let data_dir = workspace.join(raw.server.data_dir.unwrap_or_else(|| "data".into()));
     let synchronous_full = match raw.database.synchronous.as_deref() {
         None | Some("full") => true,
@@ -525,6 +547,7 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
     }
     Ok(Settings {
         listen,
+        public_url,
         data_dir,
         shutdown_grace: duration(
             "server.shutdown_grace",

@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// Checks a workspace folder; prints every finding; true when there is no error.
 pub fn check(dir: &Path) -> bool {
     let mut findings: Vec<Diag> = Vec::new();
-    let settings = match Settings::load(dir, &[]) {
+    let settings = match Settings::load(dir, &crate::config::process_env()) {
         Ok(s) => Some(s),
         Err(e) => {
             let mut d = Diags::new("relais.toml");
@@ -40,8 +40,24 @@ pub fn check(dir: &Path) -> bool {
                 .as_ref()
                 .map(|s| s.escalation.clone())
                 .unwrap_or_default();
-            let (_, diags) = Workspace::load(&sources, esc);
+            let (ws, diags) = Workspace::load(&sources, esc);
             findings.extend(diags);
+            // A channel's secret that is not set: `serve` refuses it, `check` warns.
+            if let (Some(ws), Some(settings), Some((path, _))) = (&ws, &settings, &sources.channels)
+            {
+                let mut d = Diags::new(path);
+                for c in &ws.channels {
+                    for (role, name) in &c.secrets {
+                        if !settings.secrets.contains_key(&name.to_lowercase()) {
+                            d.warn(c.pos, format!(
+                                "the channel {:?}'s secret `{role}` names {name}, which [secrets] does not set (nor RELAIS__SECRETS__{}): `relais serve` will refuse to start",
+                                c.id, name.to_uppercase()
+                            ));
+                        }
+                    }
+                }
+                findings.extend(d.items);
+            }
             // Test files must parse too.
             if let Ok(tests) = workspace::read_tests(dir) {
                 for (path, text) in tests {

@@ -165,9 +165,19 @@ async fn me(caller: Caller) -> Json<Value> {
 async fn list_channels(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ManageChannels)?;
     let channels = s.rt.store.channels().await?;
+    let public = s.rt.settings.public_url.as_deref();
     let list: Vec<Value> = channels
         .iter()
-        .map(|c| json!({ "id": c.id, "kind": c.kind, "name": c.name, "callback_url": c.callback_url, "created_at": c.created_at }))
+        .map(|c| {
+            // Where the provider must send its webhooks (SPEC §6).
+            let webhook_url = super::providers::KINDS
+                .contains(&c.kind.as_str())
+                .then(|| public.map(|p| format!("{p}/webhooks/{}/{}", c.kind, c.id)))
+                .flatten();
+            json!({ "id": c.id, "kind": c.kind, "name": c.name, "callback_url": c.callback_url,
+                    "created_at": c.created_at, "enabled": c.enabled, "from_file": c.from_file,
+                    "settings": c.settings, "fallback": c.fallback, "webhook_url": webhook_url })
+        })
         .collect();
     Ok(Json(json!({ "channels": list })))
 }

@@ -40,6 +40,8 @@ pub struct RuntimeSettings {
     pub lifecycle: relais_core::lifecycle::Lifecycle,
     /// The roots outbound HTTPS trusts (`[http] ca_file`).
     pub http_tls: crate::tls::ClientTls,
+    /// `[server] public_url`: providers' webhook addresses are built from it.
+    pub public_url: Option<String>,
 }
 
 pub struct Runtime {

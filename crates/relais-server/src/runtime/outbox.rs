@@ -302,6 +302,7 @@ mod tests {
             http_reach: Default::default(),
             lifecycle: relais_core::lifecycle::Lifecycle::default(),
             http_tls: crate::tls::default_tls(),
+            public_url: None,
         }
     }
 

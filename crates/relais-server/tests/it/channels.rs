@@ -148,7 +148,7 @@ fn workspace(dir: &std::path::Path, stand_in: &str) {
         "[secrets]\nWA_TOKEN = \"wa-token\"\nWA_APP_SECRET = \"wa-app-secret\"\nWA_VERIFY = \"wa-verify\"\n\
          TG_TOKEN = \"123:abc\"\nTG_SECRET = \"tg-secret\"\n\
          FB_TOKEN = \"fb-token\"\nFB_APP_SECRET = \"fb-app-secret\"\nFB_VERIFY = \"fb-verify\"\n\
-         [outbox]\nbackoff_base = \"1s\"\n",
+         [outbox]\nbackoff_base = \"1s\"\n[server]\npublic_url = \"https://support.example.com/\"\n",
     )
     .unwrap();
 }
@@ -947,6 +947,22 @@ async fn admins_see_a_contacts_identities_and_merge_two_contacts() {
             .0
     };
     let (wa, tg) = (contact("wa"), contact("tg"));
+    // The admin API shows where each provider must send its webhooks.
+    let (s, b) = app.get("/api/v1/channels").await;
+    assert_eq!(s, 200, "{b}");
+    let wa_channel = b["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "wa")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        wa_channel["webhook_url"],
+        "https://support.example.com/webhooks/whatsapp/wa"
+    );
+    assert_eq!(wa_channel["settings"]["phone_number_id"], "106540352242922");
+    assert_eq!(wa_channel["enabled"], true);
     let (s, b) = app.get(&format!("/api/v1/contacts/{wa}")).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["identities"][0]["kind"], "whatsapp");

@@ -192,3 +192,65 @@ fn relais_init_writes_a_workspace_that_simulate_runs_and_serve_refuses_a_broken_
         "{err}"
     );
 }
+
+#[test]
+fn relais_check_names_channel_faults_and_warns_of_unset_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
+    std::fs::write(
+        dir.path().join("flows/hi.yaml"),
+        "flow: hi\ntrigger: { on: message }\nstart: a\nsteps:\n  a:\n    resolve: { say: hi }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("channels.yaml"),
+        "channels:\n  - id: wa\n    kind: whatsapp\n    settings: { phone_number_id: \"1\" }\n    secrets: { token: WA_TOKEN, app_secret: WA_SECRET, verify_token: WA_VERIFY }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("relais.toml"),
+        "[secrets]\nWA_TOKEN = \"t\"\n",
+    )
+    .unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_relais"))
+            .arg("check")
+            .arg(dir.path())
+            .env("RELAIS__SECRETS__WA_VERIFY", "v")
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "unset secrets are warnings: {stdout}");
+    assert!(
+        stdout.contains("channels.yaml:2:5: warning:") && stdout.contains("WA_SECRET"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("WA_TOKEN,") && !stdout.contains("names WA_VERIFY"),
+        "set ones are fine: {stdout}"
+    );
+    // A misspelt setting is an error with its line and column.
+    std::fs::write(
+        dir.path().join("channels.yaml"),
+        "channels:\n  - id: wa\n    kind: whatsapp\n    settings: { phone_numbr_id: \"1\" }\n    secrets: { token: WA_TOKEN, app_secret: WA_SECRET, verify_token: WA_VERIFY }\n",
+    )
+    .unwrap();
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("channels.yaml:4:17: error: unknown setting \"phone_numbr_id\""),
+        "{stdout}"
+    );
+    // `[server] public_url` must be an address.
+    std::fs::write(
+        dir.path().join("relais.toml"),
+        "[server]\npublic_url = \"support\"\n",
+    )
+    .unwrap();
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("server.public_url"), "{stdout}");
+}
