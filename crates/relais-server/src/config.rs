@@ -437,7 +437,9 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
             format!("{log_level:?} is not a level such as info or relais=debug"),
         ));
     }
-    let max_attempts = raw.outbox.max_attempts.unwrap_or(8);
+    // 20 attempts from 1 s doubling to 10 min: about 2 h 20 min of retries, so that a
+    // provider outage of many minutes (or an hour) ends with every message sent.
+    let max_attempts = raw.outbox.max_attempts.unwrap_or(20);
     if !(1..=100).contains(&max_attempts) {
         return Err(key_err("outbox.max_attempts", "must be between 1 and 100"));
     }

@@ -259,7 +259,7 @@ level = "info"
 format = "text"              # text | json
 
 [outbox]
-max_attempts = 8
+max_attempts = 20           # 1 s doubling to 10 min: about 2 h 20 min of retries before a message fails
 backoff_base = "1s"
 backoff_max = "10m"
 send_timeout = "10s"

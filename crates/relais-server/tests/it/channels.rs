@@ -23,6 +23,8 @@ struct StandIn {
     calls: Arc<Mutex<Vec<(String, HeaderMap, Value)>>>,
     busy: Arc<AtomicUsize>,
     seq: Arc<AtomicUsize>,
+    /// An outage: every call answers 503 while it is set.
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl StandIn {
@@ -56,6 +58,9 @@ async fn answer(
 ) -> axum::response::Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     s.calls.lock().unwrap().push((path.clone(), headers, body));
+    if s.down.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "provider outage").into_response();
+    }
     if s.busy
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok()
@@ -996,5 +1001,159 @@ async fn admins_see_a_contacts_identities_and_merge_two_contacts() {
         .post("/api/v1/contacts/999999/merge", json!({ "from": wa }))
         .await;
     assert_eq!(s, 404);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_provider_outage_of_many_minutes_everything_is_delivered_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    // The defaults: 20 attempts, 1 s doubling to 10 min.
+    let toml = std::fs::read_to_string(dir.path().join("relais.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("relais.toml"),
+        toml.replace("[outbox]\nbackoff_base = \"1s\"\n", ""),
+    )
+    .unwrap();
+    stand_in.down.store(true, Ordering::SeqCst);
+    let clock = ManualClock::new(T0);
+    let app = spawn_dir_app(dir.path(), &clock).await;
+    let hook = format!("{}/webhooks/whatsapp/wa", app.url);
+    for (who, id, text) in [
+        ("33600000051", "wamid.O1", "hi"),
+        ("33600000052", "wamid.O2", "hi"),
+        ("33600000051", "wamid.O3", "what?"),
+    ] {
+        let body = wa_webhook(vec![wa_text(who, id, text)], vec![]);
+        assert_eq!(
+            post_signed(&app.client, &hook, &body, Some("wa-app-secret")).await,
+            200
+        );
+    }
+    // 40 minutes of outage on the manual clock.
+    for _ in 0..40 {
+        clock.advance(relais_core::Duration::minutes(1));
+        app.rt.outbox_wake.notify_one();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        stand_in.calls_to("/messages").len() >= 3,
+        "the outbox kept trying"
+    );
+    stand_in.down.store(false, Ordering::SeqCst);
+    // What reached the provider for one contact, in call order (failed calls included).
+    let delivered = |who: &str| -> Vec<String> {
+        stand_in
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, _, b)| b["to"] == who)
+            .map(|(_, _, b)| {
+                b["text"]["body"]
+                    .as_str()
+                    .or(b["interactive"]["body"]["text"].as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    };
+    for _ in 0..30 {
+        clock.advance(relais_core::Duration::minutes(1));
+        app.rt.outbox_wake.notify_one();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    eventually("every message sent after the outage", || async {
+        let mut sent = 0;
+        for c in on(&app.rt, "wa").await {
+            sent += app
+                .rt
+                .store
+                .messages(c)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|m| {
+                    m.direction == relais_core::message::Direction::Outbound
+                        && m.status == Some(relais_core::message::DeliveryStatus::Sent)
+                })
+                .count();
+        }
+        sent == 3
+    })
+    .await;
+    // In order per conversation: the last call of each text is the success; Ada's
+    // prompt went before her "Please pick a button.".
+    let ada = delivered("33600000051");
+    let last_prompt = ada.iter().rposition(|t| t == "What do you need?").unwrap();
+    let first_invalid = ada
+        .iter()
+        .position(|t| t == "Please pick a button.")
+        .unwrap();
+    assert!(last_prompt < first_invalid, "{ada:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_and_hostile_webhooks_get_a_4xx_and_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    let clock = ManualClock::new(T0);
+    let app = spawn_dir_app(dir.path(), &clock).await;
+    let hook = format!("{}/webhooks/whatsapp/wa", app.url);
+    // Over the body limit (64 KiB): 413 before any parsing.
+    let big = wa_webhook(
+        vec![wa_text("33600000061", "wamid.Big", &"x".repeat(70_000))],
+        vec![],
+    );
+    assert_eq!(
+        post_signed(&app.client, &hook, &big, Some("wa-app-secret")).await,
+        413
+    );
+    // Signed but hostile: wrong types, deep nesting, a sender that is no address, a
+    // NUL in the text, an id too long.
+    let deep = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
+    let bad_bodies: Vec<Vec<u8>> = vec![
+        deep.into_bytes(),
+        br#"{"object":"whatsapp_business_account","entry":"nope"}"#.to_vec(),
+        br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"from":123,"id":"x","type":"text"}]}}]}]}"#.to_vec(),
+        wa_webhook(vec![wa_text("", "wamid.E1", "hi")], vec![]),
+        wa_webhook(vec![wa_text("33600000061", &"i".repeat(300), "hi")], vec![]),
+    ];
+    for body in &bad_bodies {
+        let s = post_signed(&app.client, &hook, body, Some("wa-app-secret")).await;
+        assert!(
+            (400..500).contains(&s),
+            "{s} for {}",
+            String::from_utf8_lossy(&body[..body.len().min(80)])
+        );
+    }
+    // A NUL is dropped from the text, not refused (the provider would redeliver forever).
+    let nul = wa_webhook(vec![wa_text("33600000062", "wamid.N", "a\u{0}b")], vec![]);
+    assert_eq!(
+        post_signed(&app.client, &hook, &nul, Some("wa-app-secret")).await,
+        200
+    );
+    let convs = on(&app.rt, "wa").await;
+    assert_eq!(
+        convs.len(),
+        1,
+        "only the well-formed webhook stored anything"
+    );
+    let texts: Vec<String> = app
+        .rt
+        .store
+        .messages(convs[0])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts[0], "ab");
+    // The server is still answering.
+    let (s, _) = app.get("/api/v1/channels").await;
+    assert_eq!(s, 200);
     app.stop().await;
 }
