@@ -87,6 +87,7 @@ pub fn parse(body: &[u8], kind: &str) -> Result<Vec<ProviderEvent>, PayloadError
                         .map(str::to_owned)
                         .or_else(|| s.as_u64().map(|n| n.to_string()))
                 })
+                .filter(|s| !s.is_empty())
                 .ok_or_else(|| PayloadError("a messaging event has no sender.id".into()))?;
             if let Some(m) = e.get("message") {
                 if m.get("is_echo").and_then(Value::as_bool) == Some(true) {
@@ -97,6 +98,7 @@ pub fn parse(body: &[u8], kind: &str) -> Result<Vec<ProviderEvent>, PayloadError
                 let mid = p
                     .get("mid")
                     .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
                     .map(str::to_owned)
                     .or_else(|| e.get("timestamp").map(|t| format!("postback-{sender}-{t}")))
                     .ok_or_else(|| {
@@ -141,6 +143,7 @@ fn message(sender: &str, m: &Value) -> Result<ProviderMessage, PayloadError> {
     let mid = m
         .get("mid")
         .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
         .ok_or_else(|| PayloadError("a message has no mid".into()))?;
     let payload = m
         .get("attachments")

@@ -5,6 +5,8 @@
 //! Provider base URLs come from the channel's `api_base`, so tests point them at local
 //! servers speaking the documented wire format; the code is the same.
 
+#[cfg(test)]
+mod fuzz;
 pub mod meta;
 pub mod rest;
 pub mod telegram;

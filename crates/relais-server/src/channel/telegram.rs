@@ -29,6 +29,7 @@ fn id_text(v: Option<&Value>) -> Option<String> {
     v.as_i64()
         .map(|n| n.to_string())
         .or_else(|| v.as_str().map(str::to_owned))
+        .filter(|s| !s.is_empty())
 }
 
 /// One `Update` → at most one message (other update kinds carry none).

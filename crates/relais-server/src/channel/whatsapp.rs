@@ -92,8 +92,12 @@ fn text_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
 }
 
 fn message(m: &Value, names: &[(&str, &str)]) -> Result<ProviderMessage, PayloadError> {
-    let from = text_at(m, "/from").ok_or_else(|| PayloadError("a message has no `from`".into()))?;
-    let id = text_at(m, "/id").ok_or_else(|| PayloadError("a message has no `id`".into()))?;
+    let from = text_at(m, "/from")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| PayloadError("a message has no `from`".into()))?;
+    let id = text_at(m, "/id")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| PayloadError("a message has no `id`".into()))?;
     let kind = text_at(m, "/type").unwrap_or("unknown");
     let mut button = None;
     let mut payload = None;
