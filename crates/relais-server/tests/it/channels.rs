@@ -1157,3 +1157,101 @@ async fn oversized_and_hostile_webhooks_get_a_4xx_and_store_nothing() {
     assert_eq!(s, 200);
     app.stop().await;
 }
+
+/// A fresh PostgreSQL schema for a test, dropped afterwards; `None` (a skip) only
+/// outside CI when no server is configured.
+struct PgSchema {
+    base: String,
+    name: String,
+}
+
+impl PgSchema {
+    fn create() -> Option<PgSchema> {
+        let Ok(base) = std::env::var("RELAIS_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but RELAIS_TEST_POSTGRES_URL is not set"
+            );
+            eprintln!("skipped: set RELAIS_TEST_POSTGRES_URL");
+            return None;
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!("relais_it_{}_{nanos}", std::process::id());
+        let (b, n) = (base.clone(), name.clone());
+        std::thread::spawn(move || {
+            let mut c = ::postgres::Client::connect(&b, ::postgres::NoTls).unwrap();
+            c.batch_execute(&format!("CREATE SCHEMA {n}")).unwrap();
+        })
+        .join()
+        .unwrap();
+        Some(PgSchema { base, name })
+    }
+
+    /// The URL a node uses: the schema as its search path.
+    fn url(&self) -> String {
+        let sep = if self.base.contains('?') { '&' } else { '?' };
+        format!("{}{sep}options=-c%20search_path%3D{}", self.base, self.name)
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let (b, n) = (self.base.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut c) = ::postgres::Client::connect(&b, ::postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {n} CASCADE"));
+            }
+        })
+        .join();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_redelivered_to_two_nodes_over_postgresql_is_stored_and_answered_once() {
+    let Some(schema) = PgSchema::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    let clock = ManualClock::new(T0);
+    let url = schema.url();
+    let vars = [("RELAIS__DATABASE__URL", url.as_str())];
+    let one = spawn_dir_app_with(dir.path(), &clock, &vars).await;
+    let two = spawn_dir_app_with(dir.path(), &clock, &vars).await;
+    let body = wa_webhook(vec![wa_text("33600000071", "wamid.TWO", "hi")], vec![]);
+    // The provider redelivers, to whichever node its load balancer picks, at once.
+    let hooks = [
+        format!("{}/webhooks/whatsapp/wa", one.url),
+        format!("{}/webhooks/whatsapp/wa", two.url),
+    ];
+    let statuses = futures_util::future::join_all(
+        (0..6).map(|i| post_signed(&one.client, &hooks[i % 2], &body, Some("wa-app-secret"))),
+    )
+    .await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let convs = on(&one.rt, "wa").await;
+    assert_eq!(convs.len(), 1);
+    let inbound = one
+        .rt
+        .store
+        .messages(convs[0])
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.direction == relais_core::message::Direction::Inbound)
+        .count();
+    assert_eq!(inbound, 1, "stored once across the two nodes");
+    eventually("the reply sent", || async {
+        !stand_in.calls_to("/messages").is_empty()
+    })
+    .await;
+    // Both nodes' outboxes run: the reply still goes out once.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(stand_in.calls_to("/messages").len(), 1, "sent once");
+    one.stop().await;
+    two.stop().await;
+}

@@ -229,10 +229,16 @@ pub async fn spawn_flow_app(dir: &Path, clock: &ManualClock, allow_private: bool
 /// A server on the workspace in `dir` exactly as its relais.toml says (listening on a
 /// random loopback port), with the demo's REST channel and admin created.
 pub async fn spawn_dir_app(dir: &Path, clock: &ManualClock) -> TestApp {
-    let env = vec![(
+    spawn_dir_app_with(dir, clock, &[]).await
+}
+
+/// Likewise, with settings given as `RELAIS__SECTION__KEY` variables.
+pub async fn spawn_dir_app_with(dir: &Path, clock: &ManualClock, vars: &[(&str, &str)]) -> TestApp {
+    let mut env = vec![(
         "RELAIS__SERVER__LISTEN".to_owned(),
         "127.0.0.1:0".to_owned(),
     )];
+    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let settings = Settings::load(dir, &env).unwrap();
     let sources = relais_server::workspace::read(dir).unwrap();
     let setup = relais_server::app::FlowSetup {
