@@ -64,6 +64,11 @@ pub const SQLITE: &[Migration] = &[
         name: "window",
         sql: include_str!("../migrations/sqlite/0010_window.sql"),
     },
+    Migration {
+        version: 11,
+        name: "outbox_head",
+        sql: include_str!("../migrations/sqlite/0011_outbox_head.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -116,6 +121,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 10,
         name: "window",
         sql: include_str!("../migrations/postgres/0010_window.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "outbox_head",
+        sql: include_str!("../migrations/postgres/0011_outbox_head.sql"),
     },
 ];
 

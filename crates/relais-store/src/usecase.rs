@@ -455,7 +455,13 @@ fn wake(
 
 /// Journals an attempt and moves the outbox row and the message's status.
 pub(crate) fn record_attempt(tx: &mut Tx<'_>, a: &Attempt) -> Result<()> {
-    let Some((conversation, attempts)) = tx.outbox_row(a.message)? else {
+    let Some(crate::tx::QueuedRow {
+        conversation,
+        attempts,
+        channel,
+        status: current,
+    }) = tx.outbox_row(a.message)?
+    else {
         // Already settled (a late duplicate report): the journal keeps the first outcome.
         return Ok(());
     };
@@ -478,21 +484,14 @@ pub(crate) fn record_attempt(tx: &mut Tx<'_>, a: &Attempt) -> Result<()> {
         detail: detail.clone(),
         duration_ms: a.duration_ms,
     })?;
-    let current = tx
-        .message(a.message)?
-        .and_then(|m| m.status)
-        .unwrap_or(DeliveryStatus::Queued);
     match &a.outcome {
         AttemptOutcome::Sent { external_id } => {
-            tx.delete_outbox(a.message)?;
+            tx.delete_outbox(a.message, conversation)?;
             if let Some(next) = current.advance(DeliveryStatus::Sent) {
                 tx.set_delivery(a.message, next, external_id.as_deref())?;
             }
             if let Some(ext) = external_id {
-                let channel = tx.channel_of_message(a.message)?;
-                if let Some(channel) = channel {
-                    tx.apply_early_statuses(&channel, ext)?;
-                }
+                tx.apply_early_statuses(&channel, ext)?;
             }
             tx.insert_event(
                 Some(conversation),
@@ -508,7 +507,7 @@ pub(crate) fn record_attempt(tx: &mut Tx<'_>, a: &Attempt) -> Result<()> {
             tx.reschedule_outbox(a.message, *retry_at, attempt)?
         }
         AttemptOutcome::Failed { detail } => {
-            tx.delete_outbox(a.message)?;
+            tx.delete_outbox(a.message, conversation)?;
             desk::survey_failed(tx, a.message, a.at)?;
             if let Some(next) = current.advance(DeliveryStatus::Failed) {
                 tx.set_delivery(a.message, next, None)?;

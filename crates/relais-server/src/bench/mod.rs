@@ -7,6 +7,7 @@
 //! replies checked, a new contact taking the place of each that finishes.
 
 pub mod script;
+mod whatsapp;
 
 use relais_core::Duration;
 use script::Script;
@@ -45,6 +46,11 @@ pub struct BenchArgs {
     /// tests' `bot` globs.
     #[arg(long, conflicts_with = "greeting")]
     pub workspace: Option<std::path::PathBuf>,
+    /// Compare the REST channel with signed WhatsApp webhooks on one started server,
+    /// the same flow (one reply per message), one after the other; the replies to
+    /// WhatsApp go through the outbox to a local stand-in of the Graph API.
+    #[arg(long, conflicts_with_all = ["workspace", "greeting", "url"])]
+    pub whatsapp: bool,
 }
 
 struct Target {
@@ -80,7 +86,10 @@ fn start_server(greeting: bool, workspace: Option<&std::path::Path>) -> Result<T
                 .into_iter()
                 .flatten(),
         )
-        .env("RUST_LOG", "error")
+        .env(
+            "RUST_LOG",
+            std::env::var("RELAIS_BENCH_SERVER_LOG").unwrap_or_else(|_| "error".into()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -174,6 +183,9 @@ pub fn percentile(sorted: &[u32], p: f64) -> u32 {
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
     let run_for = Duration::parse(&args.duration).map_err(|e| format!("--duration: {e}"))?;
+    if args.whatsapp {
+        return whatsapp::compare(&args, run_for).await;
+    }
     let target = match &args.url {
         Some(url) => Target {
             url: url.trim_end_matches('/').to_owned(),
@@ -185,12 +197,62 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         None => start_server(args.greeting, args.workspace.as_deref())?,
     };
     let (scripts, fresh_contacts) = scripts_for(&args)?;
+    let mode = Mode::Rest {
+        endpoint: format!("{}/api/v1/channels/{}/converse", target.url, args.channel),
+        token: target.token.clone(),
+    };
+    let load = phase(&target, &args, run_for, mode, scripts, fresh_contacts).await?;
+    if args.workspace.is_some() {
+        println!(
+            "scripts      : {} tests replayed to the end, {} scripts in turn",
+            load.finished.load(Ordering::Relaxed),
+            load.scripts.len()
+        );
+    }
+    println!(
+        "durability   : every answer came after its transaction was durable (SQLite: fsync, synchronous=FULL, group commit; PostgreSQL: its commit)"
+    );
+    let (count, example) = load.unexpected.lock().map_err(|e| e.to_string())?.clone();
+    if count > 0 {
+        return Err(format!(
+            "{count} replies were not what the tests expect; the first: {}",
+            example.unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+/// Runs made by this process so far.
+static PHASES: AtomicU64 = AtomicU64::new(0);
+
+/// How a simulated contact's message reaches the server.
+enum Mode {
+    /// `POST /api/v1/channels/{id}/converse` with the channel's token.
+    Rest { endpoint: String, token: String },
+    /// A WhatsApp Cloud API webhook, signed with the app secret.
+    WhatsApp {
+        endpoint: String,
+        app_secret: String,
+    },
+}
+
+/// One closed-loop run against `target`, reported; returns the shared counters.
+async fn phase(
+    target: &Target,
+    args: &BenchArgs,
+    run_for: Duration,
+    mode: Mode,
+    scripts: Vec<Script>,
+    fresh_contacts: bool,
+) -> Result<Arc<Load>, String> {
     let contacts = args.contacts.max(1);
-    let endpoint = format!("{}/api/v1/channels/{}/converse", target.url, args.channel);
     let client = crate::tls::client_builder(&crate::tls::default_tls())
         .pool_max_idle_per_host(contacts)
         .build()
         .map_err(|e| e.to_string())?;
+    let endpoint = match &mode {
+        Mode::Rest { endpoint, .. } | Mode::WhatsApp { endpoint, .. } => endpoint.clone(),
+    };
     eprintln!("relais bench: {contacts} contacts for {run_for} against {endpoint}");
     let server_pid = target.pid.map(|p| p.to_string());
     let cpu_before = (
@@ -201,10 +263,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let started = Instant::now();
     let load = Arc::new(Load {
         client: client.clone(),
-        endpoint,
-        token: target.token.clone(),
+        mode,
         deadline: started + std::time::Duration::from_millis(run_for.0 as u64),
         run_id: std::process::id(),
+        phase: PHASES.fetch_add(1, Ordering::Relaxed),
         scripts,
         fresh_contacts,
         next_script: AtomicU64::new(0),
@@ -241,24 +303,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         ),
         cpu: [(cpu_before.0, cpu_after.0), (cpu_before.1, cpu_after.1)],
     });
-    if args.workspace.is_some() {
-        println!(
-            "scripts      : {} tests replayed to the end, {} scripts in turn",
-            load.finished.load(Ordering::Relaxed),
-            load.scripts.len()
-        );
-    }
-    println!(
-        "durability   : every answer came after its transaction was durable (SQLite: fsync, synchronous=FULL, group commit; PostgreSQL: its commit)"
-    );
-    let (count, example) = load.unexpected.lock().map_err(|e| e.to_string())?.clone();
-    if count > 0 {
-        return Err(format!(
-            "{count} replies were not what the tests expect; the first: {}",
-            example.unwrap_or_default()
-        ));
-    }
-    Ok(())
+    Ok(load)
 }
 
 /// The scripts the contacts play, and whether each finished script hands over to a new
@@ -288,10 +333,12 @@ fn scripts_for(args: &BenchArgs) -> Result<(Vec<Script>, bool), String> {
 /// What every simulated contact shares.
 struct Load {
     client: reqwest::Client,
-    endpoint: String,
-    token: String,
+    mode: Mode,
     deadline: Instant,
     run_id: u32,
+    /// Which run of this process: message ids never repeat across runs (a repeated id
+    /// is a provider's redelivery, answered from the store without new work).
+    phase: u64,
     scripts: Vec<Script>,
     fresh_contacts: bool,
     next_script: AtomicU64,
@@ -321,16 +368,27 @@ async fn contact(load: Arc<Load>, c: usize) -> Vec<u32> {
                 return latencies;
             }
             n += 1;
-            let mut body = serde_json::json!({
-                "sender": sender,
-                "text": turn.text,
-                "message_id": format!("b-{}-{c}-{n}", load.run_id),
-            });
-            if let Some(b) = &turn.button {
-                body["button"] = b.as_str().into();
-            }
+            let message_id = format!("b-{}-{}-{c}-{n}", load.run_id, load.phase);
+            let body = match &load.mode {
+                Mode::Rest { .. } => {
+                    let mut body = serde_json::json!({
+                        "sender": sender,
+                        "text": turn.text,
+                        "message_id": message_id,
+                    });
+                    if let Some(b) = &turn.button {
+                        body["button"] = b.as_str().into();
+                    }
+                    body.to_string().into_bytes()
+                }
+                Mode::WhatsApp { .. } => whatsapp::webhook(
+                    &whatsapp::wa_id(load.run_id, c, contact),
+                    &message_id,
+                    &turn.text,
+                ),
+            };
             let t = Instant::now();
-            let Some(answer) = send(&load, body.to_string()).await else {
+            let Some(answer) = send(&load, body).await else {
                 load.errors.fetch_add(1, Ordering::Relaxed);
                 continue;
             };
@@ -355,12 +413,19 @@ async fn contact(load: Arc<Load>, c: usize) -> Vec<u32> {
     latencies
 }
 
-/// One converse call; the answer's body when it succeeded.
-async fn send(load: &Load, body: String) -> Option<Vec<u8>> {
-    let resp = load
-        .client
-        .post(&load.endpoint)
-        .bearer_auth(&load.token)
+/// One call; the answer's body when it succeeded.
+async fn send(load: &Load, body: Vec<u8>) -> Option<Vec<u8>> {
+    let req = match &load.mode {
+        Mode::Rest { endpoint, token } => load.client.post(endpoint).bearer_auth(token),
+        Mode::WhatsApp {
+            endpoint,
+            app_secret,
+        } => load.client.post(endpoint).header(
+            "x-hub-signature-256",
+            crate::channel::meta::sign(app_secret, &body),
+        ),
+    };
+    let resp = req
         .header("content-type", "application/json")
         .body(body)
         .send()

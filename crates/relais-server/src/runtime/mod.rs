@@ -44,6 +44,42 @@ pub struct RuntimeSettings {
     pub public_url: Option<String>,
 }
 
+/// One channel's send window: how many sends the current second has had.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    window: std::time::Instant,
+    sent: f64,
+    held_until: std::time::Instant,
+}
+
+impl Pace {
+    pub fn new(now: std::time::Instant) -> Pace {
+        Pace {
+            window: now,
+            sent: 0.0,
+            held_until: now,
+        }
+    }
+
+    /// Takes a send slot at `now` (`None`), or says when to ask again.
+    pub fn take(&mut self, now: std::time::Instant, rate: f64) -> Option<std::time::Instant> {
+        if now < self.held_until {
+            return Some(self.held_until);
+        }
+        // One second, or longer for less than one message per second.
+        let length = std::time::Duration::from_secs_f64((1.0 / rate).max(1.0));
+        if now >= self.window + length {
+            self.window = now;
+            self.sent = 0.0;
+        }
+        if self.sent < rate.max(1.0) {
+            self.sent += 1.0;
+            return None;
+        }
+        Some(self.window + length)
+    }
+}
+
 pub struct Runtime {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -66,8 +102,8 @@ pub struct Runtime {
     /// Turns true when shutdown begins: long-lived streams end so requests can drain.
     pub stopping: tokio::sync::watch::Sender<bool>,
     reloading: tokio::sync::Mutex<()>,
-    /// Per channel, the next free send slot (its `rate`, a provider's `Retry-After`).
-    channel_pace: std::sync::Mutex<HashMap<ChannelId, std::time::Instant>>,
+    /// Per channel, its send window (its `rate`, a provider's `Retry-After`).
+    channel_pace: std::sync::Mutex<HashMap<ChannelId, Pace>>,
     /// Per webhook, when it may be called next (its receiver's rate, `Retry-After`).
     webhook_pace: std::sync::Mutex<HashMap<i64, relais_core::Timestamp>>,
 }
@@ -160,29 +196,37 @@ impl Runtime {
             .cloned()
     }
 
-    /// Waits for this channel's next send slot: sends are spaced by 1/`rate`.
+    /// Waits until this channel may send: at most `rate` sends in any one-second
+    /// window (a window's sends go at once; the next window waits), and nothing while
+    /// a provider's `Retry-After` holds.
     pub async fn pace(&self, channel: &LiveChannel) {
         let Some(rate) = channel.rate() else {
             return;
         };
-        let gap = std::time::Duration::from_secs_f64(1.0 / rate);
-        let slot = {
-            let mut pace = self.channel_pace.lock().unwrap_or_else(|p| p.into_inner());
-            let now = std::time::Instant::now();
-            let next = pace.entry(channel.row.id.clone()).or_insert(now);
-            let slot = (*next).max(now);
-            *next = slot + gap;
-            slot
-        };
-        tokio::time::sleep_until(slot.into()).await;
+        loop {
+            let wait = {
+                let mut pace = self.channel_pace.lock().unwrap_or_else(|p| p.into_inner());
+                let now = std::time::Instant::now();
+                pace.entry(channel.row.id.clone())
+                    .or_insert_with(|| Pace::new(now))
+                    .take(now, rate)
+            };
+            match wait {
+                None => return,
+                Some(until) => tokio::time::sleep_until(until.into()).await,
+            }
+        }
     }
 
     /// A provider asked the channel to wait (429 `Retry-After`): no send before then.
     pub fn hold_channel(&self, channel: &ChannelId, wait: std::time::Duration) {
-        let until = std::time::Instant::now() + wait.min(std::time::Duration::from_secs(3600));
+        let now = std::time::Instant::now();
+        let until = now + wait.min(std::time::Duration::from_secs(3600));
         let mut pace = self.channel_pace.lock().unwrap_or_else(|p| p.into_inner());
-        let next = pace.entry(channel.clone()).or_insert(until);
-        *next = (*next).max(until);
+        let p = pace
+            .entry(channel.clone())
+            .or_insert_with(|| Pace::new(now));
+        p.held_until = p.held_until.max(until);
     }
 
     pub fn telegram(&self) -> &crate::channel::telegram::Telegram {
@@ -194,5 +238,35 @@ impl Runtime {
             "rest" => Some(&self.rest),
             other => self.providers.adapter(other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pace;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn pacing_allows_rate_sends_per_second_and_honours_a_hold() {
+        let t0 = Instant::now();
+        let mut p = Pace::new(t0);
+        assert!((0..3).all(|_| p.take(t0, 3.0).is_none()));
+        assert_eq!(
+            p.take(t0, 3.0),
+            Some(t0 + Duration::from_secs(1)),
+            "the fourth waits"
+        );
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(p.take(t1, 3.0), None, "a new second");
+        p.held_until = t1 + Duration::from_secs(30);
+        assert_eq!(p.take(t1, 3.0), Some(t1 + Duration::from_secs(30)));
+        // Half a message per second: one every two seconds.
+        let mut slow = Pace::new(t0);
+        assert_eq!(slow.take(t0, 0.5), None);
+        assert_eq!(
+            slow.take(t0 + Duration::from_secs(1), 0.5),
+            Some(t0 + Duration::from_secs(2))
+        );
+        assert_eq!(slow.take(t0 + Duration::from_secs(2), 0.5), None);
     }
 }

@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// What [`Tx::outbox_row`] reads.
+pub(crate) struct QueuedRow {
+    pub conversation: ConversationId,
+    pub attempts: i64,
+    pub channel: ChannelId,
+    pub status: DeliveryStatus,
+}
+
 impl Tx<'_> {
     // ---- timers ---------------------------------------------------------------------
 
@@ -83,8 +91,9 @@ impl Tx<'_> {
 
     pub fn insert_outbox(&mut self, m: &Message, lane: &Lane, due: Timestamp) -> Result<()> {
         self.c.execute(
-            "INSERT INTO outbox (message_id, conversation_id, channel_id, address, next_attempt_at, attempts) \
-             VALUES ($1, $2, $3, $4, $5, 0)",
+            "INSERT INTO outbox (message_id, conversation_id, channel_id, address, next_attempt_at, attempts, head) \
+             VALUES ($1, $2, $3, $4, $5, 0, \
+                     CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE conversation_id = $2) THEN 0 ELSE 1 END)",
             &[
                 m.id.0.into(),
                 m.conversation.0.into(),
@@ -101,9 +110,7 @@ impl Tx<'_> {
         let rows = self.c.query(
             "UPDATE outbox SET lease_until = $1, lease_owner = $2 WHERE message_id IN ( \
                SELECT o.message_id FROM outbox o \
-               WHERE o.next_attempt_at <= $3 AND (o.lease_until IS NULL OR o.lease_until < $3) \
-                 AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = o.conversation_id \
-                                 AND p.message_id < o.message_id) \
+               WHERE o.head = 1 AND o.next_attempt_at <= $3 AND (o.lease_until IS NULL OR o.lease_until < $3) \
                ORDER BY o.next_attempt_at, o.message_id LIMIT $4) \
              AND (lease_until IS NULL OR lease_until < $3) \
              RETURNING message_id, conversation_id, channel_id, address, attempts",
@@ -117,11 +124,15 @@ impl Tx<'_> {
         let mut items = Vec::with_capacity(rows.len());
         for r in rows {
             let id = MessageId(r.int(0)?);
+            let channel = ChannelId(r.text(2)?);
+            let address = r.text(3)?;
+            // The message, and the contact's last message on the channel (the window).
             let m = self
                 .c
                 .query_opt(
-                    "SELECT body, buttons, payload, author_kind FROM messages WHERE id = $1",
-                    &[id.0.into()],
+                    "SELECT m.body, m.buttons, m.payload, m.author_kind, i.last_inbound_at FROM messages m \
+                     LEFT JOIN contact_identities i ON i.channel_id = $1 AND i.address = $2 WHERE m.id = $3",
+                    &[channel.as_str().into(), address.as_str().into(), id.0.into()],
                 )?
                 .ok_or_else(|| Error::Corrupt(format!("outbox row for missing message {id}")))?;
             let rich = match m.opt_text("payload")? {
@@ -129,9 +140,7 @@ impl Tx<'_> {
                     .map_err(|e| Error::Corrupt(format!("message {id} payload: {e}")))?,
                 None => relais_core::rich::Rich::default(),
             };
-            let channel = ChannelId(r.text(2)?);
-            let address = r.text(3)?;
-            let last_inbound_at = self.last_inbound_at(&channel, &address)?;
+            let last_inbound_at = m.opt_int("last_inbound_at")?.map(Timestamp);
             items.push(OutboxItem {
                 message: id,
                 conversation: ConversationId(r.int(1)?),
@@ -252,13 +261,25 @@ impl Tx<'_> {
         Ok(true)
     }
 
-    pub fn outbox_row(&mut self, id: MessageId) -> Result<Option<(ConversationId, i64)>> {
+    /// A queued message: its conversation, attempts so far, channel and delivery status.
+    pub fn outbox_row(&mut self, id: MessageId) -> Result<Option<QueuedRow>> {
         self.c
             .query_opt(
-                "SELECT conversation_id, attempts FROM outbox WHERE message_id = $1",
+                "SELECT o.conversation_id, o.attempts, o.channel_id, m.status FROM outbox o \
+                 JOIN messages m ON m.id = o.message_id WHERE o.message_id = $1",
                 &[id.0.into()],
             )?
-            .map(|r| Ok((ConversationId(r.int(0)?), r.int(1)?)))
+            .map(|r| {
+                Ok(QueuedRow {
+                    conversation: ConversationId(r.int("conversation_id")?),
+                    attempts: r.int("attempts")?,
+                    channel: ChannelId(r.text("channel_id")?),
+                    status: r
+                        .opt_text("status")?
+                        .and_then(|s| DeliveryStatus::parse(&s))
+                        .unwrap_or(DeliveryStatus::Queued),
+                })
+            })
             .transpose()
     }
 
@@ -271,15 +292,21 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn delete_outbox(&mut self, id: MessageId) -> Result<()> {
+    /// Removes a settled message; the next of its conversation becomes the head.
+    pub fn delete_outbox(&mut self, id: MessageId, conversation: ConversationId) -> Result<()> {
         self.c
             .execute("DELETE FROM outbox WHERE message_id = $1", &[id.0.into()])?;
+        self.c.execute(
+            "UPDATE outbox SET head = 1 WHERE message_id = \
+             (SELECT MIN(message_id) FROM outbox WHERE conversation_id = $1) AND head = 0",
+            &[conversation.0.into()],
+        )?;
         Ok(())
     }
 
     pub fn next_outbox_due(&mut self, now: Timestamp) -> Result<Option<Timestamp>> {
         let r = self.c.query_one(
-            "SELECT MIN(next_attempt_at) FROM outbox WHERE lease_until IS NULL OR lease_until < $1",
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE head = 1 AND (lease_until IS NULL OR lease_until < $1)",
             &[now.0.into()],
         )?;
         Ok(r.opt_int(0)?.map(Timestamp))

@@ -58,18 +58,6 @@ impl Tx<'_> {
             .transpose()
     }
 
-    pub fn channel_of_message(&mut self, id: MessageId) -> Result<Option<ChannelId>> {
-        Ok(self
-            .c
-            .query_opt(
-                "SELECT channel_id FROM messages WHERE id = $1",
-                &[id.0.into()],
-            )?
-            .map(|r| r.text(0))
-            .transpose()?
-            .map(ChannelId))
-    }
-
     pub fn conversation_of_message(&mut self, id: MessageId) -> Result<Option<ConversationId>> {
         Ok(self
             .c
@@ -162,14 +150,7 @@ impl Tx<'_> {
     /// Statuses that arrived before `external_id` was recorded, applied now in order.
     pub fn apply_early_statuses(&mut self, channel: &ChannelId, external_id: &str) -> Result<()> {
         let rows = self.c.query(
-            "SELECT status, detail, at FROM early_statuses WHERE channel_id = $1 AND external_id = $2",
-            &[channel.as_str().into(), external_id.into()],
-        )?;
-        if rows.is_empty() {
-            return Ok(());
-        }
-        self.c.execute(
-            "DELETE FROM early_statuses WHERE channel_id = $1 AND external_id = $2",
+            "DELETE FROM early_statuses WHERE channel_id = $1 AND external_id = $2 RETURNING status, detail, at",
             &[channel.as_str().into(), external_id.into()],
         )?;
         for r in rows {

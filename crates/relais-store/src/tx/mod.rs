@@ -19,6 +19,7 @@ use relais_core::ticket::{Resolver, Status};
 
 mod admin;
 mod delivery;
+pub(crate) use delivery::QueuedRow;
 mod message;
 
 pub(crate) struct Tx<'a> {

@@ -126,6 +126,43 @@ fn check(db: &std::path::Path, statements: &[String]) -> Vec<String> {
     found
 }
 
+/// Whether the `$n` of a statement first appear in the order 1, 2, 3…
+fn placeholders_in_order(sql: &str) -> bool {
+    let b = sql.as_bytes();
+    let mut next = 1;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' {
+            let digits: String = b[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .map(|c| *c as char)
+                .collect();
+            if let Ok(n) = digits.parse::<usize>() {
+                if n == next {
+                    next += 1;
+                } else if n > next {
+                    return false;
+                }
+            }
+            i += 1 + digits.len();
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
+#[test]
+fn placeholder_order_is_checked() {
+    assert!(placeholders_in_order(
+        "SELECT a FROM t WHERE x = $1 AND y = $2 OR z = $1"
+    ));
+    assert!(!placeholders_in_order(
+        "SELECT a FROM t WHERE x = $2 AND y = $1"
+    ));
+}
+
 async fn run_suite(log: &StatementLog) {
     for (name, case) in super::ALL {
         let dir = tempfile::tempdir().unwrap();
@@ -149,6 +186,16 @@ async fn no_statement_scans_a_growing_table_or_sorts_in_a_temporary_btree() {
         statements.len() > 50,
         "the suite ran only {} distinct statements: is the log wired?",
         statements.len()
+    );
+    // SQLite numbers `$n` parameters by first appearance, not by n: a statement that
+    // names `$2` before `$1` binds its values to the wrong places.
+    let misnumbered: Vec<&String> = statements
+        .iter()
+        .filter(|sql| !placeholders_in_order(sql))
+        .collect();
+    assert!(
+        misnumbered.is_empty(),
+        "statements whose $n do not first appear as $1, $2, $3…: {misnumbered:#?}"
     );
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("schema.db");
