@@ -130,3 +130,27 @@ fn bench_fails_when_replies_differ_from_the_tests() {
         "{stderr}"
     );
 }
+
+#[test]
+fn bench_whatsapp_compares_signed_webhooks_with_the_rest_channel_and_drains_every_reply() {
+    let out = Command::new(env!("CARGO_BIN_EXE_relais"))
+        .args(["bench", "--whatsapp", "--contacts", "4", "--duration", "1s"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("whatsapp/rest: "), "{stdout}");
+    // Every webhook got its reply through the outbox, and none failed.
+    for line in stdout.lines().filter(|l| l.starts_with("replies sent")) {
+        let nums: Vec<u64> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        assert!(nums.len() >= 3 && nums[1] == nums[2] && nums[2] > 0, "{line}");
+    }
+    assert!(stdout.contains("0 errors"), "{stdout}");
+}
