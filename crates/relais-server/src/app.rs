@@ -195,6 +195,7 @@ impl App {
         let rt = self.state.rt.clone();
         let timer_loop = tokio::spawn(timers::run(rt.clone(), stop_rx.clone()));
         let outbox_loop = tokio::spawn(outbox::run(rt.clone(), stop_rx.clone()));
+        let media_loop = tokio::spawn(crate::runtime::media::run(rt.clone(), stop_rx.clone()));
         let live_loop = tokio::spawn(crate::runtime::live::run(
             self.state.live.clone(),
             rt.store.clone(),
@@ -217,6 +218,7 @@ impl App {
         let _ = stop_tx.send(true);
         let _ = timer_loop.await;
         let _ = outbox_loop.await;
+        let _ = media_loop.await;
         let _ = notify_loop.await;
         let _ = live_loop.await;
         tracing::info!("stopped");

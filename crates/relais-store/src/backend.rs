@@ -170,6 +170,24 @@ impl<B: Backend> Pipeline for SqlStore<B> {
             .await
     }
 
+    async fn claim_media(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<MediaJob>> {
+        self.write(move |tx| tx.claim_media(now, lease_until, limit))
+            .await
+    }
+
+    async fn next_media_due(&self) -> Result<Option<Timestamp>> {
+        self.read(|tx| tx.next_media_due()).await
+    }
+
+    async fn settle_media(&self, id: i64, outcome: MediaOutcome) -> Result<()> {
+        self.write(move |tx| tx.settle_media(id, &outcome)).await
+    }
+
     async fn record_statuses(&self, reports: Vec<StatusReport>) -> Result<Vec<StatusApplied>> {
         self.write(move |tx| reports.iter().map(|r| tx.apply_status(r)).collect())
             .await
@@ -269,6 +287,28 @@ impl<B: Backend> Desk for SqlStore<B> {
     ) -> Result<Vec<StoredEvent>> {
         self.read(move |tx| tx.events(conversation, after, limit))
             .await
+    }
+
+    async fn conversation_media(&self, conversation: ConversationId) -> Result<Vec<MediaInfo>> {
+        self.read(move |tx| tx.conversation_media(conversation))
+            .await
+    }
+
+    async fn media_for(
+        &self,
+        viewer: Viewer,
+        id: i64,
+    ) -> Result<Option<(MediaInfo, Option<String>)>> {
+        self.read(move |tx| {
+            let Some((conv, info, content)) = tx.media_file(id)? else {
+                return Ok(None);
+            };
+            if !crate::desk::visible_to(tx, viewer, conv)? {
+                return Ok(None);
+            }
+            Ok(Some((info, content)))
+        })
+        .await
     }
 
     async fn attempts_for(
@@ -374,6 +414,10 @@ impl<B: Backend> Admin for SqlStore<B> {
 
     async fn channels(&self) -> Result<Vec<Channel>> {
         self.read(|tx| tx.channels()).await
+    }
+
+    async fn erase_contact_media(&self, contact: ContactId) -> Result<u64> {
+        self.write(move |tx| tx.erase_contact_media(contact)).await
     }
 
     async fn contact_card(&self, id: ContactId) -> Result<ContactCard> {

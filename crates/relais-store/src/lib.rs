@@ -106,6 +106,20 @@ pub trait Pipeline: Send + Sync {
         now: Timestamp,
     ) -> Result<bool>;
 
+    /// Leases attachments to fetch that are due.
+    async fn claim_media(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<MediaJob>>;
+
+    /// When the next pending fetch is due.
+    async fn next_media_due(&self) -> Result<Option<Timestamp>>;
+
+    /// Records what a fetch gave.
+    async fn settle_media(&self, id: i64, outcome: MediaOutcome) -> Result<()>;
+
     /// Providers' delivery statuses, applied in one transaction (a webhook's batch).
     async fn record_statuses(&self, reports: Vec<StatusReport>) -> Result<Vec<StatusApplied>>;
 
@@ -163,6 +177,16 @@ pub trait Desk: Send + Sync {
         after: i64,
         limit: u32,
     ) -> Result<Vec<StoredEvent>>;
+
+    /// A conversation's attachments (without content).
+    async fn conversation_media(&self, conversation: ConversationId) -> Result<Vec<MediaInfo>>;
+
+    /// An attachment and its content (base64), if `viewer` may see its conversation.
+    async fn media_for(
+        &self,
+        viewer: Viewer,
+        id: i64,
+    ) -> Result<Option<(MediaInfo, Option<String>)>>;
 
     /// A message's delivery journal, if `viewer` may see its conversation (`None`
     /// otherwise, or when there is no such message).
@@ -227,6 +251,9 @@ pub trait Admin: Send + Sync {
     async fn create_channel(&self, channel: NewChannel) -> Result<Channel>;
 
     async fn channels(&self) -> Result<Vec<Channel>>;
+
+    /// Deletes every attachment a contact sent, content included (erasure; SPEC §11).
+    async fn erase_contact_media(&self, contact: ContactId) -> Result<u64>;
 
     /// A contact and every identity it has on the channels.
     async fn contact_card(&self, id: ContactId) -> Result<ContactCard>;

@@ -69,6 +69,11 @@ pub const SQLITE: &[Migration] = &[
         name: "outbox_head",
         sql: include_str!("../migrations/sqlite/0011_outbox_head.sql"),
     },
+    Migration {
+        version: 12,
+        name: "media",
+        sql: include_str!("../migrations/sqlite/0012_media.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -126,6 +131,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 11,
         name: "outbox_head",
         sql: include_str!("../migrations/postgres/0011_outbox_head.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "media",
+        sql: include_str!("../migrations/postgres/0012_media.sql"),
     },
 ];
 

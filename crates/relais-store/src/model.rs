@@ -30,6 +30,61 @@ pub struct Inbound {
     pub payload: Option<serde_json::Value>,
     /// The channel has a customer-service window: this message (re)opens it.
     pub opens_window: bool,
+    /// An attachment to fetch from the provider and keep.
+    pub media: Option<InboundMedia>,
+}
+
+/// An attachment of an inbound message, to fetch from the provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundMedia {
+    /// image, document, audio, video, sticker…
+    pub kind: String,
+    /// The provider's media id (WhatsApp), file id (Telegram) or URL (Messenger).
+    pub provider_ref: String,
+    pub mime_type: Option<String>,
+    pub filename: Option<String>,
+}
+
+/// A fetch the media loop leased.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaJob {
+    pub id: i64,
+    pub channel: ChannelId,
+    pub kind: String,
+    pub provider_ref: String,
+    /// Attempts before this one.
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaOutcome {
+    Stored {
+        content_base64: String,
+        mime_type: Option<String>,
+        size: i64,
+    },
+    Retry {
+        at: Timestamp,
+        detail: String,
+    },
+    Failed {
+        detail: String,
+    },
+}
+
+/// An attachment as agents see it (its content is fetched separately).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MediaInfo {
+    pub id: i64,
+    pub message: MessageId,
+    pub kind: String,
+    pub mime_type: Option<String>,
+    pub filename: Option<String>,
+    /// pending | stored | failed
+    pub state: String,
+    pub size: Option<i64>,
+    /// Why the last fetch failed.
+    pub detail: Option<String>,
 }
 
 /// A provider's delivery status for one of our outbound messages.

@@ -223,6 +223,7 @@ mod tests {
             button: None,
             payload: None,
             opens_window: false,
+            media: None,
         }
     }
 

@@ -292,6 +292,9 @@ fn record_inbound(
     if inbound.opens_window {
         tx.window_opened(&inbound.channel, &inbound.address, now)?;
     }
+    if let Some(m) = &inbound.media {
+        tx.insert_media(msg.id, conv.id, contact.id, &inbound.channel, m, now)?;
+    }
     events.push(Event::new(
         EventKind::MessageReceived,
         Actor::Contact(contact.id),

@@ -158,6 +158,7 @@ contract!(
     provider_statuses_move_forward_only_and_early_ones_wait,
     a_message_moves_to_its_fallback_and_phone_channels_share_the_contact,
     stop_and_start_by_message_rule_proactive_messages,
+    attachments_are_fetched_once_kept_and_erased_with_the_contact,
 );
 
 #[path = "contract/pipeline.rs"]
@@ -239,6 +240,7 @@ fn inbound(address: &str, external: Option<&str>, text: &str, at: Timestamp) -> 
         button: None,
         payload: None,
         opens_window: false,
+        media: None,
     }
 }
 

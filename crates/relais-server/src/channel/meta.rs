@@ -116,6 +116,7 @@ pub fn parse(body: &[u8], kind: &str) -> Result<Vec<ProviderEvent>, PayloadError
                     button: p.get("payload").and_then(Value::as_str).map(str::to_owned),
                     payload: None,
                     callback_query: None,
+                    media: None,
                 }));
             } else if let Some(d) = e.get("delivery") {
                 for mid in d
@@ -168,6 +169,7 @@ fn message(sender: &str, m: &Value) -> Result<ProviderMessage, PayloadError> {
             .map(str::to_owned),
         payload,
         callback_query: None,
+        media: None,
     })
 }
 

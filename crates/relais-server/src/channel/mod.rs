@@ -7,6 +7,7 @@
 
 #[cfg(test)]
 mod fuzz;
+pub mod media;
 pub mod meta;
 pub mod rest;
 pub mod telegram;
@@ -122,6 +123,36 @@ pub struct ProviderMessage {
     pub payload: Option<serde_json::Value>,
     /// Telegram: the callback query to answer once the tap is recorded.
     pub callback_query: Option<String>,
+    /// An attachment to fetch from the provider before its URL expires.
+    pub media: Option<relais_store::InboundMedia>,
+}
+
+/// The attachment a parsed payload names (`type` and `media_id` or `url`).
+pub(crate) fn media_of(payload: Option<&serde_json::Value>) -> Option<relais_store::InboundMedia> {
+    let p = payload?;
+    let kind = p.get("type")?.as_str()?;
+    if !matches!(
+        kind,
+        "image" | "document" | "audio" | "video" | "sticker" | "voice" | "file"
+    ) {
+        return None;
+    }
+    let text = |k: &str| {
+        p.get(k)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    let provider_ref = text("media_id").or_else(|| {
+        p.pointer("/attachments/0/payload/url")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    })?;
+    (!provider_ref.is_empty() && provider_ref.len() <= 2048).then(|| relais_store::InboundMedia {
+        kind: kind.to_owned(),
+        provider_ref,
+        mime_type: text("mime_type"),
+        filename: text("filename"),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +170,8 @@ pub struct PayloadError(pub String);
 
 /// The outbound adapters of the providers, sharing one client.
 pub struct Providers {
+    /// For fetching media: no redirects refused (download URLs may redirect).
+    pub downloads: reqwest::Client,
     whatsapp: whatsapp::WhatsApp,
     meta: meta::Meta,
     telegram: telegram::Telegram,
@@ -151,7 +184,13 @@ impl Providers {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_else(|_| crate::tls::client());
+        let downloads = crate::tls::client_builder(tls)
+            .timeout(std::time::Duration::from_secs(120))
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .build()
+            .unwrap_or_else(|_| crate::tls::client());
         Providers {
+            downloads,
             whatsapp: whatsapp::WhatsApp {
                 client: client.clone(),
             },

@@ -72,6 +72,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, PayloadError> {
             button: Some(data.to_owned()),
             payload: None,
             callback_query: Some(id.to_owned()),
+            media: None,
         })]);
     }
     let Some(m) = v.get("message").or_else(|| v.get("edited_message")) else {
@@ -133,6 +134,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, PayloadError> {
         button: None,
         payload,
         callback_query: None,
+        media: None,
     })])
 }
 

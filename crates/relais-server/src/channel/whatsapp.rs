@@ -157,6 +157,7 @@ fn message(m: &Value, names: &[(&str, &str)]) -> Result<ProviderMessage, Payload
         button,
         payload,
         callback_query: None,
+        media: None,
     })
 }
 

@@ -161,6 +161,7 @@ fn validate(req: ConverseRequest, channel: &Channel, max_text: usize) -> Result<
         button: req.button,
         payload: None,
         opens_window: false,
+        media: None,
     })
 }
 

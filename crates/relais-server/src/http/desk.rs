@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/conversations", get(list))
         .route("/api/v1/conversations/{id}", get(show))
+        .route("/api/v1/media/{id}", get(media))
         .route("/api/v1/conversations/{id}/events", get(events))
         .route("/api/v1/conversations/{id}/reply", post(reply))
         .route("/api/v1/conversations/{id}/notes", post(note))
@@ -139,6 +140,7 @@ async fn show(
     let messages = s.rt.store.messages(id).await?;
     let csat = s.rt.store.csat(id).await?;
     let window = window_view(&s, &c);
+    let attachments = s.rt.store.conversation_media(id).await?;
     // The bot's collected variables are the conversation's fields; the contact's
     // attributes and the escalation reason come with the conversation.
     Ok(Json(json!({
@@ -150,7 +152,59 @@ async fn show(
         "messages": messages,
         "csat": csat,
         "window": window,
+        "attachments": attachments,
     })))
+}
+
+/// An attachment a customer sent, as the provider gave it, for those who may see its
+/// conversation. Served as a download (never rendered in the API's origin) unless it
+/// is an image.
+async fn media(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    use base64::Engine;
+    caller.require(Permission::ReadConversations)?;
+    let Some((info, content)) = s.rt.store.media_for(viewer(&caller), id).await? else {
+        return Err(ApiError::NotFound(format!("attachment {id} not found")));
+    };
+    let Some(content) = content else {
+        return Err(ApiError::Conflict(match info.state.as_str() {
+            "failed" => format!(
+                "attachment {id} could not be fetched from the provider: {}",
+                info.detail.unwrap_or_default()
+            ),
+            _ => format!("attachment {id} is still being fetched from the provider"),
+        }));
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(content.as_bytes())
+        .map_err(|e| ApiError::Internal(format!("attachment {id}: {e}")))?;
+    let mime = info
+        .mime_type
+        .filter(|m| m.bytes().all(|b| b.is_ascii_graphic() || b == b' ') && m.contains('/'))
+        .unwrap_or_else(|| "application/octet-stream".into());
+    let name: String = info
+        .filename
+        .unwrap_or_else(|| format!("attachment-{id}"))
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "._- ".contains(*c))
+        .collect();
+    let disposition = if mime.starts_with("image/") && mime != "image/svg+xml" {
+        format!("inline; filename=\"{name}\"")
+    } else {
+        format!("attachment; filename=\"{name}\"")
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, mime),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// The channel's customer-service window (SPEC §6): when it closes, whether it is open,

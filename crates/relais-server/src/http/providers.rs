@@ -162,6 +162,9 @@ async fn receive(
                     received_at: now,
                     replies_in_band: false,
                     button: m.button,
+                    media: m
+                        .media
+                        .or_else(|| crate::channel::media_of(m.payload.as_ref())),
                     payload: m.payload,
                     opens_window: relais_core::window::applies(&kind),
                 });
@@ -175,6 +178,7 @@ async fn receive(
             }),
         }
     }
+    let has_media = inbound.iter().any(|m| m.media.is_some());
     // Messages of one contact in their order; contacts in parallel.
     let mut by_contact: Vec<Vec<Inbound>> = Vec::new();
     for m in inbound {
@@ -193,6 +197,9 @@ async fn receive(
     .await;
     for r in results {
         r?;
+    }
+    if has_media {
+        rt.media_wake.notify_one();
     }
     if !statuses.is_empty() {
         rt.store.record_statuses(statuses).await?;

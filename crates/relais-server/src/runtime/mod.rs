@@ -5,6 +5,7 @@ pub mod desk;
 pub mod http;
 pub mod lane;
 pub mod live;
+pub mod media;
 pub mod notify;
 pub mod outbox;
 pub mod pipeline;
@@ -88,9 +89,11 @@ pub struct Runtime {
     pub lanes: lane::Lanes,
     pub timers: timers::TimerWheel,
     pub outbox_wake: Notify,
+    /// Wakes the media loop when a message with an attachment was recorded.
+    pub media_wake: Notify,
     pub settings: RuntimeSettings,
     channels: RwLock<HashMap<ChannelId, Arc<LiveChannel>>>,
-    providers: crate::channel::Providers,
+    pub providers: crate::channel::Providers,
     rest: RestAdapter,
     pub http: http::HttpRunner,
     /// The flow engine, when the handler is one (reload and channel metadata go to it).
@@ -125,6 +128,7 @@ impl Runtime {
             lanes: lane::Lanes::default(),
             timers: timers::TimerWheel::default(),
             outbox_wake: Notify::new(),
+            media_wake: Notify::new(),
             webhook_pace: std::sync::Mutex::default(),
             channel_pace: std::sync::Mutex::default(),
             rest: RestAdapter::new(settings.outbox_send_timeout, &settings.http_tls),

@@ -63,6 +63,7 @@ async fn fixture(app: &TestApp, who: (i64, Role), relation: Relation) -> Convers
                 button: None,
                 payload: None,
                 opens_window: false,
+                media: None,
             },
             Arc::new(EscalateTo(team)),
         )

@@ -150,7 +150,10 @@ fn bench_whatsapp_compares_signed_webhooks_with_the_rest_channel_and_drains_ever
             .split(|c: char| !c.is_ascii_digit())
             .filter_map(|n| n.parse().ok())
             .collect();
-        assert!(nums.len() >= 3 && nums[1] == nums[2] && nums[2] > 0, "{line}");
+        assert!(
+            nums.len() >= 3 && nums[1] == nums[2] && nums[2] > 0,
+            "{line}"
+        );
     }
     assert!(stdout.contains("0 errors"), "{stdout}");
 }

@@ -25,16 +25,22 @@ struct StandIn {
     seq: Arc<AtomicUsize>,
     /// An outage: every call answers 503 while it is set.
     down: Arc<std::sync::atomic::AtomicBool>,
+    /// Its own address (media URLs point back to it).
+    base: Arc<Mutex<String>>,
 }
+
+/// The bytes the stand-in serves as a customer's photo.
+const PHOTO: &[u8] = b"\xFF\xD8\xFF\xE0 a customer's photo of a damaged parcel";
 
 impl StandIn {
     async fn start() -> (StandIn, String) {
         let s = StandIn::default();
         let app = axum::Router::new()
-            .route("/{*path}", axum::routing::post(answer))
+            .route("/{*path}", axum::routing::post(answer).get(download))
             .with_state(s.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        *s.base.lock().unwrap() = url.clone();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         (s, url)
     }
@@ -85,6 +91,42 @@ async fn answer(
 }
 
 use axum::Json;
+
+/// Media downloads as the providers document them: WhatsApp's `GET /{media-id}` (a
+/// short-lived URL, fetched with the same token) and Telegram's `getFile` and
+/// `/file/bot<token>/<path>`.
+async fn download(
+    State(s): State<StandIn>,
+    UrlPath(path): UrlPath<String>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> axum::response::Response {
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    s.calls
+        .lock()
+        .unwrap()
+        .push((format!("GET {path}"), headers, Value::Null));
+    let base = s.base.lock().unwrap().clone();
+    match path.as_str() {
+        "graph/MEDIA1" if bearer == "Bearer wa-token" => Json(json!({
+            "messaging_product": "whatsapp", "url": format!("{base}/cdn/MEDIA1"),
+            "mime_type": "image/jpeg", "sha256": "x", "file_size": PHOTO.len(), "id": "MEDIA1"
+        }))
+        .into_response(),
+        "cdn/MEDIA1" if bearer == "Bearer wa-token" => PHOTO.to_vec().into_response(),
+        "graph/GONE" => (StatusCode::NOT_FOUND, "no such media").into_response(),
+        "tg/bot123:abc/getFile" if query.as_deref() == Some("file_id=TGFILE1") => Json(
+            json!({ "ok": true, "result": { "file_id": "TGFILE1", "file_path": "photos/f1.jpg" } }),
+        )
+        .into_response(),
+        "tg/file/bot123:abc/photos/f1.jpg" => PHOTO.to_vec().into_response(),
+        _ => (StatusCode::NOT_FOUND, "unknown").into_response(),
+    }
+}
 
 const FLOW: &str = r#"flow: menu
 name: Menu
@@ -1254,4 +1296,115 @@ async fn a_webhook_redelivered_to_two_nodes_over_postgresql_is_stored_and_answer
     assert_eq!(stand_in.calls_to("/messages").len(), 1, "sent once");
     one.stop().await;
     two.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_media_is_fetched_before_its_url_expires_shown_to_agents_and_erasable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    let clock = ManualClock::new(T0);
+    let app = spawn_dir_app(dir.path(), &clock).await;
+    // A WhatsApp photo with a caption, and one whose media the provider no longer has.
+    let photo = |id: &str, media: &str| {
+        json!({ "from": "33600000081", "id": id, "timestamp": "1800000000", "type": "image",
+                "image": { "id": media, "mime_type": "image/jpeg", "sha256": "x", "caption": "the box is broken" } })
+    };
+    let body = wa_webhook(
+        vec![photo("wamid.P1", "MEDIA1"), photo("wamid.P2", "GONE")],
+        vec![],
+    );
+    let hook = format!("{}/webhooks/whatsapp/wa", app.url);
+    assert_eq!(
+        post_signed(&app.client, &hook, &body, Some("wa-app-secret")).await,
+        200
+    );
+    // A Telegram photo.
+    let r = app
+        .client
+        .post(format!("{}/webhooks/telegram/tg", app.url))
+        .header("x-telegram-bot-api-secret-token", "tg-secret")
+        .json(&json!({ "update_id": 501, "message": { "message_id": 9, "chat": { "id": 8181 }, "date": 1,
+                       "caption": "here", "photo": [{ "file_id": "small" }, { "file_id": "TGFILE1" }] } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let wa_conv = on(&app.rt, "wa").await[0];
+    let tg_conv = on(&app.rt, "tg").await[0];
+    eventually("the attachments fetched (or refused)", || async {
+        let a = app.rt.store.conversation_media(wa_conv).await.unwrap();
+        let t = app.rt.store.conversation_media(tg_conv).await.unwrap();
+        a.len() == 2
+            && a.iter().all(|m| m.state != "pending")
+            && t.len() == 1
+            && t[0].state == "stored"
+    })
+    .await;
+    let (s, conv) = app
+        .get(&format!("/api/v1/conversations/{}", wa_conv.0))
+        .await;
+    assert_eq!(s, 200, "{conv}");
+    let attachments = conv["attachments"].as_array().unwrap();
+    let stored = attachments.iter().find(|a| a["state"] == "stored").unwrap();
+    assert_eq!(stored["kind"], "image");
+    assert_eq!(stored["size"], PHOTO.len());
+    let failed = attachments.iter().find(|a| a["state"] == "failed").unwrap();
+    assert!(
+        failed["detail"].as_str().unwrap().contains("404"),
+        "{failed}"
+    );
+    // The caption is the message's text; the file is served to those who may see it.
+    let messages = conv["messages"].as_array().unwrap();
+    assert_eq!(messages[0]["text"], "the box is broken");
+    let file = app
+        .client
+        .get(format!("{}/api/v1/media/{}", app.url, stored["id"]))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["content-type"], "image/jpeg");
+    assert_eq!(&file.bytes().await.unwrap()[..], PHOTO);
+    let (s, b) = app.get(&format!("/api/v1/media/{}", failed["id"])).await;
+    assert_eq!(s, 409, "{b}");
+    let tg_media = app.rt.store.conversation_media(tg_conv).await.unwrap();
+    let file = app
+        .client
+        .get(format!("{}/api/v1/media/{}", app.url, tg_media[0].id))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        &file.bytes().await.unwrap()[..],
+        PHOTO,
+        "the largest Telegram size"
+    );
+    // An agent who may not see the conversation gets nothing.
+    let agent = super::handoff::login_agent(&app, "bob@example.com", "agent", &["support"]).await;
+    let r = app
+        .client
+        .get(format!("{}/api/v1/media/{}", app.url, stored["id"]))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // Erased with the contact.
+    let contact = app
+        .rt
+        .store
+        .conversation(wa_conv)
+        .await
+        .unwrap()
+        .unwrap()
+        .contact
+        .id;
+    assert_eq!(app.rt.store.erase_contact_media(contact).await.unwrap(), 2);
+    let (s, _) = app.get(&format!("/api/v1/media/{}", stored["id"])).await;
+    assert_eq!(s, 404);
+    app.stop().await;
 }

@@ -19,6 +19,7 @@ use relais_core::ticket::{Resolver, Status};
 
 mod admin;
 mod delivery;
+mod media;
 pub(crate) use delivery::QueuedRow;
 mod message;
 

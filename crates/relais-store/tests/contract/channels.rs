@@ -297,3 +297,104 @@ pub async fn a_message_moves_to_its_fallback_and_phone_channels_share_the_contac
         Err(Error::Conflict(_))
     ));
 }
+
+/// An attachment is written with its message, leased for fetching once at a time,
+/// retried, kept, shown only to those who may see the conversation, and erased with
+/// the contact.
+pub async fn attachments_are_fetched_once_kept_and_erased_with_the_contact(store: Arc<dyn Store>) {
+    store
+        .sync_channels(
+            vec![spec("wa", "whatsapp", json!({ "phone_number_id": "1" }))],
+            T0,
+        )
+        .await
+        .unwrap();
+    let mut photo = on("wa", "33600000001", "in-1", T0);
+    photo.media = Some(InboundMedia {
+        kind: "image".into(),
+        provider_ref: "MEDIA1".into(),
+        mime_type: Some("image/jpeg".into()),
+        filename: None,
+    });
+    let h: Arc<dyn ConversationHandler> = Arc::new(GreetingBot::default());
+    let done = store.ingest(photo.clone(), h.clone()).await.unwrap();
+    // A redelivery stores no second attachment.
+    store.ingest(photo, h).await.unwrap();
+    let lease = T0.plus(Duration::minutes(5));
+    let jobs = store.claim_media(T0, lease, 8).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].provider_ref, "MEDIA1");
+    assert!(
+        store.claim_media(T0, lease, 8).await.unwrap().is_empty(),
+        "leased once"
+    );
+    store
+        .settle_media(
+            jobs[0].id,
+            MediaOutcome::Retry {
+                at: T0.plus(Duration::seconds(2)),
+                detail: "503".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.next_media_due().await.unwrap(),
+        Some(T0.plus(Duration::seconds(2)))
+    );
+    let again = store
+        .claim_media(T0.plus(Duration::seconds(2)), lease, 8)
+        .await
+        .unwrap();
+    assert_eq!((again[0].id, again[0].attempts), (jobs[0].id, 1));
+    store
+        .settle_media(
+            again[0].id,
+            MediaOutcome::Stored {
+                content_base64: "/9j/".into(),
+                mime_type: None,
+                size: 3,
+            },
+        )
+        .await
+        .unwrap();
+    let listed = store.conversation_media(done.conversation).await.unwrap();
+    assert_eq!(listed[0].state, "stored");
+    assert_eq!(
+        listed[0].mime_type.as_deref(),
+        Some("image/jpeg"),
+        "the provider's type kept"
+    );
+    let admin = Viewer {
+        agent: AgentId(1),
+        role: Role::Admin,
+    };
+    let (_, content) = store.media_for(admin, listed[0].id).await.unwrap().unwrap();
+    assert_eq!(content.as_deref(), Some("/9j/"));
+    let stranger = Viewer {
+        agent: AgentId(99),
+        role: Role::Agent,
+    };
+    assert!(
+        store
+            .media_for(stranger, listed[0].id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let contact = store
+        .conversation(done.conversation)
+        .await
+        .unwrap()
+        .unwrap()
+        .contact
+        .id;
+    assert_eq!(store.erase_contact_media(contact).await.unwrap(), 1);
+    assert!(
+        store
+            .media_for(admin, listed[0].id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
