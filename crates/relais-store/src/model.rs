@@ -551,6 +551,8 @@ pub enum Act {
         text: String,
         client_id: Option<String>,
         pending: bool,
+        /// A file sent with the reply, by URL (an image, a document…).
+        media: Option<relais_core::rich::Media>,
     },
     /// An internal note, never sent to the customer.
     Note {

@@ -330,6 +330,19 @@ struct ReplyRequest {
     /// Wait for the customer (status `pending`).
     #[serde(default)]
     pending: bool,
+    /// A file to send with the reply, by URL: `{"url": "https://…/invoice.pdf",
+    /// "filename": "invoice.pdf"}`; its kind (image, document, video, audio) follows
+    /// the URL's extension.
+    #[serde(default)]
+    attachment: Option<AttachmentRequest>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachmentRequest {
+    url: String,
+    #[serde(default)]
+    filename: Option<String>,
 }
 
 async fn reply(
@@ -344,6 +357,33 @@ async fn reply(
     {
         return Err(ApiError::field("client_id", "must be 1 to 100 characters"));
     }
+    let media = match r.attachment {
+        None => None,
+        Some(a) => {
+            match url::Url::parse(&a.url) {
+                Ok(u) if matches!(u.scheme(), "https" | "http") && a.url.len() <= 2048 => {}
+                _ => {
+                    return Err(ApiError::field(
+                        "attachment.url",
+                        "must be an http(s) URL the provider can fetch (at most 2048 characters)",
+                    ));
+                }
+            }
+            if let Some(f) = &a.filename
+                && (f.is_empty() || f.len() > 200 || f.chars().any(|c| c.is_control() || c == '/'))
+            {
+                return Err(ApiError::field(
+                    "attachment.filename",
+                    "must be 1 to 200 characters, without `/` or control characters",
+                ));
+            }
+            Some(relais_core::rich::Media {
+                kind: relais_core::rich::MediaKind::from_url(&a.url),
+                url: a.url,
+                filename: a.filename,
+            })
+        }
+    };
     run(
         &s,
         &caller,
@@ -352,6 +392,7 @@ async fn reply(
             text,
             client_id: r.client_id,
             pending: r.pending,
+            media,
         },
     )
     .await

@@ -752,6 +752,34 @@ async fn an_agent_reply_outside_the_24_hour_window_is_refused_naming_the_window_
             .any(|(_, b)| b["text"]["body"] == "Hello, Alice here.")
     })
     .await;
+    // An attachment, by URL: a WhatsApp document with its caption and file name.
+    let r = app
+        .client
+        .post(format!("{}/api/v1/conversations/{}/reply", app.url, conv.0))
+        .bearer_auth(&agent.token)
+        .json(&json!({ "text": "Your invoice", "attachment": { "url": "https://files.example/inv-42.pdf", "filename": "invoice-42.pdf" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    eventually("the document reaches WhatsApp", || async {
+        stand_in.calls_to("/messages").iter().any(|(_, b)| {
+            b["type"] == "document"
+                && b["document"]["link"] == "https://files.example/inv-42.pdf"
+                && b["document"]["caption"] == "Your invoice"
+                && b["document"]["filename"] == "invoice-42.pdf"
+        })
+    })
+    .await;
+    let r = app
+        .client
+        .post(format!("{}/api/v1/conversations/{}/reply", app.url, conv.0))
+        .bearer_auth(&agent.token)
+        .json(&json!({ "text": "x", "attachment": { "url": "file:///etc/passwd" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
     let w = show(&agent.token).await["window"].clone();
     assert_eq!(w["open"], true, "{w}");
     assert_eq!(

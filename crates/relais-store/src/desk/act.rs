@@ -64,8 +64,11 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
     };
     let done = match &a.act {
         Act::Reply {
-            text, client_id, ..
-        } => reply(tx, &mut c, plan, text, client_id.as_deref())?,
+            text,
+            client_id,
+            media,
+            ..
+        } => reply(tx, &mut c, plan, text, client_id.as_deref(), media.as_ref())?,
         Act::Note { text } => {
             c.note(tx, text)?;
             Done::Save
@@ -207,6 +210,7 @@ fn reply(
     plan: Result<AgentPlan, AgentRefusal>,
     text: &str,
     client_id: Option<&str>,
+    media: Option<&relais_core::rich::Media>,
 ) -> Result<Done> {
     if let Some(id) = client_id
         && let Some(first) = tx.message_by_client_id(c.conv.id, id)?
@@ -235,6 +239,10 @@ fn reply(
     }
     let out = Outgoing {
         client_id: client_id.map(str::to_owned),
+        rich: relais_core::rich::Rich {
+            media: media.cloned(),
+            ..relais_core::rich::Rich::default()
+        },
         ..Outgoing::text(
             AuthorKind::Agent,
             Some(c.me),

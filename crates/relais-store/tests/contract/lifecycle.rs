@@ -41,6 +41,7 @@ pub async fn the_lifecycle_runs_on_timers(store: Arc<dyn Store>) {
         Role::Agent,
         id,
         Act::Reply {
+            media: None,
             text: "Votre numéro ?".into(),
             client_id: None,
             pending: true,
@@ -64,6 +65,7 @@ pub async fn the_lifecycle_runs_on_timers(store: Arc<dyn Store>) {
         Role::Agent,
         id,
         Act::Reply {
+            media: None,
             text: "C'est réglé ?".into(),
             client_id: None,
             pending: false,
