@@ -188,6 +188,16 @@ impl<B: Backend> Pipeline for SqlStore<B> {
         self.write(move |tx| tx.settle_media(id, &outcome)).await
     }
 
+    async fn record_read_up_to(
+        &self,
+        channel: ChannelId,
+        address: String,
+        watermark: Timestamp,
+    ) -> Result<u64> {
+        self.write(move |tx| tx.read_up_to(&channel, &address, watermark))
+            .await
+    }
+
     async fn record_statuses(&self, reports: Vec<StatusReport>) -> Result<Vec<StatusApplied>> {
         self.write(move |tx| reports.iter().map(|r| tx.apply_status(r)).collect())
             .await

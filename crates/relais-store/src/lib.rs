@@ -120,6 +120,15 @@ pub trait Pipeline: Send + Sync {
     /// Records what a fetch gave.
     async fn settle_media(&self, id: i64, outcome: MediaOutcome) -> Result<()>;
 
+    /// Messenger's `read` watermark: the contact's live conversation on `channel`, every
+    /// outbound message sent up to `watermark` moves forward to `read`.
+    async fn record_read_up_to(
+        &self,
+        channel: ChannelId,
+        address: String,
+        watermark: Timestamp,
+    ) -> Result<u64>;
+
     /// Providers' delivery statuses, applied in one transaction (a webhook's batch).
     async fn record_statuses(&self, reports: Vec<StatusReport>) -> Result<Vec<StatusApplied>>;
 

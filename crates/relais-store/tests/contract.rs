@@ -159,6 +159,7 @@ contract!(
     a_message_moves_to_its_fallback_and_phone_channels_share_the_contact,
     stop_and_start_by_message_rule_proactive_messages,
     attachments_are_fetched_once_kept_and_erased_with_the_contact,
+    a_read_watermark_reads_what_was_sent_before_it,
 );
 
 #[path = "contract/pipeline.rs"]

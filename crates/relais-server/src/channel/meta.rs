@@ -118,6 +118,11 @@ pub fn parse(body: &[u8], kind: &str) -> Result<Vec<ProviderEvent>, PayloadError
                     callback_query: None,
                     media: None,
                 }));
+            } else if let Some(w) = e.pointer("/read/watermark").and_then(Value::as_i64) {
+                out.push(ProviderEvent::ReadUpTo {
+                    address: sender,
+                    watermark: relais_core::Timestamp(w),
+                });
             } else if let Some(d) = e.get("delivery") {
                 for mid in d
                     .get("mids")
@@ -294,10 +299,14 @@ mod tests {
           {"sender":{"id":"PAGE"},"recipient":{"id":"PSID1"},"timestamp":2,"message":{"mid":"m2","text":"echo","is_echo":true}},
           {"sender":{"id":"PSID1"},"recipient":{"id":"PAGE"},"timestamp":3,"message":{"mid":"m3","text":"Track","quick_reply":{"payload":"track"}}},
           {"sender":{"id":"PSID1"},"recipient":{"id":"PAGE"},"timestamp":4,"postback":{"mid":"m4","title":"Start","payload":"GET_STARTED"}},
-          {"sender":{"id":"PSID1"},"recipient":{"id":"PAGE"},"timestamp":5,"delivery":{"mids":["out1"],"watermark":5}}
+          {"sender":{"id":"PSID1"},"recipient":{"id":"PAGE"},"timestamp":5,"delivery":{"mids":["out1"],"watermark":5}},
+          {"sender":{"id":"PSID1"},"recipient":{"id":"PAGE"},"timestamp":6,"read":{"watermark":1700000000000}}
         ]}]}"#;
         let e = parse(body, "messenger").unwrap();
-        assert_eq!(e.len(), 4);
+        assert_eq!(e.len(), 5);
+        assert!(
+            matches!(&e[4], ProviderEvent::ReadUpTo { address, watermark } if address == "PSID1" && watermark.0 == 1_700_000_000_000)
+        );
         let ProviderEvent::Message(m) = &e[1] else {
             panic!()
         };

@@ -106,6 +106,12 @@ impl LiveChannel {
 pub enum ProviderEvent {
     Message(ProviderMessage),
     Status(ProviderStatus),
+    /// Messenger/Instagram `read`: every message to `address` sent up to `watermark`
+    /// (the provider's clock, Unix ms) has been read.
+    ReadUpTo {
+        address: String,
+        watermark: Timestamp,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

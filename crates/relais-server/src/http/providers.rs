@@ -128,6 +128,7 @@ async fn receive(
     let mut inbound = Vec::new();
     let mut statuses = Vec::new();
     let mut callbacks = Vec::new();
+    let mut reads = Vec::new();
     let now = s.rt.clock.now();
     for e in events {
         match e {
@@ -169,6 +170,7 @@ async fn receive(
                     opens_window: relais_core::window::applies(&kind),
                 });
             }
+            ProviderEvent::ReadUpTo { address, watermark } => reads.push((address, watermark)),
             ProviderEvent::Status(st) => statuses.push(StatusReport {
                 channel: ch.row.id.clone(),
                 external_id: st.external_id,
@@ -201,8 +203,15 @@ async fn receive(
     if has_media {
         rt.media_wake.notify_one();
     }
-    if !statuses.is_empty() {
-        rt.store.record_statuses(statuses).await?;
+    if !statuses.is_empty() || !reads.is_empty() {
+        if !statuses.is_empty() {
+            rt.store.record_statuses(statuses).await?;
+        }
+        for (address, watermark) in reads {
+            rt.store
+                .record_read_up_to(ch.row.id.clone(), address, watermark)
+                .await?;
+        }
         rt.poke_feed();
     }
     for q in callbacks {

@@ -147,6 +147,38 @@ impl Tx<'_> {
         Ok(StatusApplied::Moved(id, next))
     }
 
+    /// Messenger's `read` watermark: the live conversation's outbound messages sent
+    /// (or delivered) up to it become `read`, each with its event.
+    pub fn read_up_to(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+        watermark: Timestamp,
+    ) -> Result<u64> {
+        let rows = self.c.query(
+            "SELECT m.id, m.external_id FROM contact_identities i \
+             JOIN conversations v ON v.channel_id = i.channel_id AND v.contact_id = i.contact_id AND v.status <> 'closed' \
+             JOIN messages m ON m.conversation_id = v.id \
+             WHERE i.channel_id = $1 AND i.address = $2 AND m.direction = 'outbound' \
+               AND m.status IN ('sent', 'delivered') AND m.created_at <= $3 AND m.external_id IS NOT NULL",
+            &[channel.as_str().into(), address.into(), watermark.0.into()],
+        )?;
+        let mut n = 0;
+        for r in rows {
+            let report = StatusReport {
+                channel: channel.clone(),
+                external_id: r.text("external_id")?,
+                status: DeliveryStatus::Read,
+                detail: None,
+                at: watermark,
+            };
+            if let StatusApplied::Moved(..) = self.apply_status(&report)? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Statuses that arrived before `external_id` was recorded, applied now in order.
     pub fn apply_early_statuses(&mut self, channel: &ChannelId, external_id: &str) -> Result<()> {
         let rows = self.c.query(

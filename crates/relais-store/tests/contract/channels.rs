@@ -398,3 +398,75 @@ pub async fn attachments_are_fetched_once_kept_and_erased_with_the_contact(store
             .is_none()
     );
 }
+
+/// Messenger's `read` watermark reads every message sent up to it, and only those.
+pub async fn a_read_watermark_reads_what_was_sent_before_it(store: Arc<dyn Store>) {
+    store
+        .sync_channels(vec![spec("fb", "messenger", json!({ "page_id": "P" }))], T0)
+        .await
+        .unwrap();
+    let h: Arc<dyn ConversationHandler> = Arc::new(GreetingBot::default());
+    let first = store
+        .ingest(on("fb", "PSID1", "m1", T0), h.clone())
+        .await
+        .unwrap();
+    let later = T0.plus(Duration::minutes(5));
+    store
+        .ingest(on("fb", "PSID1", "m2", later), h)
+        .await
+        .unwrap();
+    // Send every queued reply (one per conversation at a time, in order).
+    let mut n = 0;
+    loop {
+        let items = store.claim_outbox(claim(later)).await.unwrap();
+        if items.is_empty() {
+            break;
+        }
+        for item in items {
+            n += 1;
+            store
+                .record_attempt(Attempt {
+                    message: item.message,
+                    at: later,
+                    duration_ms: 1,
+                    outcome: AttemptOutcome::Sent {
+                        external_id: Some(format!("out{n}")),
+                    },
+                })
+                .await
+                .unwrap();
+        }
+    }
+    let watermark = T0.plus(Duration::minutes(1));
+    let n = store
+        .record_read_up_to(ChannelId("fb".into()), "PSID1".into(), watermark)
+        .await
+        .unwrap();
+    let outbound: Vec<_> = store
+        .messages(first.conversation)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.direction == Direction::Outbound)
+        .collect();
+    let before = outbound
+        .iter()
+        .filter(|m| m.created_at <= watermark)
+        .count();
+    assert!(
+        before >= 1 && before < outbound.len(),
+        "replies on both sides of the watermark"
+    );
+    assert_eq!(
+        n as usize, before,
+        "only the replies sent before the watermark"
+    );
+    for m in &outbound {
+        let want = if m.created_at <= watermark {
+            DeliveryStatus::Read
+        } else {
+            DeliveryStatus::Sent
+        };
+        assert_eq!(m.status, Some(want), "{:?}", m.text);
+    }
+}
