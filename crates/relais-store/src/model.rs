@@ -553,6 +553,9 @@ pub enum Act {
         pending: bool,
         /// A file sent with the reply, by URL (an image, a document…).
         media: Option<relais_core::rich::Media>,
+        /// Sent as this registered template (the text is its filled body): what may
+        /// still go out once the customer-service window is closed.
+        template: Option<relais_core::rich::TemplateRef>,
     },
     /// An internal note, never sent to the customer.
     Note {

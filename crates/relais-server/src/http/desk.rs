@@ -323,6 +323,8 @@ fn text_field(field: &str, text: &str) -> Result<String, ApiError> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReplyRequest {
+    /// Required unless `template` is given.
+    #[serde(default)]
     text: String,
     /// Makes a double submit send once: the same id returns the first message.
     #[serde(default)]
@@ -335,6 +337,21 @@ struct ReplyRequest {
     /// the URL's extension.
     #[serde(default)]
     attachment: Option<AttachmentRequest>,
+    /// Send a registered template instead of free text (what WhatsApp still accepts
+    /// once its 24-hour window is closed): `{"name", "language"?, "params"?}`; `text`
+    /// is then ignored and the template's filled body is what the transcript shows.
+    #[serde(default)]
+    template: Option<TemplateRequest>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateRequest {
+    name: String,
+    #[serde(default)]
+    language: Option<String>,
+    #[serde(default)]
+    params: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -351,7 +368,11 @@ async fn reply(
     Path(id): Path<i64>,
     ApiJson(r): ApiJson<ReplyRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let text = text_field("text", &r.text)?;
+    let text = if r.template.is_some() {
+        String::new()
+    } else {
+        text_field("text", &r.text)?
+    };
     if let Some(c) = &r.client_id
         && (c.is_empty() || c.len() > 100)
     {
@@ -384,6 +405,53 @@ async fn reply(
             })
         }
     };
+    let (text, template) = match r.template {
+        None => (text, None),
+        Some(t) => {
+            let Some(flows) = s.rt.flows.as_ref() else {
+                return Err(ApiError::field(
+                    "template.name",
+                    "no template is registered (templates.yaml)",
+                ));
+            };
+            let loaded = flows.loaded();
+            let language = t.language.clone().unwrap_or_else(|| "en".into());
+            let Some(tpl) = loaded.ws.template(&t.name, &language) else {
+                let names: Vec<&str> = loaded
+                    .ws
+                    .templates
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect();
+                return Err(ApiError::field(
+                    "template.name",
+                    format!(
+                        "no template {:?} (registered: {})",
+                        t.name,
+                        names.join(", ")
+                    ),
+                ));
+            };
+            if t.params.len() != tpl.arity() || t.params.iter().any(|p| p.len() > 1024) {
+                return Err(ApiError::field(
+                    "template.params",
+                    format!(
+                        "the template {:?} takes {} parameters of at most 1024 characters",
+                        tpl.name,
+                        tpl.arity()
+                    ),
+                ));
+            }
+            (
+                tpl.fill(&t.params),
+                Some(relais_core::rich::TemplateRef {
+                    name: tpl.name.clone(),
+                    language: tpl.language.clone(),
+                    params: t.params,
+                }),
+            )
+        }
+    };
     run(
         &s,
         &caller,
@@ -393,6 +461,7 @@ async fn reply(
             client_id: r.client_id,
             pending: r.pending,
             media,
+            template,
         },
     )
     .await

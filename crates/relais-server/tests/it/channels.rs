@@ -820,6 +820,33 @@ async fn an_agent_reply_outside_the_24_hour_window_is_refused_naming_the_window_
             .any(|(_, b)| b["text"]["body"] == "Are you there?"),
         "nothing sent"
     );
+    // A registered template still goes: WhatsApp's template message, with its params.
+    let r = app
+        .client
+        .post(format!("{}/api/v1/conversations/{}/reply", app.url, conv.0))
+        .bearer_auth(&token)
+        .json(&json!({ "template": { "name": "order_update", "language": "en", "params": ["A123"] } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    eventually("the template reaches WhatsApp", || async {
+        stand_in.calls_to("/messages").iter().any(|(_, b)| {
+            b["type"] == "template"
+                && b["template"]["name"] == "order_update"
+                && b["template"]["components"][0]["parameters"][0]["text"] == "A123"
+        })
+    })
+    .await;
+    let r = app
+        .client
+        .post(format!("{}/api/v1/conversations/{}/reply", app.url, conv.0))
+        .bearer_auth(&token)
+        .json(&json!({ "template": { "name": "order_update", "params": [] } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a template's parameters are counted");
     // The contact writes again: the window reopens and the agent may answer.
     let body = wa_webhook(vec![wa_text(who, "wamid.W3", "still there")], vec![]);
     assert_eq!(

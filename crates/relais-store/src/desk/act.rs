@@ -67,8 +67,16 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
             text,
             client_id,
             media,
+            template,
             ..
-        } => reply(tx, &mut c, plan, text, client_id.as_deref(), media.as_ref())?,
+        } => {
+            let rich = relais_core::rich::Rich {
+                media: media.clone(),
+                template: template.clone(),
+                ..relais_core::rich::Rich::default()
+            };
+            reply(tx, &mut c, plan, text, client_id.as_deref(), rich)?
+        }
         Act::Note { text } => {
             c.note(tx, text)?;
             Done::Save
@@ -179,7 +187,7 @@ impl Acting<'_> {
 
 /// An agent's reply outside the channel's window (SPEC §6) goes to the fallback channel
 /// when there is one (the outbox moves it); with none, it is refused, saying why.
-fn window_allows_agent(tx: &mut Tx<'_>, lane: &Lane, now: Timestamp) -> Result<()> {
+fn window_allows_agent(tx: &mut Tx<'_>, lane: &Lane, now: Timestamp, template: bool) -> Result<()> {
     let Some(ch) = tx.c.query_opt(
         "SELECT kind, fallback FROM channels WHERE id = $1",
         &[lane.channel.as_str().into()],
@@ -193,7 +201,7 @@ fn window_allows_agent(tx: &mut Tx<'_>, lane: &Lane, now: Timestamp) -> Result<(
     }
     let last = tx.last_inbound_at(&lane.channel, &lane.address)?;
     let rule = window::Outgoing {
-        template: false,
+        template,
         by_agent: true,
     };
     match window::carry(&kind, last, now, rule) {
@@ -210,7 +218,7 @@ fn reply(
     plan: Result<AgentPlan, AgentRefusal>,
     text: &str,
     client_id: Option<&str>,
-    media: Option<&relais_core::rich::Media>,
+    rich: relais_core::rich::Rich,
 ) -> Result<Done> {
     if let Some(id) = client_id
         && let Some(first) = tx.message_by_client_id(c.conv.id, id)?
@@ -228,7 +236,7 @@ fn reply(
             c.conv.id
         )));
     };
-    window_allows_agent(tx, &c.lane, c.now)?;
+    window_allows_agent(tx, &c.lane, c.now, rich.template.is_some())?;
     if c.conv.assignee.is_none() && tx.claim(c.conv.id, c.me, c.now)? {
         // Answering an unassigned conversation takes it.
         queue::record_assignment(tx, c.conv.id, c.me, c.actor, c.life, c.now)?;
@@ -239,10 +247,7 @@ fn reply(
     }
     let out = Outgoing {
         client_id: client_id.map(str::to_owned),
-        rich: relais_core::rich::Rich {
-            media: media.cloned(),
-            ..relais_core::rich::Rich::default()
-        },
+        rich,
         ..Outgoing::text(
             AuthorKind::Agent,
             Some(c.me),

@@ -112,6 +112,7 @@ pub async fn agents_act_only_where_they_may_and_replies_are_sent_once(store: Arc
     // A double submit sends once.
     let reply = || Act::Reply {
         media: None,
+        template: None,
         text: "Bonjour, je regarde.".into(),
         client_id: Some("k-1".into()),
         pending: false,

@@ -42,6 +42,7 @@ pub async fn the_lifecycle_runs_on_timers(store: Arc<dyn Store>) {
         id,
         Act::Reply {
             media: None,
+            template: None,
             text: "Votre numéro ?".into(),
             client_id: None,
             pending: true,
@@ -66,6 +67,7 @@ pub async fn the_lifecycle_runs_on_timers(store: Arc<dyn Store>) {
         id,
         Act::Reply {
             media: None,
+            template: None,
             text: "C'est réglé ?".into(),
             client_id: None,
             pending: false,
