@@ -207,6 +207,15 @@ impl<B: Backend> Pipeline for SqlStore<B> {
             .await
     }
 
+    async fn record_attempts(&self, attempts: Vec<Attempt>) -> Result<()> {
+        self.write(move |tx| {
+            attempts
+                .iter()
+                .try_for_each(|a| usecase::record_attempt(tx, a))
+        })
+        .await
+    }
+
     async fn next_outbox_due(&self, now: Timestamp) -> Result<Option<Timestamp>> {
         self.read(move |tx| tx.next_outbox_due(now)).await
     }

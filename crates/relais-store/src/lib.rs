@@ -95,6 +95,9 @@ pub trait Pipeline: Send + Sync {
     /// Journals one delivery attempt and moves the message accordingly.
     async fn record_attempt(&self, attempt: Attempt) -> Result<()>;
 
+    /// Journals several attempts in one transaction (the outbox's batch).
+    async fn record_attempts(&self, attempts: Vec<Attempt>) -> Result<()>;
+
     /// Moves a queued message to the `to` channel (a fallback), with an event saying
     /// why; `false` when the contact has no address there (nothing changes).
     async fn reroute_outbound(

@@ -63,9 +63,39 @@ pub fn classify(
     }
 }
 
+/// An attempt to journal, and who waits for it to be durable.
+type Journaled = (Attempt, tokio::sync::oneshot::Sender<Result<(), String>>);
+
+/// Journals the attempts of concurrent deliveries together: whatever has arrived is
+/// written in one store call (one writer job), so a burst of sends costs the single
+/// writer one job instead of one each. Each delivery still waits for its own record
+/// to be durable before its conversation's next message can be claimed.
+async fn journal(rt: Arc<Runtime>, mut rx: tokio::sync::mpsc::Receiver<Journaled>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 256 {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let (attempts, waiting): (Vec<Attempt>, Vec<_>) = batch.into_iter().unzip();
+        let result = rt
+            .store
+            .record_attempts(attempts)
+            .await
+            .map_err(|e| e.to_string());
+        for w in waiting {
+            let _ = w.send(result.clone());
+        }
+    }
+}
+
 /// Runs until `stop` turns true.
 pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(rt.settings.outbox_concurrency));
+    let (journal_tx, journal_rx) = tokio::sync::mpsc::channel::<Journaled>(1024);
+    let journal_task = tokio::spawn(journal(rt.clone(), journal_rx));
     let lease = Duration(rt.settings.outbox_send_timeout.0 * 2 + 30_000);
     loop {
         let now = rt.clock.now();
@@ -85,9 +115,9 @@ pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
                     let Ok(permit) = slots.clone().acquire_owned().await else {
                         return;
                     };
-                    let rt = rt.clone();
+                    let (rt, journal) = (rt.clone(), journal_tx.clone());
                     tokio::spawn(async move {
-                        deliver(&rt, item).await;
+                        deliver(&rt, item, &journal).await;
                         drop(permit);
                         rt.outbox_wake.notify_one();
                     });
@@ -120,12 +150,18 @@ pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => {}
         }
         if *stop.borrow() {
+            drop(journal_tx);
+            let _ = journal_task.await;
             return;
         }
     }
 }
 
-async fn deliver(rt: &Runtime, mut item: OutboxItem) {
+async fn deliver(
+    rt: &Runtime,
+    mut item: OutboxItem,
+    journal: &tokio::sync::mpsc::Sender<Journaled>,
+) {
     let started = std::time::Instant::now();
     let live = rt.live_channel(&item.channel);
     let fallback = live
@@ -211,7 +247,14 @@ async fn deliver(rt: &Runtime, mut item: OutboxItem) {
         duration_ms: started.elapsed().as_millis() as i64,
         outcome,
     };
-    if let Err(e) = rt.store.record_attempt(attempt).await {
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let recorded = match journal.send((attempt, done_tx)).await {
+        Ok(()) => done_rx
+            .await
+            .unwrap_or_else(|_| Err("the journal stopped".into())),
+        Err(_) => Err("the journal stopped".into()),
+    };
+    if let Err(e) = recorded {
         // The lease expires and the message is tried again: at-least-once, journaled.
         tracing::error!(message = %item.message, error = %e, "cannot record a delivery attempt");
     }
