@@ -207,6 +207,10 @@ impl<B: Backend> Pipeline for SqlStore<B> {
             .await
     }
 
+    async fn defer_outbound(&self, message: MessageId, until: Timestamp) -> Result<()> {
+        self.write(move |tx| tx.defer_outbox(message, until)).await
+    }
+
     async fn record_attempts(&self, attempts: Vec<Attempt>) -> Result<()> {
         self.write(move |tx| {
             attempts

@@ -95,6 +95,10 @@ pub trait Pipeline: Send + Sync {
     /// Journals one delivery attempt and moves the message accordingly.
     async fn record_attempt(&self, attempt: Attempt) -> Result<()>;
 
+    /// Puts a leased message back in the queue until `until`, without an attempt (its
+    /// channel is held by the provider or its rate).
+    async fn defer_outbound(&self, message: MessageId, until: Timestamp) -> Result<()>;
+
     /// Journals several attempts in one transaction (the outbox's batch).
     async fn record_attempts(&self, attempts: Vec<Attempt>) -> Result<()>;
 

@@ -18,7 +18,7 @@ use crate::channel::{ChannelAdapter, LiveChannel};
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use relais_core::id::ChannelId;
-use relais_core::{ConversationHandler, Duration};
+use relais_core::{ConversationHandler, Duration, Timestamp};
 use relais_store::{Channel, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -45,16 +45,17 @@ pub struct RuntimeSettings {
     pub public_url: Option<String>,
 }
 
-/// One channel's send window: how many sends the current second has had.
+/// One channel's send window: how many sends the current second has had. Times are
+/// the runtime clock's (a manual clock in tests).
 #[derive(Debug, Clone, Copy)]
 pub struct Pace {
-    window: std::time::Instant,
+    window: Timestamp,
     sent: f64,
-    held_until: std::time::Instant,
+    held_until: Timestamp,
 }
 
 impl Pace {
-    pub fn new(now: std::time::Instant) -> Pace {
+    pub fn new(now: Timestamp) -> Pace {
         Pace {
             window: now,
             sent: 0.0,
@@ -63,13 +64,13 @@ impl Pace {
     }
 
     /// Takes a send slot at `now` (`None`), or says when to ask again.
-    pub fn take(&mut self, now: std::time::Instant, rate: f64) -> Option<std::time::Instant> {
+    pub fn take(&mut self, now: Timestamp, rate: f64) -> Option<Timestamp> {
         if now < self.held_until {
             return Some(self.held_until);
         }
         // One second, or longer for less than one message per second.
-        let length = std::time::Duration::from_secs_f64((1.0 / rate).max(1.0));
-        if now >= self.window + length {
+        let length = Duration(((1000.0 / rate).max(1000.0)) as i64);
+        if now >= self.window.plus(length) {
             self.window = now;
             self.sent = 0.0;
         }
@@ -77,7 +78,7 @@ impl Pace {
             self.sent += 1.0;
             return None;
         }
-        Some(self.window + length)
+        Some(self.window.plus(length))
     }
 }
 
@@ -202,30 +203,30 @@ impl Runtime {
 
     /// Waits until this channel may send: at most `rate` sends in any one-second
     /// window (a window's sends go at once; the next window waits), and nothing while
-    /// a provider's `Retry-After` holds.
-    pub async fn pace(&self, channel: &LiveChannel) {
-        let Some(rate) = channel.rate() else {
-            return;
-        };
+    /// a provider's `Retry-After` holds. A wait longer than two seconds is not spent
+    /// here, holding a delivery slot: it is returned, and the message is deferred.
+    pub async fn pace(&self, channel: &LiveChannel) -> Option<Timestamp> {
+        let rate = channel.rate()?;
         loop {
+            let now = self.clock.now();
             let wait = {
                 let mut pace = self.channel_pace.lock().unwrap_or_else(|p| p.into_inner());
-                let now = std::time::Instant::now();
                 pace.entry(channel.row.id.clone())
                     .or_insert_with(|| Pace::new(now))
                     .take(now, rate)
             };
             match wait {
-                None => return,
-                Some(until) => tokio::time::sleep_until(until.into()).await,
+                None => return None,
+                Some(until) if until.0 - now.0 > 2_000 => return Some(until),
+                Some(until) => self.clock.sleep_until(until).await,
             }
         }
     }
 
     /// A provider asked the channel to wait (429 `Retry-After`): no send before then.
-    pub fn hold_channel(&self, channel: &ChannelId, wait: std::time::Duration) {
-        let now = std::time::Instant::now();
-        let until = now + wait.min(std::time::Duration::from_secs(3600));
+    pub fn hold_channel(&self, channel: &ChannelId, until: Timestamp) {
+        let now = self.clock.now();
+        let until = until.min(now.plus(Duration::hours(1)));
         let mut pace = self.channel_pace.lock().unwrap_or_else(|p| p.into_inner());
         let p = pace
             .entry(channel.clone())
@@ -248,29 +249,22 @@ impl Runtime {
 #[cfg(test)]
 mod tests {
     use super::Pace;
-    use std::time::{Duration, Instant};
+    use relais_core::{Duration, Timestamp};
 
     #[test]
     fn pacing_allows_rate_sends_per_second_and_honours_a_hold() {
-        let t0 = Instant::now();
+        let t0 = Timestamp(1_000_000);
+        let s = |n: i64| t0.plus(Duration::seconds(n));
         let mut p = Pace::new(t0);
         assert!((0..3).all(|_| p.take(t0, 3.0).is_none()));
-        assert_eq!(
-            p.take(t0, 3.0),
-            Some(t0 + Duration::from_secs(1)),
-            "the fourth waits"
-        );
-        let t1 = t0 + Duration::from_secs(1);
-        assert_eq!(p.take(t1, 3.0), None, "a new second");
-        p.held_until = t1 + Duration::from_secs(30);
-        assert_eq!(p.take(t1, 3.0), Some(t1 + Duration::from_secs(30)));
+        assert_eq!(p.take(t0, 3.0), Some(s(1)), "the fourth waits");
+        assert_eq!(p.take(s(1), 3.0), None, "a new second");
+        p.held_until = s(31);
+        assert_eq!(p.take(s(1), 3.0), Some(s(31)));
         // Half a message per second: one every two seconds.
         let mut slow = Pace::new(t0);
         assert_eq!(slow.take(t0, 0.5), None);
-        assert_eq!(
-            slow.take(t0 + Duration::from_secs(1), 0.5),
-            Some(t0 + Duration::from_secs(2))
-        );
-        assert_eq!(slow.take(t0 + Duration::from_secs(2), 0.5), None);
+        assert_eq!(slow.take(s(1), 0.5), Some(s(2)));
+        assert_eq!(slow.take(s(2), 0.5), None);
     }
 }

@@ -150,8 +150,11 @@ pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => {}
         }
         if *stop.borrow() {
+            // In-flight deliveries keep their own handle on the journal; it ends with
+            // the last of them (a delivery held by a provider's Retry-After must not
+            // hold up the shutdown).
             drop(journal_tx);
-            let _ = journal_task.await;
+            drop(journal_task);
             return;
         }
     }
@@ -204,7 +207,14 @@ async fn deliver(
                 detail: format!("no adapter for channel kind {:?}", channel.row.kind),
             }),
             Some(adapter) => {
-                rt.pace(&channel).await;
+                if let Some(until) = rt.pace(&channel).await {
+                    // Held (a provider's Retry-After, or the channel's rate): back to
+                    // the queue until then, without spending an attempt.
+                    if let Err(e) = rt.store.defer_outbound(item.message, until).await {
+                        tracing::error!(message = %item.message, error = %e, "cannot defer a message");
+                    }
+                    return;
+                }
                 adapter.send(&channel, &item).await
             }
         },
@@ -215,8 +225,7 @@ async fn deliver(
         ..
     }) = &result
     {
-        let wait = r.until(now).0.saturating_sub(now.0).max(0);
-        rt.hold_channel(&item.channel, std::time::Duration::from_millis(wait as u64));
+        rt.hold_channel(&item.channel, r.until(now));
     }
     let outcome = classify(
         result,

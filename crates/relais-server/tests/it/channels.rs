@@ -27,6 +27,8 @@ struct StandIn {
     down: Arc<std::sync::atomic::AtomicBool>,
     /// Its own address (media URLs point back to it).
     base: Arc<Mutex<String>>,
+    /// The `Retry-After` of its 429s, in seconds (1 unless set).
+    retry_after: Arc<AtomicUsize>,
 }
 
 /// The bytes the stand-in serves as a customer's photo.
@@ -71,9 +73,10 @@ async fn answer(
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok()
     {
+        let wait = s.retry_after.load(Ordering::SeqCst).max(1).to_string();
         return (
             StatusCode::TOO_MANY_REQUESTS,
-            [("retry-after", "1")],
+            [("retry-after", wait)],
             Json(json!({ "error": { "message": "(#130429) Rate limit hit", "code": 130429 } })),
         )
             .into_response();
@@ -1461,5 +1464,70 @@ async fn customers_media_is_fetched_before_its_url_expires_shown_to_agents_and_e
     assert_eq!(app.rt.store.erase_contact_media(contact).await.unwrap(), 2);
     let (s, _) = app.get(&format!("/api/v1/media/{}", stored["id"])).await;
     assert_eq!(s, 404);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_retry_after_holds_the_whole_channel_without_spending_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    stand_in.busy.store(1, Ordering::SeqCst);
+    stand_in.retry_after.store(120, Ordering::SeqCst);
+    let clock = ManualClock::new(T0);
+    let app = spawn_dir_app(dir.path(), &clock).await;
+    let hook = format!("{}/webhooks/whatsapp/wa", app.url);
+    let body = wa_webhook(vec![wa_text("33600000091", "wamid.H1", "hi")], vec![]);
+    assert_eq!(
+        post_signed(&app.client, &hook, &body, Some("wa-app-secret")).await,
+        200
+    );
+    eventually("the first send meets the 429", || async {
+        stand_in.calls_to("/messages").len() == 1
+    })
+    .await;
+    // Another contact's reply: the channel is held for two minutes, so it waits in the
+    // queue, unsent and with no attempt spent.
+    let body = wa_webhook(vec![wa_text("33600000092", "wamid.H2", "hi")], vec![]);
+    assert_eq!(
+        post_signed(&app.client, &hook, &body, Some("wa-app-secret")).await,
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        stand_in.calls_to("/messages").len(),
+        1,
+        "held: nothing else sent"
+    );
+    clock.advance(relais_core::Duration::seconds(121));
+    app.rt.outbox_wake.notify_one();
+    eventually("both sent after the hold", || async {
+        stand_in.calls_to("/messages").len() >= 3
+    })
+    .await;
+    let convs = on(&app.rt, "wa").await;
+    let mut journals = Vec::new();
+    for c in convs {
+        for m in app.rt.store.messages(c).await.unwrap() {
+            if m.direction == relais_core::message::Direction::Outbound {
+                let attempts = app.rt.store.attempts(m.id).await.unwrap();
+                journals.push(
+                    attempts
+                        .iter()
+                        .map(|a| a.outcome.clone())
+                        .collect::<Vec<_>>(),
+                );
+            }
+        }
+    }
+    journals.sort();
+    assert_eq!(
+        journals,
+        vec![
+            vec!["retry".to_owned(), "sent".to_owned()],
+            vec!["sent".to_owned()]
+        ],
+        "the held message spent no attempt"
+    );
     app.stop().await;
 }

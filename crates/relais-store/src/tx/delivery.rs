@@ -283,6 +283,14 @@ impl Tx<'_> {
             .transpose()
     }
 
+    pub fn defer_outbox(&mut self, id: MessageId, at: Timestamp) -> Result<()> {
+        self.c.execute(
+            "UPDATE outbox SET next_attempt_at = $1, lease_until = NULL, lease_owner = NULL WHERE message_id = $2",
+            &[at.0.into(), id.0.into()],
+        )?;
+        Ok(())
+    }
+
     pub fn reschedule_outbox(&mut self, id: MessageId, at: Timestamp, attempts: i64) -> Result<()> {
         self.c.execute(
             "UPDATE outbox SET next_attempt_at = $1, attempts = $2, lease_until = NULL, lease_owner = NULL \
