@@ -20,6 +20,9 @@ use relais_core::step;
 use relais_core::ticket::Status;
 use serde_json::json;
 
+/// How stale the window's recorded start may be (see `record_inbound`).
+const WINDOW_PRECISION_MS: i64 = 60_000;
+
 /// Stores an inbound message and runs the bot. A duplicate returns
 /// [`Error::DuplicateInbound`] so the whole transaction rolls back (nothing is written).
 ///
@@ -38,14 +41,17 @@ pub(crate) fn ingest(
         channel: inbound.channel.clone(),
         address: inbound.address.clone(),
     };
-    let contact = match tx.contact_by_identity(&inbound.channel, &inbound.address)? {
-        Some(c) => c,
-        None => tx.create_contact(
-            &inbound.channel,
-            &inbound.address,
-            inbound.contact_name.as_deref(),
-            now,
-        )?,
+    let (contact, window_from) = match tx.contact_and_window(&inbound.channel, &inbound.address)? {
+        Some(found) => found,
+        None => {
+            let c = tx.create_contact(
+                &inbound.channel,
+                &inbound.address,
+                inbound.contact_name.as_deref(),
+                now,
+            )?;
+            (c, None)
+        }
     };
     let Arrival {
         mut conv,
@@ -54,7 +60,7 @@ pub(crate) fn ingest(
         survey,
         events,
     } = arrive(tx, inbound, &contact)?;
-    let msg = record_inbound(tx, inbound, &mut conv, &contact, events)?;
+    let msg = record_inbound(tx, inbound, &mut conv, &contact, events, window_from)?;
     if inbound.button.is_none()
         && let Some((word, implied)) = relais_core::consent::keyword(&msg.text)
     {
@@ -262,6 +268,7 @@ fn record_inbound(
     conv: &mut Conversation,
     contact: &Contact,
     mut events: Vec<Event>,
+    window_from: Option<Timestamp>,
 ) -> Result<Message> {
     let now = inbound.received_at;
     conv.last_seq += 1;
@@ -289,7 +296,10 @@ fn record_inbound(
         Some(&inbound.address),
         payload.as_deref(),
     )?;
-    if inbound.opens_window {
+    // The window's start moves with each message; within a minute of the last move it
+    // is left alone (one write fewer per message in a burst; the window then closes up
+    // to a minute early, never late).
+    if inbound.opens_window && window_from.is_none_or(|t| now.0 - t.0 >= WINDOW_PRECISION_MS) {
         tx.window_opened(&inbound.channel, &inbound.address, now)?;
     }
     if let Some(m) = &inbound.media {

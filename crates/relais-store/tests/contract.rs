@@ -160,6 +160,7 @@ contract!(
     stop_and_start_by_message_rule_proactive_messages,
     attachments_are_fetched_once_kept_and_erased_with_the_contact,
     a_read_watermark_reads_what_was_sent_before_it,
+    the_window_start_follows_the_contacts_messages_to_the_minute,
 );
 
 #[path = "contract/pipeline.rs"]

@@ -178,6 +178,26 @@ pub(crate) struct ClaimedTimer {
 impl Tx<'_> {
     // ---- contacts -------------------------------------------------------------------
 
+    /// The contact reached at (channel, address), and its last message there (the
+    /// customer-service window's start), in one read.
+    pub fn contact_and_window(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+    ) -> Result<Option<(Contact, Option<Timestamp>)>> {
+        let sql = "SELECT c.id, c.name, c.language, c.tier, c.fields, i.last_inbound_at FROM contact_identities i \
+                   JOIN contacts c ON c.id = i.contact_id WHERE i.channel_id = $1 AND i.address = $2";
+        self.c
+            .query_opt(sql, &[channel.as_str().into(), address.into()])?
+            .map(|r| {
+                Ok((
+                    contact_from(&r, "")?,
+                    r.opt_int("last_inbound_at")?.map(Timestamp),
+                ))
+            })
+            .transpose()
+    }
+
     pub fn contact_by_identity(
         &mut self,
         channel: &ChannelId,

@@ -470,3 +470,40 @@ pub async fn a_read_watermark_reads_what_was_sent_before_it(store: Arc<dyn Store
         assert_eq!(m.status, Some(want), "{:?}", m.text);
     }
 }
+
+/// The window's start moves with the contact's messages, to the minute: a burst writes
+/// it once (it may close up to a minute early, never late).
+pub async fn the_window_start_follows_the_contacts_messages_to_the_minute(store: Arc<dyn Store>) {
+    store
+        .sync_channels(
+            vec![spec("wa", "whatsapp", json!({ "phone_number_id": "1" }))],
+            T0,
+        )
+        .await
+        .unwrap();
+    let h: Arc<dyn ConversationHandler> = Arc::new(GreetingBot::default());
+    let at = |s: i64| T0.plus(Duration::seconds(s));
+    let start = |store: Arc<dyn Store>, conv| async move {
+        let contact = store.conversation(conv).await.unwrap().unwrap().contact.id;
+        store.contact_card(contact).await.unwrap().identities[0].last_inbound_at
+    };
+    let a = store
+        .ingest(on("wa", "33600000001", "w1", at(0)), h.clone())
+        .await
+        .unwrap();
+    assert_eq!(start(store.clone(), a.conversation).await, Some(at(0)));
+    store
+        .ingest(on("wa", "33600000001", "w2", at(30)), h.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        start(store.clone(), a.conversation).await,
+        Some(at(0)),
+        "within the minute"
+    );
+    store
+        .ingest(on("wa", "33600000001", "w3", at(61)), h)
+        .await
+        .unwrap();
+    assert_eq!(start(store.clone(), a.conversation).await, Some(at(61)));
+}
