@@ -114,109 +114,132 @@ async fn receive(
             message: format!("not a {kind} webhook: {e}"),
         })
     })?;
-    if events.len() > MAX_EVENTS {
-        return Err(rejected(ApiError::BadRequest {
+    let batch = Batch::check(events, &ch, s.rt.clock.now(), s.max_text_chars).map_err(rejected)?;
+    batch.record(&s.rt, &ch).await?;
+    Ok(StatusCode::OK)
+}
+
+/// A webhook's events, checked whole before anything is recorded: a bad message refuses
+/// the whole webhook, so the provider's redelivery finds nothing half-stored.
+#[derive(Default)]
+struct Batch {
+    inbound: Vec<Inbound>,
+    statuses: Vec<StatusReport>,
+    reads: Vec<(String, relais_core::Timestamp)>,
+    callbacks: Vec<String>,
+}
+
+impl Batch {
+    fn check(
+        events: Vec<ProviderEvent>,
+        ch: &LiveChannel,
+        now: relais_core::Timestamp,
+        max_text_chars: usize,
+    ) -> Result<Batch, ApiError> {
+        let bad = |message: String| ApiError::BadRequest {
             field: None,
-            message: format!(
+            message,
+        };
+        if events.len() > MAX_EVENTS {
+            return Err(bad(format!(
                 "{} events in one webhook; the limit is {MAX_EVENTS}",
                 events.len()
-            ),
-        }));
-    }
-    // Everything is checked before anything is recorded: a bad message refuses the whole
-    // webhook, so the provider's redelivery finds nothing half-stored.
-    let mut inbound = Vec::new();
-    let mut statuses = Vec::new();
-    let mut callbacks = Vec::new();
-    let mut reads = Vec::new();
-    let now = s.rt.clock.now();
-    for e in events {
-        match e {
-            ProviderEvent::Message(m) => {
-                Identity::new(ch.row.id.clone(), &m.address).map_err(|why| {
-                    rejected(ApiError::BadRequest {
-                        field: None,
-                        message: format!("a sender {why}"),
-                    })
-                })?;
-                if m.external_id.is_empty() || m.external_id.len() > 256 {
-                    return Err(rejected(ApiError::BadRequest {
-                        field: None,
-                        message: "a message id must be 1 to 256 bytes".into(),
-                    }));
+            )));
+        }
+        let mut b = Batch::default();
+        for e in events {
+            match e {
+                ProviderEvent::Message(m) => {
+                    Identity::new(ch.row.id.clone(), &m.address)
+                        .map_err(|why| bad(format!("a sender {why}")))?;
+                    if m.external_id.is_empty() || m.external_id.len() > 256 {
+                        return Err(bad("a message id must be 1 to 256 bytes".into()));
+                    }
+                    if let Some(q) = m.callback_query {
+                        b.callbacks.push(q);
+                    }
+                    b.inbound.push(Inbound {
+                        channel: ch.row.id.clone(),
+                        address: m.address,
+                        external_id: Some(m.external_id),
+                        // A NUL is dropped, not refused: the provider would redeliver forever.
+                        text: m
+                            .text
+                            .chars()
+                            .filter(|c| *c != '\0')
+                            .take(max_text_chars)
+                            .collect(),
+                        contact_name: m.name.map(|n| n.chars().take(256).collect()),
+                        received_at: now,
+                        replies_in_band: false,
+                        button: m.button,
+                        media: m
+                            .media
+                            .or_else(|| crate::channel::media_of(m.payload.as_ref())),
+                        payload: m.payload,
+                        opens_window: relais_core::window::applies(&ch.row.kind),
+                    });
                 }
-                if let Some(q) = m.callback_query {
-                    callbacks.push(q);
+                ProviderEvent::ReadUpTo { address, watermark } => {
+                    b.reads.push((address, watermark));
                 }
-                let text: String = m
-                    .text
-                    .chars()
-                    .filter(|c| *c != '\0')
-                    .take(s.max_text_chars)
-                    .collect();
-                inbound.push(Inbound {
+                ProviderEvent::Status(st) => b.statuses.push(StatusReport {
                     channel: ch.row.id.clone(),
-                    address: m.address,
-                    external_id: Some(m.external_id),
-                    text,
-                    contact_name: m.name.map(|n| n.chars().take(256).collect()),
-                    received_at: now,
-                    replies_in_band: false,
-                    button: m.button,
-                    media: m
-                        .media
-                        .or_else(|| crate::channel::media_of(m.payload.as_ref())),
-                    payload: m.payload,
-                    opens_window: relais_core::window::applies(&kind),
-                });
+                    external_id: st.external_id,
+                    status: st.status,
+                    detail: st.detail,
+                    at: st.at.unwrap_or(now),
+                }),
             }
-            ProviderEvent::ReadUpTo { address, watermark } => reads.push((address, watermark)),
-            ProviderEvent::Status(st) => statuses.push(StatusReport {
-                channel: ch.row.id.clone(),
-                external_id: st.external_id,
-                status: st.status,
-                detail: st.detail,
-                at: st.at.unwrap_or(now),
-            }),
         }
+        Ok(b)
     }
-    let has_media = inbound.iter().any(|m| m.media.is_some());
-    // Messages of one contact in their order; contacts in parallel.
-    let mut by_contact: Vec<Vec<Inbound>> = Vec::new();
-    for m in inbound {
-        match by_contact.iter_mut().find(|g| g[0].address == m.address) {
-            Some(g) => g.push(m),
-            None => by_contact.push(vec![m]),
+
+    /// Each contact's messages through the pipeline in order (contacts in parallel),
+    /// then the statuses; returns once all of it is durable.
+    async fn record(
+        self,
+        rt: &Arc<crate::runtime::Runtime>,
+        ch: &Arc<LiveChannel>,
+    ) -> Result<(), ApiError> {
+        let has_media = self.inbound.iter().any(|m| m.media.is_some());
+        let mut by_contact: Vec<Vec<Inbound>> = Vec::new();
+        for m in self.inbound {
+            match by_contact.iter_mut().find(|g| g[0].address == m.address) {
+                Some(g) => g.push(m),
+                None => by_contact.push(vec![m]),
+            }
         }
-    }
-    let rt = &s.rt;
-    let results = futures_util::future::join_all(by_contact.into_iter().map(|group| async move {
-        for m in group {
-            rt.receive(m).await?;
+        let results =
+            futures_util::future::join_all(by_contact.into_iter().map(|group| async move {
+                for m in group {
+                    rt.receive(m).await?;
+                }
+                Ok::<(), relais_store::Error>(())
+            }))
+            .await;
+        for r in results {
+            r?;
         }
-        Ok::<(), relais_store::Error>(())
-    }))
-    .await;
-    for r in results {
-        r?;
-    }
-    if has_media {
-        rt.media_wake.notify_one();
-    }
-    if !statuses.is_empty() || !reads.is_empty() {
-        if !statuses.is_empty() {
-            rt.store.record_statuses(statuses).await?;
+        if has_media {
+            rt.media_wake.notify_one();
         }
-        for (address, watermark) in reads {
+        let moved = !self.statuses.is_empty() || !self.reads.is_empty();
+        if !self.statuses.is_empty() {
+            rt.store.record_statuses(self.statuses).await?;
+        }
+        for (address, watermark) in &self.reads {
             rt.store
-                .record_read_up_to(ch.row.id.clone(), address, watermark)
+                .record_read_up_to(ch.row.id.clone(), address.clone(), *watermark)
                 .await?;
         }
-        rt.poke_feed();
+        if moved {
+            rt.poke_feed();
+        }
+        for q in self.callbacks {
+            let (rt, ch) = (rt.clone(), ch.clone());
+            tokio::spawn(async move { rt.telegram().answer_callback(&ch, &q).await });
+        }
+        Ok(())
     }
-    for q in callbacks {
-        let (rt, ch) = (rt.clone(), ch.clone());
-        tokio::spawn(async move { rt.telegram().answer_callback(&ch, &q).await });
-    }
-    Ok(StatusCode::OK)
 }
