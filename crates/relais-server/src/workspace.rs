@@ -262,6 +262,13 @@ pub async fn load_versioned(
                 .map(|t| crate::auth::token_hash(t.expose())),
             settings: serde_json::Value::Object(c.settings.clone()),
             fallback: c.fallback.clone().map(relais_core::id::ChannelId),
+            secret_names: c
+                .secrets
+                .iter()
+                .map(|(role, name)| (role.clone(), serde_json::Value::String(name.clone())))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+            default_flow: c.default_flow.clone(),
         })
         .collect();
     let synced = store.sync_channels(specs, now).await?;

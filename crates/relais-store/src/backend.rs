@@ -466,6 +466,17 @@ impl<B: Backend> Admin for SqlStore<B> {
         .await
     }
 
+    async fn add_channel(&self, spec: ChannelSpec, now: Timestamp) -> Result<Channel> {
+        self.write(move |tx| {
+            tx.insert_configured_channel(&spec, false, now)?;
+            tx.channels()?
+                .into_iter()
+                .find(|c| c.id == spec.id)
+                .ok_or_else(|| Error::NotFound(format!("channel {}", spec.id)))
+        })
+        .await
+    }
+
     async fn sync_channels(&self, specs: Vec<ChannelSpec>, now: Timestamp) -> Result<ChannelSync> {
         self.write(move |tx| tx.sync_channels(&specs, now)).await
     }

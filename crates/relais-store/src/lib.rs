@@ -288,6 +288,9 @@ pub trait Admin: Send + Sync {
     /// file defined and this one does not are disabled (their history stays).
     async fn sync_channels(&self, specs: Vec<ChannelSpec>, now: Timestamp) -> Result<ChannelSync>;
 
+    /// A provider channel made through the admin API (not from channels.yaml).
+    async fn add_channel(&self, spec: ChannelSpec, now: Timestamp) -> Result<Channel>;
+
     /// Replaces a channel's bearer token hash (token rotation). `false` if no such channel.
     async fn set_channel_token(&self, id: &ChannelId, token_hash: &str) -> Result<bool>;
 

@@ -74,6 +74,11 @@ pub const SQLITE: &[Migration] = &[
         name: "media",
         sql: include_str!("../migrations/sqlite/0012_media.sql"),
     },
+    Migration {
+        version: 13,
+        name: "channel_config",
+        sql: include_str!("../migrations/sqlite/0013_channel_config.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -136,6 +141,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 12,
         name: "media",
         sql: include_str!("../migrations/postgres/0012_media.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "channel_config",
+        sql: include_str!("../migrations/postgres/0013_channel_config.sql"),
     },
 ];
 

@@ -333,6 +333,9 @@ pub struct Channel {
     pub from_file: bool,
     /// A channel removed from channels.yaml is disabled: no traffic, history kept.
     pub enabled: bool,
+    /// Secret role → key of `[secrets]` (names, never values).
+    pub secret_names: serde_json::Value,
+    pub default_flow: Option<String>,
 }
 
 impl Channel {
@@ -369,6 +372,9 @@ pub struct ChannelSpec {
     pub token_hash: Option<String>,
     pub settings: serde_json::Value,
     pub fallback: Option<ChannelId>,
+    /// Secret role → key of `[secrets]`, a JSON object.
+    pub secret_names: serde_json::Value,
+    pub default_flow: Option<String>,
 }
 
 /// What a sync changed.

@@ -184,13 +184,23 @@ async fn list_channels(State(s): State<AppState>, caller: Caller) -> Result<Json
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ChannelRequest {
-    id: String,
-    kind: String,
+pub(super) struct ChannelRequest {
+    pub id: String,
+    pub kind: String,
     #[serde(default)]
-    name: Option<String>,
+    pub name: Option<String>,
     #[serde(default)]
-    callback_url: Option<String>,
+    pub callback_url: Option<String>,
+    /// A provider channel's settings, as in channels.yaml.
+    #[serde(default)]
+    pub settings: Option<serde_json::Map<String, Value>>,
+    /// A provider channel's secrets: role → the NAME of a `[secrets]` key.
+    #[serde(default)]
+    pub secrets: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    pub fallback: Option<String>,
+    #[serde(default)]
+    pub default_flow: Option<String>,
 }
 
 async fn create_channel(
@@ -200,10 +210,30 @@ async fn create_channel(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Permission::ManageChannels)?;
     let id = ChannelId::parse(&req.id).map_err(|e| ApiError::field("id", e))?;
+    if super::providers::KINDS.contains(&req.kind.as_str()) {
+        let created = super::providers::create_channel(&s, req).await?;
+        admin_event(
+            &s,
+            &caller,
+            json!({ "action": "channel_created", "channel": created["id"] }),
+        )
+        .await?;
+        return Ok((StatusCode::CREATED, Json(created)));
+    }
     if req.kind != "rest" {
         return Err(ApiError::field(
             "kind",
-            format!("kind {:?} is not available yet; use rest", req.kind),
+            format!(
+                "kind {:?} is not available yet; use rest, {}",
+                req.kind,
+                super::providers::KINDS.join(", ")
+            ),
+        ));
+    }
+    if req.settings.is_some() || req.secrets.is_some() {
+        return Err(ApiError::field(
+            "secrets",
+            "a REST channel takes no settings or secrets: its token is made for it",
         ));
     }
     if let Some(url) = &req.callback_url

@@ -243,3 +243,105 @@ impl Batch {
         Ok(())
     }
 }
+
+/// `POST /api/v1/channels` for a provider kind: the same checks as channels.yaml (the
+/// request is read as a channels.yaml entry: JSON is YAML), every named secret set in
+/// `[secrets]`, the fallback and default flow known. Answers the channel as listed.
+pub(super) async fn create_channel(
+    s: &AppState,
+    req: super::api::ChannelRequest,
+) -> Result<serde_json::Value, ApiError> {
+    use serde_json::{Value, json};
+    if req.callback_url.is_some() {
+        return Err(ApiError::field(
+            "callback_url",
+            "only a REST channel has a callback_url",
+        ));
+    }
+    let mut entry = json!({ "id": req.id, "kind": req.kind });
+    for (key, v) in [
+        ("settings", req.settings.clone().map(Value::Object)),
+        ("secrets", req.secrets.clone().map(Value::Object)),
+        ("fallback", req.fallback.clone().map(Value::String)),
+        ("default_flow", req.default_flow.clone().map(Value::String)),
+    ] {
+        if let Some(v) = v {
+            entry[key] = v;
+        }
+    }
+    let doc = json!({ "channels": [entry] }).to_string();
+    let mut d = relais_flow::diag::Diags::new("request");
+    let defs = relais_flow::channels::parse(&doc, &mut d);
+    let findings: Vec<String> = d
+        .items
+        .iter()
+        .filter(|f| f.severity == relais_flow::diag::Severity::Error)
+        .map(|f| f.message.clone())
+        .collect();
+    let Some(def) = defs.into_iter().next().filter(|_| findings.is_empty()) else {
+        return Err(ApiError::Unprocessable {
+            message: "the channel does not pass the checks of channels.yaml".into(),
+            findings,
+        });
+    };
+    let loaded = s.rt.flows.as_ref().map(|f| f.loaded());
+    let mut problems = Vec::new();
+    for (role, name) in &def.secrets {
+        let set = loaded
+            .as_ref()
+            .is_some_and(|l| l.secrets.contains_key(&name.to_lowercase()));
+        if !set {
+            problems.push(format!(
+                "the secret `{role}` names {name}, which [secrets] does not set (RELAIS__SECRETS__{})",
+                name.to_uppercase()
+            ));
+        }
+    }
+    if let Some(f) = &def.default_flow
+        && !loaded.as_ref().is_some_and(|l| l.ws.flows.contains_key(f))
+    {
+        problems.push(format!("no flow {f:?} for default_flow"));
+    }
+    if let Some(fb) = &def.fallback
+        && ChannelId::parse(fb)
+            .ok()
+            .and_then(|id| s.rt.channel(&id))
+            .is_none()
+    {
+        problems.push(format!("no channel {fb:?} for fallback"));
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Unprocessable {
+            message: "the channel cannot be made as given".into(),
+            findings: problems,
+        });
+    }
+    let id = ChannelId(def.id.clone());
+    let spec = relais_store::ChannelSpec {
+        id: id.clone(),
+        kind: def.kind.clone(),
+        token_hash: None,
+        settings: Value::Object(def.settings.clone()),
+        fallback: def.fallback.clone().map(ChannelId),
+        secret_names: def
+            .secrets
+            .iter()
+            .map(|(r, n)| (r.clone(), Value::String(n.clone())))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        default_flow: def.default_flow.clone(),
+    };
+    let created = s.rt.store.add_channel(spec, s.rt.clock.now()).await?;
+    s.rt.reload_channels().await?;
+    let webhook_url =
+        s.rt.settings
+            .public_url
+            .as_deref()
+            .map(|p| format!("{p}/webhooks/{}/{}", created.kind, created.id));
+    Ok(json!({
+        "id": created.id, "kind": created.kind, "name": created.name,
+        "settings": created.settings, "fallback": created.fallback,
+        "default_flow": created.default_flow, "enabled": created.enabled,
+        "from_file": false, "webhook_url": webhook_url,
+    }))
+}

@@ -154,13 +154,16 @@ impl Runtime {
         let mut map = self.channels.write().unwrap_or_else(|p| p.into_inner());
         map.clear();
         for row in list {
-            // A channel's secrets: channels.yaml names them, `[secrets]` holds them.
+            // A channel's secrets: its row names them (from channels.yaml or the API),
+            // `[secrets]` holds them.
             let mut secrets = HashMap::new();
-            if let Some(l) = &loaded
-                && let Some(def) = l.ws.channels.iter().find(|d| d.id == row.id.as_str())
-            {
-                for (role, name) in &def.secrets {
-                    if let Some(v) = l.secrets.get(&name.to_lowercase()).and_then(|v| v.as_str()) {
+            if let (Some(l), Some(names)) = (&loaded, row.secret_names.as_object()) {
+                for (role, name) in names {
+                    let value = name
+                        .as_str()
+                        .and_then(|n| l.secrets.get(&n.to_lowercase()))
+                        .and_then(|v| v.as_str());
+                    if let Some(v) = value {
                         secrets.insert(role.clone(), v.to_owned());
                     }
                 }
@@ -174,7 +177,8 @@ impl Runtime {
                 let default_flow = defs
                     .iter()
                     .find(|d| d.id == c.id.as_str())
-                    .and_then(|d| d.default_flow.clone());
+                    .and_then(|d| d.default_flow.clone())
+                    .or_else(|| c.default_flow.clone());
                 metas.insert(
                     c.id.as_str().to_owned(),
                     relais_flow::handler::ChannelMeta {

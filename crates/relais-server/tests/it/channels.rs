@@ -1531,3 +1531,74 @@ async fn a_long_retry_after_holds_the_whole_channel_without_spending_attempts() 
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_make_provider_channels_through_the_api_with_the_checks_of_channels_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    let clock = ManualClock::new(T0);
+    let app = spawn_dir_app(dir.path(), &clock).await;
+    let (s, b) = app
+        .post(
+            "/api/v1/channels",
+            json!({ "id": "tg2", "kind": "telegram", "default_flow": "menu",
+                    "settings": { "api_base": format!("{stand_in_url}/tg") },
+                    "secrets": { "bot_token": "TG_TOKEN", "webhook_secret": "TG_SECRET" } }),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(
+        b["webhook_url"],
+        "https://support.example.com/webhooks/telegram/tg2"
+    );
+    // It takes webhooks and answers through the provider at once.
+    let r = app
+        .client
+        .post(format!("{}/webhooks/telegram/tg2", app.url))
+        .header("x-telegram-bot-api-secret-token", "tg-secret")
+        .json(&json!({ "update_id": 1, "message": { "message_id": 1, "chat": { "id": 777 }, "text": "hi" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    eventually("the reply reaches Telegram", || async {
+        stand_in
+            .calls_to("sendMessage")
+            .iter()
+            .any(|(_, b)| b["chat_id"] == 777)
+    })
+    .await;
+    // The checks of channels.yaml, every finding listed.
+    let (s, b) = app
+        .post(
+            "/api/v1/channels",
+            json!({ "id": "wa9", "kind": "whatsapp", "settings": { "phone_numbr_id": "1" },
+                    "secrets": { "token": "WA_TOKEN" } }),
+        )
+        .await;
+    assert_eq!(s, 422, "{b}");
+    let findings = b["error"].to_string();
+    assert!(
+        findings.contains("phone_numbr_id") && findings.contains("verify_token"),
+        "{findings}"
+    );
+    let (s, b) = app
+        .post(
+            "/api/v1/channels",
+            json!({ "id": "tg3", "kind": "telegram",
+                    "secrets": { "bot_token": "NOT_SET", "webhook_secret": "TG_SECRET" } }),
+        )
+        .await;
+    assert_eq!(s, 422, "{b}");
+    assert!(b.to_string().contains("NOT_SET"), "{b}");
+    let (s, _) = app
+        .post("/api/v1/channels", json!({ "id": "tg2", "kind": "telegram", "secrets": { "bot_token": "TG_TOKEN", "webhook_secret": "TG_SECRET" } }))
+        .await;
+    assert_eq!(s, 409, "the id is taken");
+    let (s, b) = app
+        .post("/api/v1/channels", json!({ "id": "sms1", "kind": "sms" }))
+        .await;
+    assert_eq!(s, 400, "{b}");
+    app.stop().await;
+}

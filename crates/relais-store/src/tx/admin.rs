@@ -32,6 +32,7 @@ impl Tx<'_> {
         let mut out = ChannelSync::default();
         for spec in specs {
             let settings = serde_json::to_string(&spec.settings)?;
+            let names = serde_json::to_string(&spec.secret_names)?;
             match existing.iter().find(|c| c.id == spec.id) {
                 Some(c) if c.kind != spec.kind => {
                     return Err(Error::Conflict(format!(
@@ -41,6 +42,8 @@ impl Tx<'_> {
                 }
                 Some(c) => {
                     let changed = c.settings != spec.settings
+                        || c.secret_names != spec.secret_names
+                        || c.default_flow != spec.default_flow
                         || c.fallback != spec.fallback
                         || !c.from_file
                         || !c.enabled
@@ -48,11 +51,13 @@ impl Tx<'_> {
                     if changed {
                         self.c.execute(
                             "UPDATE channels SET settings = $1, fallback = $2, from_file = 1, enabled = 1, \
-                             token_hash = COALESCE($3, token_hash) WHERE id = $4",
+                             token_hash = COALESCE($3, token_hash), secret_names = $4, default_flow = $5 WHERE id = $6",
                             &[
                                 settings.as_str().into(),
                                 spec.fallback.as_ref().map(ChannelId::as_str).into(),
                                 spec.token_hash.as_ref().into(),
+                                names.as_str().into(),
+                                spec.default_flow.as_ref().into(),
                                 spec.id.as_str().into(),
                             ],
                         )?;
@@ -60,19 +65,7 @@ impl Tx<'_> {
                     }
                 }
                 None => {
-                    self.c.execute(
-                        "INSERT INTO channels (id, kind, name, token_hash, created_at, settings, fallback, from_file, enabled) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 1, 1)",
-                        &[
-                            spec.id.as_str().into(),
-                            spec.kind.as_str().into(),
-                            spec.id.as_str().into(),
-                            spec.token_hash.as_ref().into(),
-                            now.0.into(),
-                            settings.as_str().into(),
-                            spec.fallback.as_ref().map(ChannelId::as_str).into(),
-                        ],
-                    )?;
+                    self.insert_configured_channel(spec, true, now)?;
                     out.created.push(spec.id.clone());
                 }
             }
@@ -103,6 +96,35 @@ impl Tx<'_> {
         )
     }
 
+    /// A channel with its kind's settings, from channels.yaml (`from_file`) or the API.
+    pub fn insert_configured_channel(
+        &mut self,
+        spec: &ChannelSpec,
+        from_file: bool,
+        now: Timestamp,
+    ) -> Result<()> {
+        let n = self.c.execute(
+            "INSERT INTO channels (id, kind, name, token_hash, created_at, settings, fallback, from_file, enabled, \
+             secret_names, default_flow) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $10) ON CONFLICT (id) DO NOTHING",
+            &[
+                spec.id.as_str().into(),
+                spec.kind.as_str().into(),
+                spec.id.as_str().into(),
+                spec.token_hash.as_ref().into(),
+                now.0.into(),
+                serde_json::to_string(&spec.settings)?.as_str().into(),
+                spec.fallback.as_ref().map(ChannelId::as_str).into(),
+                i64::from(from_file).into(),
+                serde_json::to_string(&spec.secret_names)?.as_str().into(),
+                spec.default_flow.as_ref().into(),
+            ],
+        )?;
+        if n == 0 {
+            return Err(Error::AlreadyExists(format!("channel {}", spec.id)));
+        }
+        Ok(())
+    }
+
     pub fn set_channel_token(&mut self, id: &ChannelId, token_hash: &str) -> Result<bool> {
         let n = self.c.execute(
             "UPDATE channels SET token_hash = $1 WHERE id = $2",
@@ -114,7 +136,7 @@ impl Tx<'_> {
     pub fn channels(&mut self) -> Result<Vec<Channel>> {
         let rows = self.c.query(
             "SELECT id, kind, name, token_hash, callback_url, callback_secret, created_at, settings, fallback, \
-             from_file, enabled FROM channels ORDER BY id",
+             from_file, enabled, secret_names, default_flow FROM channels ORDER BY id",
             &[],
         )?;
         rows.iter()
@@ -132,6 +154,9 @@ impl Tx<'_> {
                     fallback: r.opt_text("fallback")?.map(ChannelId),
                     from_file: r.int("from_file")? != 0,
                     enabled: r.int("enabled")? != 0,
+                    secret_names: serde_json::from_str(&r.text("secret_names")?)
+                        .map_err(|e| Error::Corrupt(format!("channel secret names: {e}")))?,
+                    default_flow: r.opt_text("default_flow")?,
                 })
             })
             .collect()

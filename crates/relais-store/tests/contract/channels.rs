@@ -13,6 +13,8 @@ fn spec(id: &str, kind: &str, settings: serde_json::Value) -> ChannelSpec {
         token_hash: None,
         settings,
         fallback: None,
+        secret_names: json!({}),
+        default_flow: None,
     }
 }
 
