@@ -94,6 +94,39 @@ impl Rich {
     }
 }
 
+/// How a channel shows a message's choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Buttons,
+    List,
+    /// Beyond the channel's limits (or a channel without buttons): [`numbered`] text.
+    Numbered,
+}
+
+/// The providers' documented limits (SPEC §6), one rule for the adapters and for
+/// `relais test`: WhatsApp reply buttons ≤ 3 with titles ≤ 20 characters and a body
+/// ≤ 1024, lists ≤ 10 rows of ≤ 24; Messenger and Instagram ≤ 13 quick replies of
+/// ≤ 20; Telegram `callback_data` 1–64 bytes; SMS and email have no buttons.
+pub fn shown(kind: &str, text: &str, rich: &Rich, titles: &[String]) -> Shown {
+    let fits = |max: usize| titles.iter().all(|t| t.chars().count() <= max);
+    match kind {
+        _ if titles.is_empty() || rich.template.is_some() => Shown::Buttons,
+        "whatsapp" if rich.media.is_some() || text.chars().count() > 1024 => Shown::Numbered,
+        "whatsapp" if !rich.list && titles.len() <= 3 && fits(20) => Shown::Buttons,
+        "whatsapp" if titles.len() <= 10 && fits(24) => Shown::List,
+        "messenger" | "instagram" if titles.len() <= 13 && fits(20) => Shown::Buttons,
+        "telegram"
+            if titles
+                .iter()
+                .all(|t| (1..=64).contains(&rich.choice_id(t).len())) =>
+        {
+            Shown::Buttons
+        }
+        "whatsapp" | "messenger" | "instagram" | "telegram" | "sms" | "email" => Shown::Numbered,
+        _ => Shown::Buttons,
+    }
+}
+
 /// The text with the choices as a numbered list, for channels that cannot show them
 /// as buttons (or more of them than the channel allows). A reply "2" means the second.
 pub fn numbered(text: &str, titles: &[String]) -> String {
@@ -134,6 +167,54 @@ mod tests {
             "Pick one\n\n1. Yes\n2. No"
         );
         assert_eq!(numbered("Hi", &[]), "Hi");
+    }
+
+    #[test]
+    fn each_channel_shows_choices_within_its_limits() {
+        let t = |n: usize, len: usize| -> Vec<String> {
+            (0..n).map(|i| format!("{i:0>len$}")).collect()
+        };
+        let plain = Rich::default();
+        let listed = Rich {
+            list: true,
+            ..Rich::default()
+        };
+        let cases: &[(&str, Vec<String>, &Rich, Shown)] = &[
+            ("whatsapp", t(3, 20), &plain, Shown::Buttons),
+            ("whatsapp", t(3, 21), &plain, Shown::List),
+            ("whatsapp", t(4, 5), &plain, Shown::List),
+            ("whatsapp", t(2, 5), &listed, Shown::List),
+            ("whatsapp", t(11, 5), &plain, Shown::Numbered),
+            ("whatsapp", t(10, 25), &plain, Shown::Numbered),
+            ("messenger", t(13, 20), &plain, Shown::Buttons),
+            ("instagram", t(14, 5), &plain, Shown::Numbered),
+            ("telegram", t(30, 64), &plain, Shown::Buttons),
+            ("telegram", t(1, 65), &plain, Shown::Numbered),
+            ("sms", t(1, 3), &plain, Shown::Numbered),
+            ("webchat", t(30, 80), &plain, Shown::Buttons),
+            ("rest", t(30, 80), &plain, Shown::Buttons),
+        ];
+        for (kind, titles, rich, want) in cases {
+            assert_eq!(
+                shown(kind, "Pick", rich, titles),
+                *want,
+                "{kind} {} titles",
+                titles.len()
+            );
+        }
+        let media = Rich {
+            media: Some(Media {
+                kind: MediaKind::Image,
+                url: "https://x/y.jpg".into(),
+                filename: None,
+            }),
+            ..Rich::default()
+        };
+        assert_eq!(shown("whatsapp", "Pick", &media, &t(2, 3)), Shown::Numbered);
+        assert_eq!(
+            shown("whatsapp", &"x".repeat(1025), &plain, &t(2, 3)),
+            Shown::Numbered
+        );
     }
 
     #[test]

@@ -228,6 +228,14 @@ impl Sim {
         }
         let applied = step::apply_bot_decision(&mut self.conv, &self.contact, &mut d, self.now)
             .map_err(|e| format!("the bot asked for {:?}: {e}", d.ticket))?;
+        // What the customer sees: beyond the channel's button limits, numbered text.
+        for r in &mut d.replies {
+            if relais_core::rich::shown(&self.channel.kind, &r.text, &r.rich, &r.buttons)
+                == relais_core::rich::Shown::Numbered
+            {
+                r.text = relais_core::rich::numbered(&r.text, &r.buttons);
+            }
+        }
         if let Some(language) = applied.contact_language {
             self.contact.language = Some(language);
         }

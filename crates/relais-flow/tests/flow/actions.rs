@@ -315,3 +315,18 @@ fn a_message_the_24_hour_window_would_refuse_fails_its_test_saying_so() {
         "{failure}"
     );
 }
+
+#[test]
+fn a_test_sees_the_buttons_as_the_channel_shows_them() {
+    let loaded = load(&[("flows/menu.yaml", MENU)]);
+    // SMS has no buttons: the customer reads them numbered, and a test does too.
+    assert_passes(
+        loaded.clone(),
+        "name: sms\nflow: menu\nchannel: sms\nsteps:\n  - user: \"hi\"\n    bot: [\"What do you need?*1. Track*2. Talk to us\"]\n  - user: \"1\"\n    bot: [\"On its way.\"]\n",
+    );
+    // WhatsApp shows two short buttons as buttons: the text alone.
+    assert_passes(
+        loaded,
+        "name: whatsapp\nflow: menu\nchannel: whatsapp\nsteps:\n  - user: \"hi\"\n    bot: [\"What do you need?\"]\n",
+    );
+}

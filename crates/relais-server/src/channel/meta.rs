@@ -9,14 +9,12 @@ use super::{
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use relais_core::message::DeliveryStatus;
-use relais_core::rich::numbered;
+use relais_core::rich::{Shown, numbered, shown};
 use relais_store::OutboxItem;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
 pub const DEFAULT_API_BASE: &str = "https://graph.facebook.com/v21.0";
-pub const MAX_QUICK_REPLIES: usize = 13;
-pub const MAX_QUICK_REPLY_TITLE: usize = 20;
 const MAX_TEXT: usize = 2000;
 
 /// `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app_secret, raw body)>`, compared in
@@ -182,11 +180,7 @@ fn message(sender: &str, m: &Value) -> Result<ProviderMessage, PayloadError> {
 /// media as an attachment when there is no text to go with it, else a link.
 pub fn render(to: &str, item: &OutboxItem, tag: Option<&str>) -> Value {
     let rich = &item.rich;
-    let fits = item.buttons.len() <= MAX_QUICK_REPLIES
-        && item
-            .buttons
-            .iter()
-            .all(|t| t.chars().count() <= MAX_QUICK_REPLY_TITLE);
+    let fits = shown("messenger", &item.text, rich, &item.buttons) == Shown::Buttons;
     let message = match &rich.media {
         Some(media) if item.text.is_empty() && item.buttons.is_empty() => json!({
             "attachment": { "type": media.kind.as_str().replace("document", "file"),

@@ -9,13 +9,11 @@ use super::{
     send_json,
 };
 use async_trait::async_trait;
-use relais_core::rich::{MediaKind, numbered};
+use relais_core::rich::{MediaKind, Shown, numbered, shown};
 use relais_store::OutboxItem;
 use serde_json::{Value, json};
 
 pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
-/// `callback_data` is 1 to 64 bytes.
-pub const MAX_CALLBACK_DATA: usize = 64;
 const MAX_TEXT: usize = 4096;
 const MAX_CAPTION: usize = 1024;
 
@@ -142,9 +140,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, PayloadError> {
 pub fn render(chat: &str, item: &OutboxItem) -> (&'static str, Value) {
     let rich = &item.rich;
     let ids: Vec<&str> = item.buttons.iter().map(|t| rich.choice_id(t)).collect();
-    let keyboard_fits = ids
-        .iter()
-        .all(|id| !id.is_empty() && id.len() <= MAX_CALLBACK_DATA);
+    let keyboard_fits = shown("telegram", &item.text, rich, &item.buttons) == Shown::Buttons;
     let text = if keyboard_fits {
         item.text.clone()
     } else {

@@ -10,17 +10,11 @@ use super::{
 use async_trait::async_trait;
 use relais_core::Timestamp;
 use relais_core::message::DeliveryStatus;
-use relais_core::rich::{MediaKind, numbered};
+use relais_core::rich::{MediaKind, Shown, numbered, shown};
 use relais_store::OutboxItem;
 use serde_json::{Value, json};
 
 pub const DEFAULT_API_BASE: &str = "https://graph.facebook.com/v21.0";
-/// Reply buttons: at most 3, titles at most 20 characters.
-pub const MAX_BUTTONS: usize = 3;
-pub const MAX_BUTTON_TITLE: usize = 20;
-/// List messages: at most 10 rows, row titles at most 24 characters.
-pub const MAX_ROWS: usize = 10;
-pub const MAX_ROW_TITLE: usize = 24;
 const MAX_BODY: usize = 4096;
 const MAX_INTERACTIVE_BODY: usize = 1024;
 
@@ -223,11 +217,11 @@ pub fn render(to: &str, item: &OutboxItem) -> Value {
             m["filename"] = json!(f);
         }
         (kind, m)
-    } else if !item.buttons.is_empty() && item.text.chars().count() <= MAX_INTERACTIVE_BODY {
+    } else if !item.buttons.is_empty() {
         let titles = &item.buttons;
-        let fits = |max: usize| titles.iter().all(|t| t.chars().count() <= max);
         let id_of = |t: &String| clip(rich.choice_id(t), 200);
-        if !rich.list && titles.len() <= MAX_BUTTONS && fits(MAX_BUTTON_TITLE) {
+        let shape = shown("whatsapp", &item.text, rich, titles);
+        if shape == Shown::Buttons {
             let buttons: Vec<Value> = titles
                 .iter()
                 .map(|t| json!({ "type": "reply", "reply": { "id": id_of(t), "title": t } }))
@@ -236,7 +230,7 @@ pub fn render(to: &str, item: &OutboxItem) -> Value {
                 "interactive",
                 json!({ "type": "button", "body": { "text": item.text }, "action": { "buttons": buttons } }),
             )
-        } else if titles.len() <= MAX_ROWS && fits(MAX_ROW_TITLE) {
+        } else if shape == Shown::List {
             let rows: Vec<Value> = titles
                 .iter()
                 .map(|t| json!({ "id": id_of(t), "title": t }))
