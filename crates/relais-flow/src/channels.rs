@@ -191,6 +191,21 @@ pub fn parse(text: &str, d: &mut Diags) -> Vec<ChannelDef> {
     out
 }
 
+/// The entries of an optional map; anything else is an error (`why`) and no entries.
+fn map_entries<'a>(
+    node: Option<&'a Node>,
+    why: impl FnOnce() -> String,
+    d: &mut Diags,
+) -> &'a [(Node, Node)] {
+    match node {
+        None => &[],
+        Some(n) => n.as_map().unwrap_or_else(|| {
+            d.error(n.pos, why());
+            &[]
+        }),
+    }
+}
+
 fn read_settings(
     node: Option<&Node>,
     at: Pos,
@@ -200,19 +215,11 @@ fn read_settings(
     d: &mut Diags,
 ) -> Map<String, Json> {
     let mut out = Map::new();
-    let entries = match node {
-        None => &[][..],
-        Some(n) => match n.as_map() {
-            Some(m) => m,
-            None => {
-                d.error(
-                    n.pos,
-                    format!("`settings` of the channel {id:?} must be a map"),
-                );
-                &[][..]
-            }
-        },
-    };
+    let entries = map_entries(
+        node,
+        || format!("`settings` of the channel {id:?} must be a map"),
+        d,
+    );
     for (k, v) in entries {
         let key = k.as_str().unwrap_or("?");
         let shape = if Some(key) == ident {
@@ -321,19 +328,11 @@ fn read_secrets(
     d: &mut Diags,
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let entries = match node {
-        None => &[][..],
-        Some(n) => match n.as_map() {
-            Some(m) => m,
-            None => {
-                d.error(
-                    n.pos,
-                    format!("`secrets` of the channel {id:?} must be a map of role: secret name"),
-                );
-                &[][..]
-            }
-        },
-    };
+    let entries = map_entries(
+        node,
+        || format!("`secrets` of the channel {id:?} must be a map of role: secret name"),
+        d,
+    );
     for (k, v) in entries {
         let role = k.as_str().unwrap_or("?");
         if !spec.secrets.iter().any(|(r, _)| *r == role) {

@@ -229,12 +229,7 @@ impl ChannelAdapter for Meta {
         item: &OutboxItem,
     ) -> Result<Option<String>, SendError> {
         let token = channel.need_secret("token")?;
-        let page = channel
-            .row
-            .setting("page_id")
-            .ok_or_else(|| SendError::Permanent {
-                detail: format!("channel {} has no page_id", channel.row.id),
-            })?;
+        let page = channel.need_setting("page_id")?;
         let url = format!("{}/{page}/messages", channel.api_base(DEFAULT_API_BASE));
         let answer = send_json(
             self.client.post(url).bearer_auth(token),

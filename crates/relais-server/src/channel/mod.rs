@@ -70,6 +70,13 @@ impl LiveChannel {
         })
     }
 
+    /// A setting the send cannot do without.
+    pub fn need_setting(&self, key: &str) -> Result<&str, SendError> {
+        self.row.setting(key).ok_or_else(|| SendError::Permanent {
+            detail: format!("channel {} has no `{key}` setting", self.row.id),
+        })
+    }
+
     /// The provider's base URL: the `api_base` setting, else the documented default.
     pub fn api_base(&self, default: &str) -> String {
         self.row

@@ -14,7 +14,8 @@ use relais_core::rich::{MediaKind, Shown, numbered, shown};
 use relais_store::OutboxItem;
 use serde_json::{Value, json};
 
-pub const DEFAULT_API_BASE: &str = "https://graph.facebook.com/v21.0";
+/// Meta's Graph API, as for Messenger and Instagram.
+pub const DEFAULT_API_BASE: &str = super::meta::DEFAULT_API_BASE;
 const MAX_BODY: usize = 4096;
 const MAX_INTERACTIVE_BODY: usize = 1024;
 
@@ -270,13 +271,7 @@ impl ChannelAdapter for WhatsApp {
         item: &OutboxItem,
     ) -> Result<Option<String>, SendError> {
         let token = channel.need_secret("token")?;
-        let number =
-            channel
-                .row
-                .setting("phone_number_id")
-                .ok_or_else(|| SendError::Permanent {
-                    detail: format!("channel {} has no phone_number_id", channel.row.id),
-                })?;
+        let number = channel.need_setting("phone_number_id")?;
         let url = format!("{}/{number}/messages", channel.api_base(DEFAULT_API_BASE));
         let answer = send_json(
             self.client.post(url).bearer_auth(token),

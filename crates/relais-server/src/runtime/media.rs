@@ -32,24 +32,8 @@ pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
         if n as u32 == CLAIM {
             continue;
         }
-        let next = rt
-            .store
-            .next_media_due()
-            .await
-            .ok()
-            .flatten()
-            .filter(|t| *t > now);
-        let sleep = match next {
-            Some(t) => rt.clock.sleep_until(t),
-            None => Box::pin(std::future::pending()),
-        };
-        tokio::select! {
-            () = sleep => {}
-            () = rt.media_wake.notified() => {}
-            () = tokio::time::sleep(POLL) => {}
-            _ = stop.changed() => {}
-        }
-        if *stop.borrow() {
+        let next = rt.store.next_media_due().await.ok().flatten();
+        if super::wait_for_work(&rt, next, &rt.media_wake, POLL, &mut stop).await {
             return;
         }
     }

@@ -82,6 +82,30 @@ impl Pace {
     }
 }
 
+/// How a background loop (outbox, media) waits once it has claimed all it could: until
+/// `next` is due, it is woken, a poll interval passes (work from other nodes) or the
+/// server stops. `true` when it stops.
+pub(crate) async fn wait_for_work(
+    rt: &Runtime,
+    next: Option<Timestamp>,
+    wake: &Notify,
+    poll: std::time::Duration,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    let now = rt.clock.now();
+    let sleep = match next.filter(|t| *t > now) {
+        Some(t) => rt.clock.sleep_until(t),
+        None => Box::pin(std::future::pending()),
+    };
+    tokio::select! {
+        () = sleep => {}
+        () = wake.notified() => {}
+        () = tokio::time::sleep(poll) => {}
+        _ = stop.changed() => {}
+    }
+    *stop.borrow()
+}
+
 pub struct Runtime {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,

@@ -132,24 +132,8 @@ pub async fn run(rt: Arc<Runtime>, mut stop: watch::Receiver<bool>) {
         if count as u32 == CLAIM_LIMIT {
             continue;
         }
-        let next = rt
-            .store
-            .next_outbox_due(now)
-            .await
-            .ok()
-            .flatten()
-            .filter(|t| *t > now);
-        let sleep = match next {
-            Some(t) => rt.clock.sleep_until(t),
-            None => Box::pin(std::future::pending()),
-        };
-        tokio::select! {
-            () = sleep => {}
-            () = rt.outbox_wake.notified() => {}
-            () = tokio::time::sleep(POLL) => {}
-            _ = stop.changed() => {}
-        }
-        if *stop.borrow() {
+        let next = rt.store.next_outbox_due(now).await.ok().flatten();
+        if super::wait_for_work(&rt, next, &rt.outbox_wake, POLL, &mut stop).await {
             // In-flight deliveries keep their own handle on the journal; it ends with
             // the last of them (a delivery held by a provider's Retry-After must not
             // hold up the shutdown).
