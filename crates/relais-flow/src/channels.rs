@@ -28,8 +28,10 @@ enum Shape {
     Url,
     /// A positive number (messages per second).
     Rate,
-    /// A list of texts.
-    Texts,
+    /// `#rgb` or `#rrggbb`.
+    Color,
+    /// A list of page origins (`https://shop.example`, `http://localhost:3000`).
+    Origins,
 }
 
 /// What a kind takes: (setting, shape, required) and (secret role, required).
@@ -89,9 +91,9 @@ fn kind(name: &str) -> Option<(Kind, Option<&'static str>)> {
         "webchat" => (
             Kind {
                 settings: &[
-                    ("origins", Shape::Texts, false),
+                    ("origins", Shape::Origins, false),
                     ("title", Shape::Text, false),
-                    ("color", Shape::Text, false),
+                    ("color", Shape::Color, false),
                     ("rate", Shape::Rate, false),
                 ],
                 secrets: &[],
@@ -263,13 +265,41 @@ fn read_settings(
     out
 }
 
+/// `#rgb` or `#rrggbb`.
+pub fn is_color(c: &str) -> bool {
+    let hex = c.strip_prefix('#').unwrap_or("");
+    matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `http(s)://host[:port]`, nothing after it (a trailing `/` allowed).
+fn is_origin(o: &str) -> bool {
+    let Some(rest) = o
+        .strip_prefix("https://")
+        .or_else(|| o.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
 fn setting_value(v: &Node, key: &str, shape: Shape, d: &mut Diags) -> Option<Json> {
     match shape {
-        Shape::Texts => match &v.value {
+        Shape::Origins => match &v.value {
             Value::Seq(items) => {
                 let texts: Vec<Json> = items
                     .iter()
                     .filter_map(|i| match i.as_str() {
+                        Some(s) if !is_origin(s) => {
+                            d.error(
+                                i.pos,
+                                format!("`{key}` lists page origins such as https://shop.example (scheme and host, an optional port, no path); {s:?} is not one"),
+                            );
+                            None
+                        }
                         Some(s) if !i.is_null() => Some(Json::String(s.to_owned())),
                         _ => {
                             d.error(i.pos, format!("`{key}` must list texts"));
@@ -298,6 +328,13 @@ fn setting_value(v: &Node, key: &str, shape: Shape, d: &mut Diags) -> Option<Jso
                     None
                 }
                 Shape::Url => Some(Json::String(text.trim_end_matches('/').to_owned())),
+                Shape::Color if !is_color(text) => {
+                    d.error(
+                        v.pos,
+                        format!("`{key}` must be a colour as #rgb or #rrggbb"),
+                    );
+                    None
+                }
                 Shape::Rate => match text.parse::<f64>() {
                     Ok(r) if r > 0.0 && r <= 10_000.0 => {
                         serde_json::Number::from_f64(r).map(Json::Number)
@@ -390,6 +427,28 @@ mod tests {
         assert_eq!(out[0].settings["phone_number_id"], "106540352242922");
         assert_eq!(out[0].settings["rate"], 20.0);
         assert_eq!(out[0].secrets.len(), 3);
+    }
+
+    #[test]
+    fn a_web_chat_takes_only_hex_colours_and_real_origins() {
+        let (out, findings) = check(
+            "channels:\n  - { id: site, kind: webchat, settings: { title: Acme, color: \"#0b6bcb\", origins: [\"https://shop.example\", \"http://localhost:3000\"] } }\n",
+        );
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(out[0].settings["color"], "#0b6bcb");
+        let (_, findings) = check(
+            "channels:\n  - id: site\n    kind: webchat\n    settings:\n      color: \"red;}body{display:none\"\n      origins: [\"https://shop.example/path\", \"*\"]\n",
+        );
+        let all = findings.join("\n");
+        assert!(
+            all.contains("5:14") && all.contains("#rgb or #rrggbb"),
+            "{all}"
+        );
+        assert!(
+            all.contains("6:17") && all.contains("\"https://shop.example/path\" is not one"),
+            "{all}"
+        );
+        assert!(all.contains("\"*\" is not one"), "{all}");
     }
 
     #[test]

@@ -210,13 +210,26 @@ pub async fn prepare_kept(
     })
 }
 
-pub fn banner(url: &str, data: &Path, c: &DemoCredentials) -> String {
+/// The page of the workspace's web chat (`web` if there is one, else the first), to
+/// open in a browser.
+pub async fn webchat_url(store: &dyn Store, url: &str) -> Result<Option<String>, String> {
+    let channels = store.channels().await.map_err(|e| e.to_string())?;
+    let mut chats: Vec<_> = channels
+        .iter()
+        .filter(|c| c.kind == "webchat" && c.enabled)
+        .collect();
+    chats.sort_by_key(|c| (c.id.as_str() != "web", c.id.as_str().to_owned()));
+    Ok(chats.first().map(|c| format!("{url}/webchat/{}", c.id)))
+}
+
+pub fn banner(url: &str, webchat: Option<&str>, data: &Path, c: &DemoCredentials) -> String {
     let password = c
         .admin_password
         .as_deref()
         .unwrap_or("(unchanged: this folder already had an admin)");
     format!(
         "Relais demo is running at {url}\n\
+         {chat}\
          \x20 data folder : {data}\n\
          \x20 REST channel: {channel}\n\
          \x20 admin login : {email} / {password}\n\n\
@@ -227,6 +240,10 @@ pub fn banner(url: &str, data: &Path, c: &DemoCredentials) -> String {
          \x20 curl -s $RELAIS_URL/api/v1/conversations -H \"Authorization: Bearer $RELAIS_ADMIN_TOKEN\"\n\
          {agent}\n\
          Press Ctrl-C to stop.\n",
+        chat = match webchat {
+            Some(w) => format!("\n  Chat with the demo bot in your browser: {w}\n\n"),
+            None => String::new(),
+        },
         data = data.display(),
         channel = c.channel,
         email = c.admin_email,

@@ -278,11 +278,17 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             let url = format!("http://{}", app.addr());
+            let webchat_url = demo::webchat_url(store.as_ref(), &url).await?;
             if json {
-                let line = serde_json::json!({ "url": url, "pid": std::process::id(), "credentials": creds });
+                let line = serde_json::json!({
+                    "url": url, "webchat_url": webchat_url, "pid": std::process::id(), "credentials": creds,
+                });
                 println!("{line}");
             } else {
-                println!("{}", demo::banner(&url, &dir, &creds));
+                println!(
+                    "{}",
+                    demo::banner(&url, webchat_url.as_deref(), &dir, &creds)
+                );
             }
             app.run_until_stopped(shutdown_signal())
                 .await

@@ -22,6 +22,7 @@ macro_rules! demo {
 
 demo!(
     "relais.toml",
+    "channels.yaml",
     "teams.yaml",
     "templates.yaml",
     "flows/order-status.yaml",
@@ -35,6 +36,7 @@ demo!(
     "tests/faq.yaml",
     "tests/inactivity.yaml",
     "tests/menu-agent.yaml",
+    "tests/menu-sms.yaml",
     "tests/order-not-found.yaml",
     "tests/order-number-format.yaml",
     "tests/order-status-en.yaml",

@@ -188,6 +188,29 @@ impl<B: Backend> Pipeline for SqlStore<B> {
         self.write(move |tx| tx.settle_media(id, &outcome)).await
     }
 
+    async fn transcript_after(
+        &self,
+        channel: ChannelId,
+        address: String,
+        after: MessageId,
+        limit: u32,
+    ) -> Result<Vec<TranscriptEntry>> {
+        self.read(move |tx| tx.transcript_after(&channel, &address, after, limit))
+            .await
+    }
+
+    async fn visitor_saw(
+        &self,
+        channel: ChannelId,
+        address: String,
+        up_to: MessageId,
+        status: relais_core::message::DeliveryStatus,
+        at: Timestamp,
+    ) -> Result<u64> {
+        self.write(move |tx| tx.visitor_saw(&channel, &address, up_to, status, at))
+            .await
+    }
+
     async fn record_read_up_to(
         &self,
         channel: ChannelId,

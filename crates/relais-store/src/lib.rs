@@ -136,6 +136,27 @@ pub trait Pipeline: Send + Sync {
         watermark: Timestamp,
     ) -> Result<u64>;
 
+    /// The web chat's transcript for the visitor at `address`: messages (not notes) of
+    /// their last conversations on `channel` after `after`, oldest first.
+    async fn transcript_after(
+        &self,
+        channel: ChannelId,
+        address: String,
+        after: MessageId,
+        limit: u32,
+    ) -> Result<Vec<TranscriptEntry>>;
+
+    /// A web chat visitor received (`Delivered`) or saw (`Read`) every message up to
+    /// `up_to`: their live conversation's outbound messages move forward.
+    async fn visitor_saw(
+        &self,
+        channel: ChannelId,
+        address: String,
+        up_to: MessageId,
+        status: relais_core::message::DeliveryStatus,
+        at: Timestamp,
+    ) -> Result<u64>;
+
     /// Providers' delivery statuses, applied in one transaction (a webhook's batch).
     async fn record_statuses(&self, reports: Vec<StatusReport>) -> Result<Vec<StatusApplied>>;
 

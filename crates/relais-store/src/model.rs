@@ -20,6 +20,9 @@ pub struct Inbound {
     pub text: String,
     /// The sender's display name, if the channel tells it (stored for a new contact).
     pub contact_name: Option<String>,
+    /// The sender's language as the channel knows it (the web chat: the browser's), a
+    /// two-letter code, kept for a new contact.
+    pub language: Option<String>,
     pub received_at: Timestamp,
     /// Bot replies travel in the response (REST channel): stored as `sent`, no outbox row.
     pub replies_in_band: bool,
@@ -85,6 +88,14 @@ pub struct MediaInfo {
     pub size: Option<i64>,
     /// Why the last fetch failed.
     pub detail: Option<String>,
+}
+
+/// A message as a web chat visitor sees it: the message and its payload (the buttons'
+/// ids, media, template).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscriptEntry {
+    pub message: Message,
+    pub payload: Option<serde_json::Value>,
 }
 
 /// A provider's delivery status for one of our outbound messages.

@@ -218,6 +218,7 @@ mod tests {
             external_id: None,
             text: text.into(),
             contact_name: None,
+            language: None,
             received_at: Timestamp(T0.0 + at),
             replies_in_band: true,
             button: None,

@@ -44,12 +44,16 @@ pub(crate) fn ingest(
     let (contact, window_from) = match tx.contact_and_window(&inbound.channel, &inbound.address)? {
         Some(found) => found,
         None => {
-            let c = tx.create_contact(
+            let mut c = tx.create_contact(
                 &inbound.channel,
                 &inbound.address,
                 inbound.contact_name.as_deref(),
                 now,
             )?;
+            if let Some(lang) = &inbound.language {
+                tx.set_contact_language(c.id, lang)?;
+                c.language = Some(lang.clone());
+            }
             (c, None)
         }
     };

@@ -161,6 +161,7 @@ contract!(
     attachments_are_fetched_once_kept_and_erased_with_the_contact,
     a_read_watermark_reads_what_was_sent_before_it,
     the_window_start_follows_the_contacts_messages_to_the_minute,
+    a_web_chat_visitor_reads_their_transcript_and_marks_what_they_saw,
 );
 
 #[path = "contract/pipeline.rs"]
@@ -237,6 +238,7 @@ fn inbound(address: &str, external: Option<&str>, text: &str, at: Timestamp) -> 
         external_id: external.map(str::to_owned),
         text: text.into(),
         contact_name: Some("Alice".into()),
+        language: None,
         received_at: at,
         replies_in_band: true,
         button: None,

@@ -11,6 +11,7 @@ pub mod media;
 pub mod meta;
 pub mod rest;
 pub mod telegram;
+pub mod webchat;
 pub mod whatsapp;
 
 use crate::runtime::http::RetryAfter;
@@ -188,6 +189,7 @@ pub struct Providers {
     whatsapp: whatsapp::WhatsApp,
     meta: meta::Meta,
     telegram: telegram::Telegram,
+    webchat: webchat::WebchatAdapter,
 }
 
 impl Providers {
@@ -211,6 +213,7 @@ impl Providers {
                 client: client.clone(),
             },
             telegram: telegram::Telegram { client },
+            webchat: webchat::WebchatAdapter,
         }
     }
 
@@ -219,6 +222,7 @@ impl Providers {
             "whatsapp" => Some(&self.whatsapp),
             "messenger" | "instagram" => Some(&self.meta),
             "telegram" => Some(&self.telegram),
+            "webchat" => Some(&self.webchat),
             _ => None,
         }
     }

@@ -156,6 +156,7 @@ fn validate(req: ConverseRequest, channel: &Channel, max_text: usize) -> Result<
         external_id: req.message_id,
         text: req.text,
         contact_name: req.name,
+        language: None,
         received_at: Timestamp(0),
         replies_in_band: true,
         button: req.button,

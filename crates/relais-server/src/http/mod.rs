@@ -17,6 +17,7 @@ pub mod shield;
 pub mod stream;
 pub mod tokens;
 pub mod totp;
+pub mod webchat;
 pub mod webhooks;
 
 use crate::runtime::Runtime;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .merge(providers::routes())
         .merge(contacts::routes())
+        .merge(webchat::routes())
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(shield::shield))

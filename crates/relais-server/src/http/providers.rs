@@ -170,6 +170,7 @@ impl Batch {
                             .take(max_text_chars)
                             .collect(),
                         contact_name: m.name.map(|n| n.chars().take(256).collect()),
+                        language: None,
                         received_at: now,
                         replies_in_band: false,
                         button: m.button,

@@ -104,7 +104,11 @@ impl Connection {
                 res
             }
         });
-        let conn = self.builder.serve_connection(TokioIo::new(tcp), service);
+        // With upgrades: the web chat's WebSocket takes the connection over.
+        let conn = self
+            .builder
+            .serve_connection(TokioIo::new(tcp), service)
+            .with_upgrades();
         let mut conn = pin!(conn);
         let mut closing = false;
         let tick = (self.idle_timeout / 4).max(Duration::from_millis(50));

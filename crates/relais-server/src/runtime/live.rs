@@ -56,8 +56,33 @@ pub struct Audience {
 
 struct Subscriber {
     id: u64,
-    audience: Arc<Audience>,
+    listener: Listener,
     tx: mpsc::Sender<Batch>,
+}
+
+/// Who a subscriber is: an agent (filtered by the visibility policy) or a web chat
+/// visitor (their own conversations' messages only).
+enum Listener {
+    Agent(Arc<Audience>),
+    Visitor(Arc<VisitorAudience>),
+}
+
+/// A web chat visitor's socket: the channel and their address on it.
+pub struct VisitorAudience {
+    pub channel: relais_core::id::ChannelId,
+    pub address: String,
+    /// Set when a batch could not be queued: the socket reads the store to catch up.
+    pub lagged: AtomicBool,
+}
+
+/// What a visitor hears of: a message in or out of their conversation (the socket
+/// then reads the transcript after its cursor).
+fn heard_by_visitor(e: &LiveEvent, v: &VisitorAudience) -> bool {
+    matches!(
+        e.event.event.kind,
+        EventKind::MessageReceived | EventKind::MessageSent
+    ) && e.conversation.channel == v.channel
+        && e.address == v.address
 }
 
 /// An event with the conversation facts every subscriber's filter needs.
@@ -65,6 +90,8 @@ struct Subscriber {
 pub struct LiveEvent {
     pub event: StoredEvent,
     pub conversation: relais_core::conversation::Conversation,
+    /// The contact's address on the conversation's channel.
+    pub address: String,
     /// The SSE `data` line, rendered once for every subscriber.
     pub data: String,
 }
@@ -84,6 +111,8 @@ pub struct Live {
     /// The last event id the tail has read (published or not).
     cursor: AtomicI64,
     open: Mutex<HashMap<AgentId, usize>>,
+    /// Web chat sockets open on this server.
+    visitors: std::sync::atomic::AtomicUsize,
     per_agent: usize,
     per_server: usize,
 }
@@ -106,6 +135,17 @@ impl Drop for Slot {
     }
 }
 
+/// A web chat socket's slot; dropping it frees the slot.
+pub struct VisitorSlot {
+    live: Arc<Live>,
+}
+
+impl Drop for VisitorSlot {
+    fn drop(&mut self) {
+        self.live.visitors.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl Live {
     pub fn new(per_agent: usize, per_server: usize) -> Arc<Live> {
         Arc::new(Live {
@@ -114,6 +154,7 @@ impl Live {
             next_id: AtomicU64::new(0),
             cursor: AtomicI64::new(-1),
             open: Mutex::default(),
+            visitors: std::sync::atomic::AtomicUsize::new(0),
             per_agent,
             per_server,
         })
@@ -137,6 +178,18 @@ impl Live {
         })
     }
 
+    /// Takes a slot for a web chat socket: at most `per_server` × 16 visitors at once
+    /// (they cost a task and a queue each, no thread).
+    pub fn open_visitor(self: &Arc<Live>) -> Result<VisitorSlot, Refused> {
+        let cap = self.per_server.saturating_mul(16);
+        let n = self.visitors.fetch_add(1, Ordering::AcqRel);
+        if n >= cap {
+            self.visitors.fetch_sub(1, Ordering::AcqRel);
+            return Err(Refused::PerServer(cap));
+        }
+        Ok(VisitorSlot { live: self.clone() })
+    }
+
     /// Registers a stream; it is dropped from the registry when its receiver is.
     pub fn subscribe(&self, audience: Arc<Audience>) -> mpsc::Receiver<Batch> {
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -144,7 +197,27 @@ impl Live {
         self.subscribers
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(Subscriber { id, audience, tx });
+            .push(Subscriber {
+                id,
+                listener: Listener::Agent(audience),
+                tx,
+            });
+        self.wake.notify_one();
+        rx
+    }
+
+    /// Registers a web chat visitor's socket (capped by the caller).
+    pub fn subscribe_visitor(&self, visitor: Arc<VisitorAudience>) -> mpsc::Receiver<Batch> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Subscriber {
+                id,
+                listener: Listener::Visitor(visitor),
+                tx,
+            });
         self.wake.notify_one();
         rx
     }
@@ -178,19 +251,31 @@ impl Live {
         let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
         let mut gone = Vec::new();
         for sub in subs.iter() {
-            let a = &sub.audience;
-            let teams = a.teams.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            let batch: Batch = events
-                .iter()
-                .filter(|e| visible(e, a.agent, a.role, &teams))
-                .cloned()
-                .collect();
+            let (batch, lagged): (Batch, &AtomicBool) = match &sub.listener {
+                Listener::Agent(a) => {
+                    let teams = a.teams.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    let batch = events
+                        .iter()
+                        .filter(|e| visible(e, a.agent, a.role, &teams))
+                        .cloned()
+                        .collect();
+                    (batch, &a.lagged)
+                }
+                Listener::Visitor(v) => {
+                    let batch = events
+                        .iter()
+                        .filter(|e| heard_by_visitor(e, v))
+                        .cloned()
+                        .collect();
+                    (batch, &v.lagged)
+                }
+            };
             if batch.is_empty() {
                 continue;
             }
             match sub.tx.try_send(batch) {
                 Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(_)) => a.lagged.store(true, Ordering::Release),
+                Err(mpsc::error::TrySendError::Full(_)) => lagged.store(true, Ordering::Release),
                 Err(mpsc::error::TrySendError::Closed(_)) => gone.push(sub.id),
             }
         }
@@ -279,21 +364,25 @@ pub async fn read_after(
             continue;
         };
         // One read per conversation per batch (a reply is several events).
-        let conversation = match seen.get(&id) {
+        let view = match seen.get(&id) {
             Some(c) => Some(Clone::clone(c)),
             None => {
-                let c = store.conversation(id).await?.map(|v| v.conversation);
+                let c = store
+                    .conversation(id)
+                    .await?
+                    .map(|v| (v.conversation, v.address));
                 if let Some(c) = &c {
                     seen.insert(id, c.clone());
                 }
                 c
             }
         };
-        if let Some(conversation) = conversation {
+        if let Some((conversation, address)) = view {
             let data = render(&e, &conversation);
             out.push(LiveEvent {
                 event: e,
                 conversation,
+                address,
                 data,
             });
         }

@@ -58,6 +58,7 @@ async fn fixture(app: &TestApp, who: (i64, Role), relation: Relation) -> Convers
                 external_id: None,
                 text: "un humain svp".into(),
                 contact_name: None,
+                language: None,
                 received_at: T0,
                 replies_in_band: true,
                 button: None,

@@ -20,3 +20,4 @@ mod streams;
 mod tls;
 mod tokens;
 mod totp;
+mod webchat;

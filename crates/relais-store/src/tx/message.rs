@@ -126,7 +126,27 @@ impl Tx<'_> {
             .opt_text("status")?
             .and_then(|t| DeliveryStatus::parse(&t))
             .unwrap_or(DeliveryStatus::Queued);
-        let Some(next) = current.advance(s.status) else {
+        self.advance_delivery(
+            id,
+            conversation,
+            current,
+            s.status,
+            s.detail.as_deref(),
+            s.at,
+        )
+    }
+
+    /// Moves one outbound message's status forward (never back) and records the event.
+    fn advance_delivery(
+        &mut self,
+        id: MessageId,
+        conversation: ConversationId,
+        current: DeliveryStatus,
+        status: DeliveryStatus,
+        detail: Option<&str>,
+        at: Timestamp,
+    ) -> Result<StatusApplied> {
+        let Some(next) = current.advance(status) else {
             return Ok(StatusApplied::Unchanged(id));
         };
         self.set_delivery(id, next, None)?;
@@ -140,11 +160,111 @@ impl Tx<'_> {
             &Event::new(
                 kind,
                 Actor::System,
-                s.at,
-                serde_json::json!({ "message": id, "status": next.as_str(), "detail": s.detail }),
+                at,
+                serde_json::json!({ "message": id, "status": next.as_str(), "detail": detail }),
             ),
         )?;
         Ok(StatusApplied::Moved(id, next))
+    }
+
+    /// The conversations of the contact at `address` on `channel`, newest first (at
+    /// most `limit`).
+    fn conversations_of_address(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+        limit: u32,
+    ) -> Result<Vec<ConversationId>> {
+        let Some(contact) = self
+            .c
+            .query_opt(
+                "SELECT contact_id FROM contact_identities WHERE channel_id = $1 AND address = $2",
+                &[channel.as_str().into(), address.into()],
+            )?
+            .map(|r| r.int("contact_id"))
+            .transpose()?
+        else {
+            return Ok(Vec::new());
+        };
+        self.c
+            .query(
+                "SELECT id FROM conversations WHERE contact_id = $1 AND channel_id = $2 ORDER BY id DESC LIMIT $3",
+                &[contact.into(), channel.as_str().into(), i64::from(limit).into()],
+            )?
+            .iter()
+            .map(|r| Ok(ConversationId(r.int("id")?)))
+            .collect()
+    }
+
+    /// What a visitor of the web chat sees: the messages (not notes) of their last
+    /// conversations on `channel` with an id above `after`, oldest first, at most
+    /// `limit`, each with its payload (the buttons' ids).
+    pub fn transcript_after(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+        after: MessageId,
+        limit: u32,
+    ) -> Result<Vec<TranscriptEntry>> {
+        let mut conversations = self.conversations_of_address(channel, address, 5)?;
+        conversations.reverse();
+        let sql = format!(
+            "SELECT {MESSAGE_COLS}, payload FROM messages WHERE conversation_id = $1 AND id > $2 \
+             AND direction <> 'note' ORDER BY seq LIMIT $3"
+        );
+        let mut out = Vec::new();
+        for v in conversations {
+            let room = limit as usize - out.len();
+            if room == 0 {
+                break;
+            }
+            for r in self
+                .c
+                .query(&sql, &[v.0.into(), after.0.into(), (room as i64).into()])?
+            {
+                let payload = r
+                    .opt_text("payload")?
+                    .and_then(|p| serde_json::from_str(&p).ok());
+                out.push(TranscriptEntry {
+                    message: message_from(&r)?,
+                    payload,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A web chat visitor has received (`delivered`) or seen (`read`) every message up
+    /// to `up_to`: the outbound ones of their live conversation move forward.
+    pub fn visitor_saw(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+        up_to: MessageId,
+        status: DeliveryStatus,
+        at: Timestamp,
+    ) -> Result<u64> {
+        let mut n = 0;
+        for v in self.conversations_of_address(channel, address, 1)? {
+            let rows = self.c.query(
+                "SELECT id, status FROM messages WHERE conversation_id = $1 AND id <= $2 \
+                 AND direction = 'outbound' AND status IN ('sent', 'delivered')",
+                &[v.0.into(), up_to.0.into()],
+            )?;
+            for r in rows {
+                let current = r
+                    .opt_text("status")?
+                    .and_then(|t| DeliveryStatus::parse(&t))
+                    .unwrap_or(DeliveryStatus::Sent);
+                let id = MessageId(r.int("id")?);
+                if let StatusApplied::Moved(..) =
+                    self.advance_delivery(id, v, current, status, None, at)?
+                {
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
     }
 
     /// Messenger's `read` watermark: the live conversation's outbound messages sent

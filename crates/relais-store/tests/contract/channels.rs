@@ -509,3 +509,118 @@ pub async fn the_window_start_follows_the_contacts_messages_to_the_minute(store:
         .unwrap();
     assert_eq!(start(store.clone(), a.conversation).await, Some(at(61)));
 }
+
+/// The web chat's reads: a visitor's transcript after a cursor (their messages and the
+/// replies, across conversations, never another visitor's or a note) and what they
+/// saw moving the replies forward; the browser's language is a new contact's.
+pub async fn a_web_chat_visitor_reads_their_transcript_and_marks_what_they_saw(
+    store: Arc<dyn Store>,
+) {
+    store
+        .sync_channels(vec![spec("site", "webchat", json!({}))], T0)
+        .await
+        .unwrap();
+    let h: Arc<dyn ConversationHandler> = Arc::new(GreetingBot::default());
+    let say = |who: &str, id: &str, at: Timestamp| Inbound {
+        language: Some("it".into()),
+        opens_window: false,
+        replies_in_band: true,
+        ..on("site", who, id, at)
+    };
+    let first = store
+        .ingest(say("v-a", "wc:1", T0), h.clone())
+        .await
+        .unwrap();
+    store
+        .ingest(say("v-b", "wc:1", T0), h.clone())
+        .await
+        .unwrap();
+    let later = T0.plus(Duration::minutes(1));
+    store.ingest(say("v-a", "wc:2", later), h).await.unwrap();
+    let site = || ChannelId("site".into());
+    let all = store
+        .transcript_after(site(), "v-a".into(), MessageId(0), 100)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = all.iter().map(|e| e.message.id.0).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted, "oldest first");
+    assert!(
+        all.iter()
+            .all(|e| e.message.conversation == first.conversation)
+    );
+    assert_eq!(
+        all.iter()
+            .filter(|e| e.message.direction == Direction::Inbound)
+            .count(),
+        2,
+        "only this visitor's messages"
+    );
+    assert!(all.len() >= 4, "with the replies: {}", all.len());
+    // After a cursor, and at most `limit`.
+    let after = store
+        .transcript_after(site(), "v-a".into(), all[1].message.id, 100)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), all.len() - 2);
+    let two = store
+        .transcript_after(site(), "v-a".into(), MessageId(0), 2)
+        .await
+        .unwrap();
+    assert_eq!(two.len(), 2);
+    assert!(
+        store
+            .transcript_after(site(), "nobody".into(), MessageId(0), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Seen up to the first reply: it is read, the later ones are not; delivered never
+    // goes back from read.
+    let first_reply = all
+        .iter()
+        .find(|e| e.message.direction == Direction::Outbound)
+        .unwrap()
+        .message
+        .id;
+    let n = store
+        .visitor_saw(
+            site(),
+            "v-a".into(),
+            first_reply,
+            DeliveryStatus::Read,
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let n = store
+        .visitor_saw(
+            site(),
+            "v-a".into(),
+            MessageId(i64::MAX),
+            DeliveryStatus::Delivered,
+            later,
+        )
+        .await
+        .unwrap();
+    assert!(n >= 1);
+    for m in store.messages(first.conversation).await.unwrap() {
+        if m.direction != Direction::Outbound {
+            continue;
+        }
+        let want = if m.id == first_reply {
+            DeliveryStatus::Read
+        } else {
+            DeliveryStatus::Delivered
+        };
+        assert_eq!(m.status, Some(want), "{:?}", m.text);
+    }
+    let view = store
+        .conversation(first.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.contact.language.as_deref(), Some("it"));
+}
