@@ -46,9 +46,13 @@
   typing.setAttribute("aria-label", W.typing);
   if (closeButton) {
     closeButton.setAttribute("aria-label", W.close);
-    closeButton.addEventListener("click", function () {
+    var closeChat = function () {
       window.parent.postMessage({ relais: "close", channel: channel }, "*");
-    });
+    };
+    closeButton.addEventListener("click", closeChat);
+    if (body.classList.contains("embed")) {
+      document.addEventListener("keydown", function (e) { if (e.key === "Escape") closeChat(); });
+    }
   }
 
   // ---- state kept in the browser ------------------------------------------------

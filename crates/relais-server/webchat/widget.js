@@ -1,5 +1,5 @@
 // Relais web chat widget: add `<script src="https://RELAIS/webchat/ID/widget.js" async></script>`
-// to a page. It draws a corner bubble inside a closed shadow root (the page's styles
+// to a page. It draws a corner bubble inside a shadow root (the page's styles
 // cannot reach it, nor its styles the page) that opens the chat in a frame served by
 // Relais. Plain JavaScript, no dependencies.
 (function () {
@@ -16,7 +16,7 @@
   function start() {
     var host = document.createElement("div");
     host.setAttribute("data-relais-chat", cfg.channel);
-    var root = host.attachShadow({ mode: "closed" });
+    var root = host.attachShadow({ mode: "open" });
     var style = document.createElement("style");
     style.textContent =
       ":host{all:initial}" +
