@@ -282,7 +282,11 @@ pub struct OutboxItem {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttemptOutcome {
     /// The provider accepted it.
-    Sent { external_id: Option<String> },
+    Sent {
+        external_id: Option<String>,
+        /// What the send is worth knowing (an SMS's segments), kept in the journal.
+        detail: Option<String>,
+    },
     /// Try again at `retry_at` (429, 5xx, connection refused). `ambiguous` when the
     /// request may have reached the provider (timeout after sending).
     Retry {

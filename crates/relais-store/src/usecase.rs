@@ -484,7 +484,7 @@ pub(crate) fn record_attempt(tx: &mut Tx<'_>, a: &Attempt) -> Result<()> {
     };
     let attempt = attempts + 1;
     let (outcome, detail) = match &a.outcome {
-        AttemptOutcome::Sent { .. } => ("sent", None),
+        AttemptOutcome::Sent { detail, .. } => ("sent", detail.clone()),
         AttemptOutcome::Retry {
             detail, ambiguous, ..
         } => (
@@ -502,7 +502,7 @@ pub(crate) fn record_attempt(tx: &mut Tx<'_>, a: &Attempt) -> Result<()> {
         duration_ms: a.duration_ms,
     })?;
     match &a.outcome {
-        AttemptOutcome::Sent { external_id } => {
+        AttemptOutcome::Sent { external_id, .. } => {
             tx.delete_outbox(a.message, conversation)?;
             if let Some(next) = current.advance(DeliveryStatus::Sent) {
                 tx.set_delivery(a.message, next, external_id.as_deref())?;

@@ -145,6 +145,19 @@ async fn fetch_inner(
             .await?;
             bytes(resp, "Telegram file").await
         }
+        // Twilio's media URLs answer with HTTP basic auth when the account requires it.
+        "sms" => {
+            if !(r.starts_with("https://") || r.starts_with("http://")) {
+                return Err(Fetched::Failed("the attachment has no URL".into()));
+            }
+            let (account, token) = (secret("account")?, secret("token")?);
+            let resp = get(
+                client.get(r).basic_auth(account, Some(token)),
+                "Twilio media download",
+            )
+            .await?;
+            bytes(resp, "Twilio media").await
+        }
         _ => {
             if !(r.starts_with("https://") || r.starts_with("http://")) {
                 return Err(Fetched::Failed("the attachment has no URL".into()));

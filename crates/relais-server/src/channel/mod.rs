@@ -10,6 +10,7 @@ mod fuzz;
 pub mod media;
 pub mod meta;
 pub mod rest;
+pub mod sms;
 pub mod telegram;
 pub mod webchat;
 pub mod whatsapp;
@@ -43,6 +44,11 @@ pub trait ChannelAdapter: Send + Sync {
         channel: &LiveChannel,
         item: &OutboxItem,
     ) -> Result<Option<String>, SendError>;
+
+    /// What to journal with a successful send (an SMS's segments), if anything.
+    fn sent_detail(&self, _item: &OutboxItem) -> Option<String> {
+        None
+    }
 }
 
 /// A channel as the runtime holds it: its row and its secrets (from `[secrets]`,
@@ -189,11 +195,13 @@ pub struct Providers {
     whatsapp: whatsapp::WhatsApp,
     meta: meta::Meta,
     telegram: telegram::Telegram,
+    sms: sms::Sms,
     webchat: webchat::WebchatAdapter,
 }
 
 impl Providers {
-    pub fn new(tls: &crate::tls::ClientTls) -> Providers {
+    /// `public_url`: where providers reach this server (Twilio's status callbacks).
+    pub fn new(tls: &crate::tls::ClientTls, public_url: Option<String>) -> Providers {
         let client = crate::tls::client_builder(tls)
             .timeout(std::time::Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
@@ -212,6 +220,10 @@ impl Providers {
             meta: meta::Meta {
                 client: client.clone(),
             },
+            sms: sms::Sms {
+                client: client.clone(),
+                public_url,
+            },
             telegram: telegram::Telegram { client },
             webchat: webchat::WebchatAdapter,
         }
@@ -222,6 +234,7 @@ impl Providers {
             "whatsapp" => Some(&self.whatsapp),
             "messenger" | "instagram" => Some(&self.meta),
             "telegram" => Some(&self.telegram),
+            "sms" => Some(&self.sms),
             "webchat" => Some(&self.webchat),
             _ => None,
         }
@@ -240,7 +253,15 @@ pub(crate) async fn send_json(
     body: &serde_json::Value,
     what: &str,
 ) -> Result<serde_json::Value, SendError> {
-    let response = match req.json(body).send().await {
+    send_request(req.json(body), what).await
+}
+
+/// [`send_json`] for a request whose body is already set (a form).
+pub(crate) async fn send_request(
+    req: reqwest::RequestBuilder,
+    what: &str,
+) -> Result<serde_json::Value, SendError> {
+    let response = match req.send().await {
         Ok(r) => r,
         Err(e) if e.is_timeout() => {
             return Err(SendError::Ambiguous {
@@ -274,6 +295,7 @@ pub(crate) async fn send_json(
     let provider_error = json
         .pointer("/error/message")
         .or_else(|| json.get("description"))
+        .or_else(|| json.get("message"))
         .and_then(serde_json::Value::as_str);
     if let Some(m) = provider_error {
         detail.push_str(": ");

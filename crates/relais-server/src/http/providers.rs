@@ -8,7 +8,7 @@
 use super::AppState;
 use super::error::ApiError;
 use super::extract::read_body;
-use crate::channel::{LiveChannel, ProviderEvent, meta, telegram, whatsapp};
+use crate::channel::{LiveChannel, ProviderEvent, meta, sms, telegram, whatsapp};
 use crate::metrics::Metrics;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
@@ -21,7 +21,9 @@ use relais_store::{Inbound, StatusReport};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub const KINDS: [&str; 4] = ["whatsapp", "messenger", "instagram", "telegram"];
+pub const KINDS: [&str; 5] = ["whatsapp", "messenger", "instagram", "telegram", "sms"];
+/// Twilio's answer that sends nothing back by itself (TwiML).
+const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>";
 /// Most messages and statuses one webhook may carry.
 const MAX_EVENTS: usize = 1000;
 
@@ -48,10 +50,10 @@ async fn verify(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let ch = channel(&s, &kind, &id)?;
-    if kind == "telegram" {
-        return Err(ApiError::MethodNotAllowed(
-            "Telegram webhooks have no verification handshake; set them with setWebhook".into(),
-        ));
+    if kind == "telegram" || kind == "sms" {
+        return Err(ApiError::MethodNotAllowed(format!(
+            "{kind} webhooks have no verification handshake; they are POSTed"
+        )));
     }
     let expected = ch
         .secret("verify_token")
@@ -74,9 +76,32 @@ async fn verify(
     }
 }
 
-fn authentic(ch: &LiveChannel, headers: &HeaderMap, body: &[u8]) -> bool {
+/// The URL Twilio signed: `[server] public_url` and the path and query it was sent to
+/// (a reverse proxy changes the scheme and host Relais sees, so the public URL is what
+/// counts); without a public URL, the Host header's.
+fn public_webhook_url(s: &AppState, headers: &HeaderMap, uri: &axum::http::Uri) -> String {
+    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    match s.rt.settings.public_url.as_deref() {
+        Some(p) => format!("{}{path}", p.trim_end_matches('/')),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}{path}")
+        }
+    }
+}
+
+fn authentic(ch: &LiveChannel, headers: &HeaderMap, body: &[u8], url: &str) -> bool {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     match ch.row.kind.as_str() {
+        "sms" => match (ch.secret("token"), sms::form(body)) {
+            (Some(token), Ok(params)) => {
+                sms::verify(token, header("x-twilio-signature"), url, &params)
+            }
+            _ => false,
+        },
         "telegram" => ch
             .secret("webhook_secret")
             .is_some_and(|s| telegram::verify(s, header("x-telegram-bot-api-secret-token"))),
@@ -90,15 +115,16 @@ async fn receive(
     State(s): State<AppState>,
     Path((kind, id)): Path<(String, String)>,
     req: Request,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let rejected = |e: ApiError| {
         Metrics::inc(&s.rt.metrics.inbound_rejected);
         e
     };
     let ch = channel(&s, &kind, &id).map_err(rejected)?;
     let headers = req.headers().clone();
+    let url = public_webhook_url(&s, &headers, req.uri());
     let body = read_body(req, &s).await.map_err(rejected)?;
-    if !authentic(&ch, &headers, &body) {
+    if !authentic(&ch, &headers, &body, &url) {
         return Err(rejected(ApiError::Unauthorized(
             "the webhook signature is missing or wrong".into(),
         )));
@@ -106,6 +132,7 @@ async fn receive(
     let parsed = match kind.as_str() {
         "whatsapp" => whatsapp::parse(&body),
         "telegram" => telegram::parse(&body),
+        "sms" => sms::form(&body).and_then(|p| sms::parse(&p)),
         _ => meta::parse(&body, &kind),
     };
     let events = parsed.map_err(|e| {
@@ -116,7 +143,15 @@ async fn receive(
     })?;
     let batch = Batch::check(events, &ch, s.rt.clock.now(), s.max_text_chars).map_err(rejected)?;
     batch.record(&s.rt, &ch).await?;
-    Ok(StatusCode::OK)
+    if kind == "sms" {
+        return Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+            EMPTY_TWIML,
+        )
+            .into_response());
+    }
+    Ok(StatusCode::OK.into_response())
 }
 
 /// A webhook's events, checked whole before anything is recorded: a bad message refuses

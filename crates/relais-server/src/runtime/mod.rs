@@ -163,7 +163,10 @@ impl Runtime {
             feed: tokio::sync::watch::Sender::new(0),
             stopping: tokio::sync::watch::Sender::new(false),
             reloading: tokio::sync::Mutex::new(()),
-            providers: crate::channel::Providers::new(&settings.http_tls),
+            providers: crate::channel::Providers::new(
+                &settings.http_tls,
+                settings.public_url.clone(),
+            ),
             settings,
             channels: RwLock::new(HashMap::new()),
         });

@@ -26,7 +26,7 @@ pub fn backoff(base: Duration, max: Duration, attempt: u32, jitter: f64) -> Dura
 
 /// Decides what an attempt's result means for the message.
 pub fn classify(
-    result: Result<Option<String>, SendError>,
+    result: Result<(Option<String>, Option<String>), SendError>,
     attempts_before: i64,
     now: Timestamp,
     rt: &super::RuntimeSettings,
@@ -53,7 +53,10 @@ pub fn classify(
         }
     };
     match result {
-        Ok(external_id) => AttemptOutcome::Sent { external_id },
+        Ok((external_id, detail)) => AttemptOutcome::Sent {
+            external_id,
+            detail,
+        },
         Err(SendError::Retryable {
             detail,
             retry_after,
@@ -199,7 +202,10 @@ async fn deliver(
                     }
                     return;
                 }
-                adapter.send(&channel, &item).await
+                adapter
+                    .send(&channel, &item)
+                    .await
+                    .map(|id| (id, adapter.sent_detail(&item)))
             }
         },
     };
@@ -364,9 +370,10 @@ mod tests {
         let s = settings(3);
         let now = Timestamp(0);
         assert_eq!(
-            classify(Ok(Some("x".into())), 0, now, &s, 1.0),
+            classify(Ok((Some("x".into()), None)), 0, now, &s, 1.0),
             AttemptOutcome::Sent {
-                external_id: Some("x".into())
+                external_id: Some("x".into()),
+                detail: None,
             }
         );
         assert_eq!(

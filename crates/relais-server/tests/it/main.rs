@@ -16,6 +16,7 @@ mod login;
 mod notify;
 mod restart;
 mod shutdown;
+mod sms;
 mod ssrf;
 mod streams;
 mod tls;

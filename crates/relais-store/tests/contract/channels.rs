@@ -105,6 +105,7 @@ async fn sent_reply(store: &Arc<dyn Store>, wamid: &str) -> MessageId {
             duration_ms: 1,
             outcome: AttemptOutcome::Sent {
                 external_id: Some(wamid.into()),
+                detail: None,
             },
         })
         .await
@@ -433,6 +434,7 @@ pub async fn a_read_watermark_reads_what_was_sent_before_it(store: Arc<dyn Store
                     duration_ms: 1,
                     outcome: AttemptOutcome::Sent {
                         external_id: Some(format!("out{n}")),
+                        detail: None,
                     },
                 })
                 .await

@@ -182,6 +182,7 @@ pub async fn outbox_sends_in_order_and_journals_every_attempt(store: Arc<dyn Sto
             duration_ms: 4,
             outcome: AttemptOutcome::Sent {
                 external_id: Some("prov-1".into()),
+                detail: None,
             },
         })
         .await
@@ -245,7 +246,10 @@ pub async fn outbox_failure_is_terminal_and_recorded(store: Arc<dyn Store>) {
             message: items[0].message,
             at: T0,
             duration_ms: 1,
-            outcome: AttemptOutcome::Sent { external_id: None },
+            outcome: AttemptOutcome::Sent {
+                external_id: None,
+                detail: None,
+            },
         })
         .await
         .unwrap();
