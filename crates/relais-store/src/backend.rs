@@ -199,6 +199,10 @@ impl<B: Backend> Pipeline for SqlStore<B> {
             .await
     }
 
+    async fn last_inbound(&self, conversation: ConversationId) -> Result<Option<TranscriptEntry>> {
+        self.read(move |tx| tx.last_inbound(conversation)).await
+    }
+
     async fn visitor_saw(
         &self,
         channel: ChannelId,

@@ -146,6 +146,9 @@ pub trait Pipeline: Send + Sync {
         limit: u32,
     ) -> Result<Vec<TranscriptEntry>>;
 
+    /// The conversation's latest inbound message and its payload (an email's thread).
+    async fn last_inbound(&self, conversation: ConversationId) -> Result<Option<TranscriptEntry>>;
+
     /// A web chat visitor received (`Delivered`) or saw (`Read`) every message up to
     /// `up_to`: their live conversation's outbound messages move forward.
     async fn visitor_saw(

@@ -3,7 +3,7 @@
 //! by arbitrary JSON never panic; what parses keeps its invariants (every message has
 //! a sender and an id).
 
-use super::{ProviderEvent, meta, telegram, whatsapp};
+use super::{ProviderEvent, email, meta, sms, telegram, whatsapp};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -104,6 +104,31 @@ proptest! {
         }
         let _ = meta::verify("secret", std::str::from_utf8(&bytes).ok(), &bytes);
         let _ = telegram::verify("secret", std::str::from_utf8(&bytes).ok());
+        if let Ok(params) = sms::form(&bytes)
+            && let Ok(events) = sms::parse(&params)
+        {
+            invariants(&events);
+        }
+        if let Ok(m) = email::parse_mail(&bytes) {
+            assert!(m.from.contains('@'));
+            invariants(&[email::to_event(m, &bytes)]);
+        }
+    }
+
+    /// Mail-shaped text: headers, a MIME part, any body (HTML or not, quoted or not).
+    #[test]
+    fn arbitrary_mails_never_panic(
+        subject in ".{0,40}",
+        ctype in prop_oneof![Just("text/plain; charset=utf-8"), Just("text/html; charset=iso-8859-1"), Just("multipart/alternative; boundary=b")],
+        body in ".{0,400}",
+        html in "(<[a-z/]{1,10}>|&[a-z#0-9]{0,8};?|[^<&]{0,20}){0,40}",
+    ) {
+        let raw = format!("From: A <a@b.example>\r\nSubject: {subject}\r\nMessage-ID: <x@y>\r\nContent-Type: {ctype}\r\n\r\n{body}\r\n--b\r\nContent-Type: text/html\r\n\r\n{html}\r\n--b--\r\n");
+        if let Ok(m) = email::parse_mail(raw.as_bytes()) {
+            invariants(&[email::to_event(m, raw.as_bytes())]);
+        }
+        let _ = email::html_to_text(&html);
+        let _ = email::trim_reply(&body);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Provider base URLs come from the channel's `api_base`, so tests point them at local
 //! servers speaking the documented wire format; the code is the same.
 
+pub mod email;
 #[cfg(test)]
 mod fuzz;
 pub mod media;
@@ -196,12 +197,18 @@ pub struct Providers {
     meta: meta::Meta,
     telegram: telegram::Telegram,
     sms: sms::Sms,
+    email: email::Email,
     webchat: webchat::WebchatAdapter,
 }
 
 impl Providers {
     /// `public_url`: where providers reach this server (Twilio's status callbacks).
-    pub fn new(tls: &crate::tls::ClientTls, public_url: Option<String>) -> Providers {
+    /// `store`: the email adapter reads the thread a reply continues.
+    pub fn new(
+        tls: &crate::tls::ClientTls,
+        public_url: Option<String>,
+        store: std::sync::Arc<dyn relais_store::Store>,
+    ) -> Providers {
         let client = crate::tls::client_builder(tls)
             .timeout(std::time::Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
@@ -225,6 +232,7 @@ impl Providers {
                 public_url,
             },
             telegram: telegram::Telegram { client },
+            email: email::Email::new(store),
             webchat: webchat::WebchatAdapter,
         }
     }
@@ -235,6 +243,7 @@ impl Providers {
             "messenger" | "instagram" => Some(&self.meta),
             "telegram" => Some(&self.telegram),
             "sms" => Some(&self.sms),
+            "email" => Some(&self.email),
             "webchat" => Some(&self.webchat),
             _ => None,
         }

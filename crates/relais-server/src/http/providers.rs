@@ -8,7 +8,7 @@
 use super::AppState;
 use super::error::ApiError;
 use super::extract::read_body;
-use crate::channel::{LiveChannel, ProviderEvent, meta, sms, telegram, whatsapp};
+use crate::channel::{LiveChannel, ProviderEvent, email, meta, sms, telegram, whatsapp};
 use crate::metrics::Metrics;
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
@@ -27,8 +27,56 @@ const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><
 /// Most messages and statuses one webhook may carry.
 const MAX_EVENTS: usize = 1000;
 
+/// The largest mail accepted (attachments included), above the API's body limit.
+const MAX_MAIL_BYTES: usize = 10 * 1024 * 1024;
+
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/webhooks/{kind}/{id}", get(verify).post(receive))
+    Router::new()
+        .route(
+            "/webhooks/email/{id}",
+            axum::routing::post(receive_email)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_MAIL_BYTES)),
+        )
+        .route("/webhooks/{kind}/{id}", get(verify).post(receive))
+}
+
+/// `POST /webhooks/email/{id}`: the raw RFC 5322 message, with the channel's
+/// `inbound_token` as a bearer token. Stored (once per Message-ID) before the 200.
+async fn receive_email(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
+    let rejected = |e: ApiError| {
+        Metrics::inc(&s.rt.metrics.inbound_rejected);
+        e
+    };
+    let missing = || ApiError::NotFound(format!("no email channel named {id:?}"));
+    let ch = ChannelId::parse(&id)
+        .ok()
+        .and_then(|i| s.rt.live_channel(&i))
+        .filter(|c| c.row.kind == "email" && c.row.enabled)
+        .ok_or_else(missing)
+        .map_err(rejected)?;
+    let token = super::extract::bearer(&headers).map_err(rejected)?;
+    let expected = ch.secret("inbound_token").unwrap_or_default();
+    if expected.is_empty() || !crate::channel::same_secret(token.as_bytes(), expected.as_bytes()) {
+        return Err(rejected(ApiError::Unauthorized(
+            "the token does not open this email channel".into(),
+        )));
+    }
+    let mail = email::parse_mail(&body).map_err(|e| {
+        rejected(ApiError::BadRequest {
+            field: None,
+            message: format!("not a mail: {e}"),
+        })
+    })?;
+    let event = email::to_event(mail, &body);
+    let batch =
+        Batch::check(vec![event], &ch, s.rt.clock.now(), s.max_text_chars).map_err(rejected)?;
+    batch.record(&s.rt, &ch).await?;
+    Ok(StatusCode::OK)
 }
 
 fn channel(s: &AppState, kind: &str, id: &str) -> Result<Arc<LiveChannel>, ApiError> {

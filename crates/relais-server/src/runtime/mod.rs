@@ -145,6 +145,11 @@ impl Runtime {
         home: Option<reload::Home>,
         settings: RuntimeSettings,
     ) -> Result<Arc<Runtime>, relais_store::Error> {
+        let providers = crate::channel::Providers::new(
+            &settings.http_tls,
+            settings.public_url.clone(),
+            store.clone(),
+        );
         let rt = Arc::new(Runtime {
             store,
             clock,
@@ -163,10 +168,7 @@ impl Runtime {
             feed: tokio::sync::watch::Sender::new(0),
             stopping: tokio::sync::watch::Sender::new(false),
             reloading: tokio::sync::Mutex::new(()),
-            providers: crate::channel::Providers::new(
-                &settings.http_tls,
-                settings.public_url.clone(),
-            ),
+            providers,
             settings,
             channels: RwLock::new(HashMap::new()),
         });

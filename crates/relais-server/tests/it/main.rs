@@ -6,6 +6,7 @@ mod browser;
 mod channels;
 mod converse;
 mod crash;
+mod email;
 mod events;
 mod flows;
 mod handoff;

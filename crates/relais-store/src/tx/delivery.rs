@@ -220,8 +220,18 @@ impl Tx<'_> {
         let address = match known {
             Some(r) => r.text("address")?,
             None => {
-                match relais_core::contact::same_phone(&from_kind, &row.text("address")?, &to_kind)
-                {
+                let derived = match relais_core::contact::same_phone(
+                    &from_kind,
+                    &row.text("address")?,
+                    &to_kind,
+                ) {
+                    Some(a) => Some(a),
+                    // An email fallback reaches the address the contact gave (their
+                    // `email` field: a form, the web chat, an import).
+                    None if to_kind == "email" => self.contact_email(contact)?,
+                    None => None,
+                };
+                match derived {
                     Some(a) => {
                         self.c.execute(
                         "INSERT INTO contact_identities (channel_id, address, contact_id, created_at) \
@@ -259,6 +269,23 @@ impl Tx<'_> {
             ),
         )?;
         Ok(true)
+    }
+
+    /// The `email` field of a contact, when it looks like an address.
+    fn contact_email(&mut self, contact: i64) -> Result<Option<String>> {
+        let Some(r) = self.c.query_opt(
+            "SELECT fields FROM contacts WHERE id = $1",
+            &[contact.into()],
+        )?
+        else {
+            return Ok(None);
+        };
+        let fields: serde_json::Value = r.json("fields")?;
+        Ok(fields
+            .get("email")
+            .and_then(serde_json::Value::as_str)
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| e.contains('@') && !e.contains(char::is_whitespace)))
     }
 
     /// A queued message: its conversation, attempts so far, channel and delivery status.

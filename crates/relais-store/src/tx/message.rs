@@ -234,6 +234,28 @@ impl Tx<'_> {
         Ok(out)
     }
 
+    /// The conversation's latest inbound message, with its payload (an email's thread).
+    pub fn last_inbound(
+        &mut self,
+        conversation: ConversationId,
+    ) -> Result<Option<TranscriptEntry>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLS}, payload FROM messages WHERE conversation_id = $1 \
+             AND direction = 'inbound' ORDER BY seq DESC LIMIT 1"
+        );
+        self.c
+            .query_opt(&sql, &[conversation.0.into()])?
+            .map(|r| {
+                Ok(TranscriptEntry {
+                    message: message_from(&r)?,
+                    payload: r
+                        .opt_text("payload")?
+                        .and_then(|p| serde_json::from_str(&p).ok()),
+                })
+            })
+            .transpose()
+    }
+
     /// A web chat visitor has received (`delivered`) or seen (`read`) every message up
     /// to `up_to`: the outbound ones of their live conversation move forward.
     pub fn visitor_saw(
