@@ -30,6 +30,12 @@ enum Shape {
     Rate,
     /// `#rgb` or `#rrggbb`.
     Color,
+    /// An E.164 number: `+` and 8 to 15 digits.
+    Phone,
+    /// An email address, optionally with a display name (`Acme <support@acme.example>`).
+    Mailbox,
+    /// `smtp://host[:port]` or `smtps://host[:port]`.
+    Smtp,
     /// A list of page origins (`https://shop.example`, `http://localhost:3000`).
     Origins,
 }
@@ -70,23 +76,28 @@ fn kind(name: &str) -> Option<(Kind, Option<&'static str>)> {
         "sms" => (
             Kind {
                 settings: &[
+                    ("from", Shape::Phone, true),
                     ("api_base", Shape::Url, false),
                     ("rate", Shape::Rate, false),
                 ],
                 secrets: &[("account", true), ("token", true)],
             },
-            Some("from"),
+            None,
         ),
         "email" => (
             Kind {
-                settings: &[("smtp", Shape::Text, false), ("rate", Shape::Rate, false)],
+                settings: &[
+                    ("from", Shape::Mailbox, true),
+                    ("smtp", Shape::Smtp, false),
+                    ("rate", Shape::Rate, false),
+                ],
                 secrets: &[
                     ("smtp_user", false),
                     ("smtp_password", false),
                     ("inbound_token", true),
                 ],
             },
-            Some("from"),
+            None,
         ),
         "webchat" => (
             Kind {
@@ -271,6 +282,44 @@ pub fn is_color(c: &str) -> bool {
     matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// `local@domain`, alone or in angle brackets after a display name.
+fn is_mailbox(m: &str) -> bool {
+    let addr = match (m.rfind('<'), m.strip_suffix('>')) {
+        (Some(i), Some(_)) => &m[i + 1..m.len() - 1],
+        _ => m,
+    };
+    match addr.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !addr.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    }
+}
+
+/// `smtp://host[:port]` or `smtps://host[:port]`.
+fn is_smtp_url(u: &str) -> bool {
+    let Some(rest) = u
+        .strip_prefix("smtps://")
+        .or_else(|| u.strip_prefix("smtp://"))
+    else {
+        return false;
+    };
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (rest, None),
+    };
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'))
+        && port.is_none_or(|p| p.parse::<u16>().is_ok())
+}
+
 /// `http(s)://host[:port]`, nothing after it (a trailing `/` allowed).
 fn is_origin(o: &str) -> bool {
     let Some(rest) = o
@@ -328,6 +377,31 @@ fn setting_value(v: &Node, key: &str, shape: Shape, d: &mut Diags) -> Option<Jso
                     None
                 }
                 Shape::Url => Some(Json::String(text.trim_end_matches('/').to_owned())),
+                Shape::Phone
+                    if !(text.starts_with('+')
+                        && (8..=15).contains(&text[1..].len())
+                        && text[1..].bytes().all(|b| b.is_ascii_digit())) =>
+                {
+                    d.error(
+                        v.pos,
+                        format!("`{key}` must be a number in E.164 form, such as +33757000000"),
+                    );
+                    None
+                }
+                Shape::Mailbox if !is_mailbox(text) => {
+                    d.error(
+                        v.pos,
+                        format!("`{key}` must be an email address, such as support@acme.example or \"Acme <support@acme.example>\""),
+                    );
+                    None
+                }
+                Shape::Smtp if !is_smtp_url(text) => {
+                    d.error(
+                        v.pos,
+                        format!("`{key}` must be smtp://host[:port] (STARTTLS when offered) or smtps://host[:port] (TLS)"),
+                    );
+                    None
+                }
                 Shape::Color if !is_color(text) => {
                     d.error(
                         v.pos,
@@ -427,6 +501,26 @@ mod tests {
         assert_eq!(out[0].settings["phone_number_id"], "106540352242922");
         assert_eq!(out[0].settings["rate"], 20.0);
         assert_eq!(out[0].secrets.len(), 3);
+    }
+
+    #[test]
+    fn sms_and_email_settings_are_checked_for_their_shape() {
+        let (out, findings) = check(
+            "channels:\n  - { id: sms, kind: sms, settings: { from: \"+33757000000\" }, secrets: { account: S, token: T } }\n  - { id: mail, kind: email, settings: { from: \"Acme <support@acme.example>\", smtp: \"smtps://mail.acme.example:465\" }, secrets: { inbound_token: I } }\n",
+        );
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(out[1].settings["smtp"], "smtps://mail.acme.example:465");
+        let (_, findings) = check(
+            "channels:\n  - id: sms\n    kind: sms\n    settings: { from: \"0757000000\" }\n    secrets: { account: S, token: T }\n  - id: mail\n    kind: email\n    settings: { from: support, smtp: \"mail.acme.example\" }\n    secrets: { inbound_token: I }\n  - { id: bare, kind: email, secrets: { inbound_token: I } }\n",
+        );
+        let all = findings.join("\n");
+        assert!(all.contains("4:23") && all.contains("E.164"), "{all}");
+        assert!(
+            all.contains("8:23") && all.contains("must be an email address"),
+            "{all}"
+        );
+        assert!(all.contains("8:38") && all.contains("smtp://host"), "{all}");
+        assert!(all.contains("needs the setting `from`"), "{all}");
     }
 
     #[test]

@@ -46,6 +46,7 @@ mod tests {
         ("totp", include_str!("totp.rs")),
         ("providers", include_str!("providers.rs")),
         ("contacts", include_str!("contacts.rs")),
+        ("webchat", include_str!("webchat.rs")),
     ];
 
     const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
@@ -60,6 +61,15 @@ mod tests {
         // Authenticated by the provider's signature (tested in it::channels).
         ("get", "/webhooks/{kind}/{id}"),
         ("post", "/webhooks/{kind}/{id}"),
+        // The channel's inbound_token (tested in it::email).
+        ("post", "/webhooks/email/{id}"),
+        // Visitors of a web chat: a session token of their own (it::webchat).
+        ("get", "/webchat/{id}"),
+        ("get", "/webchat/{id}/widget.js"),
+        ("get", "/webchat/{id}/chat.js"),
+        ("get", "/webchat/{id}/chat.css"),
+        ("get", "/webchat/{id}/ws"),
+        ("post", "/webchat/{id}/http"),
     ];
 
     type Route = (String, String);

@@ -14,7 +14,7 @@ use axum::Router;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use relais_core::contact::Identity;
 use relais_core::id::ChannelId;
 use relais_store::{Inbound, StatusReport};
@@ -31,13 +31,13 @@ const MAX_EVENTS: usize = 1000;
 const MAX_MAIL_BYTES: usize = 10 * 1024 * 1024;
 
 pub fn routes() -> Router<AppState> {
+    // Mail has its own body limit (attachments), above the API's.
+    let email = Router::new()
+        .route("/webhooks/email/{id}", post(receive_email))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_MAIL_BYTES));
     Router::new()
-        .route(
-            "/webhooks/email/{id}",
-            axum::routing::post(receive_email)
-                .layer(axum::extract::DefaultBodyLimit::max(MAX_MAIL_BYTES)),
-        )
         .route("/webhooks/{kind}/{id}", get(verify).post(receive))
+        .merge(email)
 }
 
 /// `POST /webhooks/email/{id}`: the raw RFC 5322 message, with the channel's

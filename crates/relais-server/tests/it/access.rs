@@ -362,6 +362,15 @@ async fn every_documented_route_checks_its_caller() {
         // Provider webhooks: signatures, not tokens (it::channels).
         ("get", "/webhooks/{kind}/{id}"),
         ("post", "/webhooks/{kind}/{id}"),
+        // Email: the channel's inbound_token (it::email); the web chat: its visitors'
+        // own sessions (it::webchat).
+        ("post", "/webhooks/email/{id}"),
+        ("get", "/webchat/{id}"),
+        ("get", "/webchat/{id}/widget.js"),
+        ("get", "/webchat/{id}/chat.js"),
+        ("get", "/webchat/{id}/chat.css"),
+        ("get", "/webchat/{id}/ws"),
+        ("post", "/webchat/{id}/http"),
     ];
     // What a `tokens`-only token may call.
     let tokens_scope = [

@@ -1599,6 +1599,7 @@ async fn admins_make_provider_channels_through_the_api_with_the_checks_of_channe
     let (s, b) = app
         .post("/api/v1/channels", json!({ "id": "sms1", "kind": "sms" }))
         .await;
-    assert_eq!(s, 400, "{b}");
+    assert_eq!(s, 422, "{b}");
+    assert!(b.to_string().contains("needs the setting `from`"), "{b}");
     app.stop().await;
 }

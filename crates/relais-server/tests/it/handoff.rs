@@ -111,7 +111,7 @@ async fn a_customer_reaches_an_agent_who_answers_solves_and_gets_rated() {
     let (s, ch) = app
         .post(
             "/api/v1/channels",
-            json!({ "id": "web", "kind": "rest", "callback_url": hook }),
+            json!({ "id": "shop-api", "kind": "rest", "callback_url": hook }),
         )
         .await;
     assert_eq!(s, 201, "{ch}");
@@ -151,7 +151,7 @@ async fn a_customer_reaches_an_agent_who_answers_solves_and_gets_rated() {
     // The customer asks for a human: transferred, and Ana (online, with room) gets it.
     let (s, b) = app
         .converse_on(
-            "web",
+            "shop-api",
             &web,
             json!({ "sender": "zoe", "text": "Bonjour, je veux parler à un conseiller" }),
         )
@@ -226,7 +226,7 @@ async fn a_customer_reaches_an_agent_who_answers_solves_and_gets_rated() {
     // While the human owns it, the bot never answers.
     let (_, b) = app
         .converse_on(
-            "web",
+            "shop-api",
             &web,
             json!({ "sender": "zoe", "text": "Ma commande A123 n'est pas arrivée" }),
         )
@@ -253,7 +253,7 @@ async fn a_customer_reaches_an_agent_who_answers_solves_and_gets_rated() {
     })
     .await;
     let (_, b) = app
-        .converse_on("web", &web, json!({ "sender": "zoe", "text": "5" }))
+        .converse_on("shop-api", &web, json!({ "sender": "zoe", "text": "5" }))
         .await;
     assert_eq!(b["replies"][0]["text"], "Merci pour votre réponse !", "{b}");
     let (_, detail) = call(
