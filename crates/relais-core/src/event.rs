@@ -76,10 +76,12 @@ pub enum EventKind {
     /// A contact opted out of (or back into) a channel kind by message.
     ConsentChanged,
     PresenceChanged,
+    /// A contact's own details changed (a web chat visitor gave an email).
+    ContactUpdated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 25] = [
+    pub const ALL: [EventKind; 26] = [
         EventKind::ConversationStarted,
         EventKind::MessageReceived,
         EventKind::MessageQueued,
@@ -105,6 +107,7 @@ impl EventKind {
         EventKind::CsatUndeliverable,
         EventKind::ConsentChanged,
         EventKind::PresenceChanged,
+        EventKind::ContactUpdated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -133,6 +136,7 @@ impl EventKind {
             EventKind::CsatAnswered => "csat_answered",
             EventKind::CsatUndeliverable => "csat_undeliverable",
             EventKind::ConsentChanged => "consent_changed",
+            EventKind::ContactUpdated => "contact_updated",
             EventKind::PresenceChanged => "presence_changed",
         }
     }

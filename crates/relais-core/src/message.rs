@@ -1,6 +1,6 @@
 //! Messages and their delivery status, which only moves forward.
 
-use crate::id::{AgentId, ConversationId, MessageId};
+use crate::id::{AgentId, ChannelId, ConversationId, MessageId};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -124,6 +124,9 @@ impl DeliveryStatus {
 pub struct Message {
     pub id: MessageId,
     pub conversation: ConversationId,
+    /// The channel that carried it: the conversation's, or another after a fallback or
+    /// when the customer answered by email.
+    pub channel: ChannelId,
     /// Position in the conversation, 1-based, gap-free.
     pub seq: i64,
     pub direction: Direction,

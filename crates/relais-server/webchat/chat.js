@@ -11,11 +11,11 @@
   var key = "relais.webchat." + channel + ".";
 
   var WORDS = {
-    en: { message: "Message", send: "Send", close: "Close", connecting: "Connecting…", offline: "Offline: your messages will be sent when the connection is back", typing: "Typing…", sending: "Sending", sent: "Sent", conversation: "Conversation", you: "You", bot: "Assistant", agent: "Agent", failed: "Not sent" },
-    fr: { message: "Message", send: "Envoyer", close: "Fermer", connecting: "Connexion…", offline: "Hors ligne : vos messages partiront dès le retour de la connexion", typing: "En train d'écrire…", sending: "Envoi", sent: "Envoyé", conversation: "Conversation", you: "Vous", bot: "Assistant", agent: "Conseiller", failed: "Non envoyé" },
-    it: { message: "Messaggio", send: "Invia", close: "Chiudi", connecting: "Connessione…", offline: "Non in linea: i messaggi partiranno quando la connessione torna", typing: "Sta scrivendo…", sending: "Invio", sent: "Inviato", conversation: "Conversazione", you: "Lei", bot: "Assistente", agent: "Operatore", failed: "Non inviato" },
-    es: { message: "Mensaje", send: "Enviar", close: "Cerrar", connecting: "Conectando…", offline: "Sin conexión: sus mensajes se enviarán cuando vuelva la conexión", typing: "Escribiendo…", sending: "Enviando", sent: "Enviado", conversation: "Conversación", you: "Usted", bot: "Asistente", agent: "Agente", failed: "No enviado" },
-    de: { message: "Nachricht", send: "Senden", close: "Schließen", connecting: "Verbinde…", offline: "Offline: Ihre Nachrichten werden gesendet, sobald die Verbindung wieder steht", typing: "Schreibt…", sending: "Wird gesendet", sent: "Gesendet", conversation: "Unterhaltung", you: "Sie", bot: "Assistent", agent: "Mitarbeiter", failed: "Nicht gesendet" }
+    en: { message: "Message", send: "Send", close: "Close", connecting: "Connecting…", offline: "Offline: your messages will be sent when the connection is back", typing: "Typing…", sending: "Sending", sent: "Sent", conversation: "Conversation", you: "You", bot: "Assistant", agent: "Agent", failed: "Not sent", askEmail: "An agent will answer here. If you have to leave, give us your email and we will answer you there.", email: "Email", save: "Save", saved: "Thanks: if you leave, we will answer at ", byEmail: "by email", bySms: "by SMS", badEmail: "That is not an email address." },
+    fr: { message: "Message", send: "Envoyer", close: "Fermer", connecting: "Connexion…", offline: "Hors ligne : vos messages partiront dès le retour de la connexion", typing: "En train d'écrire…", sending: "Envoi", sent: "Envoyé", conversation: "Conversation", you: "Vous", bot: "Assistant", agent: "Conseiller", failed: "Non envoyé", askEmail: "Un conseiller va vous répondre ici. Si vous devez partir, laissez-nous votre e-mail : nous vous répondrons là-bas.", email: "E-mail", save: "Enregistrer", saved: "Merci : si vous partez, nous vous répondrons à ", byEmail: "par e-mail", bySms: "par SMS", badEmail: "Cette adresse e-mail n'est pas valide." },
+    it: { message: "Messaggio", send: "Invia", close: "Chiudi", connecting: "Connessione…", offline: "Non in linea: i messaggi partiranno quando la connessione torna", typing: "Sta scrivendo…", sending: "Invio", sent: "Inviato", conversation: "Conversazione", you: "Lei", bot: "Assistente", agent: "Operatore", failed: "Non inviato", askEmail: "Un operatore le risponderà qui. Se deve andare via, ci lasci la sua e-mail: le risponderemo lì.", email: "E-mail", save: "Salva", saved: "Grazie: se va via, le risponderemo a ", byEmail: "via e-mail", bySms: "via SMS", badEmail: "Questo indirizzo e-mail non è valido." },
+    es: { message: "Mensaje", send: "Enviar", close: "Cerrar", connecting: "Conectando…", offline: "Sin conexión: sus mensajes se enviarán cuando vuelva la conexión", typing: "Escribiendo…", sending: "Enviando", sent: "Enviado", conversation: "Conversación", you: "Usted", bot: "Asistente", agent: "Agente", failed: "No enviado", askEmail: "Un agente le responderá aquí. Si tiene que irse, déjenos su correo y le responderemos allí.", email: "Correo electrónico", save: "Guardar", saved: "Gracias: si se va, le responderemos en ", byEmail: "por correo", bySms: "por SMS", badEmail: "Esa dirección de correo no es válida." },
+    de: { message: "Nachricht", send: "Senden", close: "Schließen", connecting: "Verbinde…", offline: "Offline: Ihre Nachrichten werden gesendet, sobald die Verbindung wieder steht", typing: "Schreibt…", sending: "Wird gesendet", sent: "Gesendet", conversation: "Unterhaltung", you: "Sie", bot: "Assistent", agent: "Mitarbeiter", failed: "Nicht gesendet", askEmail: "Ein Mitarbeiter antwortet Ihnen hier. Wenn Sie gehen müssen, hinterlassen Sie Ihre E-Mail-Adresse: Wir antworten Ihnen dort.", email: "E-Mail", save: "Speichern", saved: "Danke: Wenn Sie gehen, antworten wir an ", byEmail: "per E-Mail", bySms: "per SMS", badEmail: "Das ist keine gültige E-Mail-Adresse." }
   };
   var lang = "en";
   var langs = Array.prototype.slice.call(navigator.languages || [navigator.language || "en"], 0, 10);
@@ -130,6 +130,10 @@
     } else {
       li = bubble(m.from, m.text, m.at);
       if (m.from === "you") { li.setAttribute("data-at", m.at); markMine(li, "sent"); }
+      if (m.via) {
+        li.classList.add("via");
+        li.querySelector(".meta").textContent += " · " + (m.via === "email" ? W.byEmail : m.via === "sms" ? W.bySms : m.via);
+      }
       if (m.choices && m.choices.length) {
         var row = document.createElement("div");
         row.className = "choices" + (m.list ? " list" : "");
@@ -199,6 +203,48 @@
   }
   input.addEventListener("input", resize);
 
+  // ---- the email question (a visitor waiting for an agent) ------------------------------------
+  var emailCard = null;
+  function askEmail() {
+    if (emailCard || load("email", null)) return;
+    emailCard = document.createElement("li");
+    emailCard.className = "card";
+    var p = document.createElement("p");
+    p.textContent = W.askEmail;
+    var f = document.createElement("form");
+    var field = document.createElement("input");
+    field.type = "email";
+    field.required = true;
+    field.autocomplete = "email";
+    field.setAttribute("aria-label", W.email);
+    field.placeholder = W.email;
+    var b = document.createElement("button");
+    b.type = "submit";
+    b.textContent = W.save;
+    var err = document.createElement("p");
+    err.className = "err";
+    err.setAttribute("role", "alert");
+    f.appendChild(field); f.appendChild(b);
+    emailCard.appendChild(p); emailCard.appendChild(f); emailCard.appendChild(err);
+    f.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var a = field.value.trim();
+      if (!a) return;
+      err.textContent = "";
+      transport.send({ t: "email", address: a });
+    });
+    log.appendChild(emailCard);
+    scroll();
+  }
+  function emailSaved(address) {
+    save("email", address);
+    if (!emailCard) return;
+    emailCard.textContent = "";
+    var p = document.createElement("p");
+    p.textContent = W.saved + address + ".";
+    emailCard.appendChild(p);
+  }
+
   // ---- frames from the server ------------------------------------------------------------
   function receive(f) {
     if (f.t === "welcome") {
@@ -214,6 +260,12 @@
     } else if (f.t === "ack") {
       pending = pending.filter(function (p) { return p.id !== f.id; });
       save("pending", pending);
+    } else if (f.t === "ask_email") {
+      askEmail();
+    } else if (f.t === "email_saved") {
+      emailSaved(f.address);
+    } else if (f.t === "error" && f.field === "email") {
+      if (emailCard && emailCard.querySelector(".err")) emailCard.querySelector(".err").textContent = W.badEmail;
     } else if (f.t === "error" && f.id) {
       // Refused for good (too long, empty): not sent again.
       pending = pending.filter(function (p) { return p.id !== f.id; });
@@ -231,7 +283,7 @@
   var transport = { flush: function () {} };
 
   function socketTransport() {
-    var ws = null, opened = false, welcomed = false, failures = 0, delay = 500, sentUpTo = {};
+    var ws = null, opened = false, welcomed = false, failures = 0, delay = 500, sentUpTo = {}, extra = [];
     var lastSeen = -1;
     function url() {
       return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + base + "/ws";
@@ -265,6 +317,7 @@
     function ready() { return ws !== null && ws.readyState === 1 && welcomed; }
     function flush() {
       if (!ready()) return;
+      extra.splice(0).forEach(function (f) { ws.send(JSON.stringify(f)); });
       pending.forEach(function (p) {
         if (sentUpTo[p.id]) return;
         sentUpTo[p.id] = true;
@@ -280,15 +333,16 @@
       if (document.visibilityState === "visible") seen();
     });
     window.addEventListener("online", function () { if (!ws) { delay = 500; connect(); } });
-    return { start: connect, flush: flush };
+    function sendNow(frame) { if (ready()) ws.send(JSON.stringify(frame)); else extra.push(frame); }
+    return { start: connect, flush: flush, send: sendNow };
   }
 
   function httpTransport() {
-    var busy = false, delay = 1000, again = false;
+    var busy = false, delay = 1000, again = false, extra = [];
     function exchange() {
       if (busy) { again = true; return; }
       busy = true;
-      var frames = pending.map(frameOf);
+      var frames = extra.splice(0).concat(pending.map(frameOf));
       frames.push(seenFrame());
       var body = { session: session, after: cursor, frames: frames, wait: pending.length === 0, languages: langs };
       fetch(base + "/http", {
@@ -313,7 +367,8 @@
         delay = Math.min(delay * 2, 15000);
       });
     }
-    return { start: exchange, flush: function () { if (!busy) exchange(); else again = true; } };
+    function flushNow() { if (!busy) exchange(); else again = true; }
+    return { start: exchange, flush: flushNow, send: function (f) { extra.push(f); flushNow(); } };
   }
 
   // Messages left from an earlier visit (sent while offline) are shown as sending.

@@ -199,6 +199,17 @@ impl<B: Backend> Pipeline for SqlStore<B> {
             .await
     }
 
+    async fn set_contact_email(
+        &self,
+        channel: ChannelId,
+        address: String,
+        email: String,
+        at: Timestamp,
+    ) -> Result<bool> {
+        self.write(move |tx| tx.set_contact_email(&channel, &address, &email, at))
+            .await
+    }
+
     async fn last_inbound(&self, conversation: ConversationId) -> Result<Option<TranscriptEntry>> {
         self.read(move |tx| tx.last_inbound(conversation)).await
     }

@@ -146,6 +146,16 @@ pub trait Pipeline: Send + Sync {
         limit: u32,
     ) -> Result<Vec<TranscriptEntry>>;
 
+    /// Sets the `email` field of the contact at `address` on `channel` (a web chat visitor
+    /// who wants answers by email once gone). `false` when there is no such contact.
+    async fn set_contact_email(
+        &self,
+        channel: ChannelId,
+        address: String,
+        email: String,
+        at: Timestamp,
+    ) -> Result<bool>;
+
     /// The conversation's latest inbound message and its payload (an email's thread).
     async fn last_inbound(&self, conversation: ConversationId) -> Result<Option<TranscriptEntry>>;
 

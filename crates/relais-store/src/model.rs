@@ -35,6 +35,10 @@ pub struct Inbound {
     pub opens_window: bool,
     /// An attachment to fetch from the provider and keep.
     pub media: Option<InboundMedia>,
+    /// The provider ids this message answers (an email's `In-Reply-To` and
+    /// `References`): when one is a message Relais sent in a live conversation of the
+    /// same contact, the message joins that conversation, whatever its channel.
+    pub thread: Vec<String>,
 }
 
 /// An attachment of an inbound message, to fetch from the provider.

@@ -65,6 +65,7 @@ pub(crate) fn write(
     let mut m = Message {
         id: MessageId(0),
         conversation: conv.id,
+        channel: conv.channel.clone(),
         seq: conv.last_seq,
         direction: if out.route == Route::Note {
             Direction::Note

@@ -225,6 +225,7 @@ mod tests {
             payload: None,
             opens_window: false,
             media: None,
+            thread: Vec::new(),
         }
     }
 

@@ -219,7 +219,11 @@ struct Arrival {
 fn arrive(tx: &mut Tx<'_>, inbound: &Inbound, contact: &Contact) -> Result<Arrival> {
     let now = inbound.received_at;
     let actor = Actor::Contact(contact.id);
-    match tx.live_conversation(&inbound.channel, contact.id)? {
+    let live = match tx.threaded_conversation(&inbound.channel, &inbound.thread, contact.id)? {
+        Some(c) => Some(c),
+        None => tx.live_conversation(&inbound.channel, contact.id)?,
+    };
+    match live {
         Some(mut conv) => {
             let status_before = Some(conv.status);
             // An answer to the satisfaction survey keeps the conversation solved.
@@ -279,6 +283,7 @@ fn record_inbound(
     let mut msg = Message {
         id: MessageId(0),
         conversation: conv.id,
+        channel: inbound.channel.clone(),
         seq: conv.last_seq,
         direction: Direction::Inbound,
         author: AuthorKind::Contact,

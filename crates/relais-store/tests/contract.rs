@@ -245,6 +245,7 @@ fn inbound(address: &str, external: Option<&str>, text: &str, at: Timestamp) -> 
         payload: None,
         opens_window: false,
         media: None,
+        thread: Vec::new(),
     }
 }
 

@@ -419,6 +419,32 @@ pub fn to_event(m: Inbound, raw: &[u8]) -> ProviderEvent {
     })
 }
 
+/// The ids an inbound mail answers (`In-Reply-To`, then `References` newest first), for
+/// joining the conversation Relais wrote them in; empty for other channels' payloads.
+pub fn thread_ids(payload: Option<&Value>) -> Vec<String> {
+    let Some(p) = payload.filter(|p| p["type"] == "email") else {
+        return Vec::new();
+    };
+    let list = |k: &str| -> Vec<String> {
+        p[k].as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut ids = list("in_reply_to");
+    for r in list("references").into_iter().rev() {
+        if !ids.contains(&r) {
+            ids.push(r);
+        }
+    }
+    ids.truncate(20);
+    ids
+}
+
 /// The thread a reply continues: the customer's last mail's subject and ids.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Thread {

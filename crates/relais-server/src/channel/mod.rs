@@ -208,6 +208,7 @@ impl Providers {
         tls: &crate::tls::ClientTls,
         public_url: Option<String>,
         store: std::sync::Arc<dyn relais_store::Store>,
+        visitors: std::sync::Arc<webchat::Presence>,
     ) -> Providers {
         let client = crate::tls::client_builder(tls)
             .timeout(std::time::Duration::from_secs(30))
@@ -232,8 +233,11 @@ impl Providers {
                 public_url,
             },
             telegram: telegram::Telegram { client },
-            email: email::Email::new(store),
-            webchat: webchat::WebchatAdapter,
+            email: email::Email::new(store.clone()),
+            webchat: webchat::WebchatAdapter {
+                store,
+                presence: visitors,
+            },
         }
     }
 

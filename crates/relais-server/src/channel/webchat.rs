@@ -10,14 +10,22 @@
 //! on another node than the outbox), and the fallback chain applies unchanged.
 
 use super::{ChannelAdapter, LiveChannel, SendError};
+use crate::clock::Clock;
 use async_trait::async_trait;
 use base64::Engine;
 use relais_core::id::ChannelId;
 use relais_core::message::{AuthorKind, Direction};
-use relais_store::{Channel, OutboxItem, TranscriptEntry};
+use relais_core::{Duration, Timestamp};
+use relais_store::{Channel, OutboxItem, Store, TranscriptEntry};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A visitor whose page closed this long ago has left (a reload, a dropped line or the
+/// pause between two HTTP polls is not leaving).
+pub const LEFT_AFTER: Duration = Duration(2 * 60 * 1000);
 
 /// A session token: 32 random bytes, base64url without padding.
 const SESSION_LEN: usize = 43;
@@ -167,6 +175,10 @@ pub enum ClientFrame {
         button: String,
         text: String,
     },
+    /// The visitor's email, to be answered there once they have left.
+    Email {
+        address: String,
+    },
     /// Every message up to `up_to` has arrived (`read`: and was seen).
     Seen {
         up_to: i64,
@@ -174,6 +186,91 @@ pub enum ClientFrame {
         read: bool,
     },
     Ping,
+}
+
+/// A plausible email address (the mail server has the last word): `local@domain.tld`,
+/// no spaces, at most 254 bytes.
+pub fn valid_email(a: &str) -> bool {
+    let Some((local, domain)) = a.split_once('@') else {
+        return false;
+    };
+    a.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !a
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"".contains(c))
+}
+
+/// Which web chat visitors have a page open on this node (a socket or an HTTP poll),
+/// and since when the others have been gone.
+pub struct Presence {
+    clock: Arc<dyn Clock>,
+    /// (channel, address) → (pages open, when the last one closed).
+    pages: Mutex<HashMap<(ChannelId, String), (usize, Timestamp)>>,
+}
+
+/// A page open; dropping it closes it.
+pub struct Stay {
+    presence: Arc<Presence>,
+    key: (ChannelId, String),
+}
+
+impl Drop for Stay {
+    fn drop(&mut self) {
+        let now = self.presence.clock.now();
+        let mut pages = self
+            .presence
+            .pages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = pages.get_mut(&self.key) {
+            e.0 = e.0.saturating_sub(1);
+            e.1 = now;
+        }
+        // Forget visitors long gone (bounded memory).
+        if pages.len() > 10_000 {
+            pages.retain(|_, (n, left)| *n > 0 || now.0 - left.0 < LEFT_AFTER.0);
+        }
+    }
+}
+
+impl Presence {
+    pub fn new(clock: Arc<dyn Clock>) -> Arc<Presence> {
+        Arc::new(Presence {
+            clock,
+            pages: Mutex::default(),
+        })
+    }
+
+    pub fn enter(self: &Arc<Self>, channel: &ChannelId, address: &str) -> Stay {
+        let key = (channel.clone(), address.to_owned());
+        let now = self.clock.now();
+        self.pages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_insert((0, now))
+            .0 += 1;
+        Stay {
+            presence: self.clone(),
+            key,
+        }
+    }
+
+    /// Whether the visitor is on the chat: a page open, or closed less than
+    /// [`LEFT_AFTER`] ago. A visitor this node has not seen is not here.
+    pub fn here(&self, channel: &ChannelId, address: &str) -> bool {
+        let now = self.clock.now();
+        self.pages
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(channel.clone(), address.to_owned()))
+            .is_some_and(|(n, left)| *n > 0 || now.0 - left.0 < LEFT_AFTER.0)
+    }
 }
 
 /// A transcript entry as the browser shows it.
@@ -216,6 +313,7 @@ pub fn message_frame(e: &TranscriptEntry) -> Value {
         "status": m.status.map(|s| s.as_str()),
         "at": m.created_at,
         "client_id": client_id,
+        "channel": m.channel,
     })
 }
 
@@ -235,18 +333,48 @@ pub fn valid_client_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_CLIENT_ID && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// The web chat's outbox adapter: the message is stored and the visitor's socket reads
-/// it, so sending only names it.
-pub struct WebchatAdapter;
+/// The web chat's outbox adapter: the message is stored and the visitor's page reads
+/// it, so sending only names it. A visitor who has left and gave an email, on a chat
+/// with a fallback channel, is not here to read it: the send fails for good and the
+/// outbox hands it to the fallback (SPEC §6), which reaches their email.
+pub struct WebchatAdapter {
+    pub store: Arc<dyn Store>,
+    pub presence: Arc<Presence>,
+}
 
 #[async_trait]
 impl ChannelAdapter for WebchatAdapter {
     async fn send(
         &self,
-        _channel: &LiveChannel,
+        channel: &LiveChannel,
         item: &OutboxItem,
     ) -> Result<Option<String>, SendError> {
-        Ok(Some(format!("webchat:{}", item.message)))
+        let named = Ok(Some(format!("webchat:{}", item.message)));
+        if channel.row.fallback.is_none() || self.presence.here(&channel.row.id, &item.address) {
+            return named;
+        }
+        let email = match self.store.conversation(item.conversation).await {
+            Ok(view) => view.and_then(|v| {
+                v.contact
+                    .fields
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            }),
+            Err(e) => {
+                return Err(SendError::Retryable {
+                    detail: format!("the contact could not be read: {e}"),
+                    retry_after: None,
+                });
+            }
+        };
+        match email {
+            Some(_) => Err(SendError::Permanent {
+                detail: "the visitor left the web chat; their email takes the message".into(),
+            }),
+            // They will read it when they come back.
+            None => named,
+        }
     }
 }
 
@@ -351,6 +479,31 @@ mod tests {
         assert_eq!(frame_ancestors(&open), "*");
         let hostile = row(Some(json!(["https://a.example; script-src *"])));
         assert_eq!(frame_ancestors(&hostile), "'self'");
+    }
+
+    #[test]
+    fn a_visitor_is_here_while_a_page_is_open_and_for_two_minutes_after() {
+        let clock = crate::clock::ManualClock::new(Timestamp(1_000_000));
+        let presence = Presence::new(Arc::new(clock.clone()));
+        let site = ChannelId("site".into());
+        assert!(!presence.here(&site, "v-a"), "never seen");
+        let tab1 = presence.enter(&site, "v-a");
+        let tab2 = presence.enter(&site, "v-a");
+        drop(tab1);
+        clock.advance(Duration::minutes(10));
+        assert!(presence.here(&site, "v-a"), "a tab is still open");
+        drop(tab2);
+        clock.advance(Duration::seconds(119));
+        assert!(presence.here(&site, "v-a"), "a reload is not leaving");
+        clock.advance(Duration::seconds(1));
+        assert!(!presence.here(&site, "v-a"));
+        assert!(!presence.here(&site, "v-b"));
+        assert!(valid_email("alice@example.com") && !valid_email("alice@example"));
+        assert!(
+            !valid_email("a b@example.com")
+                && !valid_email("<a@example.com>")
+                && !valid_email("@example.com")
+        );
     }
 
     #[test]

@@ -163,6 +163,7 @@ fn validate(req: ConverseRequest, channel: &Channel, max_text: usize) -> Result<
         payload: None,
         opens_window: false,
         media: None,
+        thread: Vec::new(),
     })
 }
 

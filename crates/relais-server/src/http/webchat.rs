@@ -197,6 +197,10 @@ struct Visitor {
     cursor: i64,
     /// From the browser, kept for a new contact.
     language: Option<String>,
+    /// The visitor's latest conversation, once known.
+    conversation: Option<relais_core::id::ConversationId>,
+    /// The email question was put on this page already.
+    asked_email: bool,
 }
 
 impl Visitor {
@@ -221,6 +225,8 @@ impl Visitor {
             address,
             cursor: after.max(0),
             language: webchat::language_of(languages),
+            conversation: None,
+            asked_email: false,
         }
     }
 
@@ -255,7 +261,15 @@ impl Visitor {
                     return Ok(out);
                 }
                 self.cursor = e.message.id.0;
-                out.push(webchat::message_frame(e));
+                self.conversation = Some(e.message.conversation);
+                let mut frame = webchat::message_frame(e);
+                // Carried by another channel (by email, once the visitor had left).
+                if e.message.channel != self.ch.row.id
+                    && let Some(other) = self.s.rt.channel(&e.message.channel)
+                {
+                    frame["via"] = json!(other.kind);
+                }
+                out.push(frame);
             }
             if !full {
                 break;
@@ -293,6 +307,30 @@ impl Visitor {
                     self.s.rt.poke_feed();
                 }
                 Ok(Vec::new())
+            }
+            ClientFrame::Email { address } => {
+                let address = address.trim().to_lowercase();
+                if !webchat::valid_email(&address) {
+                    return Ok(vec![
+                        json!({ "t": "error", "field": "email", "message": "that is not an email address" }),
+                    ]);
+                }
+                let saved = self
+                    .s
+                    .rt
+                    .store
+                    .set_contact_email(
+                        self.ch.row.id.clone(),
+                        self.address.clone(),
+                        address.clone(),
+                        self.s.rt.clock.now(),
+                    )
+                    .await?;
+                Ok(vec![if saved {
+                    json!({ "t": "email_saved", "address": address })
+                } else {
+                    json!({ "t": "error", "field": "email", "message": "write a message first" })
+                }])
             }
             ClientFrame::Say { id, text } => self.say(id, text, None).await,
             ClientFrame::Tap { id, button, text } => self.say(id, text, Some(button)).await,
@@ -343,6 +381,7 @@ impl Visitor {
             payload: None,
             opens_window: false,
             media: None,
+            thread: Vec::new(),
         };
         let done = self.s.rt.receive(inbound).await?;
         let mut out = vec![json!({
@@ -350,6 +389,31 @@ impl Visitor {
         })];
         out.extend(self.catch_up().await?);
         Ok(out)
+    }
+}
+
+impl Visitor {
+    /// What to ask the visitor, once per page: on a chat with a fallback channel, a
+    /// visitor waiting for (or with) a human who gave no email is asked for one, so
+    /// that the conversation can go on by email if they leave.
+    async fn prompts(&mut self) -> Result<Vec<Value>, ApiError> {
+        use relais_core::ticket::Status;
+        let Some(id) = self.conversation.filter(|_| !self.asked_email) else {
+            return Ok(Vec::new());
+        };
+        if self.ch.row.fallback.is_none() {
+            return Ok(Vec::new());
+        }
+        let Some(view) = self.s.rt.store.conversation(id).await? else {
+            return Ok(Vec::new());
+        };
+        let human = matches!(view.conversation.status, Status::Open | Status::Pending);
+        let has_email = view.contact.fields.get("email").is_some();
+        if !human || has_email {
+            return Ok(Vec::new());
+        }
+        self.asked_email = true;
+        Ok(vec![json!({ "t": "ask_email" })])
     }
 }
 
@@ -415,6 +479,7 @@ async fn run_socket(s: AppState, ch: Arc<LiveChannel>, mut ws: WebSocket) {
         }
     };
     let mut v = Visitor::open(s.clone(), ch, session, after, &languages);
+    let _here = s.rt.visitors.enter(&v.ch.row.id, &v.address);
     // Subscribed before the first read: nothing committed in between is missed.
     let audience = v.audience();
     let mut feed = s.live.subscribe_visitor(audience.clone());
@@ -428,6 +493,11 @@ async fn run_socket(s: AppState, ch: Arc<LiveChannel>, mut ws: WebSocket) {
     let welcome = json!({ "t": "welcome", "session": v.session, "messages": messages });
     if !send(&mut ws, &welcome).await {
         return;
+    }
+    for f in v.prompts().await.unwrap_or_default() {
+        if !send(&mut ws, &f).await {
+            return;
+        }
     }
     let mut stopping = s.rt.stopping.subscribe();
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -462,7 +532,12 @@ async fn run_socket(s: AppState, ch: Arc<LiveChannel>, mut ws: WebSocket) {
             tracing::debug!("web chat socket lagged; it reads the store");
         }
         let frames = match frames {
-            Ok(f) => f,
+            Ok(mut f) => {
+                if f.iter().any(|x| x["t"] == "msg") {
+                    f.extend(v.prompts().await.unwrap_or_default());
+                }
+                f
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "web chat frame failed");
                 vec![
@@ -513,6 +588,7 @@ async fn http_fallback(
         ));
     }
     let mut v = Visitor::open(s.clone(), ch, x.session, x.after, &x.languages);
+    let _here = s.rt.visitors.enter(&v.ch.row.id, &v.address);
     let feed = if x.wait && x.frames.is_empty() {
         Some(s.live.subscribe_visitor(v.audience()))
     } else {
@@ -539,6 +615,10 @@ async fn http_fallback(
             }
             out.extend(v.catch_up().await?);
         }
+    }
+    if out.iter().any(|f| f["t"] == "msg") {
+        // Asked on every exchange that brings messages: HTTP has no page to remember it.
+        out.extend(v.prompts().await?);
     }
     Ok((
         StatusCode::OK,

@@ -119,6 +119,8 @@ pub struct Runtime {
     pub settings: RuntimeSettings,
     channels: RwLock<HashMap<ChannelId, Arc<LiveChannel>>>,
     pub providers: crate::channel::Providers,
+    /// Web chat visitors with a page open on this node.
+    pub visitors: Arc<crate::channel::webchat::Presence>,
     rest: RestAdapter,
     pub http: http::HttpRunner,
     /// The flow engine, when the handler is one (reload and channel metadata go to it).
@@ -145,10 +147,12 @@ impl Runtime {
         home: Option<reload::Home>,
         settings: RuntimeSettings,
     ) -> Result<Arc<Runtime>, relais_store::Error> {
+        let visitors = crate::channel::webchat::Presence::new(clock.clone());
         let providers = crate::channel::Providers::new(
             &settings.http_tls,
             settings.public_url.clone(),
             store.clone(),
+            visitors.clone(),
         );
         let rt = Arc::new(Runtime {
             store,
@@ -169,6 +173,7 @@ impl Runtime {
             stopping: tokio::sync::watch::Sender::new(false),
             reloading: tokio::sync::Mutex::new(()),
             providers,
+            visitors,
             settings,
             channels: RwLock::new(HashMap::new()),
         });

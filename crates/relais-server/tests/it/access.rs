@@ -65,6 +65,7 @@ async fn fixture(app: &TestApp, who: (i64, Role), relation: Relation) -> Convers
                 payload: None,
                 opens_window: false,
                 media: None,
+                thread: Vec::new(),
             },
             Arc::new(EscalateTo(team)),
         )

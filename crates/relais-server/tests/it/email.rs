@@ -12,16 +12,16 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 /// What the local SMTP server was told, per mail: the AUTH line, MAIL FROM, RCPT TO
 /// and the DATA.
 #[derive(Debug, Clone, Default)]
-struct Received {
-    auth: Option<String>,
-    from: String,
-    to: Vec<String>,
-    data: Vec<u8>,
+pub(super) struct Received {
+    pub auth: Option<String>,
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: Vec<u8>,
 }
 
 /// A small SMTP server (RFC 5321's happy path, AUTH PLAIN/LOGIN offered, no STARTTLS):
 /// enough to take what a real client sends and answer as a relay does.
-async fn smtp_server() -> (Arc<Mutex<Vec<Received>>>, u16) {
+pub(super) async fn smtp_server() -> (Arc<Mutex<Vec<Received>>>, u16) {
     let got: Arc<Mutex<Vec<Received>>> = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

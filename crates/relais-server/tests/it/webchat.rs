@@ -457,3 +457,180 @@ async fn the_page_and_widget_carry_the_channels_look_escaped_and_its_framing_pol
     assert_eq!(api.headers()["x-frame-options"], "DENY");
     app.stop().await;
 }
+
+/// A web chat whose fallback is an email channel (a local SMTP server behind it).
+fn workspace_with_email(dir: &std::path::Path, smtp_port: u16) {
+    workspace(dir);
+    std::fs::write(
+        dir.join("channels.yaml"),
+        format!(
+            "channels:\n  - {{ id: site, kind: webchat, default_flow: shop, fallback: mail }}\n  - {{ id: mail, kind: email, default_flow: shop,\n      settings: {{ from: \"Acme <support@acme.example>\", smtp: \"smtp://127.0.0.1:{smtp_port}\", rate: 100 }},\n      secrets: {{ inbound_token: MAIL_IN }} }}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("relais.toml"),
+        "[secrets]\nMAIL_IN = \"inbound-secret\"\n[outbox]\nbackoff_base = \"1s\"\n",
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_who_leaves_while_waiting_is_answered_by_email_in_the_same_conversation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (smtp, port) = super::email::smtp_server().await;
+    workspace_with_email(dir.path(), port);
+    let clock = ManualClock::new(T0);
+    let app = spawn_dir_app(dir.path(), &clock).await;
+    let agent = login_agent(&app, "ana@example.com", "agent", &["support"]).await;
+
+    let mut ws = connect(&app, "site", None).await.unwrap();
+    let session = hello(&mut ws, None, 0).await["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&mut ws, json!({ "t": "say", "id": "c1", "text": "hi" })).await;
+    until(&mut ws, |f| f["from"] == "bot").await;
+    // Handed over: the visitor is asked for an email, once.
+    send(
+        &mut ws,
+        json!({ "t": "tap", "id": "c2", "button": "human", "text": "Talk to someone" }),
+    )
+    .await;
+    let frames = until(&mut ws, |f| f["t"] == "ask_email").await;
+    assert!(texts(&frames).contains(&"bot: An agent will answer here.".to_owned()));
+    send(
+        &mut ws,
+        json!({ "t": "email", "address": "not an address" }),
+    )
+    .await;
+    assert_eq!(next(&mut ws).await["field"], "email");
+    send(
+        &mut ws,
+        json!({ "t": "email", "address": "Zoe.Visitor@Example.com" }),
+    )
+    .await;
+    let saved = next(&mut ws).await;
+    assert_eq!(
+        saved,
+        json!({ "t": "email_saved", "address": "zoe.visitor@example.com" })
+    );
+
+    // While the visitor is on the page, the agent's reply is shown there.
+    let conv = newest(&app).await["conversation"]["id"].as_i64().unwrap();
+    let reply = |text: &'static str| {
+        let r = app
+            .client
+            .post(format!("{}/api/v1/conversations/{conv}/reply", app.url))
+            .bearer_auth(&agent.token)
+            .json(&json!({ "text": text }));
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(reply("Hello Zoe, I am looking at it.").await, 200);
+    let got = until(&mut ws, |f| f["from"] == "agent").await;
+    assert_eq!(got.last().unwrap()["channel"], "site");
+    assert!(smtp.lock().unwrap().is_empty());
+
+    // The visitor leaves; two minutes later the agent's answer goes by email.
+    drop(ws);
+    let site = relais_core::id::ChannelId("site".into());
+    let address = relais_server::channel::webchat::address_of(&site, &session).unwrap();
+    eventually("the visitor has left the page for two minutes", || async {
+        clock.advance(relais_core::Duration::seconds(30));
+        !app.rt.visitors.here(&site, &address)
+    })
+    .await;
+    assert_eq!(reply("Your parcel left this morning.").await, 200);
+    eventually("the answer is emailed", || async {
+        !smtp.lock().unwrap().is_empty()
+    })
+    .await;
+    let sent = smtp.lock().unwrap()[0].clone();
+    assert_eq!(sent.to, ["RCPT TO:<zoe.visitor@example.com>"]);
+    let mail = mail_parser::MessageParser::default()
+        .parse(&sent.data)
+        .unwrap();
+    assert_eq!(
+        mail.subject(),
+        Some(format!("Your conversation #{conv}").as_str())
+    );
+    assert!(
+        mail.body_text(0)
+            .unwrap()
+            .contains("Your parcel left this morning.")
+    );
+    let ours = mail.message_id().unwrap().to_owned();
+    let emailed = app
+        .transcripts()
+        .await
+        .into_iter()
+        .find(|m| m["text"] == "Your parcel left this morning.")
+        .unwrap();
+    assert_eq!(
+        emailed["channel"], "mail",
+        "the transcript says email carried it"
+    );
+    assert_eq!(emailed["conversation"], conv);
+
+    // Zoe answers the email: it joins the same conversation, and the next answer is
+    // threaded onto hers.
+    let raw = format!(
+        "From: Zoe <zoe.visitor@example.com>\r\nTo: support@acme.example\r\nSubject: Re: Your conversation #{conv}\r\nMessage-ID: <zoe-1@example.com>\r\nIn-Reply-To: <{ours}>\r\nReferences: <{ours}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nGreat, thank you! Can it come on Friday?\r\n\r\nOn Mon, Acme <support@acme.example> wrote:\r\n> Your parcel left this morning.\r\n"
+    );
+    let r = app
+        .client
+        .post(format!("{}/webhooks/email/mail", app.url))
+        .bearer_auth("inbound-secret")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let answer = app
+        .transcripts()
+        .await
+        .into_iter()
+        .find(|m| m["text"] == "Great, thank you! Can it come on Friday?")
+        .unwrap();
+    assert_eq!(answer["conversation"], conv, "the same conversation");
+    assert_eq!(answer["channel"], "mail");
+    let (_, list) = app.get("/api/v1/conversations").await;
+    assert_eq!(
+        list["conversations"].as_array().unwrap().len(),
+        1,
+        "no new conversation: {list}"
+    );
+    assert_eq!(reply("Friday it is.").await, 200);
+    eventually("the second answer is emailed", || async {
+        smtp.lock().unwrap().len() == 2
+    })
+    .await;
+    let second = smtp.lock().unwrap()[1].clone();
+    let m = mail_parser::MessageParser::default()
+        .parse(&second.data)
+        .unwrap();
+    assert_eq!(m.in_reply_to().as_text(), Some("zoe-1@example.com"));
+    assert_eq!(
+        m.subject(),
+        Some(format!("Re: Your conversation #{conv}").as_str())
+    );
+
+    // Back on the web chat, the whole conversation is there, the email part marked.
+    let mut ws = connect(&app, "site", None).await.unwrap();
+    let w = hello(&mut ws, Some(&session), 0).await;
+    let msgs = w["messages"].as_array().unwrap();
+    let by_mail: Vec<&str> = msgs
+        .iter()
+        .filter(|m| m["via"] == "email")
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        by_mail,
+        [
+            "Your parcel left this morning.",
+            "Great, thank you! Can it come on Friday?",
+            "Friday it is."
+        ]
+    );
+    app.stop().await;
+}

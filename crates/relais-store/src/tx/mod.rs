@@ -29,7 +29,7 @@ pub(crate) struct Tx<'a> {
 
 const CONVERSATION_COLS: &str = "id, channel_id, contact_id, status, team, assignee, priority, tags, \
      escalation_reason, resolved_by, fields, bot_state, previous_id, last_seq, created_at, updated_at, address";
-const MESSAGE_COLS: &str = "id, conversation_id, seq, direction, author_kind, agent_id, body, buttons, \
+const MESSAGE_COLS: &str = "id, conversation_id, channel_id, seq, direction, author_kind, agent_id, body, buttons, \
      status, external_id, reply_to, created_at";
 const CONTACT_COLS: &str = "id, name, language, tier, fields";
 const AGENT_COLS: &str = "id, email, name, role, presence, capacity, disabled, created_at";
@@ -89,6 +89,7 @@ fn message_from(r: &Row) -> Result<Message> {
     Ok(Message {
         id: MessageId(r.int("id")?),
         conversation: ConversationId(r.int("conversation_id")?),
+        channel: ChannelId(r.text("channel_id")?),
         seq: r.int("seq")?,
         direction: Direction::parse(&dir).ok_or_else(|| corrupt("direction", &dir))?,
         author: AuthorKind::parse(&author).ok_or_else(|| corrupt("author", &author))?,
@@ -401,6 +402,38 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Sets the `email` field of the contact at `address` on `channel` (a web chat
+    /// visitor who gives one to be answered by email). `false`: no such contact.
+    pub fn set_contact_email(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+        email: &str,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let Some(mut contact) = self.contact_by_identity(channel, address)? else {
+            return Ok(false);
+        };
+        if !contact.fields.is_object() {
+            contact.fields = serde_json::json!({});
+        }
+        contact.fields["email"] = serde_json::Value::String(email.to_owned());
+        self.c.execute(
+            "UPDATE contacts SET fields = $1 WHERE id = $2",
+            &[json_text(&contact.fields)?, contact.id.0.into()],
+        )?;
+        self.insert_event(
+            None,
+            &Event::new(
+                EventKind::ContactUpdated,
+                Actor::Contact(contact.id),
+                at,
+                serde_json::json!({ "contact": contact.id, "fields": ["email"] }),
+            ),
+        )?;
+        Ok(true)
+    }
+
     // ---- conversations --------------------------------------------------------------
 
     /// The live conversation of a contact on a channel, locked for this transaction.
@@ -418,6 +451,35 @@ impl Tx<'_> {
             .query_opt(&sql, &[channel.as_str().into(), contact.0.into()])?
             .map(|r| conversation_from(&r).map(|c| c.0))
             .transpose()
+    }
+
+    /// The live conversation of `contact` in which Relais sent, on `channel`, one of the
+    /// messages `thread` names (an email answering a reply that went out by email from
+    /// a web chat or WhatsApp conversation), locked.
+    pub fn threaded_conversation(
+        &mut self,
+        channel: &ChannelId,
+        thread: &[String],
+        contact: ContactId,
+    ) -> Result<Option<Conversation>> {
+        for id in thread.iter().take(20) {
+            let Some(r) = self.c.query_opt(
+                "SELECT conversation_id FROM messages WHERE channel_id = $1 AND external_id = $2 \
+                 AND direction = 'outbound'",
+                &[channel.as_str().into(), id.trim_matches(['<', '>']).into()],
+            )?
+            else {
+                continue;
+            };
+            let found = self.conversation(ConversationId(r.int("conversation_id")?), true)?;
+            if let Some((c, _)) = found
+                && c.contact == contact
+                && c.status != relais_core::ticket::Status::Closed
+            {
+                return Ok(Some(c));
+            }
+        }
+        Ok(None)
     }
 
     pub fn conversation(
