@@ -8,6 +8,7 @@ mod converse;
 mod crash;
 mod email;
 mod events;
+mod fallback;
 mod flows;
 mod handoff;
 mod hardening;

@@ -22,12 +22,14 @@ type Call = (String, HeaderMap, Vec<(String, String)>);
 /// Twilio's side: records each Messages call (path, headers, form) and answers 201
 /// with the message resource, as documented.
 #[derive(Clone, Default)]
-struct Twilio {
+pub(super) struct Twilio {
     calls: Arc<Mutex<Vec<Call>>>,
+    /// Refuse every message as Twilio does an unreachable number (400, code 21211).
+    pub refuse: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Twilio {
-    async fn start() -> (Twilio, String) {
+    pub(super) async fn start() -> (Twilio, String) {
         let t = Twilio::default();
         let app = axum::Router::new()
             .route("/{*path}", axum::routing::post(messages))
@@ -38,7 +40,7 @@ impl Twilio {
         (t, url)
     }
 
-    fn sent(&self) -> Vec<Call> {
+    pub(super) fn sent(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
 }
@@ -55,6 +57,13 @@ async fn messages(
         calls.push((path, headers, form));
         calls.len()
     };
+    if t.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({ "code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400 })),
+        )
+            .into_response();
+    }
     (
         StatusCode::CREATED,
         axum::Json(json!({ "sid": format!("SMout{n}"), "status": "queued" })),
@@ -62,7 +71,7 @@ async fn messages(
         .into_response()
 }
 
-fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
@@ -113,7 +122,11 @@ fn workspace(dir: &std::path::Path, api: &str) {
 }
 
 /// Posts a form to the SMS webhook, signed with `token` as Twilio would (or not).
-async fn post_form(app: &TestApp, params: &[(&str, &str)], token: Option<&str>) -> (u16, String) {
+pub(super) async fn post_form(
+    app: &TestApp,
+    params: &[(&str, &str)],
+    token: Option<&str>,
+) -> (u16, String) {
     let params: Vec<(String, String)> = params
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
