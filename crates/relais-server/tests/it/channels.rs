@@ -1505,30 +1505,34 @@ async fn a_long_retry_after_holds_the_whole_channel_without_spending_attempts() 
         stand_in.calls_to("/messages").len() >= 3
     })
     .await;
-    let convs = on(&app.rt, "wa").await;
-    let mut journals = Vec::new();
-    for c in convs {
-        for m in app.rt.store.messages(c).await.unwrap() {
-            if m.direction == relais_core::message::Direction::Outbound {
-                let attempts = app.rt.store.attempts(m.id).await.unwrap();
-                journals.push(
-                    attempts
-                        .iter()
-                        .map(|a| a.outcome.clone())
-                        .collect::<Vec<_>>(),
-                );
+    // The attempts are journaled by a task of their own, just after the sends.
+    let journals = || async {
+        let mut journals = Vec::new();
+        for c in on(&app.rt, "wa").await {
+            for m in app.rt.store.messages(c).await.unwrap() {
+                if m.direction == relais_core::message::Direction::Outbound {
+                    let attempts = app.rt.store.attempts(m.id).await.unwrap();
+                    journals.push(
+                        attempts
+                            .iter()
+                            .map(|a| a.outcome.clone())
+                            .collect::<Vec<_>>(),
+                    );
+                }
             }
         }
-    }
-    journals.sort();
-    assert_eq!(
-        journals,
-        vec![
-            vec!["retry".to_owned(), "sent".to_owned()],
-            vec!["sent".to_owned()]
-        ],
-        "the held message spent no attempt"
-    );
+        journals.sort();
+        journals
+    };
+    let want = vec![
+        vec!["retry".to_owned(), "sent".to_owned()],
+        vec!["sent".to_owned()],
+    ];
+    eventually("the three attempts journaled", || async {
+        journals().await.iter().map(Vec::len).sum::<usize>() >= 3
+    })
+    .await;
+    assert_eq!(journals().await, want, "the held message spent no attempt");
     app.stop().await;
 }
 
