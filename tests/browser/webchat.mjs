@@ -130,6 +130,11 @@ try {
   // ---- an agent answers through the API: it appears live ---------------------------------
   const msgs = await transcript(demo);
   const conv = msgs[msgs.length - 1].conversation;
+  await page.waitForFunction(() => document.getElementById("typing").hidden, null, { timeout: 20_000 });
+  const typing = await api(demo, "POST", `/api/v1/conversations/${conv}/typing`, demo.credentials.agent_token);
+  assert.equal(typing.status, 204, JSON.stringify(typing.json));
+  await page.locator("#typing").waitFor({ state: "visible", timeout: STEP });
+  ok("the agent typing shows as typing dots");
   const reply = await api(demo, "POST", `/api/v1/conversations/${conv}/reply`, demo.credentials.agent_token, {
     text: "Hi, this is Alice from support. How can I help?",
   });

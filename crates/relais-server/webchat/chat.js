@@ -260,6 +260,10 @@
     } else if (f.t === "ack") {
       pending = pending.filter(function (p) { return p.id !== f.id; });
       save("pending", pending);
+    } else if (f.t === "typing") {
+      typing.hidden = false;
+      clearTimeout(queue.t);
+      queue.t = setTimeout(function () { typing.hidden = true; }, 6000);
     } else if (f.t === "ask_email") {
       askEmail();
     } else if (f.t === "email_saved") {

@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/conversations/{id}/events", get(events))
         .route("/api/v1/conversations/{id}/reply", post(reply))
         .route("/api/v1/conversations/{id}/notes", post(note))
+        .route("/api/v1/conversations/{id}/typing", post(typing))
         .route("/api/v1/conversations/{id}/claim", post(claim))
         .route("/api/v1/conversations/{id}/transfer", post(transfer))
         .route("/api/v1/conversations/{id}/pending", post(pending))
@@ -126,6 +127,23 @@ async fn visible(
         .desk_open(viewer(caller), ConversationId(id))
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("conversation {id} not found")))
+}
+
+/// An agent is typing in the conversation: its web chat visitor sees it (for a few
+/// seconds; clients send it again while typing). Ephemeral, never stored; heard by the
+/// visitor's page on this node.
+async fn typing(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    caller.require(Permission::WorkConversations)?;
+    let c = visible(&s, &caller, id).await?;
+    let _ = s.rt.typing.send(crate::runtime::Typing {
+        channel: c.view.conversation.channel.clone(),
+        address: c.view.address.clone(),
+    });
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 async fn show(

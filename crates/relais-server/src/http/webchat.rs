@@ -500,6 +500,7 @@ async fn run_socket(s: AppState, ch: Arc<LiveChannel>, mut ws: WebSocket) {
         }
     }
     let mut stopping = s.rt.stopping.subscribe();
+    let mut typing = s.rt.typing.subscribe();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
@@ -516,6 +517,12 @@ async fn run_socket(s: AppState, ch: Arc<LiveChannel>, mut ws: WebSocket) {
             batch = feed.recv() => match batch {
                 Some(_) => v.catch_up().await,
                 None => return,
+            },
+            t = typing.recv() => match t {
+                Ok(t) if t.channel == v.ch.row.id && t.address == v.address => {
+                    Ok(vec![json!({ "t": "typing", "from": "agent" })])
+                }
+                _ => Ok(Vec::new()),
             },
             _ = ping.tick() => {
                 if ws.send(WsMessage::Ping(Vec::new().into())).await.is_err() {

@@ -106,6 +106,13 @@ pub(crate) async fn wait_for_work(
     *stop.borrow()
 }
 
+/// An agent typing to the contact at `address` on `channel`.
+#[derive(Debug, Clone)]
+pub struct Typing {
+    pub channel: ChannelId,
+    pub address: String,
+}
+
 pub struct Runtime {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -121,6 +128,8 @@ pub struct Runtime {
     pub providers: crate::channel::Providers,
     /// Web chat visitors with a page open on this node.
     pub visitors: Arc<crate::channel::webchat::Presence>,
+    /// Agents typing, for the web chat pages open on this node.
+    pub typing: tokio::sync::broadcast::Sender<Typing>,
     rest: RestAdapter,
     pub http: http::HttpRunner,
     /// The flow engine, when the handler is one (reload and channel metadata go to it).
@@ -174,6 +183,7 @@ impl Runtime {
             reloading: tokio::sync::Mutex::new(()),
             providers,
             visitors,
+            typing: tokio::sync::broadcast::Sender::new(256),
             settings,
             channels: RwLock::new(HashMap::new()),
         });

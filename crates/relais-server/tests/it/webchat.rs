@@ -251,9 +251,24 @@ async fn a_visitor_chats_with_the_bot_resumes_after_a_drop_and_gets_an_agents_re
     assert_ne!(wo["session"], session.as_str());
     assert_eq!(wo["messages"], json!([]));
 
-    // An agent answers through the API: both tabs get it live, as an agent's message.
+    // An agent answers through the API: both tabs see her typing, then get the reply
+    // live, as an agent's message.
     let agent = login_agent(&app, "ana@example.com", "agent", &["support"]).await;
     let conv = newest(&app).await["conversation"]["id"].as_i64().unwrap();
+    let r = app
+        .client
+        .post(format!("{}/api/v1/conversations/{conv}/typing", app.url))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    for tab in [&mut ws, &mut tab2] {
+        assert_eq!(
+            until(tab, |f| f["t"] == "typing").await.last().unwrap()["from"],
+            "agent"
+        );
+    }
     let r = app
         .client
         .post(format!("{}/api/v1/conversations/{conv}/reply", app.url))
