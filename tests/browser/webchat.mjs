@@ -8,7 +8,8 @@
 import { chromium } from "playwright-core";
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -32,11 +33,13 @@ async function freePort() {
 }
 
 let server = null;
-/** Starts `relais demo` on `port` over DATA; resolves with its --json line. */
-function startDemo(port) {
+/** Starts `relais demo` on `port` over `data` (default DATA); resolves with its --json
+ * line. `extra`: more arguments; `env`: more variables. */
+function startDemo(port, data = DATA, extra = [], env = {}) {
   return new Promise((resolve, reject) => {
-    const p = spawn(BIN, ["demo", "--json", "--data", DATA, "--listen", `127.0.0.1:${port}`], {
+    const p = spawn(BIN, ["demo", "--json", "--data", data, "--listen", `127.0.0.1:${port}`, ...extra], {
       stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, ...env },
     });
     server = p;
     let out = "";
@@ -267,6 +270,39 @@ try {
   await pp.screenshot({ path: join(SHOTS, "webchat-phone.png") });
   await phone.close();
   assert.deepEqual(errors, []);
+
+  // ---- a visitor waiting for an agent is asked for an email (a chat with a fallback) ----
+  server.kill("SIGKILL");
+  const repo = fileURLToPath(new URL("../..", import.meta.url));
+  const ws = mkdtempSync(join(tmpdir(), "relais-ws-"));
+  cpSync(join(repo, "crates/relais-server/demo"), ws, { recursive: true });
+  writeFileSync(join(ws, "channels.yaml"), [
+    "channels:",
+    '  - { id: web, kind: webchat, default_flow: order-status, fallback: mail, settings: { title: "Relais demo shop", color: "#2457c5" } }',
+    '  - { id: mail, kind: email, default_flow: order-status, settings: { from: "support@demo.example", smtp: "smtp://127.0.0.1:9" }, secrets: { inbound_token: MAIL_IN } }',
+    "",
+  ].join("\n"));
+  const port2 = await freePort();
+  demo = await startDemo(port2, mkdtempSync(join(tmpdir(), "relais-browser-")), ["--workspace", ws], { RELAIS__SECRETS__MAIL_IN: "in" });
+  const ec = await browser.newContext({ locale: "en-US", viewport: { width: 900, height: 760 } });
+  const ep = await ec.newPage();
+  await ep.goto(demo.webchat_url);
+  await ep.getByRole("textbox", { name: "Message" }).fill("Hello");
+  await ep.keyboard.press("Enter");
+  await ep.getByRole("button", { name: "Talk to an agent" }).click({ timeout: STEP });
+  const email = ep.getByRole("textbox", { name: "Email" });
+  await email.waitFor({ timeout: STEP });
+  await email.fill("not an address");
+  await ep.getByRole("button", { name: "Save" }).click();
+  // The browser's own check refuses it first; then a real address is kept.
+  await email.fill("zoe@example.com");
+  await ep.getByRole("button", { name: "Save" }).click();
+  await ep.getByText("we will answer at zoe@example.com", { exact: false }).waitFor({ timeout: STEP });
+  await ep.screenshot({ path: join(SHOTS, "webchat-email.png") });
+  const list = await api(demo, "GET", "/api/v1/conversations?limit=5", demo.credentials.admin_token);
+  assert.equal(list.json.conversations[0].contact.fields.email, "zoe@example.com");
+  ok("waiting for an agent, the visitor is asked for an email, which the contact keeps");
+  await ec.close();
   ok(`no script errors; screenshots in ${SHOTS}`);
 } finally {
   await browser.close();
