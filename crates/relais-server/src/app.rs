@@ -141,6 +141,7 @@ impl App {
                 http_reach: settings.http_reach.clone(),
                 lifecycle: settings.lifecycle.clone(),
                 http_tls: settings.http_tls.clone(),
+                http_ca_pem: settings.http_ca_pem.clone(),
                 public_url: settings.public_url.clone(),
             },
         )

@@ -261,6 +261,8 @@ pub struct Settings {
     pub http_reach: Reach,
     /// The roots outbound HTTPS trusts: Mozilla's, and `[http] ca_file`.
     pub http_tls: crate::tls::ClientTls,
+    /// `[http] ca_file`'s certificates (PEM), also trusted by SMTP.
+    pub http_ca_pem: Option<Vec<u8>>,
     /// `[inactivity]` and `[handoff]`: the human side of the ticket lifecycle.
     pub lifecycle: Lifecycle,
     /// `[login]` and the `[server]` limits: what a stranger can make the server do.
@@ -529,6 +531,7 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
             .allow
             .push(Target::parse(text).map_err(|e| key_err(&format!("http.allow[{i}]"), &e))?);
     }
+    let mut http_ca_pem = None;
     let http_tls = match &raw.http.ca_file {
         None => crate::tls::default_tls(),
         Some(f) => {
@@ -539,8 +542,10 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
                     format!("cannot read {}: {e}", path.display()),
                 )
             })?;
-            crate::tls::with_ca(&pem)
-                .map_err(|e| key_err("http.ca_file", format!("{}: {e}", path.display())))?
+            let tls = crate::tls::with_ca(&pem)
+                .map_err(|e| key_err("http.ca_file", format!("{}: {e}", path.display())))?;
+            http_ca_pem = Some(pem);
+            tls
         }
     };
     let mut secrets = BTreeMap::new();
@@ -588,6 +593,7 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
         escalation,
         http_reach,
         http_tls,
+        http_ca_pem,
         lifecycle,
         guard,
     })

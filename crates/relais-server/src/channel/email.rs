@@ -550,16 +550,43 @@ pub fn smtp_target(url: &str) -> Result<(String, u16, bool), String> {
     Ok((host.trim_matches(['[', ']']).to_owned(), port, implicit))
 }
 
+/// How an SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// `smtps://`: TLS from the first byte.
+    Implicit,
+    /// `smtp://` with credentials: STARTTLS or nothing, so that a stripped STARTTLS
+    /// cannot make Relais send its password in clear.
+    StartTlsRequired,
+    /// `smtp://` without credentials, or to a relay on this machine.
+    StartTlsWhenOffered,
+}
+
+pub fn smtp_security(implicit: bool, credentials: bool, host: &str) -> Security {
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match (implicit, credentials && !loopback) {
+        (true, _) => Security::Implicit,
+        (false, true) => Security::StartTlsRequired,
+        (false, false) => Security::StartTlsWhenOffered,
+    }
+}
+
 pub struct Email {
     pub store: Arc<dyn Store>,
+    /// Certificates trusted besides Mozilla's roots (`[http] ca_file`).
+    extra_ca_pem: Option<Vec<u8>>,
     /// One pooled transport per channel and SMTP URL.
     transports: Mutex<HashMap<String, AsyncSmtpTransport<Tokio1Executor>>>,
 }
 
 impl Email {
-    pub fn new(store: Arc<dyn Store>) -> Email {
+    pub fn new(store: Arc<dyn Store>, extra_ca_pem: Option<Vec<u8>>) -> Email {
         Email {
             store,
+            extra_ca_pem,
             transports: Mutex::default(),
         }
     }
@@ -573,15 +600,25 @@ impl Email {
         }
         let permanent = |detail: String| SendError::Permanent { detail };
         let (host, port, implicit) = smtp_target(url).map_err(permanent)?;
-        let params = TlsParameters::new(host.clone())
+        // Mozilla's roots (lettre's webpki-roots) and `[http] ca_file`, host names checked.
+        let mut tls = TlsParameters::builder(host.clone());
+        if let Some(pem) = &self.extra_ca_pem {
+            tls = tls.add_root_certificate(
+                lettre::transport::smtp::client::Certificate::from_pem(pem)
+                    .map_err(|e| permanent(format!("[http] ca_file for SMTP: {e}")))?,
+            );
+        }
+        let params = tls
+            .build_rustls()
             .map_err(|e| permanent(format!("TLS for {host}: {e}")))?;
+        let security = smtp_security(implicit, ch.secret("smtp_user").is_some(), &host);
         let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(port)
             .timeout(Some(std::time::Duration::from_secs(30)))
-            .tls(if implicit {
-                Tls::Wrapper(params)
-            } else {
-                Tls::Opportunistic(params)
+            .tls(match security {
+                Security::Implicit => Tls::Wrapper(params),
+                Security::StartTlsRequired => Tls::Required(params),
+                Security::StartTlsWhenOffered => Tls::Opportunistic(params),
             });
         if let Some(user) = ch.secret("smtp_user") {
             b = b.credentials(Credentials::new(
@@ -737,6 +774,24 @@ mod tests {
         assert!(smtp_target("http://mail.example.com").is_err());
         assert!(smtp_target("smtp://:25").is_err());
         assert!(smtp_target("smtp://host:port").is_err());
+    }
+
+    #[test]
+    fn a_password_is_only_sent_encrypted_unless_the_relay_is_local() {
+        use Security::*;
+        assert_eq!(smtp_security(true, true, "mail.example.com"), Implicit);
+        assert_eq!(
+            smtp_security(false, true, "mail.example.com"),
+            StartTlsRequired
+        );
+        assert_eq!(smtp_security(false, true, "10.0.0.5"), StartTlsRequired);
+        assert_eq!(
+            smtp_security(false, false, "mail.example.com"),
+            StartTlsWhenOffered
+        );
+        assert_eq!(smtp_security(false, true, "127.0.0.1"), StartTlsWhenOffered);
+        assert_eq!(smtp_security(false, true, "localhost"), StartTlsWhenOffered);
+        assert_eq!(smtp_security(false, true, "::1"), StartTlsWhenOffered);
     }
 
     #[test]

@@ -209,6 +209,7 @@ impl Providers {
         public_url: Option<String>,
         store: std::sync::Arc<dyn relais_store::Store>,
         visitors: std::sync::Arc<webchat::Presence>,
+        extra_ca_pem: Option<Vec<u8>>,
     ) -> Providers {
         let client = crate::tls::client_builder(tls)
             .timeout(std::time::Duration::from_secs(30))
@@ -233,7 +234,7 @@ impl Providers {
                 public_url,
             },
             telegram: telegram::Telegram { client },
-            email: email::Email::new(store.clone()),
+            email: email::Email::new(store.clone(), extra_ca_pem),
             webchat: webchat::WebchatAdapter {
                 store,
                 presence: visitors,

@@ -41,6 +41,8 @@ pub struct RuntimeSettings {
     pub lifecycle: relais_core::lifecycle::Lifecycle,
     /// The roots outbound HTTPS trusts (`[http] ca_file`).
     pub http_tls: crate::tls::ClientTls,
+    /// `[http] ca_file`'s certificates, for SMTP (lettre builds its own TLS settings).
+    pub http_ca_pem: Option<Vec<u8>>,
     /// `[server] public_url`: providers' webhook addresses are built from it.
     pub public_url: Option<String>,
 }
@@ -162,6 +164,7 @@ impl Runtime {
             settings.public_url.clone(),
             store.clone(),
             visitors.clone(),
+            settings.http_ca_pem.clone(),
         );
         let rt = Arc::new(Runtime {
             store,

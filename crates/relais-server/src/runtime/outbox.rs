@@ -344,6 +344,7 @@ mod tests {
             http_reach: Default::default(),
             lifecycle: relais_core::lifecycle::Lifecycle::default(),
             http_tls: crate::tls::default_tls(),
+            http_ca_pem: None,
             public_url: None,
         }
     }

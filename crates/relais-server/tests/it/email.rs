@@ -9,85 +9,157 @@ use relais_server::clock::ManualClock;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-/// What the local SMTP server was told, per mail: the AUTH line, MAIL FROM, RCPT TO
-/// and the DATA.
+/// What the local SMTP server was told, per mail: the AUTH line, MAIL FROM, RCPT TO,
+/// the DATA, and whether the session was encrypted.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Received {
     pub auth: Option<String>,
     pub from: String,
     pub to: Vec<String>,
     pub data: Vec<u8>,
+    pub tls: bool,
 }
 
-/// A small SMTP server (RFC 5321's happy path, AUTH PLAIN/LOGIN offered, no STARTTLS):
-/// enough to take what a real client sends and answer as a relay does.
-pub(super) async fn smtp_server() -> (Arc<Mutex<Vec<Received>>>, u16) {
-    let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+type Mails = Arc<Mutex<Vec<Received>>>;
+
+/// How the local SMTP server speaks TLS.
+#[derive(Clone)]
+pub(super) enum SmtpTls {
+    /// Plain text only (a relay on the local network).
+    Off,
+    /// Offers STARTTLS (port 587's way).
+    StartTls(tokio_rustls::TlsAcceptor),
+    /// TLS from the first byte (port 465's way).
+    Implicit(tokio_rustls::TlsAcceptor),
+}
+
+/// A small SMTP server (RFC 5321's happy path, AUTH PLAIN/LOGIN, STARTTLS when asked
+/// to): enough to take what a real client sends and answer as a relay does.
+pub(super) async fn smtp_server() -> (Mails, u16) {
+    smtp_server_with(SmtpTls::Off).await
+}
+
+pub(super) async fn smtp_server_with(tls: SmtpTls) -> (Mails, u16) {
+    let got: Mails = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let store = got.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((sock, _)) = listener.accept().await else {
+            let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };
-            let store = store.clone();
+            let (store, tls) = (store.clone(), tls.clone());
             tokio::spawn(async move {
-                let (r, mut w) = sock.into_split();
-                let mut r = BufReader::new(r);
-                w.write_all(b"220 relay.test ESMTP ready\r\n")
-                    .await
-                    .unwrap();
-                let mut cur = Received::default();
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
+                match tls {
+                    SmtpTls::Off => {
+                        session(tcp, &store, false, false, true).await;
                     }
-                    let cmd = line.trim_end().to_owned();
-                    let upper = cmd.to_uppercase();
-                    let reply: &[u8] = if upper.starts_with("EHLO") {
-                        b"250-relay.test\r\n250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SIZE 10485760\r\n"
-                    } else if upper.starts_with("AUTH") {
-                        cur.auth = Some(cmd.clone());
-                        b"235 2.7.0 Authentication successful\r\n"
-                    } else if upper.starts_with("MAIL FROM") {
-                        cur.from = cmd.clone();
-                        b"250 2.1.0 OK\r\n"
-                    } else if upper.starts_with("RCPT TO") {
-                        cur.to.push(cmd.clone());
-                        b"250 2.1.5 OK\r\n"
-                    } else if upper == "DATA" {
-                        w.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
-                            .await
-                            .unwrap();
-                        let mut data = Vec::new();
-                        loop {
-                            let mut l = Vec::new();
-                            r.read_until(b'\n', &mut l).await.unwrap();
-                            if l == b".\r\n" || l.is_empty() {
-                                break;
-                            }
-                            data.extend_from_slice(if l.starts_with(b"..") { &l[1..] } else { &l });
+                    SmtpTls::Implicit(acceptor) => {
+                        if let Ok(s) = acceptor.accept(tcp).await {
+                            session(s, &store, false, true, true).await;
                         }
-                        cur.data = data;
-                        store.lock().unwrap().push(std::mem::take(&mut cur));
-                        b"250 2.0.0 Ok: queued\r\n"
-                    } else if upper == "QUIT" {
-                        let _ = w.write_all(b"221 2.0.0 Bye\r\n").await;
-                        return;
-                    } else if upper == "RSET" || upper == "NOOP" {
-                        b"250 2.0.0 OK\r\n"
-                    } else {
-                        b"502 5.5.2 Command not recognized\r\n"
-                    };
-                    w.write_all(reply).await.unwrap();
+                    }
+                    SmtpTls::StartTls(acceptor) => {
+                        if let End::StartTls(tcp) = session(tcp, &store, true, false, true).await
+                            && let Ok(s) = acceptor.accept(tcp).await
+                        {
+                            // After STARTTLS the client greets again, without a banner.
+                            session(s, &store, false, true, false).await;
+                        }
+                    }
                 }
             });
         }
     });
     (got, port)
+}
+
+enum End<S> {
+    Done,
+    StartTls(S),
+}
+
+async fn session<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    stream: S,
+    store: &Mails,
+    offer_starttls: bool,
+    secure: bool,
+    banner: bool,
+) -> End<S> {
+    let mut s = BufReader::new(stream);
+    if banner
+        && s.write_all(b"220 relay.test ESMTP ready\r\n")
+            .await
+            .is_err()
+    {
+        return End::Done;
+    }
+    let mut cur = Received {
+        tls: secure,
+        ..Received::default()
+    };
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if s.read_line(&mut line).await.unwrap_or(0) == 0 {
+            return End::Done;
+        }
+        let cmd = line.trim_end().to_owned();
+        let upper = cmd.to_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") {
+            if offer_starttls {
+                b"250-relay.test\r\n250-STARTTLS\r\n250-8BITMIME\r\n250 SIZE 10485760\r\n"
+            } else {
+                b"250-relay.test\r\n250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SIZE 10485760\r\n"
+            }
+        } else if upper == "STARTTLS" && offer_starttls {
+            let _ = s.write_all(b"220 2.0.0 Ready to start TLS\r\n").await;
+            let _ = s.flush().await;
+            return End::StartTls(s.into_inner());
+        } else if upper.starts_with("AUTH") {
+            cur.auth = Some(cmd.clone());
+            b"235 2.7.0 Authentication successful\r\n"
+        } else if upper.starts_with("MAIL FROM") {
+            cur.from = cmd.clone();
+            b"250 2.1.0 OK\r\n"
+        } else if upper.starts_with("RCPT TO") {
+            cur.to.push(cmd.clone());
+            b"250 2.1.5 OK\r\n"
+        } else if upper == "DATA" {
+            let _ = s
+                .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                .await;
+            let mut data = Vec::new();
+            loop {
+                let mut l = Vec::new();
+                if s.read_until(b'\n', &mut l).await.unwrap_or(0) == 0 || l == b".\r\n" {
+                    break;
+                }
+                data.extend_from_slice(if l.starts_with(b"..") { &l[1..] } else { &l });
+            }
+            cur.data = data;
+            let done = std::mem::replace(
+                &mut cur,
+                Received {
+                    tls: secure,
+                    ..Received::default()
+                },
+            );
+            store.lock().unwrap().push(done);
+            b"250 2.0.0 Ok: queued\r\n"
+        } else if upper == "QUIT" {
+            let _ = s.write_all(b"221 2.0.0 Bye\r\n").await;
+            return End::Done;
+        } else if upper == "RSET" || upper == "NOOP" {
+            b"250 2.0.0 OK\r\n"
+        } else {
+            b"502 5.5.2 Command not recognized\r\n"
+        };
+        if s.write_all(reply).await.is_err() {
+            return End::Done;
+        }
+    }
 }
 
 const FLOW: &str = r#"flow: mail
@@ -318,6 +390,106 @@ async fn mails_from_real_clients_are_read_trimmed_and_answered_over_smtp_in_thre
         m.references().as_text_list().unwrap().len(),
         3,
         "Outlook's references and its message"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_speaks_starttls_and_implicit_tls_and_refuses_a_wrong_certificate() {
+    let good = super::tls::pki(&["127.0.0.1"]);
+    let other = super::tls::pki(&["127.0.0.1"]);
+    let (starttls, p1) = smtp_server_with(SmtpTls::StartTls(super::tls::acceptor(&good))).await;
+    let (implicit, p2) = smtp_server_with(SmtpTls::Implicit(super::tls::acceptor(&good))).await;
+    let (forged, p3) = smtp_server_with(SmtpTls::Implicit(super::tls::acceptor(&other))).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("flows")).unwrap();
+    std::fs::write(dir.path().join("flows/mail.yaml"), FLOW).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &good.ca_pem).unwrap();
+    let channel = |id: &str, url: String| {
+        format!(
+            "  - {{ id: {id}, kind: email, default_flow: mail,\n      settings: {{ from: \"support@acme.example\", smtp: \"{url}\", rate: 100 }},\n      secrets: {{ inbound_token: MAIL_IN, smtp_user: SMTP_USER, smtp_password: SMTP_PASS }} }}\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("channels.yaml"),
+        format!(
+            "channels:\n{}{}{}",
+            channel("m587", format!("smtp://127.0.0.1:{p1}")),
+            channel("m465", format!("smtps://127.0.0.1:{p2}")),
+            channel("forged", format!("smtps://127.0.0.1:{p3}")),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("relais.toml"),
+        "[secrets]\nMAIL_IN = \"inbound-secret\"\nSMTP_USER = \"relais\"\nSMTP_PASS = \"s3cret\"\n[outbox]\nbackoff_base = \"1s\"\n[http]\nca_file = \"ca.pem\"\n",
+    )
+    .unwrap();
+    let clock = ManualClock::new(T0);
+    let app = spawn_dir_app(dir.path(), &clock).await;
+    for ch in ["m587", "m465", "forged"] {
+        let r = app
+            .client
+            .post(format!("{}/webhooks/email/{ch}", app.url))
+            .bearer_auth("inbound-secret")
+            .body(sample("gmail.eml"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{ch}");
+    }
+    eventually("answers over STARTTLS and implicit TLS", || async {
+        !starttls.lock().unwrap().is_empty() && !implicit.lock().unwrap().is_empty()
+    })
+    .await;
+    for got in [&starttls, &implicit] {
+        let m = got.lock().unwrap()[0].clone();
+        assert!(m.tls, "the mail went over TLS");
+        assert!(
+            m.auth.is_some(),
+            "credentials are sent only inside TLS here"
+        );
+        assert_eq!(m.to, ["RCPT TO:<alice.martin@gmail.com>"]);
+    }
+    // A certificate from another CA: nothing is sent, the attempt says why.
+    let (_, list) = app.get("/api/v1/conversations?limit=10").await;
+    let conv = list["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["conversation"]["channel"] == "forged")
+        .unwrap()["conversation"]["id"]
+        .as_i64()
+        .unwrap();
+    let (_, t) = app.get(&format!("/api/v1/conversations/{conv}")).await;
+    let reply = t["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["direction"] == "outbound")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    eventually("the refused handshake is journaled", || async {
+        app.get(&format!("/api/v1/messages/{reply}/attempts"))
+            .await
+            .1["attempts"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let (_, attempts) = app.get(&format!("/api/v1/messages/{reply}/attempts")).await;
+    let detail = attempts["attempts"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        detail.contains("certificate") || detail.contains("tls"),
+        "{detail}"
+    );
+    assert!(
+        forged.lock().unwrap().is_empty(),
+        "nothing reached the forged server"
     );
     app.stop().await;
 }

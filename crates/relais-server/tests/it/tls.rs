@@ -14,13 +14,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
 /// A CA, and a server certificate it signed for `names`.
-struct TestPki {
-    ca_pem: String,
+pub(super) struct TestPki {
+    pub ca_pem: String,
     server_cert: CertificateDer<'static>,
     server_key: PrivatePkcs8KeyDer<'static>,
 }
 
-fn pki(names: &[&str]) -> TestPki {
+pub(super) fn pki(names: &[&str]) -> TestPki {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -41,7 +41,7 @@ fn pki(names: &[&str]) -> TestPki {
     }
 }
 
-fn acceptor(p: &TestPki) -> TlsAcceptor {
+pub(super) fn acceptor(p: &TestPki) -> TlsAcceptor {
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
