@@ -39,6 +39,19 @@ pub struct Inbound {
     /// `References`): when one is a message Relais sent in a live conversation of the
     /// same contact, the message joins that conversation, whatever its channel.
     pub thread: Vec<String>,
+    /// Attachments that came inside the message (an email's), kept with it.
+    pub attachments: Vec<Attachment>,
+}
+
+/// An attachment whose content arrived with its message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attachment {
+    /// image, document, audio, video…
+    pub kind: String,
+    pub filename: Option<String>,
+    pub mime_type: Option<String>,
+    pub content_base64: String,
+    pub size: i64,
 }
 
 /// An attachment of an inbound message, to fetch from the provider.

@@ -226,6 +226,7 @@ mod tests {
             opens_window: false,
             media: None,
             thread: Vec::new(),
+            attachments: Vec::new(),
         }
     }
 

@@ -314,6 +314,9 @@ fn record_inbound(
     if let Some(m) = &inbound.media {
         tx.insert_media(msg.id, conv.id, contact.id, &inbound.channel, m, now)?;
     }
+    for (i, a) in inbound.attachments.iter().enumerate() {
+        tx.insert_stored_media(&msg, contact.id, i, a, now)?;
+    }
     events.push(Event::new(
         EventKind::MessageReceived,
         Actor::Contact(contact.id),

@@ -246,6 +246,7 @@ fn inbound(address: &str, external: Option<&str>, text: &str, at: Timestamp) -> 
         opens_window: false,
         media: None,
         thread: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

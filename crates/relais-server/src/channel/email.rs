@@ -38,8 +38,15 @@ pub struct Inbound {
     pub references: Vec<String>,
     /// The new text only: quoted history and signature cut off.
     pub text: String,
-    /// (file name, MIME type, size in bytes) of each attachment.
-    pub attachments: Vec<(Option<String>, String, usize)>,
+    pub attachments: Vec<MailAttachment>,
+}
+
+/// An attachment of a mail, with its decoded content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailAttachment {
+    pub filename: Option<String>,
+    pub mime_type: String,
+    pub content: Vec<u8>,
 }
 
 fn clip_header(s: &str) -> String {
@@ -87,7 +94,11 @@ pub fn parse_mail(raw: &[u8]) -> Result<Inbound, PayloadError> {
                     None => c.ctype().to_owned(),
                 },
             );
-            (a.attachment_name().map(clip_header), mime, a.len())
+            MailAttachment {
+                filename: a.attachment_name().map(clip_header),
+                mime_type: mime,
+                content: a.contents().to_vec(),
+            }
         })
         .collect();
     Ok(Inbound {
@@ -395,10 +406,30 @@ pub fn to_event(m: Inbound, raw: &[u8]) -> ProviderEvent {
     } else {
         m.text.clone()
     };
-    let attachments: Vec<Value> = m
+    let listed: Vec<Value> = m
         .attachments
         .iter()
-        .map(|(name, mime, size)| json!({ "filename": name, "mime_type": mime, "size": size }))
+        .map(|a| json!({ "filename": a.filename, "mime_type": a.mime_type, "size": a.content.len() }))
+        .collect();
+    let attachments: Vec<relais_store::Attachment> = m
+        .attachments
+        .into_iter()
+        .map(|a| {
+            use base64::Engine;
+            let kind = match a.mime_type.split('/').next() {
+                Some("image") => "image",
+                Some("audio") => "audio",
+                Some("video") => "video",
+                _ => "document",
+            };
+            relais_store::Attachment {
+                kind: kind.into(),
+                size: a.content.len() as i64,
+                content_base64: base64::engine::general_purpose::STANDARD.encode(&a.content),
+                filename: a.filename,
+                mime_type: Some(a.mime_type),
+            }
+        })
         .collect();
     ProviderEvent::Message(ProviderMessage {
         address: m.from,
@@ -412,9 +443,10 @@ pub fn to_event(m: Inbound, raw: &[u8]) -> ProviderEvent {
             "message_id": m.message_id,
             "in_reply_to": m.in_reply_to,
             "references": m.references,
-            "attachments": attachments,
+            "attachments": listed,
         })),
         callback_query: None,
+        attachments,
         media: None,
     })
 }

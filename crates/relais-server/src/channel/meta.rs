@@ -114,6 +114,7 @@ pub fn parse(body: &[u8], kind: &str) -> Result<Vec<ProviderEvent>, PayloadError
                     button: p.get("payload").and_then(Value::as_str).map(str::to_owned),
                     payload: None,
                     callback_query: None,
+                    attachments: Vec::new(),
                     media: None,
                 }));
             } else if let Some(w) = e.pointer("/read/watermark").and_then(Value::as_i64) {
@@ -172,6 +173,7 @@ fn message(sender: &str, m: &Value) -> Result<ProviderMessage, PayloadError> {
             .map(str::to_owned),
         payload,
         callback_query: None,
+        attachments: Vec::new(),
         media: None,
     })
 }

@@ -146,6 +146,8 @@ pub struct ProviderMessage {
     pub callback_query: Option<String>,
     /// An attachment to fetch from the provider before its URL expires.
     pub media: Option<relais_store::InboundMedia>,
+    /// Attachments that came inside the message (an email's), kept with it.
+    pub attachments: Vec<relais_store::Attachment>,
 }
 
 /// The attachment a parsed payload names (`type` and `media_id` or `url`).

@@ -134,6 +134,7 @@ pub fn parse(params: &[(String, String)]) -> Result<Vec<ProviderEvent>, PayloadE
         button: None,
         payload,
         callback_query: None,
+        attachments: Vec::new(),
         media: first,
     })])
 }

@@ -70,6 +70,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, PayloadError> {
             button: Some(data.to_owned()),
             payload: None,
             callback_query: Some(id.to_owned()),
+            attachments: Vec::new(),
             media: None,
         })]);
     }
@@ -132,6 +133,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, PayloadError> {
         button: None,
         payload,
         callback_query: None,
+        attachments: Vec::new(),
         media: None,
     })])
 }

@@ -152,6 +152,7 @@ fn message(m: &Value, names: &[(&str, &str)]) -> Result<ProviderMessage, Payload
         button,
         payload,
         callback_query: None,
+        attachments: Vec::new(),
         media: None,
     })
 }

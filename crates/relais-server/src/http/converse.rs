@@ -164,6 +164,7 @@ fn validate(req: ConverseRequest, channel: &Channel, max_text: usize) -> Result<
         opens_window: false,
         media: None,
         thread: Vec::new(),
+        attachments: Vec::new(),
     })
 }
 

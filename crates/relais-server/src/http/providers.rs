@@ -261,6 +261,7 @@ impl Batch {
                             .media
                             .or_else(|| crate::channel::media_of(m.payload.as_ref())),
                         thread: email::thread_ids(m.payload.as_ref()),
+                        attachments: m.attachments,
                         payload: m.payload,
                         opens_window: relais_core::window::applies(&ch.row.kind),
                     });

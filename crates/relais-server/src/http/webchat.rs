@@ -382,6 +382,7 @@ impl Visitor {
             opens_window: false,
             media: None,
             thread: Vec::new(),
+            attachments: Vec::new(),
         };
         let done = self.s.rt.receive(inbound).await?;
         let mut out = vec![json!({

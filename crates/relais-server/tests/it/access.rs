@@ -66,6 +66,7 @@ async fn fixture(app: &TestApp, who: (i64, Role), relation: Relation) -> Convers
                 opens_window: false,
                 media: None,
                 thread: Vec::new(),
+                attachments: Vec::new(),
             },
             Arc::new(EscalateTo(team)),
         )

@@ -373,6 +373,25 @@ async fn mails_from_real_clients_are_read_trimmed_and_answered_over_smtp_in_thre
     assert_eq!(p["attachments"][0]["filename"], "facture-A123.pdf");
     assert_eq!(p["attachments"][0]["mime_type"], "application/pdf");
     assert!(p["attachments"][0]["size"].as_u64().unwrap() > 50);
+    // The PDF itself is kept with the message, for agents.
+    let (_, shown) = app.get(&format!("/api/v1/conversations/{chloe}")).await;
+    let file = &shown["attachments"][0];
+    assert_eq!(file["filename"], "facture-A123.pdf", "{shown}");
+    assert_eq!(file["state"], "stored");
+    let r = app
+        .client
+        .get(format!("{}/api/v1/media/{}", app.url, file["id"]))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.unwrap();
+    assert!(
+        pdf.starts_with(b"%PDF-1.4") && pdf.ends_with(b"%%EOF\n"),
+        "{pdf:?}"
+    );
     // Every contact got a threaded answer.
     eventually("four answers", || async { smtp.lock().unwrap().len() == 4 }).await;
     let bruno = smtp

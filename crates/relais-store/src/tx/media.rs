@@ -4,6 +4,37 @@
 use super::*;
 
 impl Tx<'_> {
+    /// An attachment whose content came with its message (an email's): stored at once.
+    pub fn insert_stored_media(
+        &mut self,
+        msg: &Message,
+        contact: ContactId,
+        index: usize,
+        a: &Attachment,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.c.execute(
+            "INSERT INTO media (message_id, conversation_id, contact_id, channel_id, kind, provider_ref, mime_type, \
+             filename, state, attempts, next_attempt_at, created_at, content, size) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'stored', 0, $9, $10, $11, $12)",
+            &[
+                msg.id.0.into(),
+                msg.conversation.0.into(),
+                contact.0.into(),
+                msg.channel.as_str().into(),
+                a.kind.as_str().into(),
+                format!("inline:{index}").into(),
+                a.mime_type.as_ref().into(),
+                a.filename.as_ref().into(),
+                now.0.into(),
+                now.0.into(),
+                a.content_base64.as_str().into(),
+                a.size.into(),
+            ],
+        )?;
+        Ok(())
+    }
+
     pub fn insert_media(
         &mut self,
         message: MessageId,
