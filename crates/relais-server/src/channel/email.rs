@@ -431,7 +431,7 @@ pub fn to_event(m: Inbound, raw: &[u8]) -> ProviderEvent {
             }
         })
         .collect();
-    ProviderEvent::Message(ProviderMessage {
+    ProviderEvent::Message(Box::new(ProviderMessage {
         address: m.from,
         external_id,
         text,
@@ -448,7 +448,7 @@ pub fn to_event(m: Inbound, raw: &[u8]) -> ProviderEvent {
         callback_query: None,
         attachments,
         media: None,
-    })
+    }))
 }
 
 /// The ids an inbound mail answers (`In-Reply-To`, then `References` newest first), for

@@ -91,7 +91,7 @@ pub fn parse(body: &[u8], kind: &str) -> Result<Vec<ProviderEvent>, PayloadError
                 if m.get("is_echo").and_then(Value::as_bool) == Some(true) {
                     continue; // our own sends, echoed back
                 }
-                out.push(ProviderEvent::Message(message(&sender, m)?));
+                out.push(ProviderEvent::Message(Box::new(message(&sender, m)?)));
             } else if let Some(p) = e.get("postback") {
                 let mid = p
                     .get("mid")
@@ -102,7 +102,7 @@ pub fn parse(body: &[u8], kind: &str) -> Result<Vec<ProviderEvent>, PayloadError
                     .ok_or_else(|| {
                         PayloadError("a postback has neither mid nor timestamp".into())
                     })?;
-                out.push(ProviderEvent::Message(ProviderMessage {
+                out.push(ProviderEvent::Message(Box::new(ProviderMessage {
                     address: sender,
                     external_id: mid,
                     text: p
@@ -116,7 +116,7 @@ pub fn parse(body: &[u8], kind: &str) -> Result<Vec<ProviderEvent>, PayloadError
                     callback_query: None,
                     attachments: Vec::new(),
                     media: None,
-                }));
+                })));
             } else if let Some(w) = e.pointer("/read/watermark").and_then(Value::as_i64) {
                 out.push(ProviderEvent::ReadUpTo {
                     address: sender,

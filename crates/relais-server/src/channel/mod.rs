@@ -119,7 +119,7 @@ impl LiveChannel {
 /// What a provider's webhook says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProviderEvent {
-    Message(ProviderMessage),
+    Message(Box<ProviderMessage>),
     Status(ProviderStatus),
     /// Messenger/Instagram `read`: every message to `address` sent up to `watermark`
     /// (the provider's clock, Unix ms) has been read.

@@ -126,7 +126,7 @@ pub fn parse(params: &[(String, String)]) -> Result<Vec<ProviderEvent>, PayloadE
     let payload = (!media.is_empty()).then(|| {
         json!({ "type": first.as_ref().map_or("document", |m| m.kind.as_str()), "media": media })
     });
-    Ok(vec![ProviderEvent::Message(ProviderMessage {
+    Ok(vec![ProviderEvent::Message(Box::new(ProviderMessage {
         address: from.to_owned(),
         external_id: sid.to_owned(),
         text,
@@ -136,7 +136,7 @@ pub fn parse(params: &[(String, String)]) -> Result<Vec<ProviderEvent>, PayloadE
         callback_query: None,
         attachments: Vec::new(),
         media: first,
-    })])
+    }))])
 }
 
 /// How the carrier splits a message: GSM-7 when every character is in the GSM 03.38

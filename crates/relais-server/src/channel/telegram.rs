@@ -59,7 +59,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, PayloadError> {
             .find(|b| b.get("callback_data").and_then(Value::as_str) == Some(data))
             .and_then(|b| b.get("text").and_then(Value::as_str))
             .unwrap_or(data);
-        return Ok(vec![ProviderEvent::Message(ProviderMessage {
+        return Ok(vec![ProviderEvent::Message(Box::new(ProviderMessage {
             address: chat,
             external_id,
             text: label.to_owned(),
@@ -72,7 +72,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, PayloadError> {
             callback_query: Some(id.to_owned()),
             attachments: Vec::new(),
             media: None,
-        })]);
+        }))]);
     }
     let Some(m) = v.get("message").or_else(|| v.get("edited_message")) else {
         return Ok(Vec::new()); // channel posts, polls, member updates…: nothing to answer
@@ -125,7 +125,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, PayloadError> {
         (None, true) => Some(json!({ "type": "unsupported", "unsupported": true, "raw": m })),
         (p, _) => p,
     };
-    Ok(vec![ProviderEvent::Message(ProviderMessage {
+    Ok(vec![ProviderEvent::Message(Box::new(ProviderMessage {
         address: chat,
         external_id,
         text,
@@ -135,7 +135,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, PayloadError> {
         callback_query: None,
         attachments: Vec::new(),
         media: None,
-    })])
+    }))])
 }
 
 /// The method and body for one outbound message.

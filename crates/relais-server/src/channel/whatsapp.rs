@@ -65,7 +65,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, PayloadError> {
                 .into_iter()
                 .flatten()
             {
-                out.push(ProviderEvent::Message(message(m, &names)?));
+                out.push(ProviderEvent::Message(Box::new(message(m, &names)?)));
             }
             for s in value
                 .get("statuses")
