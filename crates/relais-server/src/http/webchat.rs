@@ -42,6 +42,9 @@ const LONG_POLL: Duration = Duration::from_secs(25);
 /// A socket must say hello within this.
 const HELLO_WITHIN: Duration = Duration::from_secs(10);
 const PING_EVERY: Duration = Duration::from_secs(25);
+/// A socket that has said nothing (not even a pong) for this long is gone: closed, its
+/// slot freed.
+const SILENT_FOR: Duration = Duration::from_secs(80);
 /// Most frames one HTTP fallback request may carry.
 const MAX_FRAMES: usize = 50;
 const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -504,9 +507,10 @@ async fn run_socket(s: AppState, ch: Arc<LiveChannel>, mut ws: WebSocket) {
     let mut typing = s.rt.typing.subscribe();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let mut heard = tokio::time::Instant::now();
     loop {
         let frames = tokio::select! {
-            msg = ws.recv() => match msg {
+            msg = ws.recv() => match msg.inspect(|_| heard = tokio::time::Instant::now()) {
                 Some(Ok(WsMessage::Text(t))) => match parse_frame(&t) {
                     Ok(f) => v.handle(f).await,
                     Err(e) => Ok(vec![e]),
@@ -526,7 +530,9 @@ async fn run_socket(s: AppState, ch: Arc<LiveChannel>, mut ws: WebSocket) {
                 _ => Ok(Vec::new()),
             },
             _ = ping.tick() => {
-                if ws.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                if heard.elapsed() > SILENT_FOR
+                    || ws.send(WsMessage::Ping(Vec::new().into())).await.is_err()
+                {
                     return;
                 }
                 Ok(Vec::new())
