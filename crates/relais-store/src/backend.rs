@@ -210,6 +210,25 @@ impl<B: Backend> Pipeline for SqlStore<B> {
             .await
     }
 
+    async fn visitor_seen(
+        &self,
+        channel: ChannelId,
+        address: String,
+        at: Timestamp,
+    ) -> Result<bool> {
+        self.write(move |tx| tx.visitor_seen(&channel, &address, at))
+            .await
+    }
+
+    async fn visitor_seen_at(
+        &self,
+        channel: ChannelId,
+        address: String,
+    ) -> Result<Option<Timestamp>> {
+        self.read(move |tx| tx.visitor_seen_at(&channel, &address))
+            .await
+    }
+
     async fn last_inbound(&self, conversation: ConversationId) -> Result<Option<TranscriptEntry>> {
         self.read(move |tx| tx.last_inbound(conversation)).await
     }

@@ -156,6 +156,21 @@ pub trait Pipeline: Send + Sync {
         at: Timestamp,
     ) -> Result<bool>;
 
+    /// A web chat visitor has a page open, at `at` (a heartbeat, every 30 s at most).
+    async fn visitor_seen(
+        &self,
+        channel: ChannelId,
+        address: String,
+        at: Timestamp,
+    ) -> Result<bool>;
+
+    /// When the web chat visitor at `address` last had a page open, on any node.
+    async fn visitor_seen_at(
+        &self,
+        channel: ChannelId,
+        address: String,
+    ) -> Result<Option<Timestamp>>;
+
     /// The conversation's latest inbound message and its payload (an email's thread).
     async fn last_inbound(&self, conversation: ConversationId) -> Result<Option<TranscriptEntry>>;
 

@@ -79,6 +79,11 @@ pub const SQLITE: &[Migration] = &[
         name: "channel_config",
         sql: include_str!("../migrations/sqlite/0013_channel_config.sql"),
     },
+    Migration {
+        version: 14,
+        name: "visitor_seen",
+        sql: include_str!("../migrations/sqlite/0014_visitor_seen.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -146,6 +151,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 13,
         name: "channel_config",
         sql: include_str!("../migrations/postgres/0013_channel_config.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "visitor_seen",
+        sql: include_str!("../migrations/postgres/0014_visitor_seen.sql"),
     },
 ];
 

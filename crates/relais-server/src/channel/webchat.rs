@@ -261,6 +261,11 @@ impl Presence {
         }
     }
 
+    /// Whether a page seen at `at` (by any node, `seen_at`) counts as open now.
+    pub fn recent(&self, at: Timestamp) -> bool {
+        self.clock.now().0 - at.0 < LEFT_AFTER.0
+    }
+
     /// Whether the visitor is on the chat: a page open, or closed less than
     /// [`LEFT_AFTER`] ago. A visitor this node has not seen is not here.
     pub fn here(&self, channel: &ChannelId, address: &str) -> bool {
@@ -352,6 +357,21 @@ impl ChannelAdapter for WebchatAdapter {
         let named = Ok(Some(format!("webchat:{}", item.message)));
         if channel.row.fallback.is_none() || self.presence.here(&channel.row.id, &item.address) {
             return named;
+        }
+        // A page open on another node beats its heartbeat into the store.
+        match self
+            .store
+            .visitor_seen_at(channel.row.id.clone(), item.address.clone())
+            .await
+        {
+            Ok(Some(at)) if self.presence.recent(at) => return named,
+            Ok(_) => {}
+            Err(e) => {
+                return Err(SendError::Retryable {
+                    detail: format!("the visitor's presence could not be read: {e}"),
+                    retry_after: None,
+                });
+            }
         }
         let email = match self.store.conversation(item.conversation).await {
             Ok(view) => view.and_then(|v| {

@@ -42,6 +42,8 @@ const LONG_POLL: Duration = Duration::from_secs(25);
 /// A socket must say hello within this.
 const HELLO_WITHIN: Duration = Duration::from_secs(10);
 const PING_EVERY: Duration = Duration::from_secs(25);
+/// How often an open page tells the store (for the other nodes' outboxes).
+const BEAT: Duration = Duration::from_secs(30);
 /// A socket that has said nothing (not even a pong) for this long is gone: closed, its
 /// slot freed.
 const SILENT_FOR: Duration = Duration::from_secs(80);
@@ -204,6 +206,8 @@ struct Visitor {
     conversation: Option<relais_core::id::ConversationId>,
     /// The email question was put on this page already.
     asked_email: bool,
+    /// When this page last told the store it is open (other nodes read it).
+    beat: Option<tokio::time::Instant>,
 }
 
 impl Visitor {
@@ -230,6 +234,7 @@ impl Visitor {
             language: webchat::language_of(languages),
             conversation: None,
             asked_email: false,
+            beat: None,
         }
     }
 
@@ -397,6 +402,26 @@ impl Visitor {
 }
 
 impl Visitor {
+    /// Tells the store the page is open, every [`BEAT`] at most (and as soon as the
+    /// visitor exists, after their first message).
+    async fn heartbeat(&mut self) {
+        if self.beat.is_some_and(|b| b.elapsed() < BEAT) {
+            return;
+        }
+        let at = self.s.rt.clock.now();
+        match self
+            .s
+            .rt
+            .store
+            .visitor_seen(self.ch.row.id.clone(), self.address.clone(), at)
+            .await
+        {
+            Ok(true) => self.beat = Some(tokio::time::Instant::now()),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "web chat: the heartbeat was not recorded"),
+        }
+    }
+
     /// What to ask the visitor, once per page: on a chat with a fallback channel, a
     /// visitor waiting for (or with) a human who gave no email is asked for one, so
     /// that the conversation can go on by email if they leave.
@@ -503,6 +528,7 @@ async fn run_socket(s: AppState, ch: Arc<LiveChannel>, mut ws: WebSocket) {
             return;
         }
     }
+    v.heartbeat().await;
     let mut stopping = s.rt.stopping.subscribe();
     let mut typing = s.rt.typing.subscribe();
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -542,6 +568,7 @@ async fn run_socket(s: AppState, ch: Arc<LiveChannel>, mut ws: WebSocket) {
                 return;
             }
         };
+        v.heartbeat().await;
         if audience.lagged.swap(false, Ordering::AcqRel) {
             tracing::debug!("web chat socket lagged; it reads the store");
         }
@@ -630,6 +657,7 @@ async fn http_fallback(
             out.extend(v.catch_up().await?);
         }
     }
+    v.heartbeat().await;
     if out.iter().any(|f| f["t"] == "msg") {
         // Asked on every exchange that brings messages: HTTP has no page to remember it.
         out.extend(v.prompts().await?);

@@ -555,6 +555,27 @@ async fn a_visitor_who_leaves_while_waiting_is_answered_by_email_in_the_same_con
         !app.rt.visitors.here(&site, &address)
     })
     .await;
+    // Another node still has her page open (its heartbeat is in the store): the reply
+    // stays on the web chat.
+    assert!(
+        app.rt
+            .store
+            .visitor_seen(site.clone(), address.clone(), app.rt.clock.now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(reply("One more thing: which colour was it?").await, 200);
+    eventually("the reply is sent on the web chat", || async {
+        app.transcripts().await.iter().any(|m| {
+            m["text"] == "One more thing: which colour was it?"
+                && m["channel"] == "site"
+                && m["status"] == "sent"
+        })
+    })
+    .await;
+    assert!(smtp.lock().unwrap().is_empty());
+    // Three minutes without a heartbeat from any node: she has left.
+    clock.advance(relais_core::Duration::minutes(3));
     assert_eq!(reply("Your parcel left this morning.").await, 200);
     eventually("the answer is emailed", || async {
         !smtp.lock().unwrap().is_empty()
@@ -647,5 +668,15 @@ async fn a_visitor_who_leaves_while_waiting_is_answered_by_email_in_the_same_con
             "Friday it is."
         ]
     );
+    // Her page beats again: the store knows she is back.
+    eventually("the page's heartbeat is in the store", || async {
+        app.rt
+            .store
+            .visitor_seen_at(site.clone(), address.clone())
+            .await
+            .unwrap()
+            == Some(app.rt.clock.now())
+    })
+    .await;
     app.stop().await;
 }

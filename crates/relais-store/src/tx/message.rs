@@ -256,6 +256,38 @@ impl Tx<'_> {
             .transpose()
     }
 
+    /// A web chat visitor has a page open (`seen_at`); `false` when they have no
+    /// identity yet (nothing to record before their first message).
+    pub fn visitor_seen(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+        at: Timestamp,
+    ) -> Result<bool> {
+        Ok(self.c.execute(
+            "UPDATE contact_identities SET seen_at = $1 WHERE channel_id = $2 AND address = $3",
+            &[at.0.into(), channel.as_str().into(), address.into()],
+        )? > 0)
+    }
+
+    /// When the web chat visitor at `address` last had a page open, on any node.
+    pub fn visitor_seen_at(
+        &mut self,
+        channel: &ChannelId,
+        address: &str,
+    ) -> Result<Option<Timestamp>> {
+        Ok(self
+            .c
+            .query_opt(
+                "SELECT seen_at FROM contact_identities WHERE channel_id = $1 AND address = $2",
+                &[channel.as_str().into(), address.into()],
+            )?
+            .map(|r| r.opt_int("seen_at"))
+            .transpose()?
+            .flatten()
+            .map(Timestamp))
+    }
+
     /// A web chat visitor has received (`delivered`) or seen (`read`) every message up
     /// to `up_to`: the outbound ones of their live conversation move forward.
     pub fn visitor_saw(

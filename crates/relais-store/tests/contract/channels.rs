@@ -625,4 +625,44 @@ pub async fn a_web_chat_visitor_reads_their_transcript_and_marks_what_they_saw(
         .unwrap()
         .unwrap();
     assert_eq!(view.contact.language.as_deref(), Some("it"));
+    // A page's heartbeat, for every node's outbox; nothing for a visitor not yet known.
+    assert_eq!(
+        store.visitor_seen_at(site(), "v-a".into()).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .visitor_seen(site(), "v-a".into(), later)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.visitor_seen_at(site(), "v-a".into()).await.unwrap(),
+        Some(later)
+    );
+    assert!(
+        !store
+            .visitor_seen(site(), "nobody".into(), later)
+            .await
+            .unwrap()
+    );
+    // The email a visitor gives is kept on their contact.
+    assert!(
+        store
+            .set_contact_email(site(), "v-a".into(), "a@example.com".into(), later)
+            .await
+            .unwrap()
+    );
+    let view = store
+        .conversation(first.conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.contact.fields["email"], "a@example.com");
+    assert!(
+        !store
+            .set_contact_email(site(), "nobody".into(), "b@example.com".into(), later)
+            .await
+            .unwrap()
+    );
 }
