@@ -155,6 +155,15 @@ try {
     await new Promise((r) => setTimeout(r, 100));
   }
   ok("the visitor's browser reports the agent's message read");
+  const file = await api(demo, "POST", `/api/v1/conversations/${conv}/reply`, demo.credentials.agent_token, {
+    text: "Your invoice", attachment: { url: "https://files.example/inv-42.pdf", filename: "invoice-42.pdf" },
+  });
+  assert.equal(file.status, 200, JSON.stringify(file.json));
+  const link = page.getByRole("link", { name: "invoice-42.pdf", exact: true });
+  await link.waitFor({ timeout: STEP });
+  assert.equal(await link.getAttribute("href"), "https://files.example/inv-42.pdf");
+  assert.equal(await link.getAttribute("rel"), "noopener noreferrer");
+  ok("an agent's file shows as a link");
   await tab2.close();
 
   // ---- a reload keeps the session and the transcript --------------------------------------

@@ -76,7 +76,11 @@
   }
 
   // ---- rendering ------------------------------------------------------------------
-  function setState(text) { state.textContent = text || ""; }
+  function setState(text) {
+    state.textContent = text || "";
+    // Nobody answers while the line is down: no typing dots then.
+    if (text === W.offline) typing.hidden = true;
+  }
 
   function time(ms) {
     try { return new Date(ms).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" }); }
@@ -130,6 +134,15 @@
     } else {
       li = bubble(m.from, m.text, m.at);
       if (m.from === "you") { li.setAttribute("data-at", m.at); markMine(li, "sent"); }
+      if (m.file && /^https?:\/\//.test(m.file.url)) {
+        var a = document.createElement("a");
+        a.className = "file";
+        a.href = m.file.url;
+        a.target = "_blank";
+        a.rel = "noopener noreferrer";
+        a.textContent = m.file.name;
+        li.insertBefore(a, li.querySelector(".meta"));
+      }
       if (m.via) {
         li.classList.add("via");
         li.querySelector(".meta").textContent += " · " + (m.via === "email" ? W.byEmail : m.via === "sms" ? W.bySms : m.via);
@@ -169,9 +182,11 @@
     log.appendChild(li);
     disableOldChoices();
     scroll();
-    typing.hidden = false;
-    clearTimeout(queue.t);
-    queue.t = setTimeout(function () { typing.hidden = true; }, 15000);
+    if (state.textContent !== W.offline) {
+      typing.hidden = false;
+      clearTimeout(queue.t);
+      queue.t = setTimeout(function () { typing.hidden = true; }, 15000);
+    }
     transport.flush();
   }
 

@@ -303,6 +303,18 @@ pub fn message_frame(e: &TranscriptEntry) -> Value {
             .map(|c| json!({ "id": c.id, "title": c.title }))
             .collect()
     };
+    // An agent's attachment, as a link (http and https only: no `javascript:`).
+    let file = rich
+        .media
+        .as_ref()
+        .filter(|f| f.url.starts_with("https://") || f.url.starts_with("http://"))
+        .map(|f| {
+            let name = f
+                .filename
+                .clone()
+                .unwrap_or_else(|| f.url.rsplit('/').next().unwrap_or("file").to_owned());
+            json!({ "url": f.url, "name": name })
+        });
     let client_id = m
         .external_id
         .as_deref()
@@ -319,6 +331,7 @@ pub fn message_frame(e: &TranscriptEntry) -> Value {
         "at": m.created_at,
         "client_id": client_id,
         "channel": m.channel,
+        "file": file,
     })
 }
 

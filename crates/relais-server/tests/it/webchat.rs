@@ -308,6 +308,22 @@ async fn a_visitor_chats_with_the_bot_resumes_after_a_drop_and_gets_an_agents_re
     })
     .await;
 
+    // An agent's file reaches the page as a link.
+    let r = app
+        .client
+        .post(format!("{}/api/v1/conversations/{conv}/reply", app.url))
+        .bearer_auth(&agent.token)
+        .json(&json!({ "text": "Your invoice", "attachment": { "url": "https://files.example/inv-42.pdf", "filename": "invoice-42.pdf" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let got = until(&mut ws, |f| f["text"] == "Your invoice").await;
+    assert_eq!(
+        got.last().unwrap()["file"],
+        json!({ "url": "https://files.example/inv-42.pdf", "name": "invoice-42.pdf" })
+    );
+
     // Bad frames get an error frame, not a closed socket.
     send(&mut ws, json!({ "t": "shout" })).await;
     assert_eq!(next(&mut ws).await["t"], "error");
