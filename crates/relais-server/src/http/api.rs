@@ -50,7 +50,32 @@ async fn login(
     ClientAddr(ip): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let email = req.email.trim().to_lowercase();
+    let done = authenticate(&s, ip, &req.email, req.password, req.otp.as_deref()).await?;
+    Ok(Json(json!({
+        "token": done.token, "expires_at": done.expires_at, "agent": done.agent,
+        "totp_required": done.must_enrol,
+    })))
+}
+
+/// A session opened by [`authenticate`].
+pub(crate) struct LoggedIn {
+    pub token: String,
+    pub agent: relais_store::Agent,
+    pub expires_at: Option<relais_core::Timestamp>,
+    /// The session may only enrol a second factor (its role requires one).
+    pub must_enrol: bool,
+}
+
+/// Checks an email, password and second factor and opens a session: the ONE login of
+/// the API and the web pages.
+pub(crate) async fn authenticate(
+    s: &AppState,
+    ip: std::net::IpAddr,
+    email: &str,
+    password: String,
+    otp: Option<&str>,
+) -> Result<LoggedIn, ApiError> {
+    let email = email.trim().to_lowercase();
     let now = s.rt.clock.now();
     if let Verdict::Wait(ms) = lock(&s.throttle).check(&email, ip, now.0) {
         return Err(too_many_tries(ms));
@@ -63,7 +88,7 @@ async fn login(
     // Unknown, disabled or password-less accounts cost the same as known ones.
     let ok = s
         .passwords
-        .verify(req.password, hash)
+        .verify(password, hash)
         .await
         .map_err(|e| match e {
             HashError::Busy => ApiError::TooManyRequests {
@@ -94,12 +119,12 @@ async fn login(
     // The password is right; the second factor, when there is one, must be too.
     let enrolled = s.rt.store.totp(agent.id).await?.is_some_and(|t| t.enabled);
     if enrolled {
-        let Some(otp) = req.otp.as_deref().filter(|o| !o.trim().is_empty()) else {
+        let Some(otp) = otp.filter(|o| !o.trim().is_empty()) else {
             return Err(ApiError::Unauthorized(
                 "this account has a second factor: send its current code (or a recovery code) as \"otp\"".into(),
             ));
         };
-        if !super::totp::second_factor_ok(&s, agent.id, otp).await? {
+        if !super::totp::second_factor_ok(s, agent.id, otp).await? {
             if let Some(Lockout::Account { wait_ms }) = lock(&s.throttle).failed(&email, ip, now.0)
             {
                 tracing::warn!(agent = %agent.id, wait_ms, "second factor failures: throttled");
@@ -137,10 +162,12 @@ async fn login(
             json!({ "action": "login" }),
         ))
         .await?;
-    Ok(Json(json!({
-        "token": token, "expires_at": info.expires_at, "agent": agent,
-        "totp_required": must_enrol,
-    })))
+    Ok(LoggedIn {
+        token,
+        agent,
+        expires_at: info.expires_at,
+        must_enrol,
+    })
 }
 
 fn lock(t: &std::sync::Mutex<Throttle>) -> std::sync::MutexGuard<'_, Throttle> {

@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(providers::routes())
         .merge(contacts::routes())
         .merge(webchat::routes())
+        .merge(crate::web::routes())
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(shield::shield))

@@ -45,12 +45,13 @@ pub async fn shield(req: Request, next: Next) -> Response {
 /// text as the message.
 async fn as_json_error(res: Response) -> Response {
     let status = res.status();
-    let is_json = res
+    // JSON errors stay; so do the workspace's pages, which say what went wrong in HTML.
+    let kept = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || kept {
         return res;
     }
     let (parts, body) = res.into_parts();

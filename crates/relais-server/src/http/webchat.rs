@@ -87,20 +87,7 @@ fn check_origin(s: &AppState, ch: &LiveChannel, headers: &HeaderMap) -> Result<(
     }
 }
 
-fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::html::escape as escape_html;
 
 #[derive(Deserialize)]
 struct PageQuery {

@@ -60,3 +60,8 @@ fn run(script: &str) {
 fn the_web_chat_works_in_a_real_browser() {
     run("webchat.mjs");
 }
+
+#[test]
+fn the_workspace_pages_work_in_a_real_browser() {
+    run("workspace.mjs");
+}

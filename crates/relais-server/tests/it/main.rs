@@ -24,4 +24,5 @@ mod streams;
 mod tls;
 mod tokens;
 mod totp;
+mod web;
 mod webchat;

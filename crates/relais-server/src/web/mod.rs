@@ -1,0 +1,395 @@
+//! The agent workspace in the browser (SPEC §9), served by Relais at `/`: pages
+//! rendered on the server from the same store queries as the JSON API (so every view
+//! obeys the same visibility rules), styles from the binary, no build step. This is the
+//! start of it: signing in and out, the page frame (navigation, presence) and the
+//! inbox. `session.rs` holds the cookie and the CSRF token.
+
+pub mod session;
+
+use crate::html::escape;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::ClientAddr;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use relais_core::access;
+use relais_store::{DeskQuery, View, Viewer};
+use serde::Deserialize;
+use session::Signed;
+
+const APP_CSS: &str = include_str!("../../web/app.css");
+/// No inline script or style anywhere: the pages carry this policy.
+const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/inbox") }))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/presence", post(presence))
+        .route("/inbox", get(inbox))
+        .route("/assets/app.css", get(style))
+}
+
+async fn style() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        APP_CSS,
+    )
+        .into_response()
+}
+
+/// A page answer: HTML, the page policy, never cached (it shows personal data).
+fn page(status: StatusCode, html: String) -> Response {
+    let mut r = (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PAGE_CSP),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn document(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{} · Relais</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
+         <body>{body}</body></html>\n",
+        escape(title)
+    )
+}
+
+/// The frame of every signed-in page: the six navigation links, the presence switch,
+/// sign out; `active` names the current section.
+fn frame(who: &Signed, active: &str, title: &str, main: &str) -> String {
+    let nav: String = [
+        ("Inbox", "/inbox"),
+        ("Dashboard", "/dashboard"),
+        ("Flows", "/flows"),
+        ("Teams", "/teams"),
+        ("Channels", "/channels"),
+        ("Settings", "/settings"),
+    ]
+    .iter()
+    .map(|(name, href)| {
+        let current = if *name == active {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
+        format!("<a href=\"{href}\"{current}>{name}</a>")
+    })
+    .collect();
+    let presence = who.agent.presence.as_str();
+    let options: String = [
+        ("online", "Online"),
+        ("away", "Away"),
+        ("offline", "Offline"),
+    ]
+    .iter()
+    .map(|(v, label)| {
+        let sel = if *v == presence { " selected" } else { "" };
+        format!("<option value=\"{v}\"{sel}>{label}</option>")
+    })
+    .collect();
+    let csrf = who.csrf();
+    document(
+        title,
+        &format!(
+            "<header class=\"top\"><a class=\"brand\" href=\"/inbox\">Relais</a>\
+             <nav aria-label=\"Main\">{nav}</nav>\
+             <form class=\"presence\" method=\"post\" action=\"/presence\">\
+             <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+             <label><span class=\"sr\">Presence</span>\
+             <select name=\"presence\" aria-label=\"Presence\">{options}</select></label>\
+             <button type=\"submit\" class=\"ghost\">Set</button></form>\
+             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+             <button type=\"submit\" class=\"ghost\">Log out <span class=\"sr\">{name}</span></button></form>\
+             </header><main id=\"main\">{main}</main>",
+            name = escape(&who.agent.name),
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Only a path on this site (no `//host`, no scheme) is a place to come back to.
+fn safe_next(next: Option<&str>) -> &str {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or("/inbox")
+}
+
+fn login_form(next: &str, error: Option<&str>, email: &str) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    document(
+        "Log in",
+        &format!(
+            "<main class=\"login\"><h1>Relais</h1>{error}\
+             <form method=\"post\" action=\"/login\">\
+             <input type=\"hidden\" name=\"next\" value=\"{next}\">\
+             <label for=\"email\">Email</label>\
+             <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required value=\"{email}\">\
+             <label for=\"password\">Password</label>\
+             <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+             <label for=\"otp\">One-time code <span class=\"hint\">(if you set up a second factor)</span></label>\
+             <input id=\"otp\" name=\"otp\" inputmode=\"numeric\" autocomplete=\"one-time-code\">\
+             <button type=\"submit\">Log in</button></form></main>",
+            next = escape(next),
+            email = escape(email),
+        ),
+    )
+}
+
+async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+    page(
+        StatusCode::OK,
+        login_form(safe_next(q.next.as_deref()), None, ""),
+    )
+}
+
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn field<'a>(f: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+async fn login(State(s): State<AppState>, ClientAddr(ip): ClientAddr, body: Bytes) -> Response {
+    let f = form(&body);
+    let next = safe_next(field(&f, "next")).to_owned();
+    let email = field(&f, "email").unwrap_or_default().to_owned();
+    let password = field(&f, "password").unwrap_or_default().to_owned();
+    let otp = field(&f, "otp").filter(|o| !o.trim().is_empty());
+    match crate::http::api::authenticate(&s, ip, &email, password, otp).await {
+        Ok(done) if done.must_enrol => page(
+            StatusCode::FORBIDDEN,
+            login_form(
+                &next,
+                Some(
+                    "Your role needs a second factor: enrol one through the API (POST /api/v1/me/totp) first.",
+                ),
+                &email,
+            ),
+        ),
+        Ok(done) => {
+            let max_age = done
+                .expires_at
+                .map_or(12 * 3600, |e| (e.0 - s.rt.clock.now().0) / 1000);
+            let secure =
+                s.rt.settings
+                    .public_url
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("https://"));
+            let mut r = Redirect::to(&next).into_response();
+            r.headers_mut().insert(
+                header::SET_COOKIE,
+                session::set_cookie(&done.token, max_age, secure),
+            );
+            r
+        }
+        Err(e) => {
+            let (status, message) = match e {
+                ApiError::TooManyRequests { message, .. } => {
+                    (StatusCode::TOO_MANY_REQUESTS, message)
+                }
+                ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m),
+                other => return other.into_response(),
+            };
+            page(status, login_form(&next, Some(&message), &email))
+        }
+    }
+}
+
+async fn logout(State(s): State<AppState>, who: Signed, body: Bytes) -> Response {
+    if !session::csrf_ok(&who.token, field(&form(&body), "_csrf")) {
+        return session::forbidden(
+            "this form is out of date (CSRF token missing or wrong); reload the page",
+        );
+    }
+    let now = s.rt.clock.now();
+    if let Err(e) =
+        s.rt.store
+            .revoke_token(who.info.id, who.agent.id, now)
+            .await
+    {
+        return ApiError::from(e).into_response();
+    }
+    let mut r = Redirect::to("/login").into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, session::clear_cookie());
+    r
+}
+
+/// The presence switch in the header (a form: it works without script).
+async fn presence(State(s): State<AppState>, who: Signed, body: Bytes) -> Response {
+    let f = form(&body);
+    if !session::csrf_ok(&who.token, field(&f, "_csrf")) {
+        return session::forbidden(
+            "this form is out of date (CSRF token missing or wrong); reload the page",
+        );
+    }
+    let Some(p) = field(&f, "presence").and_then(relais_core::agent::Presence::parse) else {
+        return session::forbidden("presence is one of online, away, offline");
+    };
+    if let Err(e) = s.rt.set_presence(who.agent.id, p).await {
+        return ApiError::from(e).into_response();
+    }
+    Redirect::to("/inbox").into_response()
+}
+
+#[derive(Deserialize)]
+struct InboxQuery {
+    #[serde(default)]
+    view: Option<String>,
+}
+
+/// The inbox: the views of SPEC §9 as links, the conversations of the chosen one.
+async fn inbox(State(s): State<AppState>, who: Signed, Query(q): Query<InboxQuery>) -> Response {
+    let all = access::sees_all(who.agent.role);
+    let views: Vec<(View, &str)> = [
+        (View::Mine, "Mine"),
+        (View::Unassigned, "Unassigned"),
+        (View::MyTeams, "My teams"),
+        (View::Pending, "Pending"),
+        (View::Solved, "Solved"),
+        (View::All, "All"),
+    ]
+    .into_iter()
+    .filter(|(v, _)| *v != View::All || all)
+    .collect();
+    let view = q
+        .view
+        .as_deref()
+        .and_then(View::parse)
+        .filter(|v| *v != View::All || all)
+        .unwrap_or(View::Mine);
+    let list = match s
+        .rt
+        .store
+        .desk_list(DeskQuery {
+            viewer: Viewer {
+                agent: who.agent.id,
+                role: who.agent.role,
+            },
+            view,
+            team: None,
+            priority: None,
+            before: None,
+            limit: 100,
+        })
+        .await
+    {
+        Ok(l) => l,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let tabs: String = views
+        .iter()
+        .map(|(v, name)| {
+            let current = if *v == view {
+                " aria-current=\"page\""
+            } else {
+                ""
+            };
+            format!("<a href=\"/inbox?view={}\"{current}>{name}</a>", v.as_str())
+        })
+        .collect();
+    let now = s.rt.clock.now();
+    let rows: String = if list.is_empty() {
+        "<p class=\"empty\">Nothing here.</p>".to_owned()
+    } else {
+        let items: String = list
+            .iter()
+            .map(|c| {
+                let conv = &c.view.conversation;
+                // Agents see who wrote: the name, else the address (a web chat visitor
+                // has only an opaque one: shown short).
+                let who = c.view.contact.name.clone().unwrap_or_else(|| {
+                    match c.view.address.strip_prefix("v-") {
+                        Some(v) => format!("Visitor {}", &v[..v.len().min(6)]),
+                        None => c.view.address.clone(),
+                    }
+                });
+                let waiting = c
+                    .queued_at
+                    .map(|t| format!("waiting {}", since(now.0 - t.0)))
+                    .unwrap_or_default();
+                format!(
+                    "<li><a href=\"/conversations/{id}\"><span class=\"who\">{who}</span>\
+                     <span class=\"channel\">{channel}</span><span class=\"status {status}\">{status}</span>\
+                     <span class=\"wait\">{waiting}</span></a></li>",
+                    id = conv.id,
+                    who = escape(&who),
+                    channel = escape(conv.channel.as_str()),
+                    status = conv.status.as_str(),
+                )
+            })
+            .collect();
+        format!("<ul class=\"rows\">{items}</ul>")
+    };
+    let main =
+        format!("<h1>Inbox</h1><nav class=\"views\" aria-label=\"Views\">{tabs}</nav>{rows}");
+    page(StatusCode::OK, frame(&who, "Inbox", "Inbox", &main))
+}
+
+/// "3 min", "2 h", "4 d".
+fn since(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86_400 => format!("{} h", s / 3600),
+        _ => format!("{} d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_of_this_site_are_places_to_come_back_to() {
+        assert_eq!(
+            safe_next(Some("/inbox?view=pending")),
+            "/inbox?view=pending"
+        );
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "inbox",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/inbox", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/inbox");
+    }
+
+    #[test]
+    fn waiting_times_read_short() {
+        assert_eq!(since(42_000), "42 s");
+        assert_eq!(since(3 * 60_000), "3 min");
+        assert_eq!(since(2 * 3_600_000), "2 h");
+        assert_eq!(since(4 * 86_400_000), "4 d");
+    }
+}

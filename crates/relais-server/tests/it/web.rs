@@ -1,0 +1,230 @@
+//! The agent workspace's first pages over real HTTP: signing in with the login form
+//! (the same throttled login as the API), the session cookie's flags, CSRF on every
+//! form, the inbox views, the presence switch and signing out.
+
+use super::handoff::login_agent;
+use super::helpers::*;
+use relais_server::clock::ManualClock;
+use serde_json::json;
+
+/// Monday 2026-11-23 10:00 in Paris: the support team is open.
+const MONDAY_10H: relais_core::Timestamp = relais_core::Timestamp(1_795_424_400_000);
+
+fn browser() -> reqwest::Client {
+    relais_server::tls::client_builder(&relais_server::tls::default_tls())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn log_in(
+    app: &TestApp,
+    c: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    c.post(format!("{}/login", app.url))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("next", "/inbox?view=unassigned"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+fn session_of(r: &reqwest::Response) -> String {
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_owned()
+}
+
+fn csrf_in(html: &str) -> String {
+    let at = html.find("name=\"_csrf\" value=\"").expect("a CSRF field") + 20;
+    html[at..at + 32].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_sign_in_see_their_inbox_switch_presence_and_sign_out_with_csrf_on_every_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    login_agent(&app, "ana@example.com", "agent", &["support"]).await;
+    login_agent(&app, "nora@example.com", "agent", &["sales-north"]).await;
+    let c = browser();
+    let get = |path: &str, cookie: Option<&str>| {
+        let mut r = c.get(format!("{}{path}", app.url));
+        if let Some(k) = cookie {
+            r = r.header("cookie", k);
+        }
+        r.send()
+    };
+
+    // Not signed in: the pages send to the login form, which comes back after.
+    let r = get("/inbox?view=pending", None).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/login?next=%2Finbox%3Fview%3Dpending"
+    );
+    let r = get("/login", None).await.unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    let html = r.text().await.unwrap();
+    for name in [
+        "<label for=\"email\">Email</label>",
+        "<label for=\"password\">Password</label>",
+        ">Log in</button>",
+    ] {
+        assert!(html.contains(name), "{name}");
+    }
+
+    // A customer asks for a human: the support team's conversation.
+    let (s, _) = app
+        .converse(json!({ "sender": "+33600000001", "text": "je veux parler à un conseiller" }))
+        .await;
+    assert_eq!(s, 200);
+
+    // A wrong password is said on the form (401), not a JSON error.
+    let r = log_in(&app, &c, "ana@example.com", "wrong password, sorry").await;
+    let status = r.status();
+    let body = r.text().await.unwrap();
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("role=\"alert\""), "{body}");
+    let r = log_in(&app, &c, "ana@example.com", "correct horse battery staple").await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/inbox?view=unassigned");
+    let ana = session_of(&r);
+
+    let html = get("/inbox?view=unassigned", Some(&ana))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for link in [
+        "Inbox",
+        "Dashboard",
+        "Flows",
+        "Teams",
+        "Channels",
+        "Settings",
+    ] {
+        assert!(html.contains(&format!(">{link}</a>")), "{link}");
+    }
+    for view in ["Mine", "Unassigned", "My teams", "Pending", "Solved"] {
+        assert!(html.contains(&format!(">{view}</a>")), "{view}");
+    }
+    assert!(
+        !html.contains(">All</a>"),
+        "All is for supervisors and admins"
+    );
+    assert!(html.contains("aria-label=\"Presence\""));
+    assert!(
+        html.contains("href=\"/conversations/"),
+        "the support conversation is listed: {html}"
+    );
+
+    // Another team's agent never sees it.
+    let r = log_in(&app, &c, "nora@example.com", "correct horse battery staple").await;
+    let chloe = session_of(&r);
+    for view in ["mine", "unassigned", "my_teams", "pending", "solved", "all"] {
+        let html = get(&format!("/inbox?view={view}"), Some(&chloe))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!html.contains("href=\"/conversations/"), "{view}: {html}");
+    }
+
+    // Presence: a form with its CSRF token; without it, refused.
+    let csrf = csrf_in(
+        &get("/inbox", Some(&ana))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let post = |path: &str, cookie: &str, form: Vec<(&'static str, String)>| {
+        c.post(format!("{}{path}", app.url))
+            .header("cookie", cookie.to_owned())
+            .form(&form)
+            .send()
+    };
+    let r = post("/presence", &ana, vec![("presence", "away".into())])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = post(
+        "/presence",
+        &ana,
+        vec![("presence", "away".into()), ("_csrf", "0".repeat(32))],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = post(
+        "/presence",
+        &ana,
+        vec![("presence", "away".into()), ("_csrf", csrf.clone())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let html = get("/inbox", Some(&ana))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<option value=\"away\" selected>"), "{html}");
+    // Chloé's token is not Ana's: her form cannot carry Ana's CSRF token.
+    let r = post(
+        "/presence",
+        &chloe,
+        vec![("presence", "offline".into()), ("_csrf", csrf.clone())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Signing out ends the session: the cookie no longer opens a page.
+    let r = post("/logout", &ana, vec![]).await.unwrap();
+    assert_eq!(r.status(), 403, "no CSRF token, no logout");
+    let r = post("/logout", &ana, vec![("_csrf", csrf)]).await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(get("/inbox", Some(&ana)).await.unwrap().status(), 303);
+
+    // A login may only come back to a page of this site.
+    let r = c
+        .post(format!("{}/login", app.url))
+        .form(&[
+            ("email", "nora@example.com"),
+            ("password", "correct horse battery staple"),
+            ("next", "//evil.example/x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/inbox");
+    app.stop().await;
+}

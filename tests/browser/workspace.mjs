@@ -1,0 +1,82 @@
+// The agent workspace's first pages in a real browser against `relais demo`: the login
+// form by keyboard, the inbox and its views, the presence switch, logging out.
+// Run by `cargo test` (crates/relais-server/tests/it/browser.rs) with RELAIS_BIN set.
+
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { strict as assert } from "node:assert";
+
+const BIN = process.env.RELAIS_BIN;
+if (!BIN) throw new Error("set RELAIS_BIN to the relais binary");
+const SHOTS = process.env.SCREENSHOTS || mkdtempSync(join(tmpdir(), "relais-shots-"));
+mkdirSync(SHOTS, { recursive: true });
+const STEP = 10_000;
+function ok(what) { console.log("ok   " + what); }
+
+const port = await new Promise((resolve) => {
+  const s = createServer();
+  s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
+});
+const server = spawn(BIN, ["demo", "--json", "--data", mkdtempSync(join(tmpdir(), "relais-ws-")), "--listen", `127.0.0.1:${port}`], {
+  stdio: ["ignore", "pipe", "inherit"],
+});
+const demo = await new Promise((resolve, reject) => {
+  let out = "";
+  server.stdout.on("data", (d) => { out += d; const nl = out.indexOf("\n"); if (nl >= 0) resolve(JSON.parse(out.slice(0, nl))); });
+  server.on("exit", (c) => reject(new Error(`relais demo exited with ${c}`)));
+});
+const creds = demo.credentials;
+
+// A web chat customer waits for an agent, so that the inbox has a row.
+await fetch(`${demo.url}/api/v1/channels/demo/converse`, {
+  method: "POST",
+  headers: { Authorization: `Bearer ${creds.channel_token}`, "Content-Type": "application/json" },
+  body: JSON.stringify({ sender: "zoe", text: "je veux parler à un conseiller" }),
+});
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] });
+try {
+  for (const [name, viewport] of [["desktop", { width: 1200, height: 760 }], ["phone", { width: 390, height: 844 }]]) {
+    const context = await browser.newContext({ locale: "en-US", viewport, isMobile: name === "phone" });
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`${demo.url}/`);
+    // Sent to the login form; filled and sent from the keyboard.
+    await page.getByLabel("Email").waitFor({ timeout: STEP });
+    if (name === "desktop") await page.screenshot({ path: join(SHOTS, "login-desktop.png") });
+    await page.getByLabel("Email").fill(creds.admin_email);
+    await page.getByLabel("Password").fill(creds.admin_password);
+    await page.getByLabel("Password").press("Enter");
+    await page.getByRole("heading", { name: "Inbox" }).waitFor({ timeout: STEP });
+    for (const link of ["Inbox", "Dashboard", "Flows", "Teams", "Channels", "Settings"]) {
+      assert.equal(await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: link, exact: true }).count(), 1, link);
+    }
+    await page.getByRole("link", { name: "All", exact: true }).click();
+    await page.locator(".rows a").first().waitFor({ timeout: STEP });
+    assert.equal(await page.getByRole("combobox", { name: "Presence" }).count(), 1);
+    await page.screenshot({ path: join(SHOTS, `inbox-${name}.png`), fullPage: false });
+    const scrolls = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    assert.equal(scrolls, false, "no horizontal scrolling");
+    // Presence, then logging out.
+    await page.getByRole("combobox", { name: "Presence" }).selectOption("away");
+    await page.getByRole("button", { name: "Set" }).click();
+    await page.getByRole("heading", { name: "Inbox" }).waitFor({ timeout: STEP });
+    assert.equal(await page.getByRole("combobox", { name: "Presence" }).inputValue(), "away");
+    await page.getByRole("button", { name: /Log out/ }).click();
+    await page.getByLabel("Email").waitFor({ timeout: STEP });
+    await page.goto(`${demo.url}/inbox`);
+    await page.getByLabel("Email").waitFor({ timeout: STEP });
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
+  ok("an admin logs in by keyboard, sees the inbox and its views, sets presence and logs out (desktop and phone)");
+  ok(`screenshots in ${SHOTS}`);
+} finally {
+  await browser.close();
+  server.kill("SIGKILL");
+}
