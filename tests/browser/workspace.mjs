@@ -62,6 +62,12 @@ try {
     await page.screenshot({ path: join(SHOTS, `inbox-${name}.png`), fullPage: false });
     const scrolls = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
     assert.equal(scrolls, false, "no horizontal scrolling");
+    // Each row is one link to its conversation: the transcript.
+    await page.locator(".rows a").first().click();
+    await page.getByText("je veux parler à un conseiller").waitFor({ timeout: STEP });
+    await page.screenshot({ path: join(SHOTS, `conversation-${name}.png`) });
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth), false);
+    await page.goBack();
     // Presence, then logging out.
     await page.getByRole("combobox", { name: "Presence" }).selectOption("away");
     await page.getByRole("button", { name: "Set" }).click();

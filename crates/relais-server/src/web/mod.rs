@@ -33,6 +33,27 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/presence", post(presence))
         .route("/inbox", get(inbox))
+        .route("/conversations/{id}", get(conversation))
+        .route(
+            "/dashboard",
+            get(|who: Signed| async move { soon(&who, "Dashboard") }),
+        )
+        .route(
+            "/flows",
+            get(|who: Signed| async move { soon(&who, "Flows") }),
+        )
+        .route(
+            "/teams",
+            get(|who: Signed| async move { soon(&who, "Teams") }),
+        )
+        .route(
+            "/channels",
+            get(|who: Signed| async move { soon(&who, "Channels") }),
+        )
+        .route(
+            "/settings",
+            get(|who: Signed| async move { soon(&who, "Settings") }),
+        )
         .route("/assets/app.css", get(style))
 }
 
@@ -351,6 +372,107 @@ async fn inbox(State(s): State<AppState>, who: Signed, Query(q): Query<InboxQuer
     let main =
         format!("<h1>Inbox</h1><nav class=\"views\" aria-label=\"Views\">{tabs}</nav>{rows}");
     page(StatusCode::OK, frame(&who, "Inbox", "Inbox", &main))
+}
+
+/// A section not built yet says so, inside the frame.
+fn soon(who: &Signed, section: &str) -> Response {
+    page(
+        StatusCode::OK,
+        frame(
+            who,
+            section,
+            section,
+            &format!(
+                "<h1>{section}</h1><p class=\"empty\">This page is not built yet; the JSON API \
+                 (<a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>) does what it will do.</p>"
+            ),
+        ),
+    )
+}
+
+/// A conversation, read-only for now: its transcript and where it stands. What the
+/// viewer may not see is "not found", as in the API (the same store query).
+async fn conversation(
+    State(s): State<AppState>,
+    who: Signed,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Response {
+    let viewer = Viewer {
+        agent: who.agent.id,
+        role: who.agent.role,
+    };
+    let id = relais_core::id::ConversationId(id);
+    let found = match s.rt.store.desk_open(viewer, id).await {
+        Ok(f) => f,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let Some(c) = found else {
+        return page(
+            StatusCode::NOT_FOUND,
+            frame(
+                &who,
+                "Inbox",
+                "Not found",
+                "<h1>Not found</h1><p class=\"empty\">No such conversation, or not one you may see.</p>",
+            ),
+        );
+    };
+    let messages = match s.rt.store.messages(id).await {
+        Ok(m) => m,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let conv = &c.view.conversation;
+    let name = c
+        .view
+        .contact
+        .name
+        .clone()
+        .unwrap_or_else(|| c.view.address.clone());
+    let items: String = messages
+        .iter()
+        .map(|m| {
+            use relais_core::message::{AuthorKind, Direction};
+            let (class, who) = match (m.direction, m.author) {
+                (Direction::Inbound, _) => ("them", name.as_str()),
+                (Direction::Note, _) => ("note", "Note"),
+                (_, AuthorKind::Agent) => ("agent", "Agent"),
+                (_, AuthorKind::Bot) => ("bot", "Bot"),
+                _ => ("bot", "Relais"),
+            };
+            format!(
+                "<li class=\"{class}\"><span class=\"by\">{who}</span><p>{text}</p>\
+                 <span class=\"meta\">{channel}{status}</span></li>",
+                who = escape(who),
+                text = escape(&m.text),
+                channel = escape(m.channel.as_str()),
+                status = m
+                    .status
+                    .map(|st| format!(" · {}", st.as_str()))
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    let reason = conv
+        .escalation_reason
+        .as_deref()
+        .map(|r| format!(" · handed over: {}", escape(r)))
+        .unwrap_or_default();
+    let main = format!(
+        "<h1>{title}</h1><p class=\"facts\"><span class=\"status {status}\">{status}</span> \
+         {channel}{team}{reason}</p><ol class=\"transcript\">{items}</ol>\
+         <p class=\"empty\">Replying from this page is not built yet: use \
+         <code>POST /api/v1/conversations/{id}/reply</code>.</p>",
+        title = escape(&name),
+        status = conv.status.as_str(),
+        channel = escape(conv.channel.as_str()),
+        team = conv
+            .team
+            .as_deref()
+            .map(|t| format!(" · team {}", escape(t)))
+            .unwrap_or_default(),
+        id = conv.id,
+    );
+    page(StatusCode::OK, frame(&who, "Inbox", &name, &main))
 }
 
 /// "3 min", "2 h", "4 d".

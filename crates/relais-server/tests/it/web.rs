@@ -149,6 +149,19 @@ async fn agents_sign_in_see_their_inbox_switch_presence_and_sign_out_with_csrf_o
         assert!(!html.contains("href=\"/conversations/"), "{view}: {html}");
     }
 
+    // The conversation page shows the transcript to Ana, and "not found" to Chloé.
+    let at = html.find("href=\"/conversations/").unwrap() + 6;
+    let path = html[at..].split('"').next().unwrap().to_owned();
+    let r = get(&path, Some(&ana)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("je veux parler à un conseiller"), "{page}");
+    assert_eq!(get(&path, Some(&chloe)).await.unwrap().status(), 404);
+    for section in ["/dashboard", "/flows", "/teams", "/channels", "/settings"] {
+        let r = get(section, Some(&ana)).await.unwrap();
+        assert_eq!(r.status(), 200, "{section}");
+    }
+
     // Presence: a form with its CSRF token; without it, refused.
     let csrf = csrf_in(
         &get("/inbox", Some(&ana))
