@@ -81,6 +81,37 @@ try {
     await context.close();
   }
   ok("an admin logs in by keyboard, sees the inbox and its views, sets presence and logs out (desktop and phone)");
+
+  // The whole path: a web chat customer asks for an agent; the agent, in the browser,
+  // opens the conversation, claims it and replies; the customer sees the reply live;
+  // the agent solves and the survey reaches the customer.
+  const customer = await (await browser.newContext({ locale: "en-US" })).newPage();
+  await customer.goto(demo.webchat_url);
+  await customer.getByRole("textbox", { name: "Message" }).fill("Hello");
+  await customer.keyboard.press("Enter");
+  await customer.getByRole("button", { name: "Talk to an agent" }).click({ timeout: STEP });
+  await customer.locator(".msg.bot").nth(2).waitFor({ timeout: STEP });
+  const agent = await (await browser.newContext({ locale: "en-US", viewport: { width: 1200, height: 800 } })).newPage();
+  await agent.goto(`${demo.url}/inbox?view=all`);
+  await agent.getByLabel("Email").fill(creds.admin_email);
+  await agent.getByLabel("Password").fill(creds.admin_password);
+  await agent.getByRole("button", { name: "Log in" }).click();
+  await agent.getByRole("link", { name: /Visitor/ }).first().click({ timeout: STEP });
+  // The demo agent is online, so the handoff may already be hers: claim only if offered.
+  await agent.getByRole("textbox", { name: "Reply" }).waitFor({ timeout: STEP });
+  if (await agent.getByRole("button", { name: "Claim" }).count()) await agent.getByRole("button", { name: "Claim" }).click();
+  await agent.getByRole("textbox", { name: "Reply" }).fill("Hi, this is the support team. How can I help?");
+  await agent.getByRole("button", { name: "Send" }).click();
+  await customer.getByText("Hi, this is the support team.", { exact: false }).waitFor({ timeout: STEP });
+  await agent.screenshot({ path: join(SHOTS, "conversation-reply-desktop.png") });
+  const before = await customer.locator(".msg").count();
+  await agent.getByRole("button", { name: "Solve" }).click();
+  await agent.getByRole("button", { name: "Reopen" }).waitFor({ timeout: STEP });
+  await customer.waitForFunction((n) => document.querySelectorAll(".msg").length > n, before, { timeout: STEP });
+  const survey = await customer.locator(".msg").last().innerText();
+  assert.match(survey, /1.*5|rate|note/i, survey);
+  await customer.screenshot({ path: join(SHOTS, "webchat-survey.png") });
+  ok("a web chat customer reaches an agent who claims, replies (seen live) and solves; the survey reaches the customer");
   ok(`screenshots in ${SHOTS}`);
 } finally {
   await browser.close();

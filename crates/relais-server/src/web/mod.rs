@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/presence", post(presence))
         .route("/inbox", get(inbox))
         .route("/conversations/{id}", get(conversation))
+        .route("/conversations/{id}/act", post(act))
         .route(
             "/dashboard",
             get(|who: Signed| async move { soon(&who, "Dashboard") }),
@@ -344,14 +345,7 @@ async fn inbox(State(s): State<AppState>, who: Signed, Query(q): Query<InboxQuer
             .iter()
             .map(|c| {
                 let conv = &c.view.conversation;
-                // Agents see who wrote: the name, else the address (a web chat visitor
-                // has only an opaque one: shown short).
-                let who = c.view.contact.name.clone().unwrap_or_else(|| {
-                    match c.view.address.strip_prefix("v-") {
-                        Some(v) => format!("Visitor {}", &v[..v.len().min(6)]),
-                        None => c.view.address.clone(),
-                    }
-                });
+                let who = display_name(&c.view);
                 let waiting = c
                     .queued_at
                     .map(|t| format!("waiting {}", since(now.0 - t.0)))
@@ -390,12 +384,110 @@ fn soon(who: &Signed, section: &str) -> Response {
     )
 }
 
-/// A conversation, read-only for now: its transcript and where it stands. What the
+#[derive(Deserialize)]
+struct ConversationQuery {
+    /// What the last action could not do, said on the page.
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// An agent's action from the conversation page: reply, note, claim, pending, solve.
+/// One form, one CSRF token; the reply's hidden id makes a double submit send once.
+async fn act(
+    State(s): State<AppState>,
+    who: Signed,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    body: Bytes,
+) -> Response {
+    use relais_store::{Act, DeskAction};
+    let f = form(&body);
+    if !session::csrf_ok(&who.token, field(&f, "_csrf")) {
+        return session::forbidden(
+            "this form is out of date (CSRF token missing or wrong); reload the page",
+        );
+    }
+    let back = |error: Option<&str>| {
+        let q = error
+            .map(|e| {
+                let e: String = url::form_urlencoded::byte_serialize(e.as_bytes()).collect();
+                format!("?error={e}")
+            })
+            .unwrap_or_default();
+        Redirect::to(&format!("/conversations/{id}{q}")).into_response()
+    };
+    let text = field(&f, "text").unwrap_or_default().trim().to_owned();
+    let needs_text = |text: String| {
+        if text.is_empty() {
+            Err("write something first")
+        } else if text.chars().count() > 4096 {
+            Err("at most 4096 characters")
+        } else {
+            Ok(text)
+        }
+    };
+    let act = match field(&f, "action") {
+        Some("reply") => match needs_text(text) {
+            Ok(text) => Act::Reply {
+                text,
+                client_id: field(&f, "client_id")
+                    .filter(|c| !c.is_empty() && c.len() <= 100)
+                    .map(str::to_owned),
+                pending: false,
+                media: None,
+                template: None,
+            },
+            Err(e) => return back(Some(e)),
+        },
+        Some("note") => match needs_text(text) {
+            Ok(text) => Act::Note { text },
+            Err(e) => return back(Some(e)),
+        },
+        Some("claim") => Act::Claim,
+        Some("pending") => Act::SetPending,
+        Some("solve") => Act::Solve,
+        Some("reopen") => Act::Reopen,
+        _ => return back(Some("unknown action")),
+    };
+    if let Err(e) = s.rt.seen(who.agent.id).await {
+        return ApiError::from(e).into_response();
+    }
+    let done =
+        s.rt.act(DeskAction {
+            viewer: Viewer {
+                agent: who.agent.id,
+                role: who.agent.role,
+            },
+            conversation: relais_core::id::ConversationId(id),
+            act,
+            now: relais_core::Timestamp(0),
+        })
+        .await;
+    match done {
+        Ok(_) => back(None),
+        Err(relais_store::Error::WindowClosed { reason }) => back(Some(&reason)),
+        Err(e) => match ApiError::from(e) {
+            ApiError::NotFound(_) => page(
+                StatusCode::NOT_FOUND,
+                frame(
+                    &who,
+                    "Inbox",
+                    "Not found",
+                    "<h1>Not found</h1><p class=\"empty\">No such conversation, or not one you may see.</p>",
+                ),
+            ),
+            ApiError::Conflict(m) | ApiError::Forbidden(m) => back(Some(&m)),
+            other => other.into_response(),
+        },
+    }
+}
+
+/// A conversation: its transcript, where it stands, and the agent's actions. What the
 /// viewer may not see is "not found", as in the API (the same store query).
 async fn conversation(
     State(s): State<AppState>,
     who: Signed,
     axum::extract::Path(id): axum::extract::Path<i64>,
+    Query(q): Query<ConversationQuery>,
 ) -> Response {
     let viewer = Viewer {
         agent: who.agent.id,
@@ -457,11 +549,38 @@ async fn conversation(
         .as_deref()
         .map(|r| format!(" · handed over: {}", escape(r)))
         .unwrap_or_default();
+    use relais_core::ticket::Status;
+    let error = q
+        .error
+        .as_deref()
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    // "Claim" only where the viewer can claim: waiting, nobody's yet.
+    let claim = if conv.assignee.is_none() && conv.status == Status::Open {
+        "<button type=\"submit\" name=\"action\" value=\"claim\" class=\"second\">Claim</button>"
+    } else {
+        ""
+    };
+    let state_buttons = match conv.status {
+        Status::Solved | Status::Closed => {
+            "<button type=\"submit\" name=\"action\" value=\"reopen\" class=\"second\">Reopen</button>"
+        }
+        _ => {
+            "<button type=\"submit\" name=\"action\" value=\"pending\" class=\"second\">Pending</button>\
+             <button type=\"submit\" name=\"action\" value=\"solve\" class=\"second\">Solve</button>"
+        }
+    };
+    let client_id = hex::encode(rand::random::<[u8; 12]>());
     let main = format!(
         "<h1>{title}</h1><p class=\"facts\"><span class=\"status {status}\">{status}</span> \
-         {channel}{team}{reason}</p><ol class=\"transcript\">{items}</ol>\
-         <p class=\"empty\">Replying from this page is not built yet: use \
-         <code>POST /api/v1/conversations/{id}/reply</code>.</p>",
+         {channel}{team}{reason}</p><ol class=\"transcript\">{items}</ol>{error}\
+         <form class=\"composer\" method=\"post\" action=\"/conversations/{id}/act\">\
+         <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"client_id\" value=\"{client_id}\">\
+         <textarea id=\"reply\" name=\"text\" rows=\"3\" aria-label=\"Reply\" placeholder=\"Reply…\" maxlength=\"4096\"></textarea>\
+         <div class=\"actions\"><button type=\"submit\" name=\"action\" value=\"reply\">Send</button>\
+         <button type=\"submit\" name=\"action\" value=\"note\" class=\"second\">Note</button>\
+         {claim}{state_buttons}</div></form>",
         title = escape(&name),
         status = conv.status.as_str(),
         channel = escape(conv.channel.as_str()),
@@ -471,6 +590,7 @@ async fn conversation(
             .map(|t| format!(" · team {}", escape(t)))
             .unwrap_or_default(),
         id = conv.id,
+        csrf = who.csrf(),
     );
     page(StatusCode::OK, frame(&who, "Inbox", &name, &main))
 }

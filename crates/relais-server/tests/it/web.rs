@@ -157,6 +157,114 @@ async fn agents_sign_in_see_their_inbox_switch_presence_and_sign_out_with_csrf_o
     let page = r.text().await.unwrap();
     assert!(page.contains("je veux parler à un conseiller"), "{page}");
     assert_eq!(get(&path, Some(&chloe)).await.unwrap().status(), 404);
+    // Chloé cannot act on it either.
+    let act = |cookie: &str, form: Vec<(&'static str, String)>| {
+        c.post(format!("{}{path}/act", app.url))
+            .header("cookie", cookie.to_owned())
+            .form(&form)
+            .send()
+    };
+    let chloe_csrf = {
+        let h = get("/inbox", Some(&chloe))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        csrf_in(&h)
+    };
+    let r = act(
+        &chloe,
+        vec![("_csrf", chloe_csrf), ("action", "claim".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 404);
+    // Ana claims, replies (a double submit sends once), notes and solves from the page.
+    assert!(page.contains(">Claim</button>") && page.contains(">Send</button>"));
+    assert!(page.contains("aria-label=\"Reply\""));
+    let csrf = csrf_in(&page);
+    let r = act(&ana, vec![("action", "claim".into())]).await.unwrap();
+    assert_eq!(r.status(), 403, "no CSRF token");
+    let r = act(
+        &ana,
+        vec![("_csrf", csrf.clone()), ("action", "claim".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = get(&path, Some(&ana)).await.unwrap().text().await.unwrap();
+    assert!(
+        !page.contains(">Claim</button>"),
+        "claimed: no Claim button"
+    );
+    for _ in 0..2 {
+        let r = act(
+            &ana,
+            vec![
+                ("_csrf", csrf.clone()),
+                ("action", "reply".into()),
+                ("client_id", "form-1".into()),
+                (
+                    "text",
+                    "Bonjour, Ana du support. Je regarde votre commande.".into(),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 303);
+    }
+    let r = act(
+        &ana,
+        vec![
+            ("_csrf", csrf.clone()),
+            ("action", "reply".into()),
+            ("text", "  ".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(
+        r.headers()["location"].to_str().unwrap().contains("error="),
+        "an empty reply is refused on the page"
+    );
+    let r = act(
+        &ana,
+        vec![
+            ("_csrf", csrf.clone()),
+            ("action", "note".into()),
+            ("text", "VIP customer".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let all = app.transcripts().await;
+    assert_eq!(
+        all.iter()
+            .filter(|m| m["text"] == "Bonjour, Ana du support. Je regarde votre commande.")
+            .count(),
+        1,
+        "a double submit sends once"
+    );
+    assert!(
+        all.iter()
+            .any(|m| m["text"] == "VIP customer" && m["direction"] == "note")
+    );
+    let r = act(
+        &ana,
+        vec![("_csrf", csrf.clone()), ("action", "solve".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = get(&path, Some(&ana)).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("status solved") && page.contains(">Reopen</button>"),
+        "{page}"
+    );
+
     for section in ["/dashboard", "/flows", "/teams", "/channels", "/settings"] {
         let r = get(section, Some(&ana)).await.unwrap();
         assert_eq!(r.status(), 200, "{section}");
