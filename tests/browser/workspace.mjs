@@ -111,7 +111,7 @@ try {
   const survey = await customer.locator(".msg").last().innerText();
   assert.match(survey, /1.*5|rate|note/i, survey);
   await customer.screenshot({ path: join(SHOTS, "webchat-survey.png") });
-  ok("a web chat customer reaches an agent who claims, replies (seen live) and solves; the survey reaches the customer");
+  ok("a web chat customer reaches an agent who replies from the page (seen live) and solves; the survey reaches the customer");
   ok(`screenshots in ${SHOTS}`);
 } finally {
   await browser.close();

@@ -514,12 +514,7 @@ async fn conversation(
         Err(e) => return ApiError::from(e).into_response(),
     };
     let conv = &c.view.conversation;
-    let name = c
-        .view
-        .contact
-        .name
-        .clone()
-        .unwrap_or_else(|| c.view.address.clone());
+    let name = display_name(&c.view);
     let items: String = messages
         .iter()
         .map(|m| {
@@ -593,6 +588,18 @@ async fn conversation(
         csrf = who.csrf(),
     );
     page(StatusCode::OK, frame(&who, "Inbox", &name, &main))
+}
+
+/// Who wrote, for agents: the contact's name, else their address (a web chat visitor
+/// has only an opaque one: shown short).
+fn display_name(v: &relais_store::ConversationView) -> String {
+    v.contact
+        .name
+        .clone()
+        .unwrap_or_else(|| match v.address.strip_prefix("v-") {
+            Some(id) => format!("Visitor {}", &id[..id.len().min(6)]),
+            None => v.address.clone(),
+        })
 }
 
 /// "3 min", "2 h", "4 d".
