@@ -92,12 +92,14 @@ try {
   await customer.getByRole("button", { name: "Talk to an agent" }).click({ timeout: STEP });
   await customer.locator(".msg.bot").nth(2).waitFor({ timeout: STEP });
   const agent = await (await browser.newContext({ locale: "en-US", viewport: { width: 1200, height: 800 } })).newPage();
-  await agent.goto(`${demo.url}/inbox?view=all`);
-  await agent.getByLabel("Email").fill(creds.admin_email);
-  await agent.getByLabel("Password").fill(creds.admin_password);
+  // The demo agent (support team, online) logs in with the password the demo printed.
+  assert.ok(creds.agent_password, "the demo prints the agent's password");
+  await agent.goto(`${demo.url}/inbox?view=mine`);
+  await agent.getByLabel("Email").fill(creds.agent_email);
+  await agent.getByLabel("Password").fill(creds.agent_password);
   await agent.getByRole("button", { name: "Log in" }).click();
   await agent.getByRole("link", { name: /Visitor/ }).first().click({ timeout: STEP });
-  // The demo agent is online, so the handoff may already be hers: claim only if offered.
+  // She is online, so the handoff was assigned to her; she would claim it otherwise.
   await agent.getByRole("textbox", { name: "Reply" }).waitFor({ timeout: STEP });
   if (await agent.getByRole("button", { name: "Claim" }).count()) await agent.getByRole("button", { name: "Claim" }).click();
   await agent.getByRole("textbox", { name: "Reply" }).fill("Hi, this is the support team. How can I help?");

@@ -25,6 +25,8 @@ pub struct DemoCredentials {
     pub admin_token: String,
     /// A demo agent of the support team (from teams.yaml), with an API token.
     pub agent_email: Option<String>,
+    /// Her password for the agent workspace; `None` when she already had one.
+    pub agent_password: Option<String>,
     pub agent_token: Option<String>,
 }
 
@@ -171,12 +173,12 @@ pub async fn prepare_kept(
     )
     .await?;
     // The demo workspace's first agent takes handed-off conversations at once.
-    let (agent_email, agent_token) = match store
+    let (agent_email, agent_password, agent_token) = match store
         .agent_by_email(DEMO_AGENT)
         .await
         .map_err(|e| e.to_string())?
     {
-        Some((agent, _)) => {
+        Some((agent, hash)) => {
             let token = demo_token(
                 store,
                 agent.id,
@@ -185,9 +187,22 @@ pub async fn prepare_kept(
                 now,
             )
             .await?;
-            (Some(DEMO_AGENT.to_owned()), Some(token))
+            // Agents from teams.yaml have no password: the demo gives her one, printed
+            // once, to log in to the workspace.
+            let password = match hash {
+                Some(_) => None,
+                None => {
+                    let password = auth::new_token("pw")[3..27].to_owned();
+                    store
+                        .set_password(agent.id, auth::hash_password(&password)?)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Some(password)
+                }
+            };
+            (Some(DEMO_AGENT.to_owned()), password, Some(token))
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     if let Some(path) = keep {
         write_kept(
@@ -206,6 +221,7 @@ pub async fn prepare_kept(
         admin_password,
         admin_token,
         agent_email,
+        agent_password,
         agent_token,
     })
 }
@@ -230,6 +246,7 @@ pub fn banner(url: &str, webchat: Option<&str>, data: &Path, c: &DemoCredentials
     format!(
         "Relais demo is running at {url}\n\
          {chat}\
+         \x20 agent workspace: {url}/ (log in as {email} / {password}{agent_login})\n\
          \x20 data folder : {data}\n\
          \x20 REST channel: {channel}\n\
          \x20 admin login : {email} / {password}\n\n\
@@ -240,6 +257,10 @@ pub fn banner(url: &str, webchat: Option<&str>, data: &Path, c: &DemoCredentials
          \x20 curl -s $RELAIS_URL/api/v1/conversations -H \"Authorization: Bearer $RELAIS_ADMIN_TOKEN\"\n\
          {agent}\n\
          Press Ctrl-C to stop.\n",
+        agent_login = match (&c.agent_email, &c.agent_password) {
+            (Some(e), Some(p)) => format!(", or as the agent {e} / {p}"),
+            _ => String::new(),
+        },
         chat = match webchat {
             Some(w) => format!("\n  Chat with the demo bot in your browser: {w}\n\n"),
             None => String::new(),

@@ -547,6 +547,11 @@ impl<B: Backend> Admin for SqlStore<B> {
         self.write(move |tx| tx.insert_agent(&agent)).await
     }
 
+    async fn set_password(&self, agent: AgentId, password_hash: String) -> Result<bool> {
+        self.write(move |tx| tx.set_password(agent, &password_hash))
+            .await
+    }
+
     async fn agent_by_email(&self, email: &str) -> Result<Option<(Agent, Option<String>)>> {
         let email = email.to_owned();
         self.read(move |tx| tx.agent_by_email(&email)).await

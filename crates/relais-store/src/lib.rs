@@ -347,6 +347,9 @@ pub trait Admin: Send + Sync {
 
     async fn agent_by_email(&self, email: &str) -> Result<Option<(Agent, Option<String>)>>;
 
+    /// Sets an agent's password (an argon2id PHC string); `false`: no such agent.
+    async fn set_password(&self, agent: AgentId, password_hash: String) -> Result<bool>;
+
     async fn agents(&self) -> Result<Vec<Agent>>;
 
     async fn create_token(&self, token: NewToken) -> Result<TokenInfo>;

@@ -220,6 +220,20 @@ async fn relais_demo_reuses_its_tokens_on_a_folder_it_set_up() {
     assert_eq!(creds(&a, "channel_token"), creds(&b, "channel_token"));
     let client = relais_server::tls::client();
     let url = b["url"].as_str().unwrap();
+    // The demo agent's password is made once and printed once; it opens the workspace.
+    assert!(a["credentials"]["agent_password"].is_string(), "{a}");
+    assert!(b["credentials"]["agent_password"].is_null(), "{b}");
+    assert_eq!(
+        b["webchat_url"].as_str().unwrap(),
+        format!("{url}/webchat/web")
+    );
+    let r = client
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "email": creds(&a, "agent_email"), "password": creds(&a, "agent_password") }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the printed agent password logs in");
     let r = client
         .get(format!("{url}/api/v1/tokens"))
         .bearer_auth(creds(&b, "admin_token"))

@@ -3,6 +3,13 @@
 use super::*;
 
 impl Tx<'_> {
+    pub fn set_password(&mut self, agent: AgentId, password_hash: &str) -> Result<bool> {
+        Ok(self.c.execute(
+            "UPDATE agents SET password_hash = $1 WHERE id = $2",
+            &[password_hash.into(), agent.0.into()],
+        )? > 0)
+    }
+
     // ---- channels, agents, tokens ---------------------------------------------------
 
     pub fn insert_channel(&mut self, ch: &NewChannel) -> Result<()> {
