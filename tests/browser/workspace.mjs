@@ -103,8 +103,17 @@ try {
   await agent.getByRole("textbox", { name: "Reply" }).waitFor({ timeout: STEP });
   if (await agent.getByRole("button", { name: "Claim" }).count()) await agent.getByRole("button", { name: "Claim" }).click();
   await agent.getByRole("textbox", { name: "Reply" }).fill("Hi, this is the support team. How can I help?");
-  await agent.getByRole("button", { name: "Send" }).click();
+  await agent.getByRole("textbox", { name: "Reply" }).press("Enter");
   await customer.getByText("Hi, this is the support team.", { exact: false }).waitFor({ timeout: STEP });
+  ok("Enter sends the agent's reply; the customer sees it live");
+  // The customer answers: it appears on the agent's open page without a reload.
+  await agent.getByRole("textbox", { name: "Reply" }).waitFor({ timeout: STEP });
+  await agent.evaluate(() => { window.__notReloaded = true; });
+  await customer.getByRole("textbox", { name: "Message" }).fill("Thanks! Where is my parcel A123?");
+  await customer.keyboard.press("Enter");
+  await agent.getByText("Where is my parcel A123?").waitFor({ timeout: STEP });
+  assert.equal(await agent.evaluate(() => window.__notReloaded), true, "updated live, not reloaded");
+  ok("the customer's answer appears live on the agent's conversation page");
   await agent.screenshot({ path: join(SHOTS, "conversation-reply-desktop.png") });
   const before = await customer.locator(".msg").count();
   await agent.getByRole("button", { name: "Solve" }).click();
@@ -114,6 +123,19 @@ try {
   assert.match(survey, /1.*5|rate|note/i, survey);
   await customer.screenshot({ path: join(SHOTS, "webchat-survey.png") });
   ok("a web chat customer reaches an agent who replies from the page (seen live) and solves; the survey reaches the customer");
+
+  // The inbox follows the stream: a new customer's handoff appears without a reload.
+  await agent.goto(`${demo.url}/inbox?view=mine`);
+  const rowsBefore = await agent.locator(".rows a").count();
+  await agent.evaluate(() => { window.__notReloaded = true; });
+  const second = await (await browser.newContext({ locale: "en-US" })).newPage();
+  await second.goto(demo.webchat_url);
+  await second.getByRole("textbox", { name: "Message" }).fill("Hello");
+  await second.keyboard.press("Enter");
+  await second.getByRole("button", { name: "Talk to an agent" }).click({ timeout: STEP });
+  await agent.waitForFunction((n) => document.querySelectorAll(".rows a").length > n, rowsBefore, { timeout: STEP });
+  assert.equal(await agent.evaluate(() => window.__notReloaded), true, "updated live, not reloaded");
+  ok("a new handoff appears in the agent's inbox live");
   ok(`screenshots in ${SHOTS}`);
 } finally {
   await browser.close();

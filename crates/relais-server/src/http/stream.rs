@@ -30,9 +30,9 @@ pub fn routes() -> Router<AppState> {
 const TEAMS_FRESH: Duration = Duration::from_secs(30);
 const CATCH_UP_BATCH: u32 = 500;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct StreamQuery {
+pub(crate) struct StreamQuery {
     /// Start after this event id (default: now, or the `Last-Event-ID` header).
     #[serde(default)]
     after: Option<i64>,
@@ -50,7 +50,7 @@ struct Follower {
     _slot: Slot,
 }
 
-async fn stream_events(
+pub(crate) async fn stream_events(
     State(s): State<AppState>,
     caller: Caller,
     headers: HeaderMap,

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use session::Signed;
 
 const APP_CSS: &str = include_str!("../../web/app.css");
+const APP_JS: &str = include_str!("../../web/app.js");
 /// No inline script or style anywhere: the pages carry this policy.
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -56,6 +57,35 @@ pub fn routes() -> Router<AppState> {
             get(|who: Signed| async move { soon(&who, "Settings") }),
         )
         .route("/assets/app.css", get(style))
+        .route("/assets/app.js", get(script))
+        .route("/live", get(live))
+}
+
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        APP_JS,
+    )
+        .into_response()
+}
+
+/// The live stream for the pages: the API's own (`/api/v1/stream`, the same filter by
+/// visibility and caps), opened with the session cookie, since a browser's
+/// EventSource cannot send a bearer token. Read-only, so no CSRF token.
+async fn live(State(s): State<AppState>, who: Signed, headers: axum::http::HeaderMap) -> Response {
+    let caller = crate::http::extract::Caller {
+        agent: who.agent,
+        token: who.info,
+    };
+    match crate::http::stream::stream_events(State(s), caller, headers, Query(Default::default()))
+        .await
+    {
+        Ok(sse) => sse.into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 async fn style() -> Response {
@@ -90,7 +120,8 @@ fn document(title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{} · Relais</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
+         <title>{} · Relais</title><link rel=\"stylesheet\" href=\"/assets/app.css\">\
+         <script src=\"/assets/app.js\" defer></script></head>\
          <body>{body}</body></html>\n",
         escape(title)
     )
@@ -339,7 +370,7 @@ async fn inbox(State(s): State<AppState>, who: Signed, Query(q): Query<InboxQuer
         .collect();
     let now = s.rt.clock.now();
     let rows: String = if list.is_empty() {
-        "<p class=\"empty\">Nothing here.</p>".to_owned()
+        "<p class=\"empty empty-inbox\">Nothing here.</p>".to_owned()
     } else {
         let items: String = list
             .iter()

@@ -149,6 +149,19 @@ async fn agents_sign_in_see_their_inbox_switch_presence_and_sign_out_with_csrf_o
         assert!(!html.contains("href=\"/conversations/"), "{view}: {html}");
     }
 
+    // The pages' live stream opens with the session cookie only (Chloé's: opening it
+    // puts an agent online, which would hand Ana the waiting conversation).
+    assert_eq!(get("/live", None).await.unwrap().status(), 303);
+    let r = get("/live", Some(&chloe)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    drop(r);
+    let js = get("/assets/app.js", None).await.unwrap();
+    assert_eq!(
+        js.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+
     // The conversation page shows the transcript to Ana, and "not found" to Chloé.
     let at = html.find("href=\"/conversations/").unwrap() + 6;
     let path = html[at..].split('"').next().unwrap().to_owned();
