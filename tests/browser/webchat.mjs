@@ -21,7 +21,7 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SHOTS = process.env.SCREENSHOTS || mkdtempSync(join(tmpdir(), "relais-shots-"));
 mkdirSync(SHOTS, { recursive: true });
 const DATA = mkdtempSync(join(tmpdir(), "relais-browser-"));
-const STEP = 10_000;
+const STEP = 20_000; // generous: CI shares two cores with other tests
 
 function ok(what) { console.log("ok   " + what); }
 

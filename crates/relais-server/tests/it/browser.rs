@@ -56,12 +56,10 @@ fn run(script: &str) {
     println!("{text}");
 }
 
+/// One after the other: two browsers and two servers at once on a 2-core machine make
+/// each page slow enough to flake.
 #[test]
-fn the_web_chat_works_in_a_real_browser() {
+fn the_web_chat_and_the_workspace_work_in_a_real_browser() {
     run("webchat.mjs");
-}
-
-#[test]
-fn the_workspace_pages_work_in_a_real_browser() {
     run("workspace.mjs");
 }
