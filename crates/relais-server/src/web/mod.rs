@@ -1,8 +1,9 @@
 //! The agent workspace in the browser (SPEC §9), served by Relais at `/`: pages
 //! rendered on the server from the same store queries as the JSON API (so every view
-//! obeys the same visibility rules), styles from the binary, no build step. This is the
-//! start of it: signing in and out, the page frame (navigation, presence) and the
-//! inbox. `session.rs` holds the cookie and the CSRF token.
+//! obeys the same visibility rules), styles and one small script from the binary, no
+//! build step. So far: signing in and out, the page frame (navigation, presence), the
+//! inbox and a conversation's page with the agent's actions, both following the live
+//! stream. `session.rs` holds the cookie and the CSRF token.
 
 pub mod session;
 
@@ -229,7 +230,17 @@ fn field<'a>(f: &'a [(String, String)], name: &str) -> Option<&'a str> {
     f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-async fn login(State(s): State<AppState>, ClientAddr(ip): ClientAddr, body: Bytes) -> Response {
+async fn login(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    // The login form has no session yet, so no CSRF token: a browser posting it from
+    // another site (to sign the agent into someone else's account) says so in `Origin`.
+    if !session::same_origin(&headers, s.rt.settings.public_url.as_deref()) {
+        return session::forbidden("this login form was sent from another site");
+    }
     let f = form(&body);
     let next = safe_next(field(&f, "next")).to_owned();
     let email = field(&f, "email").unwrap_or_default().to_owned();

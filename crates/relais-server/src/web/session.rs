@@ -58,6 +58,19 @@ pub fn csrf_ok(session_token: &str, submitted: Option<&str>) -> bool {
         .is_some_and(|s| s.len() == want.len() && bool::from(s.as_bytes().ct_eq(want.as_bytes())))
 }
 
+/// Whether a browser's `Origin` (when it sends one) is this site: the Host it asked, or
+/// the public URL. A request without `Origin` is not a browser's cross-site form.
+pub fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+    let authority = origin.split_once("://").map_or("", |(_, a)| a);
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    host.is_some_and(|h| h.eq_ignore_ascii_case(authority))
+        || public_url.is_some_and(|p| p.trim_end_matches('/').eq_ignore_ascii_case(&origin))
+}
+
 /// A signed-in agent on a page. Without a valid session the page answers with a
 /// redirect to the login form (which comes back here after).
 pub struct Signed {

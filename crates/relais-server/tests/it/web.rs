@@ -348,6 +348,20 @@ async fn agents_sign_in_see_their_inbox_switch_presence_and_sign_out_with_csrf_o
     );
     assert_eq!(get("/inbox", Some(&ana)).await.unwrap().status(), 303);
 
+    // A login form posted from another site is refused (login CSRF).
+    let r = c
+        .post(format!("{}/login", app.url))
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("email", "nora@example.com"),
+            ("password", "correct horse battery staple"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("set-cookie").is_none());
+
     // A login may only come back to a page of this site.
     let r = c
         .post(format!("{}/login", app.url))
