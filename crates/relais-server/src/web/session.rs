@@ -58,10 +58,20 @@ pub fn csrf_ok(session_token: &str, submitted: Option<&str>) -> bool {
         .is_some_and(|s| s.len() == want.len() && bool::from(s.as_bytes().ct_eq(want.as_bytes())))
 }
 
-/// Whether a browser's `Origin` (when it sends one) is this site: the Host it asked, or
-/// the public URL. A request without `Origin` is not a browser's cross-site form.
+/// Whether a browser says the request comes from this site. Browsers that send
+/// `Sec-Fetch-Site` say it there (`same-origin`, or `none` for a typed address);
+/// otherwise `Origin`, when it names one, must be the Host asked or the public URL
+/// (`null`, sent under our `no-referrer` policy, says nothing). A request without
+/// either is not a browser's cross-site form.
 pub fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|o| *o != "null")
+    else {
         return true;
     };
     let origin = origin.trim_end_matches('/').to_ascii_lowercase();
@@ -157,6 +167,40 @@ pub fn forbidden(message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_from_another_site_is_told_apart() {
+        let h = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        assert!(same_origin(
+            &h(&[("sec-fetch-site", "same-origin"), ("origin", "null")]),
+            None
+        ));
+        assert!(!same_origin(&h(&[("sec-fetch-site", "cross-site")]), None));
+        assert!(!same_origin(&h(&[("sec-fetch-site", "same-site")]), None));
+        assert!(same_origin(
+            &h(&[("origin", "http://relais:8080"), ("host", "relais:8080")]),
+            None
+        ));
+        assert!(!same_origin(
+            &h(&[("origin", "https://evil.example"), ("host", "relais:8080")]),
+            None
+        ));
+        assert!(same_origin(
+            &h(&[
+                ("origin", "https://support.acme.example"),
+                ("host", "10.0.0.2")
+            ]),
+            Some("https://support.acme.example/")
+        ));
+        assert!(same_origin(&h(&[("origin", "null")]), None));
+        assert!(same_origin(&h(&[]), None));
+    }
 
     #[test]
     fn the_csrf_token_follows_the_session_and_is_checked_whole() {
