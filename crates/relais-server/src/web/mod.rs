@@ -485,6 +485,14 @@ async fn act(
             Err(e) => return back(Some(e)),
         },
         Some("claim") => Act::Claim,
+        Some("transfer") => match field(&f, "team").filter(|t| !t.is_empty() && t.len() <= 64) {
+            Some(team) => Act::Transfer {
+                team: Some(team.to_owned()),
+                agent: None,
+                note: Some(text).filter(|t| !t.is_empty()),
+            },
+            None => return back(Some("choose a team to transfer to")),
+        },
         Some("pending") => Act::SetPending,
         Some("solve") => Act::Solve,
         Some("reopen") => Act::Reopen,
@@ -608,6 +616,30 @@ async fn conversation(
         }
     };
     let client_id = hex::encode(rand::random::<[u8; 12]>());
+    // Transfer: to another team's queue, the text (if any) as the note that goes with it.
+    let teams = match s.rt.store.teams().await {
+        Ok(t) => t,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let options: String = teams
+        .iter()
+        .filter(|t| conv.team.as_deref() != Some(t.team.id.as_str()))
+        .map(|t| {
+            format!(
+                "<option value=\"{}\">{}</option>",
+                escape(&t.team.id),
+                escape(&t.team.name)
+            )
+        })
+        .collect();
+    let transfer = if options.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<span class=\"transfer\"><select name=\"team\" aria-label=\"Team\">{options}</select>\
+             <button type=\"submit\" name=\"action\" value=\"transfer\" class=\"second\">Transfer</button></span>"
+        )
+    };
     let main = format!(
         "<h1>{title}</h1><p class=\"facts\"><span class=\"status {status}\">{status}</span> \
          {channel}{team}{reason}</p><ol class=\"transcript\">{items}</ol>{error}\
@@ -617,7 +649,7 @@ async fn conversation(
          <textarea id=\"reply\" name=\"text\" rows=\"3\" aria-label=\"Reply\" placeholder=\"Reply…\" maxlength=\"4096\"></textarea>\
          <div class=\"actions\"><button type=\"submit\" name=\"action\" value=\"reply\">Send</button>\
          <button type=\"submit\" name=\"action\" value=\"note\" class=\"second\">Note</button>\
-         {claim}{state_buttons}</div></form>",
+         {claim}{state_buttons}{transfer}</div></form>",
         title = escape(&name),
         status = conv.status.as_str(),
         channel = escape(conv.channel.as_str()),

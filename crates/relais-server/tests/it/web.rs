@@ -265,6 +265,72 @@ async fn agents_sign_in_see_their_inbox_switch_presence_and_sign_out_with_csrf_o
         all.iter()
             .any(|m| m["text"] == "VIP customer" && m["direction"] == "note")
     );
+    // Transfer to another team, the text going with it as a note; then back.
+    assert!(page.contains(">Transfer</button>") && page.contains("aria-label=\"Team\""));
+    let r = act(
+        &ana,
+        vec![("_csrf", csrf.clone()), ("action", "transfer".into())],
+    )
+    .await
+    .unwrap();
+    assert!(
+        r.headers()["location"].to_str().unwrap().contains("error="),
+        "no team, no transfer"
+    );
+    let r = act(
+        &ana,
+        vec![
+            ("_csrf", csrf.clone()),
+            ("action", "transfer".into()),
+            ("team", "sales-north".into()),
+            ("text", "Wants a quote for 40 units".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let moved = app.get(&format!("/api/v1{path}")).await.1;
+    assert_eq!(
+        moved["conversation"]["conversation"]["team"], "sales-north",
+        "{moved}"
+    );
+    assert!(
+        app.transcripts()
+            .await
+            .iter()
+            .any(|m| m["text"] == "Wants a quote for 40 units" && m["direction"] == "note")
+    );
+    assert_eq!(
+        get(&path, Some(&chloe)).await.unwrap().status(),
+        200,
+        "now her team's"
+    );
+    let chloe_csrf = csrf_in(
+        &get("/inbox", Some(&chloe))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let r = act(
+        &chloe,
+        vec![
+            ("_csrf", chloe_csrf),
+            ("action", "transfer".into()),
+            ("team", "support".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = act(
+        &ana,
+        vec![("_csrf", csrf.clone()), ("action", "claim".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 303);
     let r = act(
         &ana,
         vec![("_csrf", csrf.clone()), ("action", "solve".into())],
