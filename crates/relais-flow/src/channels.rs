@@ -300,24 +300,36 @@ fn is_mailbox(m: &str) -> bool {
     }
 }
 
-/// `smtp://host[:port]` or `smtps://host[:port]`.
-fn is_smtp_url(u: &str) -> bool {
-    let Some(rest) = u
-        .strip_prefix("smtps://")
-        .or_else(|| u.strip_prefix("smtp://"))
-    else {
-        return false;
+/// Where an email channel sends: `smtp://host[:port]` (STARTTLS when offered; port
+/// 587 by default) or `smtps://host[:port]` (TLS at once; port 465), as
+/// (host, port, implicit TLS). The ONE reading of the setting: channels.yaml's check
+/// and the SMTP client both use it.
+pub fn smtp_target(url: &str) -> Result<(String, u16, bool), String> {
+    let (implicit, rest) = if let Some(r) = url.strip_prefix("smtps://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("smtp://") {
+        (false, r)
+    } else {
+        return Err(format!(
+            "the `smtp` setting {url:?} must start with smtp:// or smtps://"
+        ));
     };
     let rest = rest.trim_end_matches('/');
     let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (rest, None),
+        Some((h, p)) if !h.contains(']') || h.ends_with(']') => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| format!("the `smtp` setting {url:?} has a bad port"))?,
+        ),
+        _ => (rest, if implicit { 465 } else { 587 }),
     };
-    !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'))
-        && port.is_none_or(|p| p.parse::<u16>().is_ok())
+    let host_ok = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
+    if host.is_empty() || !host_ok {
+        return Err(format!("the `smtp` setting {url:?} names no host"));
+    }
+    Ok((host.trim_matches(['[', ']']).to_owned(), port, implicit))
 }
 
 /// `http(s)://host[:port]`, nothing after it (a trailing `/` allowed).
@@ -395,7 +407,7 @@ fn setting_value(v: &Node, key: &str, shape: Shape, d: &mut Diags) -> Option<Jso
                     );
                     None
                 }
-                Shape::Smtp if !is_smtp_url(text) => {
+                Shape::Smtp if smtp_target(text).is_err() => {
                     d.error(
                         v.pos,
                         format!("`{key}` must be smtp://host[:port] (STARTTLS when offered) or smtps://host[:port] (TLS)"),

@@ -16,6 +16,21 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// A file served from the binary (a script, a stylesheet), cached briefly: a new
+/// Relais version serves new files without a stale hour.
+pub fn asset(content_type: &'static str, body: impl Into<String>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body.into(),
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

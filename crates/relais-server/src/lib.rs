@@ -14,6 +14,7 @@ pub mod guard;
 pub mod html;
 pub mod http;
 pub mod metrics;
+pub mod origin;
 pub mod redact;
 pub mod runtime;
 pub mod tls;

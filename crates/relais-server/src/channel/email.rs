@@ -555,32 +555,7 @@ pub fn html_of(text: &str) -> String {
     )
 }
 
-/// Where to send: `smtp://host[:port]` (STARTTLS when offered; port 587 by default)
-/// or `smtps://host[:port]` (TLS at once; port 465).
-pub fn smtp_target(url: &str) -> Result<(String, u16, bool), String> {
-    let (implicit, rest) = if let Some(r) = url.strip_prefix("smtps://") {
-        (true, r)
-    } else if let Some(r) = url.strip_prefix("smtp://") {
-        (false, r)
-    } else {
-        return Err(format!(
-            "the `smtp` setting {url:?} must start with smtp:// or smtps://"
-        ));
-    };
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) if !h.contains(']') || h.ends_with(']') => (
-            h,
-            p.parse::<u16>()
-                .map_err(|_| format!("the `smtp` setting {url:?} has a bad port"))?,
-        ),
-        _ => (rest, if implicit { 465 } else { 587 }),
-    };
-    if host.is_empty() {
-        return Err(format!("the `smtp` setting {url:?} names no host"));
-    }
-    Ok((host.trim_matches(['[', ']']).to_owned(), port, implicit))
-}
+pub use relais_flow::channels::smtp_target;
 
 /// How an SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

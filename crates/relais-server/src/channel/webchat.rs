@@ -96,7 +96,7 @@ pub fn origins(row: &Channel) -> Option<Vec<String>> {
     Some(
         list.iter()
             .filter_map(Value::as_str)
-            .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
+            .map(crate::origin::normalize)
             .collect(),
     )
 }
@@ -114,12 +114,8 @@ pub fn origin_allowed(
     let Some(origin) = origin else {
         return true;
     };
-    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-    let authority = origin.split_once("://").map_or("", |(_, a)| a);
-    if host.is_some_and(|h| h.eq_ignore_ascii_case(authority)) {
-        return true;
-    }
-    if public_url.is_some_and(|p| p.trim_end_matches('/').eq_ignore_ascii_case(&origin)) {
+    let origin = crate::origin::normalize(origin);
+    if crate::origin::is_this_site(&origin, host, public_url) {
         return true;
     }
     match origins(row) {

@@ -143,17 +143,7 @@ async fn page(
     Ok(res)
 }
 
-fn asset(kind: &'static str, body: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, kind),
-            // Short: a new Relais version serves new files without a stale hour.
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        body,
-    )
-        .into_response()
-}
+use crate::html::asset;
 
 async fn script(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     channel(&s, &id)?;

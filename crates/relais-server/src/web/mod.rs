@@ -28,49 +28,37 @@ const APP_JS: &str = include_str!("../../web/app.js");
 const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The sections not built yet: each says so inside the frame.
+const SOON: [(&str, &str); 5] = [
+    ("/dashboard", "Dashboard"),
+    ("/flows", "Flows"),
+    ("/teams", "Teams"),
+    ("/channels", "Channels"),
+    ("/settings", "Settings"),
+];
+
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/inbox") }))
+    let mut r = Router::new();
+    for (path, section) in SOON {
+        r = r.route(
+            path,
+            get(move |who: Signed| async move { soon(&who, section) }),
+        );
+    }
+    r.route("/", get(|| async { Redirect::to("/inbox") }))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/presence", post(presence))
         .route("/inbox", get(inbox))
         .route("/conversations/{id}", get(conversation))
         .route("/conversations/{id}/act", post(act))
-        .route(
-            "/dashboard",
-            get(|who: Signed| async move { soon(&who, "Dashboard") }),
-        )
-        .route(
-            "/flows",
-            get(|who: Signed| async move { soon(&who, "Flows") }),
-        )
-        .route(
-            "/teams",
-            get(|who: Signed| async move { soon(&who, "Teams") }),
-        )
-        .route(
-            "/channels",
-            get(|who: Signed| async move { soon(&who, "Channels") }),
-        )
-        .route(
-            "/settings",
-            get(|who: Signed| async move { soon(&who, "Settings") }),
-        )
         .route("/assets/app.css", get(style))
         .route("/assets/app.js", get(script))
         .route("/live", get(live))
 }
 
 async fn script() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        APP_JS,
-    )
-        .into_response()
+    crate::html::asset("text/javascript; charset=utf-8", APP_JS)
 }
 
 /// The live stream for the pages: the API's own (`/api/v1/stream`, the same filter by
@@ -90,14 +78,7 @@ async fn live(State(s): State<AppState>, who: Signed, headers: axum::http::Heade
 }
 
 async fn style() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        APP_CSS,
-    )
-        .into_response()
+    crate::html::asset("text/css; charset=utf-8", APP_CSS)
 }
 
 /// A page answer: HTML, the page policy, never cached (it shows personal data).

@@ -74,11 +74,8 @@ pub fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
     else {
         return true;
     };
-    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-    let authority = origin.split_once("://").map_or("", |(_, a)| a);
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    host.is_some_and(|h| h.eq_ignore_ascii_case(authority))
-        || public_url.is_some_and(|p| p.trim_end_matches('/').eq_ignore_ascii_case(&origin))
+    crate::origin::is_this_site(&crate::origin::normalize(origin), host, public_url)
 }
 
 /// A signed-in agent on a page. Without a valid session the page answers with a
