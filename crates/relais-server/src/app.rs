@@ -175,6 +175,7 @@ impl App {
                     settings.guard.streams_per_server,
                 ),
                 loopback: addr.ip().is_loopback(),
+                watchers: Default::default(),
             },
         })
     }

@@ -443,6 +443,30 @@ impl<B: Backend> Desk for SqlStore<B> {
             .await
     }
 
+    async fn desk_counts(&self, viewer: Viewer) -> Result<Vec<(View, i64)>> {
+        self.read(move |tx| crate::desk::counts(tx, viewer)).await
+    }
+
+    async fn mark_read(
+        &self,
+        agent: AgentId,
+        conversation: ConversationId,
+        upto: MessageId,
+    ) -> Result<()> {
+        self.write(move |tx| crate::desk::mark_read(tx, agent, conversation, upto))
+            .await
+    }
+
+    async fn set_agent_language(&self, agent: AgentId, language: String) -> Result<bool> {
+        self.write(move |tx| {
+            Ok(tx.c.execute(
+                "UPDATE agents SET language = $1 WHERE id = $2",
+                &[language.as_str().into(), agent.0.into()],
+            )? > 0)
+        })
+        .await
+    }
+
     async fn csat(&self, id: ConversationId) -> Result<Option<Csat>> {
         self.read(move |tx| tx.csat(id)).await
     }

@@ -287,6 +287,20 @@ pub trait Desk: Send + Sync {
         id: ConversationId,
     ) -> Result<Option<DeskConversation>>;
 
+    /// How many conversations each view the viewer may open holds.
+    async fn desk_counts(&self, viewer: Viewer) -> Result<Vec<(View, i64)>>;
+
+    /// The agent has read the conversation up to this message (the unread markers).
+    async fn mark_read(
+        &self,
+        agent: AgentId,
+        conversation: ConversationId,
+        upto: MessageId,
+    ) -> Result<()>;
+
+    /// The language of the agent's pages (en, fr, it, es, de).
+    async fn set_agent_language(&self, agent: AgentId, language: String) -> Result<bool>;
+
     async fn csat(&self, id: ConversationId) -> Result<Option<Csat>>;
 
     async fn agent_teams(&self, agent: AgentId) -> Result<Vec<String>>;

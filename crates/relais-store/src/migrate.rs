@@ -84,6 +84,11 @@ pub const SQLITE: &[Migration] = &[
         name: "visitor_seen",
         sql: include_str!("../migrations/sqlite/0014_visitor_seen.sql"),
     },
+    Migration {
+        version: 15,
+        name: "workspace",
+        sql: include_str!("../migrations/sqlite/0015_workspace.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -156,6 +161,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 14,
         name: "visitor_seen",
         sql: include_str!("../migrations/postgres/0014_visitor_seen.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "workspace",
+        sql: include_str!("../migrations/postgres/0015_workspace.sql"),
     },
 ];
 

@@ -393,6 +393,15 @@ pub struct ContactIdentity {
 pub struct ContactCard {
     pub contact: relais_core::contact::Contact,
     pub identities: Vec<ContactIdentity>,
+    /// Opt-in or opt-out per channel kind (SPEC §11), as last recorded.
+    pub consents: Vec<Consent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Consent {
+    pub channel_kind: String,
+    pub granted: bool,
+    pub at: Timestamp,
 }
 
 /// A channel as channels.yaml defines it, for [`crate::Admin::sync_channels`].
@@ -453,6 +462,8 @@ pub struct Agent {
     pub capacity: i64,
     pub disabled: bool,
     pub created_at: Timestamp,
+    /// The language of the web workspace's pages for this agent (en, fr, it, es, de).
+    pub language: String,
 }
 
 #[derive(Debug, Clone)]
@@ -673,8 +684,45 @@ pub struct DeskQuery {
     pub view: View,
     pub team: Option<String>,
     pub priority: Option<String>,
+    /// Only this channel's conversations.
+    pub channel: Option<String>,
+    /// Only conversations in this status (within the view).
+    pub status: Option<relais_core::ticket::Status>,
+    /// Words found in the contact's name, address or email, or in a message's text
+    /// (case-insensitive).
+    pub search: Option<String>,
+    /// Only this contact's conversations (with `View::All`, any agent may ask: the
+    /// visibility rules still apply).
+    pub contact: Option<relais_core::id::ContactId>,
     pub before: Option<ConversationId>,
     pub limit: u32,
+}
+
+impl DeskQuery {
+    /// A view's first page with no filter.
+    pub fn view(viewer: Viewer, view: View, limit: u32) -> DeskQuery {
+        DeskQuery {
+            viewer,
+            view,
+            team: None,
+            priority: None,
+            channel: None,
+            status: None,
+            search: None,
+            contact: None,
+            before: None,
+            limit,
+        }
+    }
+}
+
+/// A conversation's last message (notes aside), for the inbox's rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LastMessage {
+    pub id: MessageId,
+    pub text: String,
+    pub direction: relais_core::message::Direction,
+    pub at: Timestamp,
 }
 
 /// A conversation as an agent sees it in a list or opens it.
@@ -686,6 +734,9 @@ pub struct DeskConversation {
     pub assigned_at: Option<Timestamp>,
     /// The contact's last message on this channel (the customer-service window).
     pub last_inbound_at: Option<Timestamp>,
+    pub last_message: Option<LastMessage>,
+    /// The contact wrote since the viewer last opened the conversation.
+    pub unread: bool,
 }
 
 /// A team as configured (teams.yaml or the API).

@@ -106,6 +106,10 @@ async fn list(
                 view,
                 team: q.team,
                 priority: q.priority,
+                channel: None,
+                status: None,
+                search: None,
+                contact: None,
                 before: q.before.map(ConversationId),
                 limit,
             })
@@ -182,10 +186,20 @@ async fn media(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<axum::response::Response, ApiError> {
+    caller.require(Permission::ReadConversations)?;
+    media_download(&s, viewer(&caller), id).await
+}
+
+/// An attachment's bytes for a viewer who may see its conversation (the API's and the
+/// workspace's download).
+pub async fn media_download(
+    s: &AppState,
+    viewer: relais_store::Viewer,
+    id: i64,
+) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     use base64::Engine;
-    caller.require(Permission::ReadConversations)?;
-    let Some((info, content)) = s.rt.store.media_for(viewer(&caller), id).await? else {
+    let Some((info, content)) = s.rt.store.media_for(viewer, id).await? else {
         return Err(ApiError::NotFound(format!("attachment {id} not found")));
     };
     let Some(content) = content else {
@@ -426,48 +440,8 @@ async fn reply(
     let (text, template) = match r.template {
         None => (text, None),
         Some(t) => {
-            let Some(flows) = s.rt.flows.as_ref() else {
-                return Err(ApiError::field(
-                    "template.name",
-                    "no template is registered (templates.yaml)",
-                ));
-            };
-            let loaded = flows.loaded();
-            let language = t.language.clone().unwrap_or_else(|| "en".into());
-            let Some(tpl) = loaded.ws.template(&t.name, &language) else {
-                let names: Vec<&str> = loaded
-                    .ws
-                    .templates
-                    .iter()
-                    .map(|t| t.name.as_str())
-                    .collect();
-                return Err(ApiError::field(
-                    "template.name",
-                    format!(
-                        "no template {:?} (registered: {})",
-                        t.name,
-                        names.join(", ")
-                    ),
-                ));
-            };
-            if t.params.len() != tpl.arity() || t.params.iter().any(|p| p.len() > 1024) {
-                return Err(ApiError::field(
-                    "template.params",
-                    format!(
-                        "the template {:?} takes {} parameters of at most 1024 characters",
-                        tpl.name,
-                        tpl.arity()
-                    ),
-                ));
-            }
-            (
-                tpl.fill(&t.params),
-                Some(relais_core::rich::TemplateRef {
-                    name: tpl.name.clone(),
-                    language: tpl.language.clone(),
-                    params: t.params,
-                }),
-            )
+            let (text, template) = template_reply(&s, &t.name, t.language.as_deref(), t.params)?;
+            (text, Some(template))
         }
     };
     run(
@@ -605,18 +579,18 @@ async fn teams(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>,
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TeamRequest {
-    id: String,
-    name: String,
-    assignment: String,
+pub(crate) struct TeamRequest {
+    pub id: String,
+    pub name: String,
+    pub assignment: String,
     #[serde(default)]
-    capacity: Option<i64>,
+    pub capacity: Option<i64>,
     /// As in teams.yaml: `{"tz": "Europe/Paris", "mon-fri": "09:00-18:00"}`.
     #[serde(default)]
-    hours: Option<Value>,
+    pub hours: Option<Value>,
     /// Local dates, `YYYY-MM-DD`.
     #[serde(default)]
-    holidays: Vec<String>,
+    pub holidays: Vec<String>,
 }
 
 async fn upsert_team(
@@ -625,6 +599,16 @@ async fn upsert_team(
     ApiJson(r): ApiJson<TeamRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Permission::ManageTeams)?;
+    let team = save_team(&s, r).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "team": team }))))
+}
+
+/// Checks a team (as teams.yaml would) and saves it; the workspace reloads so flows
+/// see it. Also the workspace page's.
+pub(crate) async fn save_team(s: &AppState, r: TeamRequest) -> Result<TeamSpec, ApiError> {
+    if r.name.trim().is_empty() || r.name.len() > 100 {
+        return Err(ApiError::field("name", "must be 1 to 100 characters"));
+    }
     slug("id", &r.id, 64)?;
     if Strategy::parse(&r.assignment).is_none() {
         return Err(ApiError::field(
@@ -665,7 +649,7 @@ async fn upsert_team(
     {
         tracing::warn!(error = %e, "the team is saved; the workspace could not be reloaded");
     }
-    Ok((StatusCode::CREATED, Json(json!({ "team": team }))))
+    Ok(team)
 }
 
 #[derive(Deserialize)]
@@ -701,16 +685,16 @@ async fn canned(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CannedRequest {
-    shortcut: String,
-    title: String,
-    body: String,
+pub(crate) struct CannedRequest {
+    pub shortcut: String,
+    pub title: String,
+    pub body: String,
     /// A language code (`fr`); none: every language.
     #[serde(default)]
-    language: Option<String>,
+    pub language: Option<String>,
 }
 
-fn canned_fields(r: CannedRequest) -> Result<relais_store::Canned, ApiError> {
+pub(crate) fn canned_fields(r: CannedRequest) -> Result<relais_store::Canned, ApiError> {
     slug("shortcut", &r.shortcut, 40)?;
     let language = r
         .language
@@ -775,3 +759,51 @@ crate::api_body!(PresenceRequest => WorkConversations);
 crate::api_body!(TeamRequest => ManageTeams);
 crate::api_body!(AgentTeamsRequest => ManageTeams);
 crate::api_body!(CannedRequest => ManageTeams);
+
+/// A registered template filled with its parameters: the text the agent's reply
+/// carries and the reference the provider gets. Also used by the workspace's page.
+pub fn template_reply(
+    s: &AppState,
+    name: &str,
+    language: Option<&str>,
+    params: Vec<String>,
+) -> Result<(String, relais_core::rich::TemplateRef), ApiError> {
+    let Some(flows) = s.rt.flows.as_ref() else {
+        return Err(ApiError::field(
+            "template.name",
+            "no template is registered (templates.yaml)",
+        ));
+    };
+    let loaded = flows.loaded();
+    let language = language.unwrap_or("en");
+    let Some(tpl) = loaded.ws.template(name, language) else {
+        let names: Vec<&str> = loaded
+            .ws
+            .templates
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        return Err(ApiError::field(
+            "template.name",
+            format!("no template {name:?} (registered: {})", names.join(", ")),
+        ));
+    };
+    if params.len() != tpl.arity() || params.iter().any(|p| p.len() > 1024) {
+        return Err(ApiError::field(
+            "template.params",
+            format!(
+                "the template {:?} takes {} parameters of at most 1024 characters",
+                tpl.name,
+                tpl.arity()
+            ),
+        ));
+    }
+    Ok((
+        tpl.fill(&params),
+        relais_core::rich::TemplateRef {
+            name: tpl.name.clone(),
+            language: tpl.language.clone(),
+            params,
+        },
+    ))
+}

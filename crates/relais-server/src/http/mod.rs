@@ -41,6 +41,8 @@ pub struct AppState {
     pub live: Arc<crate::runtime::live::Live>,
     /// Whether the listener is on a loopback address (`/metrics` may then be open).
     pub loopback: bool,
+    /// Which agents have a conversation's page open, and who is typing there.
+    pub watchers: Arc<crate::web::watch::Watchers>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -113,21 +113,29 @@ async fn agents_sign_in_see_their_inbox_switch_presence_and_sign_out_with_csrf_o
         .text()
         .await
         .unwrap();
-    for link in [
-        "Inbox",
-        "Dashboard",
-        "Flows",
-        "Teams",
-        "Channels",
-        "Settings",
-    ] {
+    for link in ["Inbox", "Settings"] {
         assert!(html.contains(&format!(">{link}</a>")), "{link}");
     }
+    for admin_only in ["Dashboard", "Flows", "Teams", "Agents", "Channels"] {
+        assert!(
+            !html.contains(&format!(">{admin_only}</a>")),
+            "{admin_only} is for supervisors and admins"
+        );
+    }
     for view in ["Mine", "Unassigned", "My teams", "Pending", "Solved"] {
-        assert!(html.contains(&format!(">{view}</a>")), "{view}");
+        assert!(
+            html.contains(&format!(">{view} <span class=\"count\">")),
+            "{view}"
+        );
     }
     assert!(
-        !html.contains(">All</a>"),
+        html.contains(
+            "view=unassigned\" aria-current=\"page\">Unassigned <span class=\"count\">1</span>"
+        ),
+        "the view's count: {html}"
+    );
+    assert!(
+        !html.contains(">All <span"),
         "All is for supervisors and admins"
     );
     assert!(html.contains("aria-label=\"Presence\""));
@@ -195,7 +203,7 @@ async fn agents_sign_in_see_their_inbox_switch_presence_and_sign_out_with_csrf_o
     assert_eq!(r.status(), 404);
     // Ana claims, replies (a double submit sends once), notes and solves from the page.
     assert!(page.contains(">Claim</button>") && page.contains(">Send</button>"));
-    assert!(page.contains("aria-label=\"Reply\""));
+    assert!(page.contains("<label for=\"reply\" class=\"sr\">Reply</label>"));
     let csrf = csrf_in(&page);
     let r = act(&ana, vec![("action", "claim".into())]).await.unwrap();
     assert_eq!(r.status(), 403, "no CSRF token");
@@ -266,7 +274,7 @@ async fn agents_sign_in_see_their_inbox_switch_presence_and_sign_out_with_csrf_o
             .any(|m| m["text"] == "VIP customer" && m["direction"] == "note")
     );
     // Transfer to another team, the text going with it as a note; then back.
-    assert!(page.contains(">Transfer</button>") && page.contains("aria-label=\"Team\""));
+    assert!(page.contains(">Transfer</button>") && page.contains("aria-label=\"Transfer to\""));
     let r = act(
         &ana,
         vec![("_csrf", csrf.clone()), ("action", "transfer".into())],
@@ -282,7 +290,7 @@ async fn agents_sign_in_see_their_inbox_switch_presence_and_sign_out_with_csrf_o
         vec![
             ("_csrf", csrf.clone()),
             ("action", "transfer".into()),
-            ("team", "sales-north".into()),
+            ("to", "team:sales-north".into()),
             ("text", "Wants a quote for 40 units".into()),
         ],
     )
@@ -318,7 +326,7 @@ async fn agents_sign_in_see_their_inbox_switch_presence_and_sign_out_with_csrf_o
         vec![
             ("_csrf", chloe_csrf),
             ("action", "transfer".into()),
-            ("team", "support".into()),
+            ("to", "team:support".into()),
         ],
     )
     .await
@@ -344,10 +352,20 @@ async fn agents_sign_in_see_their_inbox_switch_presence_and_sign_out_with_csrf_o
         "{page}"
     );
 
-    for section in ["/dashboard", "/flows", "/teams", "/channels", "/settings"] {
+    // The configuration pages are for supervisors and admins: an agent gets "not found".
+    for section in [
+        "/dashboard",
+        "/flows",
+        "/teams",
+        "/agents",
+        "/channels",
+        "/canned",
+        "/templates",
+    ] {
         let r = get(section, Some(&ana)).await.unwrap();
-        assert_eq!(r.status(), 200, "{section}");
+        assert_eq!(r.status(), 404, "{section}");
     }
+    assert_eq!(get("/settings", Some(&ana)).await.unwrap().status(), 200);
 
     // Presence: a form with its CSRF token; without it, refused.
     let csrf = csrf_in(

@@ -194,6 +194,7 @@ impl Tx<'_> {
             capacity: a.capacity,
             disabled: false,
             created_at: a.created_at,
+            language: "en".into(),
         })
     }
 

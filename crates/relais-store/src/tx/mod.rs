@@ -32,7 +32,8 @@ const CONVERSATION_COLS: &str = "id, channel_id, contact_id, status, team, assig
 const MESSAGE_COLS: &str = "id, conversation_id, channel_id, seq, direction, author_kind, agent_id, body, buttons, \
      status, external_id, reply_to, created_at";
 const CONTACT_COLS: &str = "id, name, language, tier, fields";
-const AGENT_COLS: &str = "id, email, name, role, presence, capacity, disabled, created_at";
+const AGENT_COLS: &str =
+    "id, email, name, role, presence, capacity, disabled, created_at, language";
 const TOKEN_COLS: &str = "id, agent_id, name, scopes, kind, created_at, expires_at";
 const EVENT_COLS: &str =
     "id, conversation_id, at, kind, actor_kind, actor_id, flow, flow_version, step, data";
@@ -120,6 +121,7 @@ fn agent_from(r: &Row) -> Result<Agent> {
         capacity: r.int("capacity")?,
         disabled: r.int("disabled")? != 0,
         created_at: Timestamp(r.int("created_at")?),
+        language: r.text("language")?,
     })
 }
 
@@ -308,9 +310,26 @@ impl Tx<'_> {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let consents = self
+            .c
+            .query(
+                "SELECT channel_kind, granted, at FROM contact_consents WHERE contact_id = $1 \
+                 ORDER BY channel_kind",
+                &[id.0.into()],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(Consent {
+                    channel_kind: r.text("channel_kind")?,
+                    granted: r.int("granted")? != 0,
+                    at: Timestamp(r.int("at")?),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(ContactCard {
             contact,
             identities,
+            consents,
         })
     }
 
@@ -574,20 +593,29 @@ impl Tx<'_> {
 
     pub fn conversations(&mut self, page: Page) -> Result<Vec<ConversationView>> {
         let before = page.before.map_or(i64::MAX, |b| b.0);
-        let params = [Val::Int(before), Val::Int(i64::from(page.limit))];
+        // No viewer: nothing is unread for agent 0.
+        let params = [
+            Val::Int(0),
+            Val::Int(before),
+            Val::Int(i64::from(page.limit)),
+        ];
         Ok(self
-            .desk_conversations("v.id < $1", "$2", &params)?
+            .desk_conversations("v.id < $2", "$3", "$1", &params)?
             .into_iter()
             .map(|d| d.view)
             .collect())
     }
 
     /// Conversations matching `clauses` (over alias `v`), newest first, with their
-    /// contact and queue times. `params` bind the placeholders the clauses use.
+    /// contact and queue times, their last message, and whether `viewer` (a
+    /// placeholder: what is unread is the viewer's) has read them. `params` bind the
+    /// placeholders; SQLite numbers them in the order they appear, so `viewer`'s must
+    /// be the first, the clauses' next, the limit's last.
     pub fn desk_conversations(
         &mut self,
         clauses: &str,
         limit: &str,
+        viewer: &str,
         params: &[Val],
     ) -> Result<Vec<DeskConversation>> {
         let cols: String = CONVERSATION_COLS
@@ -597,9 +625,15 @@ impl Tx<'_> {
             .join(", ");
         let sql = format!(
             "SELECT {cols}, c.id AS c_id, c.name AS c_name, c.language AS c_language, c.tier AS c_tier, \
-             c.fields AS c_fields, v.queued_at, v.assigned_at, i.last_inbound_at \
+             c.fields AS c_fields, v.queued_at, v.assigned_at, i.last_inbound_at, \
+             lm.id AS lm_id, lm.body AS lm_body, lm.direction AS lm_direction, lm.created_at AS lm_at, \
+             (SELECT MAX(mi.id) FROM messages mi WHERE mi.conversation_id = v.id \
+               AND mi.direction = 'inbound') > COALESCE(r.message_id, 0) AS unread \
              FROM conversations v JOIN contacts c ON c.id = v.contact_id \
              LEFT JOIN contact_identities i ON i.channel_id = v.channel_id AND i.address = v.address \
+             LEFT JOIN messages lm ON lm.id = (SELECT ml.id FROM messages ml \
+               WHERE ml.conversation_id = v.id AND ml.direction <> 'note' ORDER BY ml.seq DESC LIMIT 1) \
+             LEFT JOIN agent_reads r ON r.agent_id = {viewer} AND r.conversation_id = v.id \
              WHERE {clauses} ORDER BY v.id DESC LIMIT {limit}"
         );
         let rows = self.c.query(&sql, params)?;
@@ -615,6 +649,20 @@ impl Tx<'_> {
                     queued_at: r.opt_int("queued_at")?.map(Timestamp),
                     assigned_at: r.opt_int("assigned_at")?.map(Timestamp),
                     last_inbound_at: r.opt_int("last_inbound_at")?.map(Timestamp),
+                    last_message: match r.opt_int("lm_id")? {
+                        Some(id) => {
+                            let d = r.text("lm_direction")?;
+                            Some(LastMessage {
+                                id: MessageId(id),
+                                text: r.text("lm_body")?,
+                                direction: relais_core::message::Direction::parse(&d)
+                                    .ok_or_else(|| corrupt("direction", &d))?,
+                                at: Timestamp(r.int("lm_at")?),
+                            })
+                        }
+                        None => None,
+                    },
+                    unread: r.opt_int("unread")?.is_some_and(|u| u != 0),
                 })
             })
             .collect()

@@ -239,6 +239,10 @@ pub async fn handoffs_queue_and_assign_by_strategy_priority_and_age(store: Arc<d
             view: View::Unassigned,
             team: None,
             priority: None,
+            channel: None,
+            status: None,
+            search: None,
+            contact: None,
             before: None,
             limit: 10,
         })

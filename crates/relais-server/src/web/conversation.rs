@@ -1,0 +1,736 @@
+//! A conversation's page: the transcript (bot and human parts, delivery statuses,
+//! media, notes set apart), the side panel (escalation reason, what the bot
+//! collected, the contact card, the customer-service window and its templates), and
+//! the agent's actions in one form with one CSRF token. Also the "I am here" pings
+//! behind collision detection, and attachments' downloads for signed-in agents.
+
+use super::i18n::Lang;
+use super::inbox::{display_name, priority_name, status_name};
+use super::layout::{Form, enc, frame, lang, not_found, page, when};
+use super::session::Signed;
+use crate::html::escape;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Redirect, Response};
+use relais_core::id::{AgentId, ConversationId};
+use relais_core::message::{AuthorKind, Direction, Message};
+use relais_core::ticket::Status;
+use relais_store::{Act, DeskAction, DeskConversation, DeskQuery, MediaInfo, View, Viewer};
+use serde::Deserialize;
+
+#[derive(Deserialize, Default)]
+pub struct ConversationQuery {
+    /// What the last action could not do, said on the page.
+    #[serde(default)]
+    error: Option<String>,
+}
+
+fn viewer(who: &Signed) -> Viewer {
+    Viewer {
+        agent: who.agent.id,
+        role: who.agent.role,
+    }
+}
+
+pub async fn show(
+    State(s): State<AppState>,
+    who: Signed,
+    Path(id): Path<i64>,
+    Query(q): Query<ConversationQuery>,
+) -> Response {
+    render(&s, &who, ConversationId(id), q.error.as_deref(), None).await
+}
+
+/// The page, with an error line and the agent's unsent draft when an action was
+/// refused (the draft is kept, never lost).
+async fn render(
+    s: &AppState,
+    who: &Signed,
+    id: ConversationId,
+    error: Option<&str>,
+    draft: Option<&str>,
+) -> Response {
+    let l = lang(who);
+    let store = &s.rt.store;
+    let found = match store.desk_open(viewer(who), id).await {
+        Ok(f) => f,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let Some(c) = found else {
+        return not_found(who, "Inbox");
+    };
+    let contact = c.view.contact.id;
+    let loaded = async {
+        let messages = store.messages(id).await?;
+        let media = store.conversation_media(id).await?;
+        let card = store.contact_card(contact).await?;
+        let history = store
+            .desk_list(DeskQuery {
+                contact: Some(contact),
+                ..DeskQuery::view(viewer(who), View::All, 20)
+            })
+            .await?;
+        let teams = store.teams().await?;
+        let agents = store.agents().await?;
+        let canned = store.canned().await?;
+        Ok::<_, relais_store::Error>((messages, media, card, history, teams, agents, canned))
+    }
+    .await;
+    let (messages, media, card, history, teams, agents, canned) = match loaded {
+        Ok(x) => x,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    // Opening the page reads it: the inbox's unread marker goes.
+    if let Some(last) = messages.last()
+        && let Err(e) = store.mark_read(who.agent.id, id, last.id).await
+    {
+        return ApiError::from(e).into_response();
+    }
+    let conv = &c.view.conversation;
+    let name = display_name(&c.view);
+    let agent_name = |a: AgentId| {
+        agents
+            .iter()
+            .find(|x| x.id == a)
+            .map_or_else(|| format!("#{}", a.0), |x| x.name.clone())
+    };
+    let items: String = messages
+        .iter()
+        .map(|m| message(l, m, &name, &media, &agent_name))
+        .collect();
+    let reason = conv
+        .escalation_reason
+        .as_deref()
+        .map(|r| {
+            format!(
+                "<p class=\"reason\"><strong>{}</strong> {}</p>",
+                l.t("Handed over:"),
+                escape(r)
+            )
+        })
+        .unwrap_or_default();
+    let assignee = conv
+        .assignee
+        .map(|a| format!(" · {} {}", l.t("with"), escape(&agent_name(a))))
+        .unwrap_or_default();
+    let priority = match conv.priority.as_str() {
+        "normal" => String::new(),
+        p => format!(
+            " <span class=\"priority {p}\">{}</span>",
+            priority_name(l, p)
+        ),
+    };
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let window = window(s, l, &c, &who.csrf());
+    let main = format!(
+        "<div class=\"conversation\" data-conversation=\"{id}\"><section class=\"thread\" aria-labelledby=\"title\">\
+         <h1 id=\"title\">{title}</h1><p class=\"facts\"><span class=\"status {status}\">{status_name}</span>{priority} \
+         {channel}{team}{assignee}</p>\
+         <p class=\"others\" role=\"status\" aria-live=\"polite\"></p>\
+         <ol class=\"transcript\" aria-label=\"{transcript}\">{items}</ol>{error}{composer}</section>\
+         <aside class=\"side\" aria-label=\"{details}\">{reason}{window}{variables}{card}{history}</aside></div>{keys}{canned}",
+        id = conv.id,
+        title = escape(&name),
+        status = conv.status.as_str(),
+        status_name = status_name(l, conv.status),
+        channel = escape(conv.channel.as_str()),
+        team = conv
+            .team
+            .as_deref()
+            .map(|t| format!(" · {} {}", l.t("team"), escape(t)))
+            .unwrap_or_default(),
+        transcript = l.t("Transcript"),
+        details = l.t("Details"),
+        composer = composer(who, l, &c, &messages, &teams, &agents, draft),
+        variables = variables(l, &conv.fields),
+        card = contact_card(l, &card),
+        history = previous(l, &history, conv.id),
+        keys = shortcuts(l),
+        canned = canned_list(&canned),
+    );
+    page(StatusCode::OK, frame(who, "Inbox", &name, &main))
+}
+
+/// One message of the transcript.
+fn message(
+    l: Lang,
+    m: &Message,
+    contact: &str,
+    media: &[MediaInfo],
+    agent_name: &dyn Fn(AgentId) -> String,
+) -> String {
+    let (class, by) = match (m.direction, m.author) {
+        (Direction::Inbound, _) => ("them", contact.to_owned()),
+        (Direction::Note, _) => (
+            "note",
+            format!(
+                "{} · {}",
+                l.t("Internal note"),
+                m.agent.map(agent_name).unwrap_or_default()
+            ),
+        ),
+        (_, AuthorKind::Agent) => (
+            "agent",
+            m.agent.map_or_else(|| l.t("Agent").to_owned(), agent_name),
+        ),
+        (_, AuthorKind::Bot) => ("bot", l.t("Bot").to_owned()),
+        _ => ("bot", "Relais".to_owned()),
+    };
+    let files: String = media
+        .iter()
+        .filter(|f| f.message == m.id)
+        .map(|f| {
+            let label = f
+                .filename
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", f.kind, f.id));
+            match f.state.as_str() {
+                "stored" => format!(
+                    "<a class=\"file\" href=\"/media/{}\">{}</a>",
+                    f.id,
+                    escape(&label)
+                ),
+                "failed" => format!(
+                    "<span class=\"file failed\">{} ({})</span>",
+                    escape(&label),
+                    l.t("could not be fetched")
+                ),
+                _ => format!(
+                    "<span class=\"file\">{} ({})</span>",
+                    escape(&label),
+                    l.t("being fetched")
+                ),
+            }
+        })
+        .collect();
+    let status = m
+        .status
+        .map(|st| format!(" · <span class=\"delivery {0}\">{0}</span>", st.as_str()))
+        .unwrap_or_default();
+    format!(
+        "<li class=\"{class}\" data-message=\"{id}\"><span class=\"by\">{by}</span><p>{text}</p>{files}\
+         <span class=\"meta\"><time>{at}</time> · {channel}{status}</span></li>",
+        id = m.id.0,
+        by = escape(&by),
+        text = escape(&m.text),
+        at = when(m.created_at),
+        channel = escape(m.channel.as_str()),
+    )
+}
+
+/// The reply box and the actions. `seen` is the last message the agent had on screen:
+/// a reply after the conversation moved on is stopped and shown the news first.
+fn composer(
+    who: &Signed,
+    l: Lang,
+    c: &DeskConversation,
+    messages: &[Message],
+    teams: &[relais_store::TeamInfo],
+    agents: &[relais_store::Agent],
+    draft: Option<&str>,
+) -> String {
+    let conv = &c.view.conversation;
+    let claim = if conv.assignee.is_none() && conv.status == Status::Open {
+        format!(
+            "<button type=\"submit\" name=\"action\" value=\"claim\" class=\"second\" data-key=\"c\">{}</button>",
+            l.t("Claim")
+        )
+    } else {
+        String::new()
+    };
+    let state_buttons = match conv.status {
+        Status::Solved | Status::Closed => format!(
+            "<button type=\"submit\" name=\"action\" value=\"reopen\" class=\"second\" data-key=\"o\">{}</button>",
+            l.t("Reopen")
+        ),
+        _ => format!(
+            "<button type=\"submit\" name=\"action\" value=\"pending\" class=\"second\" data-key=\"p\">{}</button>\
+             <button type=\"submit\" name=\"action\" value=\"solve\" class=\"second\" data-key=\"s\">{}</button>",
+            l.t("Pending"),
+            l.t("Solve")
+        ),
+    };
+    // Transfer: to another team's queue or to an agent, the text as the note.
+    let team_opts: String = teams
+        .iter()
+        .filter(|t| conv.team.as_deref() != Some(t.team.id.as_str()))
+        .map(|t| {
+            format!(
+                "<option value=\"team:{}\">{}</option>",
+                escape(&t.team.id),
+                escape(&t.team.name)
+            )
+        })
+        .collect();
+    let agent_opts: String = agents
+        .iter()
+        .filter(|a| !a.disabled && a.id != who.agent.id && Some(a.id) != conv.assignee)
+        .map(|a| {
+            format!(
+                "<option value=\"agent:{}\">{} ({})</option>",
+                a.id.0,
+                escape(&a.name),
+                a.presence.as_str()
+            )
+        })
+        .collect();
+    let transfer = if team_opts.is_empty() && agent_opts.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<span class=\"transfer\"><select id=\"to\" name=\"to\" aria-label=\"{to}\">\
+             <optgroup label=\"{teams}\">{team_opts}</optgroup><optgroup label=\"{agents}\">{agent_opts}</optgroup></select>\
+             <button type=\"submit\" name=\"action\" value=\"transfer\" class=\"second\" data-key=\"t\">{transfer}</button></span>",
+            to = l.t("Transfer to"),
+            teams = l.t("Teams"),
+            agents = l.t("Agents"),
+            transfer = l.t("Transfer"),
+        )
+    };
+    let seen = messages.last().map_or(0, |m| m.id.0);
+    let client_id = hex::encode(rand::random::<[u8; 12]>());
+    format!(
+        "<form class=\"composer\" method=\"post\" action=\"/conversations/{id}/act\">\
+         <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"client_id\" value=\"{client_id}\">\
+         <input type=\"hidden\" name=\"seen\" value=\"{seen}\">\
+         <label for=\"reply\" class=\"sr\">{reply}</label>\
+         <textarea id=\"reply\" name=\"text\" rows=\"3\" placeholder=\"{hint}\" maxlength=\"4096\" \
+         aria-describedby=\"reply-help\" aria-autocomplete=\"list\" aria-controls=\"canned-menu\">{draft}</textarea>\
+         <ul id=\"canned-menu\" role=\"listbox\" aria-label=\"{canned}\" hidden></ul>\
+         <p id=\"reply-help\" class=\"hint\">{help}</p>\
+         <div class=\"actions\"><button type=\"submit\" name=\"action\" value=\"reply\">{send}</button>\
+         <button type=\"submit\" name=\"action\" value=\"note\" class=\"second\" data-key=\"n\">{note}</button>\
+         {claim}{state_buttons}{transfer}</div></form>",
+        id = conv.id,
+        csrf = who.csrf(),
+        reply = l.t("Reply"),
+        hint = l.t("Reply… (/ for canned responses)"),
+        help = l.t("Enter sends, Shift+Enter starts a new line, ? lists the shortcuts."),
+        canned = l.t("Canned responses"),
+        send = l.t("Send"),
+        note = l.t("Note"),
+        draft = escape(draft.unwrap_or_default()),
+    )
+}
+
+/// The customer-service window of channels that have one (SPEC §6), and the
+/// templates that can still be sent once it is closed.
+fn window(s: &AppState, l: Lang, c: &DeskConversation, csrf: &str) -> String {
+    let conv = &c.view.conversation;
+    let Some(channel) = s.rt.channel(&conv.channel) else {
+        return String::new();
+    };
+    if !relais_core::window::applies(&channel.kind) {
+        return String::new();
+    }
+    let now = s.rt.clock.now();
+    let closes_at = relais_core::window::closes_at(&channel.kind, c.last_inbound_at);
+    if let Some(t) = closes_at.filter(|t| *t > now) {
+        return format!(
+            "<section class=\"window open\"><h2>{}</h2><p>{}</p></section>",
+            l.t("Reply window"),
+            l.t("Open until {when}.").replace("{when}", &when(t))
+        );
+    }
+    let templates: Vec<(String, String, usize, String)> =
+        s.rt.flows.as_ref().map_or_else(Vec::new, |f| {
+            f.loaded()
+                .ws
+                .templates
+                .iter()
+                .map(|t| {
+                    (
+                        t.name.clone(),
+                        t.language.clone(),
+                        t.arity(),
+                        t.body.clone(),
+                    )
+                })
+                .collect()
+        });
+    let forms: String = templates
+        .iter()
+        .map(|(name, language, arity, body)| {
+            let params: String = (1..=*arity)
+                .map(|i| {
+                    format!(
+                        "<label>{{{{{i}}}}} <input name=\"param\" required maxlength=\"1024\"></label>"
+                    )
+                })
+                .collect();
+            format!(
+                "<form method=\"post\" action=\"/conversations/{id}/act\" class=\"template\">\
+                 <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+                 <input type=\"hidden\" name=\"template\" value=\"{name}\">\
+                 <input type=\"hidden\" name=\"language\" value=\"{language}\">\
+                 <p><strong>{name}</strong> ({language})<br><span class=\"hint\">{body}</span></p>{params}\
+                 <button type=\"submit\" name=\"action\" value=\"template\" class=\"second\">{send}</button></form>",
+                id = conv.id,
+                name = escape(name),
+                language = escape(language),
+                body = escape(body),
+                send = l.t("Send template"),
+            )
+        })
+        .collect();
+    format!(
+        "<section class=\"window closed\"><h2>{}</h2><p>{}</p>{}</section>",
+        l.t("Reply window"),
+        if templates.is_empty() {
+            l.t("Closed: the customer must write first; no template is registered.")
+        } else {
+            l.t("Closed: only a template can reach the customer now.")
+        },
+        forms
+    )
+}
+
+/// What the bot collected (the conversation's fields).
+fn variables(l: Lang, fields: &serde_json::Value) -> String {
+    let Some(map) = fields.as_object().filter(|m| !m.is_empty()) else {
+        return String::new();
+    };
+    let rows: String = map
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v))
+        })
+        .collect();
+    format!(
+        "<section><h2>{}</h2><dl>{rows}</dl></section>",
+        l.t("Collected by the bot")
+    )
+}
+
+fn contact_card(l: Lang, card: &relais_store::ContactCard) -> String {
+    let c = &card.contact;
+    let mut rows = String::new();
+    if let Some(n) = &c.name {
+        rows.push_str(&format!("<dt>{}</dt><dd>{}</dd>", l.t("Name"), escape(n)));
+    }
+    rows.push_str(&format!(
+        "<dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>",
+        l.t("Language"),
+        escape(c.language.as_deref().unwrap_or("—")),
+        l.t("Tier"),
+        escape(&c.tier)
+    ));
+    if let Some(map) = c.fields.as_object() {
+        for (k, v) in map {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            rows.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v)));
+        }
+    }
+    let identities: String = card
+        .identities
+        .iter()
+        .map(|i| {
+            let address = match i.address.strip_prefix("v-") {
+                Some(v) => format!("{} {}", l.t("visitor"), &v[..v.len().min(6)]),
+                None => i.address.clone(),
+            };
+            format!(
+                "<li>{} <span class=\"hint\">{} · {}</span></li>",
+                escape(&address),
+                escape(i.channel.as_str()),
+                escape(&i.kind)
+            )
+        })
+        .collect();
+    let consents: String = card
+        .consents
+        .iter()
+        .map(|k| {
+            format!(
+                "<li>{}: {} <span class=\"hint\">{}</span></li>",
+                escape(&k.channel_kind),
+                if k.granted {
+                    l.t("opted in")
+                } else {
+                    l.t("opted out")
+                },
+                when(k.at)
+            )
+        })
+        .collect();
+    let consents = if consents.is_empty() {
+        String::new()
+    } else {
+        format!("<h3>{}</h3><ul>{consents}</ul>", l.t("Consent"))
+    };
+    format!(
+        "<section class=\"card\"><h2>{}</h2><dl>{rows}</dl><h3>{}</h3><ul>{identities}</ul>{consents}</section>",
+        l.t("Contact"),
+        l.t("Reached on")
+    )
+}
+
+/// The contact's other conversations the viewer may see.
+fn previous(l: Lang, history: &[DeskConversation], current: ConversationId) -> String {
+    let items: String = history
+        .iter()
+        .filter(|h| h.view.conversation.id != current)
+        .map(|h| {
+            let c = &h.view.conversation;
+            format!(
+                "<li><a href=\"/conversations/{id}\">#{id}</a> {channel} · {status} · {at}</li>",
+                id = c.id,
+                channel = escape(c.channel.as_str()),
+                status = status_name(l, c.status),
+                at = when(c.created_at)
+            )
+        })
+        .collect();
+    if items.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<section><h2>{}</h2><ul>{items}</ul></section>",
+        l.t("Previous conversations")
+    )
+}
+
+/// The shortcuts' list, opened with `?`.
+fn shortcuts(l: Lang) -> String {
+    let rows: String = [
+        ("r", l.t("Write a reply")),
+        ("/", l.t("Search the canned responses (in the reply box)")),
+        ("n", l.t("Send the text as an internal note")),
+        ("c", l.t("Claim")),
+        ("t", l.t("Transfer")),
+        ("p", l.t("Pending")),
+        ("s", l.t("Solve")),
+        ("o", l.t("Reopen")),
+        ("g i", l.t("Go to the inbox")),
+        ("?", l.t("Show this list")),
+    ]
+    .iter()
+    .map(|(k, what)| format!("<dt><kbd>{}</kbd></dt><dd>{what}</dd>", escape(k)))
+    .collect();
+    format!(
+        "<dialog id=\"keys\" aria-labelledby=\"keys-title\"><h2 id=\"keys-title\">{}</h2><dl>{rows}</dl>\
+         <form method=\"dialog\"><button type=\"submit\">{}</button></form></dialog>",
+        l.t("Keyboard shortcuts"),
+        l.t("Close")
+    )
+}
+
+/// The canned responses, for the `/` menu (read by the script).
+fn canned_list(canned: &[relais_store::Canned]) -> String {
+    let items: String = canned
+        .iter()
+        .map(|c| {
+            format!(
+                "<li data-shortcut=\"{}\" data-title=\"{}\" data-language=\"{}\">{}</li>",
+                escape(&c.shortcut),
+                escape(&c.title),
+                escape(c.language.as_deref().unwrap_or_default()),
+                escape(&c.body)
+            )
+        })
+        .collect();
+    format!("<ul id=\"canned\" hidden>{items}</ul>")
+}
+
+/// An agent's action from the page: reply, note, claim, transfer, pending, solve,
+/// reopen, a template. The reply's hidden id makes a double submit send once; its
+/// `seen` makes a reply to a conversation that moved on stop and show the news.
+pub async fn act(
+    State(s): State<AppState>,
+    who: Signed,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let f = match Form::checked(&who, &body) {
+        Ok(f) => f,
+        Err(refused) => return refused.into_response(),
+    };
+    let l = lang(&who);
+    let cid = ConversationId(id);
+    let back = |error: Option<&str>| {
+        let q = error
+            .map(|e| format!("?error={}", enc(e)))
+            .unwrap_or_default();
+        Redirect::to(&format!("/conversations/{id}{q}")).into_response()
+    };
+    let text = f.get("text").unwrap_or_default().trim().to_owned();
+    let needs_text = |text: String| {
+        if text.is_empty() {
+            Err(l.t("Write something first."))
+        } else if text.chars().count() > 4096 {
+            Err(l.t("At most 4096 characters."))
+        } else {
+            Ok(text)
+        }
+    };
+    let act = match f.get("action") {
+        Some("reply") => {
+            let text = match needs_text(text) {
+                Ok(t) => t,
+                Err(e) => return back(Some(e)),
+            };
+            // The conversation moved on since the page was drawn: say so, keep the draft.
+            // (A form without `seen`, not drawn by this page, is not checked.)
+            let seen: Option<i64> = f.get("seen").and_then(|v| v.parse().ok());
+            let open = match seen {
+                Some(_) => s.rt.store.desk_open(viewer(&who), cid).await,
+                None => Ok(None),
+            };
+            match open {
+                Ok(Some(c)) if c.last_message.as_ref().is_some_and(|m| Some(m.id.0) > seen) => {
+                    let mut r = render(
+                        &s,
+                        &who,
+                        cid,
+                        Some(l.t(
+                            "This conversation changed since you opened it: read the new messages, then send again.",
+                        )),
+                        Some(&text),
+                    )
+                    .await;
+                    *r.status_mut() = StatusCode::CONFLICT;
+                    return r;
+                }
+                Ok(_) => {}
+                Err(e) => return ApiError::from(e).into_response(),
+            }
+            Act::Reply {
+                text,
+                client_id: f
+                    .get("client_id")
+                    .filter(|c| !c.is_empty() && c.len() <= 100)
+                    .map(str::to_owned),
+                pending: false,
+                media: None,
+                template: None,
+            }
+        }
+        Some("template") => {
+            let params: Vec<String> = f.all("param").into_iter().map(str::to_owned).collect();
+            match crate::http::desk::template_reply(
+                &s,
+                f.get("template").unwrap_or_default(),
+                f.get("language"),
+                params,
+            ) {
+                Ok((text, template)) => Act::Reply {
+                    text,
+                    client_id: None,
+                    pending: false,
+                    media: None,
+                    template: Some(template),
+                },
+                Err(ApiError::BadRequest { message, .. }) => return back(Some(&message)),
+                Err(e) => return e.into_response(),
+            }
+        }
+        Some("note") => match needs_text(text) {
+            Ok(text) => Act::Note { text },
+            Err(e) => return back(Some(e)),
+        },
+        Some("claim") => Act::Claim,
+        Some("transfer") => {
+            let to = f.get("to").unwrap_or_default();
+            let (team, agent) = if let Some(t) = to.strip_prefix("team:") {
+                (Some(t.to_owned()), None)
+            } else if let Some(a) = to.strip_prefix("agent:").and_then(|a| a.parse().ok()) {
+                (None, Some(AgentId(a)))
+            } else {
+                return back(Some(l.t("Choose a team or an agent to transfer to.")));
+            };
+            if team.as_ref().is_some_and(|t| t.is_empty() || t.len() > 64) {
+                return back(Some(l.t("Choose a team or an agent to transfer to.")));
+            }
+            Act::Transfer {
+                team,
+                agent,
+                note: Some(text).filter(|t| !t.is_empty()),
+            }
+        }
+        Some("pending") => Act::SetPending,
+        Some("solve") => Act::Solve,
+        Some("reopen") => Act::Reopen,
+        _ => return back(Some(l.t("Unknown action."))),
+    };
+    if let Err(e) = s.rt.seen(who.agent.id).await {
+        return ApiError::from(e).into_response();
+    }
+    let done =
+        s.rt.act(DeskAction {
+            viewer: viewer(&who),
+            conversation: cid,
+            act,
+            now: relais_core::Timestamp(0),
+        })
+        .await;
+    match done {
+        Ok(_) => back(None),
+        Err(relais_store::Error::WindowClosed { reason }) => back(Some(&reason)),
+        Err(e) => match ApiError::from(e) {
+            ApiError::NotFound(_) => not_found(&who, "Inbox"),
+            ApiError::Conflict(m) | ApiError::Forbidden(m) => back(Some(&m)),
+            ApiError::BadRequest { message, .. } => back(Some(&message)),
+            other => other.into_response(),
+        },
+    }
+}
+
+/// "I am on this page" (every 10 s) and "I am typing" (while typing): answers the
+/// other agents there. Typing also reaches a web chat visitor, as the API's typing.
+pub async fn here(
+    State(s): State<AppState>,
+    who: Signed,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let f = match Form::checked(&who, &body) {
+        Ok(f) => f,
+        Err(refused) => return refused.into_response(),
+    };
+    let cid = ConversationId(id);
+    let c = match s.rt.store.desk_open(viewer(&who), cid).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return ApiError::NotFound(format!("conversation {id} not found")).into_response();
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let now = s.rt.clock.now().0;
+    if f.get("gone") == Some("1") {
+        s.watchers.gone(cid, who.agent.id);
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let typing = f.get("typing") == Some("1");
+    if typing {
+        let _ = s.rt.typing.send(crate::runtime::Typing {
+            channel: c.view.conversation.channel.clone(),
+            address: c.view.address.clone(),
+        });
+    }
+    let others = s
+        .watchers
+        .here(cid, who.agent.id, &who.agent.name, typing, now);
+    Json(serde_json::json!({ "others": others })).into_response()
+}
+
+/// An attachment, for a signed-in agent who may see its conversation.
+pub async fn media(State(s): State<AppState>, who: Signed, Path(id): Path<i64>) -> Response {
+    match crate::http::desk::media_download(&s, viewer(&who), id).await {
+        Ok(r) => r,
+        Err(ApiError::NotFound(_)) => not_found(&who, "Inbox"),
+        Err(e) => e.into_response(),
+    }
+}
