@@ -734,3 +734,35 @@ pub async fn media(State(s): State<AppState>, who: Signed, Path(id): Path<i64>) 
         Err(e) => e.into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_bot_collected_is_listed_escaped_and_nothing_when_empty() {
+        let html = variables(
+            Lang::En,
+            &serde_json::json!({ "order": "A-12<script>", "items": 3 }),
+        );
+        assert!(
+            html.contains("<dt>order</dt><dd>A-12&lt;script&gt;</dd>"),
+            "{html}"
+        );
+        assert!(html.contains("<dt>items</dt><dd>3</dd>"), "{html}");
+        assert_eq!(variables(Lang::En, &serde_json::json!({})), "");
+        assert_eq!(variables(Lang::En, &serde_json::Value::Null), "");
+    }
+
+    #[test]
+    fn the_shortcuts_list_names_every_key_the_script_handles() {
+        let html = shortcuts(Lang::En);
+        for key in ["r", "/", "n", "c", "t", "p", "s", "o", "g i", "?"] {
+            assert!(html.contains(&format!("<kbd>{key}</kbd>")), "{key}");
+        }
+        let js = include_str!("../../web/app.js");
+        for key in ["\"?\"", "\"g\"", "\"i\"", "\"r\"", "data-key"] {
+            assert!(js.contains(key), "{key}");
+        }
+    }
+}

@@ -26,3 +26,4 @@ mod tokens;
 mod totp;
 mod web;
 mod webchat;
+mod workspace;

@@ -1,0 +1,512 @@
+//! The workspace's pages beyond signing in, over real HTTP: the inbox's counts,
+//! filters, search and unread markers; collision detection; a reply to a conversation
+//! that moved on; transfer to an agent; canned responses; the agent's language; the
+//! configuration pages for admins (changes written through the API's checks) and
+//! read-only for supervisors.
+
+use super::handoff::login_agent;
+use super::helpers::*;
+use relais_server::clock::ManualClock;
+use serde_json::{Value, json};
+
+/// Monday 2026-11-23 10:00 in Paris: the support team is open.
+const MONDAY_10H: relais_core::Timestamp = relais_core::Timestamp(1_795_424_400_000);
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Browser {
+    c: reqwest::Client,
+    url: String,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        Browser {
+            c: relais_server::tls::client_builder(&relais_server::tls::default_tls())
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            url: app.url.clone(),
+        }
+    }
+
+    /// Signs in with the form; the session cookie.
+    async fn log_in(&self, email: &str, password: &str) -> Result<String, u16> {
+        let r = self
+            .c
+            .post(format!("{}/login", self.url))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        if r.status() != 303 {
+            return Err(r.status().as_u16());
+        }
+        let set = r.headers()["set-cookie"].to_str().unwrap();
+        Ok(set.split(';').next().unwrap().to_owned())
+    }
+
+    async fn get(&self, cookie: &str, path: &str) -> (u16, String) {
+        let r = self
+            .c
+            .get(format!("{}{path}", self.url))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// Posts a form with the session's CSRF token (read from a page).
+    async fn post(&self, cookie: &str, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+        let (_, page) = self.get(cookie, "/settings").await;
+        let csrf = csrf_in(&page);
+        let mut fields: Vec<(&str, &str)> = vec![("_csrf", &csrf)];
+        fields.extend_from_slice(form);
+        let r = self
+            .c
+            .post(format!("{}{path}", self.url))
+            .header("cookie", cookie)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, location, r.text().await.unwrap())
+    }
+}
+
+fn csrf_in(html: &str) -> String {
+    let at = html.find("name=\"_csrf\" value=\"").expect("a CSRF field") + 20;
+    html[at..at + 32].to_owned()
+}
+
+/// The value of a hidden field of a page.
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("a field {name}"))
+        + name.len()
+        + 15;
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// The conversation ids an inbox page lists.
+fn listed(html: &str) -> Vec<i64> {
+    html.split("data-conversation=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+fn unread(html: &str, id: i64) -> bool {
+    html.contains(&format!(
+        "<li class=\"is-unread\" data-conversation=\"{id}\">"
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_filters_searches_counts_and_marks_what_is_unread_and_agents_see_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    login_agent(&app, "ana@example.com", "agent", &["support"]).await;
+    let bea = login_agent(&app, "bea@example.com", "agent", &["support"]).await;
+    let b = Browser::new(&app);
+
+    for (sender, text) in [
+        ("+33600000001", "je veux parler à un conseiller"),
+        (
+            "+33600000002",
+            "je veux parler à un conseiller, mon colis est cassé",
+        ),
+    ] {
+        let (s, _) = app
+            .converse(json!({ "sender": sender, "text": text }))
+            .await;
+        assert_eq!(s, 200);
+    }
+    let ana = b.log_in("ana@example.com", PASSWORD).await.unwrap();
+    let bea_cookie = b.log_in("bea@example.com", PASSWORD).await.unwrap();
+
+    // Both wait unassigned, unread, with their last message and the view's count.
+    let (_, html) = b.get(&ana, "/inbox?view=unassigned").await;
+    let ids = listed(&html);
+    assert_eq!(ids.len(), 2, "{html}");
+    assert!(
+        html.contains("Unassigned <span class=\"count\">2</span>"),
+        "{html}"
+    );
+    assert!(ids.iter().all(|id| unread(&html, *id)));
+    // The last message is the bot's handoff answer, marked as sent by us.
+    assert!(
+        html.contains("<span class=\"last\">Sent: "),
+        "the last message: {html}"
+    );
+    // Search by text, filters by channel and status.
+    let (_, html) = b.get(&ana, "/inbox?view=unassigned&q=CASS%C3%89").await;
+    assert_eq!(listed(&html).len(), 1, "search ignores case: {html}");
+    let (_, html) = b.get(&ana, "/inbox?view=unassigned&q=%2B33600000001").await;
+    assert_eq!(listed(&html).len(), 1, "search by the contact's address");
+    let (_, html) = b.get(&ana, "/inbox?view=unassigned&q=100%25").await;
+    assert!(listed(&html).is_empty(), "% is a character, not a wildcard");
+    let (_, html) = b.get(&ana, "/inbox?view=unassigned&channel=demo").await;
+    assert_eq!(listed(&html).len(), 2);
+    let (_, html) = b.get(&ana, "/inbox?view=unassigned&channel=web").await;
+    assert!(listed(&html).is_empty());
+    let (_, html) = b.get(&ana, "/inbox?view=unassigned&status=pending").await;
+    assert!(listed(&html).is_empty());
+    assert!(
+        html.contains("view=mine&amp;status=pending"),
+        "the filters stay on when switching views"
+    );
+
+    // Opening a conversation reads it, for that agent only.
+    let first = *ids.iter().min().unwrap();
+    let path = format!("/conversations/{first}");
+    let (s, page) = b.get(&ana, &path).await;
+    assert_eq!(s, 200);
+    assert!(
+        page.contains("Reached on") && page.contains("+33600000001"),
+        "the contact card"
+    );
+    assert!(page.contains("Handed over:"), "the escalation reason");
+    let (_, html) = b.get(&ana, "/inbox?view=unassigned").await;
+    assert!(!unread(&html, first) && html.contains(&format!("data-conversation=\"{first}\"")));
+    let (_, html) = b.get(&bea_cookie, "/inbox?view=unassigned").await;
+    assert!(unread(&html, first), "still unread for Bea");
+
+    // Collision detection: each sees the other on the conversation, and who types.
+    let here = |cookie: String, typing: bool| {
+        let b = &b;
+        let path = format!("{path}/here");
+        async move {
+            let t = if typing { "1" } else { "0" };
+            let (s, _, body) = b.post(&cookie, &path, &[("typing", t)]).await;
+            assert_eq!(s, 200, "{body}");
+            serde_json::from_str::<Value>(&body).unwrap()["others"].clone()
+        }
+    };
+    assert_eq!(here(ana.clone(), false).await, json!([]));
+    assert_eq!(
+        here(bea_cookie.clone(), true).await,
+        json!([{ "name": "ana@example.com", "typing": false }])
+    );
+    assert_eq!(
+        here(ana.clone(), false).await,
+        json!([{ "name": "bea@example.com", "typing": true }])
+    );
+    let r =
+        b.c.post(format!("{}{path}/here", app.url))
+            .header("cookie", &ana)
+            .form(&[("typing", "1")])
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), 403, "no CSRF token");
+
+    // A reply to a conversation that moved on is stopped, the draft kept.
+    let seen = hidden(&page, "seen");
+    let (s, _) = app
+        .converse(json!({ "sender": "+33600000001", "text": "vous êtes là ?" }))
+        .await;
+    assert_eq!(s, 200);
+    let draft = "Oui, je regarde votre dossier.";
+    let (s, _, body) = b
+        .post(
+            &ana,
+            &format!("{path}/act"),
+            &[("action", "reply"), ("seen", &seen), ("text", draft)],
+        )
+        .await;
+    assert_eq!(s, 409);
+    assert!(body.contains("changed since you opened it"), "{body}");
+    assert!(body.contains("vous êtes là ?"), "the news is shown");
+    assert!(
+        body.contains(&format!(">{draft}</textarea>")),
+        "the draft is kept"
+    );
+    assert!(
+        !app.transcripts().await.iter().any(|m| m["text"] == draft),
+        "not sent"
+    );
+    let seen = hidden(&body, "seen");
+    let (s, _, _) = b
+        .post(
+            &ana,
+            &format!("{path}/act"),
+            &[("action", "reply"), ("seen", &seen), ("text", draft)],
+        )
+        .await;
+    assert_eq!(s, 303);
+    assert!(app.transcripts().await.iter().any(|m| m["text"] == draft));
+
+    // Transfer to an agent, with a note.
+    let to = format!("agent:{}", bea.id);
+    let (s, loc, _) = b
+        .post(
+            &ana,
+            &format!("{path}/act"),
+            &[
+                ("action", "transfer"),
+                ("to", &to),
+                ("text", "Bea knows this parcel"),
+            ],
+        )
+        .await;
+    assert_eq!((s, loc.contains("error")), (303, false), "{loc}");
+    let (_, c) = app.get(&format!("/api/v1{path}")).await;
+    assert_eq!(c["conversation"]["conversation"]["assignee"], bea.id, "{c}");
+    let (s, loc, _) = b
+        .post(
+            &ana,
+            &format!("{path}/act"),
+            &[("action", "transfer"), ("to", "nobody")],
+        )
+        .await;
+    assert!(s == 303 && loc.contains("error="), "{loc}");
+
+    // An attachment that does not exist (or is not one's to see) is "not found".
+    assert_eq!(b.get(&ana, "/media/999999").await.0, 404);
+
+    // The agent's language.
+    let (s, loc, _) = b.post(&ana, "/language", &[("language", "fr")]).await;
+    assert_eq!(s, 303, "{loc}");
+    let (_, html) = b.get(&ana, "/inbox").await;
+    assert!(html.contains("<html lang=\"fr\">") && html.contains(">Boîte de réception</a>"));
+    assert!(html.contains(">Les miennes <span"), "{html}");
+    let (_, loc, _) = b.post(&ana, "/language", &[("language", "klingon")]).await;
+    assert!(loc.contains("error="), "{loc}");
+    let (_, html) = b.get(&bea_cookie, "/inbox").await;
+    assert!(html.contains("<html lang=\"en\">"), "per agent");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_change_teams_agents_and_canned_responses_from_the_pages_and_supervisors_only_read()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    login_agent(&app, "ada@example.com", "admin", &[]).await;
+    login_agent(&app, "sam@example.com", "supervisor", &["support"]).await;
+    login_agent(&app, "ana@example.com", "agent", &["support"]).await;
+    let b = Browser::new(&app);
+    let ada = b.log_in("ada@example.com", PASSWORD).await.unwrap();
+    let sam = b.log_in("sam@example.com", PASSWORD).await.unwrap();
+    let ana = b.log_in("ana@example.com", PASSWORD).await.unwrap();
+
+    // Channels: the address to paste, the web chat's snippet, no secret value.
+    let (s, html) = b.get(&ada, "/channels").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("/webchat/web") && html.contains("/api/v1/channels/demo/converse"));
+    assert!(html.contains("widget.js"), "{html}");
+    // Templates from templates.yaml; the server's settings.
+    let (_, html) = b.get(&sam, "/templates").await;
+    assert!(html.contains("creneau_livraison") && html.contains("{{1}}"));
+    let (_, html) = b.get(&sam, "/settings").await;
+    assert!(html.contains("Satisfaction survey"));
+    let (_, html) = b.get(&ana, "/settings").await;
+    assert!(
+        !html.contains("Satisfaction survey"),
+        "an agent sees their own settings only"
+    );
+
+    // Teams: created and changed by an admin, through the API's checks.
+    let (s, loc, _) = b
+        .post(
+            &ada,
+            "/teams",
+            &[
+                ("id", "billing"),
+                ("name", "Billing"),
+                ("assignment", "least_busy"),
+                ("capacity", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    assert!(loc.contains("done="), "{loc}");
+    let (_, teams) = app.get("/api/v1/teams").await;
+    let billing = teams["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "billing")
+        .cloned()
+        .expect("billing saved");
+    assert_eq!(billing["assignment"], "least_busy");
+    assert_eq!(billing["capacity"], 3);
+    let (_, loc, _) = b
+        .post(
+            &ada,
+            "/teams",
+            &[("id", "Bad Id!"), ("name", "x"), ("assignment", "manual")],
+        )
+        .await;
+    assert!(loc.contains("error=id"), "the field is named: {loc}");
+    let (_, loc, _) = b
+        .post(
+            &ada,
+            "/teams",
+            &[("id", "x"), ("name", "x"), ("assignment", "lottery")],
+        )
+        .await;
+    assert!(loc.contains("error=assignment"), "{loc}");
+    // A supervisor reads the page without its forms, and cannot post.
+    let (s, html) = b.get(&sam, "/teams").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Billing") && !html.contains("action=\"/teams\""));
+    let (s, _, _) = b
+        .post(
+            &sam,
+            "/teams",
+            &[("id", "sneaky"), ("name", "S"), ("assignment", "manual")],
+        )
+        .await;
+    assert_eq!(s, 403);
+
+    // Agents: invited with a first password shown once, which logs in; teams set;
+    // deactivated, the login no longer works.
+    let (s, _, html) = b
+        .post(
+            &ada,
+            "/agents",
+            &[
+                ("email", "Zoe@Example.com"),
+                ("name", "Zoé"),
+                ("role", "agent"),
+                ("team", "billing"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 201, "{html}");
+    let at = html.find("id=\"first-password\">").unwrap() + 20;
+    let password = html[at..].split('<').next().unwrap().to_owned();
+    assert_eq!(password.len(), 20);
+    let zoe = b.log_in("zoe@example.com", &password).await.unwrap();
+    assert_eq!(b.get(&zoe, "/inbox").await.0, 200);
+    let (_, agents) = app.get("/api/v1/agents").await;
+    let zoe_id = agents["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "zoe@example.com")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (_, teams) = app.get("/api/v1/teams").await;
+    assert!(
+        teams["teams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == "billing"
+                && t["members"].as_array().unwrap().contains(&json!(zoe_id)))
+    );
+    let (_, _, html) = b
+        .post(
+            &ada,
+            "/agents",
+            &[
+                ("email", "zoe@example.com"),
+                ("name", "Z"),
+                ("role", "agent"),
+            ],
+        )
+        .await;
+    assert!(html.is_empty(), "a redirect");
+    let (_, html) = b.get(&ada, "/agents?error=x").await;
+    assert!(html.contains("Zoé"));
+    let path = format!("/agents/{zoe_id}");
+    let (s, _, _) = b
+        .post(&ada, &path, &[("action", "teams"), ("team", "support")])
+        .await;
+    assert_eq!(s, 303);
+    let (s, _, _) = b.post(&ada, &path, &[("action", "deactivate")]).await;
+    assert_eq!(s, 303);
+    assert_eq!(b.get(&zoe, "/inbox").await.0, 303, "the session ended");
+    assert_eq!(b.log_in("zoe@example.com", &password).await, Err(401));
+    let (s, _, _) = b.post(&sam, &path, &[("action", "activate")]).await;
+    assert_eq!(s, 403, "supervisors read");
+    let (s, _, _) = b.post(&ada, &path, &[("action", "activate")]).await;
+    assert_eq!(s, 303);
+    assert!(b.log_in("zoe@example.com", &password).await.is_ok());
+
+    // Canned responses: made, changed and deleted here; offered in the reply box.
+    let (s, loc, _) = b
+        .post(
+            &ada,
+            "/canned",
+            &[
+                ("shortcut", "livraison"),
+                ("title", "Délai de livraison"),
+                ("body", "Comptez 48 h."),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303, "{loc}");
+    let (_, list) = app.get("/api/v1/canned").await;
+    let id = list["canned"][0]["id"].as_i64().unwrap().to_string();
+    let (_, loc, _) = b
+        .post(
+            &ada,
+            "/canned",
+            &[
+                ("id", &id),
+                ("shortcut", "livraison"),
+                ("title", "Délai"),
+                ("body", "Comptez 72 h."),
+            ],
+        )
+        .await;
+    assert!(loc.contains("done="), "{loc}");
+    let (_, list) = app.get("/api/v1/canned").await;
+    assert_eq!(list["canned"][0]["body"], "Comptez 72 h.");
+    let (_, loc, _) = b
+        .post(
+            &ada,
+            "/canned",
+            &[("shortcut", "x y"), ("title", "T"), ("body", "B")],
+        )
+        .await;
+    assert!(loc.contains("error=shortcut"), "{loc}");
+    let (s, _) = app
+        .converse(json!({ "sender": "+33600000009", "text": "je veux parler à un conseiller" }))
+        .await;
+    assert_eq!(s, 200);
+    let (_, html) = b.get(&ana, "/inbox?view=unassigned").await;
+    let conv = listed(&html)[0];
+    let (_, page) = b.get(&ana, &format!("/conversations/{conv}")).await;
+    assert!(page.contains("data-shortcut=\"livraison\"") && page.contains("Comptez 72 h."));
+    let (s, _, _) = b.post(&ada, &format!("/canned/{id}/delete"), &[]).await;
+    assert_eq!(s, 303);
+    let (_, list) = app.get("/api/v1/canned").await;
+    assert_eq!(list["canned"], json!([]));
+
+    // Admin changes are recorded (who did what).
+    let events = app.rt.store.events(None, 0, 1000).await.unwrap();
+    let kinds: Vec<String> = events
+        .iter()
+        .filter(|e| e.event.kind == relais_core::event::EventKind::AdminAction)
+        .map(|e| {
+            e.event.data["action"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    for action in [
+        "team_saved",
+        "agent_created",
+        "canned_saved",
+        "canned_deleted",
+    ] {
+        assert!(kinds.iter().any(|k| k == action), "{action} in {kinds:?}");
+    }
+    app.stop().await;
+}
