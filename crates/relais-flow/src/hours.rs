@@ -107,6 +107,31 @@ impl Hours {
         })
     }
 
+    /// The hours as teams.yaml writes them (`{"tz": …, "mon": "09:00-18:00", …}`, one
+    /// key per open day) and the holidays (`YYYY-MM-DD`); `None` when always open.
+    /// [`Hours::parse`] of what this gives is the same hours (`relais admin
+    /// export-workspace` writes it).
+    pub fn written(&self) -> Option<(serde_json::Map<String, serde_json::Value>, Vec<String>)> {
+        if self.always {
+            return None;
+        }
+        const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let mut map = serde_json::Map::new();
+        map.insert("tz".into(), self.name.clone().into());
+        for (day, intervals) in DAYS.iter().zip(&self.week) {
+            if intervals.is_empty() {
+                continue;
+            }
+            let text: Vec<String> = intervals
+                .iter()
+                .map(|(a, b)| format!("{:02}:{:02}-{:02}:{:02}", a / 60, a % 60, b / 60, b % 60))
+                .collect();
+            map.insert((*day).into(), text.join(", ").into());
+        }
+        let holidays = self.holidays.iter().map(ToString::to_string).collect();
+        Some((map, holidays))
+    }
+
     /// Always open (no hours configured).
     pub fn always() -> Hours {
         Hours {
@@ -312,6 +337,30 @@ fn parse_date(s: &str) -> Option<Date> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hours_written_out_read_back_the_same() {
+        let days = vec![
+            ("mon-fri".to_owned(), "09:00-12:30, 14:00-18:00".to_owned()),
+            ("sat".to_owned(), "10:00-13:00".to_owned()),
+        ];
+        let h = Hours::parse("Europe/Paris", &days, &["2026-12-25".to_owned()]).unwrap();
+        let (map, holidays) = h.written().unwrap();
+        assert_eq!(map["tz"], "Europe/Paris");
+        assert_eq!(map["wed"], "09:00-12:30, 14:00-18:00");
+        assert_eq!(map["sat"], "10:00-13:00");
+        assert!(!map.contains_key("sun"));
+        assert_eq!(holidays, ["2026-12-25"]);
+        let again: Vec<(String, String)> = map
+            .iter()
+            .filter(|(k, _)| *k != "tz")
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+            .collect();
+        let back = Hours::parse("Europe/Paris", &again, &holidays).unwrap();
+        assert_eq!(back.week, h.week);
+        assert_eq!(back.holidays, h.holidays);
+        assert!(Hours::always().written().is_none());
+    }
 
     /// Unix ms of an RFC 3339 instant; Paris is +01:00 in winter, +02:00 in summer.
     fn ms(rfc3339: &str) -> i64 {

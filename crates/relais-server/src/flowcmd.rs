@@ -144,60 +144,39 @@ pub fn test(paths: &[PathBuf]) -> bool {
                 return false;
             }
         };
-        for (file, text) in files {
-            let mut d = Diags::new(file.display().to_string());
-            let Some(case) = convtest::parse(&text, &mut d).filter(|_| !d.has_errors()) else {
-                for x in &d.items {
-                    println!("{x}");
-                }
-                failed.push(file.display().to_string());
-                continue;
-            };
-            let mut esc = base.clone();
-            let mut config_error = None;
-            for (k, v, pos) in &case.config {
-                if let Err(e) = convtest::apply_config(&mut esc, k, v) {
-                    config_error = Some(format!("{}:{pos}: error: {e}", file.display()));
-                }
-            }
-            if let Some(e) = config_error {
-                println!("{e}");
-                failed.push(case.name.clone());
-                continue;
-            }
-            let (ws, diags) = Workspace::load(&sources, esc);
-            let Some(ws) = ws else {
-                println!(
-                    "FAIL {}: the workspace does not pass `relais check`:",
-                    case.name
-                );
-                for x in diags.iter().filter(|x| x.severity == Severity::Error) {
-                    println!("  {}", display(&dir, x));
-                }
-                failed.push(case.name.clone());
-                continue;
-            };
-            let loaded = Arc::new(Loaded::new(
-                ws,
-                &HashMap::new(),
-                Vec::new(),
-                case.secrets.clone(),
-            ));
-            let out = convtest::run(&case, loaded);
-            match &out.failure {
-                None => {
+        let files: Vec<(String, String)> = files
+            .into_iter()
+            .map(|(f, t)| (f.display().to_string(), t))
+            .collect();
+        for case in run_tests(&dir, &base, &sources, &files) {
+            match case.result {
+                CaseResult::Passed => {
                     passed += 1;
-                    println!("ok   {} ({})", out.name, file.display());
+                    println!("ok   {} ({})", case.name, case.file);
                 }
-                Some(f) => {
-                    println!("FAIL {} ({})", out.name, file.display());
+                CaseResult::Unreadable(findings) => {
+                    for x in findings {
+                        println!("{x}");
+                    }
+                    failed.push(case.file.clone());
+                }
+                CaseResult::Broken(message) => {
+                    println!("{message}");
+                    failed.push(case.name.clone());
+                }
+                CaseResult::WorkspaceFails(findings) => {
                     println!(
-                        "  step {} at {}:{}: {}",
-                        f.step,
-                        file.display(),
-                        f.pos,
-                        f.action
+                        "FAIL {}: the workspace does not pass `relais check`:",
+                        case.name
                     );
+                    for x in findings {
+                        println!("  {x}");
+                    }
+                    failed.push(case.name.clone());
+                }
+                CaseResult::Failed(f) => {
+                    println!("FAIL {} ({})", case.name, case.file);
+                    println!("  step {} at {}:{}: {}", f.step, case.file, f.pos, f.action);
                     println!("  {}", f.message);
                     let n = f.expected.len().max(f.actual.len());
                     if n > 0 {
@@ -212,13 +191,99 @@ pub fn test(paths: &[PathBuf]) -> bool {
                             );
                         }
                     }
-                    failed.push(out.name.clone());
+                    failed.push(case.name.clone());
                 }
             }
         }
     }
     println!("{passed} passed, {} failed", failed.len());
     failed.is_empty()
+}
+
+/// How one conversation test went.
+pub struct CaseRun {
+    pub file: String,
+    pub name: String,
+    pub result: CaseResult,
+}
+
+pub enum CaseResult {
+    Passed,
+    /// The test file itself has errors (with their positions).
+    Unreadable(Vec<String>),
+    /// A `config` key of the test is wrong.
+    Broken(String),
+    /// The workspace, with the test's settings, does not pass `relais check`.
+    WorkspaceFails(Vec<String>),
+    Failed(convtest::Failure),
+}
+
+/// Runs conversation tests (`(file, text)`) against a workspace's sources, in memory:
+/// what `relais test` prints and the workspace's Flows page shows.
+pub fn run_tests(
+    dir: &Path,
+    base: &relais_flow::escalation::Escalation,
+    sources: &relais_flow::workspace::Sources,
+    files: &[(String, String)],
+) -> Vec<CaseRun> {
+    let mut out = Vec::new();
+    for (file, text) in files {
+        let mut d = Diags::new(file.clone());
+        let Some(case) = convtest::parse(text, &mut d).filter(|_| !d.has_errors()) else {
+            out.push(CaseRun {
+                file: file.clone(),
+                name: file.clone(),
+                result: CaseResult::Unreadable(d.items.iter().map(ToString::to_string).collect()),
+            });
+            continue;
+        };
+        let mut esc = base.clone();
+        let mut config_error = None;
+        for (k, v, pos) in &case.config {
+            if let Err(e) = convtest::apply_config(&mut esc, k, v) {
+                config_error = Some(format!("{file}:{pos}: error: {e}"));
+            }
+        }
+        if let Some(e) = config_error {
+            out.push(CaseRun {
+                file: file.clone(),
+                name: case.name.clone(),
+                result: CaseResult::Broken(e),
+            });
+            continue;
+        }
+        let (ws, diags) = Workspace::load(sources, esc);
+        let Some(ws) = ws else {
+            out.push(CaseRun {
+                file: file.clone(),
+                name: case.name.clone(),
+                result: CaseResult::WorkspaceFails(
+                    diags
+                        .iter()
+                        .filter(|x| x.severity == Severity::Error)
+                        .map(|x| display(dir, x))
+                        .collect(),
+                ),
+            });
+            continue;
+        };
+        let loaded = Arc::new(Loaded::new(
+            ws,
+            &HashMap::new(),
+            Vec::new(),
+            case.secrets.clone(),
+        ));
+        let run = convtest::run(&case, loaded);
+        out.push(CaseRun {
+            file: file.clone(),
+            name: run.name,
+            result: match run.failure {
+                None => CaseResult::Passed,
+                Some(f) => CaseResult::Failed(f),
+            },
+        });
+    }
+    out
 }
 
 /// A terminal chat with a flow, on a virtual clock.
@@ -253,7 +318,7 @@ pub fn simulate(
     };
     let now = relais_core::Timestamp(jiff::Timestamp::now().as_millisecond());
     let mut sim = Sim::new(Arc::new(loaded), meta, contact, now);
-    let mut http = LiveHttp;
+    let mut http = OfflineHttp;
     let w = |out: &mut dyn Write, s: &str| {
         let _ = writeln!(out, "{s}");
     };
@@ -321,9 +386,9 @@ pub fn simulate(
 }
 
 /// In the simulator, `http` steps are refused: it runs offline.
-struct LiveHttp;
+pub struct OfflineHttp;
 
-impl HttpStub for LiveHttp {
+impl HttpStub for OfflineHttp {
     fn call(
         &mut self,
         call: &relais_core::decision::HttpCall,

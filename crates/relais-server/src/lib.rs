@@ -9,6 +9,7 @@ pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod export;
 pub mod flowcmd;
 pub mod guard;
 pub mod html;

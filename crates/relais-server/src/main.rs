@@ -93,6 +93,13 @@ enum AdminCommand {
         #[arg(long, default_value = "agent")]
         role: String,
     },
+    /// Write what admins changed in the web pages (teams, agents, canned responses)
+    /// back as workspace files: DIR/teams.yaml and DIR/canned.yaml.
+    ExportWorkspace {
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -344,6 +351,41 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             if generated {
                 println!("password (shown once): {password}");
+            }
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::ExportWorkspace { workspace, dir },
+        } => {
+            let settings =
+                Settings::load(&workspace, &config::process_env()).map_err(|e| e.to_string())?;
+            let store = relais_server::app::open_store(&settings.database)
+                .await
+                .map_err(|e| e.to_string())?;
+            // Teams of teams.yaml keep their hours there: read them from the folder.
+            let mut file_hours = relais_server::export::FileHours::new();
+            if let Ok(sources) = relais_server::workspace::read(&workspace)
+                && let (Some(ws), _) =
+                    relais_flow::workspace::Workspace::load(&sources, settings.escalation.clone())
+            {
+                for t in &ws.teams {
+                    if let Some(w) = t.hours.written() {
+                        file_hours.insert(t.id.clone(), w);
+                    }
+                }
+            }
+            let e = |e: relais_store::Error| e.to_string();
+            let files = relais_server::export::render(
+                &store.teams().await.map_err(e)?,
+                &store.agents().await.map_err(e)?,
+                &store.canned().await.map_err(e)?,
+                &file_hours,
+                &jiff::Timestamp::now()
+                    .strftime("%Y-%m-%d %H:%M UTC")
+                    .to_string(),
+            );
+            for path in relais_server::export::write(&dir, &files)? {
+                println!("wrote {}", path.display());
             }
             Ok(())
         }

@@ -76,6 +76,19 @@
     });
   }
 
+  // ---- Flows: a file picked on the computer fills the form (read here, sent as text).
+  var picker = document.getElementById("flow-file");
+  if (picker) picker.addEventListener("change", function () {
+    var file = picker.files && picker.files[0];
+    if (!file) return;
+    var f = picker.form;
+    file.text().then(function (text) {
+      f.querySelector('textarea[name="source"]').value = text;
+      var path = f.querySelector('input[name="path"]');
+      if (!path.value) path.value = "flows/" + file.name.replace(/\.yml$/, ".yaml").toLowerCase();
+    });
+  });
+
   // ---- Shortcuts: `?` lists them; single keys outside text fields.
   var keys = document.getElementById("keys");
   var lastG = 0;

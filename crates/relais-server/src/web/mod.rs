@@ -101,3 +101,8 @@ async fn dashboard(who: Signed) -> Response {
 pub(crate) fn failed(e: relais_store::Error) -> Response {
     ApiError::from(e).into_response()
 }
+
+/// Something on the server's side failed (a file, a reload): 500, said.
+pub(crate) fn internal(message: String) -> Response {
+    ApiError::Internal(message).into_response()
+}

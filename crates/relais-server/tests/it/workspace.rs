@@ -510,3 +510,255 @@ async fn admins_change_teams_agents_and_canned_responses_from_the_pages_and_supe
     }
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flows_are_drawn_simulated_checked_at_their_lines_published_and_tested_from_the_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    login_agent(&app, "ada@example.com", "admin", &[]).await;
+    login_agent(&app, "sam@example.com", "supervisor", &["support"]).await;
+    let b = Browser::new(&app);
+    let ada = b.log_in("ada@example.com", PASSWORD).await.unwrap();
+    let sam = b.log_in("sam@example.com", PASSWORD).await.unwrap();
+
+    // Every flow with its version; a flow's graph drawn from its model.
+    let (s, html) = b.get(&sam, "/flows").await;
+    assert_eq!(s, 200);
+    for flow in ["order-status", "faq", "region", "reschedule"] {
+        assert!(html.contains(&format!("href=\"/flows/{flow}\"")), "{flow}");
+    }
+    assert!(html.contains(">v1</td>"));
+    let (s, html) = b.get(&sam, "/flows/order-status").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("<svg") && html.contains("<g class=\"node start\">"));
+    assert!(
+        html.contains("button: track"),
+        "a route's label on its edge"
+    );
+    assert!(!html.contains(" style="), "no inline style under the CSP");
+    assert_eq!(b.get(&sam, "/flows/nope").await.0, 404);
+
+    // The simulator replays what was said, on a virtual clock.
+    let (s, _, html) = b
+        .post(
+            &sam,
+            "/flows/order-status/simulate",
+            &[("say", "Bonjour"), ("script", "")],
+        )
+        .await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("<li class=\"them\"><span class=\"by\">You</span><p>Bonjour</p>"));
+    assert!(
+        html.contains("<li class=\"bot\">"),
+        "the bot answers: {html}"
+    );
+    let script = {
+        let at = html.find("name=\"script\" value=\"").unwrap() + 21;
+        html[at..].split('"').next().unwrap().to_owned()
+    };
+    assert_eq!(script, "Bonjour");
+    let (_, _, html) = b
+        .post(
+            &sam,
+            "/flows/order-status/simulate",
+            &[
+                ("say", "je veux parler à un conseiller"),
+                ("script", &script),
+            ],
+        )
+        .await;
+    assert_eq!(
+        html.matches("<li class=\"them\">").count(),
+        2,
+        "replayed, then the new line"
+    );
+    assert!(html.contains("open"), "handed over: the state says so");
+    let (_, _, html) = b
+        .post(
+            &sam,
+            "/flows/order-status/simulate",
+            &[("say", "/wait nonsense"), ("script", "")],
+        )
+        .await;
+    assert!(
+        html.contains("error-line"),
+        "a bad command is said, not a crash"
+    );
+    let (s, loc, _) = b
+        .post(&sam, "/flows/order-status/simulate", &[("action", "reset")])
+        .await;
+    assert_eq!((s, loc.as_str()), (303, "/flows/order-status#sim-title"));
+
+    // A flow file checked: findings at their lines, 422; a clean one may be published
+    // by an admin (written to the workspace, reloaded), not by a supervisor.
+    let broken = "flow: hello\ntrigger: { on: api }\nstart: greet\nsteps:\n  greet:\n    say: \"Hi\"\n    next: nowhere\n";
+    let (s, _, html) = b
+        .post(
+            &sam,
+            "/flows/check",
+            &[("path", "flows/hello.yaml"), ("source", broken)],
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert!(
+        html.contains("<li class=\"bad\" id=\"L7\">"),
+        "line 7 marked: {html}"
+    );
+    assert!(
+        html.contains("nowhere"),
+        "the finding names the unknown step"
+    );
+    assert!(!html.contains("value=\"publish\""));
+    let (_, _, html) = b
+        .post(
+            &sam,
+            "/flows/check",
+            &[("path", "../etc/passwd"), ("source", broken)],
+        )
+        .await;
+    assert!(html.contains("flows/NAME.yaml"), "the path is checked");
+    let good = "flow: hello\ntrigger: { on: api }\nstart: greet\nsteps:\n  greet:\n    handoff: { reason: requested }\n";
+    let (s, _, html) = b
+        .post(
+            &sam,
+            "/flows/check",
+            &[("path", "flows/hello.yaml"), ("source", good)],
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("No error.") && !html.contains("value=\"publish\""),
+        "supervisors only check"
+    );
+    let (s, _, _) = b
+        .post(
+            &sam,
+            "/flows/check",
+            &[
+                ("path", "flows/hello.yaml"),
+                ("source", good),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 403);
+    assert!(!dir.path().join("flows/hello.yaml").exists());
+    let (_, _, html) = b
+        .post(
+            &ada,
+            "/flows/check",
+            &[("path", "flows/hello.yaml"), ("source", good)],
+        )
+        .await;
+    assert!(html.contains("value=\"publish\""));
+    let (s, loc, _) = b
+        .post(
+            &ada,
+            "/flows/check",
+            &[
+                ("path", "flows/hello.yaml"),
+                ("source", good),
+                ("action", "publish"),
+            ],
+        )
+        .await;
+    assert_eq!((s, loc.as_str()), (303, "/flows/hello"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("flows/hello.yaml")).unwrap(),
+        good
+    );
+    let (s, html) = b.get(&ada, "/flows/hello").await;
+    assert_eq!(s, 200, "loaded: {html}");
+    let (_, flows) = app.get("/api/v1/flows").await;
+    assert!(flows.to_string().contains("\"hello\""), "{flows}");
+
+    // The workspace's conversation tests, run from the page; a failing one shows its diff.
+    let (s, _, html) = b.post(&sam, "/flows/tests", &[]).await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("asking for a human always works") && !html.contains("case bad"),
+        "{html}"
+    );
+    std::fs::write(
+        dir.path().join("tests/wrong.yaml"),
+        "name: a wrong expectation\nflow: order-status\nchannel: whatsapp\ncontact: { name: Bob, language: fr }\n\
+         clock: \"2026-11-23T10:00:00+01:00\"\nsteps:\n  - user: \"Bonjour\"\n    bot: \"Good evening*\"\n",
+    )
+    .unwrap();
+    let (_, _, html) = b.post(&sam, "/flows/tests", &[]).await;
+    assert!(html.contains("<li class=\"case bad\">"), "{html}");
+    assert!(html.contains("a wrong expectation") && html.contains("class=\"differs\""));
+    assert!(
+        html.contains(" failed.") && html.contains("1 failed"),
+        "{html}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_admins_change_in_the_pages_is_exported_back_to_workspace_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    login_agent(&app, "ada@example.com", "admin", &[]).await;
+    let b = Browser::new(&app);
+    let ada = b.log_in("ada@example.com", PASSWORD).await.unwrap();
+    let (s, _, _) = b
+        .post(
+            &ada,
+            "/teams",
+            &[
+                ("id", "billing"),
+                ("name", "Billing"),
+                ("assignment", "least_busy"),
+                ("capacity", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (s, _, _) = b
+        .post(
+            &ada,
+            "/canned",
+            &[
+                ("shortcut", "merci"),
+                ("title", "Merci"),
+                ("body", "Merci pour votre patience."),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let out = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_relais"))
+        .args(["admin", "export-workspace", "--workspace"])
+        .arg(dir.path())
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let teams = std::fs::read_to_string(out.path().join("teams.yaml")).unwrap();
+    assert!(
+        teams.contains("\"id\":\"billing\"") && teams.contains("\"assignment\":\"least_busy\"")
+    );
+    // The demo's support team keeps the hours of its teams.yaml.
+    assert!(
+        teams.contains("\"id\":\"support\"") && teams.contains("Europe/Paris"),
+        "{teams}"
+    );
+    assert!(teams.contains("ada@example.com"));
+    let canned = std::fs::read_to_string(out.path().join("canned.yaml")).unwrap();
+    assert!(canned.contains("Merci pour votre patience."));
+    // Read back as workspace files: the exported teams.yaml passes the loader.
+    std::fs::copy(out.path().join("teams.yaml"), dir.path().join("teams.yaml")).unwrap();
+    let sources = relais_server::workspace::read(dir.path()).unwrap();
+    let (ws, diags) = relais_flow::workspace::Workspace::load(&sources, Default::default());
+    let ws = ws.unwrap_or_else(|| panic!("{diags:?}"));
+    assert_eq!(ws.team("billing").unwrap().capacity, 3);
+    assert!(ws.team("support").unwrap().hours.written().is_some());
+    app.stop().await;
+}

@@ -1,0 +1,211 @@
+//! `relais admin export-workspace DIR`: what admins changed in the web pages (teams,
+//! their members, canned responses) written back as workspace files, so the folder
+//! under version control says what the database holds. Rendering is a pure function
+//! of the store's rows; the files are YAML in flow style (JSON is YAML), read back by
+//! the same loader as hand-written ones.
+
+use relais_store::{Agent, Canned, TeamInfo};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A team's hours as written (`{"tz": …, "mon": …}`) and its holidays, for teams whose
+/// hours live in the workspace's teams.yaml rather than in the database.
+pub type FileHours = HashMap<String, (Map<String, Value>, Vec<String>)>;
+
+/// The files' texts: `teams.yaml` and `canned.yaml`.
+pub fn render(
+    teams: &[TeamInfo],
+    agents: &[Agent],
+    canned: &[Canned],
+    file_hours: &FileHours,
+    stamp: &str,
+) -> Vec<(&'static str, String)> {
+    let mut t = format!(
+        "# teams.yaml, exported by `relais admin export-workspace` ({stamp}).\n# Teams, business hours and agents (SPEC §12).\nteams:\n"
+    );
+    for team in teams {
+        let spec = &team.team;
+        let mut obj = json!({
+            "id": spec.id,
+            "name": spec.name,
+            "assignment": spec.assignment,
+            "capacity": spec.capacity,
+        });
+        let (hours, holidays) = match (&spec.hours, file_hours.get(&spec.id)) {
+            (Some(h), _) => (Some(h.clone()), spec.holidays.clone()),
+            (None, Some((h, d))) => (Some(Value::Object(h.clone())), d.clone()),
+            (None, None) => (None, Vec::new()),
+        };
+        if let Some(h) = hours {
+            obj["hours"] = h;
+        }
+        if !holidays.is_empty() {
+            obj["holidays"] = json!(holidays);
+        }
+        t.push_str(&format!("  - {obj}\n"));
+    }
+    if teams.is_empty() {
+        t = t.replace("teams:\n", "teams: []\n");
+    }
+    let active: Vec<&Agent> = agents.iter().filter(|a| !a.disabled).collect();
+    if active.is_empty() {
+        t.push_str("agents: []\n");
+    } else {
+        t.push_str("agents:\n");
+        for a in active {
+            let of: Vec<&str> = teams
+                .iter()
+                .filter(|x| x.members.contains(&a.id))
+                .map(|x| x.team.id.as_str())
+                .collect();
+            let obj = json!({
+                "email": a.email,
+                "name": a.name,
+                "role": a.role.as_str(),
+                "teams": of,
+            });
+            t.push_str(&format!("  - {obj}\n"));
+        }
+    }
+    let mut c = format!(
+        "# canned.yaml, exported by `relais admin export-workspace` ({stamp}).\n# Canned responses: agents type / and the shortcut in the reply box.\n"
+    );
+    if canned.is_empty() {
+        c.push_str("canned: []\n");
+    } else {
+        c.push_str("canned:\n");
+        for x in canned {
+            let mut obj = json!({ "shortcut": x.shortcut, "title": x.title, "body": x.body });
+            if let Some(l) = &x.language {
+                obj["language"] = json!(l);
+            }
+            c.push_str(&format!("  - {obj}\n"));
+        }
+    }
+    vec![("teams.yaml", t), ("canned.yaml", c)]
+}
+
+/// Writes the files into `dir` (each replaced whole: written aside, then renamed).
+pub fn write(dir: &Path, files: &[(&'static str, String)]) -> Result<Vec<PathBuf>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut out = Vec::new();
+    for (name, text) in files {
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        out.push(path);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use relais_core::Timestamp;
+    use relais_core::agent::{Presence, Role};
+    use relais_core::id::AgentId;
+    use relais_store::TeamSpec;
+
+    fn agent(id: i64, email: &str, disabled: bool) -> Agent {
+        Agent {
+            id: AgentId(id),
+            email: email.into(),
+            name: format!("Name \"{id}\": ok"),
+            role: Role::Agent,
+            presence: Presence::Offline,
+            capacity: 5,
+            disabled,
+            created_at: Timestamp(0),
+            language: "en".into(),
+        }
+    }
+
+    #[test]
+    fn an_export_loads_back_as_the_same_teams_and_agents() {
+        let teams = vec![
+            TeamInfo {
+                team: TeamSpec {
+                    id: "billing".into(),
+                    name: "Billing: invoices".into(),
+                    assignment: "least_busy".into(),
+                    capacity: 3,
+                    hours: Some(json!({ "tz": "Europe/Rome", "mon-fri": "08:00-17:00" })),
+                    holidays: vec!["2026-12-26".into()],
+                },
+                members: vec![AgentId(1)],
+            },
+            TeamInfo {
+                team: TeamSpec {
+                    id: "support".into(),
+                    name: "Support".into(),
+                    assignment: "round_robin".into(),
+                    capacity: 5,
+                    hours: None,
+                    holidays: vec![],
+                },
+                members: vec![AgentId(1), AgentId(3)],
+            },
+        ];
+        let mut file_hours = FileHours::new();
+        let mut h = Map::new();
+        h.insert("tz".into(), json!("Europe/Paris"));
+        h.insert("mon".into(), json!("09:00-18:00"));
+        file_hours.insert("support".into(), (h, vec!["2026-12-25".into()]));
+        let agents = vec![
+            agent(1, "ann@example.com", false),
+            agent(2, "gone@example.com", true),
+            agent(3, "bob@example.com", false),
+        ];
+        let canned = vec![Canned {
+            id: 1,
+            shortcut: "hello".into(),
+            title: "Hello".into(),
+            body: "Bonjour, « merci » !\nÀ bientôt".into(),
+            language: Some("fr".into()),
+        }];
+        let files = render(&teams, &agents, &canned, &file_hours, "2026-11-28");
+        let teams_yaml = &files[0].1;
+        assert!(
+            !teams_yaml.contains("gone@example.com"),
+            "disabled agents stay out"
+        );
+        // Read back by the workspace loader, as a hand-written teams.yaml would be.
+        let sources = relais_flow::workspace::Sources {
+            flows: vec![(
+                "flows/hello.yaml".into(),
+                "flow: hello\ntrigger: { on: message }\nstart: start\nsteps:\n  start:\n    handoff: { reason: requested }\n"
+                    .into(),
+            )],
+            teams: Some(("teams.yaml".into(), teams_yaml.clone())),
+            ..Default::default()
+        };
+        let (ws, diags) = relais_flow::workspace::Workspace::load(&sources, Default::default());
+        let ws = ws.unwrap_or_else(|| panic!("{teams_yaml}\n{diags:?}"));
+        assert_eq!(ws.teams.len(), 2);
+        let billing = ws.team("billing").unwrap();
+        assert_eq!(
+            (billing.capacity, billing.assignment.as_str()),
+            (3, "least_busy")
+        );
+        assert_eq!(billing.name, "Billing: invoices");
+        let support = ws.team("support").unwrap();
+        let (written, holidays) = support.hours.written().unwrap();
+        assert_eq!(written["mon"], "09:00-18:00");
+        assert_eq!(holidays, ["2026-12-25"]);
+        assert_eq!(ws.agents.len(), 2);
+        let ann = ws
+            .agents
+            .iter()
+            .find(|a| a.email == "ann@example.com")
+            .unwrap();
+        assert_eq!(ann.teams, ["billing", "support"]);
+        assert_eq!(ann.name, "Name \"1\": ok");
+        // The canned responses' file is YAML too.
+        let node = relais_flow::yaml::parse(&files[1].1).unwrap();
+        let text = format!("{node:?}");
+        assert!(text.contains("À bientôt"), "{text}");
+    }
+}
