@@ -90,7 +90,8 @@ for (const f of ["widget.js", "chat.js", "chat.css"]) {
 assert.ok(total < 30 * 1024, `the widget weighs ${total} bytes gzipped`);
 ok(`widget, chat script and styles: ${(total / 1024).toFixed(1)} KB gzipped (< 30 KB)`);
 
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] })
+  .catch((e) => { server.kill("SIGKILL"); throw e; });
 try {
   // ---- the full page, in English, with the keyboard ------------------------------------
   const context = await browser.newContext({ locale: "en-US", viewport: { width: 1100, height: 780 } });

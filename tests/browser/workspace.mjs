@@ -38,7 +38,8 @@ await fetch(`${demo.url}/api/v1/channels/demo/converse`, {
   body: JSON.stringify({ sender: "zoe", text: "je veux parler à un conseiller" }),
 });
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] });
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] })
+  .catch((e) => { server.kill("SIGKILL"); throw e; });
 try {
   for (const [name, viewport] of [["desktop", { width: 1200, height: 760 }], ["phone", { width: 390, height: 844 }]]) {
     const context = await browser.newContext({ locale: "en-US", viewport, isMobile: name === "phone" });
@@ -53,21 +54,38 @@ try {
     await page.getByLabel("Password").fill(creds.admin_password);
     await page.getByLabel("Password").press("Enter");
     await page.getByRole("heading", { name: "Inbox" }).waitFor({ timeout: STEP });
-    for (const link of ["Inbox", "Dashboard", "Flows", "Teams", "Channels", "Settings"]) {
+    const sections = ["Inbox", "Dashboard", "Flows", "Teams", "Agents", "Channels", "Canned responses", "Templates", "Settings"];
+    for (const link of sections) {
       assert.equal(await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: link, exact: true }).count(), 1, link);
     }
-    await page.getByRole("link", { name: "All", exact: true }).click();
+    await page.getByRole("link", { name: /^All \d+$/ }).click();
     await page.locator(".rows a").first().waitFor({ timeout: STEP });
     assert.equal(await page.getByRole("combobox", { name: "Presence" }).count(), 1);
     await page.screenshot({ path: join(SHOTS, `inbox-${name}.png`), fullPage: false });
-    const scrolls = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    const scrolls = await page.evaluate((w) => document.documentElement.scrollWidth > w, viewport.width);
     assert.equal(scrolls, false, "no horizontal scrolling");
     // Each row is one link to its conversation: the transcript.
     await page.locator(".rows a").first().click();
     await page.getByText("je veux parler à un conseiller").waitFor({ timeout: STEP });
     await page.screenshot({ path: join(SHOTS, `conversation-${name}.png`) });
-    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth), false);
-    await page.goBack();
+    assert.equal(await page.evaluate((w) => document.documentElement.scrollWidth > w, viewport.width), false);
+    // Every section, on this screen: no horizontal scrolling, no script error.
+    for (const [link, shot] of [["Dashboard", "dashboard"], ["Flows", "flows"], ["Teams", "teams"], ["Agents", "agents"],
+      ["Channels", "channels"], ["Canned responses", "canned"], ["Templates", "templates"], ["Settings", "settings"]]) {
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: link, exact: true }).click();
+      await page.getByRole("heading", { name: link, level: 1 }).waitFor({ timeout: STEP });
+      await page.screenshot({ path: join(SHOTS, `${shot}-${name}.png`), fullPage: true });
+      assert.equal(await page.evaluate((w) => document.documentElement.scrollWidth > w, viewport.width), false, `${link}: no horizontal scrolling`);
+    }
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Flows", exact: true }).click();
+    await page.getByRole("link", { name: "order-status" }).click();
+    await page.locator("svg.flow-graph").waitFor({ timeout: STEP });
+    await page.getByRole("textbox", { name: "You say" }).fill("Bonjour");
+    await page.getByRole("textbox", { name: "You say" }).press("Enter");
+    await page.locator(".sim li.bot").first().waitFor({ timeout: STEP });
+    await page.screenshot({ path: join(SHOTS, `flow-${name}.png`), fullPage: true });
+    assert.equal(await page.evaluate((w) => document.documentElement.scrollWidth > w, viewport.width), false, "the flow page: the graph scrolls inside its box");
+    await page.goto(`${demo.url}/inbox`);
     // Presence, then logging out.
     await page.getByRole("combobox", { name: "Presence" }).selectOption("away");
     await page.getByRole("button", { name: "Set" }).click();
@@ -102,8 +120,46 @@ try {
   // She is online, so the handoff was assigned to her; she would claim it otherwise.
   await agent.getByRole("textbox", { name: "Reply" }).waitFor({ timeout: STEP });
   if (await agent.getByRole("button", { name: "Claim" }).count()) await agent.getByRole("button", { name: "Claim" }).click();
-  await agent.getByRole("textbox", { name: "Reply" }).fill("Hi, this is the support team. How can I help?");
-  await agent.getByRole("textbox", { name: "Reply" }).press("Enter");
+  // Canned responses: the admin adds one on its page; `/` finds it in the reply box.
+  const admin = await (await browser.newContext({ locale: "en-US", viewport: { width: 1200, height: 800 } })).newPage();
+  await admin.goto(`${demo.url}/canned`);
+  await admin.getByLabel("Email").fill(creds.admin_email);
+  await admin.getByLabel("Password").fill(creds.admin_password);
+  await admin.getByRole("button", { name: "Log in" }).click();
+  await admin.getByRole("heading", { name: "Canned responses" }).waitFor({ timeout: STEP });
+  const create = admin.locator("section.panel").last();
+  await create.getByLabel("Shortcut").fill("welcome");
+  await create.getByLabel("Title").fill("Welcome");
+  await create.getByLabel("Text").fill("Hi, this is the support team. How can I help?");
+  await create.getByRole("button", { name: "Create" }).click();
+  await admin.getByText("Saved.").waitFor({ timeout: STEP });
+  await agent.reload();
+  const reply = agent.getByRole("textbox", { name: "Reply" });
+  await reply.waitFor({ timeout: STEP });
+  // Collision detection: the admin opens the same conversation; the agent sees it.
+  const path = new URL(agent.url()).pathname;
+  await admin.goto(`${demo.url}${path}`);
+  await admin.getByRole("textbox", { name: "Reply" }).waitFor({ timeout: STEP });
+  await agent.reload();
+  await agent.locator(".others:not([hidden])").waitFor({ timeout: STEP });
+  assert.match(await agent.locator(".others").innerText(), /\S/);
+  await admin.getByRole("textbox", { name: "Reply" }).pressSequentially("I am looking", { delay: 20 });
+  await agent.waitForFunction(() => document.querySelector(".others").classList.contains("typing"), null, { timeout: STEP });
+  ok("an agent sees another agent on the same conversation, and that they type");
+  // `?` lists the shortcuts.
+  await agent.locator("h1").click();
+  await agent.keyboard.press("?");
+  await agent.getByRole("dialog", { name: "Keyboard shortcuts" }).waitFor({ timeout: STEP });
+  await agent.screenshot({ path: join(SHOTS, "shortcuts-desktop.png") });
+  await agent.keyboard.press("Escape");
+  await reply.click();
+  await reply.pressSequentially("/wel");
+  await agent.getByRole("option", { name: /welcome/ }).waitFor({ timeout: STEP });
+  await agent.screenshot({ path: join(SHOTS, "canned-menu-desktop.png") });
+  await reply.press("Enter");
+  assert.equal(await reply.inputValue(), "Hi, this is the support team. How can I help?");
+  ok("`/` finds a canned response, Enter puts it in the reply box; `?` lists the shortcuts");
+  await reply.press("Enter");
   await customer.getByText("Hi, this is the support team.", { exact: false }).waitFor({ timeout: STEP });
   ok("Enter sends the agent's reply; the customer sees it live");
   // The customer answers: it appears on the agent's open page without a reload.
@@ -135,7 +191,21 @@ try {
   await second.getByRole("button", { name: "Talk to an agent" }).click({ timeout: STEP });
   await agent.waitForFunction((n) => document.querySelectorAll(".rows a").length > n, rowsBefore, { timeout: STEP });
   assert.equal(await agent.evaluate(() => window.__notReloaded), true, "updated live, not reloaded");
-  ok("a new handoff appears in the agent's inbox live");
+  // Assigned to her by the routing: the tab's title says so.
+  await agent.waitForFunction(() => /^\(1\) /.test(document.title), null, { timeout: STEP });
+  assert.equal(await agent.locator(".rows li.is-unread").count() >= 1, true, "the new one is unread");
+  await agent.screenshot({ path: join(SHOTS, "inbox-live-desktop.png") });
+  ok("a new handoff appears in the agent's inbox live, unread, with a title badge");
+  // Her language: French, from her settings.
+  await agent.goto(`${demo.url}/settings`);
+  await agent.getByRole("combobox", { name: "Language of the pages" }).selectOption("fr");
+  await agent.getByRole("button", { name: "Save" }).click();
+  await agent.getByRole("heading", { name: "Réglages" }).waitFor({ timeout: STEP });
+  await agent.getByRole("link", { name: "Boîte de réception", exact: true }).click();
+  await agent.getByRole("heading", { name: "Boîte de réception" }).waitFor({ timeout: STEP });
+  assert.equal(await agent.evaluate(() => document.documentElement.lang), "fr");
+  await agent.screenshot({ path: join(SHOTS, "inbox-fr-desktop.png") });
+  ok("an agent switches the pages to French");
   ok(`screenshots in ${SHOTS}`);
 } finally {
   await browser.close();

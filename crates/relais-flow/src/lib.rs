@@ -12,7 +12,7 @@ pub mod convtest;
 pub mod diag;
 pub mod engine;
 pub mod escalation;
-pub mod flowgraph;
+pub mod graph;
 pub mod handler;
 pub mod hours;
 pub mod model;

@@ -122,23 +122,25 @@
       headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: body
     }).then(function (r) { return r.ok ? r.json() : null; }).then(function (j) {
       if (!j || !others) return;
+      company = j.others.length > 0;
       others.textContent = j.others.map(function (o) {
-        return o.name + (o.typing ? " ✎" : "");
-      }).join(", ");
+        return others.getAttribute(o.typing ? "data-typing" : "data-viewing").replace("{name}", o.name);
+      }).join(" · ");
       others.hidden = j.others.length === 0;
       others.classList.toggle("typing", j.others.some(function (o) { return o.typing; }));
       others.setAttribute("data-count", String(j.others.length));
-      others.title = j.others.map(function (o) { return o.name + (o.typing ? ": typing" : ": viewing"); }).join(", ");
     }).catch(function () {});
   }
   function typed() {
     var now = Date.now();
     if (now - lastTyped > 3000) { lastTyped = now; here(true); }
   }
+  // Every 10 s alone; every 3 s while someone else is there (to see them type).
+  var company = false, ticks = 0;
   if (id && others) {
     others.hidden = true;
     here(false);
-    setInterval(function () { here(false); }, 10000);
+    setInterval(function () { ticks += 1; if (company || ticks % 3 === 0) here(false); }, 3300);
     window.addEventListener("pagehide", function () {
       if (navigator.sendBeacon && csrf) {
         var data = new URLSearchParams(); data.set("_csrf", csrf.value); data.set("gone", "1");

@@ -716,7 +716,8 @@ impl DeskQuery {
     }
 }
 
-/// A conversation's last message (notes aside), for the inbox's rows.
+/// What the inbox's row shows of a conversation: the contact's last message, or (none
+/// yet) the last one sent to them; notes aside.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LastMessage {
     pub id: MessageId,

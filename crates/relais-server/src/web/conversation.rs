@@ -131,7 +131,7 @@ async fn render(
         "<div class=\"conversation\" data-conversation=\"{id}\"><section class=\"thread\" aria-labelledby=\"title\">\
          <h1 id=\"title\">{title}</h1><p class=\"facts\"><span class=\"status {status}\">{status_name}</span>{priority} \
          {channel}{team}{assignee}</p>\
-         <p class=\"others\" role=\"status\" aria-live=\"polite\"></p>\
+         <p class=\"others\" role=\"status\" aria-live=\"polite\" data-viewing=\"{viewing}\" data-typing=\"{typing}\"></p>\
          <ol class=\"transcript\" aria-label=\"{transcript}\">{items}</ol>{error}{composer}</section>\
          <aside class=\"side\" aria-label=\"{details}\">{reason}{window}{variables}{card}{history}</aside></div>{keys}{canned}",
         id = conv.id,
@@ -145,8 +145,10 @@ async fn render(
             .map(|t| format!(" · {} {}", l.t("team"), escape(t)))
             .unwrap_or_default(),
         transcript = l.t("Transcript"),
+        viewing = l.t("{name} is here too"),
+        typing = l.t("{name} is typing…"),
         details = l.t("Details"),
-        composer = composer(who, l, &c, &messages, &teams, &agents, draft),
+        composer = composer(who, l, &c, &teams, &agents, draft),
         variables = variables(l, &conv.fields),
         card = contact_card(l, &card),
         history = previous(l, &history, conv.id),
@@ -223,13 +225,13 @@ fn message(
     )
 }
 
-/// The reply box and the actions. `seen` is the last message the agent had on screen:
-/// a reply after the conversation moved on is stopped and shown the news first.
+/// The reply box and the actions. `seen` is the conversation's last message number
+/// on screen: a reply after the conversation moved on is stopped and shown the news
+/// first.
 fn composer(
     who: &Signed,
     l: Lang,
     c: &DeskConversation,
-    messages: &[Message],
     teams: &[relais_store::TeamInfo],
     agents: &[relais_store::Agent],
     draft: Option<&str>,
@@ -292,7 +294,7 @@ fn composer(
             transfer = l.t("Transfer"),
         )
     };
-    let seen = messages.last().map_or(0, |m| m.id.0);
+    let seen = conv.last_seq;
     let client_id = hex::encode(rand::random::<[u8; 12]>());
     format!(
         "<form class=\"composer\" method=\"post\" action=\"/conversations/{id}/act\">\
@@ -590,7 +592,7 @@ pub async fn act(
                 None => Ok(None),
             };
             match open {
-                Ok(Some(c)) if c.last_message.as_ref().is_some_and(|m| Some(m.id.0) > seen) => {
+                Ok(Some(c)) if Some(c.view.conversation.last_seq) > seen => {
                     let mut r = render(
                         &s,
                         &who,

@@ -143,7 +143,7 @@ async fn flow_page(
             )
         })
         .collect();
-    let graph = relais_flow::flowgraph::of(&flow);
+    let graph = relais_flow::graph::of(&flow);
     let unreachable: Vec<&str> = graph
         .nodes
         .iter()
@@ -177,7 +177,7 @@ async fn flow_page(
          <tbody>{rows}</tbody></table></div>",
         id = escape(id),
         id_enc = super::layout::enc(id),
-        svg = relais_flow::flowgraph::svg(&graph),
+        svg = relais_flow::graph::svg(&graph),
         caption = l
             .t("Steps as boxes, the start in bold, what leads from one to the next on the arrows."),
         sim_title = l.t("Simulator"),

@@ -952,4 +952,18 @@ pub const TABLE: &[[&str; 5]] = &[
         "{n} superadas, {failed} fallidas.",
         "{n} bestanden, {failed} fehlgeschlagen.",
     ],
+    [
+        "{name} is here too",
+        "{name} est aussi là",
+        "Anche {name} è qui",
+        "{name} también está aquí",
+        "{name} ist auch hier",
+    ],
+    [
+        "{name} is typing…",
+        "{name} écrit…",
+        "{name} sta scrivendo…",
+        "{name} está escribiendo…",
+        "{name} schreibt…",
+    ],
 ];

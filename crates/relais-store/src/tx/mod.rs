@@ -631,8 +631,10 @@ impl Tx<'_> {
                AND mi.direction = 'inbound') > COALESCE(r.message_id, 0) AS unread \
              FROM conversations v JOIN contacts c ON c.id = v.contact_id \
              LEFT JOIN contact_identities i ON i.channel_id = v.channel_id AND i.address = v.address \
-             LEFT JOIN messages lm ON lm.id = (SELECT ml.id FROM messages ml \
-               WHERE ml.conversation_id = v.id AND ml.direction <> 'note' ORDER BY ml.seq DESC LIMIT 1) \
+             LEFT JOIN messages lm ON lm.id = COALESCE((SELECT ml.id FROM messages ml \
+               WHERE ml.conversation_id = v.id AND ml.direction = 'inbound' ORDER BY ml.seq DESC LIMIT 1), \
+               (SELECT ml.id FROM messages ml \
+               WHERE ml.conversation_id = v.id AND ml.direction <> 'note' ORDER BY ml.seq DESC LIMIT 1)) \
              LEFT JOIN agent_reads r ON r.agent_id = {viewer} AND r.conversation_id = v.id \
              WHERE {clauses} ORDER BY v.id DESC LIMIT {limit}"
         );
