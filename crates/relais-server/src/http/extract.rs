@@ -7,7 +7,7 @@ use crate::auth::{self, Permission};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use relais_store::{Agent, TokenInfo};
 use serde::de::DeserializeOwned;
 
@@ -78,27 +78,57 @@ impl<T: ApiBody> FromRequest<AppState> for ApiJson<T> {
 /// The raw body, within `max_body_bytes` and `[server] body_timeout` (provider
 /// webhooks check their signature on these bytes before parsing them).
 pub async fn read_body(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    use futures_util::StreamExt;
     let limit = state.max_body_bytes;
     let within = state.guard.body_timeout;
-    let read = tokio::time::timeout(within, Bytes::from_request(req, state))
-        .await
-        .map_err(|_| {
-            ApiError::Timeout(format!(
-                "the body did not arrive within {} s",
-                within.as_secs()
-            ))
-        })?;
-    read.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(limit)
-        } else {
-            ApiError::BadRequest {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    // Far too large: refused at once, nothing read.
+    if announced.is_some_and(|n| n > limit.saturating_add(DRAIN_BYTES)) {
+        return Err(ApiError::PayloadTooLarge(limit));
+    }
+    let mut body = req.into_body().into_data_stream();
+    let read = async {
+        let mut buf = Vec::with_capacity(announced.unwrap_or(0).min(limit));
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|_| ApiError::BadRequest {
                 field: None,
                 message: "the body could not be read".into(),
+            })?;
+            if buf.len() + chunk.len() > limit {
+                // A little too large: read the rest (bounded, briefly) and drop it,
+                // so that the client, still sending, reads our 413 instead of a
+                // connection reset.
+                let mut drained = 0usize;
+                let _ = tokio::time::timeout(DRAIN_TIME, async {
+                    while let Some(Ok(c)) = body.next().await {
+                        drained += c.len();
+                        if drained > DRAIN_BYTES {
+                            break;
+                        }
+                    }
+                })
+                .await;
+                return Err(ApiError::PayloadTooLarge(limit));
             }
+            buf.extend_from_slice(&chunk);
         }
-    })
+        Ok(Bytes::from(buf))
+    };
+    tokio::time::timeout(within, read).await.map_err(|_| {
+        ApiError::Timeout(format!(
+            "the body did not arrive within {} s",
+            within.as_secs()
+        ))
+    })?
 }
+
+/// How much of a too-large body is read and dropped before answering 413.
+const DRAIN_BYTES: usize = 1 << 20;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Parses JSON, naming the offending field and position on error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
