@@ -16,6 +16,22 @@ const SHOTS = process.env.SCREENSHOTS || mkdtempSync(join(tmpdir(), "relais-shot
 mkdirSync(SHOTS, { recursive: true });
 const STEP = 20_000; // generous: CI shares two cores with other tests
 function ok(what) { console.log("ok   " + what); }
+// Every control a person can reach has an accessible name (a label, aria-label, or its
+// text), and the page says its language.
+async function unnamed(page) {
+  return page.evaluate(() => {
+    const bad = [];
+    if (!document.documentElement.lang) bad.push("<html> without lang");
+    for (const el of document.querySelectorAll("input:not([type=hidden]), select, textarea, button, a[href]")) {
+      if (el.closest("[hidden], dialog:not([open])")) continue;
+      const labels = el.labels ? [...el.labels].map((l) => l.textContent).join(" ") : "";
+      const img = el.querySelector && el.querySelector("img[alt]");
+      const name = (el.getAttribute("aria-label") || labels || el.textContent || (img && img.alt) || "").trim();
+      if (!name) bad.push(el.outerHTML.slice(0, 100));
+    }
+    return bad;
+  });
+}
 
 const port = await new Promise((resolve) => {
   const s = createServer();
@@ -62,12 +78,14 @@ try {
     await page.locator(".rows a").first().waitFor({ timeout: STEP });
     assert.equal(await page.getByRole("combobox", { name: "Presence" }).count(), 1);
     await page.screenshot({ path: join(SHOTS, `inbox-${name}.png`), fullPage: false });
+    assert.deepEqual(await unnamed(page), [], "inbox: every control is named");
     const scrolls = await page.evaluate((w) => document.documentElement.scrollWidth > w, viewport.width);
     assert.equal(scrolls, false, "no horizontal scrolling");
     // Each row is one link to its conversation: the transcript.
     await page.locator(".rows a").first().click();
     await page.getByText("je veux parler à un conseiller").waitFor({ timeout: STEP });
     await page.screenshot({ path: join(SHOTS, `conversation-${name}.png`) });
+    assert.deepEqual(await unnamed(page), [], "conversation: every control is named");
     assert.equal(await page.evaluate((w) => document.documentElement.scrollWidth > w, viewport.width), false);
     // Every section, on this screen: no horizontal scrolling, no script error.
     for (const [link, shot] of [["Dashboard", "dashboard"], ["Flows", "flows"], ["Teams", "teams"], ["Agents", "agents"],
@@ -75,6 +93,7 @@ try {
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: link, exact: true }).click();
       await page.getByRole("heading", { name: link, level: 1 }).waitFor({ timeout: STEP });
       await page.screenshot({ path: join(SHOTS, `${shot}-${name}.png`), fullPage: true });
+      assert.deepEqual(await unnamed(page), [], `${link}: every control is named`);
       assert.equal(await page.evaluate((w) => document.documentElement.scrollWidth > w, viewport.width), false, `${link}: no horizontal scrolling`);
     }
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Flows", exact: true }).click();
@@ -84,6 +103,7 @@ try {
     await page.getByRole("textbox", { name: "You say" }).press("Enter");
     await page.locator(".sim li.bot").first().waitFor({ timeout: STEP });
     await page.screenshot({ path: join(SHOTS, `flow-${name}.png`), fullPage: true });
+    assert.deepEqual(await unnamed(page), [], "flow: every control is named");
     assert.equal(await page.evaluate((w) => document.documentElement.scrollWidth > w, viewport.width), false, "the flow page: the graph scrolls inside its box");
     await page.goto(`${demo.url}/inbox`);
     // Presence, then logging out.
@@ -196,6 +216,13 @@ try {
   assert.equal(await agent.locator(".rows li.is-unread").count() >= 1, true, "the new one is unread");
   await agent.screenshot({ path: join(SHOTS, "inbox-live-desktop.png") });
   ok("a new handoff appears in the agent's inbox live, unread, with a title badge");
+  // j/k move between the inbox's conversations from the keyboard.
+  await agent.locator("h1").click();
+  await agent.keyboard.press("j");
+  assert.equal(await agent.evaluate(() => document.activeElement === document.querySelector(".rows a")), true, "j focuses the first row");
+  await agent.keyboard.press("j");
+  await agent.keyboard.press("k");
+  assert.equal(await agent.evaluate(() => document.activeElement === document.querySelector(".rows a")), true, "k goes back");
   // Her language: French, from her settings.
   await agent.goto(`${demo.url}/settings`);
   await agent.getByRole("combobox", { name: "Language of the pages" }).selectOption("fr");

@@ -100,6 +100,16 @@
     if (e.key === "?") { if (keys) { e.preventDefault(); keys.showModal(); } return; }
     if (e.key === "g") { lastG = Date.now(); return; }
     if (e.key === "i" && Date.now() - lastG < 1000) { location.href = "/inbox"; return; }
+    // The inbox: j/k move between the conversations, Enter opens one (a link).
+    if ((e.key === "j" || e.key === "k") && !form) {
+      var rows = all(".rows a");
+      if (!rows.length) return;
+      var at = rows.indexOf(document.activeElement);
+      var next = e.key === "j" ? Math.min(at + 1, rows.length - 1) : Math.max(at - 1, 0);
+      e.preventDefault();
+      rows[next].focus();
+      return;
+    }
     if (!form) return;
     if (e.key === "r") { e.preventDefault(); reply.focus(); return; }
     var b = form.querySelector('button[data-key="' + e.key + '"]');

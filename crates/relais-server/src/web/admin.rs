@@ -199,6 +199,7 @@ async fn teams(State(s): State<AppState>, who: Signed, Query(f): Query<Flash>) -
         Ok(x) => x,
         Err(e) => return super::failed(e),
     };
+    let loaded = s.rt.flows.as_ref().map(|f| f.loaded());
     let name_of = |id: AgentId| {
         agents
             .iter()
@@ -222,11 +223,20 @@ async fn teams(State(s): State<AppState>, who: Signed, Query(f): Query<Flash>) -
         .iter()
         .map(|t| {
             let members: Vec<String> = t.team.members_names(&t.members, &name_of);
-            let hours = t
-                .team
-                .hours
+            // The hours the runtime uses: the loaded workspace's (teams.yaml, or the
+            // API's, which the store also keeps).
+            let effective = loaded
                 .as_ref()
-                .map_or_else(|| "—".to_owned(), |h| escape(&h.to_string()));
+                .and_then(|ws| ws.ws.team(&t.team.id))
+                .and_then(|team| team.hours.written());
+            let (hours, holidays) = match (&effective, &t.team.hours) {
+                (Some((h, d)), _) => (hours_text(h), d.join(", ")),
+                (None, Some(h)) => (
+                    h.as_object().map(hours_text).unwrap_or_default(),
+                    t.team.holidays.join(", "),
+                ),
+                (None, None) => (l.t("always open").to_owned(), String::new()),
+            };
             let edit = if writes(&who) {
                 format!(
                     "<form method=\"post\" action=\"/teams\" class=\"inline\">\
@@ -251,7 +261,7 @@ async fn teams(State(s): State<AppState>, who: Signed, Query(f): Query<Flash>) -
             format!(
                 "<section class=\"panel\"><h2>{name} <span class=\"hint\">{id}</span></h2>\
                  <dl><dt>{members_l}</dt><dd>{members}</dd><dt>{strategy_l}</dt><dd>{strategy}</dd>\
-                 <dt>{capacity_l}</dt><dd>{capacity}</dd><dt>{hours_l}</dt><dd><code>{hours}</code></dd>\
+                 <dt>{capacity_l}</dt><dd>{capacity}</dd><dt>{hours_l}</dt><dd>{hours}</dd>\
                  <dt>{holidays_l}</dt><dd>{holidays}</dd></dl>{edit}</section>",
                 name = escape(&t.team.name),
                 id = escape(&t.team.id),
@@ -267,10 +277,11 @@ async fn teams(State(s): State<AppState>, who: Signed, Query(f): Query<Flash>) -
                 capacity = t.team.capacity,
                 hours_l = l.t("Business hours"),
                 holidays_l = l.t("Holidays"),
-                holidays = if t.team.holidays.is_empty() {
+                hours = escape(&hours),
+                holidays = if holidays.is_empty() {
                     "—".to_owned()
                 } else {
-                    escape(&t.team.holidays.join(", "))
+                    escape(&holidays)
                 },
             )
         })
@@ -301,6 +312,24 @@ async fn teams(State(s): State<AppState>, who: Signed, Query(f): Query<Flash>) -
         flash(f.error.as_deref(), f.done.as_deref())
     );
     section(&who, "Teams", l.t("Teams"), main)
+}
+
+/// `Europe/Paris · mon 09:00-18:00 · sat 10:00-13:00`.
+fn hours_text(h: &serde_json::Map<String, serde_json::Value>) -> String {
+    let tz = h.get("tz").and_then(|v| v.as_str()).unwrap_or("UTC");
+    const WEEK: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let mut days: Vec<(&String, &serde_json::Value)> =
+        h.iter().filter(|(k, _)| *k != "tz").collect();
+    // Monday first (a key like `mon-fri` by its first day).
+    days.sort_by_key(|(k, _)| WEEK.iter().position(|d| k.starts_with(d)).unwrap_or(7));
+    let days: Vec<String> = days
+        .iter()
+        .map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or_default()))
+        .collect();
+    std::iter::once(tz.to_owned())
+        .chain(days)
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 fn strategy_name(l: Lang, s: &str) -> &'static str {

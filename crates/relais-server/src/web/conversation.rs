@@ -192,6 +192,19 @@ fn message(
                 .clone()
                 .unwrap_or_else(|| format!("{} {}", f.kind, f.id));
             match f.state.as_str() {
+                // Images shown (served from this site only: the pages' CSP).
+                "stored"
+                    if f.mime_type.as_deref().is_some_and(|m| {
+                        m.starts_with("image/") && m != "image/svg+xml"
+                    }) =>
+                {
+                    format!(
+                        "<a class=\"file\" href=\"/media/{id}\"><img src=\"/media/{id}\" alt=\"{alt}\" \
+                         loading=\"lazy\" class=\"thumb\"></a>",
+                        id = f.id,
+                        alt = escape(&label)
+                    )
+                }
                 "stored" => format!(
                     "<a class=\"file\" href=\"/media/{}\">{}</a>",
                     f.id,
@@ -505,8 +518,8 @@ fn previous(l: Lang, history: &[DeskConversation], current: ConversationId) -> S
     )
 }
 
-/// The shortcuts' list, opened with `?`.
-fn shortcuts(l: Lang) -> String {
+/// The shortcuts' list, opened with `?` (here and in the inbox).
+pub(crate) fn shortcuts(l: Lang) -> String {
     let rows: String = [
         ("r", l.t("Write a reply")),
         ("/", l.t("Search the canned responses (in the reply box)")),
@@ -517,6 +530,7 @@ fn shortcuts(l: Lang) -> String {
         ("s", l.t("Solve")),
         ("o", l.t("Reopen")),
         ("g i", l.t("Go to the inbox")),
+        ("j / k", l.t("Next / previous conversation (in the inbox)")),
         ("?", l.t("Show this list")),
     ]
     .iter()
@@ -759,11 +773,13 @@ mod tests {
     #[test]
     fn the_shortcuts_list_names_every_key_the_script_handles() {
         let html = shortcuts(Lang::En);
-        for key in ["r", "/", "n", "c", "t", "p", "s", "o", "g i", "?"] {
+        for key in ["r", "/", "n", "c", "t", "p", "s", "o", "g i", "j / k", "?"] {
             assert!(html.contains(&format!("<kbd>{key}</kbd>")), "{key}");
         }
         let js = include_str!("../../web/app.js");
-        for key in ["\"?\"", "\"g\"", "\"i\"", "\"r\"", "data-key"] {
+        for key in [
+            "\"?\"", "\"g\"", "\"i\"", "\"r\"", "\"j\"", "\"k\"", "data-key",
+        ] {
             assert!(js.contains(key), "{key}");
         }
     }

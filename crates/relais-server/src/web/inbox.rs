@@ -221,9 +221,10 @@ pub async fn inbox(
         format!("<ul class=\"rows\">{items}</ul>")
     };
     let main = format!(
-        "<h1>{inbox}</h1><nav class=\"views\" aria-label=\"{views}\">{tabs}</nav>{filters}{rows}",
+        "<h1>{inbox}</h1><nav class=\"views\" aria-label=\"{views}\">{tabs}</nav>{filters}{rows}{keys}",
         inbox = l.t("Inbox"),
         views = l.t("Views"),
+        keys = super::conversation::shortcuts(l),
     );
     page(StatusCode::OK, frame(&who, "Inbox", l.t("Inbox"), &main))
 }

@@ -966,4 +966,18 @@ pub const TABLE: &[[&str; 5]] = &[
         "{name} está escribiendo…",
         "{name} schreibt…",
     ],
+    [
+        "always open",
+        "toujours ouvert",
+        "sempre aperto",
+        "siempre abierto",
+        "immer geöffnet",
+    ],
+    [
+        "Next / previous conversation (in the inbox)",
+        "Conversation suivante / précédente (boîte de réception)",
+        "Conversazione successiva / precedente (posta in arrivo)",
+        "Conversación siguiente / anterior (bandeja de entrada)",
+        "Nächstes / voriges Gespräch (Posteingang)",
+    ],
 ];

@@ -362,6 +362,11 @@ async fn admins_change_teams_agents_and_canned_responses_from_the_pages_and_supe
     let (s, html) = b.get(&sam, "/teams").await;
     assert_eq!(s, 200);
     assert!(html.contains("Billing") && !html.contains("action=\"/teams\""));
+    assert!(
+        html.contains("Europe/Paris · mon 09:00-18:00 · tue 09:00-18:00")
+            && html.contains("2026-12-25"),
+        "the hours the runtime uses, from teams.yaml: {html}"
+    );
     let (s, _, _) = b
         .post(
             &sam,
