@@ -467,6 +467,33 @@ impl<B: Backend> Desk for SqlStore<B> {
         .await
     }
 
+    async fn set_agent_role(&self, agent: AgentId, role: relais_core::agent::Role) -> Result<()> {
+        use crate::sql::ConnExt;
+        self.write(move |tx| {
+            let n = tx.c.execute(
+                "UPDATE agents SET role = $1 WHERE id = $2",
+                &[role.as_str().into(), agent.0.into()],
+            )?;
+            if n == 0 {
+                return Err(Error::NotFound(format!("agent {agent}")));
+            }
+            // Never without an admin: the change is undone (the transaction fails).
+            let admins =
+                tx.c.query_one(
+                    "SELECT COUNT(*) FROM agents WHERE role = 'admin' AND disabled = 0",
+                    &[],
+                )?
+                .int(0)?;
+            if admins == 0 {
+                return Err(Error::Conflict(
+                    "this is the last active admin: make another admin first".into(),
+                ));
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn csat(&self, id: ConversationId) -> Result<Option<Csat>> {
         self.read(move |tx| tx.csat(id)).await
     }

@@ -298,6 +298,9 @@ pub trait Desk: Send + Sync {
         upto: MessageId,
     ) -> Result<()>;
 
+    /// Changes an agent's role; refused (and undone) if no active admin would remain.
+    async fn set_agent_role(&self, agent: AgentId, role: relais_core::agent::Role) -> Result<()>;
+
     /// The language of the agent's pages (en, fr, it, es, de).
     async fn set_agent_language(&self, agent: AgentId, language: String) -> Result<bool>;
 

@@ -435,10 +435,21 @@ async fn agents(State(s): State<AppState>, who: Signed, Query(f): Query<Flash>) 
                 format!(
                     "<form method=\"post\" action=\"/agents/{id}\" class=\"inline\">\
                      <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+                     <label>{role_l} <select name=\"role\">{roles}</select></label>\
+                     <button type=\"submit\" name=\"action\" value=\"role\" class=\"second\">{change_role}</button>\
                      <fieldset><legend class=\"sr\">{teams_l}</legend>{boxes}</fieldset>\
                      <button type=\"submit\" name=\"action\" value=\"teams\" class=\"second\">{save}</button>\
                      <button type=\"submit\" name=\"action\" value=\"{t0}\" class=\"second danger\">{t1}</button></form>",
                     id = a.id.0,
+                    role_l = l.t("Role"),
+                    roles = relais_core::agent::Role::ALL
+                        .iter()
+                        .map(|r| {
+                            let sel = if *r == a.role { " selected" } else { "" };
+                            format!("<option value=\"{}\"{sel}>{}</option>", r.as_str(), role_name(l, *r))
+                        })
+                        .collect::<String>(),
+                    change_role = l.t("Change role"),
                     teams_l = l.t("Teams"),
                     boxes = team_boxes(&|t| mine.contains(&t)),
                     save = l.t("Save teams"),
@@ -621,6 +632,15 @@ async fn change_agent(
             match s.rt.store.set_agent_teams(agent, teams.clone()).await {
                 Ok(()) => Ok(json!({ "action": "agent_teams", "agent": id, "teams": teams })),
                 Err(e) => Err(said(e.into())),
+            }
+        }
+        Some("role") if agent != who.agent.id => {
+            match f.get("role").and_then(relais_core::agent::Role::parse) {
+                None => Err(l.t("Unknown action.").to_owned()),
+                Some(role) => match s.rt.store.set_agent_role(agent, role).await {
+                    Ok(()) => Ok(json!({ "action": "agent_role", "agent": id, "role": role })),
+                    Err(e) => Err(said(e.into())),
+                },
             }
         }
         Some("deactivate") if agent != who.agent.id => {

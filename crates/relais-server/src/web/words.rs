@@ -980,4 +980,11 @@ pub const TABLE: &[[&str; 5]] = &[
         "Conversación siguiente / anterior (bandeja de entrada)",
         "Nächstes / voriges Gespräch (Posteingang)",
     ],
+    [
+        "Change role",
+        "Changer le rôle",
+        "Cambia ruolo",
+        "Cambiar rol",
+        "Rolle ändern",
+    ],
 ];

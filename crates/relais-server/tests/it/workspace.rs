@@ -433,6 +433,13 @@ async fn admins_change_teams_agents_and_canned_responses_from_the_pages_and_supe
         .post(&ada, &path, &[("action", "teams"), ("team", "support")])
         .await;
     assert_eq!(s, 303);
+    // A role changed on the page holds at once: Zoé, supervisor, reads the teams.
+    assert_eq!(b.get(&zoe, "/teams").await.0, 404);
+    let (s, loc, _) = b
+        .post(&ada, &path, &[("action", "role"), ("role", "supervisor")])
+        .await;
+    assert!(s == 303 && loc.contains("done="), "{loc}");
+    assert_eq!(b.get(&zoe, "/teams").await.0, 200);
     let (s, _, _) = b.post(&ada, &path, &[("action", "deactivate")]).await;
     assert_eq!(s, 303);
     assert_eq!(b.get(&zoe, "/inbox").await.0, 303, "the session ended");
@@ -511,9 +518,55 @@ async fn admins_change_teams_agents_and_canned_responses_from_the_pages_and_supe
         "agent_created",
         "canned_saved",
         "canned_deleted",
+        "agent_role",
     ] {
         assert!(kinds.iter().any(|k| k == action), "{action} in {kinds:?}");
     }
+    // (Last: this demotes the admin whose token the test's API calls use.)
+    // Never without an admin: demoting every other admin works, the last one is refused.
+    let (_, agents) = app.get("/api/v1/agents").await;
+    let ada_id = relais_core::id::AgentId(
+        agents["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["email"] == "ada@example.com")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap(),
+    );
+    for a in agents["agents"].as_array().unwrap() {
+        if a["role"] == "admin" && a["email"] != "ada@example.com" {
+            let (s, loc, _) = b
+                .post(
+                    &ada,
+                    &format!("/agents/{}", a["id"]),
+                    &[("action", "role"), ("role", "agent")],
+                )
+                .await;
+            assert!(s == 303 && loc.contains("done="), "{loc}");
+        }
+    }
+    let last = app
+        .rt
+        .store
+        .set_agent_role(ada_id, relais_core::agent::Role::Agent)
+        .await;
+    assert!(
+        matches!(last, Err(relais_store::Error::Conflict(_))),
+        "{last:?}"
+    );
+    let roles: Vec<relais_core::agent::Role> = app
+        .rt
+        .store
+        .agents()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|a| a.id == ada_id)
+        .map(|a| a.role)
+        .collect();
+    assert_eq!(roles, [relais_core::agent::Role::Admin], "still an admin");
     app.stop().await;
 }
 
