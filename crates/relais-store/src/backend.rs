@@ -443,6 +443,14 @@ impl<B: Backend> Desk for SqlStore<B> {
             .await
     }
 
+    async fn desk_peek(
+        &self,
+        viewer: Viewer,
+        id: ConversationId,
+    ) -> Result<Option<DeskConversation>> {
+        self.read(move |tx| crate::desk::peek(tx, viewer, id)).await
+    }
+
     async fn desk_counts(&self, viewer: Viewer) -> Result<Vec<(View, i64)>> {
         self.read(move |tx| crate::desk::counts(tx, viewer)).await
     }

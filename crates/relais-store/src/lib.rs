@@ -287,6 +287,13 @@ pub trait Desk: Send + Sync {
         id: ConversationId,
     ) -> Result<Option<DeskConversation>>;
 
+    /// Like `desk_open`, in a read transaction (no lock): for frequent looks.
+    async fn desk_peek(
+        &self,
+        viewer: Viewer,
+        id: ConversationId,
+    ) -> Result<Option<DeskConversation>>;
+
     /// How many conversations each view the viewer may open holds.
     async fn desk_counts(&self, viewer: Viewer) -> Result<Vec<(View, i64)>>;
 

@@ -717,7 +717,7 @@ pub async fn here(
         Err(refused) => return refused.into_response(),
     };
     let cid = ConversationId(id);
-    let c = match s.rt.store.desk_open(viewer(&who), cid).await {
+    let c = match s.rt.store.desk_peek(viewer(&who), cid).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             return ApiError::NotFound(format!("conversation {id} not found")).into_response();

@@ -209,6 +209,13 @@ async fn the_inbox_filters_searches_counts_and_marks_what_is_unread_and_agents_s
             .await
             .unwrap();
     assert_eq!(r.status(), 403, "no CSRF token");
+    // An agent of another team is never told who is there (nor that it exists).
+    login_agent(&app, "nora@example.com", "agent", &["sales-north"]).await;
+    let nora = b.log_in("nora@example.com", PASSWORD).await.unwrap();
+    let (s, _, _) = b
+        .post(&nora, &format!("{path}/here"), &[("typing", "0")])
+        .await;
+    assert_eq!(s, 404);
 
     // A reply to a conversation that moved on is stopped, the draft kept.
     let seen = hidden(&page, "seen");

@@ -173,3 +173,17 @@ pub(crate) fn open(
     let p = [Val::Int(viewer.agent.0), Val::Int(id.0), Val::Int(1)];
     Ok(tx.desk_conversations("v.id = $2", "$3", "$1", &p)?.pop())
 }
+
+/// One conversation for `viewer`, read without a lock (for frequent looks, like the
+/// workspace's "who is here" pings); `None` when they may not see it.
+pub(crate) fn peek(
+    tx: &mut Tx<'_>,
+    viewer: Viewer,
+    id: ConversationId,
+) -> Result<Option<DeskConversation>> {
+    if !super::visible_to(tx, viewer, id)? {
+        return Ok(None);
+    }
+    let p = [Val::Int(viewer.agent.0), Val::Int(id.0), Val::Int(1)];
+    Ok(tx.desk_conversations("v.id = $2", "$3", "$1", &p)?.pop())
+}
