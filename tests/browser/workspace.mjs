@@ -233,6 +233,20 @@ try {
   assert.equal(await agent.evaluate(() => document.documentElement.lang), "fr");
   await agent.screenshot({ path: join(SHOTS, "inbox-fr-desktop.png") });
   ok("an agent switches the pages to French");
+  // The dashboard after the day's conversations: tiles, charts, CSV download.
+  await admin.goto(`${demo.url}/dashboard`);
+  await admin.getByRole("heading", { name: "Dashboard" }).waitFor({ timeout: STEP });
+  assert.ok(Number(await admin.locator(".tile strong").first().innerText()) >= 3, "conversations counted");
+  assert.equal(await admin.getByRole("img", { name: "Conversations per day" }).count(), 1);
+  assert.equal(await admin.getByRole("img", { name: "Escalations by reason" }).count(), 1);
+  assert.deepEqual(await unnamed(admin), [], "dashboard: every control is named");
+  await admin.screenshot({ path: join(SHOTS, "dashboard-desktop.png"), fullPage: true });
+  const [download] = await Promise.all([
+    admin.waitForEvent("download", { timeout: STEP }),
+    admin.getByRole("link", { name: "Download the summary (CSV)" }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), "summary.csv");
+  ok("the dashboard shows the day's KPIs with charts and downloads them as CSV");
   ok(`screenshots in ${SHOTS}`);
 } finally {
   await browser.close();

@@ -13,6 +13,7 @@ pub mod decision;
 pub mod event;
 pub mod greeting;
 pub mod id;
+pub mod kpi;
 pub mod lifecycle;
 pub mod message;
 pub mod rich;

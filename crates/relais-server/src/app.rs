@@ -143,6 +143,8 @@ impl App {
                 http_tls: settings.http_tls.clone(),
                 http_ca_pem: settings.http_ca_pem.clone(),
                 public_url: settings.public_url.clone(),
+                costs: settings.costs,
+                sla: settings.sla.clone(),
             },
         )
         .await?;

@@ -57,6 +57,28 @@ pub struct RawConfig {
     pub handoff: RawHandoff,
     #[serde(default)]
     pub login: crate::guard::RawLogin,
+    #[serde(default)]
+    pub costs: RawCosts,
+    #[serde(default)]
+    pub sla: RawSla,
+}
+
+/// `[costs]`: unit costs for the reports' cost per contact.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCosts {
+    pub per_conversation: Option<f64>,
+    pub agent_hour: Option<f64>,
+}
+
+/// `[sla]`: first-response targets, `first_response = "30m"` and per team
+/// (`[sla.teams] support = "15m"`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSla {
+    pub first_response: Option<String>,
+    #[serde(default)]
+    pub teams: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -267,6 +289,10 @@ pub struct Settings {
     pub lifecycle: Lifecycle,
     /// `[login]` and the `[server]` limits: what a stranger can make the server do.
     pub guard: crate::guard::Guard,
+    /// `[costs]`, when set: the reports' cost per contact.
+    pub costs: Option<relais_core::kpi::Costs>,
+    /// `[sla]`: the reports' first-response targets.
+    pub sla: relais_core::kpi::Sla,
 }
 
 impl Settings {
@@ -596,6 +622,43 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
         http_ca_pem,
         lifecycle,
         guard,
+        costs: reports_costs(&raw.costs)?,
+        sla: reports_sla(raw.sla)?,
+    })
+}
+
+fn reports_costs(raw: &RawCosts) -> Result<Option<relais_core::kpi::Costs>, Error> {
+    for (key, v) in [
+        ("costs.per_conversation", raw.per_conversation),
+        ("costs.agent_hour", raw.agent_hour),
+    ] {
+        if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
+            return Err(key_err(key, "must be a number, zero or more"));
+        }
+    }
+    Ok(
+        (raw.per_conversation.is_some() || raw.agent_hour.is_some()).then(|| {
+            relais_core::kpi::Costs {
+                per_conversation: raw.per_conversation.unwrap_or(0.0),
+                agent_hour: raw.agent_hour.unwrap_or(0.0),
+            }
+        }),
+    )
+}
+
+fn reports_sla(raw: RawSla) -> Result<relais_core::kpi::Sla, Error> {
+    let first_response = match raw.first_response {
+        None => None,
+        Some(t) => Some(duration("sla.first_response", Some(t), Duration(0))?),
+    };
+    let mut teams = std::collections::HashMap::new();
+    for (team, t) in raw.teams {
+        let d = duration(&format!("sla.teams.{team}"), Some(t), Duration(0))?;
+        teams.insert(team, d);
+    }
+    Ok(relais_core::kpi::Sla {
+        first_response,
+        teams,
     })
 }
 

@@ -443,6 +443,10 @@ impl<B: Backend> Desk for SqlStore<B> {
             .await
     }
 
+    async fn report_events(&self, query: ReportQuery) -> Result<Vec<StoredEvent>> {
+        self.read(move |tx| tx.report_events(&query)).await
+    }
+
     async fn desk_peek(
         &self,
         viewer: Viewer,

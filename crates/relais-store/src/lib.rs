@@ -287,6 +287,9 @@ pub trait Desk: Send + Sync {
         id: ConversationId,
     ) -> Result<Option<DeskConversation>>;
 
+    /// The events of the conversations a report reads, in log order.
+    async fn report_events(&self, query: ReportQuery) -> Result<Vec<StoredEvent>>;
+
     /// Like `desk_open`, in a read transaction (no lock): for frequent looks.
     async fn desk_peek(
         &self,

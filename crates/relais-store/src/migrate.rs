@@ -89,6 +89,11 @@ pub const SQLITE: &[Migration] = &[
         name: "workspace",
         sql: include_str!("../migrations/sqlite/0015_workspace.sql"),
     },
+    Migration {
+        version: 16,
+        name: "reports",
+        sql: include_str!("../migrations/sqlite/0016_reports.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -166,6 +171,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 15,
         name: "workspace",
         sql: include_str!("../migrations/postgres/0015_workspace.sql"),
+    },
+    Migration {
+        version: 16,
+        name: "reports",
+        sql: include_str!("../migrations/postgres/0016_reports.sql"),
     },
 ];
 

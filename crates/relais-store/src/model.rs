@@ -900,3 +900,13 @@ pub enum SecondFactor {
     /// A recovery code's hash (refused if unknown or used).
     Recovery(String),
 }
+
+/// Which conversations a report reads: started in `[from, to)`, optionally on one
+/// channel or (now) with one team.
+#[derive(Debug, Clone)]
+pub struct ReportQuery {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub channel: Option<String>,
+    pub team: Option<String>,
+}

@@ -12,6 +12,7 @@ pub mod flows;
 pub mod health;
 pub mod openapi;
 pub mod providers;
+pub mod reports;
 pub mod serve;
 pub mod shield;
 pub mod stream;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .merge(providers::routes())
         .merge(contacts::routes())
+        .merge(reports::routes())
         .merge(webchat::routes())
         .merge(crate::web::routes())
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })

@@ -46,6 +46,7 @@ mod tests {
         ("totp", include_str!("totp.rs")),
         ("providers", include_str!("providers.rs")),
         ("contacts", include_str!("contacts.rs")),
+        ("reports", include_str!("reports.rs")),
         ("webchat", include_str!("webchat.rs")),
     ];
 

@@ -45,6 +45,9 @@ pub struct RuntimeSettings {
     pub http_ca_pem: Option<Vec<u8>>,
     /// `[server] public_url`: providers' webhook addresses are built from it.
     pub public_url: Option<String>,
+    /// `[costs]` and `[sla]`, for the reports.
+    pub costs: Option<relais_core::kpi::Costs>,
+    pub sla: relais_core::kpi::Sla,
 }
 
 /// One channel's send window: how many sends the current second has had. Times are

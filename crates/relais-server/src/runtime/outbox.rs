@@ -346,6 +346,8 @@ mod tests {
             http_tls: crate::tls::default_tls(),
             http_ca_pem: None,
             public_url: None,
+            costs: None,
+            sla: Default::default(),
         }
     }
 

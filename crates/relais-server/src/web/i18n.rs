@@ -83,6 +83,7 @@ mod tests {
             include_str!("conversation.rs"),
             include_str!("admin.rs"),
             include_str!("flows.rs"),
+            include_str!("dashboard.rs"),
         ];
         let mut out = Vec::new();
         for src in sources {

@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod conversation;
+pub mod dashboard;
 pub mod flows;
 pub mod i18n;
 pub mod inbox;
@@ -23,10 +24,8 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use layout::{frame, lang, page};
 use session::Signed;
 
 const APP_CSS: &str = include_str!("../../web/app.css");
@@ -44,7 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/conversations/{id}/act", post(conversation::act))
         .route("/conversations/{id}/here", post(conversation::here))
         .route("/media/{id}", get(conversation::media))
-        .route("/dashboard", get(dashboard))
+        .merge(dashboard::routes())
         .merge(admin::routes())
         .merge(flows::routes())
         .route("/assets/app.css", get(style))
@@ -74,27 +73,6 @@ async fn live(State(s): State<AppState>, who: Signed, headers: axum::http::Heade
         Ok(sse) => sse.into_response(),
         Err(e) => e.into_response(),
     }
-}
-
-/// The KPIs' page comes with the reports (issue 16); until then it says so.
-async fn dashboard(who: Signed) -> Response {
-    if !layout::reads_config(&who) {
-        return layout::not_found(&who, "Inbox");
-    }
-    let l = lang(&who);
-    page(
-        StatusCode::OK,
-        frame(
-            &who,
-            "Dashboard",
-            l.t("Dashboard"),
-            &format!(
-                "<h1>{}</h1><p class=\"empty\">{}</p>",
-                l.t("Dashboard"),
-                l.t("The reports are not built yet.")
-            ),
-        ),
-    )
 }
 
 /// A store failure as the page's answer.

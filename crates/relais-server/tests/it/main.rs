@@ -16,6 +16,7 @@ mod helpers;
 mod input;
 mod login;
 mod notify;
+mod reports;
 mod restart;
 mod shutdown;
 mod sms;

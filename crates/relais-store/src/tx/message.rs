@@ -434,4 +434,33 @@ impl Tx<'_> {
         };
         rows.iter().map(event_from).collect()
     }
+
+    /// The events of the conversations started in `[from, to)` (optionally on one
+    /// channel, or now with one team), in log order: what the reports read.
+    pub fn report_events(&mut self, q: &ReportQuery) -> Result<Vec<StoredEvent>> {
+        let cols: String = EVENT_COLS
+            .split(", ")
+            .map(|c| format!("e.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut params: Vec<Val> = vec![q.from.0.into(), q.to.0.into()];
+        let mut clauses = String::new();
+        if let Some(ch) = &q.channel {
+            params.push(ch.as_str().into());
+            clauses.push_str(&format!(" AND v.channel_id = ${}", params.len()));
+        }
+        if let Some(t) = &q.team {
+            params.push(t.as_str().into());
+            clauses.push_str(&format!(" AND v.team = ${}", params.len()));
+        }
+        let sql = format!(
+            "SELECT {cols} FROM conversations v JOIN events e ON e.conversation_id = v.id \
+             WHERE v.created_at >= $1 AND v.created_at < $2{clauses} ORDER BY e.id"
+        );
+        self.c
+            .query(&sql, &params)?
+            .iter()
+            .map(event_from)
+            .collect()
+    }
 }

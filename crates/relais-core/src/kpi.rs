@@ -1,0 +1,541 @@
+//! KPIs read from the event log (SPEC §10), pure: the events of the conversations
+//! started in a period go in (in log order), the figures come out. Nothing here is a
+//! counter kept on the side; the definitions are in `docs/kpis.md`, whose worked
+//! example is the test `the_worked_example_of_docs_kpis_md`.
+
+use crate::event::{Actor, Event, EventKind};
+use crate::time::Duration;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// Unit costs (`[costs]` of relais.toml), in the business's currency.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Costs {
+    /// What one conversation costs the bot (platform, messages).
+    pub per_conversation: f64,
+    /// What an hour of an agent's handling costs.
+    pub agent_hour: f64,
+}
+
+/// First-response targets (`[sla]`): a default and per team.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sla {
+    pub first_response: Option<Duration>,
+    pub teams: HashMap<String, Duration>,
+}
+
+impl Sla {
+    fn target(&self, team: Option<&str>) -> Option<Duration> {
+        team.and_then(|t| self.teams.get(t).copied())
+            .or(self.first_response)
+    }
+}
+
+/// What a report is asked for: the conversations started in `[from, to)` (ms), and
+/// optionally only those that ran a flow.
+#[derive(Debug, Clone, Default)]
+pub struct Scope<'a> {
+    pub from: i64,
+    pub to: i64,
+    pub flow: Option<&'a str>,
+    /// When the report is made: a conversation escalated and still unanswered at `now`
+    /// past its target counts as a breach.
+    pub now: i64,
+}
+
+/// Median and 90th percentile (nearest rank) of durations, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct Spread {
+    pub p50_s: Option<f64>,
+    pub p90_s: Option<f64>,
+    pub count: usize,
+}
+
+impl Spread {
+    fn of(mut ms: Vec<i64>) -> Spread {
+        ms.sort_unstable();
+        let rank = |p: f64| -> Option<f64> {
+            if ms.is_empty() {
+                return None;
+            }
+            let i = ((p * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1;
+            Some(ms[i] as f64 / 1000.0)
+        };
+        Spread {
+            p50_s: rank(0.5),
+            p90_s: rank(0.9),
+            count: ms.len(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Csat {
+    /// Mean score (1–5) of the answers.
+    pub average: Option<f64>,
+    pub responses: usize,
+    /// Surveys sent (auto-solved conversations get none).
+    pub sent: usize,
+    pub response_rate: Option<f64>,
+}
+
+/// One day of the period (in the report's time zone).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Day {
+    pub day: String,
+    pub conversations: usize,
+    pub deflected: usize,
+    pub escalated: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Summary {
+    pub conversations: usize,
+    pub deflected: usize,
+    pub deflection_rate: Option<f64>,
+    pub escalated: usize,
+    pub escalation_rate: Option<f64>,
+    pub escalations_by_reason: BTreeMap<String, usize>,
+    pub first_response_time: Spread,
+    pub resolution_time: Spread,
+    pub handle_time: Spread,
+    /// Deflected conversations × the median handle time of the human ones.
+    pub time_saved_by_bot_s: Option<f64>,
+    pub csat: Csat,
+    pub cost_per_contact: Option<f64>,
+    pub sla_breaches: usize,
+    pub by_day: Vec<Day>,
+}
+
+/// A flow's funnel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowFunnel {
+    pub flow: String,
+    pub entered: usize,
+    /// Solved without a human.
+    pub completed: usize,
+    pub escalated: usize,
+    /// Neither: the contact went silent (or is still talking to the bot).
+    pub abandoned: usize,
+    pub steps: Vec<StepFunnel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepFunnel {
+    pub step: String,
+    pub entered: usize,
+    /// Abandoned conversations whose last step in this flow was this one.
+    pub abandoned: usize,
+}
+
+/// What the log says of one conversation.
+#[derive(Debug, Default)]
+struct Story {
+    started: Option<i64>,
+    escalated: Option<(i64, String)>,
+    team: Option<String>,
+    agent_reply: Option<i64>,
+    solved: Option<(i64, bool)>,
+    human: bool,
+    csat_sent: bool,
+    csat: Option<i64>,
+    /// Flows run, in order, with their steps entered (in order, first time each).
+    flows: Vec<(String, Vec<String>)>,
+}
+
+impl Story {
+    fn deflected(&self) -> bool {
+        self.escalated.is_none() && !self.human && self.solved.is_some()
+    }
+    fn ran(&self, flow: &str) -> bool {
+        self.flows.iter().any(|(f, _)| f == flow)
+    }
+}
+
+fn stories(events: &[(i64, &Event)]) -> BTreeMap<i64, Story> {
+    let mut out: BTreeMap<i64, Story> = BTreeMap::new();
+    for (conv, e) in events {
+        let s = out.entry(*conv).or_default();
+        match e.kind {
+            EventKind::ConversationStarted => {
+                s.started.get_or_insert(e.at.0);
+            }
+            EventKind::Escalated if s.escalated.is_none() => {
+                let reason = e.data["reason"].as_str().unwrap_or("requested").to_owned();
+                s.escalated = Some((e.at.0, reason));
+                s.team = e.data["team"].as_str().map(str::to_owned);
+            }
+            EventKind::Transferred => {
+                if let Some(t) = e.data["team"].as_str() {
+                    s.team = Some(t.to_owned());
+                }
+            }
+            EventKind::MessageQueued | EventKind::MessageSent
+                if matches!(e.actor, Actor::Agent(_)) =>
+            {
+                s.human = true;
+                s.agent_reply.get_or_insert(e.at.0);
+            }
+            EventKind::StatusChanged if s.solved.is_none() => {
+                if e.data["to"] == "solved" || e.data["to"] == "closed" {
+                    // Solved by the inactivity rules (System) is "auto-solved".
+                    s.solved = Some((e.at.0, e.actor == Actor::System));
+                }
+                if let Actor::Agent(_) = e.actor {
+                    s.human = true;
+                }
+            }
+            EventKind::CsatSent => s.csat_sent = true,
+            EventKind::CsatAnswered => s.csat = e.data["score"].as_i64(),
+            EventKind::StepEntered => {
+                if let Some(p) = &e.flow {
+                    if s.flows.last().is_none_or(|(f, _)| *f != p.flow) {
+                        s.flows.push((p.flow.clone(), Vec::new()));
+                    }
+                    if let Some((_, steps)) = s.flows.last_mut()
+                        && !steps.contains(&p.step)
+                    {
+                        steps.push(p.step.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The period's figures. `events` are the log's events (with their conversation), in
+/// order; `day_of` names the day of an instant in the report's time zone.
+pub fn summarize(
+    events: &[(i64, &Event)],
+    scope: &Scope<'_>,
+    costs: Option<Costs>,
+    sla: &Sla,
+    day_of: &dyn Fn(i64) -> String,
+) -> Summary {
+    let all = stories(events);
+    let mine: Vec<&Story> = all
+        .values()
+        .filter(|s| s.started.is_some_and(|t| t >= scope.from && t < scope.to))
+        .filter(|s| scope.flow.is_none_or(|f| s.ran(f)))
+        .collect();
+    let n = mine.len();
+    let rate = |k: usize| (n > 0).then(|| k as f64 / n as f64);
+    let deflected = mine.iter().filter(|s| s.deflected()).count();
+    let escalated: Vec<&&Story> = mine.iter().filter(|s| s.escalated.is_some()).collect();
+    let mut by_reason = BTreeMap::new();
+    for s in &escalated {
+        if let Some((_, r)) = &s.escalated {
+            *by_reason.entry(r.clone()).or_insert(0) += 1;
+        }
+    }
+    let first_response: Vec<i64> = escalated
+        .iter()
+        .filter_map(|s| Some(s.agent_reply? - s.escalated.as_ref()?.0))
+        .map(|d| d.max(0))
+        .collect();
+    let resolution: Vec<i64> = mine
+        .iter()
+        .filter_map(|s| Some(s.solved?.0 - s.started?))
+        .collect();
+    let handle: Vec<i64> = escalated
+        .iter()
+        .filter_map(|s| Some(s.solved?.0 - s.escalated.as_ref()?.0))
+        .map(|d| d.max(0))
+        .collect();
+    let handle_total_ms: i64 = handle.iter().sum();
+    let handle_spread = Spread::of(handle);
+    let sent = mine
+        .iter()
+        .filter(|s| s.csat_sent && !s.solved.is_some_and(|(_, auto)| auto))
+        .count();
+    let scores: Vec<i64> = mine
+        .iter()
+        .filter(|s| !s.solved.is_some_and(|(_, auto)| auto))
+        .filter_map(|s| s.csat)
+        .collect();
+    let csat = Csat {
+        average: (!scores.is_empty())
+            .then(|| scores.iter().sum::<i64>() as f64 / scores.len() as f64),
+        responses: scores.len(),
+        sent,
+        response_rate: (sent > 0).then(|| scores.len() as f64 / sent as f64),
+    };
+    let sla_breaches = escalated
+        .iter()
+        .filter(|s| {
+            let Some(target) = sla.target(s.team.as_deref()) else {
+                return false;
+            };
+            let Some((at, _)) = s.escalated else {
+                return false;
+            };
+            let answered = s.agent_reply.unwrap_or(scope.now);
+            answered - at > target.0
+        })
+        .count();
+    let cost_per_contact = costs.filter(|_| n > 0).map(|c| {
+        let total =
+            c.per_conversation * n as f64 + c.agent_hour * (handle_total_ms as f64 / 3_600_000.0);
+        total / n as f64
+    });
+    let mut days: BTreeMap<String, Day> = BTreeMap::new();
+    for s in &mine {
+        let Some(t) = s.started else { continue };
+        let day = day_of(t);
+        let d = days.entry(day.clone()).or_insert(Day {
+            day,
+            conversations: 0,
+            deflected: 0,
+            escalated: 0,
+        });
+        d.conversations += 1;
+        d.deflected += usize::from(s.deflected());
+        d.escalated += usize::from(s.escalated.is_some());
+    }
+    Summary {
+        conversations: n,
+        deflected,
+        deflection_rate: rate(deflected),
+        escalated: escalated.len(),
+        escalation_rate: rate(escalated.len()),
+        escalations_by_reason: by_reason,
+        first_response_time: Spread::of(first_response),
+        resolution_time: Spread::of(resolution),
+        time_saved_by_bot_s: handle_spread.p50_s.map(|m| m * deflected as f64),
+        handle_time: handle_spread,
+        csat,
+        cost_per_contact,
+        sla_breaches,
+        by_day: days.into_values().collect(),
+    }
+}
+
+/// Per flow and step: entered, completed, escalated, abandoned (SPEC §10's funnel).
+pub fn funnels(events: &[(i64, &Event)], scope: &Scope<'_>) -> Vec<FlowFunnel> {
+    let all = stories(events);
+    let mut out: BTreeMap<String, FlowFunnel> = BTreeMap::new();
+    for s in all
+        .values()
+        .filter(|s| s.started.is_some_and(|t| t >= scope.from && t < scope.to))
+    {
+        for (flow, steps) in &s.flows {
+            if scope.flow.is_some_and(|f| f != flow) {
+                continue;
+            }
+            let f = out.entry(flow.clone()).or_insert_with(|| FlowFunnel {
+                flow: flow.clone(),
+                entered: 0,
+                completed: 0,
+                escalated: 0,
+                abandoned: 0,
+                steps: Vec::new(),
+            });
+            f.entered += 1;
+            let abandoned = !s.deflected() && s.escalated.is_none() && !s.human;
+            if s.deflected() {
+                f.completed += 1;
+            } else if s.escalated.is_some() {
+                f.escalated += 1;
+            } else if abandoned {
+                f.abandoned += 1;
+            }
+            for (i, step) in steps.iter().enumerate() {
+                let at = match f.steps.iter().position(|x| x.step == *step) {
+                    Some(at) => at,
+                    None => {
+                        f.steps.push(StepFunnel {
+                            step: step.clone(),
+                            entered: 0,
+                            abandoned: 0,
+                        });
+                        f.steps.len() - 1
+                    }
+                };
+                f.steps[at].entered += 1;
+                if abandoned && i + 1 == steps.len() {
+                    f.steps[at].abandoned += 1;
+                }
+            }
+        }
+    }
+    out.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::FlowPosition;
+    use crate::id::{AgentId, ContactId};
+    use crate::time::Timestamp;
+    use serde_json::json;
+
+    const MIN: i64 = 60_000;
+
+    fn ev(kind: EventKind, actor: Actor, at_min: i64, data: serde_json::Value) -> Event {
+        Event::new(kind, actor, Timestamp(at_min * MIN), data)
+    }
+
+    fn step(at_min: i64, flow: &str, step: &str) -> Event {
+        let mut e = ev(EventKind::StepEntered, Actor::Bot, at_min, json!({}));
+        e.flow = Some(FlowPosition {
+            flow: flow.into(),
+            version: 1,
+            step: step.into(),
+        });
+        e
+    }
+
+    /// The worked example of docs/kpis.md: four conversations on one day.
+    fn example() -> Vec<(i64, Event)> {
+        let c = Actor::Contact(ContactId(1));
+        let ann = Actor::Agent(AgentId(7));
+        let started = |at| ev(EventKind::ConversationStarted, c, at, json!({}));
+        let solved = |actor, at| {
+            ev(
+                EventKind::StatusChanged,
+                actor,
+                at,
+                json!({ "from": "bot", "to": "solved" }),
+            )
+        };
+        vec![
+            // 1: the bot answers (order status) and resolves: deflected, in 2 min.
+            (1, started(0)),
+            (1, step(0, "order", "ask")),
+            (1, step(1, "order", "show")),
+            (1, solved(Actor::Bot, 2)),
+            // 2: asks for a human at 10; Ann answers at 16, solves at 40; rated 4.
+            (2, started(5)),
+            (2, step(5, "order", "ask")),
+            (
+                2,
+                ev(
+                    EventKind::Escalated,
+                    Actor::Bot,
+                    10,
+                    json!({ "reason": "keyword", "team": "support" }),
+                ),
+            ),
+            (2, ev(EventKind::MessageQueued, ann, 16, json!({}))),
+            (2, solved(ann, 40)),
+            (2, ev(EventKind::CsatSent, Actor::System, 40, json!({}))),
+            (2, ev(EventKind::CsatAnswered, c, 41, json!({ "score": 4 }))),
+            // 3: escalated after hours at 20, never answered (an SLA breach at 30 min).
+            (3, started(20)),
+            (3, step(20, "order", "ask")),
+            (
+                3,
+                ev(
+                    EventKind::Escalated,
+                    Actor::Bot,
+                    20,
+                    json!({ "reason": "after_hours", "team": "support" }),
+                ),
+            ),
+            // 4: goes silent in the menu: abandoned at "ask".
+            (4, started(30)),
+            (4, step(30, "order", "ask")),
+            // 5: started before the period: not counted.
+            (5, started(-60)),
+        ]
+    }
+
+    #[test]
+    fn the_worked_example_of_docs_kpis_md() {
+        let events = example();
+        let refs: Vec<(i64, &Event)> = events.iter().map(|(c, e)| (*c, e)).collect();
+        let scope = Scope {
+            from: 0,
+            to: 24 * 60 * MIN,
+            flow: None,
+            now: 120 * MIN,
+        };
+        let sla = Sla {
+            first_response: Some(Duration::minutes(30)),
+            teams: HashMap::new(),
+        };
+        let costs = Costs {
+            per_conversation: 0.10,
+            agent_hour: 30.0,
+        };
+        let s = summarize(&refs, &scope, Some(costs), &sla, &|_| "2026-11-23".into());
+        assert_eq!(s.conversations, 4);
+        assert_eq!((s.deflected, s.deflection_rate), (1, Some(0.25)));
+        assert_eq!((s.escalated, s.escalation_rate), (2, Some(0.5)));
+        assert_eq!(s.escalations_by_reason["keyword"], 1);
+        assert_eq!(s.escalations_by_reason["after_hours"], 1);
+        // First response: only conversation 2 was answered, 6 min after escalating.
+        assert_eq!(s.first_response_time.p50_s, Some(360.0));
+        // Resolution: 2 min (1) and 35 min (2).
+        assert_eq!(s.resolution_time.count, 2);
+        assert_eq!(s.resolution_time.p50_s, Some(120.0));
+        assert_eq!(s.resolution_time.p90_s, Some(2100.0));
+        // Handle time 30 min (2); the bot saved one such conversation.
+        assert_eq!(s.handle_time.p50_s, Some(1800.0));
+        assert_eq!(s.time_saved_by_bot_s, Some(1800.0));
+        assert_eq!(s.csat.average, Some(4.0));
+        assert_eq!((s.csat.responses, s.csat.sent), (1, 1));
+        assert_eq!(s.csat.response_rate, Some(1.0));
+        // (4 × 0.10 + 0.5 h × 30) / 4 = 3.85
+        assert!((s.cost_per_contact.unwrap() - 3.85).abs() < 1e-9);
+        // Conversation 3: unanswered for 100 min at report time, past 30 min.
+        assert_eq!(s.sla_breaches, 1);
+        assert_eq!(
+            s.by_day,
+            [Day {
+                day: "2026-11-23".into(),
+                conversations: 4,
+                deflected: 1,
+                escalated: 2
+            }]
+        );
+        let f = funnels(&refs, &scope);
+        assert_eq!(f.len(), 1);
+        let order = &f[0];
+        assert_eq!(
+            (
+                order.entered,
+                order.completed,
+                order.escalated,
+                order.abandoned
+            ),
+            (4, 1, 2, 1)
+        );
+        let ask = order.steps.iter().find(|x| x.step == "ask").unwrap();
+        assert_eq!((ask.entered, ask.abandoned), (4, 1));
+        let show = order.steps.iter().find(|x| x.step == "show").unwrap();
+        assert_eq!((show.entered, show.abandoned), (1, 0));
+    }
+
+    #[test]
+    fn an_empty_period_has_no_rates_and_per_team_targets_win() {
+        let s = summarize(
+            &[],
+            &Scope::default(),
+            Some(Costs::default()),
+            &Sla::default(),
+            &|_| String::new(),
+        );
+        assert_eq!(s.conversations, 0);
+        assert_eq!(s.deflection_rate, None);
+        assert_eq!(s.cost_per_contact, None);
+        assert_eq!(s.first_response_time.p50_s, None);
+        let mut sla = Sla {
+            first_response: Some(Duration::minutes(30)),
+            teams: HashMap::new(),
+        };
+        sla.teams.insert("vip".into(), Duration::minutes(5));
+        assert_eq!(sla.target(Some("vip")), Some(Duration::minutes(5)));
+        assert_eq!(sla.target(Some("support")), Some(Duration::minutes(30)));
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let s = Spread::of((1..=10).map(|i| i * 1000).collect());
+        assert_eq!((s.p50_s, s.p90_s, s.count), (Some(5.0), Some(9.0), 10));
+        let one = Spread::of(vec![4000]);
+        assert_eq!((one.p50_s, one.p90_s), (Some(4.0), Some(4.0)));
+    }
+}
