@@ -258,6 +258,7 @@ mod tests {
                 .filter_map(|l| {
                     l.strip_prefix("CREATE TABLE ")
                         .or_else(|| l.strip_prefix("ALTER TABLE "))
+                        .or_else(|| l.strip_prefix("CREATE INDEX "))
                 })
                 .map(|l| {
                     let mut w = l.split_whitespace();
