@@ -727,6 +727,46 @@ mod tests {
     }
 
     #[test]
+    fn costs_and_sla_targets_are_read_and_checked() {
+        let s = load(None, &[]).unwrap();
+        assert_eq!(s.costs, None);
+        assert_eq!(s.sla, relais_core::kpi::Sla::default());
+        let s = load(
+            Some(
+                "[costs]\nper_conversation = 0.1\nagent_hour = 30\n\
+                 [sla]\nfirst_response = \"30m\"\n[sla.teams]\nvip = \"5m\"\n",
+            ),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            s.costs,
+            Some(relais_core::kpi::Costs {
+                per_conversation: 0.1,
+                agent_hour: 30.0
+            })
+        );
+        assert_eq!(s.sla.first_response, Some(Duration::minutes(30)));
+        assert_eq!(s.sla.teams["vip"], Duration::minutes(5));
+        let e = load(Some("[costs]\nagent_hour = -1\n"), &[]).unwrap_err();
+        assert!(e.to_string().contains("costs.agent_hour"), "{e}");
+        let e = load(Some("[sla.teams]\nvip = \"soon\"\n"), &[]).unwrap_err();
+        assert!(e.to_string().contains("sla.teams.vip"), "{e}");
+        // The commented template of `relais init` stays valid with them uncommented.
+        let init: String = crate::demo::INIT_TOML
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|l| l.starts_with('[') || l.contains(" = "))
+                    .unwrap_or(l)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let s = load(Some(&init), &[]).unwrap();
+        assert!(s.costs.is_some() && s.sla.teams.contains_key("support"));
+    }
+
+    #[test]
     fn defaults_need_no_file() {
         let s = load(None, &[]).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");

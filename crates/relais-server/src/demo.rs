@@ -323,6 +323,15 @@ csat = true                  # the 1–5 survey when an agent solves
 allow = []                   # private targets they may reach: "orders.internal", "10.0.0.5:8080"
 allow_private = false        # every loopback, private and link-local address (not advised)
 
+# [costs]                    # the reports' cost per contact (docs/kpis.md)
+# per_conversation = 0.10    # what one conversation costs (platform, messages)
+# agent_hour = 30.0          # what an hour of an agent costs
+#
+# [sla]                      # first-response targets: breaches in the reports
+# first_response = "30m"
+# [sla.teams]
+# support = "15m"
+
 "#;
 
 /// Writes a new workspace folder from the demo. Refuses to overwrite an existing `relais.toml`.
