@@ -178,6 +178,7 @@ impl App {
                 ),
                 loopback: addr.ip().is_loopback(),
                 watchers: Default::default(),
+                kpi_gauges: Default::default(),
             },
         })
     }

@@ -59,8 +59,84 @@ async fn metrics(
         let caller = Caller::from_request_parts(&mut parts, &s).await?;
         caller.require(Permission::ManageFlows)?;
     }
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.rt.metrics.render(),
-    ))
+    let mut text = s.rt.metrics.render();
+    text.push_str(&kpi_gauges(&s).await);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+}
+
+/// The headline KPIs of the last 24 hours (`docs/kpis.md`), computed from the event log
+/// at most once a minute (scrapes in between get the same figures).
+async fn kpi_gauges(s: &AppState) -> String {
+    const EVERY_MS: i64 = 60_000;
+    let now = s.rt.clock.now().0;
+    if let Some((at, text)) = s
+        .kpi_gauges
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        && now - at < EVERY_MS
+    {
+        return text.clone();
+    }
+    // `[now - 24 h, now]`: what started this very millisecond counts too.
+    let to = jiff::Timestamp::from_millisecond(now + 1)
+        .map(|t| t.to_string())
+        .ok();
+    let from = jiff::Timestamp::from_millisecond(now + 1 - 86_400_000)
+        .map(|t| t.to_string())
+        .ok();
+    let params = super::reports::ReportParams {
+        from,
+        to,
+        ..Default::default()
+    };
+    let Ok(r) = super::reports::report(s, &params).await else {
+        return String::new();
+    };
+    let sm = &r.summary;
+    let mut text = String::new();
+    let mut gauge = |name: &str, help: &str, v: Option<f64>| {
+        if let Some(v) = v {
+            text.push_str(&format!(
+                "# HELP {name} {help} (last 24 h)\n# TYPE {name} gauge\n{name} {v}\n"
+            ));
+        }
+    };
+    gauge(
+        "relais_kpi_conversations",
+        "Conversations started",
+        Some(sm.conversations as f64),
+    );
+    gauge(
+        "relais_kpi_deflection_rate",
+        "Conversations solved without a human / all",
+        sm.deflection_rate,
+    );
+    gauge(
+        "relais_kpi_escalation_rate",
+        "Conversations handed to agents / all",
+        sm.escalation_rate,
+    );
+    gauge(
+        "relais_kpi_first_response_p50_seconds",
+        "Median first response time of agents",
+        sm.first_response_time.p50_s,
+    );
+    gauge(
+        "relais_kpi_resolution_p50_seconds",
+        "Median resolution time",
+        sm.resolution_time.p50_s,
+    );
+    gauge(
+        "relais_kpi_csat_average",
+        "Average CSAT score",
+        sm.csat.average,
+    );
+    gauge(
+        "relais_kpi_sla_breaches",
+        "Escalated conversations answered later than their target",
+        Some(sm.sla_breaches as f64),
+    );
+    *s.kpi_gauges.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, text.clone()));
+    text
 }

@@ -44,6 +44,8 @@ pub struct AppState {
     pub loopback: bool,
     /// Which agents have a conversation's page open, and who is typing there.
     pub watchers: Arc<crate::web::watch::Watchers>,
+    /// The last `/metrics` KPI gauges and when they were computed.
+    pub kpi_gauges: Arc<std::sync::Mutex<Option<(i64, String)>>>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -160,6 +160,29 @@ async fn a_days_kpis_come_from_the_event_log_as_json_csv_and_the_dashboard() {
     .await;
     assert_eq!(s, 403);
 
+    // Prometheus gets the headline figures of the last 24 hours.
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("\nrelais_kpi_conversations 3\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("\nrelais_kpi_escalation_rate 0.3333333333333333\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE relais_kpi_csat_average gauge\nrelais_kpi_csat_average 4\n"),
+        "{metrics}"
+    );
+
     // CSV, by `format` or by `Accept`.
     let csv = app
         .client
