@@ -8,6 +8,7 @@ pub mod bench;
 pub mod channel;
 pub mod clock;
 pub mod config;
+pub mod contact_export;
 pub mod demo;
 pub mod export;
 pub mod flowcmd;

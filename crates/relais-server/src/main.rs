@@ -93,6 +93,12 @@ enum AdminCommand {
         #[arg(long, default_value = "agent")]
         role: String,
     },
+    /// Print everything held about a contact as JSON (GDPR article 15).
+    ExportContact {
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
+        id: i64,
+    },
     /// Write what admins changed in the web pages (teams, agents, canned responses)
     /// back as workspace files: DIR/teams.yaml and DIR/canned.yaml.
     ExportWorkspace {
@@ -352,6 +358,27 @@ async fn run(cli: Cli) -> Result<(), String> {
             if generated {
                 println!("password (shown once): {password}");
             }
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::ExportContact { workspace, id },
+        } => {
+            let settings =
+                Settings::load(&workspace, &config::process_env()).map_err(|e| e.to_string())?;
+            let store = relais_server::app::open_store(&settings.database)
+                .await
+                .map_err(|e| e.to_string())?;
+            let doc = relais_server::contact_export::export(
+                store.as_ref(),
+                relais_core::id::ContactId(id),
+                SystemClock.now(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
+            );
             Ok(())
         }
         Command::Admin {

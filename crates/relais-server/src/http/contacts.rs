@@ -16,6 +16,25 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/contacts/{id}", get(card))
         .route("/api/v1/contacts/{id}/merge", post(merge))
+        .route("/api/v1/contacts/{id}/export", get(export))
+}
+
+/// Everything held about the contact (GDPR article 15), recorded as an admin action.
+async fn export(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require(Permission::ManageContacts)?;
+    let now = s.rt.clock.now();
+    let doc = crate::contact_export::export(s.rt.store.as_ref(), ContactId(id), now).await?;
+    super::api::admin_event(
+        &s,
+        &caller,
+        serde_json::json!({ "action": "contact_exported", "contact": id }),
+    )
+    .await?;
+    Ok(Json(doc))
 }
 
 async fn card(

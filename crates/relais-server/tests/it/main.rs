@@ -10,6 +10,7 @@ mod email;
 mod events;
 mod fallback;
 mod flows;
+mod governance;
 mod handoff;
 mod hardening;
 mod helpers;
