@@ -90,7 +90,7 @@ async fn render(
         return ApiError::from(e).into_response();
     }
     let conv = &c.view.conversation;
-    let name = display_name(&c.view);
+    let name = display_name(l, &c.view);
     let agent_name = |a: AgentId| {
         agents
             .iter()

@@ -232,7 +232,7 @@ pub async fn inbox(
 /// One conversation of the list.
 fn row(l: Lang, c: &DeskConversation, now: relais_core::Timestamp) -> String {
     let conv = &c.view.conversation;
-    let who = display_name(&c.view);
+    let who = display_name(l, &c.view);
     let waiting = match (conv.status, c.queued_at, conv.assignee) {
         (Status::Open, Some(t), None) => l.t("waiting {n}").replace("{n}", &since(now.0 - t.0)),
         _ => String::new(),
@@ -284,12 +284,12 @@ fn row(l: Lang, c: &DeskConversation, now: relais_core::Timestamp) -> String {
 
 /// Who wrote, for agents: the contact's name, else their address (a web chat visitor
 /// has only an opaque one: shown short).
-pub fn display_name(v: &relais_store::ConversationView) -> String {
+pub fn display_name(l: Lang, v: &relais_store::ConversationView) -> String {
     v.contact
         .name
         .clone()
         .unwrap_or_else(|| match v.address.strip_prefix("v-") {
-            Some(id) => format!("Visitor {}", &id[..id.len().min(6)]),
+            Some(id) => format!("{} {}", l.t("Visitor"), &id[..id.len().min(6)]),
             None => v.address.clone(),
         })
 }

@@ -1174,4 +1174,5 @@ pub const TABLE: &[[&str; 5]] = &[
         "{n} resueltas sin humano",
         "{n} ohne Mensch gelöst",
     ],
+    ["Visitor", "Visiteur", "Visitatore", "Visitante", "Besucher"],
 ];
