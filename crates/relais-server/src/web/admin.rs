@@ -222,7 +222,7 @@ async fn teams(State(s): State<AppState>, who: Signed, Query(f): Query<Flash>) -
     let rows: String = list
         .iter()
         .map(|t| {
-            let members: Vec<String> = t.team.members_names(&t.members, &name_of);
+            let members: Vec<String> = t.members.iter().map(|a| name_of(*a)).collect();
             // The hours the runtime uses: the loaded workspace's (teams.yaml, or the
             // API's, which the store also keeps).
             let effective = loaded
@@ -337,16 +337,6 @@ fn strategy_name(l: Lang, s: &str) -> &'static str {
         "least_busy" => l.t("least busy"),
         "manual" => l.t("manual"),
         _ => l.t("round robin"),
-    }
-}
-
-trait MemberNames {
-    fn members_names(&self, ids: &[AgentId], name_of: &dyn Fn(AgentId) -> String) -> Vec<String>;
-}
-
-impl MemberNames for relais_store::TeamSpec {
-    fn members_names(&self, ids: &[AgentId], name_of: &dyn Fn(AgentId) -> String) -> Vec<String> {
-        ids.iter().map(|a| name_of(*a)).collect()
     }
 }
 
