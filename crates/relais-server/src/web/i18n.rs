@@ -81,7 +81,11 @@ mod tests {
             include_str!("login.rs"),
             include_str!("inbox.rs"),
             include_str!("conversation.rs"),
-            include_str!("admin.rs"),
+            include_str!("admin/mod.rs"),
+            include_str!("admin/channels.rs"),
+            include_str!("admin/teams.rs"),
+            include_str!("admin/agents.rs"),
+            include_str!("admin/canned.rs"),
             include_str!("flows.rs"),
             include_str!("dashboard.rs"),
         ];

@@ -1,0 +1,217 @@
+//! The channels (with the address to give each provider), the templates and the settings: read by supervisors and admins.
+
+use super::*;
+
+pub(super) async fn channels(
+    State(s): State<AppState>,
+    who: Signed,
+    Query(f): Query<Flash>,
+) -> Response {
+    if !reads_config(&who) {
+        return not_found(&who, "Inbox");
+    }
+    let l = lang(&who);
+    let list = match s.rt.store.channels().await {
+        Ok(c) => c,
+        Err(e) => return crate::web::failed(e),
+    };
+    let base = s.rt.settings.public_url.clone();
+    let rows: String = list
+        .iter()
+        .map(|c| {
+            let path = match c.kind.as_str() {
+                "rest" => format!("/api/v1/channels/{}/converse", c.id),
+                "webchat" => format!("/webchat/{}", c.id),
+                "email" => format!("/webhooks/email/{}", c.id),
+                kind => format!("/webhooks/{kind}/{}", c.id),
+            };
+            let address = match &base {
+                Some(b) => format!("<code>{}</code>", escape(&format!("{b}{path}"))),
+                None => format!(
+                    "<code>{}</code> <span class=\"hint\">{}</span>",
+                    escape(&path),
+                    l.t("set [server] public_url to get the full address")
+                ),
+            };
+            let embed = if c.kind == "webchat" {
+                let src = format!("{}/webchat/{}/widget.js", base.as_deref().unwrap_or(""), c.id);
+                format!(
+                    "<br><span class=\"hint\">{}</span> <code>{}</code>",
+                    l.t("On your site:"),
+                    escape(&format!("<script src=\"{src}\" async></script>"))
+                )
+            } else {
+                String::new()
+            };
+            let live = s.rt.live_channel(&c.id);
+            let secrets: String = c
+                .secret_names
+                .as_object()
+                .map(|m| {
+                    m.keys()
+                        .map(|role| {
+                            let set = live.as_ref().is_some_and(|lc| lc.secret(role).is_some());
+                            format!(
+                                "<li>{} <span class=\"{}\">{}</span></li>",
+                                escape(role),
+                                if set { "ok" } else { "missing" },
+                                if set { l.t("set") } else { l.t("not set") }
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let secrets = if secrets.is_empty() {
+                "—".to_owned()
+            } else {
+                format!("<ul class=\"plain\">{secrets}</ul>")
+            };
+            format!(
+                "<tr><th scope=\"row\">{id}<br><span class=\"hint\">{kind}</span></th>\
+                 <td>{address}{embed}</td><td>{secrets}</td><td>{enabled}</td><td>{file}</td><td>{fallback}</td></tr>",
+                id = escape(c.id.as_str()),
+                kind = escape(&c.kind),
+                enabled = yes_no(l, c.enabled),
+                file = if c.from_file { "channels.yaml" } else { "API" },
+                fallback = escape(c.fallback.as_ref().map_or("—", |f| f.as_str())),
+            )
+        })
+        .collect();
+    let main = format!(
+        "<h1>{title}</h1>{flash}<div class=\"scroll\"><table><thead><tr><th scope=\"col\">{channel}</th>\
+         <th scope=\"col\">{address}</th><th scope=\"col\">{secrets}</th><th scope=\"col\">{enabled}</th>\
+         <th scope=\"col\">{from}</th><th scope=\"col\">{fallback}</th></tr></thead><tbody>{rows}</tbody></table></div>\
+         <p class=\"hint\">{how}</p>",
+        title = l.t("Channels"),
+        flash = flash(f.error.as_deref(), f.done.as_deref()),
+        channel = l.t("Channel"),
+        address = l.t("Address to give the provider"),
+        secrets = l.t("Secrets"),
+        enabled = l.t("Enabled"),
+        from = l.t("Defined in"),
+        fallback = l.t("Fallback"),
+        how = l.t("Channels are defined in channels.yaml, their secrets in relais.toml [secrets]; a secret's value is never shown."),
+    );
+    section(&who, "Channels", l.t("Channels"), main)
+}
+pub(super) async fn templates(State(s): State<AppState>, who: Signed) -> Response {
+    if !reads_config(&who) {
+        return not_found(&who, "Inbox");
+    }
+    let l = lang(&who);
+    let rows: String = s.rt.flows.as_ref().map_or_else(String::new, |f| {
+        f.loaded()
+            .ws
+            .templates
+            .iter()
+            .map(|t| {
+                format!(
+                    "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&t.name),
+                    escape(&t.language),
+                    escape(&t.category),
+                    t.arity(),
+                    escape(&t.body)
+                )
+            })
+            .collect()
+    });
+    let body = if rows.is_empty() {
+        format!(
+            "<p class=\"empty\">{}</p>",
+            l.t("No template is registered.")
+        )
+    } else {
+        format!(
+            "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
+             <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead>\
+             <tbody>{rows}</tbody></table></div>",
+            l.t("Name"),
+            l.t("Language"),
+            l.t("Category"),
+            l.t("Parameters"),
+            l.t("Text"),
+        )
+    };
+    let main = format!(
+        "<h1>{}</h1><p class=\"hint\">{}</p>{body}",
+        l.t("Templates"),
+        l.t("Message templates approved by the provider, from templates.yaml: what agents can still send once a 24-hour window has closed."),
+    );
+    section(&who, "Templates", l.t("Templates"), main)
+}
+pub(super) async fn settings(
+    State(s): State<AppState>,
+    who: Signed,
+    Query(f): Query<Flash>,
+) -> Response {
+    let l = lang(&who);
+    let languages: String = Lang::ALL
+        .iter()
+        .map(|x| {
+            let sel = if *x == l { " selected" } else { "" };
+            format!(
+                "<option value=\"{}\" lang=\"{}\"{sel}>{}</option>",
+                x.code(),
+                x.code(),
+                x.name()
+            )
+        })
+        .collect();
+    let mine = format!(
+        "<section class=\"panel\"><h2>{you}</h2><form method=\"post\" action=\"/language\" class=\"inline\">\
+         <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+         <label>{language_l} <select name=\"language\">{languages}</select></label>\
+         <button type=\"submit\">{save}</button></form>\
+         <p class=\"hint\">{sound}</p></section>",
+        you = l.t("Your preferences"),
+        csrf = who.csrf(),
+        language_l = l.t("Language of the pages"),
+        save = l.t("Save"),
+        sound = l.t("The sound for a new assignment is switched in the header, for this browser."),
+    );
+    let server = if reads_config(&who) {
+        let life = &s.rt.settings.lifecycle;
+        let rows: Vec<(&str, String)> = vec![
+            (
+                l.t("Public address"),
+                s.rt.settings
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| "—".into()),
+            ),
+            (
+                l.t("Reminder to a silent customer after"),
+                life.remind_after.to_string(),
+            ),
+            (l.t("Then closed after"), life.close_after.to_string()),
+            (
+                l.t("Solved conversations close after"),
+                life.auto_close.to_string(),
+            ),
+            (
+                l.t("Unanswered conversations go back to the queue after"),
+                life.return_after
+                    .map_or_else(|| "—".into(), |d| d.to_string()),
+            ),
+            (l.t("Satisfaction survey"), yes_no(l, life.csat).to_owned()),
+        ];
+        let dl: String = rows
+            .iter()
+            .map(|(k, v)| format!("<dt>{k}</dt><dd>{}</dd>", escape(v)))
+            .collect();
+        format!(
+            "<section class=\"panel\"><h2>{}</h2><dl>{dl}</dl><p class=\"hint\">{}</p></section>",
+            l.t("Server"),
+            l.t("Set in relais.toml ([server], [inactivity], [handoff]); read here.")
+        )
+    } else {
+        String::new()
+    };
+    let main = format!(
+        "<h1>{}</h1>{}{mine}{server}",
+        l.t("Settings"),
+        flash(f.error.as_deref(), f.done.as_deref())
+    );
+    section(&who, "Settings", l.t("Settings"), main)
+}

@@ -1,0 +1,114 @@
+//! The configuration pages (SPEC §9): channels (the webhook address to paste into
+//! each provider, which secrets are set — never their values), teams, agents, canned
+//! responses, templates and settings. Supervisors read them; only admins change
+//! them, through the same checks as the JSON API, each change recorded as an admin
+//! event. `relais admin export-workspace` writes the result back to files.
+//!
+//! `channels` channels, templates, settings (read); `teams`, `agents`, `canned` what
+//! admins change; this file the routes and what they share.
+
+use super::i18n::Lang;
+use super::layout::{Form, Refused, enc, flash, frame, lang, not_found, page, reads_config};
+use super::session::Signed;
+use crate::html::escape;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use relais_core::access;
+use relais_core::id::AgentId;
+use serde::Deserialize;
+use serde_json::json;
+
+mod agents;
+mod canned;
+mod channels;
+mod teams;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/channels", get(channels::channels))
+        .route("/teams", get(teams::teams).post(teams::save_team))
+        .route("/agents", get(agents::agents).post(agents::invite))
+        .route("/agents/{id}", post(agents::change_agent))
+        .route("/canned", get(canned::canned).post(canned::save_canned))
+        .route("/canned/{id}/delete", post(canned::delete_canned))
+        .route("/templates", get(channels::templates))
+        .route("/settings", get(channels::settings))
+}
+
+#[derive(Deserialize, Default)]
+pub struct Flash {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// Whether the agent may change the configuration (admins).
+fn writes(who: &Signed) -> bool {
+    access::may_configure(who.agent.role)
+}
+
+/// Refuses a change by a non-admin (the page hid the form; the post says no).
+fn admin_only(who: &Signed) -> Result<(), Refused> {
+    if writes(who) {
+        Ok(())
+    } else {
+        Err(Refused("only admins change the configuration"))
+    }
+}
+
+/// Back to a page with a line of feedback.
+fn back(path: &str, error: Option<&str>, done: Option<&str>) -> Response {
+    let q = match (error, done) {
+        (Some(e), _) => format!("?error={}", enc(e)),
+        (None, Some(d)) => format!("?done={}", enc(d)),
+        _ => String::new(),
+    };
+    Redirect::to(&format!("{path}{q}")).into_response()
+}
+
+/// What an API check refused, as the page says it.
+fn said(e: ApiError) -> String {
+    match e {
+        ApiError::BadRequest {
+            field: Some(f),
+            message,
+        } => format!("{f}: {message}"),
+        other => other.to_string(),
+    }
+}
+
+/// Records an admin's change, as the API does.
+async fn audit(s: &AppState, who: &Signed, data: serde_json::Value) -> Result<(), Response> {
+    s.rt.store
+        .record_event(relais_core::event::Event::new(
+            relais_core::event::EventKind::AdminAction,
+            relais_core::event::Actor::Agent(who.agent.id),
+            s.rt.clock.now(),
+            data,
+        ))
+        .await
+        .map_err(super::failed)
+}
+
+fn section(who: &Signed, active: &str, title: &str, main: String) -> Response {
+    page(StatusCode::OK, frame(who, active, title, &main))
+}
+
+fn yes_no(l: Lang, b: bool) -> &'static str {
+    if b { l.t("yes") } else { l.t("no") }
+}
+
+fn role_name(l: Lang, r: relais_core::agent::Role) -> &'static str {
+    match r {
+        relais_core::agent::Role::Agent => l.t("agent"),
+        relais_core::agent::Role::Supervisor => l.t("supervisor"),
+        relais_core::agent::Role::Admin => l.t("admin"),
+    }
+}
