@@ -201,7 +201,8 @@
     if (pending) return;
     pending = setTimeout(function () {
       pending = null;
-      fetch(location.href, { credentials: "same-origin" }).then(function (r) {
+      // Marked as a live refresh: the audit log has the first read already.
+      fetch(location.href, { credentials: "same-origin", headers: { "X-Relais-Live": "1" } }).then(function (r) {
         return r.ok ? r.text() : null;
       }).then(function (html) {
         if (!html) return;

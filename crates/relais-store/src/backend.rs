@@ -443,6 +443,49 @@ impl<B: Backend> Desk for SqlStore<B> {
             .await
     }
 
+    async fn record_access(&self, e: AccessEntry) -> Result<()> {
+        self.write(move |tx| {
+            tx.c.execute(
+                "INSERT INTO audit_log (at, agent_id, token_id, action, target, ip) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    e.at.0.into(),
+                    e.agent.0.into(),
+                    e.token.into(),
+                    e.action.as_str().into(),
+                    e.target.as_str().into(),
+                    e.ip.as_ref().into(),
+                ],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn access_log(&self, after: i64, limit: u32) -> Result<Vec<AccessEntry>> {
+        self.read(move |tx| {
+            tx.c.query(
+                "SELECT id, at, agent_id, token_id, action, target, ip FROM audit_log \
+                 WHERE id > $1 ORDER BY id LIMIT $2",
+                &[after.into(), i64::from(limit).into()],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(AccessEntry {
+                    id: r.int("id")?,
+                    at: Timestamp(r.int("at")?),
+                    agent: AgentId(r.int("agent_id")?),
+                    token: r.opt_int("token_id")?,
+                    action: r.text("action")?,
+                    target: r.text("target")?,
+                    ip: r.opt_text("ip")?,
+                })
+            })
+            .collect()
+        })
+        .await
+    }
+
     async fn report_events(&self, query: ReportQuery) -> Result<Vec<StoredEvent>> {
         self.read(move |tx| tx.report_events(&query)).await
     }

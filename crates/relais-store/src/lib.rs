@@ -287,6 +287,12 @@ pub trait Desk: Send + Sync {
         id: ConversationId,
     ) -> Result<Option<DeskConversation>>;
 
+    /// Appends a read to the audit log (`id` is ignored).
+    async fn record_access(&self, entry: AccessEntry) -> Result<()>;
+
+    /// The audit log after `after` (an id), oldest first.
+    async fn access_log(&self, after: i64, limit: u32) -> Result<Vec<AccessEntry>>;
+
     /// The events of the conversations a report reads, in log order.
     async fn report_events(&self, query: ReportQuery) -> Result<Vec<StoredEvent>>;
 

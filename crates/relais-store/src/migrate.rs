@@ -94,6 +94,11 @@ pub const SQLITE: &[Migration] = &[
         name: "reports",
         sql: include_str!("../migrations/sqlite/0016_reports.sql"),
     },
+    Migration {
+        version: 17,
+        name: "audit",
+        sql: include_str!("../migrations/sqlite/0017_audit.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -176,6 +181,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 16,
         name: "reports",
         sql: include_str!("../migrations/postgres/0016_reports.sql"),
+    },
+    Migration {
+        version: 17,
+        name: "audit",
+        sql: include_str!("../migrations/postgres/0017_audit.sql"),
     },
 ];
 

@@ -910,3 +910,19 @@ pub struct ReportQuery {
     pub channel: Option<String>,
     pub team: Option<String>,
 }
+
+/// One read of a conversation or a contact (the audit log, SPEC §11).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccessEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub agent: AgentId,
+    /// The API token used (a session's too), if any.
+    pub token: Option<i64>,
+    /// `read_conversation`, `read_contact`, `export_contact`…
+    pub action: String,
+    /// `conversation:12`, `contact:7`.
+    pub target: String,
+    /// The client's address.
+    pub ip: Option<String>,
+}

@@ -3,7 +3,7 @@
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, Caller};
+use super::extract::{ApiJson, Caller, ClientAddr};
 use crate::auth::Permission;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
@@ -23,11 +23,21 @@ pub fn routes() -> Router<AppState> {
 async fn export(
     State(s): State<AppState>,
     caller: Caller,
+    ClientAddr(ip): ClientAddr,
     Path(id): Path<i64>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Permission::ManageContacts)?;
     let now = s.rt.clock.now();
     let doc = crate::contact_export::export(s.rt.store.as_ref(), ContactId(id), now).await?;
+    super::audit::record(
+        &s,
+        caller.agent.id,
+        Some(caller.token.id),
+        "export_contact",
+        format!("contact:{id}"),
+        ip,
+    )
+    .await?;
     super::api::admin_event(
         &s,
         &caller,
@@ -40,10 +50,21 @@ async fn export(
 async fn card(
     State(s): State<AppState>,
     caller: Caller,
+    ClientAddr(ip): ClientAddr,
     Path(id): Path<i64>,
 ) -> Result<Json<ContactCard>, ApiError> {
     caller.require(Permission::ManageContacts)?;
-    Ok(Json(s.rt.store.contact_card(ContactId(id)).await?))
+    let card = s.rt.store.contact_card(ContactId(id)).await?;
+    super::audit::record(
+        &s,
+        caller.agent.id,
+        Some(caller.token.id),
+        "read_contact",
+        format!("contact:{id}"),
+        ip,
+    )
+    .await?;
+    Ok(Json(card))
 }
 
 #[derive(Deserialize)]

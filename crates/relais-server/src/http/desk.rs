@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, Caller, language_code, slug};
+use super::extract::{ApiJson, Caller, ClientAddr, language_code, slug};
 use crate::auth::Permission;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -153,11 +153,21 @@ async fn typing(
 async fn show(
     State(s): State<AppState>,
     caller: Caller,
+    ClientAddr(ip): ClientAddr,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ReadConversations)?;
     s.rt.touch(caller.agent.id).await?;
     let c = visible(&s, &caller, id).await?;
+    super::audit::record(
+        &s,
+        caller.agent.id,
+        Some(caller.token.id),
+        "read_conversation",
+        format!("conversation:{id}"),
+        ip,
+    )
+    .await?;
     let id = c.view.conversation.id;
     let messages = s.rt.store.messages(id).await?;
     let csat = s.rt.store.csat(id).await?;
@@ -278,11 +288,21 @@ struct EventsQuery {
 async fn events(
     State(s): State<AppState>,
     caller: Caller,
+    ClientAddr(ip): ClientAddr,
     Path(id): Path<i64>,
     Query(q): Query<EventsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ReadConversations)?;
     let c = visible(&s, &caller, id).await?;
+    super::audit::record(
+        &s,
+        caller.agent.id,
+        Some(caller.token.id),
+        "read_conversation_events",
+        format!("conversation:{id}"),
+        ip,
+    )
+    .await?;
     let events =
         s.rt.store
             .events(

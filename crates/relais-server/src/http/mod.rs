@@ -3,6 +3,7 @@
 //! errors become responses only in [`error`].
 
 pub mod api;
+pub mod audit;
 pub mod contacts;
 pub mod converse;
 pub mod desk;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(providers::routes())
         .merge(contacts::routes())
         .merge(reports::routes())
+        .merge(audit::routes())
         .merge(webchat::routes())
         .merge(crate::web::routes())
         .fallback(|| async { error::ApiError::NotFound("no such route".into()) })

@@ -47,6 +47,7 @@ mod tests {
         ("providers", include_str!("providers.rs")),
         ("contacts", include_str!("contacts.rs")),
         ("reports", include_str!("reports.rs")),
+        ("audit", include_str!("audit.rs")),
         ("webchat", include_str!("webchat.rs")),
     ];
 

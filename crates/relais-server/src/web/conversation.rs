@@ -38,10 +38,28 @@ fn viewer(who: &Signed) -> Viewer {
 pub async fn show(
     State(s): State<AppState>,
     who: Signed,
+    crate::http::extract::ClientAddr(ip): crate::http::extract::ClientAddr,
+    headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
     Query(q): Query<ConversationQuery>,
 ) -> Response {
-    render(&s, &who, ConversationId(id), q.error.as_deref(), None).await
+    let page = render(&s, &who, ConversationId(id), q.error.as_deref(), None).await;
+    // A read, for the audit log; the page's own live refreshes are the same read.
+    if page.status() == StatusCode::OK
+        && !headers.contains_key("x-relais-live")
+        && let Err(e) = crate::http::audit::record(
+            &s,
+            who.agent.id,
+            Some(who.info.id),
+            "read_conversation",
+            format!("conversation:{id}"),
+            ip,
+        )
+        .await
+    {
+        return e.into_response();
+    }
+    page
 }
 
 /// The page, with an error line and the agent's unsent draft when an action was

@@ -86,6 +86,7 @@ mod tests {
             include_str!("admin/teams.rs"),
             include_str!("admin/agents.rs"),
             include_str!("admin/canned.rs"),
+            include_str!("admin/audit.rs"),
             include_str!("flows.rs"),
             include_str!("dashboard.rs"),
         ];

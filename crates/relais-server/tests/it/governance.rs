@@ -1,5 +1,6 @@
 //! Governance (SPEC §11): everything held about a contact, exported whole (GDPR
-//! article 15) through the API (admins, recorded) and `relais admin export-contact`.
+//! article 15) through the API (admins, recorded) and `relais admin export-contact`;
+//! the audit log of who read which conversation or contact, from where.
 
 use super::handoff::{call, login_agent};
 use super::helpers::*;
@@ -81,5 +82,192 @@ async fn a_contacts_data_is_exported_whole_to_admins_and_by_the_cli() {
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["contact"]["name"], "Zoé Martin");
     assert_eq!(printed["conversations"][0]["conversation"]["id"], conv);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_read_of_a_conversation_or_contact_is_in_the_audit_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    let ana = login_agent(&app, "ana@example.com", "agent", &["support"]).await;
+    login_agent(&app, "ada@example.com", "admin", &[]).await;
+    let (_, b) = app
+        .converse(json!({ "sender": "+33633334444", "text": "je veux parler à un conseiller" }))
+        .await;
+    let conv = b["conversation_id"].as_i64().unwrap();
+    // Ana reads it through the API, then its events; the admin reads the contact.
+    let (s, c) = call(
+        &app,
+        &ana.token,
+        "GET",
+        &format!("/api/v1/conversations/{conv}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{c}");
+    let contact = c["conversation"]["contact"]["id"].as_i64().unwrap();
+    let (s, _) = call(
+        &app,
+        &ana.token,
+        "GET",
+        &format!("/api/v1/conversations/{conv}/events"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, _) = app.get(&format!("/api/v1/contacts/{contact}")).await;
+    assert_eq!(s, 200);
+    // And on the workspace's page: a read; its live refreshes are not new reads.
+    let c = relais_server::tls::client_builder(&relais_server::tls::default_tls())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = c
+        .post(format!("{}/login", app.url))
+        .form(&[
+            ("email", "ana@example.com"),
+            ("password", "correct horse battery staple"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    for live in [false, true, true] {
+        let mut req = c
+            .get(format!("{}/conversations/{conv}", app.url))
+            .header("cookie", &cookie);
+        if live {
+            req = req.header("x-relais-live", "1");
+        }
+        assert_eq!(req.send().await.unwrap().status(), 200);
+    }
+
+    let (s, log) = app.get("/api/v1/audit").await;
+    assert_eq!(s, 200, "{log}");
+    let entries: Vec<(String, String, i64)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["target"].as_str().unwrap().to_owned(),
+                e["agent"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let target = format!("conversation:{conv}");
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|(a, t, who)| a == "read_conversation" && *t == target && *who == ana.id)
+            .count(),
+        2,
+        "one API read and one page read (not its live refreshes): {entries:?}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|(a, t, who)| a == "read_conversation_events" && *t == target && *who == ana.id)
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|(a, t, _)| a == "read_contact" && *t == format!("contact:{contact}"))
+    );
+    assert!(
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["ip"] == "127.0.0.1"),
+        "from where: {log}"
+    );
+    // The admins' page lists the reads; an agent gets "not found".
+    let admin_cookie = {
+        let r = c
+            .post(format!("{}/login", app.url))
+            .form(&[
+                ("email", "ada@example.com"),
+                ("password", "correct horse battery staple"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let html = c
+        .get(format!("{}/audit", app.url))
+        .header("cookie", &admin_cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!(
+            "<a href=\"/conversations/{conv}\">conversation:{conv}</a>"
+        )),
+        "{html}"
+    );
+    assert!(html.contains("read_contact") && html.contains("127.0.0.1"));
+    let r = c
+        .get(format!("{}/audit", app.url))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let csv = c
+        .get(format!("{}/audit.csv", app.url))
+        .header("cookie", &admin_cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.contains(",read_conversation,"), "{csv}");
+
+    // Admins only; CSV too; paged.
+    let (s, _) = call(&app, &ana.token, "GET", "/api/v1/audit", None).await;
+    assert_eq!(s, 403);
+    let csv = app
+        .client
+        .get(format!("{}/api/v1/audit?format=csv", app.url))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.starts_with("id,at,agent,token,action,target,ip\n") && csv.contains(",read_contact,"),
+        "{csv}"
+    );
+    let (_, page) = app.get("/api/v1/audit?limit=2").await;
+    assert_eq!(page["entries"].as_array().unwrap().len(), 2);
+    let after = page["next_after"].as_i64().unwrap();
+    let (_, rest) = app.get(&format!("/api/v1/audit?after={after}")).await;
+    assert_eq!(
+        rest["entries"].as_array().unwrap().len() + 2,
+        entries.len(),
+        "the next page continues"
+    );
     app.stop().await;
 }

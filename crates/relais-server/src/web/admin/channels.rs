@@ -201,9 +201,14 @@ pub(super) async fn settings(
             .map(|(k, v)| format!("<dt>{k}</dt><dd>{}</dd>", escape(v)))
             .collect();
         format!(
-            "<section class=\"panel\"><h2>{}</h2><dl>{dl}</dl><p class=\"hint\">{}</p></section>",
+            "<section class=\"panel\"><h2>{}</h2><dl>{dl}</dl><p class=\"hint\">{}</p>{}</section>",
             l.t("Server"),
-            l.t("Set in relais.toml ([server], [inactivity], [handoff]); read here.")
+            l.t("Set in relais.toml ([server], [inactivity], [handoff]); read here."),
+            if writes(&who) {
+                format!("<p><a href=\"/audit\">{}</a></p>", l.t("Audit log"))
+            } else {
+                String::new()
+            }
         )
     } else {
         String::new()

@@ -25,6 +25,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 mod agents;
+mod audit;
 mod canned;
 mod channels;
 mod teams;
@@ -39,6 +40,8 @@ pub fn routes() -> Router<AppState> {
         .route("/canned/{id}/delete", post(canned::delete_canned))
         .route("/templates", get(channels::templates))
         .route("/settings", get(channels::settings))
+        .route("/audit", get(audit::audit))
+        .route("/audit.csv", get(audit::audit_csv))
 }
 
 #[derive(Deserialize, Default)]
