@@ -127,9 +127,10 @@ pub(super) async fn teams(
         String::new()
     };
     let main = format!(
-        "<h1>{}</h1>{}{rows}{new}",
+        "<h1>{}</h1>{}<p class=\"hint\">{}</p>{rows}{new}",
         l.t("Teams"),
-        flash(f.error.as_deref(), f.done.as_deref())
+        flash(f.error.as_deref(), f.done.as_deref()),
+        l.t("A team of teams.yaml gets the file's values back when the workspace reloads: export the workspace (relais admin export-workspace) to keep what you change here. Hours and holidays are set in teams.yaml or through the API.")
     );
     section(&who, "Teams", l.t("Teams"), main)
 }
