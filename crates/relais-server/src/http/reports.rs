@@ -158,7 +158,8 @@ fn wants_csv(p: &ReportParams, headers: &HeaderMap) -> Result<bool, ApiError> {
     }
 }
 
-fn csv(name: &str, body: String) -> Response {
+/// A CSV download (never cached: it holds the business's figures).
+pub fn csv(name: &str, body: String) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -166,6 +167,7 @@ fn csv(name: &str, body: String) -> Response {
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{name}.csv\""),
             ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
         body,
     )

@@ -11,7 +11,7 @@ use crate::http::error::ApiError;
 use crate::http::reports::{self, Report, ReportParams};
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use relais_core::kpi;
@@ -113,31 +113,16 @@ async fn load(s: &AppState, who: &Signed, f: &Filters) -> Result<Report, Respons
         .map_err(IntoResponse::into_response)
 }
 
-fn csv(name: &str, body: String) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}.csv\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-        ],
-        body,
-    )
-        .into_response()
-}
-
 async fn summary_csv(State(s): State<AppState>, who: Signed, Query(f): Query<Filters>) -> Response {
     match load(&s, &who, &f).await {
-        Ok(r) => csv("summary", reports::summary_csv(&r)),
+        Ok(r) => reports::csv("summary", reports::summary_csv(&r)),
         Err(r) => r,
     }
 }
 
 async fn flows_csv(State(s): State<AppState>, who: Signed, Query(f): Query<Filters>) -> Response {
     match load(&s, &who, &f).await {
-        Ok(r) => csv("flows", reports::flows_csv(&r)),
+        Ok(r) => reports::csv("flows", reports::flows_csv(&r)),
         Err(r) => r,
     }
 }

@@ -119,26 +119,8 @@ async fn every_read_of_a_conversation_or_contact_is_in_the_audit_log() {
     let (s, _) = app.get(&format!("/api/v1/contacts/{contact}")).await;
     assert_eq!(s, 200);
     // And on the workspace's page: a read; its live refreshes are not new reads.
-    let c = relais_server::tls::client_builder(&relais_server::tls::default_tls())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = c
-        .post(format!("{}/login", app.url))
-        .form(&[
-            ("email", "ana@example.com"),
-            ("password", "correct horse battery staple"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let c = page_client();
+    let cookie = page_session(&app, &c, "ana@example.com").await;
     for live in [false, true, true] {
         let mut req = c
             .get(format!("{}/conversations/{conv}", app.url))
@@ -191,24 +173,7 @@ async fn every_read_of_a_conversation_or_contact_is_in_the_audit_log() {
         "from where: {log}"
     );
     // The admins' page lists the reads; an agent gets "not found".
-    let admin_cookie = {
-        let r = c
-            .post(format!("{}/login", app.url))
-            .form(&[
-                ("email", "ada@example.com"),
-                ("password", "correct horse battery staple"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        r.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned()
-    };
+    let admin_cookie = page_session(&app, &c, "ada@example.com").await;
     let html = c
         .get(format!("{}/audit", app.url))
         .header("cookie", &admin_cookie)

@@ -276,3 +276,33 @@ pub async fn spawn_workspace_app(dir: &Path, clock: &ManualClock, allow_private:
     };
     start(&settings, clock, Some(setup)).await
 }
+
+/// A browser's HTTP client for the workspace's pages: redirects are not followed, so
+/// that a test sees them.
+pub fn page_client() -> reqwest::Client {
+    relais_server::tls::client_builder(&relais_server::tls::default_tls())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in with the login form (the tests' agents' password); the session cookie.
+pub async fn page_session(app: &TestApp, c: &reqwest::Client, email: &str) -> String {
+    let r = c
+        .post(format!("{}/login", app.url))
+        .form(&[
+            ("email", email),
+            ("password", "correct horse battery staple"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{email} signs in");
+    r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}

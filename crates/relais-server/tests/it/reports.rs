@@ -224,33 +224,8 @@ async fn a_days_kpis_come_from_the_event_log_as_json_csv_and_the_dashboard() {
     );
 
     // The dashboard page: the same figures, charts, CSV links; agents get "not found".
-    let c = relais_server::tls::client_builder(&relais_server::tls::default_tls())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let cookie = |email: &'static str| {
-        let c = c.clone();
-        let url = app.url.clone();
-        async move {
-            let r = c
-                .post(format!("{url}/login"))
-                .form(&[
-                    ("email", email),
-                    ("password", "correct horse battery staple"),
-                ])
-                .send()
-                .await
-                .unwrap();
-            r.headers()["set-cookie"]
-                .to_str()
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let sam_cookie = cookie("sam@example.com").await;
+    let c = page_client();
+    let sam_cookie = page_session(&app, &c, "sam@example.com").await;
     let page = c
         .get(format!(
             "{}/dashboard?from=2026-11-23&to=2026-11-23&tz=Europe/Paris",
@@ -291,7 +266,7 @@ async fn a_days_kpis_come_from_the_event_log_as_json_csv_and_the_dashboard() {
         .unwrap();
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("is not a date"));
-    let ana_cookie = cookie("ana@example.com").await;
+    let ana_cookie = page_session(&app, &c, "ana@example.com").await;
     let r = c
         .get(format!("{}/dashboard", app.url))
         .header("cookie", &ana_cookie)

@@ -11,10 +11,7 @@ use serde_json::json;
 const MONDAY_10H: relais_core::Timestamp = relais_core::Timestamp(1_795_424_400_000);
 
 fn browser() -> reqwest::Client {
-    relais_server::tls::client_builder(&relais_server::tls::default_tls())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    page_client()
 }
 
 async fn log_in(

@@ -21,10 +21,7 @@ struct Browser {
 impl Browser {
     fn new(app: &TestApp) -> Browser {
         Browser {
-            c: relais_server::tls::client_builder(&relais_server::tls::default_tls())
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            c: page_client(),
             url: app.url.clone(),
         }
     }
