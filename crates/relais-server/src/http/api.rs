@@ -451,10 +451,19 @@ async fn activate_agent(
 
 /// Records what an admin did, with who did it.
 pub async fn admin_event(s: &AppState, caller: &Caller, data: Value) -> Result<(), ApiError> {
+    record_admin_action(s, caller.agent.id, data).await
+}
+
+/// Records what an admin did (the API's and the workspace pages' one way).
+pub async fn record_admin_action(
+    s: &AppState,
+    agent: relais_core::id::AgentId,
+    data: Value,
+) -> Result<(), ApiError> {
     s.rt.store
         .record_event(Event::new(
             EventKind::AdminAction,
-            Actor::Agent(caller.agent.id),
+            Actor::Agent(agent),
             s.rt.clock.now(),
             data,
         ))

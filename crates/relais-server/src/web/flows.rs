@@ -395,15 +395,15 @@ async fn check(State(s): State<AppState>, who: Signed, body: Bytes) -> Response 
         if let Err(e) = s.rt.reload().await {
             return super::internal(e.to_string());
         }
-        let _ =
-            s.rt.store
-                .record_event(relais_core::event::Event::new(
-                    relais_core::event::EventKind::AdminAction,
-                    relais_core::event::Actor::Agent(who.agent.id),
-                    s.rt.clock.now(),
-                    json!({ "action": "flow_published", "path": path }),
-                ))
-                .await;
+        if let Err(e) = crate::http::api::record_admin_action(
+            &s,
+            who.agent.id,
+            json!({ "action": "flow_published", "path": path }),
+        )
+        .await
+        {
+            return e.into_response();
+        }
         let id = path
             .trim_start_matches("flows/")
             .trim_end_matches(".yaml")

@@ -89,15 +89,9 @@ fn said(e: ApiError) -> String {
 
 /// Records an admin's change, as the API does.
 async fn audit(s: &AppState, who: &Signed, data: serde_json::Value) -> Result<(), Response> {
-    s.rt.store
-        .record_event(relais_core::event::Event::new(
-            relais_core::event::EventKind::AdminAction,
-            relais_core::event::Actor::Agent(who.agent.id),
-            s.rt.clock.now(),
-            data,
-        ))
+    crate::http::api::record_admin_action(s, who.agent.id, data)
         .await
-        .map_err(super::failed)
+        .map_err(IntoResponse::into_response)
 }
 
 fn section(who: &Signed, active: &str, title: &str, main: String) -> Response {
