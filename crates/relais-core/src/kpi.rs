@@ -128,6 +128,28 @@ pub struct StepFunnel {
     pub abandoned: usize,
 }
 
+/// What an event keeps of its data once its conversation is erased or anonymised
+/// (SPEC §11): only what [`summarize`] and [`funnels`] read, none of it personal (an
+/// escalation's reason and team, a status, a survey score). Flow positions, times and
+/// actors are columns of the event, not data, and stay.
+pub fn kept(kind: EventKind, data: &serde_json::Value) -> serde_json::Value {
+    let keys: &[&str] = match kind {
+        EventKind::Escalated => &["reason", "team"],
+        EventKind::Transferred => &["team"],
+        EventKind::StatusChanged => &["from", "to"],
+        EventKind::CsatAnswered => &["score"],
+        _ => &[],
+    };
+    let mut out = serde_json::Map::new();
+    for k in keys {
+        if let Some(v @ (serde_json::Value::String(_) | serde_json::Value::Number(_))) = data.get(k)
+        {
+            out.insert((*k).to_owned(), v.clone());
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
 /// What the log says of one conversation.
 #[derive(Debug, Default)]
 struct Story {
@@ -507,6 +529,44 @@ mod tests {
         assert_eq!((ask.entered, ask.abandoned), (4, 1));
         let show = order.steps.iter().find(|x| x.step == "show").unwrap();
         assert_eq!((show.entered, show.abandoned), (1, 0));
+    }
+
+    #[test]
+    fn what_erasure_keeps_of_the_events_gives_the_same_figures() {
+        let mut events = example();
+        let refs: Vec<(i64, &Event)> = events.iter().map(|(c, e)| (*c, e)).collect();
+        let scope = Scope {
+            from: 0,
+            to: 24 * 60 * MIN,
+            flow: None,
+            now: 120 * MIN,
+        };
+        let sla = Sla {
+            first_response: Some(Duration::minutes(30)),
+            teams: HashMap::new(),
+        };
+        let day = |_: i64| "2026-11-23".to_string();
+        let before = serde_json::to_value(summarize(&refs, &scope, None, &sla, &day)).unwrap();
+        let funnels_before = serde_json::to_value(funnels(&refs, &scope)).unwrap();
+        // Personal data in every event, as messages and variables would put it there.
+        for (_, e) in &mut events {
+            e.data["text"] = json!("my card is 4242 4242 4242 4242, Marie Curie");
+            e.data = kept(e.kind, &e.data);
+            assert!(!e.data.to_string().contains("Marie"), "{}", e.data);
+        }
+        let refs: Vec<(i64, &Event)> = events.iter().map(|(c, e)| (*c, e)).collect();
+        let after = serde_json::to_value(summarize(&refs, &scope, None, &sla, &day)).unwrap();
+        assert_eq!(before, after);
+        assert_eq!(
+            funnels_before,
+            serde_json::to_value(funnels(&refs, &scope)).unwrap()
+        );
+        // Only strings and numbers are kept: no object can smuggle text through.
+        let e = kept(
+            EventKind::Escalated,
+            &json!({ "reason": { "text": "x" }, "team": "vip" }),
+        );
+        assert_eq!(e, json!({ "team": "vip" }));
     }
 
     #[test]

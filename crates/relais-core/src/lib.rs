@@ -16,6 +16,7 @@ pub mod id;
 pub mod kpi;
 pub mod lifecycle;
 pub mod message;
+pub mod privacy;
 pub mod rich;
 pub mod routing;
 pub mod step;

@@ -64,6 +64,15 @@ pub enum StartError {
     Store(#[from] relais_store::Error),
     #[error(transparent)]
     Workspace(#[from] crate::workspace::LoadError),
+    #[error(
+        "the data was recorded in region {recorded:?} but relais.toml says [privacy] region = \
+         {configured:?}: data must not change region silently; point the server at the right \
+         database or change the setting back"
+    )]
+    Region {
+        recorded: String,
+        configured: String,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -98,6 +107,7 @@ impl App {
             None => open_store(&settings.database).await?,
         };
         store.configure(settings.lifecycle.clone());
+        record_region(store.as_ref(), settings.region.as_deref(), clock.now()).await?;
         let (flows, home) = match workspace {
             Some(w) => {
                 let v = crate::workspace::load_versioned(
@@ -145,6 +155,8 @@ impl App {
                 public_url: settings.public_url.clone(),
                 costs: settings.costs,
                 sla: settings.sla.clone(),
+                mask: settings.mask.clone(),
+                retention: settings.retention,
             },
         )
         .await?;
@@ -207,6 +219,8 @@ impl App {
             rt.feed.subscribe(),
             stop_rx.clone(),
         ));
+        let retention_loop =
+            tokio::spawn(crate::runtime::retention::run(rt.clone(), stop_rx.clone()));
         let notify_loop = tokio::spawn(notify::run(rt.clone(), stop_rx));
         let ready = self.state.ready.clone();
         ready.store(true, Ordering::Relaxed);
@@ -225,9 +239,30 @@ impl App {
         let _ = outbox_loop.await;
         let _ = media_loop.await;
         let _ = notify_loop.await;
+        let _ = retention_loop.await;
         let _ = live_loop.await;
         tracing::info!("stopped");
         served
+    }
+}
+
+/// `[privacy] region` is recorded with the data the first time it is set; a server
+/// configured for another region than the data's refuses to start.
+pub async fn record_region(
+    store: &dyn Store,
+    region: Option<&str>,
+    now: relais_core::Timestamp,
+) -> Result<(), StartError> {
+    let Some(region) = region else {
+        return Ok(());
+    };
+    match store.store_setting("region").await? {
+        Some(recorded) if recorded != region => Err(StartError::Region {
+            recorded,
+            configured: region.to_owned(),
+        }),
+        Some(_) => Ok(()),
+        None => Ok(store.set_store_setting("region", region, now).await?),
     }
 }
 

@@ -61,6 +61,31 @@ pub struct RawConfig {
     pub costs: RawCosts,
     #[serde(default)]
     pub sla: RawSla,
+    #[serde(default)]
+    pub retention: RawRetention,
+    #[serde(default)]
+    pub privacy: RawPrivacy,
+}
+
+/// `[retention]`: closed conversations older than `transcripts_after` lose their
+/// transcript (`transcripts = "erase"`, the default, or `"anonymise"`); checked every
+/// `check_every` (default 1h) on a durable schedule.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetention {
+    pub transcripts_after: Option<String>,
+    pub transcripts: Option<String>,
+    pub check_every: Option<String>,
+}
+
+/// `[privacy]`: `mask = ["card", "iban"]` masks those in what customers and agents
+/// write, before anything is stored; `region` names where the data lives (recorded
+/// with it, shown in exports).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrivacy {
+    pub mask: Option<Vec<String>>,
+    pub region: Option<String>,
 }
 
 /// `[costs]`: unit costs for the reports' cost per contact.
@@ -293,6 +318,20 @@ pub struct Settings {
     pub costs: Option<relais_core::kpi::Costs>,
     /// `[sla]`: the reports' first-response targets.
     pub sla: relais_core::kpi::Sla,
+    /// `[retention]`, when set.
+    pub retention: Option<Retention>,
+    /// `[privacy] mask`: kinds of personal data masked at rest.
+    pub mask: Vec<relais_core::privacy::Kind>,
+    /// `[privacy] region`: where the data lives.
+    pub region: Option<String>,
+}
+
+/// The retention policy (`[retention]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Retention {
+    pub transcripts_after: Duration,
+    pub how: relais_store::Forget,
+    pub check_every: Duration,
 }
 
 impl Settings {
@@ -624,7 +663,90 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
         guard,
         costs: reports_costs(&raw.costs)?,
         sla: reports_sla(raw.sla)?,
+        retention: retention(&raw.retention)?,
+        mask: privacy_mask(&raw.privacy)?,
+        region: privacy_region(&raw.privacy)?,
     })
+}
+
+fn retention(raw: &RawRetention) -> Result<Option<Retention>, Error> {
+    let how = match raw.transcripts.as_deref() {
+        None | Some("erase") => relais_store::Forget::Erase,
+        Some("anonymise" | "anonymize") => relais_store::Forget::Anonymise,
+        Some(other) => {
+            return Err(key_err(
+                "retention.transcripts",
+                format!("{other:?} is not one of erase, anonymise"),
+            ));
+        }
+    };
+    let Some(after) = raw.transcripts_after.clone() else {
+        if raw.transcripts.is_some() || raw.check_every.is_some() {
+            return Err(key_err(
+                "retention.transcripts_after",
+                "is missing: say after how long (\"365d\") closed conversations are forgotten",
+            ));
+        }
+        return Ok(None);
+    };
+    let transcripts_after = duration("retention.transcripts_after", Some(after), Duration(0))?;
+    if transcripts_after < Duration::days(1) {
+        return Err(key_err(
+            "retention.transcripts_after",
+            "must be at least 1d (a shorter time would erase conversations agents still work on)",
+        ));
+    }
+    let check_every = duration(
+        "retention.check_every",
+        raw.check_every.clone(),
+        Duration::hours(1),
+    )?;
+    if check_every < Duration::minutes(1) {
+        return Err(key_err("retention.check_every", "must be at least 1m"));
+    }
+    Ok(Some(Retention {
+        transcripts_after,
+        how,
+        check_every,
+    }))
+}
+
+fn privacy_mask(raw: &RawPrivacy) -> Result<Vec<relais_core::privacy::Kind>, Error> {
+    let mut out = Vec::new();
+    for (i, name) in raw.mask.iter().flatten().enumerate() {
+        match relais_core::privacy::Kind::parse(name) {
+            Some(k) if relais_core::privacy::Kind::MASKABLE.contains(&k) => {
+                if !out.contains(&k) {
+                    out.push(k);
+                }
+            }
+            _ => {
+                return Err(key_err(
+                    &format!("privacy.mask[{i}]"),
+                    format!("{name:?} is not one of card, iban"),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn privacy_region(raw: &RawPrivacy) -> Result<Option<String>, Error> {
+    match raw.region.as_deref().map(str::trim) {
+        None => Ok(None),
+        Some(r)
+            if !r.is_empty()
+                && r.len() <= 64
+                && r.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') =>
+        {
+            Ok(Some(r.to_owned()))
+        }
+        Some(r) => Err(key_err(
+            "privacy.region",
+            format!("{r:?} is not a region name (letters, digits, - and _, like \"eu-west-1\")"),
+        )),
+    }
 }
 
 fn reports_costs(raw: &RawCosts) -> Result<Option<relais_core::kpi::Costs>, Error> {
@@ -724,6 +846,56 @@ mod tests {
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
         Settings::from_sources(text, "relais.toml", &env, Path::new("/ws"))
+    }
+
+    #[test]
+    fn retention_and_privacy_are_read_and_checked() {
+        let s = load(None, &[]).unwrap();
+        assert_eq!(
+            (s.retention, s.mask.len(), s.region.as_deref()),
+            (None, 0, None)
+        );
+        let s = load(
+            Some(
+                "[retention]\ntranscripts_after = \"365d\"\ntranscripts = \"anonymise\"\n\
+                 [privacy]\nmask = [\"card\", \"iban\"]\nregion = \"eu-west-1\"\n",
+            ),
+            &[],
+        )
+        .unwrap();
+        let r = s.retention.unwrap();
+        assert_eq!(r.transcripts_after, Duration::days(365));
+        assert_eq!(r.how, relais_store::Forget::Anonymise);
+        assert_eq!(r.check_every, Duration::hours(1));
+        assert_eq!(
+            s.mask,
+            [
+                relais_core::privacy::Kind::Card,
+                relais_core::privacy::Kind::Iban
+            ]
+        );
+        assert_eq!(s.region.as_deref(), Some("eu-west-1"));
+        for (toml, key) in [
+            (
+                "[retention]\ntranscripts = \"shred\"\n",
+                "retention.transcripts",
+            ),
+            (
+                "[retention]\ntranscripts = \"erase\"\n",
+                "retention.transcripts_after",
+            ),
+            (
+                "[retention]\ntranscripts_after = \"1h\"\n",
+                "retention.transcripts_after",
+            ),
+            ("[privacy]\nmask = [\"card\", \"ssn\"]\n", "privacy.mask[1]"),
+            ("[privacy]\nmask = [\"email\"]\n", "privacy.mask[0]"),
+            ("[privacy]\nregion = \"eu west\"\n", "privacy.region"),
+            ("[privacy]\nmasks = []\n", "masks"),
+        ] {
+            let e = load(Some(toml), &[]).unwrap_err().to_string();
+            assert!(e.contains(key), "{toml}: {e}");
+        }
     }
 
     #[test]

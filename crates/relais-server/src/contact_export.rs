@@ -74,8 +74,11 @@ pub async fn export(
         }
         before = last;
     }
+    // The region the data lives in (`[privacy] region`), as recorded with it.
+    let region = store.store_setting("region").await?;
     Ok(json!({
         "exported_at": now,
+        "region": region,
         "contact": card.contact,
         "identities": card.identities,
         "consents": card.consents,

@@ -99,6 +99,13 @@ enum AdminCommand {
         workspace: PathBuf,
         id: i64,
     },
+    /// Erase a contact (GDPR article 17): their messages, attachments, variables,
+    /// identities and consents; events keep only what the KPIs read. Prints what was erased.
+    EraseContact {
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
+        id: i64,
+    },
     /// Write what admins changed in the web pages (teams, agents, canned responses)
     /// back as workspace files: DIR/teams.yaml and DIR/canned.yaml.
     ExportWorkspace {
@@ -378,6 +385,41 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!(
                 "{}",
                 serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }
+        Command::Admin {
+            command: AdminCommand::EraseContact { workspace, id },
+        } => {
+            let settings =
+                Settings::load(&workspace, &config::process_env()).map_err(|e| e.to_string())?;
+            let store = relais_server::app::open_store(&settings.database)
+                .await
+                .map_err(|e| e.to_string())?;
+            let now = SystemClock.now();
+            let done = store
+                .erase_contact(relais_core::id::ContactId(id), now)
+                .await
+                .map_err(|e| e.to_string())?;
+            store
+                .record_event(relais_core::event::Event::new(
+                    relais_core::event::EventKind::AdminAction,
+                    relais_core::event::Actor::System,
+                    now,
+                    serde_json::json!({
+                        "action": "contact_erased",
+                        "contact": id,
+                        "via": "relais admin erase-contact",
+                    }),
+                ))
+                .await
+                .map_err(|e| e.to_string())?;
+            if done.already_erased {
+                println!("contact {id} had already been erased; erased again what came since");
+            }
+            println!(
+                "erased contact {id}: {} conversations, {} messages",
+                done.conversations, done.messages
             );
             Ok(())
         }

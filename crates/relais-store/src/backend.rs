@@ -45,6 +45,9 @@ pub trait Backend: Send + Sync + 'static {
     fn steps_before_batch(&self) -> bool {
         false
     }
+
+    /// After rows were deleted from `tables`: nothing of them is left in the files.
+    fn scrub(&self, tables: &'static [&'static str]) -> impl Future<Output = Result<()>> + Send;
 }
 
 /// A [`Store`] over a [`Backend`].
@@ -602,8 +605,54 @@ impl<B: Backend> Admin for SqlStore<B> {
         self.read(|tx| tx.channels()).await
     }
 
-    async fn erase_contact_media(&self, contact: ContactId) -> Result<u64> {
-        self.write(move |tx| tx.erase_contact_media(contact)).await
+    async fn erase_contact(&self, contact: ContactId, now: Timestamp) -> Result<Erasure> {
+        let out = self
+            .write(move |tx| crate::forget::erase_contact(tx, contact, now))
+            .await?;
+        self.backend.scrub(crate::forget::TOUCHED).await?;
+        Ok(out)
+    }
+
+    async fn retention_pass(
+        &self,
+        cutoff: Timestamp,
+        how: Forget,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<RetentionPass> {
+        self.write(move |tx| crate::forget::retention_pass(tx, cutoff, how, limit, now))
+            .await
+    }
+
+    async fn scrub(&self) -> Result<()> {
+        self.backend.scrub(crate::forget::TOUCHED).await
+    }
+
+    async fn store_setting(&self, name: &str) -> Result<Option<String>> {
+        let name = name.to_owned();
+        self.read(move |tx| {
+            crate::sql::ConnExt::query_opt(
+                tx.c,
+                "SELECT value FROM store_settings WHERE name = $1",
+                &[name.into()],
+            )?
+            .map(|r| r.text("value"))
+            .transpose()
+        })
+        .await
+    }
+
+    async fn set_store_setting(&self, name: &str, value: &str, now: Timestamp) -> Result<()> {
+        let (name, value) = (name.to_owned(), value.to_owned());
+        self.write(move |tx| {
+            tx.c.execute(
+                "INSERT INTO store_settings (name, value, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET value = $2, updated_at = $3",
+                &[name.as_str().into(), value.as_str().into(), now.0.into()],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     async fn contact_card(&self, id: ContactId) -> Result<ContactCard> {

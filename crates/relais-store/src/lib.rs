@@ -20,6 +20,7 @@ pub mod postgres;
 mod sql;
 pub use backend::SqlStore;
 mod desk;
+mod forget;
 mod outgoing;
 pub mod proactive;
 mod queue;
@@ -350,8 +351,30 @@ pub trait Admin: Send + Sync {
 
     async fn channels(&self) -> Result<Vec<Channel>>;
 
-    /// Deletes every attachment a contact sent, content included (erasure; SPEC §11).
-    async fn erase_contact_media(&self, contact: ContactId) -> Result<u64>;
+    /// Erases a contact (SPEC §11, GDPR article 17; see `forget.rs`), then scrubs the
+    /// database files so that no byte of what was deleted is left in them.
+    async fn erase_contact(&self, contact: ContactId, now: Timestamp) -> Result<Erasure>;
+
+    /// One pass of the retention policy: at most `limit` conversations closed before
+    /// `cutoff` forgotten (`how`), contacts left with nothing erased. Call
+    /// [`Admin::scrub`] after the last pass.
+    async fn retention_pass(
+        &self,
+        cutoff: Timestamp,
+        how: Forget,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<RetentionPass>;
+
+    /// No byte of the rows deleted so far is left in the database files: SQLite's
+    /// deleted content is zeroed as it goes (`secure_delete`) and its WAL truncated
+    /// here; PostgreSQL vacuums the tables erasure writes to.
+    async fn scrub(&self) -> Result<()>;
+
+    /// A fact recorded with the data (`region`, the retention's next run).
+    async fn store_setting(&self, name: &str) -> Result<Option<String>>;
+
+    async fn set_store_setting(&self, name: &str, value: &str, now: Timestamp) -> Result<()>;
 
     /// A contact and every identity it has on the channels.
     async fn contact_card(&self, id: ContactId) -> Result<ContactCard>;

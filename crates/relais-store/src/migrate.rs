@@ -99,6 +99,11 @@ pub const SQLITE: &[Migration] = &[
         name: "audit",
         sql: include_str!("../migrations/sqlite/0017_audit.sql"),
     },
+    Migration {
+        version: 18,
+        name: "privacy",
+        sql: include_str!("../migrations/sqlite/0018_privacy.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -186,6 +191,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 17,
         name: "audit",
         sql: include_str!("../migrations/postgres/0017_audit.sql"),
+    },
+    Migration {
+        version: 18,
+        name: "privacy",
+        sql: include_str!("../migrations/postgres/0018_privacy.sql"),
     },
 ];
 

@@ -5,7 +5,7 @@ use relais_core::agent::{Presence, Role};
 use relais_core::contact::Contact;
 use relais_core::conversation::Conversation;
 use relais_core::event::Event;
-use relais_core::id::{AgentId, ChannelId, ConversationId, MessageId, TimerId};
+use relais_core::id::{AgentId, ChannelId, ContactId, ConversationId, MessageId, TimerId};
 use relais_core::message::Message;
 use serde::Serialize;
 
@@ -925,4 +925,33 @@ pub struct AccessEntry {
     pub target: String,
     /// The client's address.
     pub ip: Option<String>,
+}
+
+/// How a conversation is forgotten (SPEC §11): its messages deleted, or kept with
+/// personal data replaced (`[redacted]`, `[email]`, `[phone]`, masked cards and IBANs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forget {
+    Erase,
+    Anonymise,
+}
+
+/// What erasing a contact did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Erasure {
+    pub contact: ContactId,
+    /// The contact had been erased before (the call erased what came since, if anything).
+    pub already_erased: bool,
+    pub conversations: u64,
+    pub messages: u64,
+}
+
+/// One pass of the retention policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct RetentionPass {
+    /// Conversations forgotten.
+    pub conversations: u64,
+    /// Contacts erased because nothing of theirs was left.
+    pub contacts: u64,
+    /// Another pass has work.
+    pub more: bool,
 }

@@ -297,6 +297,29 @@ impl Postgres {
 }
 
 impl Backend for Postgres {
+    /// `VACUUM` of the tables: dead row versions are removed from their pages (it
+    /// cannot run in a transaction, so on a connection of its own).
+    async fn scrub(&self, tables: &'static [&'static str]) -> Result<()> {
+        let _permit = self
+            .pool
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Closed)?;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.connect()?;
+            let out = conn
+                .client
+                .batch_execute(&format!("VACUUM {}", tables.join(", ")))
+                .map_err(Error::from);
+            pool.give_back(conn);
+            out
+        })
+        .await
+        .map_err(|e| Error::Database(format!("vacuum task failed: {e}")))?
+    }
+
     async fn write<R, F>(&self, work: F) -> Result<R>
     where
         R: Send + 'static,

@@ -162,6 +162,8 @@ contract!(
     a_read_watermark_reads_what_was_sent_before_it,
     the_window_start_follows_the_contacts_messages_to_the_minute,
     a_web_chat_visitor_reads_their_transcript_and_marks_what_they_saw,
+    erasing_a_contact_reaches_every_table_and_keeps_the_kpis,
+    retention_forgets_closed_conversations_and_then_their_contacts,
 );
 
 #[path = "contract/pipeline.rs"]
@@ -203,6 +205,10 @@ use proactive::*;
 #[path = "contract/channels.rs"]
 mod channels;
 use channels::*;
+
+#[path = "contract/privacy.rs"]
+mod privacy;
+use privacy::*;
 
 #[path = "contract/sqlite.rs"]
 mod sqlite_only;

@@ -1,5 +1,6 @@
 //! Contacts across channels (SPEC §6): a contact's card with every identity it has,
-//! and merging two contacts that are one person (admins).
+//! merging two contacts that are one person, exporting everything held about one and
+//! erasing them (SPEC §11; admins).
 
 use super::AppState;
 use super::error::ApiError;
@@ -14,7 +15,7 @@ use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/contacts/{id}", get(card))
+        .route("/api/v1/contacts/{id}", get(card).delete(erase))
         .route("/api/v1/contacts/{id}/merge", post(merge))
         .route("/api/v1/contacts/{id}/export", get(export))
 }
@@ -45,6 +46,43 @@ async fn export(
     )
     .await?;
     Ok(Json(doc))
+}
+
+/// Erases the contact (GDPR article 17): every conversation of theirs loses its
+/// messages, attachments, variables and events' data, live ones are closed, their
+/// identities and consents go; nothing is left in the database files. Recorded in the
+/// audit log and as an admin action (with the contact's id only).
+async fn erase(
+    State(s): State<AppState>,
+    caller: Caller,
+    ClientAddr(ip): ClientAddr,
+    Path(id): Path<i64>,
+) -> Result<Json<relais_store::Erasure>, ApiError> {
+    caller.require(Permission::ManageContacts)?;
+    let now = s.rt.clock.now();
+    let done = s.rt.store.erase_contact(ContactId(id), now).await?;
+    super::audit::record(
+        &s,
+        caller.agent.id,
+        Some(caller.token.id),
+        "erase_contact",
+        format!("contact:{id}"),
+        ip,
+    )
+    .await?;
+    super::api::admin_event(
+        &s,
+        &caller,
+        serde_json::json!({
+            "action": "contact_erased",
+            "contact": id,
+            "conversations": done.conversations,
+            "messages": done.messages,
+        }),
+    )
+    .await?;
+    s.rt.poke_feed();
+    Ok(Json(done))
 }
 
 async fn card(

@@ -24,6 +24,12 @@ impl Runtime {
             None => None,
         };
         action.now = self.clock.now();
+        if !self.settings.mask.is_empty() {
+            use relais_store::Act;
+            if let Act::Reply { text, .. } | Act::Note { text } = &mut action.act {
+                *text = relais_core::privacy::mask(text, &self.settings.mask).into_owned();
+            }
+        }
         let mut out = self.store.act(action).await?;
         self.after_commit(&mut out, false).await?;
         drop(guard);

@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod pipeline;
 pub mod reach;
 pub mod reload;
+pub mod retention;
 pub mod timers;
 
 use crate::channel::rest::RestAdapter;
@@ -48,6 +49,10 @@ pub struct RuntimeSettings {
     /// `[costs]` and `[sla]`, for the reports.
     pub costs: Option<relais_core::kpi::Costs>,
     pub sla: relais_core::kpi::Sla,
+    /// `[privacy] mask`: masked in what customers and agents write, before it is stored.
+    pub mask: Vec<relais_core::privacy::Kind>,
+    /// `[retention]`, run by [`retention`].
+    pub retention: Option<crate::config::Retention>,
 }
 
 /// One channel's send window: how many sends the current second has had. Times are

@@ -347,6 +347,8 @@ mod tests {
             http_ca_pem: None,
             public_url: None,
             costs: None,
+            mask: Vec::new(),
+            retention: None,
             sla: Default::default(),
         }
     }

@@ -18,6 +18,7 @@ impl Runtime {
         };
         let guard = self.lanes.lock(lane).await;
         inbound.received_at = self.clock.now();
+        self.mask_inbound(&mut inbound);
         let channel = inbound.channel.clone();
         let address = mask(&inbound.address);
         let in_band = inbound.replies_in_band;
@@ -49,6 +50,21 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// `[privacy] mask`: card numbers and IBANs leave the message before the bot or the
+    /// store see it, so no transcript, event, variable, export or webhook holds them.
+    fn mask_inbound(&self, inbound: &mut Inbound) {
+        let kinds = &self.settings.mask;
+        if kinds.is_empty() {
+            return;
+        }
+        if let std::borrow::Cow::Owned(t) = relais_core::privacy::mask(&inbound.text, kinds) {
+            inbound.text = t;
+        }
+        if let Some(p) = &mut inbound.payload {
+            relais_core::privacy::mask_json(p, kinds);
+        }
+    }
+
     /// What follows every commit, written once: the `http` call the bot asked for runs
     /// now, outside any transaction, while the caller still holds the conversation's lane
     /// (so its next message waits for the flow to move on); then the new timers go to the

@@ -1461,7 +1461,11 @@ async fn customers_media_is_fetched_before_its_url_expires_shown_to_agents_and_e
         .unwrap()
         .contact
         .id;
-    assert_eq!(app.rt.store.erase_contact_media(contact).await.unwrap(), 2);
+    app.rt
+        .store
+        .erase_contact(contact, app.rt.clock.now())
+        .await
+        .unwrap();
     let (s, _) = app.get(&format!("/api/v1/media/{}", stored["id"])).await;
     assert_eq!(s, 404);
     app.stop().await;

@@ -1,6 +1,9 @@
 //! Governance (SPEC §11): everything held about a contact, exported whole (GDPR
 //! article 15) through the API (admins, recorded) and `relais admin export-contact`;
-//! the audit log of who read which conversation or contact, from where.
+//! erased (article 17) through the API and `relais admin erase-contact`, leaving no
+//! byte in the data folder; card numbers and IBANs masked at rest; the data region;
+//! retention on its durable schedule; the audit log of who read which conversation
+//! or contact, from where.
 
 use super::handoff::{call, login_agent};
 use super::helpers::*;
@@ -234,5 +237,279 @@ async fn every_read_of_a_conversation_or_contact_is_in_the_audit_log() {
         entries.len(),
         "the next page continues"
     );
+    app.stop().await;
+}
+
+/// Every file of the data folder, read whole.
+fn data_bytes(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    std::fs::read_dir(dir.join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+/// Which of `needles` some file of the data folder holds (as UTF-8 bytes).
+fn found_in_data(dir: &std::path::Path, needles: &[&str]) -> Vec<String> {
+    let files = data_bytes(dir);
+    needles
+        .iter()
+        .filter(|n| {
+            files
+                .iter()
+                .any(|(_, b)| b.windows(n.len()).any(|w| w == n.as_bytes()))
+        })
+        .map(|n| n.to_string())
+        .collect()
+}
+
+const SUMMARY: &str = "/api/v1/reports/summary?from=2027-01-14T00:00:00Z&to=2027-01-17T00:00:00Z";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_contact_leaves_no_byte_in_the_data_folder_and_the_kpis_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    relais_server::demo::write_workspace(dir.path()).unwrap();
+    let toml = dir.path().join("relais.toml");
+    let mut conf = std::fs::read_to_string(&toml).unwrap();
+    conf.push_str("\n[privacy]\nmask = [\"card\", \"iban\"]\nregion = \"eu-west-1\"\n");
+    std::fs::write(&toml, conf).unwrap();
+    let clock = ManualClock::new(T0);
+    let app = spawn_workspace_app(dir.path(), &clock, true).await;
+    let ana = login_agent(&app, "ana@example.com", "agent", &["support"]).await;
+    // A webhook, so that deliveries made from the conversation's events exist too.
+    let (s, b) = app
+        .post(
+            "/api/v1/webhooks",
+            json!({ "kind": "generic", "url": "http://127.0.0.1:9/hook", "events": ["escalated", "customer_replied"] }),
+        )
+        .await;
+    assert!(s == 200 || s == 201, "{s} {b}");
+
+    // Zoé: her number, name, e-mail and words; a card number masked on arrival.
+    let zoe = json!({ "sender": "+33698765432", "name": "Zoé Quennevat", "text": "je veux parler à un conseiller, colis xylophone-77421" });
+    let (s, b) = app.converse(zoe).await;
+    assert_eq!(s, 200, "{b}");
+    let conv = b["conversation_id"].as_i64().unwrap();
+    let (s, _) = app
+        .converse(json!({ "sender": "+33698765432", "text": "ma carte 4242 4242 4242 4242 et zoe.quennevat@example.org, merci" }))
+        .await;
+    assert_eq!(s, 200);
+    let (s, r) = call(
+        &app,
+        &ana.token,
+        "POST",
+        &format!("/api/v1/conversations/{conv}/reply"),
+        Some(json!({ "text": "Bonjour Zoé, votre colis xylophone-77421 arrive ; IBAN de remboursement FR76 3000 6000 0112 3456 7890 189 ?" })),
+    )
+    .await;
+    assert!(s == 200 || s == 201, "{s} {r}");
+    // Bob: another contact, whose words stay.
+    let (s, _) = app
+        .converse(json!({ "sender": "+33611119999", "name": "Bob Tartempion", "text": "bonjour, ma commande marimba-55" }))
+        .await;
+    assert_eq!(s, 200);
+    let (_, c) = app.get(&format!("/api/v1/conversations/{conv}")).await;
+    let contact = c["conversation"]["contact"]["id"].as_i64().unwrap();
+
+    // Masked at rest: the transcript holds the last digits only, never the number.
+    let texts: Vec<String> = app
+        .rt
+        .store
+        .messages(relais_core::id::ConversationId(conv))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("ma carte [card ••••4242] et")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("[iban FR76…0189]")),
+        "{texts:?}"
+    );
+    assert!(found_in_data(dir.path(), &["4242 4242 4242 4242", "3000 6000 0112"]).is_empty());
+    // The region is recorded with the data and shown in the export.
+    let (_, doc) = app.get(&format!("/api/v1/contacts/{contact}/export")).await;
+    assert_eq!(doc["region"], "eu-west-1");
+
+    let zoe_words = [
+        "+33698765432",
+        "698765432",
+        "Quennevat",
+        "quennevat@example.org",
+        "xylophone",
+    ];
+    let bob_words = ["+33611119999", "Tartempion", "marimba-55"];
+    // The search sees them while they are held (after a checkpoint, in the main file too).
+    app.rt.store.scrub().await.unwrap();
+    assert_eq!(found_in_data(dir.path(), &zoe_words).len(), zoe_words.len());
+    let (s, kpis_before) = app.get(SUMMARY).await;
+    assert_eq!(s, 200, "{kpis_before}");
+    assert_eq!(kpis_before["conversations"], 2, "{kpis_before}");
+
+    // Agents may not erase; an admin does.
+    let path = format!("/api/v1/contacts/{contact}");
+    let (s, _) = call(&app, &ana.token, "DELETE", &path, None).await;
+    assert_eq!(s, 403);
+    let (s, done) = call(&app, &app.admin_token, "DELETE", &path, None).await;
+    assert_eq!(s, 200, "{done}");
+    assert_eq!(done["conversations"], 1);
+    assert!(done["messages"].as_u64().unwrap() >= 4, "{done}");
+
+    // Not a byte of Zoé left in the data folder; Bob's words still there.
+    assert_eq!(found_in_data(dir.path(), &zoe_words), Vec::<String>::new());
+    assert_eq!(found_in_data(dir.path(), &bob_words).len(), bob_words.len());
+    // The KPIs count her conversation as before.
+    let (_, kpis_after) = app.get(SUMMARY).await;
+    assert_eq!(kpis_after, kpis_before);
+    let (s, _) = app.get(&format!("/api/v1/contacts/{contact}/export")).await;
+    assert_eq!(s, 404);
+    let (s, _) = app.get(&path).await;
+    assert_eq!(s, 404);
+    // Recorded: in the audit log and as an admin action, by id only.
+    let events = app.rt.store.events(None, 0, 10_000).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event.data["action"] == "contact_erased"
+                && e.event.data["contact"] == contact)
+    );
+    let (_, log) = app.get("/api/v1/audit").await;
+    assert!(
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "erase_contact" && e["target"] == format!("contact:{contact}")),
+        "{log}"
+    );
+
+    // The CLI erases Bob, the server still running.
+    let (_, b) = app
+        .converse(json!({ "sender": "+33611119999", "text": "encore moi" }))
+        .await;
+    let bob_conv = b["conversation_id"].as_i64().unwrap();
+    let bob = app
+        .rt
+        .store
+        .conversation(relais_core::id::ConversationId(bob_conv))
+        .await
+        .unwrap()
+        .unwrap()
+        .contact
+        .id;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_relais"))
+        .args(["admin", "erase-contact", "--workspace"])
+        .arg(dir.path())
+        .arg(bob.0.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 conversations"));
+    assert_eq!(found_in_data(dir.path(), &bob_words), Vec::<String>::new());
+    app.stop().await;
+
+    // The data knows its region: another one refuses to start on it.
+    let settings = relais_server::config::Settings::from_sources(
+        Some("[privacy]\nregion = \"us-east-1\"\n"),
+        "relais.toml",
+        &[(
+            "RELAIS__SERVER__LISTEN".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        )],
+        dir.path(),
+    )
+    .unwrap();
+    let e =
+        relais_server::app::App::build_with(&settings, std::sync::Arc::new(clock.clone()), None)
+            .await
+            .err()
+            .expect("a server in another region refuses the data");
+    assert!(e.to_string().contains("eu-west-1"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_forgets_old_closed_conversations_on_its_durable_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    relais_server::demo::write_workspace(dir.path()).unwrap();
+    let toml = dir.path().join("relais.toml");
+    let mut conf = std::fs::read_to_string(&toml).unwrap();
+    conf.push_str("\n[retention]\ntranscripts_after = \"30d\"\ncheck_every = \"1d\"\n");
+    std::fs::write(&toml, conf).unwrap();
+    let clock = ManualClock::new(T0);
+    let app = spawn_workspace_app(dir.path(), &clock, true).await;
+    let ana = login_agent(&app, "ana@example.com", "agent", &["support"]).await;
+    let (_, b) = app
+        .converse(json!({ "sender": "+33655550000", "name": "Yves Oldman", "text": "je veux parler à un conseiller, dossier okapi-9" }))
+        .await;
+    let old = relais_core::id::ConversationId(b["conversation_id"].as_i64().unwrap());
+    let path = format!("/api/v1/conversations/{}", old.0);
+    let (s, _) = call(&app, &ana.token, "POST", &format!("{path}/solve"), None).await;
+    assert_eq!(s, 200);
+    // Four days on, the solved conversation closes (its lifecycle timer).
+    clock.advance(relais_core::Duration::days(5));
+    let store = app.rt.store.clone();
+    eventually("the conversation closes", || {
+        let store = store.clone();
+        async move {
+            store
+                .conversation(old)
+                .await
+                .unwrap()
+                .unwrap()
+                .conversation
+                .status
+                == relais_core::ticket::Status::Closed
+        }
+    })
+    .await;
+    // A newer conversation of someone else, closed later, stays.
+    clock.advance(relais_core::Duration::days(20));
+    let (_, b) = app
+        .converse(json!({ "sender": "+33655551111", "text": "bonjour, commande 42" }))
+        .await;
+    let recent = relais_core::id::ConversationId(b["conversation_id"].as_i64().unwrap());
+    let (s, kpis_before) = app.get(SUMMARY).await;
+    assert_eq!(s, 200);
+    assert!(!store.messages(old).await.unwrap().is_empty());
+
+    // 31 days after it closed, the next daily run forgets it; its contact goes with it.
+    clock.advance(relais_core::Duration::days(11));
+    eventually("retention forgets the old conversation", || {
+        let store = store.clone();
+        async move { store.messages(old).await.unwrap().is_empty() }
+    })
+    .await;
+    assert_eq!(
+        store.messages(recent).await.unwrap()[0].text,
+        "bonjour, commande 42"
+    );
+    let (_, kpis_after) = app.get(SUMMARY).await;
+    assert_eq!(kpis_after, kpis_before, "the KPIs still count it");
+    let events = store.events(None, 0, 10_000).await.unwrap();
+    let run = events
+        .iter()
+        .find(|e| e.event.data["action"] == "retention")
+        .expect("the run is recorded");
+    assert_eq!(run.event.data["conversations"], 1);
+    assert_eq!(run.event.data["contacts"], 1);
+    // The schedule is kept with the data: the next run is a day after this one.
+    let next: i64 = store
+        .store_setting("retention.next_run")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(next, T0.0 + relais_core::Duration::days(37).0);
     app.stop().await;
 }

@@ -53,6 +53,7 @@ pub async fn call(
     let req = match method {
         "GET" => app.client.get(url),
         "PUT" => app.client.put(url),
+        "DELETE" => app.client.delete(url),
         _ => app.client.post(url),
     }
     .bearer_auth(token);

@@ -159,14 +159,6 @@ impl Tx<'_> {
             r.opt_text("content")?,
         )))
     }
-
-    /// Every attachment a contact sent, content included, is deleted (erasure).
-    pub fn erase_contact_media(&mut self, contact: ContactId) -> Result<u64> {
-        self.c.execute(
-            "DELETE FROM media WHERE contact_id = $1",
-            &[contact.0.into()],
-        )
-    }
 }
 
 fn media_info(r: &Row) -> Result<MediaInfo> {

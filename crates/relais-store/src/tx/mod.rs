@@ -292,6 +292,18 @@ impl Tx<'_> {
 
     /// A contact with every identity it has (SPEC §6: one contact across channels).
     pub fn contact_card(&mut self, id: ContactId) -> Result<ContactCard> {
+        let erased = self
+            .c
+            .query_opt(
+                "SELECT erased_at FROM contacts WHERE id = $1",
+                &[id.0.into()],
+            )?
+            .map(|r| r.opt_int("erased_at"))
+            .transpose()?
+            .flatten();
+        if erased.is_some() {
+            return Err(Error::NotFound(format!("contact {id} (erased)")));
+        }
         let contact = self.contact(id)?;
         let rows = self.c.query(
             "SELECT i.channel_id, ch.kind, i.address, i.last_inbound_at, i.created_at FROM contact_identities i \
@@ -357,6 +369,7 @@ impl Tx<'_> {
         for sql in [
             "UPDATE contact_identities SET contact_id = $1 WHERE contact_id = $2",
             "UPDATE conversations SET contact_id = $1 WHERE contact_id = $2",
+            "UPDATE media SET contact_id = $1 WHERE contact_id = $2",
             "INSERT INTO contact_consents (contact_id, channel_kind, granted, at) \
              SELECT $1, channel_kind, granted, at FROM contact_consents WHERE contact_id = $2 \
              ON CONFLICT (contact_id, channel_kind) DO NOTHING",

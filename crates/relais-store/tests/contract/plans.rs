@@ -28,6 +28,7 @@ const GROWING: &[&str] = &[
     "csat",
     "contact_consents",
     "webhook_deliveries",
+    "media",
 ];
 
 /// Statements allowed to break the rule, each with its reason.
@@ -50,6 +51,12 @@ const EXEMPT: &[(&str, &str)] = &[
         "SELECT id, webhook_id, event, state, attempts, last_error, created_at, delivered_at, payload, \
          next_attempt_at FROM webhook_deliveries ORDER BY id DESC LIMIT $1",
         "the newest deliveries walking the table backwards by rowid: it stops after LIMIT rows",
+    ),
+    (
+        "SELECT e.id, e.conversation_id, e.at, e.kind, e.actor_kind, e.actor_id, e.flow, e.flow_version, e.step, e.data \
+         FROM conversations v JOIN events e ON e.conversation_id = v.id WHERE v.created_at >= $1 AND v.created_at < $2 ORDER BY e.id",
+        "a report reads the events of a period's conversations (by conversations_created, then \
+         events_conversation) and sorts what it read: its cost is the period's, not the table's",
     ),
 ];
 

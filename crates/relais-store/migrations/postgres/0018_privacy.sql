@@ -1,0 +1,25 @@
+-- 0018 privacy (SPEC §11), PostgreSQL: erasure of a contact, retention, the data region.
+
+-- An erased contact stays as a tombstone (its conversations, stripped of everything
+-- personal, still count in the KPIs); it has no name, fields, identity nor consent.
+ALTER TABLE contacts ADD COLUMN erased_at BIGINT;
+-- When a conversation's transcript was erased or anonymised (by erasure or retention).
+ALTER TABLE conversations ADD COLUMN forgotten_at BIGINT;
+-- Retention finds closed conversations past their time, oldest first.
+CREATE INDEX conversations_to_forget ON conversations (updated_at, id)
+    WHERE status = 'closed' AND forgotten_at IS NULL;
+-- Erasure deletes every timer of a conversation, fired or cancelled ones too (their
+-- rows hold the address). One index for both: the state is no longer in it, so a
+-- timer that fires or is cancelled no longer rewrites an index entry.
+DROP INDEX timers_conversation;
+CREATE INDEX timers_conversation ON timers (conversation_id, name);
+-- Erasure deletes the webhook deliveries made from a conversation's events.
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
+-- Facts about the data itself: the region it was recorded in, the retention's next run.
+CREATE TABLE store_settings (
+    name       TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+-- A conversation's attachments (the transcript, erasure) without a scan of them all.
+CREATE INDEX media_conversation ON media (conversation_id, id);
