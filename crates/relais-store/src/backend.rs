@@ -449,8 +449,8 @@ impl<B: Backend> Desk for SqlStore<B> {
     async fn record_access(&self, e: AccessEntry) -> Result<()> {
         self.write(move |tx| {
             tx.c.execute(
-                "INSERT INTO audit_log (at, agent_id, token_id, action, target, ip) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO audit_log (at, agent_id, token_id, action, target, ip, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[
                     e.at.0.into(),
                     e.agent.0.into(),
@@ -458,6 +458,7 @@ impl<B: Backend> Desk for SqlStore<B> {
                     e.action.as_str().into(),
                     e.target.as_str().into(),
                     e.ip.as_ref().into(),
+                    e.detail.as_ref().into(),
                 ],
             )?;
             Ok(())
@@ -468,7 +469,7 @@ impl<B: Backend> Desk for SqlStore<B> {
     async fn access_log(&self, after: i64, limit: u32) -> Result<Vec<AccessEntry>> {
         self.read(move |tx| {
             tx.c.query(
-                "SELECT id, at, agent_id, token_id, action, target, ip FROM audit_log \
+                "SELECT id, at, agent_id, token_id, action, target, ip, detail FROM audit_log \
                  WHERE id > $1 ORDER BY id LIMIT $2",
                 &[after.into(), i64::from(limit).into()],
             )?
@@ -482,6 +483,7 @@ impl<B: Backend> Desk for SqlStore<B> {
                     action: r.text("action")?,
                     target: r.text("target")?,
                     ip: r.opt_text("ip")?,
+                    detail: r.opt_text("detail")?,
                 })
             })
             .collect()

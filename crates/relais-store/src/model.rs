@@ -911,7 +911,9 @@ pub struct ReportQuery {
     pub team: Option<String>,
 }
 
-/// One read of a conversation or a contact (the audit log, SPEC §11).
+/// One entry of the audit log (SPEC §11): a read of a conversation or a contact, or
+/// an admin change (action `change:…`, written with every `admin_action` event; agent
+/// 0 is the system: the CLI, retention).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccessEntry {
     pub id: i64,
@@ -925,6 +927,8 @@ pub struct AccessEntry {
     pub target: String,
     /// The client's address.
     pub ip: Option<String>,
+    /// What an admin change changed (the admin event's data, JSON).
+    pub detail: Option<String>,
 }
 
 /// How a conversation is forgotten (SPEC §11): its messages deleted, or kept with

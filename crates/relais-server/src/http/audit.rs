@@ -1,6 +1,7 @@
-//! The audit log of reads (SPEC §11): who read which conversation or contact, when and
-//! from where, appended by the API and the workspace's pages; `GET /api/v1/audit`
-//! (admins) reads it back, as JSON or CSV. Admin changes are `admin_action` events.
+//! The audit log (SPEC §11): who read which conversation or contact, when and from
+//! where, appended by the API and the workspace's pages, and every admin change (the
+//! store writes one with each `admin_action` event); `GET /api/v1/audit` (admins)
+//! reads it back, as JSON or CSV.
 
 use super::AppState;
 use super::error::ApiError;
@@ -38,6 +39,7 @@ pub async fn record(
             action: action.to_owned(),
             target,
             ip: Some(ip.to_string()),
+            detail: None,
         })
         .await?;
     Ok(())
@@ -90,23 +92,52 @@ async fn list(
     }
 }
 
-/// `id,at,agent,token,action,target,ip`; every value is ours (numbers, fixed words,
-/// addresses), none typed by a customer.
+/// `id,at,agent,token,action,target,ip,detail`. Targets and details may hold what an
+/// admin typed (a team's name): quoted, and a leading `=`, `+`, `-` or `@` defused so
+/// that a spreadsheet does not run it.
 pub fn csv(entries: &[AccessEntry]) -> String {
-    let mut out = String::from("id,at,agent,token,action,target,ip\n");
+    let mut out = String::from("id,at,agent,token,action,target,ip,detail\n");
     for e in entries {
         let at = jiff::Timestamp::from_millisecond(e.at.0)
             .map(|t| t.to_string())
             .unwrap_or_default();
         out.push_str(&format!(
-            "{},{at},{},{},{},{},{}\n",
+            "{},{at},{},{},{},{},{},{}\n",
             e.id,
             e.agent.0,
             e.token.map(|t| t.to_string()).unwrap_or_default(),
-            e.action,
-            e.target,
-            e.ip.as_deref().unwrap_or_default()
+            cell(&e.action),
+            cell(&e.target),
+            cell(e.ip.as_deref().unwrap_or_default()),
+            cell(e.detail.as_deref().unwrap_or_default()),
         ));
     }
     out
+}
+
+/// One CSV cell: quoted when it must be, never a formula.
+fn cell(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@']) {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    };
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_quoted_and_never_formulas() {
+        assert_eq!(cell("contact:7"), "contact:7");
+        assert_eq!(cell(r#"{"a":1,"b":"x"}"#), r#""{""a"":1,""b"":""x""}""#);
+        assert_eq!(cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(cell("-1,2"), "\"'-1,2\"");
+    }
 }

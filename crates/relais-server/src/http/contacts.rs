@@ -59,20 +59,39 @@ async fn erase(
     Path(id): Path<i64>,
 ) -> Result<Json<relais_store::Erasure>, ApiError> {
     caller.require(Permission::ManageContacts)?;
-    let now = s.rt.clock.now();
-    let done = s.rt.store.erase_contact(ContactId(id), now).await?;
-    super::audit::record(
+    let done = erase_recorded(
         &s,
         caller.agent.id,
         Some(caller.token.id),
+        ip,
+        ContactId(id),
+    )
+    .await?;
+    Ok(Json(done))
+}
+
+/// Erases a contact and records it (audit log and admin action, by id only): the
+/// API's and the conversation page's one way. The caller checked that `agent` may.
+pub async fn erase_recorded(
+    s: &AppState,
+    agent: relais_core::id::AgentId,
+    token: Option<i64>,
+    ip: std::net::IpAddr,
+    id: ContactId,
+) -> Result<relais_store::Erasure, ApiError> {
+    let done = s.rt.store.erase_contact(id, s.rt.clock.now()).await?;
+    super::audit::record(
+        s,
+        agent,
+        token,
         "erase_contact",
         format!("contact:{id}"),
         ip,
     )
     .await?;
-    super::api::admin_event(
-        &s,
-        &caller,
+    super::api::record_admin_action(
+        s,
+        agent,
         serde_json::json!({
             "action": "contact_erased",
             "contact": id,
@@ -82,7 +101,7 @@ async fn erase(
     )
     .await?;
     s.rt.poke_feed();
-    Ok(Json(done))
+    Ok(done)
 }
 
 async fn card(

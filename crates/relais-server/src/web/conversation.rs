@@ -84,7 +84,12 @@ async fn render(
     let loaded = async {
         let messages = store.messages(id).await?;
         let media = store.conversation_media(id).await?;
-        let card = store.contact_card(contact).await?;
+        // An erased contact has no card (their conversations stay, without them).
+        let card = match store.contact_card(contact).await {
+            Ok(c) => Some(c),
+            Err(relais_store::Error::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
         let history = store
             .desk_list(DeskQuery {
                 contact: Some(contact),
@@ -168,7 +173,14 @@ async fn render(
         details = l.t("Details"),
         composer = composer(who, l, &c, &teams, &agents, draft),
         variables = variables(l, &conv.fields),
-        card = contact_card(l, &card),
+        card = match &card {
+            Some(card) => contact_card(who, l, conv.id, card),
+            None => format!(
+                "<section class=\"card\"><h2>{}</h2><p class=\"hint\">{}</p></section>",
+                l.t("Contact"),
+                l.t("Erased contact")
+            ),
+        },
         history = previous(l, &history, conv.id),
         keys = shortcuts(l),
         canned = canned_list(&canned),
@@ -445,7 +457,12 @@ fn variables(l: Lang, fields: &serde_json::Value) -> String {
     )
 }
 
-fn contact_card(l: Lang, card: &relais_store::ContactCard) -> String {
+fn contact_card(
+    who: &Signed,
+    l: Lang,
+    conversation: ConversationId,
+    card: &relais_store::ContactCard,
+) -> String {
     let c = &card.contact;
     let mut rows = String::new();
     if let Some(n) = &c.name {
@@ -504,11 +521,69 @@ fn contact_card(l: Lang, card: &relais_store::ContactCard) -> String {
     } else {
         format!("<h3>{}</h3><ul>{consents}</ul>", l.t("Consent"))
     };
+    // Admins may erase the contact from here (GDPR article 17), once they confirm.
+    let erase = if who.agent.role == relais_core::agent::Role::Admin {
+        format!(
+            "<details class=\"danger\"><summary>{summary}</summary>\
+             <form method=\"post\" action=\"/conversations/{id}/erase-contact\">\
+             <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+             <p class=\"hint\">{what}</p>\
+             <label><input type=\"checkbox\" name=\"confirm\" value=\"yes\" required> {sure}</label>\
+             <button type=\"submit\" class=\"danger\">{button}</button></form></details>",
+            id = conversation.0,
+            csrf = who.csrf(),
+            summary = l.t("Erase this contact"),
+            what = l.t("Every conversation, message, attachment and detail of this contact is erased for good. The reports keep counting the conversations, without anything personal."),
+            sure = l.t("I understand this cannot be undone"),
+            button = l.t("Erase"),
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "<section class=\"card\"><h2>{}</h2><dl>{rows}</dl><h3>{}</h3><ul>{identities}</ul>{consents}</section>",
+        "<section class=\"card\"><h2>{}</h2><dl>{rows}</dl><h3>{}</h3><ul>{identities}</ul>{consents}{erase}</section>",
         l.t("Contact"),
         l.t("Reached on")
     )
+}
+
+/// `POST /conversations/{id}/erase-contact` (admins): the conversation's contact
+/// erased, through the API's own path (recorded the same way); back to the page.
+pub async fn erase_contact(
+    State(s): State<AppState>,
+    who: Signed,
+    crate::http::extract::ClientAddr(ip): crate::http::extract::ClientAddr,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Response {
+    let f = match Form::checked(&who, &body) {
+        Ok(f) => f,
+        Err(r) => return r.into_response(),
+    };
+    let l = lang(&who);
+    if who.agent.role != relais_core::agent::Role::Admin {
+        return not_found(&who, "Inbox");
+    }
+    let back = |error: Option<&str>| {
+        let q = error
+            .map(|e| format!("?error={}", enc(e)))
+            .unwrap_or_default();
+        Redirect::to(&format!("/conversations/{id}{q}")).into_response()
+    };
+    if f.get("confirm") != Some("yes") {
+        return back(Some(l.t("Tick the box to confirm the erasure.")));
+    }
+    let contact = match s.rt.store.desk_peek(viewer(&who), ConversationId(id)).await {
+        Ok(Some(c)) => c.view.contact.id,
+        Ok(None) => return not_found(&who, "Inbox"),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    match crate::http::contacts::erase_recorded(&s, who.agent.id, Some(who.info.id), ip, contact)
+        .await
+    {
+        Ok(_) => back(None),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// The contact's other conversations the viewer may see.

@@ -290,6 +290,8 @@ pub fn display_name(l: Lang, v: &relais_store::ConversationView) -> String {
         .clone()
         .unwrap_or_else(|| match v.address.strip_prefix("v-") {
             Some(id) => format!("{} {}", l.t("Visitor"), &id[..id.len().min(6)]),
+            // Erased (or forgotten by retention): nothing is left to name them by.
+            None if v.address.is_empty() => l.t("Erased contact").to_owned(),
             None => v.address.clone(),
         })
 }

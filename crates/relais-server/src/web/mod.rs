@@ -42,6 +42,10 @@ pub fn routes() -> Router<AppState> {
         .route("/conversations/{id}", get(conversation::show))
         .route("/conversations/{id}/act", post(conversation::act))
         .route("/conversations/{id}/here", post(conversation::here))
+        .route(
+            "/conversations/{id}/erase-contact",
+            post(conversation::erase_contact),
+        )
         .route("/media/{id}", get(conversation::media))
         .merge(dashboard::routes())
         .merge(admin::routes())

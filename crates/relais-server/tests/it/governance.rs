@@ -172,9 +172,43 @@ async fn every_read_of_a_conversation_or_contact_is_in_the_audit_log() {
             .as_array()
             .unwrap()
             .iter()
+            .filter(|e| !e["action"].as_str().unwrap().starts_with("change:"))
             .all(|e| e["ip"] == "127.0.0.1"),
         "from where: {log}"
     );
+    // Admin changes are in the same log, with what changed: here, the agents made.
+    let made = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["action"].as_str().unwrap().starts_with("change:")
+                && e["target"] == format!("agent:{}", ana.id)
+        })
+        .unwrap_or_else(|| panic!("the creation of Ana is in the audit log: {log}"));
+    assert_eq!(made["action"], "change:agent_created");
+    assert!(
+        made["detail"]
+            .as_str()
+            .unwrap()
+            .contains(r#""role":"agent""#),
+        "{made}"
+    );
+    let (_, csv) = {
+        let r = app
+            .client
+            .get(format!("{}/api/v1/audit?format=csv", app.url))
+            .bearer_auth(&app.admin_token)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert!(
+        csv.starts_with("id,at,agent,token,action,target,ip,detail\n"),
+        "{csv}"
+    );
+    assert!(csv.contains(&format!(",agent:{},,\"{{", ana.id)), "{csv}");
     // The admins' page lists the reads; an agent gets "not found".
     let admin_cookie = page_session(&app, &c, "ada@example.com").await;
     let html = c
@@ -225,18 +259,23 @@ async fn every_read_of_a_conversation_or_contact_is_in_the_audit_log() {
         .await
         .unwrap();
     assert!(
-        csv.starts_with("id,at,agent,token,action,target,ip\n") && csv.contains(",read_contact,"),
+        csv.starts_with("id,at,agent,token,action,target,ip,detail\n")
+            && csv.contains(",read_contact,"),
         "{csv}"
     );
     let (_, page) = app.get("/api/v1/audit?limit=2").await;
     assert_eq!(page["entries"].as_array().unwrap().len(), 2);
     let after = page["next_after"].as_i64().unwrap();
     let (_, rest) = app.get(&format!("/api/v1/audit?after={after}")).await;
-    assert_eq!(
-        rest["entries"].as_array().unwrap().len() + 2,
-        entries.len(),
-        "the next page continues"
-    );
+    // The next page continues after the first (the log grew since: the page logins).
+    let ids: Vec<i64> = rest["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.iter().all(|id| *id > after), "{ids:?}");
+    assert!(ids.len() + 2 >= entries.len(), "the next page continues");
     app.stop().await;
 }
 
@@ -511,5 +550,109 @@ async fn retention_forgets_old_closed_conversations_on_its_durable_schedule() {
         .parse()
         .unwrap();
     assert_eq!(next, T0.0 + relais_core::Duration::days(37).0);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_erases_a_contact_from_the_conversation_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    login_agent(&app, "ana@example.com", "agent", &["support"]).await;
+    login_agent(&app, "ada@example.com", "admin", &[]).await;
+    let (_, b) = app
+        .converse(json!({ "sender": "+33677778888", "name": "Quentin Zarbi", "text": "je veux parler à un conseiller" }))
+        .await;
+    let conv = b["conversation_id"].as_i64().unwrap();
+    let c = page_client();
+    let page = |cookie: String| {
+        let c = c.clone();
+        let url = format!("{}/conversations/{conv}", app.url);
+        async move {
+            c.get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    // Agents see no erase form; admins do.
+    let agent = page_session(&app, &c, "ana@example.com").await;
+    assert!(!page(agent.clone()).await.contains("erase-contact"));
+    let admin = page_session(&app, &c, "ada@example.com").await;
+    let html = page(admin.clone()).await;
+    assert!(
+        html.contains(&format!("action=\"/conversations/{conv}/erase-contact\"")),
+        "{html}"
+    );
+    let at = html.find("name=\"_csrf\" value=\"").unwrap() + 20;
+    let csrf = html[at..at + 32].to_owned();
+    let post = |cookie: String, form: Vec<(&'static str, String)>| {
+        let c = c.clone();
+        let url = format!("{}/conversations/{conv}/erase-contact", app.url);
+        async move {
+            let r = c
+                .post(url)
+                .header("cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            let location = r
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned())
+                .unwrap_or_default();
+            (r.status().as_u16(), location)
+        }
+    };
+    // Without the confirmation: nothing erased, the page says why.
+    let (s, to) = post(admin.clone(), vec![("_csrf", csrf.clone())]).await;
+    assert_eq!(
+        (s, to.starts_with(&format!("/conversations/{conv}?error="))),
+        (303, true),
+        "{to}"
+    );
+    assert!(page(admin.clone()).await.contains("Quentin Zarbi"));
+    // An agent cannot, even with a valid form of their own.
+    let agent_csrf = {
+        let h = page(agent.clone()).await;
+        let at = h.find("name=\"_csrf\" value=\"").unwrap() + 20;
+        h[at..at + 32].to_owned()
+    };
+    let (s, _) = post(
+        agent,
+        vec![("_csrf", agent_csrf), ("confirm", "yes".into())],
+    )
+    .await;
+    assert_eq!(s, 404);
+    assert!(page(admin.clone()).await.contains("Quentin Zarbi"));
+    // Confirmed: erased, and the page shows the conversation without them.
+    let (s, to) = post(
+        admin.clone(),
+        vec![("_csrf", csrf), ("confirm", "yes".into())],
+    )
+    .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (303, format!("/conversations/{conv}").as_str())
+    );
+    let html = page(admin).await;
+    assert!(
+        !html.contains("Quentin Zarbi") && !html.contains("+33677778888"),
+        "{html}"
+    );
+    assert!(html.contains("Erased contact"), "{html}");
+    let (_, log) = app.get("/api/v1/audit").await;
+    assert!(
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "erase_contact")
+    );
     app.stop().await;
 }

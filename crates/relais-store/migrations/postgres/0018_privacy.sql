@@ -23,3 +23,6 @@ CREATE TABLE store_settings (
 );
 -- A conversation's attachments (the transcript, erasure) without a scan of them all.
 CREATE INDEX media_conversation ON media (conversation_id, id);
+-- Admin changes join the reads in the audit log (one list for admins), with what
+-- changed: the admin event's data.
+ALTER TABLE audit_log ADD COLUMN detail TEXT;

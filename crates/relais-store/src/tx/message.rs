@@ -413,6 +413,45 @@ impl Tx<'_> {
                 json_text(&e.data)?,
             ],
         )?;
+        if e.kind == EventKind::AdminAction {
+            self.audit_change(e)?;
+        }
+        Ok(())
+    }
+
+    /// An admin change in the audit log, next to the reads: who, what, when (where is
+    /// the API's to tell; the change itself is the event's data).
+    fn audit_change(&mut self, e: &Event) -> Result<()> {
+        let action = e.data["action"].as_str().unwrap_or("change");
+        let target = [
+            "contact",
+            "agent",
+            "team",
+            "channel",
+            "flow",
+            "webhook",
+            "token",
+            "conversation",
+            "canned",
+        ]
+        .iter()
+        .find_map(|k| match &e.data[*k] {
+            serde_json::Value::Number(n) => Some(format!("{k}:{n}")),
+            serde_json::Value::String(s) => Some(format!("{k}:{s}")),
+            _ => None,
+        })
+        .unwrap_or_default();
+        self.c.execute(
+            "INSERT INTO audit_log (at, agent_id, token_id, action, target, ip, detail) \
+             VALUES ($1, $2, NULL, $3, $4, NULL, $5)",
+            &[
+                e.at.0.into(),
+                e.actor.id().unwrap_or(0).into(),
+                format!("change:{action}").into(),
+                target.into(),
+                json_text(&e.data)?,
+            ],
+        )?;
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! The audit log's page (admins): who read which conversation or contact, when and from
-//! where, oldest first, 200 at a time, and its CSV.
+//! where, and every admin change with what it changed; oldest first, 200 at a time,
+//! and its CSV.
 
 use super::*;
 
@@ -32,6 +33,9 @@ pub(super) async fn audit(
         Err(e) => return super::super::failed(e),
     };
     let name = |id: AgentId| {
+        if id.0 == 0 {
+            return l.t("System").to_owned();
+        }
         agents
             .iter()
             .find(|a| a.id == id)
@@ -45,11 +49,12 @@ pub(super) async fn audit(
                 None => escape(&e.target),
             };
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{target}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{target}</td><td>{}</td><td><code>{}</code></td></tr>",
                 super::super::layout::when(e.at),
                 escape(&name(e.agent)),
                 escape(&e.action),
                 escape(e.ip.as_deref().unwrap_or("—")),
+                escape(e.detail.as_deref().unwrap_or("")),
             )
         })
         .collect();
@@ -70,10 +75,12 @@ pub(super) async fn audit(
     let main = format!(
         "<h1>{title}</h1><p class=\"hint\">{how}</p><div class=\"scroll\"><table><thead><tr>\
          <th scope=\"col\">{when}</th><th scope=\"col\">{who_l}</th><th scope=\"col\">{what}</th>\
-         <th scope=\"col\">{target}</th><th scope=\"col\">{from}</th></tr></thead><tbody>{rows}</tbody></table></div>\
+         <th scope=\"col\">{target}</th><th scope=\"col\">{from}</th><th scope=\"col\">{details}</th></tr></thead>\
+         <tbody>{rows}</tbody></table></div>\
          {next}<p><a href=\"/audit.csv\" download>{csv}</a></p>",
         title = l.t("Audit log"),
-        how = l.t("Every read of a conversation or a contact, by whom and from where. Admin changes are recorded as events."),
+        how = l.t("Every read of a conversation or a contact, and every admin change: by whom, from where, what."),
+        details = l.t("Details"),
         when = l.t("When"),
         who_l = l.t("Agent"),
         what = l.t("Action"),
