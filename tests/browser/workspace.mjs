@@ -247,6 +247,21 @@ try {
   ]);
   assert.equal(download.suggestedFilename(), "summary.csv");
   ok("the dashboard shows the day's KPIs with charts and downloads them as CSV");
+  // GDPR erasure from the conversation page: the admin confirms, the contact is gone.
+  await admin.goto(`${demo.url}${path}`);
+  await admin.getByText("Erase this contact").click();
+  const erase = admin.getByRole("button", { name: "Erase", exact: true });
+  await erase.waitFor({ timeout: STEP });
+  assert.deepEqual(await unnamed(admin), [], "conversation with the erase form: every control is named");
+  await admin.screenshot({ path: join(SHOTS, "erase-contact-desktop.png"), fullPage: true });
+  await erase.click();
+  // The browser refuses the form until the box is ticked (required): still here.
+  assert.equal(await admin.getByText("Erased contact").count(), 0);
+  await admin.getByLabel("I understand this cannot be undone").check();
+  await erase.click();
+  await admin.locator(".card", { hasText: "Erased contact" }).waitFor({ timeout: STEP });
+  await admin.screenshot({ path: join(SHOTS, "erased-contact-desktop.png"), fullPage: true });
+  ok("an admin erases a contact from the conversation page, after confirming");
   ok(`screenshots in ${SHOTS}`);
 } finally {
   await browser.close();

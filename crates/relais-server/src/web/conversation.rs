@@ -280,6 +280,10 @@ fn composer(
     draft: Option<&str>,
 ) -> String {
     let conv = &c.view.conversation;
+    if c.view.address.is_empty() {
+        // Erased, or forgotten by retention: no one is left to write to.
+        return String::new();
+    }
     let claim = if conv.assignee.is_none() && conv.status == Status::Open {
         format!(
             "<button type=\"submit\" name=\"action\" value=\"claim\" class=\"second\" data-key=\"c\">{}</button>",

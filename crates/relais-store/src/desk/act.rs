@@ -31,6 +31,12 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
         Act::Reopen => CA::Reopen,
     };
     let (conv, lane) = load_for(tx, a.viewer, a.conversation, needed)?;
+    if lane.address.is_empty() {
+        return Err(Error::Conflict(format!(
+            "conversation {} was forgotten (its contact erased, or retention): nothing can be done on it",
+            conv.id
+        )));
+    }
     let kind = match &a.act {
         Act::Reply { pending, .. } => AgentAct::Reply { pending: *pending },
         Act::Note { .. } => AgentAct::Note,

@@ -118,6 +118,19 @@ pub async fn erasing_a_contact_reaches_every_table_and_keeps_the_kpis(store: Arc
             .all(|t| t.lane.address != "alice"),
         "no timer of Alice's conversation is left"
     );
+    // Nothing more can be done on it: no reply, no note, no reopening.
+    for what in [Act::Note { text: "x".into() }, Act::Reopen] {
+        let r = act(
+            &store,
+            ann,
+            Role::Admin,
+            id,
+            what,
+            T0.plus(Duration::minutes(4)),
+        )
+        .await;
+        assert!(matches!(r, Err(Error::Conflict(_))), "{r:?}");
+    }
     // The KPIs read the same events (without their data).
     assert_eq!(kinds(store.report_events(query).await.unwrap()), reported);
     // Bob is untouched.
