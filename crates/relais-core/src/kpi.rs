@@ -135,7 +135,7 @@ pub struct StepFunnel {
 pub fn kept(kind: EventKind, data: &serde_json::Value) -> serde_json::Value {
     let keys: &[&str] = match kind {
         EventKind::Escalated => &["reason", "team"],
-        EventKind::Transferred => &["team"],
+        EventKind::Transferred => &["to_team", "team"],
         EventKind::StatusChanged => &["from", "to"],
         EventKind::CsatAnswered => &["score"],
         _ => &[],
@@ -150,34 +150,48 @@ pub fn kept(kind: EventKind, data: &serde_json::Value) -> serde_json::Value {
     serde_json::Value::Object(out)
 }
 
-/// What the log says of one conversation.
-#[derive(Debug, Default)]
-struct Story {
-    started: Option<i64>,
-    escalated: Option<(i64, String)>,
-    team: Option<String>,
-    agent_reply: Option<i64>,
-    solved: Option<(i64, bool)>,
-    human: bool,
-    csat_sent: bool,
-    csat: Option<i64>,
+/// What the log says of one conversation: its events folded in order
+/// ([`Story::apply`]). The store keeps one per conversation, folded in the same
+/// transaction as its events (`conversation_facts`), so a report reads one row per
+/// conversation instead of every event.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Story {
+    pub started: Option<i64>,
+    /// When and why it first went to a human.
+    pub escalated: Option<(i64, String)>,
+    pub team: Option<String>,
+    /// An agent's first message.
+    pub agent_reply: Option<i64>,
+    /// First solved or closed, and whether by the inactivity rules (auto-solved).
+    pub solved: Option<(i64, bool)>,
+    /// An agent wrote or moved the ticket.
+    pub human: bool,
+    pub csat_sent: bool,
+    pub csat: Option<i64>,
     /// Flows run, in order, with their steps entered (in order, first time each).
-    flows: Vec<(String, Vec<String>)>,
+    pub flows: Vec<(String, Vec<String>)>,
+}
+
+/// Whether an event of this kind can change a [`Story`] (the others need not be read).
+pub fn tells(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::ConversationStarted
+            | EventKind::Escalated
+            | EventKind::Transferred
+            | EventKind::MessageQueued
+            | EventKind::MessageSent
+            | EventKind::StatusChanged
+            | EventKind::CsatSent
+            | EventKind::CsatAnswered
+            | EventKind::StepEntered
+    )
 }
 
 impl Story {
-    fn deflected(&self) -> bool {
-        self.escalated.is_none() && !self.human && self.solved.is_some()
-    }
-    fn ran(&self, flow: &str) -> bool {
-        self.flows.iter().any(|(f, _)| f == flow)
-    }
-}
-
-fn stories(events: &[(i64, &Event)]) -> BTreeMap<i64, Story> {
-    let mut out: BTreeMap<i64, Story> = BTreeMap::new();
-    for (conv, e) in events {
-        let s = out.entry(*conv).or_default();
+    /// The next event of the conversation, in log order.
+    pub fn apply(&mut self, e: &Event) {
+        let s = self;
         match e.kind {
             EventKind::ConversationStarted => {
                 s.started.get_or_insert(e.at.0);
@@ -188,7 +202,8 @@ fn stories(events: &[(i64, &Event)]) -> BTreeMap<i64, Story> {
                 s.team = e.data["team"].as_str().map(str::to_owned);
             }
             EventKind::Transferred => {
-                if let Some(t) = e.data["team"].as_str() {
+                // The desk writes `to_team`; `team` is read too.
+                if let Some(t) = e.data["to_team"].as_str().or(e.data["team"].as_str()) {
                     s.team = Some(t.to_owned());
                 }
             }
@@ -224,6 +239,21 @@ fn stories(events: &[(i64, &Event)]) -> BTreeMap<i64, Story> {
             _ => {}
         }
     }
+
+    fn deflected(&self) -> bool {
+        self.escalated.is_none() && !self.human && self.solved.is_some()
+    }
+    fn ran(&self, flow: &str) -> bool {
+        self.flows.iter().any(|(f, _)| f == flow)
+    }
+}
+
+/// Each conversation's story, from its events in log order.
+pub fn stories(events: &[(i64, &Event)]) -> BTreeMap<i64, Story> {
+    let mut out: BTreeMap<i64, Story> = BTreeMap::new();
+    for (conv, e) in events {
+        out.entry(*conv).or_default().apply(e);
+    }
     out
 }
 
@@ -237,8 +267,18 @@ pub fn summarize(
     day_of: &dyn Fn(i64) -> String,
 ) -> Summary {
     let all = stories(events);
-    let mine: Vec<&Story> = all
-        .values()
+    summarize_stories(all.values(), scope, costs, sla, day_of)
+}
+
+/// [`summarize`] over the conversations' stories.
+pub fn summarize_stories<'a>(
+    stories: impl Iterator<Item = &'a Story>,
+    scope: &Scope<'_>,
+    costs: Option<Costs>,
+    sla: &Sla,
+    day_of: &dyn Fn(i64) -> String,
+) -> Summary {
+    let mine: Vec<&Story> = stories
         .filter(|s| s.started.is_some_and(|t| t >= scope.from && t < scope.to))
         .filter(|s| scope.flow.is_none_or(|f| s.ran(f)))
         .collect();
@@ -302,9 +342,21 @@ pub fn summarize(
             c.per_conversation * n as f64 + c.agent_hour * (handle_total_ms as f64 / 3_600_000.0);
         total / n as f64
     });
-    let mut days: BTreeMap<String, Day> = BTreeMap::new();
+    // Counted per quarter hour, then named: naming a day in a time zone is slow next
+    // to the rest, and every zone's offset is a whole number of quarter hours, so a
+    // quarter hour is always in one day.
+    let mut quarters: HashMap<i64, (i64, usize, usize, usize)> = HashMap::new();
     for s in &mine {
         let Some(t) = s.started else { continue };
+        let q = quarters
+            .entry(t.div_euclid(900_000))
+            .or_insert((t, 0, 0, 0));
+        q.1 += 1;
+        q.2 += usize::from(s.deflected());
+        q.3 += usize::from(s.escalated.is_some());
+    }
+    let mut days: BTreeMap<String, Day> = BTreeMap::new();
+    for (t, conversations, deflected, escalated) in quarters.into_values() {
         let day = day_of(t);
         let d = days.entry(day.clone()).or_insert(Day {
             day,
@@ -312,9 +364,9 @@ pub fn summarize(
             deflected: 0,
             escalated: 0,
         });
-        d.conversations += 1;
-        d.deflected += usize::from(s.deflected());
-        d.escalated += usize::from(s.escalated.is_some());
+        d.conversations += conversations;
+        d.deflected += deflected;
+        d.escalated += escalated;
     }
     Summary {
         conversations: n,
@@ -336,12 +388,16 @@ pub fn summarize(
 
 /// Per flow and step: entered, completed, escalated, abandoned (SPEC §10's funnel).
 pub fn funnels(events: &[(i64, &Event)], scope: &Scope<'_>) -> Vec<FlowFunnel> {
-    let all = stories(events);
+    funnels_stories(stories(events).values(), scope)
+}
+
+/// [`funnels`] over the conversations' stories.
+pub fn funnels_stories<'a>(
+    stories: impl Iterator<Item = &'a Story>,
+    scope: &Scope<'_>,
+) -> Vec<FlowFunnel> {
     let mut out: BTreeMap<String, FlowFunnel> = BTreeMap::new();
-    for s in all
-        .values()
-        .filter(|s| s.started.is_some_and(|t| t >= scope.from && t < scope.to))
-    {
+    for s in stories.filter(|s| s.started.is_some_and(|t| t >= scope.from && t < scope.to)) {
         for (flow, steps) in &s.flows {
             if scope.flow.is_some_and(|f| f != flow) {
                 continue;

@@ -221,6 +221,7 @@ impl App {
         ));
         let retention_loop =
             tokio::spawn(crate::runtime::retention::run(rt.clone(), stop_rx.clone()));
+        let rollup_loop = tokio::spawn(crate::runtime::rollup::run(rt.clone(), stop_rx.clone()));
         let notify_loop = tokio::spawn(notify::run(rt.clone(), stop_rx));
         let ready = self.state.ready.clone();
         ready.store(true, Ordering::Relaxed);
@@ -240,6 +241,7 @@ impl App {
         let _ = media_loop.await;
         let _ = notify_loop.await;
         let _ = retention_loop.await;
+        let _ = rollup_loop.await;
         let _ = live_loop.await;
         tracing::info!("stopped");
         served

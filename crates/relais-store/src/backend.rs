@@ -72,14 +72,14 @@ impl<B: Backend> SqlStore<B> {
         &self,
         f: impl Fn(&mut Tx<'_>) -> Result<R> + Send + 'static,
     ) -> Result<R> {
-        self.backend.write(move |c| f(&mut Tx { c })).await
+        self.backend.write(move |c| f(&mut Tx::new(c))).await
     }
 
     pub(crate) async fn read<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Tx<'_>) -> Result<R> + Send + 'static,
     ) -> Result<R> {
-        self.backend.read(move |c| f(&mut Tx { c })).await
+        self.backend.read(move |c| f(&mut Tx::new(c))).await
     }
 }
 
@@ -97,7 +97,9 @@ impl<B: Backend> Pipeline for SqlStore<B> {
             let (inbound, handler) = (inbound.clone(), handler.clone());
             // A failed read only means the step runs in the batch.
             self.backend
-                .read_inline(move |c| snapshot::prepare(&mut Tx { c }, &inbound, handler.as_ref()))
+                .read_inline(move |c| {
+                    snapshot::prepare(&mut Tx::new(c), &inbound, handler.as_ref())
+                })
                 .await
                 .unwrap_or(None)
         } else {
@@ -491,8 +493,24 @@ impl<B: Backend> Desk for SqlStore<B> {
         .await
     }
 
-    async fn report_events(&self, query: ReportQuery) -> Result<Vec<StoredEvent>> {
-        self.read(move |tx| tx.report_events(&query)).await
+    async fn report_stories(&self, query: ReportQuery) -> Result<Vec<relais_core::kpi::Story>> {
+        self.read(move |tx| crate::facts::report(tx, &query)).await
+    }
+
+    async fn fold_stories(&self, limit: u32, now: Timestamp) -> Result<u64> {
+        // Read and folded on a snapshot; the writer only saves the rows.
+        let Some(fold) = self
+            .read(move |tx| crate::facts::prepare(tx, limit, now))
+            .await?
+        else {
+            return Ok(0);
+        };
+        let fold = Arc::new(fold);
+        let theirs = fold.clone();
+        let saved = self
+            .write(move |tx| crate::facts::commit(tx, &theirs, now))
+            .await?;
+        Ok(if saved { fold.events } else { 0 })
     }
 
     async fn desk_peek(

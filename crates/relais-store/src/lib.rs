@@ -20,6 +20,7 @@ pub mod postgres;
 mod sql;
 pub use backend::SqlStore;
 mod desk;
+mod facts;
 mod forget;
 mod outgoing;
 pub mod proactive;
@@ -294,8 +295,13 @@ pub trait Desk: Send + Sync {
     /// The audit log after `after` (an id), oldest first.
     async fn access_log(&self, after: i64, limit: u32) -> Result<Vec<AccessEntry>>;
 
-    /// The events of the conversations a report reads, in log order.
-    async fn report_events(&self, query: ReportQuery) -> Result<Vec<StoredEvent>>;
+    /// The stories of the conversations a report covers: the kept ones, with the
+    /// events not folded yet folded in (exact and current; see `facts.rs`).
+    async fn report_stories(&self, query: ReportQuery) -> Result<Vec<relais_core::kpi::Story>>;
+
+    /// One pass folding up to `limit` events of the log into the kept stories;
+    /// returns how many were folded (0: nothing to do, or another pass won).
+    async fn fold_stories(&self, limit: u32, now: Timestamp) -> Result<u64>;
 
     /// Like `desk_open`, in a read transaction (no lock): for frequent looks.
     async fn desk_peek(

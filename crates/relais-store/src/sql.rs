@@ -118,6 +118,17 @@ impl Row {
         }
     }
 
+    /// Text without a copy (`None` for NULL).
+    pub fn opt_str(&self, c: impl Col) -> Result<Option<&str>> {
+        match self.at(c)? {
+            Val::Null => Ok(None),
+            Val::Text(v) => Ok(Some(v)),
+            other => Err(Error::Corrupt(format!(
+                "column {c:?}: expected text, found {other:?}"
+            ))),
+        }
+    }
+
     pub fn json(&self, c: impl Col) -> Result<serde_json::Value> {
         Ok(serde_json::from_str(&self.text(c)?)?)
     }

@@ -164,6 +164,7 @@ contract!(
     a_web_chat_visitor_reads_their_transcript_and_marks_what_they_saw,
     erasing_a_contact_reaches_every_table_and_keeps_the_kpis,
     retention_forgets_closed_conversations_and_then_their_contacts,
+    kept_stories_are_the_event_log_folded,
 );
 
 #[path = "contract/pipeline.rs"]
@@ -209,6 +210,10 @@ use channels::*;
 #[path = "contract/privacy.rs"]
 mod privacy;
 use privacy::*;
+
+#[path = "contract/reports.rs"]
+mod reports;
+use reports::*;
 
 #[path = "contract/sqlite.rs"]
 mod sqlite_only;

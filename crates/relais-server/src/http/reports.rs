@@ -1,7 +1,8 @@
 //! Reports (SPEC §10): `GET /api/v1/reports/summary` and `GET /api/v1/reports/flows`,
 //! JSON or CSV (`format=csv` or `Accept: text/csv`), for supervisors and admins. The
-//! figures are `relais_core::kpi`'s, computed from the event log of the conversations
-//! started in `[from, to)`; the dashboard page reads the same [`report`].
+//! figures are `relais_core::kpi`'s, computed from the stories of the conversations
+//! started in `[from, to)` (their events folded, one row each: `relais_store`'s
+//! `facts.rs`); the dashboard page reads the same [`report`].
 
 use super::AppState;
 use super::error::ApiError;
@@ -97,19 +98,15 @@ pub async fn report(s: &AppState, p: &ReportParams) -> Result<Report, ApiError> 
         Some(name) => jiff::tz::TimeZone::get(&name)
             .map_err(|_| ApiError::field("tz", format!("{name:?} is not an IANA time zone")))?,
     };
-    let events =
+    let stories =
         s.rt.store
-            .report_events(ReportQuery {
+            .report_stories(ReportQuery {
                 from: relais_core::Timestamp(from.as_millisecond()),
                 to: relais_core::Timestamp(to.as_millisecond()),
                 channel: some(&p.channel),
                 team: some(&p.team),
             })
             .await?;
-    let refs: Vec<(i64, &relais_core::event::Event)> = events
-        .iter()
-        .filter_map(|e| Some((e.conversation?.0, &e.event)))
-        .collect();
     let flow = some(&p.flow);
     let scope = kpi::Scope {
         from: from.as_millisecond(),
@@ -124,8 +121,14 @@ pub async fn report(s: &AppState, p: &ReportParams) -> Result<Report, ApiError> 
     };
     let settings = &s.rt.settings;
     Ok(Report {
-        summary: kpi::summarize(&refs, &scope, settings.costs, &settings.sla, &day_of),
-        flows: kpi::funnels(&refs, &scope),
+        summary: kpi::summarize_stories(
+            stories.iter(),
+            &scope,
+            settings.costs,
+            &settings.sla,
+            &day_of,
+        ),
+        flows: kpi::funnels_stories(stories.iter(), &scope),
         from,
         to,
     })

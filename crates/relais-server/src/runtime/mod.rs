@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod reach;
 pub mod reload;
 pub mod retention;
+pub mod rollup;
 pub mod timers;
 
 use crate::channel::rest::RestAdapter;

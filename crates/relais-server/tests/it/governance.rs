@@ -534,6 +534,15 @@ async fn retention_forgets_old_closed_conversations_on_its_durable_schedule() {
     );
     let (_, kpis_after) = app.get(SUMMARY).await;
     assert_eq!(kpis_after, kpis_before, "the KPIs still count it");
+    // The run records what it did once it is over.
+    eventually("the run is recorded", || {
+        let store = store.clone();
+        async move {
+            let events = store.events(None, 0, 10_000).await.unwrap();
+            events.iter().any(|e| e.event.data["action"] == "retention")
+        }
+    })
+    .await;
     let events = store.events(None, 0, 10_000).await.unwrap();
     let run = events
         .iter()
@@ -541,15 +550,15 @@ async fn retention_forgets_old_closed_conversations_on_its_durable_schedule() {
         .expect("the run is recorded");
     assert_eq!(run.event.data["conversations"], 1);
     assert_eq!(run.event.data["contacts"], 1);
-    // The schedule is kept with the data: the next run is a day after this one.
-    let next: i64 = store
-        .store_setting("retention.next_run")
-        .await
-        .unwrap()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert_eq!(next, T0.0 + relais_core::Duration::days(37).0);
+    // The schedule is kept with the data: the next run is a day after this one
+    // (recorded once the run is over).
+    let expected = (T0.0 + relais_core::Duration::days(37).0).to_string();
+    eventually("the next run is recorded", || {
+        let store = store.clone();
+        let expected = expected.clone();
+        async move { store.store_setting("retention.next_run").await.unwrap() == Some(expected) }
+    })
+    .await;
     app.stop().await;
 }
 

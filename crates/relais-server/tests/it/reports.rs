@@ -274,5 +274,34 @@ async fn a_days_kpis_come_from_the_event_log_as_json_csv_and_the_dashboard() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+
+    // The server folds the log into the kept stories in the background; the report is
+    // the same before and after (it folds what is not kept yet itself).
+    let path = format!("/api/v1/reports/summary?{PERIOD}&tz=Europe/Paris");
+    let (_, before) = app.get(&path).await;
+    let last = app
+        .rt
+        .store
+        .events(None, 0, 100_000)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .id;
+    let store = app.rt.store.clone();
+    eventually("the rollup loop folds the log", || {
+        let store = store.clone();
+        async move {
+            store
+                .store_setting("kpi.folded")
+                .await
+                .unwrap()
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|c| c >= last)
+        }
+    })
+    .await;
+    let (_, after) = app.get(&path).await;
+    assert_eq!(after, before);
     app.stop().await;
 }

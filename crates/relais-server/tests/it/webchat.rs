@@ -657,6 +657,14 @@ async fn a_visitor_who_leaves_while_waiting_is_answered_by_email_in_the_same_con
         smtp.lock().unwrap().len() == 2
     })
     .await;
+    // The send's record (its channel) is journaled after the relay took the mail.
+    eventually("the second answer is recorded as emailed", || async {
+        app.transcripts()
+            .await
+            .iter()
+            .any(|m| m["text"] == "Friday it is." && m["channel"] == "mail")
+    })
+    .await;
     let second = smtp.lock().unwrap()[1].clone();
     let m = mail_parser::MessageParser::default()
         .parse(&second.data)
@@ -682,7 +690,8 @@ async fn a_visitor_who_leaves_while_waiting_is_answered_by_email_in_the_same_con
             "Your parcel left this morning.",
             "Great, thank you! Can it come on Friday?",
             "Friday it is."
-        ]
+        ],
+        "{msgs:?}"
     );
     // Her page beats again: the store knows she is back.
     eventually("the page's heartbeat is in the store", || async {

@@ -26,3 +26,24 @@ CREATE INDEX media_conversation ON media (conversation_id, id);
 -- Admin changes join the reads in the audit log (one list for admins), with what
 -- changed: the admin event's data.
 ALTER TABLE audit_log ADD COLUMN detail TEXT;
+-- Reports (SPEC §10) over a year of a busy tenant: each conversation's story (what the
+-- KPIs read of its events, relais_core::kpi::Story), folded from the event log up to a
+-- cursor (store_settings 'kpi.folded'), so a report reads one row per conversation and
+-- only the events after the cursor. Nothing personal: times, a reason, a team, flags,
+-- a score, flow and step names.
+CREATE TABLE conversation_facts (
+    conversation_id BIGINT PRIMARY KEY,
+    started_at      BIGINT,
+    escalated_at    BIGINT,
+    reason          TEXT,
+    team            TEXT,
+    agent_reply_at  BIGINT,
+    solved_at       BIGINT,
+    solved_auto     BIGINT NOT NULL DEFAULT 0,
+    human           BIGINT NOT NULL DEFAULT 0,
+    csat_sent       BIGINT NOT NULL DEFAULT 0,
+    csat            BIGINT,
+    flows           TEXT NOT NULL DEFAULT '[]'
+);
+-- A report without filters reads the period's stories by when they started.
+CREATE INDEX conversation_facts_started ON conversation_facts (started_at);

@@ -474,15 +474,15 @@ impl Tx<'_> {
         rows.iter().map(event_from).collect()
     }
 
-    /// The events of the conversations started in `[from, to)` (optionally on one
-    /// channel, or now with one team), in log order: what the reports read.
-    pub fn report_events(&mut self, q: &ReportQuery) -> Result<Vec<StoredEvent>> {
+    /// The events after `after` (the stories' cursor) of the conversations a report
+    /// covers, in log order: what the kept stories do not hold yet.
+    pub fn report_tail(&mut self, after: i64, q: &ReportQuery) -> Result<Vec<StoredEvent>> {
         let cols: String = EVENT_COLS
             .split(", ")
             .map(|c| format!("e.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut params: Vec<Val> = vec![q.from.0.into(), q.to.0.into()];
+        let mut params: Vec<Val> = vec![after.into(), q.from.0.into(), q.to.0.into()];
         let mut clauses = String::new();
         if let Some(ch) = &q.channel {
             params.push(ch.as_str().into());
@@ -493,8 +493,11 @@ impl Tx<'_> {
             clauses.push_str(&format!(" AND v.team = ${}", params.len()));
         }
         let sql = format!(
-            "SELECT {cols} FROM conversations v JOIN events e ON e.conversation_id = v.id \
-             WHERE v.created_at >= $1 AND v.created_at < $2{clauses} ORDER BY e.id"
+            // CROSS JOIN keeps SQLite's loop on the events after the cursor (few), not on
+            // the period's conversations (many).
+            "SELECT {cols} FROM events e CROSS JOIN conversations v \
+             WHERE v.id = e.conversation_id AND e.id > $1 AND v.created_at >= $2 AND v.created_at < $3{clauses} \
+             ORDER BY e.id"
         );
         self.c
             .query(&sql, &params)?

@@ -27,6 +27,12 @@ pub(crate) struct Tx<'a> {
     pub c: &'a mut dyn Conn,
 }
 
+impl<'a> Tx<'a> {
+    pub fn new(c: &'a mut dyn Conn) -> Self {
+        Tx { c }
+    }
+}
+
 const CONVERSATION_COLS: &str = "id, channel_id, contact_id, status, team, assignee, priority, tags, \
      escalation_reason, resolved_by, fields, bot_state, previous_id, last_seq, created_at, updated_at, address";
 const MESSAGE_COLS: &str = "id, conversation_id, channel_id, seq, direction, author_kind, agent_id, body, buttons, \

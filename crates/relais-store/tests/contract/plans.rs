@@ -29,6 +29,7 @@ const GROWING: &[&str] = &[
     "contact_consents",
     "webhook_deliveries",
     "media",
+    "conversation_facts",
 ];
 
 /// Statements allowed to break the rule, each with its reason.
@@ -53,10 +54,10 @@ const EXEMPT: &[(&str, &str)] = &[
         "the newest deliveries walking the table backwards by rowid: it stops after LIMIT rows",
     ),
     (
-        "SELECT e.id, e.conversation_id, e.at, e.kind, e.actor_kind, e.actor_id, e.flow, e.flow_version, e.step, e.data \
-         FROM conversations v JOIN events e ON e.conversation_id = v.id WHERE v.created_at >= $1 AND v.created_at < $2 ORDER BY e.id",
-        "a report reads the events of a period's conversations (by conversations_created, then \
-         events_conversation) and sorts what it read: its cost is the period's, not the table's",
+        "SELECT conversation_id, started_at, escalated_at, reason, team, agent_reply_at, solved_at, \
+         solved_auto, human, csat_sent, csat, flows FROM conversation_facts WHERE +started_at >= $1 AND +started_at < $2",
+        "a report whose period covers most of the kept stories reads them straight through \
+         (facts.rs measured it faster than the index and a lookup per row); shorter ones use the index",
     ),
 ];
 
