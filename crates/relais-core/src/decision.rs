@@ -174,4 +174,14 @@ pub trait ConversationHandler: Send + Sync {
     fn decides_on_snapshot(&self) -> bool {
         false
     }
+
+    /// What personal data the customer's next message must lose before anything keeps
+    /// it (a flow's `ask` with `mask: [card, iban]`): the store masks the message, and
+    /// the bot sees it masked. Nothing by default.
+    fn masks(
+        &self,
+        _conversation: &crate::conversation::Conversation,
+    ) -> Vec<crate::privacy::Kind> {
+        Vec::new()
+    }
 }

@@ -27,6 +27,9 @@ pub struct Loaded {
     versions: HashMap<(String, i64), Arc<Flow>>,
     latest: HashMap<String, i64>,
     pub secrets: Map<String, Value>,
+    /// Some `ask` of some version masks its reply: only then is a conversation's state
+    /// read for it (every message asks).
+    masking: bool,
 }
 
 impl Loaded {
@@ -48,11 +51,17 @@ impl Loaded {
         for (id, v, flow) in older {
             versions.entry((id, v)).or_insert(flow);
         }
+        let masking = versions.values().any(|f| {
+            f.steps
+                .iter()
+                .any(|s| matches!(&s.action, crate::model::Action::Ask(a) if !a.mask.is_empty()))
+        });
         Loaded {
             ws: Arc::new(ws),
             versions,
             latest,
             secrets,
+            masking,
         }
     }
 }
@@ -122,6 +131,37 @@ impl ConversationHandler for FlowHandler {
     /// Flows read the conversation, contact, text and button, never the message id.
     fn decides_on_snapshot(&self) -> bool {
         true
+    }
+
+    fn masks(
+        &self,
+        conversation: &relais_core::conversation::Conversation,
+    ) -> Vec<relais_core::privacy::Kind> {
+        masks(&self.loaded(), conversation)
+    }
+}
+
+/// The `mask` of the `ask` the conversation waits on, if any (the server's store and
+/// `relais test` both ask here).
+pub fn masks(
+    loaded: &Loaded,
+    conversation: &relais_core::conversation::Conversation,
+) -> Vec<relais_core::privacy::Kind> {
+    if !loaded.masking {
+        return Vec::new();
+    }
+    let Ok(run) = serde_json::from_value::<Run>(conversation.bot_state.clone()) else {
+        return Vec::new();
+    };
+    if run.waiting != crate::engine::Waiting::Reply {
+        return Vec::new();
+    }
+    let Some(flow) = loaded.get(&run.flow, run.version) else {
+        return Vec::new();
+    };
+    match flow.index.get(&run.step).map(|i| &flow.steps[*i].action) {
+        Some(crate::model::Action::Ask(ask)) => ask.mask.clone(),
+        _ => Vec::new(),
     }
 }
 

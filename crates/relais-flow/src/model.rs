@@ -170,6 +170,8 @@ impl Action {
 pub struct Ask {
     pub prompt: Option<Msg>,
     pub save: Option<String>,
+    /// `mask: [card, iban]`: masked in the reply before it is kept or read.
+    pub mask: Vec<relais_core::privacy::Kind>,
     pub expect: Option<Expect>,
     pub routes: Vec<Route>,
     pub invalid: Option<Msg>,

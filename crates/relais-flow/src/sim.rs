@@ -101,10 +101,13 @@ impl Sim {
         }
         let id = MessageId(self.next_message);
         self.next_message += 1;
+        // As the store does: an `ask` with `mask` sees its reply masked.
+        let kinds = crate::handler::masks(&self.loaded, &self.conv);
+        let text = relais_core::privacy::mask(text, &kinds);
         self.step(
             Trigger::Message {
                 id,
-                text,
+                text: &text,
                 first,
                 button,
             },

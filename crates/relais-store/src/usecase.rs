@@ -64,6 +64,21 @@ pub(crate) fn ingest(
         survey,
         events,
     } = arrive(tx, inbound, &contact)?;
+    // An `ask` with `mask:` waits on this message: it is masked before it is kept, and
+    // the step taken on the snapshot (on the text as it came) does not count.
+    let kinds = handler.masks(&conv);
+    let masked;
+    let (inbound, prepared) = if kinds.is_empty() {
+        (inbound, prepared)
+    } else {
+        let mut copy = inbound.clone();
+        copy.text = relais_core::privacy::mask(&inbound.text, &kinds).into_owned();
+        if let Some(p) = &mut copy.payload {
+            relais_core::privacy::mask_json(p, &kinds);
+        }
+        masked = copy;
+        (&masked, None)
+    };
     let msg = record_inbound(tx, inbound, &mut conv, &contact, events, window_from)?;
     if inbound.button.is_none()
         && let Some((word, implied)) = relais_core::consent::keyword(&msg.text)
@@ -339,7 +354,10 @@ pub(crate) fn duplicate(tx: &mut Tx<'_>, inbound: &Inbound) -> Result<Ingested> 
     let original = tx
         .inbound_by_external_id(&inbound.channel, &inbound.address, external)?
         .ok_or_else(|| Error::Database("duplicate whose original is not visible".into()))?;
-    if original.text != inbound.text {
+    // A message masked when it was kept (`[privacy] mask`, an `ask`'s `mask`) is the
+    // same message as its redelivery.
+    let masked = relais_core::privacy::mask(&inbound.text, &relais_core::privacy::Kind::MASKABLE);
+    if original.text != inbound.text && original.text != masked {
         return Err(Error::Conflict(format!(
             "message id {external:?} was already received from this sender with a different text; \
              use a new id for a new message"

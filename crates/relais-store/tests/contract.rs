@@ -165,6 +165,7 @@ contract!(
     erasing_a_contact_reaches_every_table_and_keeps_the_kpis,
     retention_forgets_closed_conversations_and_then_their_contacts,
     kept_stories_are_the_event_log_folded,
+    a_message_an_ask_masks_is_kept_and_read_masked_and_its_redelivery_is_a_duplicate,
 );
 
 #[path = "contract/pipeline.rs"]

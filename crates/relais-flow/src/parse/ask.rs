@@ -12,6 +12,7 @@ pub(super) fn ask(n: &Node, diags: &mut Diags) -> Option<Ask> {
         return Some(Ask {
             prompt: None,
             save: None,
+            mask: Vec::new(),
             expect: None,
             routes: Vec::new(),
             invalid: None,
@@ -24,6 +25,7 @@ pub(super) fn ask(n: &Node, diags: &mut Diags) -> Option<Ask> {
     let mut r = MapReader::new(n, "`ask`", diags)?;
     let prompt = r.take("prompt").and_then(|p| msg(p, "prompt", diags));
     let save = r.optional_str("save", diags);
+    let mask = r.take("mask").map(|m| mask(m, diags)).unwrap_or_default();
     let expect = r.take("expect").and_then(|e| expect(e, diags));
     let routes = r
         .take("routes")
@@ -56,6 +58,7 @@ pub(super) fn ask(n: &Node, diags: &mut Diags) -> Option<Ask> {
     Some(Ask {
         prompt,
         save,
+        mask,
         expect,
         routes,
         invalid,
@@ -64,6 +67,20 @@ pub(super) fn ask(n: &Node, diags: &mut Diags) -> Option<Ask> {
         reminders,
         on_timeout,
     })
+}
+
+/// `mask: [card, iban]`: what the reply loses before it is kept.
+fn mask(n: &Node, diags: &mut Diags) -> Vec<relais_core::privacy::Kind> {
+    use relais_core::privacy::Kind;
+    let mut out = Vec::new();
+    for name in strings(n, "mask", diags) {
+        match Kind::parse(&name).filter(|k| Kind::MASKABLE.contains(k)) {
+            Some(k) if !out.contains(&k) => out.push(k),
+            Some(_) => {}
+            None => diags.error(n.pos, format!("`mask: {name}` is not one of card, iban")),
+        }
+    }
+    out
 }
 
 fn expect(n: &Node, diags: &mut Diags) -> Option<Expect> {

@@ -330,3 +330,65 @@ fn a_test_sees_the_buttons_as_the_channel_shows_them() {
         "name: whatsapp\nflow: menu\nchannel: whatsapp\nsteps:\n  - user: \"hi\"\n    bot: [\"What do you need?\"]\n",
     );
 }
+
+const PAY: &str = r#"
+flow: pay
+language: en
+start: card
+steps:
+  card:
+    ask:
+      prompt: "Your card number?"
+      save: card
+      mask: [card]
+    next: said
+  said:
+    say: "Noted: {{ card }}"
+    next: other
+  other:
+    ask: { prompt: "Anything else?", save: more }
+    next: echo
+  echo:
+    resolve: { say: "You said {{ more }}" }
+"#;
+
+#[test]
+fn an_ask_with_mask_sees_and_keeps_its_reply_masked_and_only_that_ask() {
+    let loaded = load(&[("flows/pay.yaml", PAY)]);
+    assert_passes(
+        loaded,
+        r#"
+name: masked reply
+flow: pay
+steps:
+  - user: "hi"
+    bot: ["Your card number?"]
+  - user: "4242 4242 4242 4242"
+    bot: ["Noted: [card ••••4242]", "Anything else?"]
+    expect: { vars: { card: "[card ••••4242]" } }
+  - user: "4242 4242 4242 4242"
+    bot: ["You said 4242 4242 4242 4242"]
+"#,
+    );
+}
+
+#[test]
+fn a_mask_names_only_cards_and_ibans() {
+    use relais_flow::diag::Severity;
+    let bad = PAY.replace("mask: [card]", "mask: [card, ssn]");
+    let (_, diags) = relais_flow::workspace::Workspace::load(
+        &crate::common::sources(&[("flows/pay.yaml", &bad)]),
+        relais_flow::escalation::Escalation::default(),
+    );
+    let errors: Vec<String> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.to_string())
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("`mask: ssn` is not one of card, iban") && e.contains("pay.yaml:")),
+        "{errors:?}"
+    );
+}

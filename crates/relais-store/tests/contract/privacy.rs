@@ -246,3 +246,50 @@ pub async fn retention_forgets_closed_conversations_and_then_their_contacts(stor
     store.erase_contact(carol_contact, T0).await.unwrap();
     assert!(store.messages(carol).await.unwrap().is_empty());
 }
+
+/// A bot that asks for a card number (its `ask` masks cards) and echoes what it read.
+struct AsksForACard;
+impl ConversationHandler for AsksForACard {
+    fn decide(&self, input: &HandlerInput<'_>) -> Decision {
+        let said = match &input.trigger {
+            Trigger::Message { text, .. } => text.to_string(),
+            _ => String::new(),
+        };
+        Decision {
+            replies: vec![Reply::text(format!("read: {said}"))],
+            ..Decision::default()
+        }
+    }
+    fn masks(
+        &self,
+        _: &relais_core::conversation::Conversation,
+    ) -> Vec<relais_core::privacy::Kind> {
+        vec![relais_core::privacy::Kind::Card]
+    }
+}
+
+pub async fn a_message_an_ask_masks_is_kept_and_read_masked_and_its_redelivery_is_a_duplicate(
+    store: Arc<dyn Store>,
+) {
+    setup(&store).await;
+    let h: Arc<dyn ConversationHandler> = Arc::new(AsksForACard);
+    let text = "ma carte 4242 4242 4242 4242";
+    let first = store
+        .ingest(inbound("payer", Some("p1"), text, T0), h.clone())
+        .await
+        .unwrap();
+    assert_eq!(first.replies[0].text, "read: ma carte [card ••••4242]");
+    let kept = store.messages(first.conversation).await.unwrap();
+    assert_eq!(kept[0].text, "ma carte [card ••••4242]");
+    // The provider delivers it again, as it came: the same message, not a conflict.
+    let again = store
+        .ingest(inbound("payer", Some("p1"), text, T0), h.clone())
+        .await
+        .unwrap();
+    assert!(again.duplicate);
+    // Another text under the same id is still refused.
+    let other = store
+        .ingest(inbound("payer", Some("p1"), "something else", T0), h)
+        .await;
+    assert!(matches!(other, Err(Error::Conflict(_))), "{other:?}");
+}
