@@ -154,14 +154,17 @@ pub(crate) async fn authenticate(
                 expires_at: Some(now.plus(life)),
             })
             .await?;
-    s.rt.store
-        .record_event(Event::new(
-            EventKind::AdminAction,
-            Actor::Agent(agent.id),
-            now,
-            json!({ "action": "login" }),
-        ))
-        .await?;
+    // One way to record it, with the session and the client's address.
+    record_admin_action(
+        s,
+        agent.id,
+        Via {
+            token: Some(info.id),
+            ip: Some(ip),
+        },
+        json!({ "action": "login" }),
+    )
+    .await?;
     Ok(LoggedIn {
         token,
         agent,
@@ -449,17 +452,40 @@ async fn activate_agent(
     Ok(Json(json!({ "agent": id, "disabled": false })))
 }
 
-/// Records what an admin did, with who did it.
+/// Records what an admin did, with who did it and from where.
 pub async fn admin_event(s: &AppState, caller: &Caller, data: Value) -> Result<(), ApiError> {
-    record_admin_action(s, caller.agent.id, data).await
+    let via = Via {
+        token: Some(caller.token.id),
+        ip: Some(caller.ip),
+    };
+    record_admin_action(s, caller.agent.id, via, data).await
 }
 
-/// Records what an admin did (the API's and the workspace pages' one way).
+/// Where an admin change came from: the token (a session's too) and the client's
+/// address, for the audit log.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Via {
+    pub token: Option<i64>,
+    pub ip: Option<std::net::IpAddr>,
+}
+
+/// Records what an admin did (the API's and the workspace pages' one way). The store
+/// writes its audit log row (`change:…`) with it; `via` goes in as `via_token` and
+/// `from_ip`.
 pub async fn record_admin_action(
     s: &AppState,
     agent: relais_core::id::AgentId,
-    data: Value,
+    via: Via,
+    mut data: Value,
 ) -> Result<(), ApiError> {
+    if let Some(map) = data.as_object_mut() {
+        if let Some(t) = via.token {
+            map.insert("via_token".into(), t.into());
+        }
+        if let Some(ip) = via.ip {
+            map.insert("from_ip".into(), ip.to_string().into());
+        }
+    }
     s.rt.store
         .record_event(Event::new(
             EventKind::AdminAction,

@@ -92,6 +92,10 @@ pub async fn erase_recorded(
     super::api::record_admin_action(
         s,
         agent,
+        super::api::Via {
+            token,
+            ip: Some(ip),
+        },
         serde_json::json!({
             "action": "contact_erased",
             "contact": id,

@@ -181,6 +181,8 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 pub struct Caller {
     pub agent: Agent,
     pub token: TokenInfo,
+    /// The client's address (as [`ClientAddr`] reads it).
+    pub ip: std::net::IpAddr,
 }
 
 impl Caller {
@@ -218,7 +220,8 @@ impl FromRequestParts<AppState> for Caller {
                     role: agent.role,
                     scopes: token.scopes.clone(),
                 });
-                Ok(Caller { agent, token })
+                let ip = client_addr(parts, state);
+                Ok(Caller { agent, token, ip })
             }
             None => Err(ApiError::Unauthorized(
                 "the token is unknown, revoked or expired".into(),
@@ -272,16 +275,17 @@ impl FromRequestParts<AppState> for ClientAddr {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip());
-        Ok(ClientAddr(client_ip(
-            peer,
-            &parts.headers,
-            &state.guard.trusted_proxies,
-        )))
+        Ok(ClientAddr(client_addr(parts, state)))
     }
+}
+
+/// The client's address of a request (see [`ClientAddr`]).
+pub fn client_addr(parts: &Parts, state: &AppState) -> std::net::IpAddr {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip());
+    client_ip(peer, &parts.headers, &state.guard.trusted_proxies)
 }
 
 /// See [`ClientAddr`].

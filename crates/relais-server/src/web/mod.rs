@@ -70,6 +70,7 @@ async fn live(State(s): State<AppState>, who: Signed, headers: axum::http::Heade
     let caller = crate::http::extract::Caller {
         agent: who.agent,
         token: who.info,
+        ip: who.ip,
     };
     match crate::http::stream::stream_events(State(s), caller, headers, Query(Default::default()))
         .await

@@ -84,6 +84,8 @@ pub struct Signed {
     pub agent: Agent,
     pub token: String,
     pub info: TokenInfo,
+    /// The client's address.
+    pub ip: std::net::IpAddr,
 }
 
 impl Signed {
@@ -132,7 +134,13 @@ impl FromRequestParts<AppState> for Signed {
                     && !agent.disabled
                     && info.scopes.iter().any(|s| s == "*") =>
             {
-                Ok(Signed { agent, token, info })
+                let ip = crate::http::extract::client_addr(parts, s);
+                Ok(Signed {
+                    agent,
+                    token,
+                    info,
+                    ip,
+                })
             }
             _ => Err(back()),
         }

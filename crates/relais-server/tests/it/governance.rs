@@ -187,6 +187,8 @@ async fn every_read_of_a_conversation_or_contact_is_in_the_audit_log() {
         })
         .unwrap_or_else(|| panic!("the creation of Ana is in the audit log: {log}"));
     assert_eq!(made["action"], "change:agent_created");
+    assert_eq!(made["ip"], "127.0.0.1", "from where: {made}");
+    assert!(made["token"].is_i64(), "with which token: {made}");
     assert!(
         made["detail"]
             .as_str()
@@ -208,7 +210,12 @@ async fn every_read_of_a_conversation_or_contact_is_in_the_audit_log() {
         csv.starts_with("id,at,agent,token,action,target,ip,detail\n"),
         "{csv}"
     );
-    assert!(csv.contains(&format!(",agent:{},,\"{{", ana.id)), "{csv}");
+    assert!(
+        csv.contains(&format!(",agent:{},127.0.0.1,\"{{", ana.id)),
+        "{csv}"
+    );
+    // Logins too, from where.
+    assert!(csv.contains(",change:login,,127.0.0.1,"), "{csv}");
     // The admins' page lists the reads; an agent gets "not found".
     let admin_cookie = page_session(&app, &c, "ada@example.com").await;
     let html = c

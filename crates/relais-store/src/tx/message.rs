@@ -419,8 +419,9 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// An admin change in the audit log, next to the reads: who, what, when (where is
-    /// the API's to tell; the change itself is the event's data).
+    /// An admin change in the audit log, next to the reads: who, what, when, and from
+    /// where when the API tells it (`via_token`, `from_ip` in the data); the change
+    /// itself is the event's data.
     fn audit_change(&mut self, e: &Event) -> Result<()> {
         let action = e.data["action"].as_str().unwrap_or("change");
         let target = [
@@ -443,12 +444,14 @@ impl Tx<'_> {
         .unwrap_or_default();
         self.c.execute(
             "INSERT INTO audit_log (at, agent_id, token_id, action, target, ip, detail) \
-             VALUES ($1, $2, NULL, $3, $4, NULL, $5)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
                 e.at.0.into(),
                 e.actor.id().unwrap_or(0).into(),
+                e.data["via_token"].as_i64().into(),
                 format!("change:{action}").into(),
                 target.into(),
+                e.data["from_ip"].as_str().into(),
                 json_text(&e.data)?,
             ],
         )?;

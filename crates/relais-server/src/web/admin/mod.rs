@@ -89,7 +89,11 @@ fn said(e: ApiError) -> String {
 
 /// Records an admin's change, as the API does.
 async fn audit(s: &AppState, who: &Signed, data: serde_json::Value) -> Result<(), Response> {
-    crate::http::api::record_admin_action(s, who.agent.id, data)
+    let via = crate::http::api::Via {
+        token: Some(who.info.id),
+        ip: Some(who.ip),
+    };
+    crate::http::api::record_admin_action(s, who.agent.id, via, data)
         .await
         .map_err(IntoResponse::into_response)
 }
