@@ -358,6 +358,27 @@ mod tests {
     }
 
     #[test]
+    fn any_text_is_masked_without_a_panic() {
+        // Untrusted text: digits, separators, letters, `@`, accents, emoji, mixed.
+        let alphabet: Vec<char> = "0123456789 -.@abcFRDEIT\u{e9}\u{20ac}\u{1f600}\u{130}\n"
+            .chars()
+            .collect();
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            let len = (seed % 40) as usize;
+            let mut t = String::new();
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                t.push(alphabet[(seed % alphabet.len() as u64) as usize]);
+            }
+            let _ = mask(&t, &Kind::ALL);
+            let _ = anonymise(&t, &["\u{130}", "abc", "\u{e9}t\u{e9}"]);
+        }
+    }
+
+    #[test]
     fn kinds_read_back() {
         for k in Kind::ALL {
             assert_eq!(Kind::parse(k.as_str()), Some(k));
