@@ -41,6 +41,7 @@ fn main() {
         templates: Some(read("templates.yaml")),
         intents: None,
         channels: None,
+        canned: None,
         extra_teams: Vec::new(),
     };
     let esc = Escalation {

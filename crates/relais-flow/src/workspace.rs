@@ -21,6 +21,8 @@ pub struct Sources {
     pub templates: Option<(String, String)>,
     pub intents: Option<(String, String)>,
     pub channels: Option<(String, String)>,
+    /// canned.yaml (as `relais admin export-workspace` writes it).
+    pub canned: Option<(String, String)>,
     /// Teams created outside the files (through the API); a team of teams.yaml with
     /// the same id wins.
     pub extra_teams: Vec<Team>,
@@ -101,8 +103,21 @@ pub struct Workspace {
     pub templates: Vec<MessageTemplate>,
     pub intents: Vec<String>,
     pub channels: Vec<ChannelDef>,
+    /// canned.yaml's responses: created or updated by shortcut when the workspace
+    /// loads (those made on the pages and not in the file stay).
+    pub canned: Vec<CannedDef>,
     pub escalation: Escalation,
     pub env: Templates,
+}
+
+/// A canned response of canned.yaml.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CannedDef {
+    pub shortcut: String,
+    pub title: String,
+    pub body: String,
+    /// `None`: for every language.
+    pub language: Option<String>,
 }
 
 impl Workspace {
@@ -151,6 +166,15 @@ impl Workspace {
             }
             None => Vec::new(),
         };
+        let canned = match &sources.canned {
+            Some((path, text)) => {
+                let mut d = Diags::new(path);
+                let r = canned(text, &mut d);
+                findings.extend(d.items);
+                r
+            }
+            None => Vec::new(),
+        };
         let hours: TeamHours = teams
             .iter()
             .map(|t| (t.id.clone(), t.hours.clone()))
@@ -178,6 +202,7 @@ impl Workspace {
             templates,
             intents,
             channels,
+            canned,
             escalation,
             env,
         };
@@ -236,6 +261,78 @@ impl Workspace {
 
 pub(crate) fn covers(channels: &[String], kind: &str) -> bool {
     channels.is_empty() || channels.iter().any(|c| c == kind)
+}
+
+/// canned.yaml: `canned: [{shortcut, title, body, language?}]`, every fault reported
+/// at its position (the API's rules: a shortcut of letters, digits, `-`, `_`, up to
+/// 40; a title and a body; a two-letter language).
+fn canned(text: &str, d: &mut Diags) -> Vec<CannedDef> {
+    let root = match yaml::parse(text) {
+        Ok(r) => r,
+        Err(e) => {
+            d.error(e.pos, e.message);
+            return Vec::new();
+        }
+    };
+    let Some(mut r) = MapReader::new(&root, "canned.yaml", d) else {
+        return Vec::new();
+    };
+    let items = r.take("canned").and_then(Node::as_seq).unwrap_or_default();
+    r.finish(d);
+    let mut out: Vec<CannedDef> = Vec::new();
+    for item in items {
+        let Some(mut c) = MapReader::new(item, "a canned response", d) else {
+            continue;
+        };
+        let shortcut = c.required_str("shortcut", d);
+        let title = c.required_str("title", d);
+        let body = c.required_str("body", d);
+        let language = c.optional_str("language", d);
+        c.finish(d);
+        let (Some(shortcut), Some(title), Some(body)) = (shortcut, title, body) else {
+            continue;
+        };
+        let at = |key: &str| item.get(key).map_or(item.pos, |n| n.pos);
+        if shortcut.is_empty()
+            || shortcut.len() > 40
+            || !shortcut
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            d.error(
+                at("shortcut"),
+                format!("the shortcut {shortcut:?} must be 1 to 40 letters, digits, '-' or '_'"),
+            );
+            continue;
+        }
+        for (key, v) in [("title", &title), ("body", &body)] {
+            if v.trim().is_empty() {
+                d.error(at(key), format!("`{key}` of /{shortcut} is empty"));
+            }
+        }
+        if let Some(l) = &language
+            && !(l.len() == 2 && l.bytes().all(|b| b.is_ascii_lowercase()))
+        {
+            d.error(
+                at("language"),
+                format!("`language: {l}` must be a two-letter code such as fr"),
+            );
+        }
+        if out.iter().any(|x| x.shortcut == shortcut) {
+            d.error(
+                item.pos,
+                format!("the shortcut /{shortcut} is defined twice"),
+            );
+            continue;
+        }
+        out.push(CannedDef {
+            shortcut,
+            title,
+            body,
+            language,
+        });
+    }
+    out
 }
 
 // Long by design: one block per key of a team in teams.yaml, every fault reported.

@@ -180,6 +180,7 @@ mod tests {
                     .into(),
             )],
             teams: Some(("teams.yaml".into(), teams_yaml.clone())),
+            canned: Some(("canned.yaml".into(), files[1].1.clone())),
             ..Default::default()
         };
         let (ws, diags) = relais_flow::workspace::Workspace::load(&sources, Default::default());
@@ -203,9 +204,15 @@ mod tests {
             .unwrap();
         assert_eq!(ann.teams, ["billing", "support"]);
         assert_eq!(ann.name, "Name \"1\": ok");
-        // The canned responses' file is YAML too.
-        let node = relais_flow::yaml::parse(&files[1].1).unwrap();
-        let text = format!("{node:?}");
-        assert!(text.contains("À bientôt"), "{text}");
+        // The canned responses come back whole.
+        assert_eq!(
+            ws.canned,
+            [relais_flow::workspace::CannedDef {
+                shortcut: "hello".into(),
+                title: "Hello".into(),
+                body: "Bonjour, « merci » !\nÀ bientôt".into(),
+                language: Some("fr".into()),
+            }]
+        );
     }
 }

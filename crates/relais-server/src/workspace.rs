@@ -7,7 +7,7 @@ use relais_core::Timestamp;
 use relais_flow::diag::{Diag, Severity};
 use relais_flow::handler::Loaded;
 use relais_flow::workspace::{Sources, Workspace};
-use relais_store::{FlowSource, MemberSpec, Store, TeamSpec};
+use relais_store::{Canned, FlowSource, MemberSpec, Store, TeamSpec};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
@@ -68,6 +68,7 @@ pub fn read(dir: &Path) -> std::io::Result<Sources> {
         "templates.yaml",
         "intents.yaml",
         "channels.yaml",
+        "canned.yaml",
     ] {
         let p = dir.join(name);
         if p.exists() {
@@ -113,6 +114,7 @@ fn sources_from(files: Vec<(String, String)>) -> Sources {
             "templates.yaml" => s.templates = Some((path, text)),
             "intents.yaml" => s.intents = Some((path, text)),
             "channels.yaml" => s.channels = Some((path, text)),
+            "canned.yaml" => s.canned = Some((path, text)),
             p if p.starts_with("flows/") => s.flows.push((path, text)),
             _ => {}
         }
@@ -150,6 +152,38 @@ pub enum LoadError {
     Store(#[from] relais_store::Error),
     #[error("channels.yaml names secrets that relais.toml's [secrets] does not set (set them there or as RELAIS__SECRETS__NAME):\n{}", .0.join("\n"))]
     MissingSecrets(Vec<String>),
+}
+
+/// canned.yaml → the store: each response created, or updated where its shortcut
+/// exists and differs; the ones made on the pages and not in the file stay.
+async fn sync_canned(
+    store: &dyn Store,
+    file: &[relais_flow::workspace::CannedDef],
+    now: Timestamp,
+) -> Result<(), LoadError> {
+    if file.is_empty() {
+        return Ok(());
+    }
+    let stored = store.canned().await?;
+    for c in file {
+        let want = Canned {
+            id: 0,
+            shortcut: c.shortcut.clone(),
+            title: c.title.clone(),
+            body: c.body.clone(),
+            language: c.language.clone(),
+        };
+        match stored.iter().find(|s| s.shortcut == c.shortcut) {
+            Some(s) if Canned { id: 0, ..s.clone() } == want => {}
+            Some(s) => {
+                store.save_canned(Some(s.id), want, now).await?;
+            }
+            None => {
+                store.save_canned(None, want, now).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Each channel's secrets that `[secrets]` does not set, as `channel: role → NAME`.
@@ -247,6 +281,7 @@ pub async fn load_versioned(
         })
         .collect();
     store.sync_teams(teams, members, now).await?;
+    sync_canned(store, &ws.canned, now).await?;
     let unset = unset_secrets(&ws.channels, settings);
     if !unset.is_empty() {
         return Err(LoadError::MissingSecrets(unset));

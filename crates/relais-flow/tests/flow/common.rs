@@ -24,6 +24,7 @@ pub(crate) fn sources(flows: &[(&str, &str)]) -> Sources {
         templates: Some(("templates.yaml".into(), SPEC_TEMPLATES.into())),
         intents: Some(("intents.yaml".into(), SPEC_INTENTS.into())),
         channels: None,
+        canned: None,
         extra_teams: Vec::new(),
     }
 }

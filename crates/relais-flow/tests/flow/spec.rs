@@ -89,3 +89,34 @@ steps:
         );
     }
 }
+
+#[test]
+fn canned_yaml_is_checked_with_every_fault_at_its_line() {
+    use relais_flow::diag::Severity;
+    let mut s = crate::common::sources(&[]);
+    s.canned = Some((
+        "canned.yaml".into(),
+        "canned:\n  - { shortcut: hi, title: Hi, body: Hello }\n  - { shortcut: \"bad one\", title: x, body: y }\n  - { shortcut: hi, title: Again, body: z }\n  - { shortcut: nob, title: t }\n  - { shortcut: fr1, title: t, body: b, language: french, colour: red }\n".into(),
+    ));
+    let (_, diags) =
+        relais_flow::workspace::Workspace::load(&s, relais_flow::escalation::Escalation::default());
+    let errors: Vec<String> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.to_string())
+        .collect();
+    for (line, what) in [
+        (3, "\"bad one\" must be 1 to 40 letters"),
+        (4, "/hi is defined twice"),
+        (5, "body"),
+        (6, "`language: french` must be a two-letter code"),
+        (6, "colour"),
+    ] {
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains(&format!("canned.yaml:{line}:")) && e.contains(what)),
+            "line {line} {what:?}: {errors:#?}"
+        );
+    }
+}

@@ -672,3 +672,68 @@ async fn an_admin_erases_a_contact_from_the_conversation_page() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canned_yaml_is_read_back_when_the_workspace_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    relais_server::demo::write_workspace(dir.path()).unwrap();
+    let file = dir.path().join("canned.yaml");
+    std::fs::write(
+        &file,
+        "canned:\n  - { shortcut: merci, title: Merci, body: \"Merci, à bientôt !\", language: fr }\n",
+    )
+    .unwrap();
+    let clock = ManualClock::new(T0);
+    let app = spawn_workspace_app(dir.path(), &clock, true).await;
+    let listed = |b: &serde_json::Value| -> Vec<(String, String)> {
+        b["canned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["shortcut"].as_str().unwrap().to_owned(),
+                    c["body"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let (s, b) = app.get("/api/v1/canned").await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(listed(&b), [("merci".into(), "Merci, à bientôt !".into())]);
+    // One made through the API stays; the file's own changes arrive on reload.
+    let (s, _) = app
+        .post(
+            "/api/v1/canned",
+            json!({ "shortcut": "wait", "title": "Wait", "body": "One moment please." }),
+        )
+        .await;
+    assert_eq!(s, 201);
+    std::fs::write(
+        &file,
+        "canned:\n  - { shortcut: merci, title: Merci, body: \"Merci beaucoup !\", language: fr }\n",
+    )
+    .unwrap();
+    let (s, b) = app.post("/api/v1/reload", json!({})).await;
+    assert_eq!(s, 200, "{b}");
+    let (_, b) = app.get("/api/v1/canned").await;
+    let mut got = listed(&b);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("merci".into(), "Merci beaucoup !".into()),
+            ("wait".into(), "One moment please.".into())
+        ]
+    );
+    // A broken file is refused by the check, with its line; nothing changes.
+    std::fs::write(
+        &file,
+        "canned:\n  - { shortcut: \"no good\", title: x, body: y }\n",
+    )
+    .unwrap();
+    let (s, b) = app.post("/api/v1/reload", json!({})).await;
+    assert!(s >= 400, "{s} {b}");
+    assert!(b.to_string().contains("canned.yaml:2"), "{b}");
+    app.stop().await;
+}
