@@ -1245,10 +1245,10 @@ pub const TABLE: &[[&str; 5]] = &[
     ],
     ["From where", "D'où", "Da dove", "Desde dónde", "Von wo"],
     [
-        "A team of teams.yaml gets the file's values back when the workspace reloads: export the workspace (relais admin export-workspace) to keep what you change here. Hours and holidays are set in teams.yaml or through the API.",
-        "Une équipe de teams.yaml reprend les valeurs du fichier au rechargement de l'espace de travail : exportez-le (relais admin export-workspace) pour garder ce que vous changez ici. Les horaires et jours fériés se règlent dans teams.yaml ou par l'API.",
-        "Un team di teams.yaml riprende i valori del file quando lo spazio di lavoro viene ricaricato: esportalo (relais admin export-workspace) per conservare ciò che cambi qui. Orari e festività si impostano in teams.yaml o tramite l'API.",
-        "Un equipo de teams.yaml recupera los valores del archivo al recargar el espacio de trabajo: expórtalo (relais admin export-workspace) para conservar lo que cambies aquí. Los horarios y festivos se definen en teams.yaml o con la API.",
-        "Ein Team aus teams.yaml erhält beim Neuladen des Arbeitsbereichs die Werte der Datei zurück: Exportieren Sie ihn (relais admin export-workspace), um hier Geändertes zu behalten. Zeiten und Feiertage werden in teams.yaml oder über die API gesetzt.",
+        "A team of teams.yaml gets the file's values back when the workspace reloads: export the workspace (relais admin export-workspace) to keep what you change here. Business hours: a time zone, then days and times, separated by ·; empty is always open.",
+        "Une équipe de teams.yaml reprend les valeurs du fichier au rechargement de l'espace de travail : exportez-le (relais admin export-workspace) pour garder ce que vous changez ici. Horaires : un fuseau, puis les jours et heures, séparés par · ; vide signifie toujours ouvert.",
+        "Un team di teams.yaml riprende i valori del file quando lo spazio di lavoro viene ricaricato: esportalo (relais admin export-workspace) per conservare ciò che cambi qui. Orari: un fuso orario, poi giorni e ore, separati da ·; vuoto significa sempre aperto.",
+        "Un equipo de teams.yaml recupera los valores del archivo al recargar el espacio de trabajo: expórtalo (relais admin export-workspace) para conservar lo que cambies aquí. Horario: una zona horaria, luego días y horas, separados por ·; vacío es siempre abierto.",
+        "Ein Team aus teams.yaml erhält beim Neuladen des Arbeitsbereichs die Werte der Datei zurück: Exportieren Sie ihn (relais admin export-workspace), um hier Geändertes zu behalten. Geschäftszeiten: eine Zeitzone, dann Tage und Uhrzeiten, getrennt durch ·; leer heißt immer geöffnet.",
     ],
 ];

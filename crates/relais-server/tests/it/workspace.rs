@@ -362,6 +362,64 @@ async fn admins_change_teams_agents_and_canned_responses_from_the_pages_and_supe
         )
         .await;
     assert!(loc.contains("error=assignment"), "{loc}");
+    // Its business hours and holidays, edited on the page as the page shows them.
+    let (s, loc, _) = b
+        .post(
+            &ada,
+            "/teams",
+            &[
+                ("id", "billing"),
+                ("name", "Billing"),
+                ("assignment", "least_busy"),
+                ("capacity", "3"),
+                ("hours", "Europe/Rome · mon-fri 08:30-17:00"),
+                ("holidays", "2026-12-26, 2027-01-06"),
+            ],
+        )
+        .await;
+    assert_eq!((s, loc.contains("done=")), (303, true), "{loc}");
+    let (_, teams) = app.get("/api/v1/teams").await;
+    let billing = teams["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "billing")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        billing["hours"],
+        json!({ "tz": "Europe/Rome", "mon-fri": "08:30-17:00" }),
+        "{billing}"
+    );
+    assert_eq!(billing["holidays"], json!(["2026-12-26", "2027-01-06"]));
+    let (_, html) = b.get(&ada, "/teams").await;
+    // The hours the runtime now uses (the workspace reloaded), day by day.
+    assert!(
+        html.contains("Europe/Rome · mon 08:30-17:00 · tue 08:30-17:00"),
+        "{html}"
+    );
+    // Hours the team's own check refuses come back as an error, nothing saved.
+    for bad in ["mon-fri 09:00-18:00", "Europe/Rome · mon-fri 25:00-26:00"] {
+        let (_, loc, _) = b
+            .post(
+                &ada,
+                "/teams",
+                &[
+                    ("id", "billing"),
+                    ("name", "Billing"),
+                    ("assignment", "least_busy"),
+                    ("hours", bad),
+                    ("holidays", ""),
+                ],
+            )
+            .await;
+        assert!(loc.contains("error="), "{bad}: {loc}");
+    }
+    let (_, teams) = app.get("/api/v1/teams").await;
+    assert!(
+        teams.to_string().contains("08:30-17:00"),
+        "the refused hours changed nothing"
+    );
     // A supervisor reads the page without its forms, and cannot post.
     let (s, html) = b.get(&sam, "/teams").await;
     assert_eq!(s, 200);

@@ -55,7 +55,7 @@ pub(super) async fn teams(
                     h.as_object().map(hours_text).unwrap_or_default(),
                     t.team.holidays.join(", "),
                 ),
-                (None, None) => (l.t("always open").to_owned(), String::new()),
+                (None, None) => (String::new(), String::new()),
             };
             let edit = if writes(&who) {
                 format!(
@@ -65,7 +65,15 @@ pub(super) async fn teams(
                      <label>{name_l} <input name=\"name\" value=\"{name}\" required maxlength=\"100\"></label>\
                      <label>{strategy_l} <select name=\"assignment\">{opts}</select></label>\
                      <label>{capacity_l} <input name=\"capacity\" type=\"number\" min=\"1\" max=\"1000\" value=\"{capacity}\"></label>\
+                     <label class=\"grow\">{hours_l} <input name=\"hours\" value=\"{hours}\" maxlength=\"400\" \
+                     placeholder=\"Europe/Paris · mon-fri 09:00-18:00 · sat 10:00-13:00\"></label>\
+                     <label class=\"grow\">{holidays_l} <input name=\"holidays\" value=\"{holidays}\" maxlength=\"2000\" \
+                     placeholder=\"2026-12-25, 2027-01-01\"></label>\
                      <button type=\"submit\" class=\"second\">{save}</button></form>",
+                    hours_l = l.t("Business hours"),
+                    holidays_l = l.t("Holidays"),
+                    hours = escape(&hours),
+                    holidays = escape(&holidays),
                     id = escape(&t.team.id),
                     name = escape(&t.team.name),
                     name_l = l.t("Name"),
@@ -97,7 +105,11 @@ pub(super) async fn teams(
                 capacity = t.team.capacity,
                 hours_l = l.t("Business hours"),
                 holidays_l = l.t("Holidays"),
-                hours = escape(&hours),
+                hours = if hours.is_empty() {
+                    escape(l.t("always open"))
+                } else {
+                    escape(&hours)
+                },
                 holidays = if holidays.is_empty() {
                     "—".to_owned()
                 } else {
@@ -130,7 +142,7 @@ pub(super) async fn teams(
         "<h1>{}</h1>{}<p class=\"hint\">{}</p>{rows}{new}",
         l.t("Teams"),
         flash(f.error.as_deref(), f.done.as_deref()),
-        l.t("A team of teams.yaml gets the file's values back when the workspace reloads: export the workspace (relais admin export-workspace) to keep what you change here. Hours and holidays are set in teams.yaml or through the API.")
+        l.t("A team of teams.yaml gets the file's values back when the workspace reloads: export the workspace (relais admin export-workspace) to keep what you change here. Business hours: a time zone, then days and times, separated by ·; empty is always open.")
     );
     section(&who, "Teams", l.t("Teams"), main)
 }
@@ -151,6 +163,35 @@ fn hours_text(h: &serde_json::Map<String, serde_json::Value>) -> String {
         .collect::<Vec<_>>()
         .join(" · ")
 }
+/// The hours field back into teams.yaml's map: `TZ · days HH:MM-HH:MM · …` (`;` or a
+/// new line also separate); empty is always open. The team's own check reads the rest.
+fn hours_from_text(text: &str) -> Result<Option<serde_json::Value>, String> {
+    let parts: Vec<&str> = text
+        .split(['·', ';', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let Some((tz, days)) = parts.split_first() else {
+        return Ok(None);
+    };
+    if tz.contains(char::is_whitespace) {
+        return Err(format!(
+            "start with a time zone such as Europe/Paris, not {tz:?}"
+        ));
+    }
+    let mut map = serde_json::Map::new();
+    map.insert("tz".into(), json!(tz));
+    for d in days {
+        let Some((k, v)) = d.split_once(char::is_whitespace) else {
+            return Err(format!(
+                "{d:?} needs days and times, like mon-fri 09:00-18:00"
+            ));
+        };
+        map.insert(k.trim().to_owned(), json!(v.trim()));
+    }
+    Ok(Some(serde_json::Value::Object(map)))
+}
+
 fn strategy_name(l: Lang, s: &str) -> &'static str {
     match s {
         "least_busy" => l.t("least busy"),
@@ -168,10 +209,38 @@ pub(super) async fn save_team(State(s): State<AppState>, who: Signed, body: Byte
     }
     let l = lang(&who);
     let id = f.get("id").unwrap_or_default().trim().to_owned();
-    // Hours and holidays are kept as they are (teams.yaml or the API set them).
+    // Hours and holidays: the form's when it has the fields (editing), else kept.
     let existing = match s.rt.store.teams().await {
         Ok(t) => t.into_iter().find(|t| t.team.id == id),
         Err(e) => return crate::web::failed(e),
+    };
+    let (hours, holidays) = match f.get("hours") {
+        Some(text) => match hours_from_text(text) {
+            Ok(h) => (
+                h,
+                f.get("holidays")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            Err(e) => {
+                return back(
+                    "/teams",
+                    Some(&format!("{}: {e}", l.t("Business hours"))),
+                    None,
+                );
+            }
+        },
+        None => (
+            existing.as_ref().and_then(|t| t.team.hours.clone()),
+            existing
+                .as_ref()
+                .map(|t| t.team.holidays.clone())
+                .unwrap_or_default(),
+        ),
     };
     let Ok(capacity) = f.get("capacity").unwrap_or("5").trim().parse::<i64>() else {
         return back("/teams", Some(l.t("Capacity is a whole number.")), None);
@@ -181,8 +250,8 @@ pub(super) async fn save_team(State(s): State<AppState>, who: Signed, body: Byte
         name: f.get("name").unwrap_or_default().trim().to_owned(),
         assignment: f.get("assignment").unwrap_or_default().to_owned(),
         capacity: Some(capacity),
-        hours: existing.as_ref().and_then(|t| t.team.hours.clone()),
-        holidays: existing.map(|t| t.team.holidays).unwrap_or_default(),
+        hours,
+        holidays,
     };
     match crate::http::desk::save_team(&s, request).await {
         Ok(team) => {
@@ -194,5 +263,28 @@ pub(super) async fn save_team(State(s): State<AppState>, who: Signed, body: Byte
             back("/teams", None, Some(l.t("Saved.")))
         }
         Err(e) => back("/teams", Some(&said(e)), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hours_field_reads_back_what_the_page_shows() {
+        let h = hours_from_text("Europe/Paris · mon-fri 09:00-18:00 · sat 10:00-13:00")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            h,
+            json!({ "tz": "Europe/Paris", "mon-fri": "09:00-18:00", "sat": "10:00-13:00" })
+        );
+        assert_eq!(
+            hours_text(h.as_object().unwrap()),
+            "Europe/Paris · mon-fri 09:00-18:00 · sat 10:00-13:00"
+        );
+        assert_eq!(hours_from_text("  ").unwrap(), None);
+        assert!(hours_from_text("mon-fri 09:00-18:00").is_err());
+        assert!(hours_from_text("UTC · monday").is_err());
     }
 }
