@@ -356,14 +356,36 @@ pub(super) async fn create_channel(
         }
     }
     let doc = json!({ "channels": [entry] }).to_string();
+    create_from_doc(s, &doc, None).await
+}
+
+/// A channel from a channels.yaml document of one entry: the API's (built from the
+/// request) and the Channels page's (an entry pasted as YAML, the first `lines` lines
+/// of `doc` added around it, so findings give the entry's own line numbers).
+pub(crate) async fn create_from_doc(
+    s: &AppState,
+    doc: &str,
+    lines: Option<usize>,
+) -> Result<serde_json::Value, ApiError> {
+    use serde_json::{Value, json};
     let mut d = relais_flow::diag::Diags::new("request");
-    let defs = relais_flow::channels::parse(&doc, &mut d);
+    let defs = relais_flow::channels::parse(doc, &mut d);
     let findings: Vec<String> = d
         .items
         .iter()
         .filter(|f| f.severity == relais_flow::diag::Severity::Error)
-        .map(|f| f.message.clone())
+        .map(|f| match lines {
+            Some(skip) => format!(
+                "line {}: {}",
+                (f.pos.line as usize).saturating_sub(skip).max(1),
+                f.message
+            ),
+            None => f.message.clone(),
+        })
         .collect();
+    if defs.len() > 1 {
+        return Err(ApiError::field("channel", "give one channel at a time"));
+    }
     let Some(def) = defs.into_iter().next().filter(|_| findings.is_empty()) else {
         return Err(ApiError::Unprocessable {
             message: "the channel does not pass the checks of channels.yaml".into(),

@@ -1251,4 +1251,27 @@ pub const TABLE: &[[&str; 5]] = &[
         "Un equipo de teams.yaml recupera los valores del archivo al recargar el espacio de trabajo: expórtalo (relais admin export-workspace) para conservar lo que cambies aquí. Horario: una zona horaria, luego días y horas, separados por ·; vacío es siempre abierto.",
         "Ein Team aus teams.yaml erhält beim Neuladen des Arbeitsbereichs die Werte der Datei zurück: Exportieren Sie ihn (relais admin export-workspace), um hier Geändertes zu behalten. Geschäftszeiten: eine Zeitzone, dann Tage und Uhrzeiten, getrennt durch ·; leer heißt immer geöffnet.",
     ],
+    ["Add", "Ajouter", "Aggiungi", "Añadir", "Hinzufügen"],
+    [
+        "Add a channel",
+        "Ajouter un canal",
+        "Aggiungi un canale",
+        "Añadir un canal",
+        "Kanal hinzufügen",
+    ],
+    ["Entry", "Entrée", "Voce", "Entrada", "Eintrag"],
+    [
+        "Paste one channel's entry (at most 8,000 characters).",
+        "Collez l'entrée d'un canal (8 000 caractères au plus).",
+        "Incolla la voce di un canale (al massimo 8.000 caratteri).",
+        "Pegue la entrada de un canal (8.000 caracteres como máximo).",
+        "Fügen Sie den Eintrag eines Kanals ein (höchstens 8.000 Zeichen).",
+    ],
+    [
+        "Paste one entry as channels.yaml writes it (id, kind, settings, the names of its secrets in [secrets], fallback, default_flow). It is checked like the file; keep it in channels.yaml too.",
+        "Collez une entrée comme l'écrit channels.yaml (id, kind, settings, les noms de ses secrets dans [secrets], fallback, default_flow). Elle est vérifiée comme le fichier ; gardez-la aussi dans channels.yaml.",
+        "Incolla una voce come la scrive channels.yaml (id, kind, settings, i nomi dei suoi segreti in [secrets], fallback, default_flow). Viene controllata come il file; tienila anche in channels.yaml.",
+        "Pegue una entrada como la escribe channels.yaml (id, kind, settings, los nombres de sus secretos en [secrets], fallback, default_flow). Se comprueba como el archivo; guárdela también en channels.yaml.",
+        "Fügen Sie einen Eintrag so ein, wie channels.yaml ihn schreibt (id, kind, settings, die Namen seiner Geheimnisse in [secrets], fallback, default_flow). Er wird wie die Datei geprüft; behalten Sie ihn auch in channels.yaml.",
+    ],
 ];

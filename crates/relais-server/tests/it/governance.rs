@@ -737,3 +737,83 @@ async fn canned_yaml_is_read_back_when_the_workspace_loads() {
     assert!(b.to_string().contains("canned.yaml:2"), "{b}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_a_channel_on_the_channels_page_checked_like_channels_yaml() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    login_agent(&app, "ada@example.com", "admin", &[]).await;
+    login_agent(&app, "sam@example.com", "supervisor", &[]).await;
+    let c = page_client();
+    let admin = page_session(&app, &c, "ada@example.com").await;
+    let get = |cookie: String, path: String| {
+        let c = c.clone();
+        let url = format!("{}{path}", app.url);
+        async move {
+            c.get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let html = get(admin.clone(), "/channels".into()).await;
+    assert!(html.contains("name=\"entry\""), "admins get the form");
+    let at = html.find("name=\"_csrf\" value=\"").unwrap() + 20;
+    let csrf = html[at..at + 32].to_owned();
+    let post = |entry: &str| {
+        let c = c.clone();
+        let url = format!("{}/channels", app.url);
+        let form = vec![("_csrf", csrf.clone()), ("entry", entry.to_owned())];
+        let cookie = admin.clone();
+        async move {
+            let r = c
+                .post(url)
+                .header("cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            r.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+    // A mistake is named with the entry's own line, and the text comes back to the form.
+    let wrong = "id: tg-fr\nkind: telegram\nsecrets: { bot_token: ORDERS_API }\ncolour: blue\n";
+    let to = post(wrong).await;
+    assert!(to.starts_with("/channels?error="), "{to}");
+    let html = get(admin.clone(), to.clone()).await;
+    assert!(html.contains("line 4"), "{html}");
+    assert!(html.contains("colour"), "{html}");
+    assert!(
+        html.contains("webhook_secret"),
+        "the missing secret is named: {html}"
+    );
+    assert!(html.contains("id: tg-fr"), "the draft is kept: {html}");
+    // Right: the channel exists, with its webhook address, and is recorded.
+    let right = "id: tg-fr\nkind: telegram\nsecrets: { bot_token: ORDERS_API, webhook_secret: ORDERS_API }\n";
+    let to = post(right).await;
+    assert!(to.starts_with("/channels?done="), "{to}");
+    let html = get(admin, "/channels".into()).await;
+    assert!(html.contains("/webhooks/telegram/tg-fr"), "{html}");
+    let (_, log) = app.get("/api/v1/audit").await;
+    assert!(
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "change:channel_created" && e["target"] == "channel:tg-fr"),
+        "{log}"
+    );
+    // Supervisors read the page without the form.
+    let sam = page_session(&app, &c, "sam@example.com").await;
+    assert!(
+        !get(sam, "/channels".into())
+            .await
+            .contains("name=\"entry\"")
+    );
+    app.stop().await;
+}

@@ -1,4 +1,6 @@
-//! The channels (with the address to give each provider), the templates and the settings: read by supervisors and admins.
+//! The channels (with the address to give each provider), the templates and the
+//! settings: read by supervisors and admins. Admins add a channel by pasting its
+//! channels.yaml entry, checked as the file and the API are.
 
 use super::*;
 
@@ -92,7 +94,78 @@ pub(super) async fn channels(
         fallback = l.t("Fallback"),
         how = l.t("Channels are defined in channels.yaml, their secrets in relais.toml [secrets]; a secret's value is never shown."),
     );
-    section(&who, "Channels", l.t("Channels"), main)
+    let add = if writes(&who) {
+        format!(
+            "<section class=\"panel\"><h2>{title}</h2><p class=\"hint\">{how}</p>\
+             <form method=\"post\" action=\"/channels\" class=\"stack\">\
+             <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+             <label>{entry_l}<textarea name=\"entry\" rows=\"8\" required spellcheck=\"false\" \
+             placeholder=\"id: whatsapp-fr&#10;kind: whatsapp&#10;settings: {{ phone_number_id: &quot;1234567890&quot; }}&#10;secrets: {{ access_token: WA_TOKEN, app_secret: WA_APP_SECRET, verify_token: WA_VERIFY }}\">{draft}</textarea></label>\
+             <button type=\"submit\">{add}</button></form></section>",
+            title = l.t("Add a channel"),
+            how = l.t("Paste one entry as channels.yaml writes it (id, kind, settings, the names of its secrets in [secrets], fallback, default_flow). It is checked like the file; keep it in channels.yaml too."),
+            csrf = who.csrf(),
+            entry_l = l.t("Entry"),
+            draft = escape(f.draft.as_deref().unwrap_or_default()),
+            add = l.t("Add"),
+        )
+    } else {
+        String::new()
+    };
+    section(&who, "Channels", l.t("Channels"), format!("{main}{add}"))
+}
+
+/// `POST /channels` (admins): the pasted entry, as `POST /api/v1/channels` takes one.
+pub(super) async fn add_channel(State(s): State<AppState>, who: Signed, body: Bytes) -> Response {
+    let f = match Form::checked(&who, &body) {
+        Ok(f) => f,
+        Err(r) => return r.into_response(),
+    };
+    if let Err(r) = admin_only(&who) {
+        return r.into_response();
+    }
+    let l = lang(&who);
+    let entry = f.get("entry").unwrap_or_default().replace("\r\n", "\n");
+    let refused = |message: String| {
+        Redirect::to(&format!(
+            "/channels?error={}&draft={}",
+            enc(&message),
+            enc(&entry)
+        ))
+        .into_response()
+    };
+    if entry.trim().is_empty() || entry.len() > 8_000 {
+        return refused(
+            l.t("Paste one channel's entry (at most 8,000 characters).")
+                .to_owned(),
+        );
+    }
+    // The entry as the one item of a channels.yaml (two lines added before it).
+    let doc = format!(
+        "channels:\n  -\n{}",
+        entry
+            .lines()
+            .map(|line| format!("    {line}\n"))
+            .collect::<String>()
+    );
+    match crate::http::providers::create_from_doc(&s, &doc, Some(2)).await {
+        Ok(created) => {
+            if let Err(r) = audit(
+                &s,
+                &who,
+                json!({ "action": "channel_created", "channel": created["id"], "kind": created["kind"] }),
+            )
+            .await
+            {
+                return r;
+            }
+            back("/channels", None, Some(l.t("Saved.")))
+        }
+        Err(ApiError::Unprocessable { message, findings }) => {
+            refused(format!("{message}: {}", findings.join("; ")))
+        }
+        Err(e) => refused(said(e)),
+    }
 }
 pub(super) async fn templates(State(s): State<AppState>, who: Signed) -> Response {
     if !reads_config(&who) {

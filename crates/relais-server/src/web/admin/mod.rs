@@ -4,8 +4,9 @@
 //! them, through the same checks as the JSON API, each change recorded as an admin
 //! event. `relais admin export-workspace` writes the result back to files.
 //!
-//! `channels` channels, templates, settings (read); `teams`, `agents`, `canned` what
-//! admins change; this file the routes and what they share.
+//! `channels` channels (read, and added by admins from a pasted channels.yaml entry),
+//! templates, settings (read); `teams`, `agents`, `canned` what admins change; this
+//! file the routes and what they share.
 
 use super::i18n::Lang;
 use super::layout::{Form, Refused, enc, flash, frame, lang, not_found, page, reads_config};
@@ -32,7 +33,10 @@ mod teams;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/channels", get(channels::channels))
+        .route(
+            "/channels",
+            get(channels::channels).post(channels::add_channel),
+        )
         .route("/teams", get(teams::teams).post(teams::save_team))
         .route("/agents", get(agents::agents).post(agents::invite))
         .route("/agents/{id}", post(agents::change_agent))
@@ -50,6 +54,9 @@ pub struct Flash {
     error: Option<String>,
     #[serde(default)]
     done: Option<String>,
+    /// What a refused form held, given back to it (a pasted channel entry).
+    #[serde(default)]
+    draft: Option<String>,
 }
 
 /// Whether the agent may change the configuration (admins).
