@@ -377,7 +377,7 @@ pub(crate) async fn create_from_doc(
         .map(|f| match lines {
             Some(skip) => format!(
                 "line {}: {}",
-                (f.pos.line as usize).saturating_sub(skip).max(1),
+                f.pos.line.saturating_sub(skip).max(1),
                 f.message
             ),
             None => f.message.clone(),
