@@ -188,15 +188,7 @@ pub(crate) fn report(tx: &mut Tx<'_>, q: &ReportQuery) -> Result<Vec<Story>> {
         return whole(tx, q, folded);
     }
     let mut params: Vec<Val> = vec![q.from.0.into(), q.to.0.into()];
-    let mut clauses = String::new();
-    if let Some(ch) = &q.channel {
-        params.push(ch.as_str().into());
-        clauses.push_str(&format!(" AND v.channel_id = ${}", params.len()));
-    }
-    if let Some(t) = &q.team {
-        params.push(t.as_str().into());
-        clauses.push_str(&format!(" AND v.team = ${}", params.len()));
-    }
+    let clauses = q.filters(&mut params);
     let cols: String = COLS
         .split(", ")
         .map(|c| format!("f.{}", c.trim()))
@@ -286,5 +278,22 @@ fn whole(tx: &mut Tx<'_>, q: &ReportQuery, folded: i64) -> Result<Vec<Story>> {
             Some(e) if page.len() == 50_000 => after = e.id,
             _ => return Ok(stories),
         }
+    }
+}
+
+impl ReportQuery {
+    /// The report's filters on the conversations (`v`) as SQL, their values pushed
+    /// after `params`' (numbered in order of first appearance).
+    pub(crate) fn filters(&self, params: &mut Vec<Val>) -> String {
+        let mut clauses = String::new();
+        if let Some(ch) = &self.channel {
+            params.push(ch.as_str().into());
+            clauses.push_str(&format!(" AND v.channel_id = ${}", params.len()));
+        }
+        if let Some(t) = &self.team {
+            params.push(t.as_str().into());
+            clauses.push_str(&format!(" AND v.team = ${}", params.len()));
+        }
+        clauses
     }
 }

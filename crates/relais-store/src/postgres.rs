@@ -260,10 +260,11 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    async fn transaction<R, F>(&self, work: F) -> Result<R>
+    /// Runs `work` on a pooled connection on a blocking thread, within the pool's cap.
+    async fn with_conn<R, F>(&self, work: F) -> Result<R>
     where
         R: Send + 'static,
-        F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static,
+        F: FnOnce(&mut Pooled) -> Result<R> + Send + 'static,
     {
         let _permit = self
             .pool
@@ -274,25 +275,34 @@ impl Postgres {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.connect()?;
-            let out = {
-                let mut t = conn.client.transaction()?;
-                let out = work(&mut PgConn {
-                    t: &mut t,
-                    statements: &mut conn.statements,
-                });
-                match out {
-                    Ok(v) => t.commit().map(|()| v).map_err(Error::from),
-                    Err(e) => {
-                        let _ = t.rollback();
-                        Err(e)
-                    }
-                }
-            };
+            let out = work(&mut conn);
             pool.give_back(conn);
             out
         })
         .await
         .map_err(|e| Error::Database(format!("database task failed: {e}")))?
+    }
+
+    async fn transaction<R, F>(&self, work: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Conn) -> Result<R> + Send + 'static,
+    {
+        self.with_conn(move |conn| {
+            let mut t = conn.client.transaction()?;
+            let out = work(&mut PgConn {
+                t: &mut t,
+                statements: &mut conn.statements,
+            });
+            match out {
+                Ok(v) => t.commit().map(|()| v).map_err(Error::from),
+                Err(e) => {
+                    let _ = t.rollback();
+                    Err(e)
+                }
+            }
+        })
+        .await
     }
 }
 
@@ -300,24 +310,12 @@ impl Backend for Postgres {
     /// `VACUUM` of the tables: dead row versions are removed from their pages (it
     /// cannot run in a transaction, so on a connection of its own).
     async fn scrub(&self, tables: &'static [&'static str]) -> Result<()> {
-        let _permit = self
-            .pool
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Closed)?;
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.connect()?;
-            let out = conn
-                .client
+        self.with_conn(move |conn| {
+            conn.client
                 .batch_execute(&format!("VACUUM {}", tables.join(", ")))
-                .map_err(Error::from);
-            pool.give_back(conn);
-            out
+                .map_err(Error::from)
         })
         .await
-        .map_err(|e| Error::Database(format!("vacuum task failed: {e}")))?
     }
 
     async fn write<R, F>(&self, work: F) -> Result<R>

@@ -486,15 +486,7 @@ impl Tx<'_> {
             .collect::<Vec<_>>()
             .join(", ");
         let mut params: Vec<Val> = vec![after.into(), q.from.0.into(), q.to.0.into()];
-        let mut clauses = String::new();
-        if let Some(ch) = &q.channel {
-            params.push(ch.as_str().into());
-            clauses.push_str(&format!(" AND v.channel_id = ${}", params.len()));
-        }
-        if let Some(t) = &q.team {
-            params.push(t.as_str().into());
-            clauses.push_str(&format!(" AND v.team = ${}", params.len()));
-        }
+        let clauses = q.filters(&mut params);
         let sql = format!(
             // CROSS JOIN keeps SQLite's loop on the events after the cursor (few), not on
             // the period's conversations (many).
