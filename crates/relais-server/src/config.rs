@@ -936,6 +936,7 @@ mod tests {
             .join("\n");
         let s = load(Some(&init), &[]).unwrap();
         assert!(s.costs.is_some() && s.sla.teams.contains_key("support"));
+        assert!(s.retention.is_some() && s.region.is_some() && s.mask.len() == 2);
     }
 
     #[test]

@@ -331,6 +331,15 @@ allow_private = false        # every loopback, private and link-local address (n
 # first_response = "30m"
 # [sla.teams]
 # support = "15m"
+#
+# [retention]                # docs/privacy.md
+# transcripts_after = "365d" # closed conversations older than this lose their transcript
+# transcripts = "erase"      # or "anonymise": text kept, personal data replaced
+# check_every = "1h"
+#
+# [privacy]
+# mask = ["card", "iban"]    # masked in what customers and agents write, before it is kept
+# region = "eu-west-1"       # recorded with the data; another region refuses it
 
 "#;
 
