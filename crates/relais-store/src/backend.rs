@@ -713,6 +713,12 @@ impl<B: Backend> Admin for SqlStore<B> {
         self.write(move |tx| tx.sync_channels(&specs, now)).await
     }
 
+    async fn set_channel_enabled(&self, id: &ChannelId, enabled: bool) -> Result<Channel> {
+        let id = id.clone();
+        self.write(move |tx| tx.set_channel_enabled(&id, enabled))
+            .await
+    }
+
     async fn set_channel_token(&self, id: &ChannelId, token_hash: &str) -> Result<bool> {
         let (id, hash) = (id.clone(), token_hash.to_owned());
         self.write(move |tx| tx.set_channel_token(&id, &hash)).await

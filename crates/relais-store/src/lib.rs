@@ -402,6 +402,10 @@ pub trait Admin: Send + Sync {
     /// A provider channel made through the admin API (not from channels.yaml).
     async fn add_channel(&self, spec: ChannelSpec, now: Timestamp) -> Result<Channel>;
 
+    /// Turns a channel made through the API on or off; a channel of channels.yaml is
+    /// refused (Conflict: the file decides).
+    async fn set_channel_enabled(&self, id: &ChannelId, enabled: bool) -> Result<Channel>;
+
     /// Replaces a channel's bearer token hash (token rotation). `false` if no such channel.
     async fn set_channel_token(&self, id: &ChannelId, token_hash: &str) -> Result<bool>;
 

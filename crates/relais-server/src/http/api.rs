@@ -25,6 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/me", get(me))
         .route("/api/v1/channels", get(list_channels).post(create_channel))
+        .route("/api/v1/channels/{id}/enable", post(enable_channel))
+        .route("/api/v1/channels/{id}/disable", post(disable_channel))
         .route("/api/v1/agents", get(list_agents).post(create_agent))
         .route("/api/v1/agents/{id}/deactivate", post(deactivate_agent))
         .route("/api/v1/agents/{id}/activate", post(activate_agent))
@@ -231,6 +233,62 @@ pub(super) struct ChannelRequest {
     pub fallback: Option<String>,
     #[serde(default)]
     pub default_flow: Option<String>,
+}
+
+/// Turns a channel made through the API on or off (and records it); the API's and
+/// the Channels page's one way.
+pub async fn switch_channel(
+    s: &AppState,
+    agent: AgentId,
+    via: Via,
+    id: &str,
+    enabled: bool,
+) -> Result<relais_store::Channel, ApiError> {
+    let id = ChannelId::parse(id).map_err(|e| ApiError::field("id", e))?;
+    let channel = s.rt.store.set_channel_enabled(&id, enabled).await?;
+    s.rt.reload_channels().await?;
+    record_admin_action(
+        s,
+        agent,
+        via,
+        json!({
+            "action": if enabled { "channel_enabled" } else { "channel_disabled" },
+            "channel": id,
+        }),
+    )
+    .await?;
+    Ok(channel)
+}
+
+/// `POST /api/v1/channels/{id}/enable`: a channel made through the API takes messages again.
+async fn enable_channel(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ManageChannels)?;
+    let via = Via {
+        token: Some(caller.token.id),
+        ip: Some(caller.ip),
+    };
+    let c = switch_channel(&s, caller.agent.id, via, &id, true).await?;
+    Ok(Json(json!({ "id": c.id, "enabled": c.enabled })))
+}
+
+/// `POST /api/v1/channels/{id}/disable`: a channel made through the API stops taking
+/// messages (its history stays); one of channels.yaml is the file's to change (409).
+async fn disable_channel(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ManageChannels)?;
+    let via = Via {
+        token: Some(caller.token.id),
+        ip: Some(caller.ip),
+    };
+    let c = switch_channel(&s, caller.agent.id, via, &id, false).await?;
+    Ok(Json(json!({ "id": c.id, "enabled": c.enabled })))
 }
 
 async fn create_channel(

@@ -76,6 +76,10 @@ impl FromRequestParts<AppState> for ChannelCaller {
             .filter(|c| c.kind == "rest")
             .ok_or_else(|| reject(ApiError::NotFound(format!("no REST channel named {id:?}"))))?;
         match &channel.token_hash {
+            // Only a caller with the token learns that the channel is off.
+            Some(hash) if auth::token_matches(&token, hash) && !channel.enabled => Err(reject(
+                ApiError::Forbidden(format!("the channel {id} is disabled")),
+            )),
             Some(hash) if auth::token_matches(&token, hash) => Ok(ChannelCaller(channel)),
             _ => Err(reject(ApiError::Unauthorized(
                 "the token does not open this channel".into(),

@@ -1274,4 +1274,12 @@ pub const TABLE: &[[&str; 5]] = &[
         "Pegue una entrada como la escribe channels.yaml (id, kind, settings, los nombres de sus secretos en [secrets], fallback, default_flow). Se comprueba como el archivo; guárdela también en channels.yaml.",
         "Fügen Sie einen Eintrag so ein, wie channels.yaml ihn schreibt (id, kind, settings, die Namen seiner Geheimnisse in [secrets], fallback, default_flow). Er wird wie die Datei geprüft; behalten Sie ihn auch in channels.yaml.",
     ],
+    [
+        "Disable",
+        "Désactiver",
+        "Disattiva",
+        "Desactivar",
+        "Deaktivieren",
+    ],
+    ["Enable", "Activer", "Attiva", "Activar", "Aktivieren"],
 ];

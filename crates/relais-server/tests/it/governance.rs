@@ -797,7 +797,7 @@ async fn an_admin_adds_a_channel_on_the_channels_page_checked_like_channels_yaml
     let right = "id: tg-fr\nkind: telegram\nsecrets: { bot_token: ORDERS_API, webhook_secret: ORDERS_API }\n";
     let to = post(right).await;
     assert!(to.starts_with("/channels?done="), "{to}");
-    let html = get(admin, "/channels".into()).await;
+    let html = get(admin.clone(), "/channels".into()).await;
     assert!(html.contains("/webhooks/telegram/tg-fr"), "{html}");
     let (_, log) = app.get("/api/v1/audit").await;
     assert!(
@@ -814,6 +814,66 @@ async fn an_admin_adds_a_channel_on_the_channels_page_checked_like_channels_yaml
         !get(sam, "/channels".into())
             .await
             .contains("name=\"entry\"")
+    );
+
+    // A channel made here is turned off and on from the page; one of channels.yaml is
+    // the file's (no button, and the API answers 409).
+    let html = get(admin.clone(), "/channels".into()).await;
+    assert!(html.contains("action=\"/channels/tg-fr/switch\""), "{html}");
+    assert!(!html.contains("action=\"/channels/web/switch\""), "{html}");
+    let r = c
+        .post(format!("{}/channels/tg-fr/switch", app.url))
+        .header("cookie", admin.clone())
+        .form(&[("_csrf", csrf.as_str()), ("enabled", "0")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers()["location"].to_str().unwrap().contains("done="));
+    let enabled = |list: &serde_json::Value, id: &str| {
+        list["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["enabled"].clone())
+    };
+    let (_, list) = app.get("/api/v1/channels").await;
+    assert_eq!(enabled(&list, "tg-fr"), Some(json!(false)));
+    let (s, b) = app.post("/api/v1/channels/web/disable", json!({})).await;
+    assert_eq!(s, 409, "{b}");
+
+    // The REST channel, off: its callers (with the token) are told; strangers learn
+    // nothing more than before; on again, it answers.
+    let (s, _) = app.post("/api/v1/channels/demo/disable", json!({})).await;
+    assert_eq!(s, 200);
+    let (s, b) = app
+        .converse(json!({ "sender": "+33600000001", "text": "hello" }))
+        .await;
+    assert_eq!(s, 403, "{b}");
+    let (s, _) = app
+        .converse_on(
+            "demo",
+            "not-the-token",
+            json!({ "sender": "+33600000001", "text": "hello" }),
+        )
+        .await;
+    assert_eq!(s, 401);
+    let (s, _) = app.post("/api/v1/channels/demo/enable", json!({})).await;
+    assert_eq!(s, 200);
+    let (s, b) = app
+        .converse(json!({ "sender": "+33600000001", "text": "hello" }))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (_, log) = app.get("/api/v1/audit").await;
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"change:channel_disabled") && actions.contains(&"change:channel_enabled"),
+        "{actions:?}"
     );
     app.stop().await;
 }

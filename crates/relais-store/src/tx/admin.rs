@@ -132,6 +132,26 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Turns a channel made through the API on or off (a channel of channels.yaml is
+    /// the file's: refused).
+    pub fn set_channel_enabled(&mut self, id: &ChannelId, enabled: bool) -> Result<Channel> {
+        let channel = self
+            .channels()?
+            .into_iter()
+            .find(|c| c.id == *id)
+            .ok_or_else(|| Error::NotFound(format!("channel {id}")))?;
+        if channel.from_file {
+            return Err(Error::Conflict(format!(
+                "the channel {id} is defined in channels.yaml: change the file (a channel it no longer has is disabled)"
+            )));
+        }
+        self.c.execute(
+            "UPDATE channels SET enabled = $1 WHERE id = $2",
+            &[i64::from(enabled).into(), id.as_str().into()],
+        )?;
+        Ok(Channel { enabled, ..channel })
+    }
+
     pub fn set_channel_token(&mut self, id: &ChannelId, token_hash: &str) -> Result<bool> {
         let n = self.c.execute(
             "UPDATE channels SET token_hash = $1 WHERE id = $2",

@@ -68,9 +68,25 @@ pub(super) async fn channels(
             } else {
                 format!("<ul class=\"plain\">{secrets}</ul>")
             };
+            // Admins turn a channel made here or through the API on and off; one of
+            // channels.yaml is the file's.
+            let switch = if writes(&who) && !c.from_file {
+                format!(
+                    "<form method=\"post\" action=\"/channels/{id}/switch\" class=\"inline\">\
+                     <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+                     <input type=\"hidden\" name=\"enabled\" value=\"{to}\">\
+                     <button type=\"submit\" class=\"second\">{label}</button></form>",
+                    id = escape(c.id.as_str()),
+                    csrf = who.csrf(),
+                    to = if c.enabled { "0" } else { "1" },
+                    label = if c.enabled { l.t("Disable") } else { l.t("Enable") },
+                )
+            } else {
+                String::new()
+            };
             format!(
                 "<tr><th scope=\"row\">{id}<br><span class=\"hint\">{kind}</span></th>\
-                 <td>{address}{embed}</td><td>{secrets}</td><td>{enabled}</td><td>{file}</td><td>{fallback}</td></tr>",
+                 <td>{address}{embed}</td><td>{secrets}</td><td>{enabled}{switch}</td><td>{file}</td><td>{fallback}</td></tr>",
                 id = escape(c.id.as_str()),
                 kind = escape(&c.kind),
                 enabled = yes_no(l, c.enabled),
@@ -113,6 +129,32 @@ pub(super) async fn channels(
         String::new()
     };
     section(&who, "Channels", l.t("Channels"), format!("{main}{add}"))
+}
+
+/// `POST /channels/{id}/switch` (admins): a channel made through the API on or off.
+pub(super) async fn switch_channel(
+    State(s): State<AppState>,
+    who: Signed,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f = match Form::checked(&who, &body) {
+        Ok(f) => f,
+        Err(r) => return r.into_response(),
+    };
+    if let Err(r) = admin_only(&who) {
+        return r.into_response();
+    }
+    let l = lang(&who);
+    let via = crate::http::api::Via {
+        token: Some(who.info.id),
+        ip: Some(who.ip),
+    };
+    let enabled = f.get("enabled") == Some("1");
+    match crate::http::api::switch_channel(&s, who.agent.id, via, &id, enabled).await {
+        Ok(_) => back("/channels", None, Some(l.t("Saved."))),
+        Err(e) => back("/channels", Some(&said(e)), None),
+    }
 }
 
 /// `POST /channels` (admins): the pasted entry, as `POST /api/v1/channels` takes one.
