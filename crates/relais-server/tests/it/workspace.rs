@@ -393,9 +393,9 @@ async fn admins_change_teams_agents_and_canned_responses_from_the_pages_and_supe
     );
     assert_eq!(billing["holidays"], json!(["2026-12-26", "2027-01-06"]));
     let (_, html) = b.get(&ada, "/teams").await;
-    // The hours the runtime now uses (the workspace reloaded), day by day.
+    // The hours the runtime now uses (the workspace reloaded), read back as ranges.
     assert!(
-        html.contains("Europe/Rome · mon 08:30-17:00 · tue 08:30-17:00"),
+        html.contains("Europe/Rome · mon-fri 08:30-17:00<"),
         "{html}"
     );
     // Hours the team's own check refuses come back as an error, nothing saved.
@@ -425,7 +425,7 @@ async fn admins_change_teams_agents_and_canned_responses_from_the_pages_and_supe
     assert_eq!(s, 200);
     assert!(html.contains("Billing") && !html.contains("action=\"/teams\""));
     assert!(
-        html.contains("Europe/Paris · mon 09:00-18:00 · tue 09:00-18:00")
+        html.contains("Europe/Paris · mon-fri 09:00-18:00 · sat 10:00-13:00")
             && html.contains("2026-12-25"),
         "the hours the runtime uses, from teams.yaml: {html}"
     );

@@ -154,9 +154,31 @@ fn hours_text(h: &serde_json::Map<String, serde_json::Value>) -> String {
         h.iter().filter(|(k, _)| *k != "tz").collect();
     // Monday first (a key like `mon-fri` by its first day).
     days.sort_by_key(|(k, _)| WEEK.iter().position(|d| k.starts_with(d)).unwrap_or(7));
-    let days: Vec<String> = days
-        .iter()
-        .map(|(k, v)| format!("{k} {}", v.as_str().unwrap_or_default()))
+    // Consecutive single days with the same hours read as a range (`mon-fri`), as a
+    // person writes them; anything else stays as written.
+    let mut runs: Vec<(String, String, String)> = Vec::new(); // (first, last, hours)
+    for (k, v) in &days {
+        let v = v.as_str().unwrap_or_default().to_owned();
+        let day = WEEK.iter().position(|d| d == k);
+        if let (Some(i), Some((_, last, hours))) = (day, runs.last_mut())
+            && *hours == v
+            && i > 0
+            && *last == WEEK[i - 1]
+        {
+            *last = WEEK[i].to_owned();
+            continue;
+        }
+        runs.push(((*k).clone(), (*k).clone(), v));
+    }
+    let days: Vec<String> = runs
+        .into_iter()
+        .map(|(first, last, v)| {
+            if first == last {
+                format!("{first} {v}")
+            } else {
+                format!("{first}-{last} {v}")
+            }
+        })
         .collect();
     std::iter::once(tz.to_owned())
         .chain(days)
@@ -284,6 +306,13 @@ mod tests {
             "Europe/Paris · mon-fri 09:00-18:00 · sat 10:00-13:00"
         );
         assert_eq!(hours_from_text("  ").unwrap(), None);
+        // Day by day (as the loaded hours are written) reads as ranges again.
+        let days = json!({ "tz": "UTC", "mon": "09:00-18:00", "tue": "09:00-18:00",
+            "wed": "09:00-18:00", "thu": "09:00-12:00", "fri": "09:00-18:00", "sun": "10:00-12:00" });
+        assert_eq!(
+            hours_text(days.as_object().unwrap()),
+            "UTC · mon-wed 09:00-18:00 · thu 09:00-12:00 · fri 09:00-18:00 · sun 10:00-12:00"
+        );
         assert!(hours_from_text("mon-fri 09:00-18:00").is_err());
         assert!(hours_from_text("UTC · monday").is_err());
     }
