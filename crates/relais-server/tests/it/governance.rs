@@ -286,13 +286,20 @@ async fn every_read_of_a_conversation_or_contact_is_in_the_audit_log() {
     app.stop().await;
 }
 
-/// Every file of the data folder, read whole.
+/// Every file of the data folder, read whole — by another process (`cat`): opening and
+/// closing a database file in this process would drop the POSIX locks SQLite holds on
+/// it here, and another process (the CLI) could then reset the shared-memory file this
+/// process has mapped (SIGBUS).
 fn data_bytes(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     std::fs::read_dir(dir.join("data"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_file())
-        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            let out = std::process::Command::new("cat").arg(&p).output().unwrap();
+            assert!(out.status.success(), "cat {}", p.display());
+            (p.display().to_string(), out.stdout)
+        })
         .collect()
 }
 
