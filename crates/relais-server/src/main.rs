@@ -115,6 +115,17 @@ enum AdminCommand {
     },
 }
 
+/// An admin command's settings and database (the workspace's `relais.toml`).
+async fn admin_store(
+    workspace: &std::path::Path,
+) -> Result<(Settings, std::sync::Arc<dyn relais_store::Store>), String> {
+    let settings = Settings::load(workspace, &config::process_env()).map_err(|e| e.to_string())?;
+    let store = relais_server::app::open_store(&settings.database)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((settings, store))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -370,11 +381,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Admin {
             command: AdminCommand::ExportContact { workspace, id },
         } => {
-            let settings =
-                Settings::load(&workspace, &config::process_env()).map_err(|e| e.to_string())?;
-            let store = relais_server::app::open_store(&settings.database)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (_, store) = admin_store(&workspace).await?;
             let doc = relais_server::contact_export::export(
                 store.as_ref(),
                 relais_core::id::ContactId(id),
@@ -391,11 +398,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Admin {
             command: AdminCommand::EraseContact { workspace, id },
         } => {
-            let settings =
-                Settings::load(&workspace, &config::process_env()).map_err(|e| e.to_string())?;
-            let store = relais_server::app::open_store(&settings.database)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (_, store) = admin_store(&workspace).await?;
             let now = SystemClock.now();
             let done = store
                 .erase_contact(relais_core::id::ContactId(id), now)
@@ -426,11 +429,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Admin {
             command: AdminCommand::ExportWorkspace { workspace, dir },
         } => {
-            let settings =
-                Settings::load(&workspace, &config::process_env()).map_err(|e| e.to_string())?;
-            let store = relais_server::app::open_store(&settings.database)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (settings, store) = admin_store(&workspace).await?;
             // Teams of teams.yaml keep their hours there: read them from the folder.
             let mut file_hours = relais_server::export::FileHours::new();
             if let Ok(sources) = relais_server::workspace::read(&workspace)

@@ -266,13 +266,7 @@ async fn enable_channel(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    caller.require(Permission::ManageChannels)?;
-    let via = Via {
-        token: Some(caller.token.id),
-        ip: Some(caller.ip),
-    };
-    let c = switch_channel(&s, caller.agent.id, via, &id, true).await?;
-    Ok(Json(json!({ "id": c.id, "enabled": c.enabled })))
+    switched(&s, &caller, &id, true).await
 }
 
 /// `POST /api/v1/channels/{id}/disable`: a channel made through the API stops taking
@@ -282,12 +276,17 @@ async fn disable_channel(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    switched(&s, &caller, &id, false).await
+}
+
+async fn switched(
+    s: &AppState,
+    caller: &Caller,
+    id: &str,
+    enabled: bool,
+) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ManageChannels)?;
-    let via = Via {
-        token: Some(caller.token.id),
-        ip: Some(caller.ip),
-    };
-    let c = switch_channel(&s, caller.agent.id, via, &id, false).await?;
+    let c = switch_channel(s, caller.agent.id, caller.via(), id, enabled).await?;
     Ok(Json(json!({ "id": c.id, "enabled": c.enabled })))
 }
 
@@ -512,11 +511,7 @@ async fn activate_agent(
 
 /// Records what an admin did, with who did it and from where.
 pub async fn admin_event(s: &AppState, caller: &Caller, data: Value) -> Result<(), ApiError> {
-    let via = Via {
-        token: Some(caller.token.id),
-        ip: Some(caller.ip),
-    };
-    record_admin_action(s, caller.agent.id, via, data).await
+    record_admin_action(s, caller.agent.id, caller.via(), data).await
 }
 
 /// Where an admin change came from: the token (a session's too) and the client's

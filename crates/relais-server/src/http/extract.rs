@@ -186,6 +186,14 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Where this caller's changes come from, for the audit log.
+    pub fn via(&self) -> super::api::Via {
+        super::api::Via {
+            token: Some(self.token.id),
+            ip: Some(self.ip),
+        }
+    }
+
     pub fn require(&self, p: Permission) -> Result<(), ApiError> {
         if auth::allows(self.agent.role, &self.token.scopes, p) {
             Ok(())

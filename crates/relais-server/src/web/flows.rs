@@ -398,10 +398,7 @@ async fn check(State(s): State<AppState>, who: Signed, body: Bytes) -> Response 
         if let Err(e) = crate::http::api::record_admin_action(
             &s,
             who.agent.id,
-            crate::http::api::Via {
-                token: Some(who.info.id),
-                ip: Some(who.ip),
-            },
+            who.via(),
             json!({ "action": "flow_published", "path": path }),
         )
         .await

@@ -89,6 +89,14 @@ pub struct Signed {
 }
 
 impl Signed {
+    /// Where this agent's changes come from (the session, the address), for the audit log.
+    pub fn via(&self) -> crate::http::api::Via {
+        crate::http::api::Via {
+            token: Some(self.info.id),
+            ip: Some(self.ip),
+        }
+    }
+
     pub fn csrf(&self) -> String {
         csrf(&self.token)
     }

@@ -140,13 +140,10 @@ fn first_password() -> String {
         .collect()
 }
 pub(super) async fn invite(State(s): State<AppState>, who: Signed, body: Bytes) -> Response {
-    let f = match Form::checked(&who, &body) {
+    let f = match admin_form(&who, &body) {
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = admin_only(&who) {
-        return r.into_response();
-    }
     let l = lang(&who);
     let email = f.get("email").unwrap_or_default().trim().to_lowercase();
     let name = f.get("name").unwrap_or_default().trim().to_owned();
@@ -223,13 +220,10 @@ pub(super) async fn change_agent(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    let f = match Form::checked(&who, &body) {
+    let f = match admin_form(&who, &body) {
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = admin_only(&who) {
-        return r.into_response();
-    }
     let l = lang(&who);
     let agent = AgentId(id);
     let done = match f.get("action") {

@@ -80,13 +80,10 @@ pub(super) async fn canned(
     section(&who, "Canned responses", l.t("Canned responses"), main)
 }
 pub(super) async fn save_canned(State(s): State<AppState>, who: Signed, body: Bytes) -> Response {
-    let f = match Form::checked(&who, &body) {
+    let f = match admin_form(&who, &body) {
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = admin_only(&who) {
-        return r.into_response();
-    }
     let l = lang(&who);
     let id = match f.get("id").filter(|v| !v.is_empty()) {
         None => None,
@@ -131,10 +128,7 @@ pub(super) async fn delete_canned(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = Form::checked(&who, &body) {
-        return r.into_response();
-    }
-    if let Err(r) = admin_only(&who) {
+    if let Err(r) = admin_form(&who, &body) {
         return r.into_response();
     }
     let l = lang(&who);

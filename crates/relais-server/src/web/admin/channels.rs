@@ -138,18 +138,12 @@ pub(super) async fn switch_channel(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let f = match Form::checked(&who, &body) {
+    let f = match admin_form(&who, &body) {
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = admin_only(&who) {
-        return r.into_response();
-    }
     let l = lang(&who);
-    let via = crate::http::api::Via {
-        token: Some(who.info.id),
-        ip: Some(who.ip),
-    };
+    let via = who.via();
     let enabled = f.get("enabled") == Some("1");
     match crate::http::api::switch_channel(&s, who.agent.id, via, &id, enabled).await {
         Ok(_) => back("/channels", None, Some(l.t("Saved."))),
@@ -159,13 +153,10 @@ pub(super) async fn switch_channel(
 
 /// `POST /channels` (admins): the pasted entry, as `POST /api/v1/channels` takes one.
 pub(super) async fn add_channel(State(s): State<AppState>, who: Signed, body: Bytes) -> Response {
-    let f = match Form::checked(&who, &body) {
+    let f = match admin_form(&who, &body) {
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = admin_only(&who) {
-        return r.into_response();
-    }
     let l = lang(&who);
     let entry = f.get("entry").unwrap_or_default().replace("\r\n", "\n");
     let refused = |message: String| {

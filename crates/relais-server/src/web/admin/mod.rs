@@ -65,10 +65,12 @@ fn writes(who: &Signed) -> bool {
     access::may_configure(who.agent.role)
 }
 
-/// Refuses a change by a non-admin (the page hid the form; the post says no).
-fn admin_only(who: &Signed) -> Result<(), Refused> {
+/// A change's form: its CSRF token checked, then that the agent is an admin (the
+/// page hid the form from others; the post says no).
+fn admin_form(who: &Signed, body: &[u8]) -> Result<Form, Refused> {
+    let form = Form::checked(who, body)?;
     if writes(who) {
-        Ok(())
+        Ok(form)
     } else {
         Err(Refused("only admins change the configuration"))
     }
@@ -97,10 +99,7 @@ fn said(e: ApiError) -> String {
 
 /// Records an admin's change, as the API does.
 async fn audit(s: &AppState, who: &Signed, data: serde_json::Value) -> Result<(), Response> {
-    let via = crate::http::api::Via {
-        token: Some(who.info.id),
-        ip: Some(who.ip),
-    };
+    let via = who.via();
     crate::http::api::record_admin_action(s, who.agent.id, via, data)
         .await
         .map_err(IntoResponse::into_response)

@@ -222,13 +222,10 @@ fn strategy_name(l: Lang, s: &str) -> &'static str {
     }
 }
 pub(super) async fn save_team(State(s): State<AppState>, who: Signed, body: Bytes) -> Response {
-    let f = match Form::checked(&who, &body) {
+    let f = match admin_form(&who, &body) {
         Ok(f) => f,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = admin_only(&who) {
-        return r.into_response();
-    }
     let l = lang(&who);
     let id = f.get("id").unwrap_or_default().trim().to_owned();
     // Hours and holidays: the form's when it has the fields (editing), else kept.
