@@ -78,10 +78,13 @@ pub enum EventKind {
     PresenceChanged,
     /// A contact's own details changed (a web chat visitor gave an email).
     ContactUpdated,
+    /// The bot classified a customer's message (intent and margin) or searched the
+    /// knowledge base for it (article and score).
+    MessageUnderstood,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 26] = [
+    pub const ALL: [EventKind; 27] = [
         EventKind::ConversationStarted,
         EventKind::MessageReceived,
         EventKind::MessageQueued,
@@ -108,6 +111,7 @@ impl EventKind {
         EventKind::ConsentChanged,
         EventKind::PresenceChanged,
         EventKind::ContactUpdated,
+        EventKind::MessageUnderstood,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -138,6 +142,7 @@ impl EventKind {
             EventKind::ConsentChanged => "consent_changed",
             EventKind::ContactUpdated => "contact_updated",
             EventKind::PresenceChanged => "presence_changed",
+            EventKind::MessageUnderstood => "message_understood",
         }
     }
 

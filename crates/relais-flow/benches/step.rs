@@ -42,6 +42,7 @@ fn main() {
         intents: None,
         channels: None,
         canned: None,
+        kb: Vec::new(),
         extra_teams: Vec::new(),
     };
     let esc = Escalation {

@@ -30,6 +30,18 @@ pub const BUILTIN_VARS: [&str; 16] = [
 
 pub fn workspace(ws: &Workspace) -> Vec<Diag> {
     let mut out = Vec::new();
+    let mut toml = Diags::new("relais.toml");
+    for i in &ws.escalation.sensitive_intents {
+        if !ws.intents.iter().any(|x| &x.name == i) {
+            toml.error(
+                Pos { line: 1, col: 1 },
+                format!(
+                    "[escalation] sensitive_intents names {i:?}, which intents.yaml does not define"
+                ),
+            );
+        }
+    }
+    out.extend(toml.items);
     let mut set_anywhere: HashSet<String> = HashSet::new();
     for f in ws.flows.values() {
         collect_set(f, &mut set_anywhere);
@@ -231,7 +243,7 @@ impl FlowCheck<'_> {
                 for r in &a.routes {
                     match &r.matcher {
                         Matcher::When(e) => self.expr(e, name, d),
-                        Matcher::Intent(i) if !self.ws.intents.contains(i) => {
+                        Matcher::Intent(i) if !self.ws.intents.iter().any(|x| &x.name == i) => {
                             d.error(r.pos, format!("the step {name:?} routes on an unknown intent {i:?} (add it to intents.yaml)"));
                         }
                         _ => {}

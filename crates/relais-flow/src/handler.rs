@@ -5,6 +5,7 @@
 
 use crate::engine::{self, ChannelInfo, Effect, Env, Input, Library, Run};
 use crate::model::Flow;
+use crate::understand::{MessageNlu, Understanding};
 use crate::workspace::Workspace;
 use relais_core::decision::{ConversationHandler, Decision, HandlerInput, TimerRequest, Trigger};
 use relais_core::event::{Actor, Event, EventKind};
@@ -30,6 +31,9 @@ pub struct Loaded {
     /// Some `ask` of some version masks its reply: only then is a conversation's state
     /// read for it (every message asks).
     masking: bool,
+    /// The intent classifier and knowledge base, when the workspace has intents or
+    /// articles ([`Loaded::understand`]).
+    pub understanding: Option<Arc<Understanding>>,
 }
 
 impl Loaded {
@@ -62,7 +66,17 @@ impl Loaded {
             latest,
             secrets,
             masking,
+            understanding: None,
         }
+    }
+
+    /// Trains the workspace's understanding when it has intents or articles, with
+    /// sentence vectors from `cache`. Without either, nothing is loaded (no model).
+    pub fn understand(mut self, cache: &mut relais_nlu::vectors::Cache) -> Result<Loaded, String> {
+        if crate::understand::needed(&self.ws) {
+            self.understanding = Some(Arc::new(Understanding::build(&self.ws, cache)?));
+        }
+        Ok(self)
     }
 }
 
@@ -168,6 +182,11 @@ pub fn masks(
 /// One step of a conversation on a loaded workspace.
 pub fn decide(loaded: &Loaded, channel: &ChannelMeta, input: &HandlerInput<'_>) -> Decision {
     let run: Option<Run> = serde_json::from_value(input.conversation.bot_state.clone()).ok();
+    let said = match &input.trigger {
+        Trigger::Message { text, .. } => *text,
+        _ => "",
+    };
+    let nlu = MessageNlu::new(loaded.understanding.as_deref(), said);
     let env = Env {
         ws: &loaded.ws,
         library: loaded,
@@ -180,7 +199,7 @@ pub fn decide(loaded: &Loaded, channel: &ChannelMeta, input: &HandlerInput<'_>) 
         },
         now: input.now,
         secrets: &loaded.secrets,
-        intent: None,
+        nlu: &nlu,
         queue: input.queue,
     };
     let engine_input = match &input.trigger {
@@ -193,7 +212,14 @@ pub fn decide(loaded: &Loaded, channel: &ChannelMeta, input: &HandlerInput<'_>) 
         Trigger::Event { name, data } => Input::Event { name, data },
     };
     let out = engine::step(run, &engine_input, &env);
-    to_decision(out, input)
+    let mut d = to_decision(out, input);
+    if let Some(data) = nlu.event_data() {
+        d.events.insert(
+            0,
+            Event::new(EventKind::MessageUnderstood, Actor::Bot, input.now, data),
+        );
+    }
+    d
 }
 
 /// Turns effects into a decision. A timer cancelled and scheduled again in one step is

@@ -23,6 +23,9 @@ pub enum Wording {
     TransferClosed,
     /// Handoff outside hours when the opening time is unknown.
     TransferClosedUnknown,
+    /// The buttons of an `answer`'s `confirm` question.
+    Yes,
+    No,
 }
 
 /// The text in `language`, else English.
@@ -30,6 +33,16 @@ pub enum Wording {
 pub fn text(w: Wording, language: &str) -> &'static str {
     use Wording::*;
     match (w, language) {
+        (Yes, "fr") => "Oui",
+        (Yes, "it") => "Sì",
+        (Yes, "es") => "Sí",
+        (Yes, "de") => "Ja",
+        (Yes, _) => "Yes",
+        (No, "fr") => "Non",
+        (No, "it") => "No",
+        (No, "es") => "No",
+        (No, "de") => "Nein",
+        (No, _) => "No",
         (Invalid, "fr") => "Désolé, je n'ai pas compris. Pouvez-vous reformuler ?",
         (Invalid, "it") => "Mi dispiace, non ho capito. Può riformulare?",
         (Invalid, "es") => "Lo siento, no he entendido. ¿Puede reformularlo?",

@@ -23,6 +23,8 @@ pub struct Sources {
     pub channels: Option<(String, String)>,
     /// canned.yaml (as `relais admin export-workspace` writes it).
     pub canned: Option<(String, String)>,
+    /// kb/*.md, by path.
+    pub kb: Vec<(String, String)>,
     /// Teams created outside the files (through the API); a team of teams.yaml with
     /// the same id wins.
     pub extra_teams: Vec<Team>,
@@ -101,7 +103,9 @@ pub struct Workspace {
     pub teams: Vec<Team>,
     pub agents: Vec<AgentDef>,
     pub templates: Vec<MessageTemplate>,
-    pub intents: Vec<String>,
+    pub intents: Vec<IntentDef>,
+    /// kb/*.md, in path order.
+    pub articles: Vec<crate::kb::ArticleDef>,
     pub channels: Vec<ChannelDef>,
     /// canned.yaml's responses: created or updated by shortcut when the workspace
     /// loads (those made on the pages and not in the file stay).
@@ -175,6 +179,15 @@ impl Workspace {
             }
             None => Vec::new(),
         };
+        let mut articles: Vec<crate::kb::ArticleDef> = Vec::new();
+        for (path, text) in &sources.kb {
+            let mut d = Diags::new(path);
+            if let Some(a) = crate::kb::parse(path, text, &mut d) {
+                articles.push(a);
+            }
+            findings.extend(d.items);
+        }
+        articles.sort_by(|a, b| a.file.cmp(&b.file));
         let hours: TeamHours = teams
             .iter()
             .map(|t| (t.id.clone(), t.hours.clone()))
@@ -201,6 +214,7 @@ impl Workspace {
             agents,
             templates,
             intents,
+            articles,
             channels,
             canned,
             escalation,
@@ -527,7 +541,19 @@ fn templates(text: &str, d: &mut Diags) -> Vec<MessageTemplate> {
     out
 }
 
-fn intents(text: &str, d: &mut Diags) -> Vec<String> {
+/// An intent of intents.yaml: its name and example phrases by language.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntentDef {
+    pub name: String,
+    /// (language, phrase), in file order.
+    pub examples: Vec<(String, String)>,
+    pub pos: crate::yaml::Pos,
+}
+
+/// Fewer examples than this and `relais check` warns.
+pub const FEW_EXAMPLES: usize = 5;
+
+fn intents(text: &str, d: &mut Diags) -> Vec<IntentDef> {
     let root = match yaml::parse(text) {
         Ok(r) => r,
         Err(e) => {
@@ -535,16 +561,71 @@ fn intents(text: &str, d: &mut Diags) -> Vec<String> {
             return Vec::new();
         }
     };
-    let mut out = Vec::new();
-    for item in root
-        .get("intents")
-        .and_then(Node::as_seq)
-        .unwrap_or_default()
-    {
-        match item.get("name").and_then(Node::as_str) {
-            Some(n) => out.push(n.to_owned()),
-            None => d.error(item.pos, "an intent needs `name`"),
+    let Some(mut r) = MapReader::new(&root, "intents.yaml", d) else {
+        return Vec::new();
+    };
+    let mut out: Vec<IntentDef> = Vec::new();
+    let items = r.take("intents");
+    r.finish(d);
+    let Some(items) = items else {
+        d.error(root.pos, "intents.yaml needs an `intents` list");
+        return out;
+    };
+    let Some(items) = items.as_seq() else {
+        d.error(
+            items.pos,
+            format!("`intents` must be a list, not {}", items.kind()),
+        );
+        return out;
+    };
+    for item in items {
+        let Some(mut i) = MapReader::new(item, "an intent", d) else {
+            continue;
+        };
+        let name = i.required_str("name", d);
+        let examples = i.required("examples", d);
+        i.finish(d);
+        let Some(name) = name else { continue };
+        if name == relais_nlu::intent::OOS {
+            d.error(item.pos, format!("{name:?} is reserved: it is what the classifier says of a message that matches no intent"));
+            continue;
         }
+        if out.iter().any(|x| x.name == name) {
+            d.error(item.pos, format!("the intent {name:?} is defined twice"));
+            continue;
+        }
+        let mut def = IntentDef {
+            name,
+            examples: Vec::new(),
+            pos: item.pos,
+        };
+        match examples.map(|e| (e, e.as_map())) {
+            Some((_, Some(langs))) => {
+                for (lang, phrases) in langs {
+                    let Some(lang) = lang.as_str() else { continue };
+                    if !is_language(lang) {
+                        d.error(phrases.pos, format!("{lang:?} is not a language code (fr, en, it, es, de…)"));
+                        continue;
+                    }
+                    let Some(list) = phrases.as_seq() else {
+                        d.error(phrases.pos, format!("the {lang} examples of {:?} must be a list of phrases", def.name));
+                        continue;
+                    };
+                    for p in list {
+                        match p.as_str().map(str::trim) {
+                            Some(t) if !t.is_empty() => def.examples.push((lang.to_owned(), t.to_owned())),
+                            _ => d.error(p.pos, "an example must be a non-empty phrase"),
+                        }
+                    }
+                }
+            }
+            Some((e, None)) => d.error(e.pos, format!("the examples of {:?} must be a map of language to phrases, such as `en: [\"cancel my order\"]`", def.name)),
+            None => {}
+        }
+        if def.examples.len() < FEW_EXAMPLES {
+            d.warn(def.pos, format!("the intent {:?} has {} example(s): give it at least {FEW_EXAMPLES}, in other words each time, for the classifier to recognise it", def.name, def.examples.len()));
+        }
+        out.push(def);
     }
     out
 }
@@ -586,6 +667,15 @@ pub fn team_from_json(
         capacity,
         hours,
     })
+}
+
+/// A language code as the workspace files use them: `fr`, `en`, `pt-BR`.
+pub fn is_language(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let base = parts.next().unwrap_or("");
+    (2..=3).contains(&base.len())
+        && base.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 #[cfg(test)]

@@ -12,3 +12,5 @@ mod escalation;
 mod runs;
 #[path = "flow/spec.rs"]
 mod spec;
+#[path = "flow/understanding.rs"]
+mod understanding;

@@ -227,6 +227,7 @@ pub fn run_tests(
     files: &[(String, String)],
 ) -> Vec<CaseRun> {
     let mut out = Vec::new();
+    let mut vectors = relais_nlu::vectors::Cache::default();
     for (file, text) in files {
         let mut d = Diags::new(file.clone());
         let Some(case) = convtest::parse(text, &mut d).filter(|_| !d.has_errors()) else {
@@ -267,12 +268,22 @@ pub fn run_tests(
             });
             continue;
         };
-        let loaded = Arc::new(Loaded::new(
-            ws,
-            &HashMap::new(),
-            Vec::new(),
-            case.secrets.clone(),
-        ));
+        let loaded = Loaded::new(ws, &HashMap::new(), Vec::new(), case.secrets.clone());
+        // One cache for the whole run: each case trains on vectors already computed.
+        let loaded = match loaded.understand(&mut vectors) {
+            Ok(l) => Arc::new(l),
+            Err(e) => {
+                out.push(CaseRun {
+                    file: file.clone(),
+                    name: case.name.clone(),
+                    result: CaseResult::Broken(format!(
+                        "FAIL {}: language understanding: {e}",
+                        case.name
+                    )),
+                });
+                continue;
+            }
+        };
         let run = convtest::run(&case, loaded);
         out.push(CaseRun {
             file: file.clone(),

@@ -16,6 +16,7 @@ pub mod guard;
 pub mod html;
 pub mod http;
 pub mod metrics;
+pub mod nlu;
 pub mod origin;
 pub mod redact;
 pub mod runtime;

@@ -78,6 +78,29 @@ enum Command {
     },
     /// Load-test the REST channel of a running server, or of one it starts.
     Bench(bench::BenchArgs),
+    /// Language understanding: measure the intent classifier.
+    Nlu {
+        #[command(subcommand)]
+        command: NluCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum NluCommand {
+    /// Train the intent classifier on one labelled CSV file and test it on another
+    /// (`text,label` with a header; label `oos` marks out-of-scope rows).
+    Eval {
+        #[arg(long)]
+        train: PathBuf,
+        #[arg(long)]
+        test: PathBuf,
+        /// Keep sentence vectors in this file between runs (default: ~/.cache/relais/nlu-vectors.bin).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Encode every text again, keep nothing.
+        #[arg(long, conflicts_with = "cache")]
+        no_cache: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -192,6 +215,28 @@ fn reload_on_sighup(rt: std::sync::Arc<relais_server::runtime::Runtime>) {
 // Long by design: one arm per command of the command line.
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Nlu {
+            command:
+                NluCommand::Eval {
+                    train,
+                    test,
+                    cache,
+                    no_cache,
+                },
+        } => {
+            let cache = if no_cache {
+                None
+            } else {
+                cache.or_else(relais_server::nlu::default_cache)
+            };
+            let out = tokio::task::spawn_blocking(move || {
+                relais_server::nlu::eval_command(&train, &test, cache.as_deref())
+            })
+            .await
+            .map_err(|e| e.to_string())??;
+            print!("{out}");
+            Ok(())
+        }
         Command::Serve {
             workspace,
             database,

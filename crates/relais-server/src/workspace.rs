@@ -60,7 +60,7 @@ pub fn demo_sources() -> Sources {
     )
 }
 
-/// Reads a workspace folder's flow, team, template, intent and channel files.
+/// Reads a workspace folder's flow, team, template, intent, channel and article files.
 pub fn read(dir: &Path) -> std::io::Result<Sources> {
     let mut files = Vec::new();
     for name in [
@@ -75,14 +75,20 @@ pub fn read(dir: &Path) -> std::io::Result<Sources> {
             files.push((name.to_owned(), std::fs::read_to_string(&p)?));
         }
     }
-    let flows = dir.join("flows");
-    if flows.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(&flows)?.collect::<Result<_, _>>()?;
+    for (folder, ends) in [("flows", &[".yaml", ".yml"][..]), ("kb", &[".md"][..])] {
+        let path = dir.join(folder);
+        if !path.is_dir() {
+            continue;
+        }
+        let mut entries: Vec<_> = std::fs::read_dir(&path)?.collect::<Result<_, _>>()?;
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".yaml") || name.ends_with(".yml") {
-                files.push((format!("flows/{name}"), std::fs::read_to_string(e.path())?));
+            if ends.iter().any(|x| name.ends_with(x)) {
+                files.push((
+                    format!("{folder}/{name}"),
+                    std::fs::read_to_string(e.path())?,
+                ));
             }
         }
     }
@@ -116,6 +122,7 @@ fn sources_from(files: Vec<(String, String)>) -> Sources {
             "channels.yaml" => s.channels = Some((path, text)),
             "canned.yaml" => s.canned = Some((path, text)),
             p if p.starts_with("flows/") => s.flows.push((path, text)),
+            p if p.starts_with("kb/") => s.kb.push((path, text)),
             _ => {}
         }
     }
@@ -127,10 +134,15 @@ fn sources_from(files: Vec<(String, String)>) -> Sources {
 pub fn load(sources: &Sources, settings: &Settings) -> Result<(Loaded, Vec<Diag>), Vec<Diag>> {
     let (ws, diags) = Workspace::load(sources, settings.escalation.clone());
     let Some(ws) = ws else { return Err(diags) };
-    Ok((
-        Loaded::new(ws, &HashMap::new(), Vec::new(), secrets(settings)),
-        diags,
-    ))
+    let loaded = Loaded::new(ws, &HashMap::new(), Vec::new(), secrets(settings));
+    match crate::nlu::understand(loaded, None) {
+        Ok(loaded) => Ok((loaded, diags)),
+        Err(e) => {
+            let mut d = relais_flow::diag::Diags::new("intents.yaml");
+            d.error(relais_flow::yaml::Pos { line: 1, col: 1 }, e);
+            Err(d.items)
+        }
+    }
 }
 
 fn secrets(settings: &Settings) -> serde_json::Map<String, serde_json::Value> {
@@ -152,6 +164,51 @@ pub enum LoadError {
     Store(#[from] relais_store::Error),
     #[error("channels.yaml names secrets that relais.toml's [secrets] does not set (set them there or as RELAIS__SECRETS__NAME):\n{}", .0.join("\n"))]
     MissingSecrets(Vec<String>),
+    #[error("language understanding: {0}")]
+    Understanding(String),
+}
+
+/// kb/*.md → the store (a file's article written again only when the file changed),
+/// then every stored article: the knowledge base the workspace runs with.
+async fn sync_articles(
+    store: &dyn Store,
+    sources: &Sources,
+    from_files: &[relais_flow::kb::ArticleDef],
+    now: Timestamp,
+) -> Result<Vec<relais_flow::kb::ArticleDef>, LoadError> {
+    let files = from_files
+        .iter()
+        .map(|a| relais_store::ArticleFile {
+            file: a.file.clone(),
+            hash: sources
+                .kb
+                .iter()
+                .find(|(p, _)| *p == a.file)
+                .map(|(_, t)| hex::encode(Sha256::digest(t.as_bytes())))
+                .unwrap_or_default(),
+            article: relais_store::NewArticle {
+                slug: a.id.clone(),
+                title: a.title.clone(),
+                language: a.language.clone(),
+                tags: a.tags.clone(),
+                body: a.body.clone(),
+            },
+        })
+        .collect();
+    store.sync_articles(files, now).await?;
+    Ok(store
+        .articles()
+        .await?
+        .into_iter()
+        .map(|a| relais_flow::kb::ArticleDef {
+            file: a.file.unwrap_or_else(|| format!("(article {})", a.id)),
+            id: a.slug,
+            title: a.title,
+            language: a.language,
+            tags: a.tags,
+            body: a.body,
+        })
+        .collect())
 }
 
 /// canned.yaml → the store: each response created, or updated where its shortcut
@@ -241,9 +298,10 @@ pub async fn load_versioned(
     }
     let sources = &sources;
     let (ws, diags) = Workspace::load(sources, settings.escalation.clone());
-    let Some(ws) = ws else {
+    let Some(mut ws) = ws else {
         return Err(LoadError::Check(diags));
     };
+    ws.articles = sync_articles(store, sources, &ws.articles, now).await?;
     let mut published = Vec::new();
     for flow in ws.flows.values() {
         if let Some((path, text)) = sources.flows.iter().find(|(p, _)| *p == flow.file) {
@@ -331,8 +389,13 @@ pub async fn load_versioned(
             tracing::warn!(flow = %v.flow, version = v.version, "a stored flow version no longer parses");
         }
     }
+    let loaded = crate::nlu::understand(
+        Loaded::new(ws, &current, older, secrets(settings)),
+        Some(&settings.data_dir),
+    )
+    .map_err(LoadError::Understanding)?;
     Ok(Versioned {
-        loaded: Loaded::new(ws, &current, older, secrets(settings)),
+        loaded,
         warnings: diags,
         versions,
     })

@@ -606,6 +606,34 @@ impl<B: Backend> Desk for SqlStore<B> {
         self.write(move |tx| crate::desk::delete_canned(tx, id))
             .await
     }
+
+    async fn articles(&self) -> Result<Vec<Article>> {
+        self.read(crate::desk::articles).await
+    }
+
+    async fn save_article(
+        &self,
+        id: Option<i64>,
+        article: NewArticle,
+        now: Timestamp,
+    ) -> Result<Article> {
+        self.write(move |tx| crate::desk::save_article(tx, id, &article, now))
+            .await
+    }
+
+    async fn delete_article(&self, id: i64) -> Result<bool> {
+        self.write(move |tx| crate::desk::delete_article(tx, id))
+            .await
+    }
+
+    async fn sync_articles(
+        &self,
+        files: Vec<ArticleFile>,
+        now: Timestamp,
+    ) -> Result<(usize, usize)> {
+        self.write(move |tx| crate::desk::sync_articles(tx, &files, now))
+            .await
+    }
 }
 
 #[async_trait]

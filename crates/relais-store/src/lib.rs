@@ -343,6 +343,28 @@ pub trait Desk: Send + Sync {
 
     async fn canned(&self) -> Result<Vec<Canned>>;
 
+    /// The knowledge base's articles, by slug.
+    async fn articles(&self) -> Result<Vec<Article>>;
+
+    /// Creates (`id` None) or replaces an article; a slug in use is AlreadyExists.
+    async fn save_article(
+        &self,
+        id: Option<i64>,
+        article: NewArticle,
+        now: Timestamp,
+    ) -> Result<Article>;
+
+    async fn delete_article(&self, id: i64) -> Result<bool>;
+
+    /// kb/*.md → the articles: a file's article is written again only when the file
+    /// changed since it was last copied; the article of a removed file is deleted.
+    /// Returns (written, deleted).
+    async fn sync_articles(
+        &self,
+        files: Vec<ArticleFile>,
+        now: Timestamp,
+    ) -> Result<(usize, usize)>;
+
     /// Creates (`id` None) or replaces a canned response.
     async fn save_canned(&self, id: Option<i64>, canned: Canned, now: Timestamp) -> Result<Canned>;
 

@@ -104,6 +104,11 @@ pub const SQLITE: &[Migration] = &[
         name: "privacy",
         sql: include_str!("../migrations/sqlite/0018_privacy.sql"),
     },
+    Migration {
+        version: 19,
+        name: "articles",
+        sql: include_str!("../migrations/sqlite/0019_articles.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -196,6 +201,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 18,
         name: "privacy",
         sql: include_str!("../migrations/postgres/0018_privacy.sql"),
+    },
+    Migration {
+        version: 19,
+        name: "articles",
+        sql: include_str!("../migrations/postgres/0019_articles.sql"),
     },
 ];
 

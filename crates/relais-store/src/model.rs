@@ -790,6 +790,38 @@ pub struct Canned {
     pub language: Option<String>,
 }
 
+/// A knowledge-base article (SPEC §8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Article {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub language: String,
+    pub tags: Vec<String>,
+    pub body: String,
+    /// The kb/*.md file it was copied from, if any.
+    pub file: Option<String>,
+    pub updated_at: Timestamp,
+}
+
+/// An article's content, to create or replace one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewArticle {
+    pub slug: String,
+    pub title: String,
+    pub language: String,
+    pub tags: Vec<String>,
+    pub body: String,
+}
+
+/// An article of a kb/*.md file, with the SHA-256 of the file's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleFile {
+    pub file: String,
+    pub hash: String,
+    pub article: NewArticle,
+}
+
 /// Conversations given to agents (or back to queues) by a presence change.
 #[derive(Debug, Clone, Default)]
 pub struct Rerouted {

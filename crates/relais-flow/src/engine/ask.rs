@@ -54,7 +54,7 @@ impl Exec<'_, '_> {
             let hit = match &r.matcher {
                 Matcher::Keywords(k) => k.iter().any(|k| words.contains_phrase(k)),
                 Matcher::Regex(p) => p.regex.is_match(text),
-                Matcher::Intent(i) => self.env.intent == Some(i.as_str()),
+                Matcher::Intent(i) => self.env.nlu.intent() == Some(i.as_str()),
                 Matcher::Button(ids) => button.is_some_and(|b| ids.iter().any(|i| i == b)),
                 Matcher::When(e) => match self.env.ws.env.test(&e.source, &self.context()) {
                     Ok(b) => b,

@@ -113,6 +113,37 @@ pub trait Library {
     fn latest(&self, flow: &str) -> Option<(i64, Arc<Flow>)>;
 }
 
+/// What the engine may ask of language understanding about the message it handles. The
+/// answers are plain functions of the workspace and the text (computed on first ask).
+pub trait Nlu {
+    /// The message's intent, `None` when out of scope or when there is no classifier.
+    fn intent(&self) -> Option<&str>;
+    /// The knowledge base's best article for the message, in `language` when it has
+    /// articles in it; `None` when no article scores enough.
+    fn answer(&self, language: Option<&str>) -> Option<KbAnswer>;
+}
+
+/// An article found for a question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KbAnswer {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    pub score: f32,
+}
+
+/// No understanding: no intent, no article.
+pub struct NoNlu;
+
+impl Nlu for NoNlu {
+    fn intent(&self) -> Option<&str> {
+        None
+    }
+    fn answer(&self, _language: Option<&str>) -> Option<KbAnswer> {
+        None
+    }
+}
+
 /// The channel a conversation is on.
 #[derive(Debug, Clone, Copy)]
 pub struct ChannelInfo<'a> {
@@ -130,8 +161,8 @@ pub struct Env<'a> {
     pub channel: ChannelInfo<'a>,
     pub now: Timestamp,
     pub secrets: &'a Map<String, Value>,
-    /// Intent recognised for the message, if a classifier ran.
-    pub intent: Option<&'a str>,
+    /// Language understanding of the message being handled (intent, knowledge base).
+    pub nlu: &'a dyn Nlu,
     /// Where a handoff would land in its queue (position, estimated wait).
     pub queue: &'a dyn relais_core::decision::QueueProbe,
 }

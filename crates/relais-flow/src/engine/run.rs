@@ -9,6 +9,7 @@ use super::{
 use crate::escalation::Subject;
 use crate::model::*;
 use crate::validate;
+use crate::wording::{self, Wording};
 use relais_core::Timestamp;
 use relais_core::conversation::Priority;
 use relais_core::decision::TimerRequest;
@@ -32,7 +33,11 @@ impl Exec<'_, '_> {
         match (waiting, &step.action) {
             (Waiting::Reply, Action::Ask(ask)) => self.reply(step, ask, text, button),
             (Waiting::Confirm, Action::Answer(a)) => {
-                if validate::yes_no(text) == Some(true) {
+                let yes = match button {
+                    Some(b) => b == ANSWER_YES,
+                    None => validate::yes_no(text) == Some(true),
+                };
+                if yes {
                     self.resolve(&Resolve {
                         say: None,
                         csat: false,
@@ -89,7 +94,11 @@ impl Exec<'_, '_> {
             tier: &self.env.contact.tier,
             text,
             is_button: button.is_some(),
-            intent: self.env.intent,
+            intent: if self.env.ws.escalation.sensitive_intents.is_empty() {
+                None
+            } else {
+                self.env.nlu.intent()
+            },
         };
         let Some(fired) = self.env.ws.escalation.check(&s, on) else {
             return false;
@@ -318,7 +327,42 @@ impl Exec<'_, '_> {
                 Flow_::Stop
             }
             Action::Answer(a) => {
-                // No knowledge base is loaded yet: every question is one it cannot answer.
+                let language = self.language();
+                if let Some(found) = self.env.nlu.answer(Some(&language)) {
+                    if let Some(run) = self.run.as_mut() {
+                        run.vars.insert(
+                            "answer".into(),
+                            json!({ "id": found.id, "title": found.title, "score": found.score }),
+                        );
+                    }
+                    let text = article_text(&found, max_chars(self.env.channel.kind));
+                    self.effects
+                        .push(Effect::Send(relais_core::decision::Reply::text(text)));
+                    let Some(confirm) = &a.confirm else {
+                        return self.need_next(step);
+                    };
+                    let ctx = self.context();
+                    let mut reply = match self.render_msg(confirm, &ctx) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            self.flow_error(&e);
+                            return Flow_::Stop;
+                        }
+                    };
+                    if reply.buttons.is_empty() {
+                        for (id, w) in [(ANSWER_YES, Wording::Yes), (ANSWER_NO, Wording::No)] {
+                            let title = wording::text(w, &language).to_owned();
+                            reply.rich.choices.push(relais_core::rich::Choice {
+                                id: id.into(),
+                                title: title.clone(),
+                            });
+                            reply.buttons.push(title);
+                        }
+                    }
+                    self.effects.push(Effect::Send(reply));
+                    self.wait(Waiting::Confirm);
+                    return Flow_::Stop;
+                }
                 match &a.on_no_answer {
                     Some(t) => Flow_::Continue(t.step.clone()),
                     None => {
@@ -415,4 +459,34 @@ fn new_run(flow: &Flow, version: i64, now: Timestamp) -> Run {
         http_reissued: 0,
         since: now.0,
     }
+}
+
+/// Button ids of an `answer`'s confirmation.
+pub(super) const ANSWER_YES: &str = "yes";
+pub(super) const ANSWER_NO: &str = "no";
+
+/// The most text one message can carry on a channel kind.
+fn max_chars(kind: &str) -> usize {
+    match kind {
+        "sms" => 1600,
+        "messenger" | "instagram" => 2000,
+        "whatsapp" | "telegram" => 4096,
+        _ => 8000,
+    }
+}
+
+/// An article as one message: its title, a blank line, its text, cut at a paragraph or
+/// sentence end to fit `max` characters (with "…" when cut).
+pub(super) fn article_text(a: &super::KbAnswer, max: usize) -> String {
+    let full = format!("{}\n\n{}", a.title, a.body.trim());
+    if full.chars().count() <= max {
+        return full;
+    }
+    let cut: String = full.chars().take(max.saturating_sub(1)).collect();
+    let end = ["\n\n", ". ", "! ", "? ", "\n"]
+        .iter()
+        .filter_map(|sep| cut.rfind(sep).map(|i| i + sep.trim_end().len()))
+        .find(|i| *i > cut.len() / 2)
+        .unwrap_or(cut.len());
+    format!("{}…", cut[..end].trim_end())
 }

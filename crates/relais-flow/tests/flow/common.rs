@@ -25,6 +25,7 @@ pub(crate) fn sources(flows: &[(&str, &str)]) -> Sources {
         intents: Some(("intents.yaml".into(), SPEC_INTENTS.into())),
         channels: None,
         canned: None,
+        kb: Vec::new(),
         extra_teams: Vec::new(),
     }
 }

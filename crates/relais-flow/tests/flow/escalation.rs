@@ -195,7 +195,7 @@ steps:
         },
         now: relais_core::Timestamp(1_795_424_400_000),
         secrets: &loaded.secrets,
-        intent: None,
+        nlu: &relais_flow::engine::NoNlu,
         queue,
     };
     let said = |queue: &'static dyn relais_core::decision::QueueProbe, choice: &str| -> String {
@@ -275,7 +275,7 @@ steps:
             },
             now: relais_core::Timestamp(now),
             secrets: &loaded.secrets,
-            intent: None,
+            nlu: &relais_flow::engine::NoNlu,
             queue: &Busy,
         };
         engine::step(

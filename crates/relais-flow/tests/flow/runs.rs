@@ -76,7 +76,7 @@ fn replaying_the_same_inputs_gives_the_same_effects() {
                 },
                 now: relais_core::Timestamp(1_795_424_400_000 + i as i64 * 1000),
                 secrets: &loaded.secrets,
-                intent: None,
+                nlu: &relais_flow::engine::NoNlu,
                 queue: &relais_core::decision::NoQueue,
             };
             let out = engine::step(run.clone(), input, &env);
@@ -216,7 +216,7 @@ steps:
         },
         now: relais_core::Timestamp(0),
         secrets: &loaded.secrets,
-        intent: None,
+        nlu: &relais_flow::engine::NoNlu,
         queue: &relais_core::decision::NoQueue,
     };
     let calls = |o: &engine::Output| -> Vec<String> {

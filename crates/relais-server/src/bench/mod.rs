@@ -112,7 +112,7 @@ fn start_server(greeting: bool, workspace: Option<&std::path::Path>) -> Result<T
 }
 
 /// Peak and current resident memory of a process, in KiB (Linux).
-fn memory_kib(pid: u32) -> Option<(u64, u64)> {
+pub(crate) fn memory_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         status

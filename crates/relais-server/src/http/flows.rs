@@ -88,6 +88,7 @@ async fn reload(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>
             findings: unset,
         }),
         Err(ReloadError::Load(LoadError::Read(e))) => Err(ApiError::Internal(e.to_string())),
+        Err(ReloadError::Load(LoadError::Understanding(e))) => Err(ApiError::Internal(e)),
     }
 }
 

@@ -3,6 +3,7 @@
 //! errors become responses only in [`error`].
 
 pub mod api;
+pub mod articles;
 pub mod audit;
 pub mod contacts;
 pub mod converse;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(totp::routes())
         .merge(flows::routes())
         .merge(desk::routes())
+        .merge(articles::routes())
         .merge(stream::routes())
         .merge(openapi::routes())
         .merge(webhooks::routes())

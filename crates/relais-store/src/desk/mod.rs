@@ -5,7 +5,8 @@
 //!
 //! `act` holds the agents' actions, `ticket_life` solving, surveys, customer messages
 //! and the lifecycle timers, `presence` presence, `views` the views' queries, and
-//! `teams` teams and canned responses; this file the helpers they share.
+//! `teams` teams and canned responses, `articles` the knowledge base; this file the
+//! helpers they share.
 
 use crate::model::*;
 use crate::outgoing::{self, Outgoing, Route};
@@ -25,12 +26,14 @@ use relais_core::step;
 use relais_core::ticket::Action;
 
 mod act;
+mod articles;
 mod presence;
 mod teams;
 mod ticket_life;
 mod views;
 
 pub(crate) use act::act;
+pub(crate) use articles::*;
 pub(crate) use presence::*;
 pub(crate) use teams::*;
 pub(crate) use ticket_life::*;

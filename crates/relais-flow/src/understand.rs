@@ -1,0 +1,235 @@
+//! What a workspace understands: its intent classifier and its knowledge base, trained
+//! when the workspace loads (SPEC §8), and the per-message view the engine asks
+//! ([`MessageNlu`]). The server and `relais test` build both the same way, so a
+//! conversation test classifies exactly as the server does.
+
+use crate::engine::{KbAnswer, Nlu};
+use crate::workspace::Workspace;
+use relais_nlu::intent::Intents;
+use relais_nlu::kb::{self, Article, Index};
+use relais_nlu::vectors::{self, Cache, Lookup};
+use relais_nlu::{DIM, Encoder};
+use serde_json::json;
+use std::cell::OnceCell;
+
+/// Below this search score, `answer` finds no article.
+pub const DEFAULT_MIN_SCORE: f32 = kb::MIN_SCORE;
+
+/// A workspace's trained understanding.
+pub struct Understanding {
+    encoder: &'static Encoder,
+    pub intents: Option<Intents>,
+    pub kb: Option<Index>,
+    pub min_score: f32,
+    /// How the training went (for the logs).
+    pub trained: Trained,
+}
+
+/// What training cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Trained {
+    pub examples: usize,
+    pub articles: usize,
+    pub lookup: Lookup,
+    pub millis: u128,
+}
+
+impl std::fmt::Debug for Understanding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Understanding")
+            .field("trained", &self.trained)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a workspace needs the model at all (intents or articles).
+pub fn needed(ws: &Workspace) -> bool {
+    !ws.intents.is_empty() || !ws.articles.is_empty()
+}
+
+impl Understanding {
+    /// Trains the classifier on every example of intents.yaml and indexes the articles,
+    /// taking sentence vectors from `cache` (and adding the new ones to it).
+    pub fn build(ws: &Workspace, cache: &mut Cache) -> Result<Understanding, String> {
+        let started = std::time::Instant::now();
+        let encoder = relais_nlu::encoder().map_err(|e| e.to_string())?;
+        let mut texts: Vec<&str> = Vec::new();
+        let mut labels: Vec<&str> = Vec::new();
+        for i in &ws.intents {
+            for (_, t) in &i.examples {
+                texts.push(t);
+                labels.push(&i.name);
+            }
+        }
+        let articles: Vec<Article> = ws
+            .articles
+            .iter()
+            .map(|a| Article {
+                id: a.id.clone(),
+                title: a.title.clone(),
+                language: a.language.clone(),
+                tags: a.tags.clone(),
+                body: a.body.clone(),
+            })
+            .collect();
+        let passages: Vec<String> = kb::passages(&articles)
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        let all: Vec<&str> = texts
+            .iter()
+            .copied()
+            .chain(passages.iter().map(String::as_str))
+            .collect();
+        let (vectors, lookup) = cache.vectors(encoder, &all);
+        let (examples, passage_vectors) = vectors.split_at(texts.len());
+        let intents = Intents::train(&texts, &labels, examples);
+        let n_articles = articles.len();
+        let kb = (!articles.is_empty()).then(|| Index::new(articles, passage_vectors));
+        Ok(Understanding {
+            encoder,
+            intents,
+            kb,
+            min_score: DEFAULT_MIN_SCORE,
+            trained: Trained {
+                examples: texts.len(),
+                articles: n_articles,
+                lookup,
+                millis: started.elapsed().as_millis(),
+            },
+        })
+    }
+
+    /// A text's sentence vector (8-bit rounded, as training used).
+    pub fn vector(&self, text: &str) -> [f32; DIM] {
+        vectors::vector(self.encoder, text)
+    }
+
+    /// The article `answer` would send for a text, if any.
+    pub fn answer(&self, text: &str, language: Option<&str>) -> Option<KbAnswer> {
+        MessageNlu::new(Some(self), text).answer(language)
+    }
+
+    /// The knowledge base's suggestions for a text, best first.
+    pub fn suggest(
+        &self,
+        text: &str,
+        language: Option<&str>,
+        limit: usize,
+    ) -> Vec<(KbAnswer, kb::Hit)> {
+        let Some(kb) = &self.kb else {
+            return Vec::new();
+        };
+        let v = self.vector(text);
+        kb.search(text, &v, language, limit)
+            .into_iter()
+            .map(|h| {
+                let a = &kb.articles[h.article];
+                (
+                    KbAnswer {
+                        id: a.id.clone(),
+                        title: a.title.clone(),
+                        body: a.body.clone(),
+                        score: h.score,
+                    },
+                    h,
+                )
+            })
+            .collect()
+    }
+}
+
+/// The engine's view of one message: the vector, the intent and the answer are computed
+/// on first ask and remembered, and [`MessageNlu::event_data`] says what was asked.
+pub struct MessageNlu<'a> {
+    understanding: Option<&'a Understanding>,
+    text: &'a str,
+    vector: OnceCell<[f32; DIM]>,
+    intent: OnceCell<Option<(String, String, f32)>>,
+    answer: OnceCell<Option<KbAnswer>>,
+}
+
+impl<'a> MessageNlu<'a> {
+    pub fn new(understanding: Option<&'a Understanding>, text: &'a str) -> MessageNlu<'a> {
+        MessageNlu {
+            understanding,
+            text,
+            vector: OnceCell::new(),
+            intent: OnceCell::new(),
+            answer: OnceCell::new(),
+        }
+    }
+
+    fn vector(&self, u: &Understanding) -> &[f32; DIM] {
+        self.vector.get_or_init(|| u.vector(self.text))
+    }
+
+    /// What the message was found to mean, when anything was asked: recorded on a
+    /// `message_understood` event (for KPIs and debugging).
+    pub fn event_data(&self) -> Option<serde_json::Value> {
+        let mut data = serde_json::Map::new();
+        if let Some(Some((intent, best, margin))) = self.intent.get() {
+            let said = (intent != relais_nlu::intent::OOS).then_some(intent);
+            data.insert("intent".into(), json!(said));
+            data.insert("best".into(), json!(best));
+            data.insert("margin".into(), json!(round3(*margin)));
+        } else if self.intent.get().is_some() {
+            data.insert("intent".into(), json!(null));
+        }
+        if let Some(a) = self.answer.get() {
+            data.insert(
+                "article".into(),
+                a.as_ref().map_or(
+                    json!(null),
+                    |a| json!({ "id": a.id, "score": round3(a.score) }),
+                ),
+            );
+        }
+        (!data.is_empty()).then_some(serde_json::Value::Object(data))
+    }
+}
+
+fn round3(x: f32) -> f64 {
+    (f64::from(x) * 1000.0).round() / 1000.0
+}
+
+impl Nlu for MessageNlu<'_> {
+    fn intent(&self) -> Option<&str> {
+        let found = self.intent.get_or_init(|| {
+            let u = self.understanding?;
+            let model = u.intents.as_ref()?;
+            let g = model.classify(self.text, self.vector(u));
+            Some((
+                g.intent.unwrap_or(relais_nlu::intent::OOS).to_owned(),
+                g.best.to_owned(),
+                g.margin,
+            ))
+        });
+        found
+            .as_ref()
+            .map(|(i, _, _)| i.as_str())
+            .filter(|i| *i != relais_nlu::intent::OOS)
+    }
+
+    fn answer(&self, language: Option<&str>) -> Option<KbAnswer> {
+        self.answer
+            .get_or_init(|| {
+                let u = self.understanding?;
+                let kb = u.kb.as_ref()?;
+                let hit = kb
+                    .search(self.text, self.vector(u), language, 1)
+                    .into_iter()
+                    .next()?;
+                (hit.score >= u.min_score).then(|| {
+                    let a = &kb.articles[hit.article];
+                    KbAnswer {
+                        id: a.id.clone(),
+                        title: a.title.clone(),
+                        body: a.body.clone(),
+                        score: hit.score,
+                    }
+                })
+            })
+            .clone()
+    }
+}

@@ -1,0 +1,315 @@
+//! Knowledge-base search: BM25 over stemmed words (Snowball stemmers for French,
+//! Italian, English, Spanish and German), fused with the sentence-vector similarity of the
+//! question to each article's title and paragraphs, so that a question in other words
+//! (synonyms, abbreviations, typos, another language) still finds its article.
+//!
+//! Building is two steps so that the caller can take the vectors from its cache:
+//! [`passages`] lists the texts to encode, [`Index::new`] takes their vectors.
+
+use crate::encoder::DIM;
+use crate::svm::dot;
+use crate::text::fold;
+use rust_stemmers::{Algorithm, Stemmer};
+use std::collections::HashMap;
+
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
+/// Half-saturation of the BM25 score when it is turned into a 0–1 figure.
+const BM25_HALF: f32 = 4.0;
+/// Weight of the lexical figure against the cosine similarity.
+const LEXICAL_WEIGHT: f32 = 0.35;
+/// Characters of a paragraph encoded as one passage.
+const PASSAGE_CHARS: usize = 400;
+
+/// An article as search sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Article {
+    pub id: String,
+    pub title: String,
+    pub language: String,
+    pub tags: Vec<String>,
+    pub body: String,
+}
+
+/// A search result: the article's position in the index's list and its score: the
+/// cosine similarity of the question to the article's closest passage, plus 0.35 × the
+/// BM25 score mapped to 0–1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub article: usize,
+    pub score: f32,
+    pub similarity: f32,
+    pub bm25: f32,
+}
+
+/// The least score for `answer` to send an article (measured on the test workspace of
+/// `relais-flow`: paraphrased questions score 0.33–0.84, unrelated ones under 0.29).
+pub const MIN_SCORE: f32 = 0.30;
+/// The least lead of the best article over the second for `answer` to send it: two
+/// articles that fit about as well mean the question is not clear enough.
+pub const MIN_LEAD: f32 = 0.05;
+
+/// The article `answer` sends, if the best hit is good and clear enough (hits best first).
+pub fn confident(hits: &[Hit], min_score: f32) -> Option<&Hit> {
+    let best = hits.first()?;
+    let second = hits.get(1).map_or(0.0, |h| h.score);
+    (best.score >= min_score && best.score - second >= MIN_LEAD).then_some(best)
+}
+
+/// The texts to encode for `articles`: (article, passage): the title, then each
+/// sentence of the text after the title (a question is closest to the one sentence
+/// that answers it).
+pub fn passages(articles: &[Article]) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, a) in articles.iter().enumerate() {
+        out.push((i, a.title.clone()));
+        for para in a.body.split("\n\n").map(plain).filter(|p| !p.is_empty()) {
+            for sentence in sentences(&para) {
+                let cut: String = sentence.chars().take(PASSAGE_CHARS).collect();
+                out.push((i, format!("{}. {cut}", a.title)));
+            }
+        }
+    }
+    out
+}
+
+/// A paragraph's sentences: split after `.`, `!`, `?` or `;` followed by a space.
+fn sentences(para: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = para.as_bytes();
+    for (i, c) in para.char_indices() {
+        if matches!(c, '.' | '!' | '?' | ';') && bytes.get(i + 1) == Some(&b' ') {
+            let s = para[start..=i].trim();
+            if s.chars().count() > 3 {
+                out.push(s);
+            }
+            start = i + 1;
+        }
+    }
+    let rest = para[start..].trim();
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+/// Markdown made plain enough to encode: no heading marks, emphasis or link targets.
+fn plain(md: &str) -> String {
+    let mut out = String::new();
+    for line in md.lines() {
+        let line = line
+            .trim()
+            .trim_start_matches('#')
+            .trim_start_matches(['-', '*', '>'])
+            .trim();
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&line.replace(['*', '_', '`'], ""));
+    }
+    out
+}
+
+/// The searchable knowledge base.
+pub struct Index {
+    pub articles: Vec<Article>,
+    /// Per language: stemmed term → (article, term frequency).
+    postings: HashMap<String, HashMap<String, Vec<(u32, f32)>>>,
+    lengths: Vec<f32>,
+    average: HashMap<String, f32>,
+    counts: HashMap<String, usize>,
+    /// Each article's passage vectors.
+    vectors: Vec<Vec<[f32; DIM]>>,
+}
+
+fn algorithm(language: &str) -> Option<Algorithm> {
+    Some(match language.split('-').next().unwrap_or("") {
+        "fr" => Algorithm::French,
+        "it" => Algorithm::Italian,
+        "en" => Algorithm::English,
+        "es" => Algorithm::Spanish,
+        "de" => Algorithm::German,
+        "pt" => Algorithm::Portuguese,
+        "nl" => Algorithm::Dutch,
+        _ => return None,
+    })
+}
+
+/// Words of a text, case- and accent-folded (customers often type without accents),
+/// then stemmed for `language`.
+pub fn terms(text: &str, language: &str) -> Vec<String> {
+    let stemmer = algorithm(language).map(Stemmer::create);
+    fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| match &stemmer {
+            Some(s) => s.stem(w).into_owned(),
+            None => w.to_owned(),
+        })
+        .collect()
+}
+
+impl Index {
+    /// `vectors` holds one vector per entry of [`passages`]`(&articles)`, in order.
+    pub fn new(articles: Vec<Article>, vectors: &[[f32; DIM]]) -> Index {
+        let passages = passages(&articles);
+        assert_eq!(passages.len(), vectors.len(), "one vector per passage");
+        let mut by_article: Vec<Vec<[f32; DIM]>> = vec![Vec::new(); articles.len()];
+        for ((i, _), v) in passages.iter().zip(vectors) {
+            by_article[*i].push(*v);
+        }
+        let mut postings: HashMap<String, HashMap<String, Vec<(u32, f32)>>> = HashMap::new();
+        let mut lengths = Vec::with_capacity(articles.len());
+        let mut total: HashMap<String, f32> = HashMap::new();
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for (i, a) in articles.iter().enumerate() {
+            let lang = a.language.clone();
+            // The title and tags count twice: they say what the article is about.
+            let text = format!(
+                "{t}\n{t}\n{tags}\n{body}",
+                t = a.title,
+                tags = a.tags.join(" "),
+                body = a.body
+            );
+            let words = terms(&text, &lang);
+            let mut tf: HashMap<String, f32> = HashMap::new();
+            for w in &words {
+                *tf.entry(w.clone()).or_default() += 1.0;
+            }
+            let list = postings.entry(lang.clone()).or_default();
+            for (term, n) in tf {
+                list.entry(term).or_default().push((i as u32, n));
+            }
+            lengths.push(words.len() as f32);
+            *total.entry(lang.clone()).or_default() += words.len() as f32;
+            *counts.entry(lang).or_default() += 1;
+        }
+        let average = total
+            .into_iter()
+            .map(|(l, t)| {
+                let n = counts[&l] as f32;
+                (l, t / n)
+            })
+            .collect();
+        Index {
+            articles,
+            postings,
+            lengths,
+            average,
+            counts,
+            vectors: by_article,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.articles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.articles.is_empty()
+    }
+
+    /// The best articles for a question, best first, at most `limit`. Articles in
+    /// `language` are preferred: when there are some, the others are not searched.
+    pub fn search(
+        &self,
+        question: &str,
+        vector: &[f32; DIM],
+        language: Option<&str>,
+        limit: usize,
+    ) -> Vec<Hit> {
+        let langs: Vec<&String> = match language.and_then(|l| self.counts.get_key_value(l)) {
+            Some((l, _)) => vec![l],
+            None => self.counts.keys().collect(),
+        };
+        let mut bm25: HashMap<usize, f32> = HashMap::new();
+        for lang in &langs {
+            let (Some(list), Some(avg)) = (self.postings.get(*lang), self.average.get(*lang))
+            else {
+                continue;
+            };
+            let n = self.counts[*lang] as f32;
+            let mut q = terms(question, lang);
+            q.sort_unstable();
+            q.dedup();
+            for term in q {
+                let Some(docs) = list.get(&term) else {
+                    continue;
+                };
+                let df = docs.len() as f32;
+                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                for (doc, tf) in docs {
+                    let len = self.lengths[*doc as usize];
+                    let s = idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg.max(1.0)));
+                    *bm25.entry(*doc as usize).or_default() += s;
+                }
+            }
+        }
+        let mut hits: Vec<Hit> = self
+            .articles
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| langs.contains(&&a.language))
+            .map(|(i, _)| {
+                let similarity = self.vectors[i]
+                    .iter()
+                    .map(|v| dot(v, vector))
+                    .fold(f32::NEG_INFINITY, f32::max)
+                    .max(0.0);
+                let b = bm25.get(&i).copied().unwrap_or(0.0);
+                let lexical = b / (b + BM25_HALF);
+                Hit {
+                    article: i,
+                    score: similarity + LEXICAL_WEIGHT * lexical,
+                    similarity,
+                    bm25: b,
+                }
+            })
+            .collect();
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.article.cmp(&b.article)));
+        hits.truncate(limit);
+        hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_fold_and_match_across_inflections() {
+        assert_eq!(
+            terms("Livraisons livrées", "fr"),
+            terms("livraison livree", "fr")
+        );
+        assert_eq!(terms("deliveries", "en"), terms("delivery", "en"));
+        assert_eq!(terms("Lieferungen", "de")[0], terms("Lieferung", "de")[0]);
+        assert_eq!(terms("xyz", "tlh"), ["xyz"]);
+    }
+
+    #[test]
+    fn bm25_ranks_the_article_with_the_words_first() {
+        let arts = vec![
+            Article {
+                id: "a".into(),
+                title: "Delivery times".into(),
+                language: "en".into(),
+                tags: vec![],
+                body: "We deliver in three to five days.".into(),
+            },
+            Article {
+                id: "b".into(),
+                title: "Refunds".into(),
+                language: "en".into(),
+                tags: vec![],
+                body: "Refunds take ten days.".into(),
+            },
+        ];
+        let n = passages(&arts).len();
+        let idx = Index::new(arts, &vec![[0.0; DIM]; n]);
+        let hits = idx.search("when will my delivery arrive", &[0.0; DIM], Some("en"), 2);
+        assert_eq!(hits[0].article, 0);
+        assert!(hits[0].bm25 > 0.0 && hits[1].bm25 == 0.0);
+    }
+}
