@@ -334,6 +334,11 @@ pub fn apply_config(esc: &mut Escalation, key: &str, v: &Value) -> Result<(), St
                 .ok_or("`escalation.sentiment_threshold` must be a number")?
                 as f32
         }
+        "escalation.frustration_model" => {
+            esc.frustration_model = v
+                .as_bool()
+                .ok_or("`escalation.frustration_model` must be true or false")?
+        }
         "escalation.keywords" => {
             let obj = v
                 .as_object()

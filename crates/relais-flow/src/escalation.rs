@@ -25,6 +25,9 @@ pub struct Escalation {
     pub sensitive_intents: Vec<String>,
     pub sensitive_keywords: Vec<String>,
     pub sentiment_threshold: f32,
+    /// The sentence-encoder frustration model joins the lexicon (`[escalation]
+    /// frustration_model`, on by default).
+    pub frustration_model: bool,
     /// Phrases by language; every language's list is checked.
     pub keywords: Vec<(String, Vec<String>)>,
 }
@@ -39,6 +42,7 @@ impl Default for Escalation {
             sensitive_intents: Vec::new(),
             sensitive_keywords: Vec::new(),
             sentiment_threshold: -0.5,
+            frustration_model: true,
             keywords: default_keywords(),
         }
     }
@@ -129,6 +133,9 @@ pub struct Subject<'a> {
     pub is_button: bool,
     /// Intent recognised for the message, if any (for `sensitive_intents`).
     pub intent: Option<&'a str>,
+    /// The frustration model's score for the message given the lexicon's view of it
+    /// (asked only when the lexicon alone does not fire); `None` without a model.
+    pub frustration: &'a dyn Fn(&sentiment::Sentiment) -> Option<f32>,
 }
 
 impl Escalation {
@@ -182,6 +189,15 @@ impl Escalation {
                     detail: format!("{:.1}", sc.score),
                 });
             }
+            if self.frustration_model
+                && let Some(m) = (s.frustration)(&sc)
+                && m < self.sentiment_threshold
+            {
+                return Some(Fired {
+                    reason: "sentiment",
+                    detail: format!("{m:.2} (model; lexicon {:.1})", sc.score),
+                });
+            }
         }
         None
     }
@@ -197,6 +213,7 @@ mod tests {
             text,
             is_button: false,
             intent: None,
+            frustration: &|_| None,
         }
     }
 

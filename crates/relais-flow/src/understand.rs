@@ -5,6 +5,7 @@
 
 use crate::engine::{KbAnswer, Nlu};
 use crate::workspace::Workspace;
+use relais_nlu::frustration::{Frustration, Signals};
 use relais_nlu::intent::Intents;
 use relais_nlu::kb::{self, Article, Index};
 use relais_nlu::vectors::{self, Cache, Lookup};
@@ -20,6 +21,8 @@ pub struct Understanding {
     encoder: &'static Encoder,
     pub intents: Option<Intents>,
     pub kb: Option<Index>,
+    /// The frustration model, when `[escalation] frustration_model` is on.
+    pub frustration: Option<&'static Frustration>,
     pub min_score: f32,
     /// How the training went (for the logs).
     pub trained: Trained,
@@ -42,9 +45,14 @@ impl std::fmt::Debug for Understanding {
     }
 }
 
-/// Whether a workspace needs the model at all (intents or articles).
+/// Whether a workspace needs the model at all: intents, articles, or the frustration
+/// model with some flow that keeps the sentiment trigger on.
 pub fn needed(ws: &Workspace) -> bool {
-    !ws.intents.is_empty() || !ws.articles.is_empty()
+    !ws.intents.is_empty() || !ws.articles.is_empty() || frustration_used(ws)
+}
+
+fn frustration_used(ws: &Workspace) -> bool {
+    ws.escalation.frustration_model && ws.flows.values().any(|f| f.settings.triggers.sentiment)
 }
 
 impl Understanding {
@@ -90,6 +98,7 @@ impl Understanding {
             encoder,
             intents,
             kb,
+            frustration: frustration_used(ws).then(relais_nlu::frustration::shipped),
             min_score: DEFAULT_MIN_SCORE,
             trained: Trained {
                 examples: texts.len(),
@@ -147,6 +156,7 @@ pub struct MessageNlu<'a> {
     vector: OnceCell<[f32; DIM]>,
     intent: OnceCell<Option<(String, String, f32)>>,
     answer: OnceCell<Option<KbAnswer>>,
+    frustration: OnceCell<Option<f32>>,
 }
 
 impl<'a> MessageNlu<'a> {
@@ -157,6 +167,7 @@ impl<'a> MessageNlu<'a> {
             vector: OnceCell::new(),
             intent: OnceCell::new(),
             answer: OnceCell::new(),
+            frustration: OnceCell::new(),
         }
     }
 
@@ -185,6 +196,9 @@ impl<'a> MessageNlu<'a> {
                 ),
             );
         }
+        if let Some(Some(f)) = self.frustration.get() {
+            data.insert("frustration".into(), json!(round3(*f)));
+        }
         (!data.is_empty()).then_some(serde_json::Value::Object(data))
     }
 }
@@ -209,6 +223,20 @@ impl Nlu for MessageNlu<'_> {
             .as_ref()
             .map(|(i, _, _)| i.as_str())
             .filter(|i| *i != relais_nlu::intent::OOS)
+    }
+
+    fn frustration(&self, lexicon: &crate::sentiment::Sentiment) -> Option<f32> {
+        *self.frustration.get_or_init(|| {
+            let u = self.understanding?;
+            let model = u.frustration?;
+            let signals = Signals {
+                lexicon: lexicon.score,
+                shouting: lexicon.shouting,
+                punctuation_run: lexicon.punctuation_run,
+                insult: !lexicon.insults.is_empty(),
+            };
+            Some(model.score(self.vector(u), &signals))
+        })
     }
 
     fn answer(&self, language: Option<&str>) -> Option<KbAnswer> {

@@ -9,6 +9,7 @@
 pub mod encoder;
 pub mod eval;
 pub mod features;
+pub mod frustration;
 mod gemm;
 pub mod intent;
 pub mod kb;

@@ -203,6 +203,15 @@ impl Linear {
         self.classes
     }
 
+    /// One class's dense weights and bias (for a model with no sparse part).
+    pub fn class(&self, c: usize) -> (Vec<f32>, f32) {
+        let k = self.classes;
+        (
+            self.dense.iter().skip(c).step_by(k).copied().collect(),
+            self.bias[c],
+        )
+    }
+
     /// Every class's margin for one example (`dense` of the training width; sparse
     /// columns beyond the trained ones are ignored).
     pub fn margins(&self, sparse: &Sparse, dense: &[f32]) -> Vec<f32> {

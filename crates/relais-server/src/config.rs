@@ -130,6 +130,7 @@ pub struct RawEscalation {
     pub sensitive_intents: Option<Vec<String>>,
     pub sensitive_keywords: Option<Vec<String>>,
     pub sentiment_threshold: Option<f32>,
+    pub frustration_model: Option<bool>,
     pub keywords: Option<BTreeMap<String, Vec<String>>>,
 }
 
@@ -824,6 +825,9 @@ fn escalation(raw: RawEscalation) -> Result<Escalation, Error> {
             ));
         }
         e.sentiment_threshold = t;
+    }
+    if let Some(f) = raw.frustration_model {
+        e.frustration_model = f;
     }
     if let Some(k) = raw.keywords {
         e.keywords = k.into_iter().collect();

@@ -76,6 +76,15 @@
     });
   }
 
+  // ---- Suggested articles: Insert puts the article in the reply box.
+  all("[data-insert]").forEach(function (b) {
+    b.addEventListener("click", function () {
+      if (!reply) return;
+      reply.value = b.getAttribute("data-insert");
+      reply.focus();
+    });
+  });
+
   // ---- Flows: a file picked on the computer fills the form (read here, sent as text).
   var picker = document.getElementById("flow-file");
   if (picker) picker.addEventListener("change", function () {

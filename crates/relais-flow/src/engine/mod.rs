@@ -121,6 +121,9 @@ pub trait Nlu {
     /// The knowledge base's best article for the message, in `language` when it has
     /// articles in it; `None` when no article scores enough.
     fn answer(&self, language: Option<&str>) -> Option<KbAnswer>;
+    /// The frustration model's score of the message (SPEC §4 scale), given the
+    /// lexicon's view of it; `None` without a model.
+    fn frustration(&self, lexicon: &crate::sentiment::Sentiment) -> Option<f32>;
 }
 
 /// An article found for a question.
@@ -140,6 +143,9 @@ impl Nlu for NoNlu {
         None
     }
     fn answer(&self, _language: Option<&str>) -> Option<KbAnswer> {
+        None
+    }
+    fn frustration(&self, _lexicon: &crate::sentiment::Sentiment) -> Option<f32> {
         None
     }
 }

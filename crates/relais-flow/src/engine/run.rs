@@ -99,6 +99,7 @@ impl Exec<'_, '_> {
             } else {
                 self.env.nlu.intent()
             },
+            frustration: &|sc| self.env.nlu.frustration(sc),
         };
         let Some(fired) = self.env.ws.escalation.check(&s, on) else {
             return false;

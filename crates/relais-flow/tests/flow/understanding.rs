@@ -389,3 +389,61 @@ fn print_scores() {
         }
     }
 }
+
+#[test]
+#[ignore = "prints the margins, to calibrate"]
+fn print_margins() {
+    let l = loaded();
+    let u = l.understanding.as_ref().expect("u");
+    let m = u.intents.as_ref().expect("intents");
+    for q in [
+        "any news about my package? it's been a week",
+        "¿Dónde está mi pedido? Todavía no lo he recibido",
+        "Wo bleibt meine Bestellung? Sie ist immer noch nicht da",
+        "quiero anular mi pedido",
+        "ich muss meine Lieferadresse ändern",
+        "posso parlare con una persona?",
+        "I'd like to cancel the purchase I made yesterday",
+        "I moved house, can you ship it to my new address instead?",
+        "can I send back a jacket that doesn't fit and get my money back?",
+        "how long until my stuff gets shipped to me?",
+        "I forgot my login, how do I get back into my account?",
+        "do you sell gift vouchers for birthdays?",
+        "what will the weather be like in Lyon tomorrow?",
+        "vous êtes ouverts le dimanche ?",
+        "olvidé mi clave, ¿cómo entro en mi cuenta?",
+    ] {
+        let v = u.vector(q);
+        let g = m.classify(q, &v);
+        let best_cos =
+            l.ws.intents
+                .iter()
+                .filter(|i| i.name == g.best)
+                .flat_map(|i| i.examples.iter())
+                .map(|(_, t)| {
+                    let e = u.vector(t);
+                    e.iter().zip(&v).map(|(a, b)| a * b).sum::<f32>()
+                })
+                .fold(f32::MIN, f32::max);
+        let any_cos =
+            l.ws.intents
+                .iter()
+                .flat_map(|i| {
+                    i.examples
+                        .iter()
+                        .map(move |e| (i.name.clone(), e.1.clone()))
+                })
+                .map(|(n, t)| {
+                    let e = u.vector(&t);
+                    (e.iter().zip(&v).map(|(a, b)| a * b).sum::<f32>(), n)
+                })
+                .fold(
+                    (f32::MIN, String::new()),
+                    |a, b| if b.0 > a.0 { b } else { a },
+                );
+        eprintln!(
+            "{:>8.3} {:<16} cos {:.3} nn {:.3} {:<16} {q}",
+            g.margin, g.best, best_cos, any_cos.0, any_cos.1
+        );
+    }
+}

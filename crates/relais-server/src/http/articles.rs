@@ -128,7 +128,9 @@ async fn delete(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SearchQuery {
-    q: String,
+    /// Optional here so that the caller is checked before the query.
+    #[serde(default)]
+    q: Option<String>,
     #[serde(default)]
     language: Option<String>,
 }
@@ -163,7 +165,7 @@ async fn search(
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Permission::ReadConversations)?;
-    let text = q.q.trim();
+    let text = q.q.as_deref().unwrap_or_default().trim();
     if text.is_empty() || text.chars().count() > 2000 {
         return Err(ApiError::field("q", "must be 1 to 2000 characters"));
     }
@@ -205,7 +207,9 @@ async fn suggestions(
         .find(|m| m.direction == Direction::Inbound && !m.text.trim().is_empty())
         .map(|m| m.text.clone())
     else {
-        return Ok(Json(json!({ "question": null, "suggestions": [] })));
+        return Ok(Json(
+            json!({ "question": null, "suggestions": [], "answers": null }),
+        ));
     };
     let language = c.view.contact.language.clone();
     let s2 = s.clone();

@@ -39,6 +39,7 @@ mod tests {
         ("api", include_str!("api.rs")),
         ("flows", include_str!("flows.rs")),
         ("desk", include_str!("desk.rs")),
+        ("articles", include_str!("articles.rs")),
         ("stream", include_str!("stream.rs")),
         ("openapi", include_str!("openapi.rs")),
         ("webhooks", include_str!("webhooks.rs")),

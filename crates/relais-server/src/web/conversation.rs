@@ -150,13 +150,14 @@ async fn render(
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
     let window = window(s, l, &c, &who.csrf());
+    let suggestions = suggestions(s, l, &messages, c.view.contact.language.clone()).await;
     let main = format!(
         "<div class=\"conversation\" data-conversation=\"{id}\"><section class=\"thread\" aria-labelledby=\"title\">\
          <h1 id=\"title\">{title}</h1><p class=\"facts\"><span class=\"status {status}\">{status_name}</span>{priority} \
          {channel}{team}{assignee}</p>\
          <p class=\"others\" role=\"status\" aria-live=\"polite\" data-viewing=\"{viewing}\" data-typing=\"{typing}\"></p>\
          <ol class=\"transcript\" aria-label=\"{transcript}\">{items}</ol>{error}{composer}</section>\
-         <aside class=\"side\" aria-label=\"{details}\">{reason}{window}{variables}{card}{history}</aside></div>{keys}{canned}",
+         <aside class=\"side\" aria-label=\"{details}\">{reason}{suggestions}{window}{variables}{card}{history}</aside></div>{keys}{canned}",
         id = conv.id,
         title = escape(&name),
         status = conv.status.as_str(),
@@ -437,6 +438,71 @@ fn window(s: &AppState, l: Lang, c: &DeskConversation, csrf: &str) -> String {
             l.t("Closed: only a template can reach the customer now.")
         },
         forms
+    )
+}
+
+/// Knowledge-base articles for the customer's last message (SPEC §9): what the bot's
+/// `answer` would find, for the agent to read or insert into the reply.
+async fn suggestions(
+    s: &AppState,
+    l: Lang,
+    messages: &[relais_core::message::Message],
+    language: Option<String>,
+) -> String {
+    let has_kb = s.rt.flows.as_ref().is_some_and(|f| {
+        f.loaded()
+            .understanding
+            .as_ref()
+            .is_some_and(|u| u.kb.is_some())
+    });
+    if !has_kb {
+        return String::new();
+    }
+    let Some(question) = messages
+        .iter()
+        .rev()
+        .find(|m| {
+            m.direction == relais_core::message::Direction::Inbound && !m.text.trim().is_empty()
+        })
+        .map(|m| m.text.clone())
+    else {
+        return String::new();
+    };
+    let state = s.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        crate::http::articles::ranked(&state, &question, language.as_deref(), 3)
+    })
+    .await
+    .unwrap_or_default();
+    let items: String = found["suggestions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| {
+            let title = h["title"].as_str().unwrap_or("");
+            let body = h["body"].as_str().unwrap_or("");
+            format!(
+                "<li><details><summary>{t} <span class=\"hint\">{score:.2}</span></summary><p>{b}</p></details>\
+                 <button type=\"button\" class=\"second\" data-insert=\"{raw}\">{insert} <span class=\"sr\">{t}</span></button></li>",
+                t = escape(title),
+                score = h["score"].as_f64().unwrap_or(0.0),
+                b = escape(body).replace('\n', "<br>"),
+                raw = escape(&format!("{title}\n\n{body}")),
+                insert = l.t("Insert"),
+            )
+        })
+        .collect();
+    let list = if items.is_empty() {
+        format!(
+            "<p class=\"hint\">{}</p>",
+            l.t("No suggestion for this conversation.")
+        )
+    } else {
+        format!("<ol class=\"suggestions\">{items}</ol>")
+    };
+    format!(
+        "<section class=\"kb\" aria-labelledby=\"kb-title\"><h2 id=\"kb-title\">{}</h2>{list}</section>",
+        l.t("Suggestions")
     )
 }
 

@@ -53,7 +53,7 @@ pub fn reads_config(who: &Signed) -> bool {
 }
 
 /// The sections of the navigation: (English name, path, supervisors and admins only).
-pub const SECTIONS: [(&str, &str, bool); 9] = [
+pub const SECTIONS: [(&str, &str, bool); 10] = [
     ("Inbox", "/inbox", false),
     ("Dashboard", "/dashboard", true),
     ("Flows", "/flows", true),
@@ -61,6 +61,7 @@ pub const SECTIONS: [(&str, &str, bool); 9] = [
     ("Agents", "/agents", true),
     ("Channels", "/channels", true),
     ("Canned responses", "/canned", true),
+    ("Articles", "/articles", true),
     ("Templates", "/templates", true),
     ("Settings", "/settings", false),
 ];
@@ -134,6 +135,7 @@ pub fn section_name(l: Lang, en: &str) -> &'static str {
         "Agents" => l.t("Agents"),
         "Channels" => l.t("Channels"),
         "Canned responses" => l.t("Canned responses"),
+        "Articles" => l.t("Articles"),
         "Templates" => l.t("Templates"),
         _ => l.t("Settings"),
     }

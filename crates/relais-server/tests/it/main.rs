@@ -26,6 +26,7 @@ mod streams;
 mod tls;
 mod tokens;
 mod totp;
+mod understanding;
 mod web;
 mod webchat;
 mod workspace;

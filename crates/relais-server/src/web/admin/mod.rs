@@ -1,6 +1,6 @@
 //! The configuration pages (SPEC §9): channels (the webhook address to paste into
 //! each provider, which secrets are set — never their values), teams, agents, canned
-//! responses, templates and settings. Supervisors read them; only admins change
+//! responses, knowledge-base articles, templates and settings. Supervisors read them; only admins change
 //! them, through the same checks as the JSON API, each change recorded as an admin
 //! event. `relais admin export-workspace` writes the result back to files.
 //!
@@ -26,6 +26,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 mod agents;
+mod articles;
 mod audit;
 mod canned;
 mod channels;
@@ -43,6 +44,11 @@ pub fn routes() -> Router<AppState> {
         .route("/agents/{id}", post(agents::change_agent))
         .route("/canned", get(canned::canned).post(canned::save_canned))
         .route("/canned/{id}/delete", post(canned::delete_canned))
+        .route(
+            "/articles",
+            get(articles::articles).post(articles::save_article),
+        )
+        .route("/articles/{id}/delete", post(articles::delete_article))
         .route("/templates", get(channels::templates))
         .route("/settings", get(channels::settings))
         .route("/audit", get(audit::audit))

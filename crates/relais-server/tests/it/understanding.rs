@@ -1,0 +1,221 @@
+//! Language understanding through the real server (SPEC §8): a Spanish message reaches
+//! an intent whose examples are French, English and Italian; the classified intent and
+//! its margin are on the event log; a question in other words gets its article and the
+//! confirmation, and "yes" solves the conversation as the bot's; articles made through
+//! the API are answered at once; agents get the suggestions of a conversation.
+
+use crate::helpers::*;
+use relais_server::clock::ManualClock;
+use serde_json::{Value, json};
+use std::path::Path;
+
+const EXAMPLES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../relais-flow/tests/understanding"
+);
+
+const FLOW: &str = r#"flow: support
+name: Support
+language: en
+trigger: { on: message }
+settings: { team: support, triggers: { keyword: false } }
+start: menu
+steps:
+  menu:
+    ask:
+      routes:
+        - { match: { intent: track_order }, next: track }
+        - { match: { intent: talk_to_agent }, next: human }
+      else: faq
+  track:
+    say: "TRACK"
+    next: done
+  faq:
+    answer:
+      confirm: { text: { en: "Did this answer your question?", es: "¿Responde esto a su pregunta?" } }
+      on_no_answer: human
+  human:
+    handoff: { team: support, say: "HUMAN" }
+  done:
+    resolve: {}
+"#;
+
+fn workspace(dir: &Path) {
+    std::fs::create_dir_all(dir.join("flows")).unwrap();
+    std::fs::create_dir_all(dir.join("kb")).unwrap();
+    std::fs::write(dir.join("flows/support.yaml"), FLOW).unwrap();
+    for f in ["intents.yaml", "teams.yaml"] {
+        std::fs::copy(Path::new(EXAMPLES).join(f), dir.join(f)).unwrap();
+    }
+    for e in std::fs::read_dir(Path::new(EXAMPLES).join("kb")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join("kb").join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(dir.join("relais.toml"), "").unwrap();
+}
+
+fn texts(body: &Value) -> Vec<String> {
+    body["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn intents_answers_articles_and_suggestions_work_through_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    workspace(dir.path());
+    let clock = ManualClock::new(relais_core::Timestamp(1_795_424_400_000));
+    let app = spawn_dir_app(dir.path(), &clock).await;
+
+    // An intent with no Spanish example, reached in Spanish.
+    let (s, _) = app
+        .converse(json!({ "sender": "+34600000001", "text": "hola" }))
+        .await;
+    assert_eq!(s, 200);
+    let (_, b) = app
+        .converse(json!({ "sender": "+34600000001", "text": "¿Dónde está mi pedido? Todavía no lo he recibido" }))
+        .await;
+    assert_eq!(texts(&b), ["TRACK"], "{b}");
+    let conversation = b["conversation_id"].as_i64().unwrap();
+    let (_, events) = app
+        .get(&format!("/api/v1/conversations/{conversation}/events"))
+        .await;
+    let understood: Vec<&Value> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "message_understood")
+        .collect();
+    let last = understood.last().expect("a message_understood event");
+    assert_eq!(last["data"]["intent"], "track_order", "{last}");
+    assert!(last["data"]["margin"].as_f64().unwrap() > -0.4, "{last}");
+
+    // A question in other words: its article, then the confirmation with yes/no buttons.
+    app.converse(json!({ "sender": "+44700000002", "text": "hi" }))
+        .await;
+    let (_, b) = app
+        .converse(json!({ "sender": "+44700000002", "text": "can I send back a jacket that doesn't fit and get my money back?" }))
+        .await;
+    let t = texts(&b);
+    assert_eq!(t.len(), 2, "{b}");
+    assert!(t[0].starts_with("Returns and refunds\n\n"), "{b}");
+    assert_eq!(t[1], "Did this answer your question?");
+    assert_eq!(b["replies"][1]["buttons"], json!(["Yes", "No"]), "{b}");
+    let conversation = b["conversation_id"].as_i64().unwrap();
+    let (_, b) = app
+        .converse(json!({ "sender": "+44700000002", "text": "yes" }))
+        .await;
+    assert_eq!(texts(&b), Vec::<String>::new(), "{b}");
+    let (_, c) = app
+        .get(&format!("/api/v1/conversations/{conversation}"))
+        .await;
+    assert_eq!(c["conversation"]["conversation"]["status"], "solved", "{c}");
+    assert_eq!(
+        c["conversation"]["conversation"]["resolved_by"], "bot",
+        "{c}"
+    );
+
+    // The articles of kb/*.md are in the store, with their file.
+    let (s, list) = app.get("/api/v1/articles").await;
+    assert_eq!(s, 200);
+    let articles = list["articles"].as_array().unwrap();
+    assert_eq!(articles.len(), 20);
+    assert!(
+        articles
+            .iter()
+            .all(|a| a["file"].as_str().unwrap().starts_with("kb/"))
+    );
+
+    // Nothing about gift cards: the bot hands over.
+    app.converse(json!({ "sender": "+44700000003", "text": "hello" }))
+        .await;
+    let (_, b) = app
+        .converse(
+            json!({ "sender": "+44700000003", "text": "do you sell gift vouchers for birthdays?" }),
+        )
+        .await;
+    assert_eq!(texts(&b), ["HUMAN"], "{b}");
+    let handed = b["conversation_id"].as_i64().unwrap();
+
+    // An article made through the API is answered at once.
+    let (s, made) = app
+        .post(
+            "/api/v1/articles",
+            json!({
+                "slug": "gift-cards", "title": "Gift cards", "language": "en", "tags": ["gifts"],
+                "body": "We sell gift cards from 10 to 500 euros, in every shop and online. They are valid for two years.",
+            }),
+        )
+        .await;
+    assert_eq!(s, 201, "{made}");
+    assert_eq!(made["reload"]["live"], true, "{made}");
+    app.converse(json!({ "sender": "+44700000004", "text": "hello" }))
+        .await;
+    let (_, b) = app
+        .converse(
+            json!({ "sender": "+44700000004", "text": "do you sell gift vouchers for birthdays?" }),
+        )
+        .await;
+    assert!(texts(&b)[0].starts_with("Gift cards\n\n"), "{b}");
+
+    // The agents' suggestions for the conversation that was handed over now name it.
+    let (s, sug) = app
+        .get(&format!("/api/v1/conversations/{handed}/suggestions"))
+        .await;
+    assert_eq!(s, 200, "{sug}");
+    assert_eq!(sug["question"], "do you sell gift vouchers for birthdays?");
+    assert_eq!(sug["suggestions"][0]["slug"], "gift-cards", "{sug}");
+    assert_eq!(sug["answers"], "gift-cards");
+    let (s, found) = app
+        .get("/api/v1/articles/search?q=wie%20lange%20dauert%20der%20Versand&language=de")
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(found["answers"], "delivery-times-de", "{found}");
+
+    // Mistakes are named; unknown ids are 404; a taken slug is a conflict.
+    let (s, e) = app
+        .post(
+            "/api/v1/articles",
+            json!({ "slug": "bad slug", "title": "x", "language": "en", "body": "x" }),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e.to_string().contains("slug"), "{e}");
+    let (s, _) = app
+        .post(
+            "/api/v1/articles",
+            json!({ "slug": "gift-cards", "title": "x", "language": "en", "body": "x" }),
+        )
+        .await;
+    assert_eq!(s, 409);
+    let id = made["article"]["id"].as_i64().unwrap();
+    let r = app
+        .client
+        .delete(format!("{}/api/v1/articles/{id}", app.url))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = app
+        .client
+        .delete(format!("{}/api/v1/articles/{id}", app.url))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // Deleted: the bot no longer answers with it.
+    app.converse(json!({ "sender": "+44700000005", "text": "hello" }))
+        .await;
+    let (_, b) = app
+        .converse(
+            json!({ "sender": "+44700000005", "text": "do you sell gift vouchers for birthdays?" }),
+        )
+        .await;
+    assert_eq!(texts(&b), ["HUMAN"], "{b}");
+    app.stop().await;
+}
