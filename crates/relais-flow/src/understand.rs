@@ -13,6 +13,9 @@ use relais_nlu::{DIM, Encoder};
 use serde_json::json;
 use std::cell::OnceCell;
 
+/// Message vectors kept for texts seen again.
+pub const RECENT: usize = 4096;
+
 /// Below this search score, `answer` finds no article.
 pub const DEFAULT_MIN_SCORE: f32 = kb::MIN_SCORE;
 
@@ -24,6 +27,9 @@ pub struct Understanding {
     /// The frustration model, when `[escalation] frustration_model` is on.
     pub frustration: Option<&'static Frustration>,
     pub min_score: f32,
+    /// Vectors of recent messages, by text (customers send "ok", "yes", "1" again and
+    /// again): at most [`RECENT`], emptied when full.
+    recent: std::sync::Mutex<std::collections::HashMap<vectors::Key, vectors::Quantized>>,
     /// How the training went (for the logs).
     pub trained: Trained,
 }
@@ -100,6 +106,7 @@ impl Understanding {
             kb,
             frustration: frustration_used(ws).then(relais_nlu::frustration::shipped),
             min_score: DEFAULT_MIN_SCORE,
+            recent: Default::default(),
             trained: Trained {
                 examples: texts.len(),
                 articles: n_articles,
@@ -107,6 +114,35 @@ impl Understanding {
                 millis: started.elapsed().as_millis(),
             },
         })
+    }
+
+    /// (heap bytes, bytes of the model's table): the encoder's layers and tokenizer, the
+    /// classifier, the knowledge base; the table is read from the binary as needed.
+    pub fn memory(&self) -> (usize, usize) {
+        let (encoder, table) = self.encoder.memory();
+        let intents = self.intents.as_ref().map_or(0, Intents::heap_bytes);
+        let kb = self.kb.as_ref().map_or(0, Index::heap_bytes);
+        let recent = self
+            .recent
+            .lock()
+            .map_or(0, |r| r.len() * (16 + 4 + DIM + 16));
+        (encoder + intents + kb + recent, table)
+    }
+
+    /// A message's vector, from the recent ones when its text was seen lately.
+    pub fn recent_vector(&self, text: &str) -> [f32; DIM] {
+        let key = vectors::key(text);
+        if let Some(q) = self.recent.lock().ok().and_then(|r| r.get(&key).copied()) {
+            return q.vector();
+        }
+        let q = vectors::Quantized::new(&self.encoder.encode(text));
+        if let Ok(mut r) = self.recent.lock() {
+            if r.len() >= RECENT {
+                r.clear();
+            }
+            r.insert(key, q);
+        }
+        q.vector()
     }
 
     /// A text's sentence vector (8-bit rounded, as training used).
@@ -172,7 +208,7 @@ impl<'a> MessageNlu<'a> {
     }
 
     fn vector(&self, u: &Understanding) -> &[f32; DIM] {
-        self.vector.get_or_init(|| u.vector(self.text))
+        self.vector.get_or_init(|| u.recent_vector(self.text))
     }
 
     /// What the message was found to mean, when anything was asked: recorded on a

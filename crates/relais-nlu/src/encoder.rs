@@ -237,6 +237,25 @@ impl Encoder {
         })
     }
 
+    /// Bytes on the heap (layers, tokenizer) and bytes of the table, which stay in the
+    /// model's bytes (for the compiled-in model, pages of the binary the system loads as
+    /// rows are read).
+    pub fn memory(&self) -> (usize, usize) {
+        let packed = [
+            &self.proj, &self.cnn, &self.d0, &self.d1, &self.p1, &self.d2, &self.p3, &self.d3,
+        ];
+        let mut heap: usize = packed.iter().map(|p| p.heap_bytes()).sum();
+        heap += self
+            .branches
+            .iter()
+            .map(|b| b.w1.heap_bytes() + b.w2.heap_bytes() + 8 * CNN)
+            .sum::<usize>();
+        heap += 4
+            * (self.proj_b.len() + self.ln1.0.len() * 2 + self.ln2.0.len() * 2 + self.cnn_b.len());
+        heap += self.tokenizer.heap_bytes();
+        (heap, self.table.1 * ROW_BYTES)
+    }
+
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
     }

@@ -59,6 +59,11 @@ impl Tfidf {
         (tf, rows)
     }
 
+    /// Bytes it holds (hash maps counted at 16 bytes an entry, plus their spare room).
+    pub fn heap_bytes(&self) -> usize {
+        24 * (self.words.capacity() + self.chars.capacity()) + 4 * self.idf.capacity()
+    }
+
     /// Number of columns.
     pub fn len(&self) -> usize {
         self.idf.len()

@@ -32,6 +32,10 @@ impl Packed {
         Packed { k, n, panels }
     }
 
+    pub fn heap_bytes(&self) -> usize {
+        4 * self.panels.capacity()
+    }
+
     /// `c = a × self`, with `a` row-major `m × k` and `c` row-major `m × n`.
     pub fn product(&self, a: &[f32], m: usize, c: &mut [f32]) {
         let (k, n) = (self.k, self.n);

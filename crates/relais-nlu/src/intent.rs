@@ -92,6 +92,11 @@ impl Intents {
         })
     }
 
+    /// Bytes it holds: the machines' weights, the example vectors, the vocabulary.
+    pub fn heap_bytes(&self) -> usize {
+        self.linear.heap_bytes() + self.examples.len() * (4 + 4 * DIM) + self.tfidf.heap_bytes()
+    }
+
     /// The intents it knows, `oos` included when it was trained on some.
     pub fn labels(&self) -> &[String] {
         &self.labels

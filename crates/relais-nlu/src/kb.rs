@@ -206,6 +206,23 @@ impl Index {
         self.articles.len()
     }
 
+    /// Bytes it holds, roughly: passage vectors, postings, the articles' text.
+    pub fn heap_bytes(&self) -> usize {
+        let vectors: usize = self.vectors.iter().map(|v| v.len() * 4 * DIM).sum();
+        let postings: usize = self
+            .postings
+            .values()
+            .flat_map(|m| m.iter())
+            .map(|(t, docs)| t.len() + 48 + docs.len() * 8)
+            .sum();
+        let text: usize = self
+            .articles
+            .iter()
+            .map(|a| a.title.len() + a.body.len() + 64)
+            .sum();
+        vectors + postings + text
+    }
+
     pub fn is_empty(&self) -> bool {
         self.articles.is_empty()
     }

@@ -554,6 +554,16 @@ impl std::fmt::Debug for Tokenizer {
 }
 
 impl Tokenizer {
+    /// Bytes it holds on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.trie.labels.capacity()
+            + 4 * (self.trie.first_child.capacity()
+                + self.trie.values.capacity()
+                + self.scores.capacity())
+            + 4 * self.charsmap.units.capacity()
+            + self.charsmap.replacements.capacity()
+    }
+
     /// Reads a serialized `ModelProto`. Any bytes give a tokenizer or an error, never a
     /// panic.
     pub fn from_bytes(model: &[u8]) -> Result<Tokenizer, SpmError> {

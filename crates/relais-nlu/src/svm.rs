@@ -199,6 +199,10 @@ impl Xorshift {
 }
 
 impl Linear {
+    pub fn heap_bytes(&self) -> usize {
+        4 * (self.sparse.capacity() + self.dense.capacity() + self.bias.capacity())
+    }
+
     pub fn classes(&self) -> usize {
         self.classes
     }

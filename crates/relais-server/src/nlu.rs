@@ -89,6 +89,7 @@ pub fn understand(
             cached = t.lookup.cached,
             encoded = t.lookup.texts - t.lookup.cached,
             millis = t.millis as u64,
+            heap_mb = u.memory().0 / 1_000_000,
             "language understanding trained"
         );
     }

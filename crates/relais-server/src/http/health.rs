@@ -61,7 +61,23 @@ async fn metrics(
     }
     let mut text = s.rt.metrics.render();
     text.push_str(&kpi_gauges(&s).await);
+    text.push_str(&understanding_gauges(&s));
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+}
+
+/// What language understanding holds in memory (0 when the workspace needs no model).
+fn understanding_gauges(s: &AppState) -> String {
+    let (heap, table) =
+        s.rt.flows
+            .as_ref()
+            .and_then(|f| f.loaded().understanding.as_ref().map(|u| u.memory()))
+            .unwrap_or((0, 0));
+    format!(
+        "# HELP relais_nlu_heap_bytes Language understanding on the heap: the encoder's layers and tokenizer, the intent classifier, the knowledge base.\n\
+         # TYPE relais_nlu_heap_bytes gauge\nrelais_nlu_heap_bytes {heap}\n\
+         # HELP relais_nlu_table_bytes The encoder's embedding table, read from the binary as needed (resident only where read).\n\
+         # TYPE relais_nlu_table_bytes gauge\nrelais_nlu_table_bytes {table}\n"
+    )
 }
 
 /// The headline KPIs of the last 24 hours (`docs/kpis.md`), computed from the event log

@@ -219,3 +219,140 @@ async fn intents_answers_articles_and_suggestions_work_through_the_server() {
     assert_eq!(texts(&b), ["HUMAN"], "{b}");
     app.stop().await;
 }
+
+/// A workspace of 50 intents (10 examples each) and 200 articles in five languages.
+fn big_workspace(dir: &Path) {
+    std::fs::create_dir_all(dir.join("flows")).unwrap();
+    std::fs::create_dir_all(dir.join("kb")).unwrap();
+    std::fs::write(
+        dir.join("flows/support.yaml"),
+        FLOW.replace("intent: track_order", "intent: topic_0")
+            .replace("intent: talk_to_agent", "intent: topic_1"),
+    )
+    .unwrap();
+    std::fs::copy(
+        Path::new(EXAMPLES).join("teams.yaml"),
+        dir.join("teams.yaml"),
+    )
+    .unwrap();
+    let things = [
+        "parcel",
+        "invoice",
+        "password",
+        "refund",
+        "address",
+        "subscription",
+        "card",
+        "delivery",
+        "account",
+        "voucher",
+    ];
+    let verbs = ["change", "cancel", "track", "pay", "renew"];
+    let mut intents = String::from("intents:\n");
+    for i in 0..50 {
+        let (t, v) = (things[i % 10], verbs[i / 10]);
+        intents.push_str(&format!("  - name: topic_{i}\n    examples:\n      en:\n"));
+        for j in 0..10 {
+            intents.push_str(&format!("        - \"I want to {v} my {t}, case {j}\"\n"));
+        }
+    }
+    std::fs::write(dir.join("intents.yaml"), intents).unwrap();
+    for i in 0..200 {
+        let lang = ["en", "fr", "it", "es", "de"][i % 5];
+        let (t, v) = (things[i % 10], verbs[(i / 10) % 5]);
+        std::fs::write(
+            dir.join(format!("kb/article-{i}.md")),
+            format!(
+                "---\ntitle: \"How to {v} a {t} ({i})\"\nlanguage: {lang}\n---\n\nTo {v} a {t}, open your account, choose {t} and follow the steps. \
+                 It takes {i} minutes. Our team answers questions about {t} every day.\n\nIf it fails, write to us with the number {i}.\n"
+            ),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join("relais.toml"), "").unwrap();
+}
+
+#[tokio::test]
+async fn a_server_with_200_articles_and_50_intents_stays_under_200_mb() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let ws = tempfile::tempdir().unwrap();
+    big_workspace(ws.path());
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relais"))
+        .args(["demo", "--json", "--listen", "127.0.0.1:0", "--workspace"])
+        .arg(ws.path())
+        .arg("--data")
+        .arg(data.path())
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let url = v["url"].as_str().unwrap().to_owned();
+    let token = v["credentials"]["channel_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = relais_server::tls::client();
+    let questions = [
+        "how do I renew my voucher?",
+        "comment changer ma carte ?",
+        "I want to pay my invoice",
+        "wie kann ich mein Abonnement kündigen?",
+        "what is the weather like?",
+    ];
+    for (i, q) in questions.iter().cycle().take(60).enumerate() {
+        let sender = format!("+3360000{:04}", i / 2);
+        let text = if i % 2 == 0 { "hello" } else { q };
+        let r = client
+            .post(format!("{url}/api/v1/channels/demo/converse"))
+            .bearer_auth(&token)
+            .json(&json!({ "sender": sender, "text": text }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let metrics = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let gauge = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|x| x.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+    };
+    let heap = gauge("relais_nlu_heap_bytes");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let kib = |field: &str| -> f64 {
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (peak, now) = (kib("VmHWM:") / 1024.0, kib("VmRSS:") / 1024.0);
+    eprintln!(
+        "200 articles, 50 intents: understanding heap {:.1} MB, server peak {peak:.0} MB, now {now:.0} MB",
+        heap / 1e6
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(heap > 0.0 && heap < 100e6, "understanding heap {heap}");
+    assert!(peak < 200.0, "peak resident memory {peak:.0} MB");
+}
