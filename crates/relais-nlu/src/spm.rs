@@ -510,7 +510,6 @@ impl Trie {
         best
     }
 
-    #[cfg(test)]
     fn heap_bytes(&self) -> usize {
         self.labels.capacity() + 4 * self.first_child.capacity() + 4 * self.values.capacity()
     }
@@ -556,10 +555,8 @@ impl std::fmt::Debug for Tokenizer {
 impl Tokenizer {
     /// Bytes it holds on the heap.
     pub fn heap_bytes(&self) -> usize {
-        self.trie.labels.capacity()
-            + 4 * (self.trie.first_child.capacity()
-                + self.trie.values.capacity()
-                + self.scores.capacity())
+        self.trie.heap_bytes()
+            + 4 * self.scores.capacity()
             + 4 * self.charsmap.units.capacity()
             + self.charsmap.replacements.capacity()
     }
@@ -689,15 +686,6 @@ impl Tokenizer {
         if !normalized.is_empty() {
             self.viterbi(&normalized, out);
         }
-    }
-
-    /// Bytes this tokenizer holds on the heap.
-    #[cfg(test)]
-    fn heap_bytes(&self) -> usize {
-        self.trie.heap_bytes()
-            + 4 * self.scores.capacity()
-            + 4 * self.charsmap.units.capacity()
-            + self.charsmap.replacements.capacity()
     }
 
     /// What `input` starts with once normalised, and how many bytes of it that takes.
