@@ -70,7 +70,7 @@ try {
     await page.getByLabel("Password").fill(creds.admin_password);
     await page.getByLabel("Password").press("Enter");
     await page.getByRole("heading", { name: "Inbox" }).waitFor({ timeout: STEP });
-    const sections = ["Inbox", "Dashboard", "Flows", "Teams", "Agents", "Channels", "Canned responses", "Templates", "Settings"];
+    const sections = ["Inbox", "Dashboard", "Flows", "Teams", "Agents", "Channels", "Canned responses", "Articles", "Templates", "Settings"];
     for (const link of sections) {
       assert.equal(await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: link, exact: true }).count(), 1, link);
     }
@@ -89,7 +89,7 @@ try {
     assert.equal(await page.evaluate((w) => document.documentElement.scrollWidth > w, viewport.width), false);
     // Every section, on this screen: no horizontal scrolling, no script error.
     for (const [link, shot] of [["Dashboard", "dashboard"], ["Flows", "flows"], ["Teams", "teams"], ["Agents", "agents"],
-      ["Channels", "channels"], ["Canned responses", "canned"], ["Templates", "templates"], ["Settings", "settings"]]) {
+      ["Channels", "channels"], ["Canned responses", "canned"], ["Articles", "articles"], ["Templates", "templates"], ["Settings", "settings"]]) {
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: link, exact: true }).click();
       await page.getByRole("heading", { name: link, level: 1 }).waitFor({ timeout: STEP });
       await page.screenshot({ path: join(SHOTS, `${shot}-${name}.png`), fullPage: true });
@@ -190,6 +190,17 @@ try {
   await agent.getByText("Where is my parcel A123?").waitFor({ timeout: STEP });
   assert.equal(await agent.evaluate(() => window.__notReloaded), true, "updated live, not reloaded");
   ok("the customer's answer appears live on the agent's conversation page");
+  // The knowledge base's suggestions for the customer's question, beside the transcript:
+  // Insert puts the article in the reply box.
+  await agent.reload();
+  const suggestions = agent.getByRole("region", { name: "Suggestions" });
+  await suggestions.waitFor({ timeout: STEP });
+  assert.match(await suggestions.locator("li").first().innerText(), /Delivery times and tracking/);
+  await suggestions.getByRole("button", { name: /Insert/ }).first().click();
+  assert.match(await agent.getByRole("textbox", { name: "Reply" }).inputValue(), /^Delivery times and tracking\n\nWe deliver within 2 to 4 working days/);
+  await agent.screenshot({ path: join(SHOTS, "suggestions-desktop.png") });
+  await agent.getByRole("textbox", { name: "Reply" }).fill("");
+  ok("the conversation page suggests the knowledge base's article for the customer's question; Insert puts it in the reply box");
   await agent.screenshot({ path: join(SHOTS, "conversation-reply-desktop.png") });
   const before = await customer.locator(".msg").count();
   await agent.getByRole("button", { name: "Solve" }).click();
@@ -247,6 +258,28 @@ try {
   ]);
   assert.equal(download.suggestedFilename(), "summary.csv");
   ok("the dashboard shows the day's KPIs with charts and downloads them as CSV");
+  // Articles: the preview says what the bot would answer; an admin writes an article on
+  // the page and the bot answers with it at once.
+  await admin.goto(`${demo.url}/articles?q=${encodeURIComponent("Je peux régler mes achats avec PayPal ?")}&language=fr`);
+  await admin.getByTestId("preview-answer").waitFor({ timeout: STEP });
+  assert.match(await admin.getByTestId("preview-answer").innerText(), /Moyens de paiement/);
+  await admin.screenshot({ path: join(SHOTS, "articles-preview-desktop.png"), fullPage: true });
+  await admin.getByRole("link", { name: "New article" }).click();
+  await admin.getByLabel("Title").fill("Gift cards");
+  await admin.getByLabel("Slug").fill("gift-cards");
+  await admin.getByRole("combobox", { name: /^Language/ }).first().selectOption("en");
+  await admin.getByLabel("Tags").fill("gifts");
+  await admin.getByLabel("Text (Markdown)").fill("We sell gift cards from 10 to 500 euros, in every shop and online. They are valid for two years.");
+  assert.deepEqual(await unnamed(admin), [], "the article editor: every control is named");
+  await admin.screenshot({ path: join(SHOTS, "article-editor-desktop.png"), fullPage: true });
+  await admin.getByRole("button", { name: "Save" }).click();
+  await admin.getByText("Saved.").waitFor({ timeout: STEP });
+  await admin.getByRole("cell", { name: "Gift cards", exact: true }).waitFor({ timeout: STEP });
+  await admin.getByRole("textbox", { name: "A customer's question" }).fill("do you sell gift vouchers for a birthday?");
+  await admin.getByRole("button", { name: "Try" }).click();
+  await admin.getByTestId("preview-answer").waitFor({ timeout: STEP });
+  assert.match(await admin.getByTestId("preview-answer").innerText(), /Gift cards/);
+  ok("the Articles page previews the bot's answer; an article written there is answered at once");
   // GDPR erasure from the conversation page: the admin confirms, the contact is gone.
   await admin.goto(`${demo.url}${path}`);
   await admin.getByText("Erase this contact").click();

@@ -181,8 +181,23 @@ async fn search(
     Ok(Json(out))
 }
 
-/// Suggestions for a conversation the caller may see: for its customer's last message,
-/// in the contact's language.
+/// The customer's question in a transcript: their last message of three words or more
+/// ("oui", "ok" or "2" answer the bot, they ask nothing), else their last message.
+pub(crate) fn question_of(messages: &[relais_core::message::Message]) -> Option<String> {
+    let inbound = || {
+        messages
+            .iter()
+            .rev()
+            .filter(|m| m.direction == Direction::Inbound && !m.text.trim().is_empty())
+    };
+    inbound()
+        .find(|m| m.text.split_whitespace().count() >= 3)
+        .or_else(|| inbound().next())
+        .map(|m| m.text.clone())
+}
+
+/// Suggestions for a conversation the caller may see: for its customer's question (see
+/// [`question_of`]), in the contact's language.
 async fn suggestions(
     State(s): State<AppState>,
     caller: Caller,
@@ -201,12 +216,7 @@ async fn suggestions(
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("conversation {id} not found")))?;
     let messages = s.rt.store.messages(ConversationId(id)).await?;
-    let Some(question) = messages
-        .iter()
-        .rev()
-        .find(|m| m.direction == Direction::Inbound && !m.text.trim().is_empty())
-        .map(|m| m.text.clone())
-    else {
+    let Some(question) = question_of(&messages) else {
         return Ok(Json(
             json!({ "question": null, "suggestions": [], "answers": null }),
         ));

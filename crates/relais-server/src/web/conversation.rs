@@ -458,14 +458,7 @@ async fn suggestions(
     if !has_kb {
         return String::new();
     }
-    let Some(question) = messages
-        .iter()
-        .rev()
-        .find(|m| {
-            m.direction == relais_core::message::Direction::Inbound && !m.text.trim().is_empty()
-        })
-        .map(|m| m.text.clone())
-    else {
+    let Some(question) = crate::http::articles::question_of(messages) else {
         return String::new();
     };
     let state = s.clone();

@@ -64,7 +64,7 @@ pub(super) async fn articles(
         format!("<p class=\"hint\">{}</p>", l.t("No article yet."))
     } else {
         format!(
-            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>{rows}</tbody></table>",
+            "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th></th></tr></thead><tbody>{rows}</tbody></table></div>",
             l.t("Title"),
             l.t("Slug"),
             l.t("Language"),
@@ -81,7 +81,7 @@ pub(super) async fn articles(
             editor(l, &csrf, current)
         }
         (true, None) => format!(
-            "<p><a class=\"button\" href=\"/articles?edit=new#edit\">{}</a></p>",
+            "<p><a class=\"button second\" href=\"/articles?edit=new#edit\">{}</a></p>",
             l.t("New article")
         ),
         _ => String::new(),
