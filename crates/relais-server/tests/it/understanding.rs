@@ -356,3 +356,61 @@ async fn a_server_with_200_articles_and_50_intents_stays_under_200_mb() {
     assert!(heap > 0.0 && heap < 100e6, "understanding heap {heap}");
     assert!(peak < 200.0, "peak resident memory {peak:.0} MB");
 }
+
+/// The accuracy gate of docs/understanding.md: banking77, trained and tested by the
+/// command line, cold (no vector cache), at least 0.930.
+#[test]
+fn nlu_eval_reaches_93_percent_on_banking77() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../relais-nlu/data/banking77");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_relais"))
+        .args(["nlu", "eval", "--no-cache", "--train"])
+        .arg(format!("{data}/train.csv"))
+        .arg("--test")
+        .arg(format!("{data}/test.csv"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{stdout}");
+    let last = stdout.lines().last().unwrap();
+    let accuracy: f64 = last
+        .strip_prefix("accuracy: ")
+        .expect("the last line is the accuracy")
+        .parse()
+        .unwrap();
+    assert!(accuracy >= 0.930, "{stdout}");
+    assert!(
+        stdout.contains("train: 10003 rows, 77 intents; test: 3080 rows"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("peak memory:"), "{stdout}");
+}
+
+/// Bad files are named with their line.
+#[test]
+fn nlu_eval_names_the_file_and_line_of_a_bad_row() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("train.csv"),
+        "text,label\nhello,greet\n\"unclosed,bye\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("test.csv"), "text,label\nhi,greet\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_relais"))
+        .args(["nlu", "eval", "--no-cache", "--train"])
+        .arg(dir.path().join("train.csv"))
+        .arg("--test")
+        .arg(dir.path().join("test.csv"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("train.csv:line 3: a quoted field is not closed"),
+        "{err}"
+    );
+}
