@@ -414,3 +414,48 @@ fn nlu_eval_names_the_file_and_line_of_a_bad_row() {
         "{err}"
     );
 }
+
+/// `relais test` classifies and answers exactly as the server (the same training), and
+/// `relais check` names what is wrong with intents.
+#[test]
+fn relais_test_and_check_on_a_workspace_with_intents_and_articles() {
+    let bin = env!("CARGO_BIN_EXE_relais");
+    let out = std::process::Command::new(bin)
+        .arg("test")
+        .arg(EXAMPLES)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    workspace(dir.path());
+    std::fs::write(
+        dir.path().join("intents.yaml"),
+        "intents:\n  - name: track_order\n    examples:\n      en: [\"where is my order\", \"track my parcel\"]\n  \
+         - name: talk_to_agent\n    examples:\n      en: [a, b, c, d, e]\n      xx-yyyyyyyyyy: [f]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("relais.toml"),
+        "[escalation]\nsensitive_intents = [\"refund\"]\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin)
+        .arg("check")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("intents.yaml:2:5: warning: the intent \"track_order\" has 2 example(s)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("is not a language code"), "{stdout}");
+    assert!(
+        stdout.contains("relais.toml:1:1: error: [escalation] sensitive_intents names \"refund\", which intents.yaml does not define"),
+        "{stdout}"
+    );
+}
