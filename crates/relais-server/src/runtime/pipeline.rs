@@ -19,6 +19,7 @@ impl Runtime {
         let guard = self.lanes.lock(lane).await;
         inbound.received_at = self.clock.now();
         self.mask_inbound(&mut inbound);
+        self.encode_ahead(&inbound);
         let channel = inbound.channel.clone();
         let address = mask(&inbound.address);
         let in_band = inbound.replies_in_band;
@@ -50,6 +51,22 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// When the workspace understands messages, the message's sentence vector is
+    /// computed here, on this request's task, into the recent-vectors map the bot's step
+    /// reads: the encoder never runs inside the single writer's batch.
+    fn encode_ahead(&self, inbound: &Inbound) {
+        if inbound.button.is_some() || inbound.text.trim().is_empty() {
+            return;
+        }
+        if let Some(u) = self
+            .flows
+            .as_ref()
+            .and_then(|f| f.loaded().understanding.clone())
+        {
+            u.recent_vector(&inbound.text);
+        }
+    }
+
     /// `[privacy] mask`: card numbers and IBANs leave the message before the bot or the
     /// store see it, so no transcript, event, variable, export or webhook holds them.
     fn mask_inbound(&self, inbound: &mut Inbound) {
