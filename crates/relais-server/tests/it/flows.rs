@@ -134,7 +134,7 @@ fn relais_check_lists_every_fault_and_relais_test_runs_the_demo() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert!(stdout.contains("20 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("21 passed, 0 failed"), "{stdout}");
 }
 
 #[test]
