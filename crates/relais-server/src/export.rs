@@ -1,10 +1,11 @@
 //! `relais admin export-workspace DIR`: what admins changed in the web pages (teams,
-//! their members, canned responses) written back as workspace files, so the folder
+//! their members, canned responses, knowledge-base articles) written back as workspace
+//! files, so the folder
 //! under version control says what the database holds. Rendering is a pure function
 //! of the store's rows; the files are YAML in flow style (JSON is YAML), read back by
 //! the same loader as hand-written ones.
 
-use relais_store::{Agent, Canned, TeamInfo};
+use relais_store::{Agent, Article, Canned, TeamInfo};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -86,13 +87,37 @@ pub fn render(
     vec![("teams.yaml", t), ("canned.yaml", c)]
 }
 
+/// Each article as `kb/<slug>.md`: its front matter (title, language, tags; JSON strings
+/// are YAML) and its text.
+pub fn render_articles(articles: &[Article]) -> Vec<(String, String)> {
+    articles
+        .iter()
+        .map(|a| {
+            let mut front = format!("---\ntitle: {}\nlanguage: {}\n", json!(a.title), a.language);
+            if !a.tags.is_empty() {
+                front.push_str(&format!("tags: {}\n", json!(a.tags)));
+            }
+            (
+                format!("kb/{}.md", a.slug),
+                format!("{front}---\n\n{}\n", a.body.trim()),
+            )
+        })
+        .collect()
+}
+
 /// Writes the files into `dir` (each replaced whole: written aside, then renamed).
-pub fn write(dir: &Path, files: &[(&'static str, String)]) -> Result<Vec<PathBuf>, String> {
+pub fn write(dir: &Path, files: &[(String, String)]) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut out = Vec::new();
     for (name, text) in files {
         let path = dir.join(name);
-        let tmp = dir.join(format!(".{name}.tmp"));
+        let parent = path.parent().unwrap_or(dir);
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = parent.join(format!(".{file}.tmp"));
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, &path))
             .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -213,6 +238,29 @@ mod tests {
                 body: "Bonjour, « merci » !\nÀ bientôt".into(),
                 language: Some("fr".into()),
             }]
+        );
+    }
+
+    #[test]
+    fn exported_articles_read_back_as_the_same_articles() {
+        let a = Article {
+            id: 7,
+            slug: "gift-cards".into(),
+            title: "Gift cards: \"yes\", from 10 €".into(),
+            language: "en".into(),
+            tags: vec!["gifts".into()],
+            body: "We sell them.\n\n# Validity\nTwo years.".into(),
+            file: None,
+            updated_at: Timestamp(0),
+        };
+        let files = render_articles(std::slice::from_ref(&a));
+        assert_eq!(files[0].0, "kb/gift-cards.md");
+        let mut d = relais_flow::diag::Diags::new("kb/gift-cards.md");
+        let back = relais_flow::kb::parse(&files[0].0, &files[0].1, &mut d).expect("parses");
+        assert!(d.items.is_empty(), "{:?}", d.items);
+        assert_eq!(
+            (back.id, back.title, back.language, back.tags, back.body),
+            (a.slug, a.title, a.language, a.tags, a.body)
         );
     }
 }

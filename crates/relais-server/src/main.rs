@@ -129,8 +129,8 @@ enum AdminCommand {
         workspace: PathBuf,
         id: i64,
     },
-    /// Write what admins changed in the web pages (teams, agents, canned responses)
-    /// back as workspace files: DIR/teams.yaml and DIR/canned.yaml.
+    /// Write what admins changed in the web pages (teams, agents, canned responses,
+    /// articles) back as workspace files: DIR/teams.yaml, DIR/canned.yaml, DIR/kb/*.md.
     ExportWorkspace {
         #[arg(long, default_value = ".")]
         workspace: PathBuf,
@@ -488,7 +488,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
             }
             let e = |e: relais_store::Error| e.to_string();
-            let files = relais_server::export::render(
+            let mut files: Vec<(String, String)> = relais_server::export::render(
                 &store.teams().await.map_err(e)?,
                 &store.agents().await.map_err(e)?,
                 &store.canned().await.map_err(e)?,
@@ -496,7 +496,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 &jiff::Timestamp::now()
                     .strftime("%Y-%m-%d %H:%M UTC")
                     .to_string(),
-            );
+            )
+            .into_iter()
+            .map(|(n, t)| (n.to_owned(), t))
+            .collect();
+            files.extend(relais_server::export::render_articles(
+                &store.articles().await.map_err(e)?,
+            ));
             for path in relais_server::export::write(&dir, &files)? {
                 println!("wrote {}", path.display());
             }

@@ -850,6 +850,20 @@ async fn what_admins_change_in_the_pages_is_exported_back_to_workspace_files() {
         )
         .await;
     assert_eq!(s, 303);
+    let (s, _, _) = b
+        .post(
+            &ada,
+            "/articles",
+            &[
+                ("title", "Cartes cadeaux"),
+                ("slug", "cartes-cadeaux"),
+                ("language", "fr"),
+                ("tags", "cadeaux"),
+                ("body", "Nous vendons des cartes cadeaux de 10 à 500 euros."),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
     let out = tempfile::tempdir().unwrap();
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_relais"))
         .args(["admin", "export-workspace", "--workspace"])
@@ -874,6 +888,19 @@ async fn what_admins_change_in_the_pages_is_exported_back_to_workspace_files() {
     assert!(teams.contains("ada@example.com"));
     let canned = std::fs::read_to_string(out.path().join("canned.yaml")).unwrap();
     assert!(canned.contains("Merci pour votre patience."));
+    // The article made on the page, and the demo's own, as kb/*.md.
+    let article = std::fs::read_to_string(out.path().join("kb/cartes-cadeaux.md")).unwrap();
+    assert!(
+        article.starts_with("---\ntitle: \"Cartes cadeaux\"\nlanguage: fr\n"),
+        "{article}"
+    );
+    assert!(out.path().join("kb/delivery-fr.md").exists());
+    std::fs::create_dir_all(dir.path().join("kb")).unwrap();
+    std::fs::copy(
+        out.path().join("kb/cartes-cadeaux.md"),
+        dir.path().join("kb/cartes-cadeaux.md"),
+    )
+    .unwrap();
     // Read back as workspace files: the exported teams.yaml passes the loader.
     std::fs::copy(out.path().join("teams.yaml"), dir.path().join("teams.yaml")).unwrap();
     let sources = relais_server::workspace::read(dir.path()).unwrap();
@@ -881,5 +908,10 @@ async fn what_admins_change_in_the_pages_is_exported_back_to_workspace_files() {
     let ws = ws.unwrap_or_else(|| panic!("{diags:?}"));
     assert_eq!(ws.team("billing").unwrap().capacity, 3);
     assert!(ws.team("support").unwrap().hours.written().is_some());
+    assert!(
+        ws.articles
+            .iter()
+            .any(|a| a.id == "cartes-cadeaux" && a.title == "Cartes cadeaux")
+    );
     app.stop().await;
 }
