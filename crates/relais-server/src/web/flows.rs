@@ -370,10 +370,12 @@ async fn check(State(s): State<AppState>, who: Signed, body: Bytes) -> Response 
             Ok(mut sources) => {
                 sources.flows.retain(|(p, _)| *p != path);
                 sources.flows.push((path.clone(), source.clone()));
-                match crate::workspace::load(&sources, &home.settings) {
-                    Ok((_, warnings)) => findings.extend(warnings),
-                    Err(errors) => findings.extend(errors),
-                }
+                // Checked only: nothing is trained for a check.
+                let (_, diags) = relais_flow::workspace::Workspace::load(
+                    &sources,
+                    home.settings.escalation.clone(),
+                );
+                findings.extend(diags);
             }
             Err(e) => {
                 return super::internal(format!("{}: {e}", home.dir.display()));
