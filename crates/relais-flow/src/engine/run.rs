@@ -491,3 +491,33 @@ pub(super) fn article_text(a: &super::KbAnswer, max: usize) -> String {
         .unwrap_or(cut.len());
     format!("{}…", cut[..end].trim_end())
 }
+
+#[cfg(test)]
+mod answer_tests {
+    use super::*;
+
+    fn article(body: &str) -> super::super::KbAnswer {
+        super::super::KbAnswer {
+            id: "a".into(),
+            title: "Title".into(),
+            body: body.into(),
+            score: 1.0,
+        }
+    }
+
+    #[test]
+    fn an_article_fits_the_channel_cut_at_a_sentence() {
+        assert_eq!(article_text(&article("Short."), 1600), "Title\n\nShort.");
+        let long = "First sentence is here. ".repeat(100);
+        let sms = article_text(&article(&long), max_chars("sms"));
+        assert!(sms.chars().count() <= 1600, "{}", sms.len());
+        assert!(sms.ends_with("here.…"), "{sms}");
+        assert_eq!(max_chars("messenger"), 2000);
+        assert_eq!(max_chars("whatsapp"), 4096);
+        // No sentence end in the second half: cut where the room ends.
+        let word = "x".repeat(3000);
+        let cut = article_text(&article(&word), 2000);
+        assert_eq!(cut.chars().count(), 2000);
+        assert!(cut.ends_with('…'));
+    }
+}
