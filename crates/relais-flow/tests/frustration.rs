@@ -26,14 +26,12 @@ struct Set {
 fn read(name: &str) -> Set {
     let text = std::fs::read_to_string(format!("{DATA}/{name}")).expect(name);
     let rows = read_csv(&text).expect("valid CSV");
-    // The third column (language) is read from the raw lines: read_csv keeps two.
-    let languages = text
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.rsplit(',').next())
-        .filter(|l| ["fr", "it", "en", "es", "de"].contains(l))
-        .map(str::to_owned)
-        .collect::<Vec<_>>();
+    let languages: Vec<String> = relais_nlu::eval::records(&text)
+        .expect("valid CSV")
+        .into_iter()
+        .map(|(_, f)| f.get(2).cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(languages.len(), rows.len());
     Set {
         texts: rows.iter().map(|r| r.text.clone()).collect(),
         frustrated: rows

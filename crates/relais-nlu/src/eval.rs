@@ -30,6 +30,26 @@ pub struct CsvError {
 /// label (RFC 4180 quoting; other columns ignored).
 pub fn read_csv(text: &str) -> Result<Vec<Row>, CsvError> {
     let mut rows = Vec::new();
+    for (line, fields) in records(text)? {
+        let mut f = fields.into_iter();
+        let (text, label) = (f.next().unwrap_or_default(), f.next().unwrap_or_default());
+        if label.trim().is_empty() {
+            return Err(CsvError {
+                line,
+                message: "no label in the second column".into(),
+            });
+        }
+        rows.push(Row {
+            text,
+            label: label.trim().to_owned(),
+        });
+    }
+    Ok(rows)
+}
+
+/// Every record under the header, with the line it starts on (blank lines skipped).
+pub fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, CsvError> {
+    let mut rows = Vec::new();
     let mut chars = text
         .strip_prefix('\u{feff}')
         .unwrap_or(text)
@@ -76,18 +96,7 @@ pub fn read_csv(text: &str) -> Result<Vec<Row>, CsvError> {
         if std::mem::take(&mut first) || fields.iter().all(String::is_empty) {
             continue;
         }
-        let mut f = fields.into_iter();
-        let (text, label) = (f.next().unwrap_or_default(), f.next().unwrap_or_default());
-        if label.trim().is_empty() {
-            return Err(CsvError {
-                line: start,
-                message: "no label in the second column".into(),
-            });
-        }
-        rows.push(Row {
-            text,
-            label: label.trim().to_owned(),
-        });
+        rows.push((start, fields));
     }
     Ok(rows)
 }
