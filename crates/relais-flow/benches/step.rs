@@ -44,6 +44,7 @@ fn main() {
         canned: None,
         kb: Vec::new(),
         extra_teams: Vec::new(),
+        extra_templates: Vec::new(),
     };
     let esc = Escalation {
         default_team: Some("support".into()),

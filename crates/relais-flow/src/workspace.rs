@@ -28,6 +28,9 @@ pub struct Sources {
     /// Teams created outside the files (through the API); a team of teams.yaml with
     /// the same id wins.
     pub extra_teams: Vec<Team>,
+    /// Templates made on the page or through the API; one of templates.yaml with the
+    /// same name and language wins.
+    pub extra_templates: Vec<MessageTemplate>,
 }
 
 #[derive(Debug, Clone)]
@@ -102,7 +105,10 @@ pub struct Workspace {
     pub flows: HashMap<String, Arc<Flow>>,
     pub teams: Vec<Team>,
     pub agents: Vec<AgentDef>,
+    /// templates.yaml's first, then those made on the page or through the API.
     pub templates: Vec<MessageTemplate>,
+    /// How many of `templates` come from templates.yaml.
+    pub templates_from_file: usize,
     pub intents: Vec<IntentDef>,
     /// kb/*.md, in path order.
     pub articles: Vec<crate::kb::ArticleDef>,
@@ -152,6 +158,16 @@ impl Workspace {
             }
             None => Vec::new(),
         };
+        let mut templates = templates;
+        let templates_from_file = templates.len();
+        for t in &sources.extra_templates {
+            if !templates
+                .iter()
+                .any(|x| x.name == t.name && x.language == t.language)
+            {
+                templates.push(t.clone());
+            }
+        }
         let intents = match &sources.intents {
             Some((path, text)) => {
                 let mut d = Diags::new(path);
@@ -213,6 +229,7 @@ impl Workspace {
             teams,
             agents,
             templates,
+            templates_from_file,
             intents,
             articles,
             channels,
@@ -481,6 +498,13 @@ fn teams(text: &str, d: &mut Diags) -> (Vec<Team>, Vec<AgentDef>) {
     }
     r.finish(d);
     (out, agents)
+}
+
+/// templates.yaml's templates (for `relais admin export-workspace`), with its findings.
+pub fn parse_templates(path: &str, text: &str) -> (Vec<MessageTemplate>, Vec<Diag>) {
+    let mut d = Diags::new(path);
+    let t = templates(text, &mut d);
+    (t, d.items)
 }
 
 fn templates(text: &str, d: &mut Diags) -> Vec<MessageTemplate> {

@@ -5,7 +5,8 @@
 //! of the store's rows; the files are YAML in flow style (JSON is YAML), read back by
 //! the same loader as hand-written ones.
 
-use relais_store::{Agent, Article, Canned, TeamInfo};
+use relais_flow::workspace::MessageTemplate;
+use relais_store::{Agent, Article, Canned, StoredTemplate, TeamInfo};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -85,6 +86,41 @@ pub fn render(
         }
     }
     vec![("teams.yaml", t), ("canned.yaml", c)]
+}
+
+/// `templates.yaml`: the file's templates, then the stored ones it does not define.
+pub fn render_templates(
+    file: &[MessageTemplate],
+    stored: &[StoredTemplate],
+    stamp: &str,
+) -> String {
+    let mut out = format!(
+        "# templates.yaml, exported by `relais admin export-workspace` ({stamp}).\n# Approved outbound templates (WhatsApp), per language: sent when the 24-hour window is closed.\n"
+    );
+    let mut all: Vec<Value> = file
+        .iter()
+        .map(|t| json!({ "name": t.name, "language": t.language, "category": t.category, "body": t.body, "buttons": t.buttons }))
+        .collect();
+    for t in stored {
+        if !file
+            .iter()
+            .any(|f| f.name == t.name && f.language == t.language)
+        {
+            all.push(json!({ "name": t.name, "language": t.language, "category": t.category, "body": t.body, "buttons": t.buttons }));
+        }
+    }
+    if all.is_empty() {
+        out.push_str("templates: []\n");
+    } else {
+        out.push_str("templates:\n");
+        for mut t in all {
+            if t["buttons"].as_array().is_some_and(Vec::is_empty) {
+                t.as_object_mut().map(|o| o.remove("buttons"));
+            }
+            out.push_str(&format!("  - {t}\n"));
+        }
+    }
+    out
 }
 
 /// Each article as `kb/<slug>.md`: its front matter (title, language, tags; JSON strings

@@ -130,7 +130,8 @@ enum AdminCommand {
         id: i64,
     },
     /// Write what admins changed in the web pages (teams, agents, canned responses,
-    /// articles) back as workspace files: DIR/teams.yaml, DIR/canned.yaml, DIR/kb/*.md.
+    /// templates, articles) back as workspace files: DIR/teams.yaml, DIR/canned.yaml,
+    /// DIR/templates.yaml, DIR/kb/*.md.
     ExportWorkspace {
         #[arg(long, default_value = ".")]
         workspace: PathBuf,
@@ -502,6 +503,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             .collect();
             files.extend(relais_server::export::render_articles(
                 &store.articles().await.map_err(e)?,
+            ));
+            let file_templates = match std::fs::read_to_string(workspace.join("templates.yaml")) {
+                Ok(text) => relais_flow::workspace::parse_templates("templates.yaml", &text).0,
+                Err(_) => Vec::new(),
+            };
+            files.push((
+                "templates.yaml".into(),
+                relais_server::export::render_templates(
+                    &file_templates,
+                    &store.templates().await.map_err(e)?,
+                    &jiff::Timestamp::now()
+                        .strftime("%Y-%m-%d %H:%M UTC")
+                        .to_string(),
+                ),
             ));
             for path in relais_server::export::write(&dir, &files)? {
                 println!("wrote {}", path.display());

@@ -306,6 +306,17 @@ pub async fn load_versioned(
             }
         }
     }
+    for t in store.templates().await? {
+        sources
+            .extra_templates
+            .push(relais_flow::workspace::MessageTemplate {
+                name: t.name,
+                language: t.language,
+                category: t.category,
+                body: t.body,
+                buttons: t.buttons,
+            });
+    }
     let sources = &sources;
     let (ws, diags) = Workspace::load(sources, settings.escalation.clone());
     let Some(mut ws) = ws else {

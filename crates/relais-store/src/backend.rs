@@ -607,6 +607,25 @@ impl<B: Backend> Desk for SqlStore<B> {
             .await
     }
 
+    async fn templates(&self) -> Result<Vec<StoredTemplate>> {
+        self.read(crate::desk::templates).await
+    }
+
+    async fn save_template(
+        &self,
+        id: Option<i64>,
+        template: StoredTemplate,
+        now: Timestamp,
+    ) -> Result<StoredTemplate> {
+        self.write(move |tx| crate::desk::save_template(tx, id, &template, now))
+            .await
+    }
+
+    async fn delete_template(&self, id: i64) -> Result<bool> {
+        self.write(move |tx| crate::desk::delete_template(tx, id))
+            .await
+    }
+
     async fn articles(&self) -> Result<Vec<Article>> {
         self.read(crate::desk::articles).await
     }

@@ -343,6 +343,20 @@ pub trait Desk: Send + Sync {
 
     async fn canned(&self) -> Result<Vec<Canned>>;
 
+    /// Templates made on the page or through the API, by name and language.
+    async fn templates(&self) -> Result<Vec<StoredTemplate>>;
+
+    /// Creates (`id` None) or replaces a template (its `id` is ignored); a name and
+    /// language in use is AlreadyExists.
+    async fn save_template(
+        &self,
+        id: Option<i64>,
+        template: StoredTemplate,
+        now: Timestamp,
+    ) -> Result<StoredTemplate>;
+
+    async fn delete_template(&self, id: i64) -> Result<bool>;
+
     /// The knowledge base's articles, by slug.
     async fn articles(&self) -> Result<Vec<Article>>;
 

@@ -109,6 +109,11 @@ pub const SQLITE: &[Migration] = &[
         name: "articles",
         sql: include_str!("../migrations/sqlite/0019_articles.sql"),
     },
+    Migration {
+        version: 20,
+        name: "templates",
+        sql: include_str!("../migrations/sqlite/0020_templates.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -206,6 +211,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 19,
         name: "articles",
         sql: include_str!("../migrations/postgres/0019_articles.sql"),
+    },
+    Migration {
+        version: 20,
+        name: "templates",
+        sql: include_str!("../migrations/postgres/0020_templates.sql"),
     },
 ];
 

@@ -804,6 +804,20 @@ pub struct Article {
     pub updated_at: Timestamp,
 }
 
+/// A message template made on the page or through the API (SPEC §6): WhatsApp's
+/// approved templates, sent when the 24-hour window is closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredTemplate {
+    pub id: i64,
+    pub name: String,
+    pub language: String,
+    /// utility | marketing | authentication
+    pub category: String,
+    /// With positional parameters `{{1}}`, `{{2}}`…
+    pub body: String,
+    pub buttons: Vec<String>,
+}
+
 /// An article's content, to create or replace one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewArticle {

@@ -27,6 +27,7 @@ pub(crate) fn sources(flows: &[(&str, &str)]) -> Sources {
         canned: None,
         kb: Vec::new(),
         extra_teams: Vec::new(),
+        extra_templates: Vec::new(),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod reports;
 pub mod serve;
 pub mod shield;
 pub mod stream;
+pub mod templates;
 pub mod tokens;
 pub mod totp;
 pub mod webchat;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(flows::routes())
         .merge(desk::routes())
         .merge(articles::routes())
+        .merge(templates::routes())
         .merge(stream::routes())
         .merge(openapi::routes())
         .merge(webhooks::routes())

@@ -40,6 +40,7 @@ mod tests {
         ("flows", include_str!("flows.rs")),
         ("desk", include_str!("desk.rs")),
         ("articles", include_str!("articles.rs")),
+        ("templates", include_str!("templates.rs")),
         ("stream", include_str!("stream.rs")),
         ("openapi", include_str!("openapi.rs")),
         ("webhooks", include_str!("webhooks.rs")),

@@ -727,13 +727,6 @@ pub const TABLE: &[[&str; 5]] = &[
         "Parameter",
     ],
     [
-        "Message templates approved by the provider, from templates.yaml: what agents can still send once a 24-hour window has closed.",
-        "Modèles de message approuvés par le fournisseur, de templates.yaml : ce que les agents peuvent encore envoyer une fois la fenêtre de 24 heures fermée.",
-        "Modelli di messaggio approvati dal fornitore, da templates.yaml: ciò che gli operatori possono ancora inviare quando la finestra di 24 ore è chiusa.",
-        "Plantillas de mensaje aprobadas por el proveedor, de templates.yaml: lo que los agentes aún pueden enviar cuando se cierra la ventana de 24 horas.",
-        "Vom Anbieter genehmigte Nachrichtenvorlagen aus templates.yaml: was nach Ablauf des 24-Stunden-Fensters noch gesendet werden kann.",
-    ],
-    [
         "Your preferences",
         "Vos préférences",
         "Le tue preferenze",
@@ -1393,4 +1386,33 @@ pub const TABLE: &[[&str; 5]] = &[
         "Keine Vorschläge für dieses Gespräch.",
     ],
     ["Insert", "Insérer", "Inserisci", "Insertar", "Einfügen"],
+    ["Buttons", "Boutons", "Pulsanti", "Botones", "Schaltflächen"],
+    [
+        "New template",
+        "Nouveau modèle",
+        "Nuovo modello",
+        "Nueva plantilla",
+        "Neue Vorlage",
+    ],
+    [
+        "Buttons, separated by commas (at most 3)",
+        "Boutons, séparés par des virgules (3 au plus)",
+        "Pulsanti, separati da virgole (al massimo 3)",
+        "Botones, separados por comas (3 como máximo)",
+        "Schaltflächen, durch Kommas getrennt (höchstens 3)",
+    ],
+    [
+        "templates.yaml already defines this template: change it there.",
+        "templates.yaml définit déjà ce modèle : modifiez-le là.",
+        "templates.yaml definisce già questo modello: modificatelo lì.",
+        "templates.yaml ya define esta plantilla: cámbiela allí.",
+        "templates.yaml definiert diese Vorlage bereits: ändern Sie sie dort.",
+    ],
+    [
+        "Message templates approved by the provider: what agents can still send once a 24-hour window has closed. Those of templates.yaml are changed in the file; admins add others here.",
+        "Les modèles de message approuvés par le fournisseur : ce que les agents peuvent encore envoyer une fois la fenêtre de 24 heures fermée. Ceux de templates.yaml se modifient dans le fichier ; les administrateurs en ajoutent d'autres ici.",
+        "I modelli di messaggio approvati dal fornitore: ciò che gli agenti possono ancora inviare dopo la chiusura della finestra di 24 ore. Quelli di templates.yaml si modificano nel file; gli amministratori ne aggiungono altri qui.",
+        "Las plantillas de mensaje aprobadas por el proveedor: lo que los agentes aún pueden enviar una vez cerrada la ventana de 24 horas. Las de templates.yaml se cambian en el archivo; los administradores añaden otras aquí.",
+        "Vom Anbieter genehmigte Nachrichtenvorlagen: was Mitarbeiter noch senden können, wenn das 24-Stunden-Fenster geschlossen ist. Die aus templates.yaml werden in der Datei geändert; Administratoren fügen hier weitere hinzu.",
+    ],
 ];

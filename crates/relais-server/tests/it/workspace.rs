@@ -864,6 +864,50 @@ async fn what_admins_change_in_the_pages_is_exported_back_to_workspace_files() {
         )
         .await;
     assert_eq!(s, 303);
+    // A template made on the page: listed at once, and refused when templates.yaml has it.
+    let form = [
+        ("name", "retard_livraison"),
+        ("language", "fr"),
+        ("category", "utility"),
+        (
+            "body",
+            "Votre colis {{1}} aura du retard : nouvelle date le {{2}}.",
+        ),
+        ("buttons", "OK, Appelez-moi"),
+    ];
+    let (s, _, _) = b.post(&ada, "/templates", &form).await;
+    assert_eq!(s, 303);
+    let (_, page) = b.get(&ada, "/templates").await;
+    assert!(
+        page.contains("retard_livraison") && page.contains("OK, Appelez-moi"),
+        "{page}"
+    );
+    let (s, to, _) = b
+        .post(
+            &ada,
+            "/templates",
+            &[
+                ("name", "creneau_livraison"),
+                ("language", "fr"),
+                ("body", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    assert!(to.contains("error="), "{to}");
+    let (s, to, _) = b
+        .post(
+            &ada,
+            "/templates",
+            &[
+                ("name", "gap"),
+                ("language", "fr"),
+                ("body", "a {{1}} b {{3}}"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    assert!(to.contains("error=body"), "{to}");
     let out = tempfile::tempdir().unwrap();
     let run = std::process::Command::new(env!("CARGO_BIN_EXE_relais"))
         .args(["admin", "export-workspace", "--workspace"])
@@ -895,6 +939,17 @@ async fn what_admins_change_in_the_pages_is_exported_back_to_workspace_files() {
         "{article}"
     );
     assert!(out.path().join("kb/delivery-fr.md").exists());
+    // templates.yaml: the file's templates and the one made on the page.
+    let templates = std::fs::read_to_string(out.path().join("templates.yaml")).unwrap();
+    assert!(
+        templates.contains("creneau_livraison") && templates.contains("retard_livraison"),
+        "{templates}"
+    );
+    std::fs::copy(
+        out.path().join("templates.yaml"),
+        dir.path().join("templates.yaml"),
+    )
+    .unwrap();
     std::fs::create_dir_all(dir.path().join("kb")).unwrap();
     std::fs::copy(
         out.path().join("kb/cartes-cadeaux.md"),
@@ -913,5 +968,82 @@ async fn what_admins_change_in_the_pages_is_exported_back_to_workspace_files() {
             .iter()
             .any(|a| a.id == "cartes-cadeaux" && a.title == "Cartes cadeaux")
     );
+    let t = ws
+        .templates
+        .iter()
+        .find(|t| t.name == "retard_livraison")
+        .unwrap();
+    assert_eq!(
+        (t.arity(), t.buttons.clone()),
+        (2, vec!["OK".to_owned(), "Appelez-moi".to_owned()])
+    );
+    assert_eq!(
+        ws.templates_from_file,
+        ws.templates.len(),
+        "every template now comes from the file"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn templates_are_made_listed_refused_and_deleted_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    let body = serde_json::json!({
+        "name": "retard_livraison", "language": "en", "category": "utility",
+        "body": "Parcel {{1}} is late: new date {{2}}.", "buttons": ["OK"],
+    });
+    let (s, made) = app.post("/api/v1/templates", body.clone()).await;
+    assert_eq!(s, 201, "{made}");
+    assert_eq!(made["reload"]["live"], true, "{made}");
+    let (_, list) = app.get("/api/v1/templates").await;
+    let found: Vec<&serde_json::Value> = list["templates"].as_array().unwrap().iter().collect();
+    let mine = found
+        .iter()
+        .find(|t| t["name"] == "retard_livraison")
+        .expect("listed");
+    assert_eq!(
+        (mine["source"].as_str(), mine["parameters"].as_u64()),
+        (Some("stored"), Some(2))
+    );
+    assert!(found.iter().any(|t| t["name"] == "creneau_livraison"
+        && t["source"] == "templates.yaml"
+        && t["id"].is_null()));
+    // Taken, in the file, a gap in the parameters, too many buttons.
+    assert_eq!(app.post("/api/v1/templates", body).await.0, 409);
+    let (s, e) = app
+        .post(
+            "/api/v1/templates",
+            serde_json::json!({ "name": "creneau_livraison", "language": "fr", "body": "x" }),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+    let (s, e) = app
+        .post(
+            "/api/v1/templates",
+            serde_json::json!({ "name": "gap", "language": "fr", "body": "{{2}} only" }),
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert!(
+        e.to_string().contains("{{2}} comes where {{1}} should"),
+        "{e}"
+    );
+    let (s, _) = app
+        .post("/api/v1/templates", serde_json::json!({ "name": "many", "language": "fr", "body": "x", "buttons": ["a", "b", "c", "d"] }))
+        .await;
+    assert_eq!(s, 400);
+    let id = made["template"]["id"].as_i64().unwrap();
+    let del = |id: i64| {
+        app.client
+            .delete(format!("{}/api/v1/templates/{id}", app.url))
+            .bearer_auth(&app.admin_token)
+            .send()
+    };
+    assert_eq!(del(id).await.unwrap().status(), 204);
+    assert_eq!(del(id).await.unwrap().status(), 404);
+    let (_, list) = app.get("/api/v1/templates").await;
+    assert!(!list.to_string().contains("retard_livraison"));
     app.stop().await;
 }

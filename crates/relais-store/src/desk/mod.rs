@@ -29,6 +29,7 @@ mod act;
 mod articles;
 mod presence;
 mod teams;
+mod templates;
 mod ticket_life;
 mod views;
 
@@ -36,6 +37,7 @@ pub(crate) use act::act;
 pub(crate) use articles::*;
 pub(crate) use presence::*;
 pub(crate) use teams::*;
+pub(crate) use templates::*;
 pub(crate) use ticket_life::*;
 pub(crate) use views::*;
 

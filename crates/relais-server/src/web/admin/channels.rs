@@ -200,52 +200,6 @@ pub(super) async fn add_channel(State(s): State<AppState>, who: Signed, body: By
         Err(e) => refused(said(e)),
     }
 }
-pub(super) async fn templates(State(s): State<AppState>, who: Signed) -> Response {
-    if !reads_config(&who) {
-        return not_found(&who, "Inbox");
-    }
-    let l = lang(&who);
-    let rows: String = s.rt.flows.as_ref().map_or_else(String::new, |f| {
-        f.loaded()
-            .ws
-            .templates
-            .iter()
-            .map(|t| {
-                format!(
-                    "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    escape(&t.name),
-                    escape(&t.language),
-                    escape(&t.category),
-                    t.arity(),
-                    escape(&t.body)
-                )
-            })
-            .collect()
-    });
-    let body = if rows.is_empty() {
-        format!(
-            "<p class=\"empty\">{}</p>",
-            l.t("No template is registered.")
-        )
-    } else {
-        format!(
-            "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
-             <th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead>\
-             <tbody>{rows}</tbody></table></div>",
-            l.t("Name"),
-            l.t("Language"),
-            l.t("Category"),
-            l.t("Parameters"),
-            l.t("Text"),
-        )
-    };
-    let main = format!(
-        "<h1>{}</h1><p class=\"hint\">{}</p>{body}",
-        l.t("Templates"),
-        l.t("Message templates approved by the provider, from templates.yaml: what agents can still send once a 24-hour window has closed."),
-    );
-    section(&who, "Templates", l.t("Templates"), main)
-}
 pub(super) async fn settings(
     State(s): State<AppState>,
     who: Signed,

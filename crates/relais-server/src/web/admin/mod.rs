@@ -31,6 +31,7 @@ mod audit;
 mod canned;
 mod channels;
 mod teams;
+mod templates;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -49,7 +50,11 @@ pub fn routes() -> Router<AppState> {
             get(articles::articles).post(articles::save_article),
         )
         .route("/articles/{id}/delete", post(articles::delete_article))
-        .route("/templates", get(channels::templates))
+        .route(
+            "/templates",
+            get(templates::templates).post(templates::save_template),
+        )
+        .route("/templates/{id}/delete", post(templates::delete_template))
         .route("/settings", get(channels::settings))
         .route("/audit", get(audit::audit))
         .route("/audit.csv", get(audit::audit_csv))
