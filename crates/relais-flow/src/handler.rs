@@ -72,9 +72,18 @@ impl Loaded {
 
     /// Trains the workspace's understanding when it has intents or articles, with
     /// sentence vectors from `cache`. Without either, nothing is loaded (no model).
-    pub fn understand(mut self, cache: &mut relais_nlu::vectors::Cache) -> Result<Loaded, String> {
+    pub fn understand(self, cache: &mut relais_nlu::vectors::Cache) -> Result<Loaded, String> {
+        self.understand_with(cache, crate::understand::Thresholds::default())
+    }
+
+    /// Likewise, with `[nlu]`'s thresholds.
+    pub fn understand_with(
+        mut self,
+        cache: &mut relais_nlu::vectors::Cache,
+        thresholds: crate::understand::Thresholds,
+    ) -> Result<Loaded, String> {
         if crate::understand::needed(&self.ws) {
-            self.understanding = Some(Arc::new(Understanding::build(&self.ws, cache)?));
+            self.understanding = Some(Arc::new(Understanding::build(&self.ws, cache, thresholds)?));
         }
         Ok(self)
     }

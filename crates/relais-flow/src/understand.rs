@@ -19,6 +19,28 @@ pub const RECENT: usize = 4096;
 /// Below this search score, `answer` finds no article.
 pub const DEFAULT_MIN_SCORE: f32 = kb::MIN_SCORE;
 
+/// `[nlu]` of relais.toml: the thresholds of understanding (defaults measured, see
+/// docs/understanding.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Best margin under which a message is out of scope.
+    pub intent_threshold: f32,
+    /// Least similarity to an intent's closest example (intents with few examples).
+    pub intent_min_similarity: f32,
+    /// Least search score for `answer` to send an article.
+    pub answer_min_score: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            intent_threshold: relais_nlu::intent::DEFAULT_THRESHOLD,
+            intent_min_similarity: relais_nlu::intent::DEFAULT_MIN_SIMILARITY,
+            answer_min_score: DEFAULT_MIN_SCORE,
+        }
+    }
+}
+
 /// A workspace's trained understanding.
 pub struct Understanding {
     encoder: &'static Encoder,
@@ -64,7 +86,11 @@ fn frustration_used(ws: &Workspace) -> bool {
 impl Understanding {
     /// Trains the classifier on every example of intents.yaml and indexes the articles,
     /// taking sentence vectors from `cache` (and adding the new ones to it).
-    pub fn build(ws: &Workspace, cache: &mut Cache) -> Result<Understanding, String> {
+    pub fn build(
+        ws: &Workspace,
+        cache: &mut Cache,
+        thresholds: Thresholds,
+    ) -> Result<Understanding, String> {
         let started = std::time::Instant::now();
         let encoder = relais_nlu::encoder().map_err(|e| e.to_string())?;
         let mut texts: Vec<&str> = Vec::new();
@@ -97,7 +123,11 @@ impl Understanding {
             .collect();
         let (vectors, lookup) = cache.vectors(encoder, &all);
         let (examples, passage_vectors) = vectors.split_at(texts.len());
-        let intents = Intents::train(&texts, &labels, examples);
+        let intents = Intents::train(&texts, &labels, examples).map(|mut m| {
+            m.threshold = thresholds.intent_threshold;
+            m.min_similarity = thresholds.intent_min_similarity;
+            m
+        });
         let n_articles = articles.len();
         let kb = (!articles.is_empty()).then(|| Index::new(articles, passage_vectors));
         Ok(Understanding {
@@ -105,7 +135,7 @@ impl Understanding {
             intents,
             kb,
             frustration: frustration_used(ws).then(relais_nlu::frustration::shipped),
-            min_score: DEFAULT_MIN_SCORE,
+            min_score: thresholds.answer_min_score,
             recent: Default::default(),
             trained: Trained {
                 examples: texts.len(),

@@ -65,6 +65,18 @@ pub struct RawConfig {
     pub retention: RawRetention,
     #[serde(default)]
     pub privacy: RawPrivacy,
+    #[serde(default)]
+    pub nlu: RawNlu,
+}
+
+/// `[nlu]`: the thresholds of understanding (docs/understanding.md says how the
+/// defaults were measured).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNlu {
+    pub intent_threshold: Option<f32>,
+    pub intent_min_similarity: Option<f32>,
+    pub answer_min_score: Option<f32>,
 }
 
 /// `[retention]`: closed conversations older than `transcripts_after` lose their
@@ -323,6 +335,8 @@ pub struct Settings {
     pub retention: Option<Retention>,
     /// `[privacy] mask`: kinds of personal data masked at rest.
     pub mask: Vec<relais_core::privacy::Kind>,
+    /// `[nlu]`.
+    pub nlu: relais_flow::understand::Thresholds,
     /// `[privacy] region`: where the data lives.
     pub region: Option<String>,
 }
@@ -667,7 +681,29 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
         retention: retention(&raw.retention)?,
         mask: privacy_mask(&raw.privacy)?,
         region: privacy_region(&raw.privacy)?,
+        nlu: nlu(&raw.nlu)?,
     })
+}
+
+fn nlu(raw: &RawNlu) -> Result<relais_flow::understand::Thresholds, Error> {
+    let mut t = relais_flow::understand::Thresholds::default();
+    let within = |key: &str, v: f32, lo: f32, hi: f32| {
+        if (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err(key_err(key, &format!("must be between {lo} and {hi}")))
+        }
+    };
+    if let Some(v) = raw.intent_threshold {
+        t.intent_threshold = within("nlu.intent_threshold", v, -2.0, 2.0)?;
+    }
+    if let Some(v) = raw.intent_min_similarity {
+        t.intent_min_similarity = within("nlu.intent_min_similarity", v, -1.0, 1.0)?;
+    }
+    if let Some(v) = raw.answer_min_score {
+        t.answer_min_score = within("nlu.answer_min_score", v, 0.0, 2.0)?;
+    }
+    Ok(t)
 }
 
 fn retention(raw: &RawRetention) -> Result<Option<Retention>, Error> {

@@ -341,6 +341,13 @@ allow_private = false        # every loopback, private and link-local address (n
 # mask = ["card", "iban"]    # masked in what customers and agents write, before it is kept
 # region = "eu-west-1"       # recorded with the data; another region refuses it
 
+# [nlu]                        # understanding (docs/understanding.md)
+# intent_threshold = -0.4      # best margin under which a message is out of scope
+# intent_min_similarity = 0.5  # least similarity to an intent's closest example (few examples)
+# answer_min_score = 0.28      # least knowledge-base score for `answer` to send an article
+# [escalation]
+# frustration_model = true     # the sentence-encoder frustration model joins the lexicon
+
 "#;
 
 /// Writes a new workspace folder from the demo. Refuses to overwrite an existing `relais.toml`.

@@ -130,8 +130,8 @@ pub fn test(paths: &[PathBuf]) -> bool {
                 }
             }
         };
-        let base = match Settings::load(&dir, &[]) {
-            Ok(s) => s.escalation,
+        let (base, thresholds) = match Settings::load(&dir, &[]) {
+            Ok(s) => (s.escalation, s.nlu),
             Err(e) => {
                 eprintln!("error: {}: {e}", dir.join("relais.toml").display());
                 return false;
@@ -148,7 +148,7 @@ pub fn test(paths: &[PathBuf]) -> bool {
             .into_iter()
             .map(|(f, t)| (f.display().to_string(), t))
             .collect();
-        for case in run_tests(&dir, &base, &sources, &files) {
+        for case in run_tests(&dir, &base, thresholds, &sources, &files) {
             match case.result {
                 CaseResult::Passed => {
                     passed += 1;
@@ -223,6 +223,7 @@ pub enum CaseResult {
 pub fn run_tests(
     dir: &Path,
     base: &relais_flow::escalation::Escalation,
+    thresholds: relais_flow::understand::Thresholds,
     sources: &relais_flow::workspace::Sources,
     files: &[(String, String)],
 ) -> Vec<CaseRun> {
@@ -270,7 +271,7 @@ pub fn run_tests(
         };
         let loaded = Loaded::new(ws, &HashMap::new(), Vec::new(), case.secrets.clone());
         // One cache for the whole run: each case trains on vectors already computed.
-        let loaded = match loaded.understand(&mut vectors) {
+        let loaded = match loaded.understand_with(&mut vectors, thresholds) {
             Ok(l) => Arc::new(l),
             Err(e) => {
                 out.push(CaseRun {

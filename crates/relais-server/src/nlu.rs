@@ -73,13 +73,14 @@ pub const CACHE_FILE: &str = "nlu-vectors.bin";
 pub fn understand(
     loaded: relais_flow::handler::Loaded,
     data_dir: Option<&Path>,
+    thresholds: relais_flow::understand::Thresholds,
 ) -> Result<relais_flow::handler::Loaded, String> {
     if !relais_flow::understand::needed(&loaded.ws) {
         return Ok(loaded);
     }
     let path = data_dir.map(|d| d.join(CACHE_FILE));
     let mut cache = load_cache(path.as_deref());
-    let loaded = loaded.understand(&mut cache)?;
+    let loaded = loaded.understand_with(&mut cache, thresholds)?;
     save_cache(&mut cache, path.as_deref());
     if let Some(u) = &loaded.understanding {
         let t = u.trained;

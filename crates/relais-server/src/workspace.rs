@@ -145,7 +145,7 @@ pub fn load(sources: &Sources, settings: &Settings) -> Result<(Loaded, Vec<Diag>
     let (ws, diags) = Workspace::load(sources, settings.escalation.clone());
     let Some(ws) = ws else { return Err(diags) };
     let loaded = Loaded::new(ws, &HashMap::new(), Vec::new(), secrets(settings));
-    match crate::nlu::understand(loaded, None) {
+    match crate::nlu::understand(loaded, None, settings.nlu) {
         Ok(loaded) => Ok((loaded, diags)),
         Err(e) => {
             let mut d = relais_flow::diag::Diags::new("intents.yaml");
@@ -413,6 +413,7 @@ pub async fn load_versioned(
     let loaded = crate::nlu::understand(
         Loaded::new(ws, &current, older, secrets(settings)),
         Some(&settings.data_dir),
+        settings.nlu,
     )
     .map_err(LoadError::Understanding)?;
     Ok(Versioned {

@@ -517,12 +517,14 @@ async fn tests(State(s): State<AppState>, who: Signed, body: Bytes) -> Response 
     };
     let dir = home.dir.clone();
     let escalation = home.settings.escalation.clone();
+    let thresholds = home.settings.nlu;
     let ran = tokio::task::spawn_blocking(move || {
         let sources = crate::workspace::read(&dir)?;
         let files = crate::workspace::read_tests(&dir)?;
         Ok::<_, std::io::Error>(crate::flowcmd::run_tests(
             &dir,
             &escalation,
+            thresholds,
             &sources,
             &files,
         ))

@@ -459,3 +459,50 @@ fn relais_test_and_check_on_a_workspace_with_intents_and_articles() {
         "{stdout}"
     );
 }
+
+/// `[nlu]` moves the thresholds: set the least answer score out of reach and the German
+/// question of the example workspace goes to `on_no_answer`; a value out of range is
+/// named with its key.
+#[test]
+fn nlu_thresholds_come_from_relais_toml() {
+    let bin = env!("CARGO_BIN_EXE_relais");
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["flows", "kb", "tests"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for e in std::fs::read_dir(Path::new(EXAMPLES).join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, dir.path().join(sub).join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    for f in ["intents.yaml", "teams.yaml"] {
+        std::fs::copy(Path::new(EXAMPLES).join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("relais.toml"),
+        "[nlu]\nanswer_min_score = 1.5\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin)
+        .arg("test")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains("1 passed, 1 failed"), "{stdout}");
+    std::fs::write(
+        dir.path().join("relais.toml"),
+        "[nlu]\nanswer_min_score = 3\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin)
+        .arg("check")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("nlu.answer_min_score") && stdout.contains("between 0 and 2"),
+        "{stdout}"
+    );
+}
