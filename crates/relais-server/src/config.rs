@@ -691,7 +691,7 @@ fn nlu(raw: &RawNlu) -> Result<relais_flow::understand::Thresholds, Error> {
         if (lo..=hi).contains(&v) {
             Ok(v)
         } else {
-            Err(key_err(key, &format!("must be between {lo} and {hi}")))
+            Err(key_err(key, format!("must be between {lo} and {hi}")))
         }
     };
     if let Some(v) = raw.intent_threshold {
