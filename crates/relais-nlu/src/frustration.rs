@@ -16,7 +16,7 @@ use crate::svm::{self, Design};
 /// The lexicon's signals the machine reads besides the vector.
 pub const SIGNALS: usize = 4;
 /// Share of neutral cross-validation messages allowed above the operating point.
-const NEUTRAL_ABOVE: f64 = 0.03;
+const NEUTRAL_ABOVE: f64 = 0.01;
 
 /// The trained machine.
 #[derive(Debug, Clone, PartialEq)]
