@@ -73,11 +73,17 @@ fn the_shipped_model_is_what_the_training_file_gives() {
     }
     let shipped =
         Frustration::from_json(&std::fs::read_to_string(SHIPPED).expect("shipped")).expect("valid");
-    assert_eq!(
-        shipped, trained,
-        "model/frustration.json is stale: run with RELAIS_WRITE_FRUSTRATION=1"
+    // Equal up to the last bits a processor without FMA rounds differently.
+    let d = shipped.distance(&trained);
+    assert!(
+        d < 1e-3,
+        "model/frustration.json is stale (differs by {d}): run with RELAIS_WRITE_FRUSTRATION=1"
     );
-    assert_eq!(&shipped, relais_nlu::frustration::shipped());
+    assert_eq!(
+        &shipped,
+        relais_nlu::frustration::shipped(),
+        "the binary holds the file's weights"
+    );
 }
 
 #[test]

@@ -122,6 +122,24 @@ impl Frustration {
         (self.cut - self.margin(vector, signals) - 0.5).clamp(-1.0, 1.0)
     }
 
+    /// The largest difference between two machines' numbers (weights, bias, cut): the
+    /// vectors differ in their last bits between processors with and without FMA.
+    pub fn distance(&self, other: &Frustration) -> f32 {
+        self.weights
+            .iter()
+            .zip(&other.weights)
+            .map(|(a, b)| (a - b).abs())
+            .chain([(self.bias - other.bias).abs(), (self.cut - other.cut).abs()])
+            .fold(
+                if self.weights.len() == other.weights.len() {
+                    0.0
+                } else {
+                    f32::INFINITY
+                },
+                f32::max,
+            )
+    }
+
     /// The weights as JSON (the shipped `model/frustration.json`).
     pub fn to_json(&self) -> String {
         serde_json::json!({
