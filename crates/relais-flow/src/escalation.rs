@@ -117,6 +117,9 @@ pub fn default_keywords() -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
+/// Messages shorter than this (in words) are left to the lexicon.
+pub const MODEL_MIN_WORDS: usize = 3;
+
 /// Why a trigger fired, with what it saw (for the event log).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fired {
@@ -189,7 +192,10 @@ impl Escalation {
                     detail: format!("{:.1}", sc.score),
                 });
             }
+            // The model reads sentences: "1", "oui", "A123" or "blabla" answer the bot,
+            // and a frustrated word or two is the lexicon's (shouting, `!!!`, insults).
             if self.frustration_model
+                && words.as_slice().len() >= MODEL_MIN_WORDS
                 && let Some(m) = (s.frustration)(&sc)
                 && m < self.sentiment_threshold
             {

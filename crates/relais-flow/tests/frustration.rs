@@ -6,6 +6,8 @@
 //! `RELAIS_WRITE_FRUSTRATION=1 cargo test -p relais-flow --test frustration` writes the
 //! weights again after a change to the data, the lexicon or the trainer.
 
+use relais_flow::escalation::{Escalation, Subject};
+use relais_flow::model::TriggerSwitches;
 use relais_flow::sentiment;
 use relais_nlu::eval::read_csv;
 use relais_nlu::frustration::{Frustration, Signals};
@@ -93,13 +95,38 @@ fn frustration_is_caught_in_five_languages_on_messages_written_apart() {
     let enc = relais_nlu::encoder().expect("model");
     let mut cache = Cache::default();
     let (vectors, _) = cache.vectors(enc, &held.texts);
-    let threshold = relais_flow::escalation::Escalation::default().sentiment_threshold;
+    let esc = Escalation::default();
+    let threshold = esc.sentiment_threshold;
     let mut per_lang: std::collections::BTreeMap<&str, [usize; 4]> = Default::default();
     let (mut tp, mut pos, mut fp, mut neg, mut lex_tp, mut lex_fp) = (0, 0, 0, 0, 0, 0);
     for (i, text) in held.texts.iter().enumerate() {
         let sig = signals(text);
         let lexicon = sig.lexicon < threshold;
-        let fired = lexicon || model.score(&vectors[i], &sig) < threshold;
+        // The trigger as the server runs it (sentiment only: a keyword would fire first).
+        let only_sentiment = TriggerSwitches {
+            keyword: false,
+            vip: false,
+            sensitive: false,
+            sentiment: true,
+        };
+        let subject = Subject {
+            tier: "standard",
+            text,
+            is_button: false,
+            intent: None,
+            frustration: &|_| Some(model.score(&vectors[i], &sig)),
+        };
+        let fired = esc.check(&subject, only_sentiment).is_some();
+        if fired != held.frustrated[i] && std::env::var_os("RELAIS_SHOW_MISSES").is_some() {
+            eprintln!(
+                "  miss ({}): {text}",
+                if held.frustrated[i] {
+                    "frustrated"
+                } else {
+                    "neutral"
+                }
+            );
+        }
         let e = per_lang
             .entry(held.languages.get(i).map_or("?", String::as_str))
             .or_default();
