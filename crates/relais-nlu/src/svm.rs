@@ -91,10 +91,7 @@ type Machine = (Vec<f32>, Vec<f32>, f32);
 /// Trains one machine per class.
 pub fn train(d: &Design<'_>) -> Linear {
     let qd: Vec<f32> = (0..d.labels.len()).map(|i| d.norm2(i)).collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(d.classes)
-        .max(1);
+    let threads = crate::threads().min(d.classes).max(1);
     let mut per_class: Vec<Option<Machine>> = vec![None; d.classes];
     std::thread::scope(|s| {
         let mut slots: Vec<Vec<(usize, &mut Option<_>)>> =

@@ -163,7 +163,7 @@ pub fn vector(encoder: &Encoder, text: &str) -> [f32; DIM] {
 
 /// Encodes on every core, in order.
 pub fn encode_parallel(encoder: &Encoder, texts: &[&str]) -> Vec<[f32; DIM]> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = crate::threads();
     if texts.len() < 64 || threads == 1 {
         return encoder.encode_all(texts);
     }

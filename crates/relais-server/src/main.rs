@@ -152,6 +152,13 @@ async fn admin_store(
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Threads for encoding and training (default: one per core).
+    if let Some(n) = std::env::var("RELAIS_NLU_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        relais_nlu::set_threads(n);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

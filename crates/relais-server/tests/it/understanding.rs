@@ -18,7 +18,7 @@ const FLOW: &str = r#"flow: support
 name: Support
 language: en
 trigger: { on: message }
-settings: { team: support, triggers: { keyword: false } }
+settings: { team: support, triggers: { keyword: false, sentiment: false } }
 start: menu
 steps:
   menu:
@@ -281,6 +281,7 @@ async fn a_server_with_200_articles_and_50_intents_stays_under_200_mb() {
     let data = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_relais"))
         .args(["demo", "--json", "--listen", "127.0.0.1:0", "--workspace"])
+        .env("RELAIS_NLU_THREADS", "1")
         .arg(ws.path())
         .arg("--data")
         .arg(data.path())
@@ -362,7 +363,9 @@ async fn a_server_with_200_articles_and_50_intents_stays_under_200_mb() {
 #[test]
 fn nlu_eval_reaches_93_percent_on_banking77() {
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../relais-nlu/data/banking77");
+    // One core: the other tests of this binary (the browser's) keep the other.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_relais"))
+        .env("RELAIS_NLU_THREADS", "1")
         .args(["nlu", "eval", "--no-cache", "--train"])
         .arg(format!("{data}/train.csv"))
         .arg("--test")
