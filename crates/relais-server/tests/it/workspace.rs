@@ -864,6 +864,32 @@ async fn what_admins_change_in_the_pages_is_exported_back_to_workspace_files() {
         )
         .await;
     assert_eq!(s, 303);
+    // An article made then deleted on the page: not exported, no longer searched.
+    let (s, _, _) = b
+        .post(
+            &ada,
+            "/articles",
+            &[
+                ("title", "Provisoire"),
+                ("slug", "provisoire"),
+                ("language", "fr"),
+                ("body", "Un article qui ne reste pas."),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (_, list) = app.get("/api/v1/articles").await;
+    let id = list["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["slug"] == "provisoire")
+        .and_then(|a| a["id"].as_i64())
+        .unwrap();
+    let (s, to, _) = b.post(&ada, &format!("/articles/{id}/delete"), &[]).await;
+    assert_eq!((s, to.contains("done=")), (303, true), "{to}");
+    let (s, to, _) = b.post(&ada, &format!("/articles/{id}/delete"), &[]).await;
+    assert_eq!((s, to.contains("error=")), (303, true), "{to}");
     // A template made on the page: listed at once, and refused when templates.yaml has it.
     let form = [
         ("name", "retard_livraison"),
@@ -939,6 +965,7 @@ async fn what_admins_change_in_the_pages_is_exported_back_to_workspace_files() {
         "{article}"
     );
     assert!(out.path().join("kb/delivery-fr.md").exists());
+    assert!(!out.path().join("kb/provisoire.md").exists());
     // templates.yaml: the file's templates and the one made on the page.
     let templates = std::fs::read_to_string(out.path().join("templates.yaml")).unwrap();
     assert!(

@@ -285,22 +285,7 @@ pub(super) async fn delete_article(
     if let Err(r) = admin_form(&who, &body) {
         return r.into_response();
     }
-    let l = lang(&who);
-    match s.rt.store.delete_article(id).await {
-        Ok(true) => {
-            if let Err(r) = audit(
-                &s,
-                &who,
-                json!({ "action": "article_deleted", "article": id }),
-            )
-            .await
-            {
-                return r;
-            }
-            crate::http::articles::go_live(&s).await;
-            back("/articles", None, Some(l.t("Deleted.")))
-        }
-        Ok(false) => back("/articles", Some(l.t("Not found")), None),
-        Err(e) => crate::web::failed(e),
-    }
+    let outcome = s.rt.store.delete_article(id).await;
+    let event = json!({ "action": "article_deleted", "article": id });
+    after_delete(&s, &who, "/articles", outcome, event, true).await
 }

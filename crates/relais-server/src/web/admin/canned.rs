@@ -131,21 +131,7 @@ pub(super) async fn delete_canned(
     if let Err(r) = admin_form(&who, &body) {
         return r.into_response();
     }
-    let l = lang(&who);
-    match s.rt.store.delete_canned(id).await {
-        Ok(true) => {
-            if let Err(r) = audit(
-                &s,
-                &who,
-                json!({ "action": "canned_deleted", "canned": id }),
-            )
-            .await
-            {
-                return r;
-            }
-            back("/canned", None, Some(l.t("Deleted.")))
-        }
-        Ok(false) => back("/canned", Some(l.t("Not found")), None),
-        Err(e) => crate::web::failed(e),
-    }
+    let outcome = s.rt.store.delete_canned(id).await;
+    let event = json!({ "action": "canned_deleted", "canned": id });
+    after_delete(&s, &who, "/canned", outcome, event, false).await
 }

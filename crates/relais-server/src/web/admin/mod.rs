@@ -116,6 +116,32 @@ async fn audit(s: &AppState, who: &Signed, data: serde_json::Value) -> Result<()
         .map_err(IntoResponse::into_response)
 }
 
+/// After a delete on a page: recorded as the admin's action (`event`), the workspace
+/// reloaded when the row is part of it, back to `page` with a line of feedback.
+async fn after_delete(
+    s: &AppState,
+    who: &Signed,
+    page: &str,
+    outcome: Result<bool, relais_store::Error>,
+    event: serde_json::Value,
+    reload: bool,
+) -> Response {
+    let l = lang(who);
+    match outcome {
+        Ok(true) => {
+            if let Err(r) = audit(s, who, event).await {
+                return r;
+            }
+            if reload {
+                crate::http::articles::go_live(s).await;
+            }
+            back(page, None, Some(l.t("Deleted.")))
+        }
+        Ok(false) => back(page, Some(l.t("Not found")), None),
+        Err(e) => crate::web::failed(e),
+    }
+}
+
 fn section(who: &Signed, active: &str, title: &str, main: String) -> Response {
     page(StatusCode::OK, frame(who, active, title, &main))
 }

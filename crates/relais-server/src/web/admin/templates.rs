@@ -166,22 +166,7 @@ pub(super) async fn delete_template(
     if let Err(r) = admin_form(&who, &body) {
         return r.into_response();
     }
-    let l = lang(&who);
-    match s.rt.store.delete_template(id).await {
-        Ok(true) => {
-            if let Err(r) = audit(
-                &s,
-                &who,
-                json!({ "action": "template_deleted", "template": id }),
-            )
-            .await
-            {
-                return r;
-            }
-            crate::http::articles::go_live(&s).await;
-            back("/templates", None, Some(l.t("Deleted.")))
-        }
-        Ok(false) => back("/templates", Some(l.t("Not found")), None),
-        Err(e) => crate::web::failed(e),
-    }
+    let outcome = s.rt.store.delete_template(id).await;
+    let event = json!({ "action": "template_deleted", "template": id });
+    after_delete(&s, &who, "/templates", outcome, event, true).await
 }
