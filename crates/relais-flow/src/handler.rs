@@ -31,8 +31,8 @@ pub struct Loaded {
     /// Some `ask` of some version masks its reply: only then is a conversation's state
     /// read for it (every message asks).
     masking: bool,
-    /// The intent classifier and knowledge base, when the workspace has intents or
-    /// articles ([`Loaded::understand`]).
+    /// The intent classifier, knowledge base and frustration model, when the workspace
+    /// needs them ([`Loaded::understand`]).
     pub understanding: Option<Arc<Understanding>>,
 }
 
@@ -70,8 +70,9 @@ impl Loaded {
         }
     }
 
-    /// Trains the workspace's understanding when it has intents or articles, with
-    /// sentence vectors from `cache`. Without either, nothing is loaded (no model).
+    /// Trains the workspace's understanding when it has intents, articles, or a flow
+    /// with the sentiment trigger and `frustration_model` on, with sentence vectors from
+    /// `cache`. Otherwise nothing is loaded (no model).
     pub fn understand(self, cache: &mut relais_nlu::vectors::Cache) -> Result<Loaded, String> {
         self.understand_with(cache, crate::understand::Thresholds::default())
     }
