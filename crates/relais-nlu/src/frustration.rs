@@ -86,13 +86,16 @@ impl Frustration {
             .map(|(v, s)| row(v, s))
             .collect();
         let mut neutral_margins = Vec::new();
+        // Fold of a row: `(i + i / 5) % 5` mixes files whose rows cycle through the five
+        // languages (plain `i % 5` would hold one language out per fold).
+        let fold_of = |i: usize| (i + i / 5) % 5;
         for fold in 0..5 {
-            let keep: Vec<usize> = (0..rows.len()).filter(|i| i % 5 != fold).collect();
+            let keep: Vec<usize> = (0..rows.len()).filter(|i| fold_of(*i) != fold).collect();
             let m = fit(
                 &keep.iter().map(|i| rows[*i].clone()).collect::<Vec<_>>(),
                 &keep.iter().map(|i| frustrated[*i]).collect::<Vec<_>>(),
             );
-            for i in (0..rows.len()).filter(|i| i % 5 == fold && !frustrated[*i]) {
+            for i in (0..rows.len()).filter(|i| fold_of(*i) == fold && !frustrated[*i]) {
                 neutral_margins.push(m.raw(&rows[i]));
             }
         }
