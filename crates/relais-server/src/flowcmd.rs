@@ -72,6 +72,7 @@ pub fn check(dir: &Path) -> bool {
             return false;
         }
     }
+    place_in_toml(dir, &mut findings);
     relais_flow::diag::sort(&mut findings);
     for f in &findings {
         println!("{}", display(dir, f));
@@ -86,6 +87,33 @@ pub fn check(dir: &Path) -> bool {
         dir.display()
     );
     errors == 0
+}
+
+/// Findings about relais.toml's keys come without a position (the workspace checks do
+/// not read the file): each is put on the line where its key is written.
+fn place_in_toml(dir: &Path, findings: &mut [Diag]) {
+    let Ok(text) = std::fs::read_to_string(dir.join("relais.toml")) else {
+        return;
+    };
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.file == "relais.toml" && f.pos.line == 1)
+    {
+        let Some(key) = ["sensitive_intents"]
+            .into_iter()
+            .find(|k| f.message.contains(k))
+        else {
+            continue;
+        };
+        if let Some((n, line)) = text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.trim_start().starts_with(key))
+        {
+            let col = line.len() - line.trim_start().len() + 1;
+            f.pos = relais_flow::yaml::Pos { line: n + 1, col };
+        }
+    }
 }
 
 fn display(dir: &Path, d: &Diag) -> String {

@@ -458,7 +458,7 @@ fn relais_test_and_check_on_a_workspace_with_intents_and_articles() {
     );
     assert!(stdout.contains("is not a language code"), "{stdout}");
     assert!(
-        stdout.contains("relais.toml:1:1: error: [escalation] sensitive_intents names \"refund\", which intents.yaml does not define"),
+        stdout.contains("relais.toml:2:1: error: [escalation] sensitive_intents names \"refund\", which intents.yaml does not define"),
         "{stdout}"
     );
 }
