@@ -760,6 +760,11 @@ impl<B: Backend> Admin for SqlStore<B> {
         self.write(move |tx| tx.sync_channels(&specs, now)).await
     }
 
+    async fn update_channel(&self, spec: ChannelSpec) -> Result<Channel> {
+        self.write(move |tx| tx.update_configured_channel(&spec))
+            .await
+    }
+
     async fn set_channel_enabled(&self, id: &ChannelId, enabled: bool) -> Result<Channel> {
         let id = id.clone();
         self.write(move |tx| tx.set_channel_enabled(&id, enabled))

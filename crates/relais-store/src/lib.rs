@@ -438,6 +438,10 @@ pub trait Admin: Send + Sync {
     /// A provider channel made through the admin API (not from channels.yaml).
     async fn add_channel(&self, spec: ChannelSpec, now: Timestamp) -> Result<Channel>;
 
+    /// Replaces a channel made through the API (settings, secret names, fallback,
+    /// default flow); a channel of channels.yaml or another kind is refused (Conflict).
+    async fn update_channel(&self, spec: ChannelSpec) -> Result<Channel>;
+
     /// Turns a channel made through the API on or off; a channel of channels.yaml is
     /// refused (Conflict: the file decides).
     async fn set_channel_enabled(&self, id: &ChannelId, enabled: bool) -> Result<Channel>;

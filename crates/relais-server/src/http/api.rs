@@ -10,7 +10,7 @@ use crate::auth::throttle::{Lockout, Throttle, Verdict};
 use crate::auth::{self, Permission};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use relais_core::Duration;
 use relais_core::agent::Role;
@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/login", post(login))
         .route("/api/v1/me", get(me))
         .route("/api/v1/channels", get(list_channels).post(create_channel))
+        .route("/api/v1/channels/{id}", put(update_channel))
         .route("/api/v1/channels/{id}/enable", post(enable_channel))
         .route("/api/v1/channels/{id}/disable", post(disable_channel))
         .route("/api/v1/agents", get(list_agents).post(create_agent))
@@ -233,6 +234,32 @@ pub(super) struct ChannelRequest {
     pub fallback: Option<String>,
     #[serde(default)]
     pub default_flow: Option<String>,
+}
+
+/// Replaces a provider channel made through the API (its settings, secrets, fallback,
+/// default flow), with the checks of channels.yaml; recorded.
+async fn update_channel(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ChannelRequest>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Permission::ManageChannels)?;
+    let id = ChannelId::parse(&id).map_err(|e| ApiError::NotFound(format!("channel: {e}")))?;
+    if !super::providers::KINDS.contains(&req.kind.as_str()) {
+        return Err(ApiError::field(
+            "kind",
+            "only a provider channel has settings to change (a REST channel's token is rotated instead)",
+        ));
+    }
+    let updated = super::providers::update_channel(&s, &id, req).await?;
+    admin_event(
+        &s,
+        &caller,
+        json!({ "action": "channel_updated", "channel": updated["id"] }),
+    )
+    .await?;
+    Ok(Json(updated))
 }
 
 /// Turns a channel made through the API on or off (and records it); the API's and

@@ -337,6 +337,20 @@ pub(super) async fn create_channel(
     s: &AppState,
     req: super::api::ChannelRequest,
 ) -> Result<serde_json::Value, ApiError> {
+    create_from_doc(s, &entry_doc(&req)?, None).await
+}
+
+/// `PUT /api/v1/channels/{id}` for a provider kind: the request as a channels.yaml entry.
+pub(super) async fn update_channel(
+    s: &AppState,
+    id: &ChannelId,
+    req: super::api::ChannelRequest,
+) -> Result<serde_json::Value, ApiError> {
+    update_from_doc(s, id, &entry_doc(&req)?, None).await
+}
+
+/// A request as a channels.yaml document of one entry (JSON is YAML).
+fn entry_doc(req: &super::api::ChannelRequest) -> Result<String, ApiError> {
     use serde_json::{Value, json};
     if req.callback_url.is_some() {
         return Err(ApiError::field(
@@ -355,8 +369,7 @@ pub(super) async fn create_channel(
             entry[key] = v;
         }
     }
-    let doc = json!({ "channels": [entry] }).to_string();
-    create_from_doc(s, &doc, None).await
+    Ok(json!({ "channels": [entry] }).to_string())
 }
 
 /// A channel from a channels.yaml document of one entry: the API's (built from the
@@ -366,6 +379,26 @@ pub(crate) async fn create_from_doc(
     s: &AppState,
     doc: &str,
     lines: Option<usize>,
+) -> Result<serde_json::Value, ApiError> {
+    save_from_doc(s, doc, lines, None).await
+}
+
+/// A channel made through the API replaced by a channels.yaml entry of the same id
+/// and kind (checked as a new one is).
+pub(crate) async fn update_from_doc(
+    s: &AppState,
+    id: &ChannelId,
+    doc: &str,
+    lines: Option<usize>,
+) -> Result<serde_json::Value, ApiError> {
+    save_from_doc(s, doc, lines, Some(id)).await
+}
+
+async fn save_from_doc(
+    s: &AppState,
+    doc: &str,
+    lines: Option<usize>,
+    replacing: Option<&ChannelId>,
 ) -> Result<serde_json::Value, ApiError> {
     use serde_json::{Value, json};
     let mut d = relais_flow::diag::Diags::new("request");
@@ -439,7 +472,16 @@ pub(crate) async fn create_from_doc(
             .into(),
         default_flow: def.default_flow.clone(),
     };
-    let created = s.rt.store.add_channel(spec, s.rt.clock.now()).await?;
+    let created = match replacing {
+        None => s.rt.store.add_channel(spec, s.rt.clock.now()).await?,
+        Some(path_id) if *path_id != id => {
+            return Err(ApiError::field(
+                "id",
+                format!("the entry is {id}, the address {path_id}: a channel's id never changes"),
+            ));
+        }
+        Some(_) => s.rt.store.update_channel(spec).await?,
+    };
     s.rt.reload_channels().await?;
     let webhook_url =
         s.rt.settings

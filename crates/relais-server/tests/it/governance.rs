@@ -849,6 +849,72 @@ async fn an_admin_adds_a_channel_on_the_channels_page_checked_like_channels_yaml
     let (s, b) = app.post("/api/v1/channels/web/disable", json!({})).await;
     assert_eq!(s, 409, "{b}");
 
+    // A channel made here is changed from the page: its entry, prefilled, checked again;
+    // the id and kind stay. Through the API too; a channels.yaml one is the file's.
+    let html = get(admin.clone(), "/channels".into()).await;
+    assert!(html.contains("action=\"/channels/tg-fr/edit\""), "{html}");
+    assert!(
+        html.contains("id: tg-fr\nkind: telegram\nsecrets: "),
+        "the entry is prefilled: {html}"
+    );
+    let edit = |entry: &'static str| {
+        let c = c.clone();
+        let url = format!("{}/channels/tg-fr/edit", app.url);
+        let form = vec![("_csrf", csrf.clone()), ("entry", entry.to_owned())];
+        let cookie = admin.clone();
+        async move {
+            let r = c
+                .post(url)
+                .header("cookie", cookie)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            r.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+    let to = edit("id: tg-fr\nkind: telegram\nsettings: { rate: 5 }\nsecrets: { bot_token: ORDERS_API, webhook_secret: ORDERS_API }\ndefault_flow: faq\n").await;
+    assert!(to.contains("done="), "{to}");
+    let (_, list) = app.get("/api/v1/channels").await;
+    let tg = list["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "tg-fr")
+        .unwrap()
+        .clone();
+    assert_eq!(tg["settings"]["rate"], json!(5.0), "{tg}");
+    let html = get(admin.clone(), "/channels".into()).await;
+    assert!(
+        html.contains("default_flow: faq"),
+        "the changed entry is what the page shows: {html}"
+    );
+    let to = edit("id: tg-fr\nkind: telegram\nsecrets: { bot_token: ORDERS_API }\n").await;
+    assert!(
+        to.contains("error=") && to.contains("webhook_secret"),
+        "checked like a new one: {to}"
+    );
+    let to = edit("id: tg-other\nkind: telegram\nsecrets: { bot_token: ORDERS_API, webhook_secret: ORDERS_API }\n").await;
+    assert!(
+        to.contains("error=") && to.contains("never+changes"),
+        "{to}"
+    );
+    let body = json!({ "id": "tg-fr", "kind": "telegram", "settings": { "rate": 2 },
+                       "secrets": { "bot_token": "ORDERS_API", "webhook_secret": "ORDERS_API" } });
+    let r = app
+        .client
+        .put(format!("{}/api/v1/channels/tg-fr", app.url))
+        .bearer_auth(&app.admin_token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app.client.put(format!("{}/api/v1/channels/nope", app.url)).bearer_auth(&app.admin_token)
+        .json(&json!({ "id": "nope", "kind": "telegram", "secrets": { "bot_token": "ORDERS_API", "webhook_secret": "ORDERS_API" } }))
+        .send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
     // The REST channel, off: its callers (with the token) are told; strangers learn
     // nothing more than before; on again, it answers.
     let (s, _) = app.post("/api/v1/channels/demo/disable", json!({})).await;

@@ -132,6 +132,43 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Replaces the settings, secret names, fallback and default flow of a channel made
+    /// through the API (a channel of channels.yaml is the file's, and a channel's kind
+    /// never changes: both refused).
+    pub fn update_configured_channel(&mut self, spec: &ChannelSpec) -> Result<Channel> {
+        let channel = self
+            .channels()?
+            .into_iter()
+            .find(|c| c.id == spec.id)
+            .ok_or_else(|| Error::NotFound(format!("channel {}", spec.id)))?;
+        if channel.from_file {
+            return Err(Error::Conflict(format!(
+                "the channel {} is defined in channels.yaml: change the file",
+                spec.id
+            )));
+        }
+        if channel.kind != spec.kind {
+            return Err(Error::Conflict(format!(
+                "the channel {} is a {} channel: a channel's kind never changes (make a new one)",
+                spec.id, channel.kind
+            )));
+        }
+        self.c.execute(
+            "UPDATE channels SET settings = $1, fallback = $2, secret_names = $3, default_flow = $4 WHERE id = $5",
+            &[
+                serde_json::to_string(&spec.settings)?.as_str().into(),
+                spec.fallback.as_ref().map(ChannelId::as_str).into(),
+                serde_json::to_string(&spec.secret_names)?.as_str().into(),
+                spec.default_flow.as_ref().into(),
+                spec.id.as_str().into(),
+            ],
+        )?;
+        self.channels()?
+            .into_iter()
+            .find(|c| c.id == spec.id)
+            .ok_or_else(|| Error::NotFound(format!("channel {}", spec.id)))
+    }
+
     /// Turns a channel made through the API on or off (a channel of channels.yaml is
     /// the file's: refused).
     pub fn set_channel_enabled(&mut self, id: &ChannelId, enabled: bool) -> Result<Channel> {

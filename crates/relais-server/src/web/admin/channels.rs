@@ -84,8 +84,26 @@ pub(super) async fn channels(
             } else {
                 String::new()
             };
+            // A provider channel made here or through the API: its entry, to change.
+            let change = if writes(&who) && !c.from_file && c.kind != "rest" {
+                format!(
+                    "<details><summary>{edit} <span class=\"sr\">{id}</span></summary>\
+                     <form method=\"post\" action=\"/channels/{id}/edit\" class=\"stack\">\
+                     <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+                     <label>{entry_l} <textarea name=\"entry\" rows=\"6\" required spellcheck=\"false\">{entry}</textarea></label>\
+                     <button type=\"submit\" class=\"second\">{save}</button></form></details>",
+                    edit = l.t("Edit"),
+                    id = escape(c.id.as_str()),
+                    csrf = who.csrf(),
+                    entry_l = l.t("Entry"),
+                    entry = escape(&entry_of(c)),
+                    save = l.t("Save"),
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "<tr><th scope=\"row\">{id}<br><span class=\"hint\">{kind}</span></th>\
+                "<tr><th scope=\"row\">{id}<br><span class=\"hint\">{kind}</span>{change}</th>\
                  <td>{address}{embed}</td><td>{secrets}</td><td>{enabled}{switch}</td><td>{file}</td><td>{fallback}</td></tr>",
                 id = escape(c.id.as_str()),
                 kind = escape(&c.kind),
@@ -131,6 +149,82 @@ pub(super) async fn channels(
     section(&who, "Channels", l.t("Channels"), format!("{main}{add}"))
 }
 
+/// A channel as the lines of its channels.yaml entry (flow-style values: JSON is YAML).
+fn entry_of(c: &relais_store::Channel) -> String {
+    let mut out = format!("id: {}\nkind: {}\n", c.id.as_str(), c.kind);
+    if c.settings.as_object().is_some_and(|m| !m.is_empty()) {
+        out.push_str(&format!("settings: {}\n", c.settings));
+    }
+    if c.secret_names.as_object().is_some_and(|m| !m.is_empty()) {
+        out.push_str(&format!("secrets: {}\n", c.secret_names));
+    }
+    if let Some(f) = &c.fallback {
+        out.push_str(&format!("fallback: {}\n", f.as_str()));
+    }
+    if let Some(f) = &c.default_flow {
+        out.push_str(&format!("default_flow: {f}\n"));
+    }
+    out
+}
+
+/// `POST /channels/{id}/edit` (admins): the channel's entry, changed, checked like a new
+/// one (its id and kind stay).
+pub(super) async fn edit_channel(
+    State(s): State<AppState>,
+    who: Signed,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f = match admin_form(&who, &body) {
+        Ok(f) => f,
+        Err(r) => return r.into_response(),
+    };
+    let l = lang(&who);
+    let Ok(id) = relais_core::id::ChannelId::parse(&id) else {
+        return back("/channels", Some(l.t("Not found")), None);
+    };
+    let entry = f.get("entry").unwrap_or_default().replace("\r\n", "\n");
+    if entry.trim().is_empty() || entry.len() > 8_000 {
+        return back(
+            "/channels",
+            Some(l.t("Paste one channel's entry (at most 8,000 characters).")),
+            None,
+        );
+    }
+    match crate::http::providers::update_from_doc(&s, &id, &entry_document(&entry), Some(2)).await {
+        Ok(updated) => {
+            if let Err(r) = audit(
+                &s,
+                &who,
+                json!({ "action": "channel_updated", "channel": updated["id"] }),
+            )
+            .await
+            {
+                return r;
+            }
+            back("/channels", None, Some(l.t("Saved.")))
+        }
+        Err(ApiError::Unprocessable { message, findings }) => back(
+            "/channels",
+            Some(&format!("{message}: {}", findings.join("; "))),
+            None,
+        ),
+        Err(e) => back("/channels", Some(&said(e)), None),
+    }
+}
+
+/// A pasted entry as the one item of a channels.yaml (two lines added before it, so
+/// findings are numbered by `- 2`).
+fn entry_document(entry: &str) -> String {
+    format!(
+        "channels:\n  -\n{}",
+        entry
+            .lines()
+            .map(|line| format!("    {line}\n"))
+            .collect::<String>()
+    )
+}
+
 /// `POST /channels/{id}/switch` (admins): a channel made through the API on or off.
 pub(super) async fn switch_channel(
     State(s): State<AppState>,
@@ -173,15 +267,7 @@ pub(super) async fn add_channel(State(s): State<AppState>, who: Signed, body: By
                 .to_owned(),
         );
     }
-    // The entry as the one item of a channels.yaml (two lines added before it).
-    let doc = format!(
-        "channels:\n  -\n{}",
-        entry
-            .lines()
-            .map(|line| format!("    {line}\n"))
-            .collect::<String>()
-    );
-    match crate::http::providers::create_from_doc(&s, &doc, Some(2)).await {
+    match crate::http::providers::create_from_doc(&s, &entry_document(&entry), Some(2)).await {
         Ok(created) => {
             if let Err(r) = audit(
                 &s,

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
             get(channels::channels).post(channels::add_channel),
         )
         .route("/channels/{id}/switch", post(channels::switch_channel))
+        .route("/channels/{id}/edit", post(channels::edit_channel))
         .route("/teams", get(teams::teams).post(teams::save_team))
         .route("/agents", get(agents::agents).post(agents::invite))
         .route("/agents/{id}", post(agents::change_agent))
