@@ -280,6 +280,24 @@ try {
   await admin.getByTestId("preview-answer").waitFor({ timeout: STEP });
   assert.match(await admin.getByTestId("preview-answer").innerText(), /Gift cards/);
   ok("the Articles page previews the bot's answer; an article written there is answered at once");
+  // Settings: the admin changes the reminder delay; the page says it now comes from here.
+  await admin.goto(`${demo.url}/settings`);
+  await admin.getByLabel("Reminder to a silent customer after").fill("20m");
+  await admin.getByLabel("Cost of an agent hour").fill("32.5");
+  await admin.getByRole("button", { name: "Save settings" }).click();
+  await admin.getByText("Saved.").waitFor({ timeout: STEP });
+  assert.equal(await admin.getByLabel("Reminder to a silent customer after").inputValue(), "20m");
+  assert.equal(await admin.getByText("inactivity.remind").locator("..").innerText().then((t) => t.includes("changed here")), true);
+  assert.deepEqual(await unnamed(admin), [], "settings: every control is named");
+  await admin.screenshot({ path: join(SHOTS, "settings-changed-desktop.png"), fullPage: true });
+  await admin.getByLabel("Reminder to a silent customer after").fill("soon");
+  await admin.getByRole("button", { name: "Save settings" }).click();
+  await admin.locator("[role=alert]").waitFor({ timeout: STEP });
+  assert.match(await admin.locator("[role=alert]").innerText(), /inactivity\.remind/);
+  await admin.getByRole("button", { name: "Use relais.toml's values" }).click();
+  await admin.getByText("Saved.").waitFor({ timeout: STEP });
+  assert.equal(await admin.getByLabel("Reminder to a silent customer after").inputValue(), "10m");
+  ok("an admin changes a server setting on the Settings page; a mistake is named; relais.toml's values come back");
   // GDPR erasure from the conversation page: the admin confirms, the contact is gone.
   await admin.goto(`${demo.url}${path}`);
   await admin.getByText("Erase this contact").click();

@@ -106,7 +106,6 @@ impl App {
             Some(s) => s,
             None => open_store(&settings.database).await?,
         };
-        store.configure(settings.lifecycle.clone());
         record_region(store.as_ref(), settings.region.as_deref(), clock.now()).await?;
         let (flows, home) = match workspace {
             Some(w) => {
@@ -149,12 +148,10 @@ impl App {
                 outbox_concurrency: settings.outbox_concurrency,
                 node: format!("node-{}", std::process::id()),
                 http_reach: settings.http_reach.clone(),
-                lifecycle: settings.lifecycle.clone(),
+                tunable_base: settings.tunable_base.clone(),
                 http_tls: settings.http_tls.clone(),
                 http_ca_pem: settings.http_ca_pem.clone(),
                 public_url: settings.public_url.clone(),
-                costs: settings.costs,
-                sla: settings.sla.clone(),
                 mask: settings.mask.clone(),
                 retention: settings.retention,
             },
@@ -189,7 +186,6 @@ impl App {
                     settings.guard.streams_per_server,
                 ),
                 loopback: addr.ip().is_loopback(),
-                watchers: Default::default(),
                 kpi_gauges: Default::default(),
             },
         })

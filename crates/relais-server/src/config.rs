@@ -323,14 +323,8 @@ pub struct Settings {
     pub http_tls: crate::tls::ClientTls,
     /// `[http] ca_file`'s certificates (PEM), also trusted by SMTP.
     pub http_ca_pem: Option<Vec<u8>>,
-    /// `[inactivity]` and `[handoff]`: the human side of the ticket lifecycle.
-    pub lifecycle: Lifecycle,
     /// `[login]` and the `[server]` limits: what a stranger can make the server do.
     pub guard: crate::guard::Guard,
-    /// `[costs]`, when set: the reports' cost per contact.
-    pub costs: Option<relais_core::kpi::Costs>,
-    /// `[sla]`: the reports' first-response targets.
-    pub sla: relais_core::kpi::Sla,
     /// `[retention]`, when set.
     pub retention: Option<Retention>,
     /// `[privacy] mask`: kinds of personal data masked at rest.
@@ -339,6 +333,9 @@ pub struct Settings {
     pub nlu: relais_flow::understand::Thresholds,
     /// `[privacy] region`: where the data lives.
     pub region: Option<String>,
+    /// The sections the Settings page lays its values over (`crate::tunable`), as
+    /// the file and the environment give them.
+    pub tunable_base: toml::Table,
 }
 
 /// The retention policy (`[retention]`).
@@ -350,6 +347,24 @@ pub struct Retention {
 }
 
 impl Settings {
+    /// The lifecycle, SLA and costs relais.toml and the environment give (the Settings
+    /// page lays its values over them: `Runtime::tunable`).
+    pub fn tunable(&self) -> Result<crate::tunable::Tunable, Error> {
+        crate::tunable::resolve(&self.tunable_base, &toml::Table::new())
+    }
+
+    /// Sets `section.key` as if relais.toml said so (for a setting the page changes).
+    pub fn set_base(&mut self, section: &str, key: &str, value: toml::Value) {
+        if let Some(t) = self
+            .tunable_base
+            .entry(section.to_owned())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+        {
+            t.insert(key.to_owned(), value);
+        }
+    }
+
     /// Loads `relais.toml` from `workspace` (if present) and the environment.
     pub fn load(workspace: &Path, env: &[(String, String)]) -> Result<Settings, Error> {
         let file = workspace.join("relais.toml");
@@ -381,6 +396,7 @@ impl Settings {
             None => toml::Table::new(),
         };
         overlay_env(&mut table, env)?;
+        let tunable_base = crate::tunable::sections(&table);
         let raw: RawConfig =
             serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 let key = e.path().to_string();
@@ -389,7 +405,12 @@ impl Settings {
                     e.into_inner().to_string().trim(),
                 )
             })?;
-        validate(raw, workspace)
+        let mut settings = validate(raw, workspace)?;
+        // `[inactivity]`, `[handoff]`, `[sla]`, `[costs]`: checked here, used as the
+        // base the Settings page lays its values over.
+        crate::tunable::resolve(&tunable_base, &toml::Table::new())?;
+        settings.tunable_base = tunable_base;
+        Ok(settings)
     }
 }
 
@@ -540,68 +561,6 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
         ));
     }
     let escalation = escalation(raw.escalation)?;
-    let remind_after = duration(
-        "inactivity.remind",
-        raw.inactivity.remind,
-        Duration::minutes(10),
-    )?;
-    let close_after = duration(
-        "inactivity.close",
-        raw.inactivity.close,
-        Duration::minutes(30),
-    )?;
-    if close_after <= remind_after {
-        return Err(key_err(
-            "inactivity.close",
-            "must be longer than inactivity.remind",
-        ));
-    }
-    let close_status = match raw.inactivity.close_status.as_deref() {
-        None | Some("solved") => relais_core::ticket::Status::Solved,
-        Some("pending") => relais_core::ticket::Status::Pending,
-        Some(s) => {
-            return Err(key_err(
-                "inactivity.close_status",
-                format!("{s:?} is not one of solved, pending"),
-            ));
-        }
-    };
-    let lifecycle = Lifecycle {
-        remind_after,
-        close_after,
-        close_status,
-        auto_close: duration(
-            "handoff.auto_close",
-            raw.handoff.auto_close,
-            Duration::days(4),
-        )?,
-        return_after: match raw.handoff.return_after.as_deref() {
-            Some("off") => None,
-            other => Some(duration(
-                "handoff.return_after",
-                other.map(str::to_owned),
-                Duration::minutes(15),
-            )?),
-        },
-        away_limit: match raw.handoff.away_limit.as_deref() {
-            Some("off") => None,
-            other => Some(duration(
-                "handoff.away_limit",
-                other.map(str::to_owned),
-                Duration::minutes(15),
-            )?),
-        },
-        return_on_offline: raw.handoff.return_on_offline.unwrap_or(true),
-        idle_after: match raw.handoff.idle_after.as_deref() {
-            Some("off") => None,
-            other => Some(duration(
-                "handoff.idle_after",
-                other.map(str::to_owned),
-                Duration::minutes(30),
-            )?),
-        },
-        csat: raw.handoff.csat.unwrap_or(true),
-    };
     let mut http_reach = Reach {
         private: raw.http.allow_private.unwrap_or(false),
         allow: Vec::new(),
@@ -674,14 +633,71 @@ fn validate(raw: RawConfig, workspace: &Path) -> Result<Settings, Error> {
         http_reach,
         http_tls,
         http_ca_pem,
-        lifecycle,
         guard,
-        costs: reports_costs(&raw.costs)?,
-        sla: reports_sla(raw.sla)?,
         retention: retention(&raw.retention)?,
         mask: privacy_mask(&raw.privacy)?,
         region: privacy_region(&raw.privacy)?,
         nlu: nlu(&raw.nlu)?,
+        tunable_base: toml::Table::new(),
+    })
+}
+
+/// `[inactivity]` and `[handoff]`: the human side of the ticket lifecycle (also laid
+/// over by the Settings page, `crate::tunable`).
+pub(crate) fn lifecycle(
+    inactivity: RawInactivity,
+    handoff: RawHandoff,
+) -> Result<Lifecycle, Error> {
+    let raw = (inactivity, handoff);
+    let remind_after = duration("inactivity.remind", raw.0.remind, Duration::minutes(10))?;
+    let close_after = duration("inactivity.close", raw.0.close, Duration::minutes(30))?;
+    if close_after <= remind_after {
+        return Err(key_err(
+            "inactivity.close",
+            "must be longer than inactivity.remind",
+        ));
+    }
+    let close_status = match raw.0.close_status.as_deref() {
+        None | Some("solved") => relais_core::ticket::Status::Solved,
+        Some("pending") => relais_core::ticket::Status::Pending,
+        Some(s) => {
+            return Err(key_err(
+                "inactivity.close_status",
+                format!("{s:?} is not one of solved, pending"),
+            ));
+        }
+    };
+    Ok(Lifecycle {
+        remind_after,
+        close_after,
+        close_status,
+        auto_close: duration("handoff.auto_close", raw.1.auto_close, Duration::days(4))?,
+        return_after: match raw.1.return_after.as_deref() {
+            Some("off") => None,
+            other => Some(duration(
+                "handoff.return_after",
+                other.map(str::to_owned),
+                Duration::minutes(15),
+            )?),
+        },
+        away_limit: match raw.1.away_limit.as_deref() {
+            Some("off") => None,
+            other => Some(duration(
+                "handoff.away_limit",
+                other.map(str::to_owned),
+                Duration::minutes(15),
+            )?),
+        },
+        return_on_offline: raw.1.return_on_offline.unwrap_or(true),
+        idle_after: match raw.1.idle_after.as_deref() {
+            Some("off") => None,
+            other => Some(duration(
+                "handoff.idle_after",
+                other.map(str::to_owned),
+                Duration::minutes(30),
+            )?),
+        },
+        csat: raw.1.csat.unwrap_or(true),
     })
 }
 
@@ -786,7 +802,7 @@ fn privacy_region(raw: &RawPrivacy) -> Result<Option<String>, Error> {
     }
 }
 
-fn reports_costs(raw: &RawCosts) -> Result<Option<relais_core::kpi::Costs>, Error> {
+pub(crate) fn reports_costs(raw: &RawCosts) -> Result<Option<relais_core::kpi::Costs>, Error> {
     for (key, v) in [
         ("costs.per_conversation", raw.per_conversation),
         ("costs.agent_hour", raw.agent_hour),
@@ -805,7 +821,7 @@ fn reports_costs(raw: &RawCosts) -> Result<Option<relais_core::kpi::Costs>, Erro
     )
 }
 
-fn reports_sla(raw: RawSla) -> Result<relais_core::kpi::Sla, Error> {
+pub(crate) fn reports_sla(raw: RawSla) -> Result<relais_core::kpi::Sla, Error> {
     let first_response = match raw.first_response {
         None => None,
         Some(t) => Some(duration("sla.first_response", Some(t), Duration(0))?),
@@ -941,8 +957,8 @@ mod tests {
     #[test]
     fn costs_and_sla_targets_are_read_and_checked() {
         let s = load(None, &[]).unwrap();
-        assert_eq!(s.costs, None);
-        assert_eq!(s.sla, relais_core::kpi::Sla::default());
+        assert_eq!(s.tunable().unwrap().costs, None);
+        assert_eq!(s.tunable().unwrap().sla, relais_core::kpi::Sla::default());
         let s = load(
             Some(
                 "[costs]\nper_conversation = 0.1\nagent_hour = 30\n\
@@ -952,14 +968,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            s.costs,
+            s.tunable().unwrap().costs,
             Some(relais_core::kpi::Costs {
                 per_conversation: 0.1,
                 agent_hour: 30.0
             })
         );
-        assert_eq!(s.sla.first_response, Some(Duration::minutes(30)));
-        assert_eq!(s.sla.teams["vip"], Duration::minutes(5));
+        assert_eq!(
+            s.tunable().unwrap().sla.first_response,
+            Some(Duration::minutes(30))
+        );
+        assert_eq!(s.tunable().unwrap().sla.teams["vip"], Duration::minutes(5));
         let e = load(Some("[costs]\nagent_hour = -1\n"), &[]).unwrap_err();
         assert!(e.to_string().contains("costs.agent_hour"), "{e}");
         let e = load(Some("[sla.teams]\nvip = \"soon\"\n"), &[]).unwrap_err();
@@ -975,7 +994,10 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         let s = load(Some(&init), &[]).unwrap();
-        assert!(s.costs.is_some() && s.sla.teams.contains_key("support"));
+        assert!(
+            s.tunable().unwrap().costs.is_some()
+                && s.tunable().unwrap().sla.teams.contains_key("support")
+        );
         assert!(s.retention.is_some() && s.region.is_some() && s.mask.len() == 2);
     }
 

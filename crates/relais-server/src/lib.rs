@@ -21,5 +21,6 @@ pub mod origin;
 pub mod redact;
 pub mod runtime;
 pub mod tls;
+pub mod tunable;
 pub mod web;
 pub mod workspace;

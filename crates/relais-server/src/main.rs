@@ -321,7 +321,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .secrets
                 .insert("orders_api".into(), Secret::new(orders));
             // The demo agent stays online while you try things, however long you read.
-            settings.lifecycle.idle_after = None;
+            settings.set_base("handoff", "idle_after", "off".into());
             settings.listen = listen
                 .parse()
                 .map_err(|_| format!("--listen: {listen:?} is not an address"))?;
@@ -525,6 +525,25 @@ async fn run(cli: Cli) -> Result<(), String> {
                         .to_string(),
                 ),
             ));
+            // The Settings page's values, written into relais.toml (the folder's own
+            // if it has one, else the workspace's), keeping everything else.
+            let page = relais_server::tunable::parse(
+                &store
+                    .store_setting(relais_server::tunable::NAME)
+                    .await
+                    .map_err(e)?
+                    .unwrap_or_default(),
+            )
+            .map_err(|e| e.to_string())?;
+            if !page.is_empty() {
+                let base = std::fs::read_to_string(dir.join("relais.toml"))
+                    .or_else(|_| std::fs::read_to_string(workspace.join("relais.toml")))
+                    .unwrap_or_default();
+                files.push((
+                    "relais.toml".into(),
+                    relais_server::tunable::write_into(&base, &page),
+                ));
+            }
             for path in relais_server::export::write(&dir, &files)? {
                 println!("wrote {}", path.display());
             }

@@ -521,6 +521,16 @@ impl<B: Backend> Desk for SqlStore<B> {
         self.read(move |tx| crate::desk::peek(tx, viewer, id)).await
     }
 
+    async fn watch_page(&self, beat: PageBeat) -> Result<Vec<PageWatcher>> {
+        self.write(move |tx| crate::desk::watch_page(tx, &beat))
+            .await
+    }
+
+    async fn leave_page(&self, conversation: ConversationId, agent: AgentId) -> Result<()> {
+        self.write(move |tx| crate::desk::leave_page(tx, conversation, agent))
+            .await
+    }
+
     async fn desk_counts(&self, viewer: Viewer) -> Result<Vec<(View, i64)>> {
         self.read(move |tx| crate::desk::counts(tx, viewer)).await
     }

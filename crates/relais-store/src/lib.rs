@@ -310,6 +310,13 @@ pub trait Desk: Send + Sync {
         id: ConversationId,
     ) -> Result<Option<DeskConversation>>;
 
+    /// An agent's page on a conversation beats (collision detection, shared by every
+    /// node): answers the other agents on that page.
+    async fn watch_page(&self, beat: PageBeat) -> Result<Vec<PageWatcher>>;
+
+    /// The agent closed the conversation's page.
+    async fn leave_page(&self, conversation: ConversationId, agent: AgentId) -> Result<()>;
+
     /// How many conversations each view the viewer may open holds.
     async fn desk_counts(&self, viewer: Viewer) -> Result<Vec<(View, i64)>>;
 

@@ -114,6 +114,11 @@ pub const SQLITE: &[Migration] = &[
         name: "templates",
         sql: include_str!("../migrations/sqlite/0020_templates.sql"),
     },
+    Migration {
+        version: 21,
+        name: "page_watchers",
+        sql: include_str!("../migrations/sqlite/0021_page_watchers.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -216,6 +221,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 20,
         name: "templates",
         sql: include_str!("../migrations/postgres/0020_templates.sql"),
+    },
+    Migration {
+        version: 21,
+        name: "page_watchers",
+        sql: include_str!("../migrations/postgres/0021_page_watchers.sql"),
     },
 ];
 

@@ -726,6 +726,25 @@ pub struct LastMessage {
     pub at: Timestamp,
 }
 
+/// "This agent has this conversation's page open" (typing or not), said every few
+/// seconds by the page; it holds for `here_ms`, typing for `typing_ms`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageBeat {
+    pub conversation: ConversationId,
+    pub agent: AgentId,
+    pub typing: bool,
+    pub now: Timestamp,
+    pub here_ms: i64,
+    pub typing_ms: i64,
+}
+
+/// Another agent on the same conversation's page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PageWatcher {
+    pub name: String,
+    pub typing: bool,
+}
+
 /// A conversation as an agent sees it in a list or opens it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeskConversation {

@@ -166,6 +166,7 @@ contract!(
     retention_forgets_closed_conversations_and_then_their_contacts,
     kept_stories_are_the_event_log_folded,
     a_message_an_ask_masks_is_kept_and_read_masked_and_its_redelivery_is_a_duplicate,
+    agents_on_one_conversation_page_see_each_other_and_who_types,
 );
 
 #[path = "contract/pipeline.rs"]

@@ -45,8 +45,6 @@ pub struct AppState {
     pub live: Arc<crate::runtime::live::Live>,
     /// Whether the listener is on a loopback address (`/metrics` may then be open).
     pub loopback: bool,
-    /// Which agents have a conversation's page open, and who is typing there.
-    pub watchers: Arc<crate::web::watch::Watchers>,
     /// The last `/metrics` KPI gauges and when they were computed.
     pub kpi_gauges: Arc<std::sync::Mutex<Option<(i64, String)>>>,
 }

@@ -119,7 +119,7 @@ pub async fn report(s: &AppState, p: &ReportParams) -> Result<Report, ApiError> 
             .map(|t| t.to_zoned(tz.clone()).date().to_string())
             .unwrap_or_default()
     };
-    let settings = &s.rt.settings;
+    let settings = s.rt.tunable();
     Ok(Report {
         summary: kpi::summarize_stories(
             stories.iter(),

@@ -80,7 +80,7 @@ impl Runtime {
     /// Online agents idle for `[handoff] idle_after` become away (and the away rules
     /// then apply to their conversations).
     pub async fn sweep_idle(&self) -> Result<(), relais_store::Error> {
-        let Some(idle) = self.settings.lifecycle.idle_after else {
+        let Some(idle) = self.tunable().lifecycle.idle_after else {
             return Ok(());
         };
         let before = relais_core::Timestamp(self.clock.now().0 - idle.0);

@@ -14,6 +14,7 @@ pub mod reload;
 pub mod retention;
 pub mod rollup;
 pub mod timers;
+pub mod tunable;
 
 use crate::channel::rest::RestAdapter;
 use crate::channel::{ChannelAdapter, LiveChannel};
@@ -25,6 +26,7 @@ use relais_store::{Channel, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tokio::sync::Notify;
+use tunable::page_settings;
 
 /// Tunables of the runtime, from the validated settings.
 #[derive(Debug, Clone)]
@@ -39,17 +41,16 @@ pub struct RuntimeSettings {
     pub node: String,
     /// Which private and loopback addresses flow `http` steps and webhooks may reach.
     pub http_reach: http::Reach,
-    /// `[inactivity]` and `[handoff]` (the store has its own copy).
-    pub lifecycle: relais_core::lifecycle::Lifecycle,
+    /// `[inactivity]`, `[handoff]`, `[sla]` and `[costs]` as relais.toml and the
+    /// environment give them: the Settings page's values are laid over it
+    /// ([`Runtime::tunable`]).
+    pub tunable_base: toml::Table,
     /// The roots outbound HTTPS trusts (`[http] ca_file`).
     pub http_tls: crate::tls::ClientTls,
     /// `[http] ca_file`'s certificates, for SMTP (lettre builds its own TLS settings).
     pub http_ca_pem: Option<Vec<u8>>,
     /// `[server] public_url`: providers' webhook addresses are built from it.
     pub public_url: Option<String>,
-    /// `[costs]` and `[sla]`, for the reports.
-    pub costs: Option<relais_core::kpi::Costs>,
-    pub sla: relais_core::kpi::Sla,
     /// `[privacy] mask`: masked in what customers and agents write, before it is stored.
     pub mask: Vec<relais_core::privacy::Kind>,
     /// `[retention]`, run by [`retention`].
@@ -135,6 +136,10 @@ pub struct Runtime {
     /// Wakes the media loop when a message with an attachment was recorded.
     pub media_wake: Notify,
     pub settings: RuntimeSettings,
+    /// The lifecycle, SLA and costs in force: relais.toml's, with the Settings page's
+    /// values laid over them (`crate::tunable`; the store has its own copy of the
+    /// lifecycle).
+    tunable: RwLock<Arc<crate::tunable::Tunable>>,
     channels: RwLock<HashMap<ChannelId, Arc<LiveChannel>>>,
     pub providers: crate::channel::Providers,
     /// Web chat visitors with a page open on this node.
@@ -175,7 +180,10 @@ impl Runtime {
             visitors.clone(),
             settings.http_ca_pem.clone(),
         );
+        let tunable = Arc::new(page_settings(store.as_ref(), &settings.tunable_base).await?);
+        store.configure(tunable.lifecycle.clone());
         let rt = Arc::new(Runtime {
+            tunable: RwLock::new(tunable),
             store,
             clock,
             handler,

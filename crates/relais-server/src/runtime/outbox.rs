@@ -342,14 +342,12 @@ mod tests {
             outbox_concurrency: 4,
             node: "t".into(),
             http_reach: Default::default(),
-            lifecycle: relais_core::lifecycle::Lifecycle::default(),
+            tunable_base: toml::Table::new(),
             http_tls: crate::tls::default_tls(),
             http_ca_pem: None,
             public_url: None,
-            costs: None,
             mask: Vec::new(),
             retention: None,
-            sla: Default::default(),
         }
     }
 

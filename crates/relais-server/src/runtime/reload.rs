@@ -8,7 +8,8 @@ use crate::workspace::{self, LoadError};
 use std::path::PathBuf;
 
 /// Where a server's workspace lives, and the settings it started with (`relais.toml`
-/// is read at start only: changing it needs a restart).
+/// is read at start only: changing it needs a restart; the Settings page's values are
+/// read again on reload).
 #[derive(Debug, Clone)]
 pub struct Home {
     pub dir: PathBuf,
@@ -46,6 +47,9 @@ impl Runtime {
         .await?;
         flows.replace(v.loaded);
         self.reload_channels()
+            .await
+            .map_err(|e| ReloadError::Load(LoadError::Store(e)))?;
+        self.refresh_settings()
             .await
             .map_err(|e| ReloadError::Load(LoadError::Store(e)))?;
         tracing::info!(flows = v.versions.len(), "workspace reloaded");

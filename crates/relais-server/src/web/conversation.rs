@@ -1,8 +1,8 @@
 //! A conversation's page: the transcript (bot and human parts, delivery statuses,
 //! media, notes set apart), the side panel (escalation reason, what the bot
 //! collected, the contact card, the customer-service window and its templates), and
-//! the agent's actions in one form with one CSRF token. Also the "I am here" pings
-//! behind collision detection, and attachments' downloads for signed-in agents.
+//! the agent's actions in one form with one CSRF token. Also attachments' downloads
+//! for signed-in agents (the "I am here" beats of collision detection are `watch`).
 
 use super::i18n::Lang;
 use super::inbox::{display_name, priority_name, status_name};
@@ -14,7 +14,7 @@ use crate::http::error::ApiError;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Json, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use relais_core::id::{AgentId, ConversationId};
 use relais_core::message::{AuthorKind, Direction, Message};
 use relais_core::ticket::Status;
@@ -28,7 +28,7 @@ pub struct ConversationQuery {
     error: Option<String>,
 }
 
-fn viewer(who: &Signed) -> Viewer {
+pub(super) fn viewer(who: &Signed) -> Viewer {
     Viewer {
         agent: who.agent.id,
         role: who.agent.role,
@@ -858,44 +858,6 @@ pub async fn act(
             other => other.into_response(),
         },
     }
-}
-
-/// "I am on this page" (every 10 s) and "I am typing" (while typing): answers the
-/// other agents there. Typing also reaches a web chat visitor, as the API's typing.
-pub async fn here(
-    State(s): State<AppState>,
-    who: Signed,
-    Path(id): Path<i64>,
-    body: Bytes,
-) -> Response {
-    let f = match Form::checked(&who, &body) {
-        Ok(f) => f,
-        Err(refused) => return refused.into_response(),
-    };
-    let cid = ConversationId(id);
-    let c = match s.rt.store.desk_peek(viewer(&who), cid).await {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return ApiError::NotFound(format!("conversation {id} not found")).into_response();
-        }
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let now = s.rt.clock.now().0;
-    if f.get("gone") == Some("1") {
-        s.watchers.gone(cid, who.agent.id);
-        return StatusCode::NO_CONTENT.into_response();
-    }
-    let typing = f.get("typing") == Some("1");
-    if typing {
-        let _ = s.rt.typing.send(crate::runtime::Typing {
-            channel: c.view.conversation.channel.clone(),
-            address: c.view.address.clone(),
-        });
-    }
-    let others = s
-        .watchers
-        .here(cid, who.agent.id, &who.agent.name, typing, now);
-    Json(serde_json::json!({ "others": others })).into_response()
 }
 
 /// An attachment, for a signed-in agent who may see its conversation.

@@ -41,7 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox", get(inbox::inbox))
         .route("/conversations/{id}", get(conversation::show))
         .route("/conversations/{id}/act", post(conversation::act))
-        .route("/conversations/{id}/here", post(conversation::here))
+        .route("/conversations/{id}/here", post(watch::here))
         .route(
             "/conversations/{id}/erase-contact",
             post(conversation::erase_contact),

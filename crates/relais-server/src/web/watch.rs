@@ -1,140 +1,69 @@
 //! Collision detection: which agents have a conversation's page open and who is
 //! typing there. Each open page says "I am here" every few seconds (and "typing" while
-//! its agent types); what was not said again within `HERE_MS` is gone. Kept in memory
-//! on this node: ephemeral by nature, never stored.
+//! its agent types); what was not said again within `HERE_MS` is gone. The beats are
+//! kept by the store (`watch_page`), so agents signed in on different nodes of one
+//! PostgreSQL database see each other.
 
-use relais_core::id::{AgentId, ConversationId};
-use serde::Serialize;
-use std::collections::HashMap;
-use std::sync::Mutex;
+use super::conversation::viewer;
+use super::layout::Form;
+use super::session::Signed;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use relais_core::id::ConversationId;
+use relais_store::PageBeat;
 
 /// How long a page counts as open after its last "here" (pages say it every 10 s).
 pub const HERE_MS: i64 = 25_000;
 /// How long "typing" holds after the last keystroke report.
 pub const TYPING_MS: i64 = 6_000;
 
-#[derive(Default)]
-pub struct Watchers {
-    by_conversation: Mutex<HashMap<ConversationId, Vec<Watch>>>,
-}
-
-#[derive(Debug, Clone)]
-struct Watch {
-    agent: AgentId,
-    name: String,
-    until: i64,
-    typing_until: i64,
-}
-
-/// Another agent on the same conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Other {
-    pub name: String,
-    pub typing: bool,
-}
-
-impl Watchers {
-    /// `agent` is on the conversation's page at `now` (typing or not); answers the
-    /// other agents there, by name.
-    pub fn here(
-        &self,
-        conversation: ConversationId,
-        agent: AgentId,
-        name: &str,
-        typing: bool,
-        now: i64,
-    ) -> Vec<Other> {
-        let mut map = self
-            .by_conversation
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        // Forget pages gone quiet everywhere, so the map does not grow.
-        map.retain(|_, list| {
-            list.retain(|w| w.until > now);
-            !list.is_empty()
+/// "I am on this page" (every 10 s) and "I am typing" (while typing): answers the
+/// other agents there. Typing also reaches a web chat visitor, as the API's typing.
+pub async fn here(
+    State(s): State<AppState>,
+    who: Signed,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let f = match Form::checked(&who, &body) {
+        Ok(f) => f,
+        Err(refused) => return refused.into_response(),
+    };
+    let cid = ConversationId(id);
+    let c = match s.rt.store.desk_peek(viewer(&who), cid).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return ApiError::NotFound(format!("conversation {id} not found")).into_response();
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if f.get("gone") == Some("1") {
+        return match s.rt.store.leave_page(cid, who.agent.id).await {
+            Ok(()) => StatusCode::NO_CONTENT.into_response(),
+            Err(e) => ApiError::from(e).into_response(),
+        };
+    }
+    let typing = f.get("typing") == Some("1");
+    if typing {
+        let _ = s.rt.typing.send(crate::runtime::Typing {
+            channel: c.view.conversation.channel.clone(),
+            address: c.view.address.clone(),
         });
-        let list = map.entry(conversation).or_default();
-        match list.iter_mut().find(|w| w.agent == agent) {
-            Some(w) => {
-                w.until = now + HERE_MS;
-                if typing {
-                    w.typing_until = now + TYPING_MS;
-                }
-            }
-            None => list.push(Watch {
-                agent,
-                name: name.to_owned(),
-                until: now + HERE_MS,
-                typing_until: if typing { now + TYPING_MS } else { 0 },
-            }),
-        }
-        list.iter()
-            .filter(|w| w.agent != agent)
-            .map(|w| Other {
-                name: w.name.clone(),
-                typing: w.typing_until > now,
-            })
-            .collect()
     }
-
-    /// The page was closed: the agent is no longer there.
-    pub fn gone(&self, conversation: ConversationId, agent: AgentId) {
-        let mut map = self
-            .by_conversation
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(list) = map.get_mut(&conversation) {
-            list.retain(|w| w.agent != agent);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const C: ConversationId = ConversationId(7);
-
-    #[test]
-    fn agents_on_the_same_conversation_see_each_other_and_who_types() {
-        let w = Watchers::default();
-        assert!(w.here(C, AgentId(1), "Ann", false, 0).is_empty());
-        assert_eq!(
-            w.here(C, AgentId(2), "Bob", true, 1_000),
-            [Other {
-                name: "Ann".into(),
-                typing: false
-            }]
-        );
-        assert_eq!(
-            w.here(C, AgentId(1), "Ann", false, 2_000),
-            [Other {
-                name: "Bob".into(),
-                typing: true
-            }]
-        );
-        // Typing fades; the page stays while it says so.
-        assert_eq!(
-            w.here(C, AgentId(1), "Ann", false, 1_000 + TYPING_MS + 1),
-            [Other {
-                name: "Bob".into(),
-                typing: false
-            }]
-        );
-        // Another conversation is another room.
-        assert!(
-            w.here(ConversationId(8), AgentId(3), "Cy", false, 3_000)
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn a_quiet_or_closed_page_is_gone() {
-        let w = Watchers::default();
-        w.here(C, AgentId(1), "Ann", false, 0);
-        assert!(w.here(C, AgentId(2), "Bob", false, HERE_MS + 1).is_empty());
-        w.here(C, AgentId(1), "Ann", false, HERE_MS + 2);
-        w.gone(C, AgentId(1));
-        assert!(w.here(C, AgentId(2), "Bob", false, HERE_MS + 3).is_empty());
+    let beat = PageBeat {
+        conversation: cid,
+        agent: who.agent.id,
+        typing,
+        now: s.rt.clock.now(),
+        here_ms: HERE_MS,
+        typing_ms: TYPING_MS,
+    };
+    match s.rt.store.watch_page(beat).await {
+        Ok(others) => Json(serde_json::json!({ "others": others })).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }

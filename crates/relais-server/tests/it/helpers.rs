@@ -306,3 +306,54 @@ pub async fn page_session(app: &TestApp, c: &reqwest::Client, email: &str) -> St
         .unwrap()
         .to_owned()
 }
+
+/// A fresh PostgreSQL schema for a test, dropped afterwards; `None` (a skip) only
+/// outside CI when no server is configured.
+pub struct PgSchema {
+    base: String,
+    name: String,
+}
+
+impl PgSchema {
+    pub fn create() -> Option<PgSchema> {
+        let Ok(base) = std::env::var("RELAIS_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but RELAIS_TEST_POSTGRES_URL is not set"
+            );
+            eprintln!("skipped: set RELAIS_TEST_POSTGRES_URL");
+            return None;
+        };
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!("relais_it_{}_{nanos}", std::process::id());
+        let (b, n) = (base.clone(), name.clone());
+        std::thread::spawn(move || {
+            let mut c = ::postgres::Client::connect(&b, ::postgres::NoTls).unwrap();
+            c.batch_execute(&format!("CREATE SCHEMA {n}")).unwrap();
+        })
+        .join()
+        .unwrap();
+        Some(PgSchema { base, name })
+    }
+
+    /// The URL a node uses: the schema as its search path.
+    pub fn url(&self) -> String {
+        let sep = if self.base.contains('?') { '&' } else { '?' };
+        format!("{}{sep}options=-c%20search_path%3D{}", self.base, self.name)
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let (b, n) = (self.base.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut c) = ::postgres::Client::connect(&b, ::postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {n} CASCADE"));
+            }
+        })
+        .join();
+    }
+}

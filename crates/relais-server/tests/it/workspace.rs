@@ -106,6 +106,63 @@ fn unread(html: &str, id: i64) -> bool {
     ))
 }
 
+/// Collision detection is kept by the store: two agents signed in on two nodes of one
+/// PostgreSQL database see each other on a conversation, and who types.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_on_two_nodes_over_postgresql_see_each_other_on_a_conversation() {
+    let Some(schema) = PgSchema::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    relais_server::demo::write_workspace(dir.path()).unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let url = schema.url();
+    let vars = [
+        ("RELAIS__DATABASE__URL", url.as_str()),
+        ("RELAIS__SECRETS__ORDERS_API", "http://127.0.0.1:9"),
+    ];
+    let one = spawn_dir_app_with(dir.path(), &clock, &vars).await;
+    let two = spawn_dir_app_with(dir.path(), &clock, &vars).await;
+    // The demo's credentials are the last node's (each start mints them again).
+    login_agent(&two, "ana@example.com", "agent", &["support"]).await;
+    login_agent(&two, "bea@example.com", "agent", &["support"]).await;
+    let (s, _) = two
+        .converse(json!({ "sender": "+33600000009", "text": "je veux parler à un conseiller" }))
+        .await;
+    assert_eq!(s, 200);
+    let (a, b) = (Browser::new(&one), Browser::new(&two));
+    let ana = a.log_in("ana@example.com", PASSWORD).await.unwrap();
+    let bea = b.log_in("bea@example.com", PASSWORD).await.unwrap();
+    let (_, html) = b.get(&bea, "/inbox?view=unassigned").await;
+    let id = listed(&html)[0];
+    let here = format!("/conversations/{id}/here");
+    let others =
+        |body: String| -> Value { serde_json::from_str::<Value>(&body).unwrap()["others"].clone() };
+
+    let (s, _, body) = a.post(&ana, &here, &[("typing", "0")]).await;
+    assert_eq!(s, 200);
+    assert_eq!(others(body), json!([]));
+    let (_, _, body) = b.post(&bea, &here, &[("typing", "1")]).await;
+    assert_eq!(
+        others(body),
+        json!([{ "name": "ana@example.com", "typing": false }]),
+        "node two sees Ana, who is on node one"
+    );
+    let (_, _, body) = a.post(&ana, &here, &[("typing", "0")]).await;
+    assert_eq!(
+        others(body),
+        json!([{ "name": "bea@example.com", "typing": true }]),
+        "node one sees Bea typing on node two"
+    );
+    // Bea closes her page: gone for Ana at once.
+    let (s, _, _) = b.post(&bea, &here, &[("gone", "1")]).await;
+    assert_eq!(s, 204);
+    let (_, _, body) = a.post(&ana, &here, &[("typing", "0")]).await;
+    assert_eq!(others(body), json!([]));
+    one.stop().await;
+    two.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inbox_filters_searches_counts_and_marks_what_is_unread_and_agents_see_each_other() {
     let dir = tempfile::tempdir().unwrap();
@@ -1072,5 +1129,180 @@ async fn templates_are_made_listed_refused_and_deleted_through_the_api() {
     assert_eq!(del(id).await.unwrap().status(), 404);
     let (_, list) = app.get("/api/v1/templates").await;
     assert!(!list.to_string().contains("retard_livraison"));
+    app.stop().await;
+}
+
+/// The server's settings on the Settings page: shown with where each comes from,
+/// checked by relais.toml's rules (a mistake names its key, nothing changes), used at
+/// once (the survey stops), kept across a restart, recorded, read-only for
+/// supervisors, exported into relais.toml, and put back to the file's values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_change_the_servers_settings_on_the_settings_page_checked_like_relais_toml() {
+    use super::handoff::call;
+    use relais_core::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let app = spawn_flow_app(dir.path(), &clock, true).await;
+    login_agent(&app, "ada@example.com", "admin", &[]).await;
+    login_agent(&app, "sam@example.com", "supervisor", &["support"]).await;
+    let ana = login_agent(&app, "ana@example.com", "agent", &["support"]).await;
+    let b = Browser::new(&app);
+    let ada = b.log_in("ada@example.com", PASSWORD).await.unwrap();
+    let sam = b.log_in("sam@example.com", PASSWORD).await.unwrap();
+
+    // A customer handed over, claimed and solved by Ana: is the survey sent?
+    let surveyed = |sender: &'static str| {
+        let (app, token) = (&app, ana.token.clone());
+        async move {
+            let (s, said) = app
+                .converse(json!({ "sender": sender, "text": "je veux parler à un conseiller" }))
+                .await;
+            assert_eq!(s, 200);
+            let id = said["conversation_id"].as_i64().unwrap();
+            for action in ["claim", "solve"] {
+                let (s, b) = call(
+                    app,
+                    &token,
+                    "POST",
+                    &format!("/api/v1/conversations/{id}/{action}"),
+                    None,
+                )
+                .await;
+                assert_eq!(s, 200, "{action}: {b}");
+            }
+            let messages = app
+                .rt
+                .store
+                .messages(relais_core::id::ConversationId(id))
+                .await
+                .unwrap();
+            messages
+                .iter()
+                .any(|m| m.text.starts_with("Comment évaluez-vous"))
+        }
+    };
+    assert!(
+        surveyed("+33600000031").await,
+        "relais.toml's default: surveyed"
+    );
+
+    let (_, html) = b.get(&ada, "/settings").await;
+    assert!(
+        html.contains("name=\"inactivity.remind\" value=\"10m\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("<code>handoff.csat</code> · relais.toml"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<code>sla.first_response</code> · default"),
+        "{html}"
+    );
+    // A mistake is named by its key; nothing changes.
+    let (s, to, _) = b
+        .post(
+            &ada,
+            "/settings",
+            &[("inactivity.remind", "45m"), ("inactivity.close", "30m")],
+        )
+        .await;
+    assert_eq!(s, 303);
+    assert!(
+        to.contains("error=") && to.contains("inactivity.close"),
+        "{to}"
+    );
+    let (_, _, _) = b
+        .post(&ada, "/settings", &[("costs.agent_hour", "lots")])
+        .await;
+    assert_eq!(
+        app.rt.tunable().lifecycle.remind_after,
+        Duration::minutes(10)
+    );
+    assert!(app.rt.tunable().page.is_empty());
+
+    let change = [
+        ("inactivity.remind", "15m"),
+        ("inactivity.close", "1h"),
+        ("handoff.return_after", "off"),
+        ("handoff.auto_close", "2d"),
+        ("handoff.csat", "false"),
+        ("sla.first_response", "20m"),
+        ("costs.per_conversation", "0.4"),
+        ("costs.agent_hour", "30"),
+    ];
+    let (s, to, _) = b.post(&ada, "/settings", &change).await;
+    assert_eq!((s, to.contains("done=")), (303, true), "{to}");
+    let t = app.rt.tunable();
+    assert_eq!(t.lifecycle.remind_after, Duration::minutes(15));
+    assert_eq!(t.lifecycle.close_after, Duration::hours(1));
+    assert_eq!(t.lifecycle.return_after, None);
+    assert_eq!(t.lifecycle.auto_close, Duration::days(2));
+    assert_eq!(t.sla.first_response, Some(Duration::minutes(20)));
+    assert_eq!(t.costs.map(|c| c.agent_hour), Some(30.0));
+    assert!(
+        !surveyed("+33600000032").await,
+        "the store's lifecycle changed at once: no survey"
+    );
+    let (_, html) = b.get(&ada, "/settings").await;
+    assert!(html.contains("name=\"inactivity.remind\" value=\"15m\""));
+    assert!(
+        html.contains("<code>inactivity.remind</code> · changed here"),
+        "{html}"
+    );
+    // Supervisors read without a form; their post is refused.
+    let (_, html) = b.get(&sam, "/settings").await;
+    assert!(
+        html.contains(">15m<") && !html.contains("name=\"inactivity.remind\""),
+        "{html}"
+    );
+    let (s, _, _) = b
+        .post(&sam, "/settings", &[("inactivity.remind", "1m")])
+        .await;
+    assert_eq!(s, 403);
+    // Recorded.
+    let (_, audit) = app.get("/api/v1/audit").await;
+    assert!(audit.to_string().contains("settings_changed"), "{audit}");
+
+    // Exported into relais.toml, the file's other settings kept.
+    let out = tempfile::tempdir().unwrap();
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_relais"))
+        .args(["admin", "export-workspace", "--workspace"])
+        .arg(dir.path())
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let toml = std::fs::read_to_string(out.path().join("relais.toml")).unwrap();
+    assert!(toml.contains("default_team = \"support\""), "{toml}");
+    let exported = relais_server::config::Settings::load(out.path(), &[]).unwrap();
+    let e = exported.tunable().unwrap();
+    assert_eq!(e.lifecycle.remind_after, Duration::minutes(15));
+    assert!(!e.lifecycle.csat);
+    assert_eq!(e.costs.map(|c| c.per_conversation), Some(0.4));
+
+    // Kept across a restart.
+    app.stop().await;
+    let app = spawn_workspace_app(dir.path(), &clock, true).await;
+    assert_eq!(
+        app.rt.tunable().lifecycle.remind_after,
+        Duration::minutes(15)
+    );
+    // Back to relais.toml's values.
+    let b = Browser::new(&app);
+    let ada = b.log_in("ada@example.com", PASSWORD).await.unwrap();
+    let (s, to, _) = b.post(&ada, "/settings/reset", &[]).await;
+    assert_eq!((s, to.contains("done=")), (303, true), "{to}");
+    assert_eq!(
+        app.rt.tunable().lifecycle.remind_after,
+        Duration::minutes(10)
+    );
+    assert!(app.rt.tunable().lifecycle.csat);
+    let (_, html) = b.get(&ada, "/settings").await;
+    assert!(!html.contains("· changed here"), "{html}");
     app.stop().await;
 }

@@ -5,7 +5,8 @@
 //!
 //! `act` holds the agents' actions, `ticket_life` solving, surveys, customer messages
 //! and the lifecycle timers, `presence` presence, `views` the views' queries, and
-//! `teams` teams and canned responses, `articles` the knowledge base; this file the
+//! `teams` teams and canned responses, `articles` the knowledge base, `watchers` who
+//! has a conversation's page open (collision detection); this file the
 //! helpers they share.
 
 use crate::model::*;
@@ -32,6 +33,7 @@ mod teams;
 mod templates;
 mod ticket_life;
 mod views;
+mod watchers;
 
 pub(crate) use act::act;
 pub(crate) use articles::*;
@@ -40,6 +42,7 @@ pub(crate) use teams::*;
 pub(crate) use templates::*;
 pub(crate) use ticket_life::*;
 pub(crate) use views::*;
+pub(crate) use watchers::*;
 
 impl Tx<'_> {
     pub(crate) fn agent_teams(&mut self, agent: AgentId) -> Result<Vec<String>> {

@@ -151,3 +151,88 @@ pub async fn agents_act_only_where_they_may_and_replies_are_sent_once(store: Arc
         .unwrap();
     assert!(r.replies.is_empty());
 }
+
+/// Collision detection in the database, so that agents on different nodes see each
+/// other: a page beats, a quiet page is gone, a closed one at once, typing fades.
+pub async fn agents_on_one_conversation_page_see_each_other_and_who_types(store: Arc<dyn Store>) {
+    setup(&store).await;
+    let ann = agent(&store, "ann@x", Role::Agent, &[]).await;
+    let bob = agent(&store, "bob@x", Role::Agent, &[]).await;
+    let cy = agent(&store, "cy@x", Role::Agent, &[]).await;
+    let (here, typing) = (25_000, 6_000);
+    let beat = |c: i64, a: AgentId, t: bool, at: i64| PageBeat {
+        conversation: relais_core::id::ConversationId(c),
+        agent: a,
+        typing: t,
+        now: Timestamp(T0.0 + at),
+        here_ms: here,
+        typing_ms: typing,
+    };
+    let seen = |name: &str, typing: bool| PageWatcher {
+        name: name.into(),
+        typing,
+    };
+    assert!(
+        store
+            .watch_page(beat(7, ann, false, 0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.watch_page(beat(7, bob, true, 1_000)).await.unwrap(),
+        [seen("ann@x", false)]
+    );
+    assert_eq!(
+        store.watch_page(beat(7, ann, false, 2_000)).await.unwrap(),
+        [seen("bob@x", true)]
+    );
+    // A beat without typing does not end the typing it follows; time does.
+    store.watch_page(beat(7, bob, false, 3_000)).await.unwrap();
+    assert_eq!(
+        store.watch_page(beat(7, ann, false, 4_000)).await.unwrap(),
+        [seen("bob@x", true)]
+    );
+    assert_eq!(
+        store
+            .watch_page(beat(7, ann, false, 1_000 + typing + 1))
+            .await
+            .unwrap(),
+        [seen("bob@x", false)]
+    );
+    // Another conversation is another room.
+    assert!(
+        store
+            .watch_page(beat(8, cy, false, 5_000))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Bob closes his page: gone at once.
+    store
+        .leave_page(relais_core::id::ConversationId(7), bob)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .watch_page(beat(7, ann, false, 8_000))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Cy goes quiet: gone once his last beat has run out.
+    assert_eq!(
+        store
+            .watch_page(beat(8, bob, false, 5_000 + here - 1))
+            .await
+            .unwrap(),
+        [seen("cy@x", false)]
+    );
+    assert!(
+        store
+            .watch_page(beat(8, bob, false, 5_000 + here))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -1,5 +1,5 @@
-//! The channels (with the address to give each provider), the templates and the
-//! settings: read by supervisors and admins. Admins add a channel by pasting its
+//! The channels (with the address to give each provider): read by supervisors and
+//! admins. Admins add a channel by pasting its
 //! channels.yaml entry, checked as the file and the API are.
 
 use super::*;
@@ -285,84 +285,4 @@ pub(super) async fn add_channel(State(s): State<AppState>, who: Signed, body: By
         }
         Err(e) => refused(said(e)),
     }
-}
-pub(super) async fn settings(
-    State(s): State<AppState>,
-    who: Signed,
-    Query(f): Query<Flash>,
-) -> Response {
-    let l = lang(&who);
-    let languages: String = Lang::ALL
-        .iter()
-        .map(|x| {
-            let sel = if *x == l { " selected" } else { "" };
-            format!(
-                "<option value=\"{}\" lang=\"{}\"{sel}>{}</option>",
-                x.code(),
-                x.code(),
-                x.name()
-            )
-        })
-        .collect();
-    let mine = format!(
-        "<section class=\"panel\"><h2>{you}</h2><form method=\"post\" action=\"/language\" class=\"inline\">\
-         <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
-         <label>{language_l} <select name=\"language\">{languages}</select></label>\
-         <button type=\"submit\">{save}</button></form>\
-         <p class=\"hint\">{sound}</p></section>",
-        you = l.t("Your preferences"),
-        csrf = who.csrf(),
-        language_l = l.t("Language of the pages"),
-        save = l.t("Save"),
-        sound = l.t("The sound for a new assignment is switched in the header, for this browser."),
-    );
-    let server = if reads_config(&who) {
-        let life = &s.rt.settings.lifecycle;
-        let rows: Vec<(&str, String)> = vec![
-            (
-                l.t("Public address"),
-                s.rt.settings
-                    .public_url
-                    .clone()
-                    .unwrap_or_else(|| "—".into()),
-            ),
-            (
-                l.t("Reminder to a silent customer after"),
-                life.remind_after.to_string(),
-            ),
-            (l.t("Then closed after"), life.close_after.to_string()),
-            (
-                l.t("Solved conversations close after"),
-                life.auto_close.to_string(),
-            ),
-            (
-                l.t("Unanswered conversations go back to the queue after"),
-                life.return_after
-                    .map_or_else(|| "—".into(), |d| d.to_string()),
-            ),
-            (l.t("Satisfaction survey"), yes_no(l, life.csat).to_owned()),
-        ];
-        let dl: String = rows
-            .iter()
-            .map(|(k, v)| format!("<dt>{k}</dt><dd>{}</dd>", escape(v)))
-            .collect();
-        format!(
-            "<section class=\"panel\"><h2>{}</h2><dl>{dl}</dl><p class=\"hint\">{}</p>{}</section>",
-            l.t("Server"),
-            l.t("Set in relais.toml ([server], [inactivity], [handoff]); read here."),
-            if writes(&who) {
-                format!("<p><a href=\"/audit\">{}</a></p>", l.t("Audit log"))
-            } else {
-                String::new()
-            }
-        )
-    } else {
-        String::new()
-    };
-    let main = format!(
-        "<h1>{}</h1>{}{mine}{server}",
-        l.t("Settings"),
-        flash(f.error.as_deref(), f.done.as_deref())
-    );
-    section(&who, "Settings", l.t("Settings"), main)
 }

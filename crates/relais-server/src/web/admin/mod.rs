@@ -4,9 +4,11 @@
 //! them, through the same checks as the JSON API, each change recorded as an admin
 //! event. `relais admin export-workspace` writes the result back to files.
 //!
-//! `channels` channels (read, and added by admins from a pasted channels.yaml entry),
-//! templates, settings (read); `teams`, `agents`, `canned` what admins change; this
-//! file the routes and what they share.
+//! `channels` channels (read, and added or changed by admins from a pasted
+//! channels.yaml entry); `settings` the user's preferences and the server's settings
+//! (lifecycle, SLA, costs: changed by admins, `crate::tunable`); `teams`, `agents`,
+//! `canned`, `articles`, `templates` what admins change; this file the routes and what
+//! they share.
 
 use super::i18n::Lang;
 use super::layout::{Form, Refused, enc, flash, frame, lang, not_found, page, reads_config};
@@ -30,6 +32,7 @@ mod articles;
 mod audit;
 mod canned;
 mod channels;
+mod settings;
 mod teams;
 mod templates;
 
@@ -56,7 +59,11 @@ pub fn routes() -> Router<AppState> {
             get(templates::templates).post(templates::save_template),
         )
         .route("/templates/{id}/delete", post(templates::delete_template))
-        .route("/settings", get(channels::settings))
+        .route(
+            "/settings",
+            get(settings::settings).post(settings::save_settings),
+        )
+        .route("/settings/reset", post(settings::reset_settings))
         .route("/audit", get(audit::audit))
         .route("/audit.csv", get(audit::audit_csv))
 }
