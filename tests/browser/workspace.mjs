@@ -33,6 +33,45 @@ async function unnamed(page) {
   });
 }
 
+// Text whose contrast with what is behind it is under WCAG 2.1 AA (4.5:1, 3:1 for
+// large text), measured from the computed colours.
+async function lowContrast(page) {
+  return page.evaluate(() => {
+    const rgba = (c) => { const m = c.match(/[\d.]+/g) || ["0", "0", "0", "0"]; return m.map(Number).concat([1]).slice(0, 4); };
+    const lum = ([r, g, b]) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat([1]);
+    // What is painted behind an element: its ancestors' backgrounds, over white.
+    const behind = (el) => {
+      const layers = [];
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgba(getComputedStyle(e).backgroundColor);
+        if (c[3] > 0) layers.push(c);
+        if (c[3] >= 1) break;
+      }
+      return layers.reverse().reduce((acc, c) => over(c, acc), [255, 255, 255, 1]);
+    };
+    const bad = [];
+    for (const el of document.querySelectorAll("body *")) {
+      const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+      if (!own || el.closest("[hidden], dialog:not([open]), svg, option")) continue;
+      const st = getComputedStyle(el);
+      if (st.visibility === "hidden" || st.display === "none" || el.getClientRects().length === 0) continue;
+      if (st.clip === "rect(0px, 0px, 0px, 0px)" || st.clipPath === "inset(50%)") continue;
+      const bg = behind(el);
+      const fg = over(rgba(st.color), bg);
+      const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+      const ratio = (a + 0.05) / (b + 0.05);
+      const size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
+      const large = size >= 24 || (bold && size >= 18.66);
+      if (ratio < (large ? 3 : 4.5)) bad.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+    }
+    return [...new Set(bad)];
+  });
+}
+
 const port = await new Promise((resolve) => {
   const s = createServer();
   s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => resolve(p)); });
@@ -66,6 +105,7 @@ try {
     // Sent to the login form; filled and sent from the keyboard.
     await page.getByLabel("Email").waitFor({ timeout: STEP });
     if (name === "desktop") await page.screenshot({ path: join(SHOTS, "login-desktop.png") });
+    assert.deepEqual(await lowContrast(page), [], "login: text contrast");
     await page.getByLabel("Email").fill(creds.admin_email);
     await page.getByLabel("Password").fill(creds.admin_password);
     await page.getByLabel("Password").press("Enter");
@@ -79,6 +119,7 @@ try {
     assert.equal(await page.getByRole("combobox", { name: "Presence" }).count(), 1);
     await page.screenshot({ path: join(SHOTS, `inbox-${name}.png`), fullPage: false });
     assert.deepEqual(await unnamed(page), [], "inbox: every control is named");
+    assert.deepEqual(await lowContrast(page), [], "inbox: text contrast");
     const scrolls = await page.evaluate((w) => document.documentElement.scrollWidth > w, viewport.width);
     assert.equal(scrolls, false, "no horizontal scrolling");
     // Each row is one link to its conversation: the transcript.
@@ -86,6 +127,7 @@ try {
     await page.getByText("je veux parler à un conseiller").waitFor({ timeout: STEP });
     await page.screenshot({ path: join(SHOTS, `conversation-${name}.png`) });
     assert.deepEqual(await unnamed(page), [], "conversation: every control is named");
+    assert.deepEqual(await lowContrast(page), [], "conversation: text contrast");
     assert.equal(await page.evaluate((w) => document.documentElement.scrollWidth > w, viewport.width), false);
     // Every section, on this screen: no horizontal scrolling, no script error.
     for (const [link, shot] of [["Dashboard", "dashboard"], ["Flows", "flows"], ["Teams", "teams"], ["Agents", "agents"],
@@ -94,6 +136,7 @@ try {
       await page.getByRole("heading", { name: link, level: 1 }).waitFor({ timeout: STEP });
       await page.screenshot({ path: join(SHOTS, `${shot}-${name}.png`), fullPage: true });
       assert.deepEqual(await unnamed(page), [], `${link}: every control is named`);
+      assert.deepEqual(await lowContrast(page), [], `${link}: text contrast`);
       assert.equal(await page.evaluate((w) => document.documentElement.scrollWidth > w, viewport.width), false, `${link}: no horizontal scrolling`);
     }
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Flows", exact: true }).click();
@@ -130,6 +173,14 @@ try {
   await customer.getByRole("button", { name: "Talk to an agent" }).click({ timeout: STEP });
   await customer.locator(".msg.bot").nth(2).waitFor({ timeout: STEP });
   const agent = await (await browser.newContext({ locale: "en-US", viewport: { width: 1200, height: 800 } })).newPage();
+  // Counts the tones the page plays (a new assignment rings while the sound is on).
+  await agent.addInitScript(() => {
+    window.__tones = 0;
+    const Real = window.AudioContext;
+    if (Real) window.AudioContext = class extends Real {
+      createOscillator() { window.__tones += 1; return super.createOscillator(); }
+    };
+  });
   // The demo agent (support team, online) logs in with the password the demo printed.
   assert.ok(creds.agent_password, "the demo prints the agent's password");
   await agent.goto(`${demo.url}/inbox?view=mine`);
@@ -224,9 +275,10 @@ try {
   assert.equal(await agent.evaluate(() => window.__notReloaded), true, "updated live, not reloaded");
   // Assigned to her by the routing: the tab's title says so.
   await agent.waitForFunction(() => /^\(1\) /.test(document.title), null, { timeout: STEP });
+  assert.equal(await agent.evaluate(() => window.__tones), 1, "one tone for the new assignment");
   assert.equal(await agent.locator(".rows li.is-unread").count() >= 1, true, "the new one is unread");
   await agent.screenshot({ path: join(SHOTS, "inbox-live-desktop.png") });
-  ok("a new handoff appears in the agent's inbox live, unread, with a title badge");
+  ok("a new handoff appears in the agent's inbox live, unread, with a title badge and a tone");
   // j/k move between the inbox's conversations from the keyboard.
   await agent.locator("h1").click();
   await agent.keyboard.press("j");
@@ -280,6 +332,19 @@ try {
   await admin.getByTestId("preview-answer").waitFor({ timeout: STEP });
   assert.match(await admin.getByTestId("preview-answer").innerText(), /Gift cards/);
   ok("the Articles page previews the bot's answer; an article written there is answered at once");
+  // Flows: a file picked on the computer fills the form (its text and its path), and is
+  // checked with its findings at their lines.
+  await admin.goto(`${demo.url}/flows`);
+  await admin.getByLabel("From your computer").setInputFiles({
+    name: "Greeting.yml", mimeType: "text/yaml",
+    buffer: Buffer.from("flow: greeting\nstart: hello\nsteps:\n  hello:\n    say: \"Hi!\"\n    next: nowhere\n"),
+  });
+  await admin.waitForFunction(() => document.querySelector('textarea[name="source"]').value.startsWith("flow: greeting"), null, { timeout: STEP });
+  assert.equal(await admin.getByLabel("File", { exact: true }).inputValue(), "flows/greeting.yaml");
+  await admin.getByRole("button", { name: "Check", exact: true }).click();
+  await admin.getByRole("heading", { name: /Check a flow file/ }).waitFor({ timeout: STEP });
+  assert.match(await admin.locator("ol.listing").innerText(), /nowhere/);
+  ok("a flow file picked on the computer fills the form and is checked at its lines");
   // Settings: the admin changes the reminder delay; the page says it now comes from here.
   await admin.goto(`${demo.url}/settings`);
   await admin.getByLabel("Reminder to a silent customer after").fill("20m");

@@ -140,13 +140,20 @@ pub fn resolve(base: &toml::Table, page: &toml::Table) -> Result<Tunable, Error>
     })
 }
 
-/// The page's values from a form: a field left empty keeps relais.toml's value.
-pub fn from_form<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<toml::Table, Error> {
+/// The page's values from a form: a field left empty, or as relais.toml (or the
+/// default) has it, keeps relais.toml's value.
+pub fn from_form<'a>(
+    get: impl Fn(&str) -> Option<&'a str>,
+    file: &Tunable,
+) -> Result<toml::Table, Error> {
     let mut page = toml::Table::new();
     for f in FIELDS {
         let Some(text) = get(f.key).map(str::trim).filter(|t| !t.is_empty()) else {
             continue;
         };
+        if text == file.value(f.key) {
+            continue;
+        }
         let value = match f.kind {
             Kind::Duration | Kind::DurationOrOff => toml::Value::String(text.to_owned()),
             Kind::Bool => match text {
@@ -182,6 +189,25 @@ impl Tunable {
             Some(toml::Value::Float(f)) => f.to_string(),
             Some(v) => value_text(v),
             None => String::new(),
+        }
+    }
+
+    /// The field's value in force, as the page shows it: set, or the default.
+    pub fn value(&self, key: &str) -> String {
+        let shown = self.shown(key);
+        if !shown.is_empty() {
+            return shown;
+        }
+        let life = &self.lifecycle;
+        match key {
+            "inactivity.remind" => life.remind_after.to_string(),
+            "inactivity.close" => life.close_after.to_string(),
+            "handoff.return_after" => life
+                .return_after
+                .map_or_else(|| "off".into(), |d| d.to_string()),
+            "handoff.auto_close" => life.auto_close.to_string(),
+            "handoff.csat" => life.csat.to_string(),
+            _ => String::new(),
         }
     }
 
@@ -316,15 +342,24 @@ mod tests {
         assert!(!t.from_page("inactivity.remind"));
         assert_eq!(t.shown("handoff.auto_close"), "", "the default holds");
 
-        let page = from_form(|k| match k {
-            "inactivity.remind" => Some("15m"),
-            "inactivity.close" => Some(" 1h "),
-            "handoff.return_after" => Some("off"),
-            "handoff.csat" => Some("false"),
-            "costs.agent_hour" => Some("32,5"),
-            _ => Some(""),
-        })
+        let file = resolve(&base, &toml::Table::new()).unwrap();
+        let page = from_form(
+            |k| match k {
+                "inactivity.remind" => Some("15m"),
+                "inactivity.close" => Some(" 1h "),
+                "handoff.return_after" => Some("off"),
+                "handoff.auto_close" => Some("4d"),
+                "handoff.csat" => Some("false"),
+                "costs.agent_hour" => Some("32,5"),
+                _ => Some(""),
+            },
+            &file,
+        )
         .unwrap();
+        assert!(
+            page["handoff"].get("auto_close").is_none(),
+            "a value as the file (here the default) has it stays the file's"
+        );
         let t = resolve(&base, &page).unwrap();
         assert_eq!(t.lifecycle.remind_after, Duration::minutes(15));
         assert_eq!(t.lifecycle.close_after, Duration::hours(1));
@@ -337,7 +372,7 @@ mod tests {
 
         // The file's rules: close after remind, durations, numbers.
         let bad = |k: &'static str, v: &'static str| {
-            let page = from_form(|key| (key == k).then_some(v));
+            let page = from_form(|key| (key == k).then_some(v), &file);
             match page {
                 Err(e) => e.to_string(),
                 Ok(p) => resolve(&base, &p).unwrap_err().to_string(),

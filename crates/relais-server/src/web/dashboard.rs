@@ -231,7 +231,7 @@ fn trend(l: Lang, r: &Report, tz: &jiff::tz::TimeZone) -> String {
         for (n, fill, what) in [
             (d.deflected, "#1f7a3a", l.t("deflected")),
             (d.escalated, "#9a5b00", l.t("escalated")),
-            (other, "#9aa3b5", l.t("other")),
+            (other, "#6b7488", l.t("other")),
         ] {
             if n == 0 {
                 continue;

@@ -32,32 +32,12 @@ fn origin(l: Lang, t: &Tunable, key: &str) -> &'static str {
     }
 }
 
-/// A setting's value when neither relais.toml nor the page sets it.
-fn default_of(t: &Tunable, key: &str) -> String {
-    let life = &t.lifecycle;
-    match key {
-        "inactivity.remind" => life.remind_after.to_string(),
-        "inactivity.close" => life.close_after.to_string(),
-        "handoff.return_after" => life
-            .return_after
-            .map_or_else(|| "off".into(), |d| d.to_string()),
-        "handoff.auto_close" => life.auto_close.to_string(),
-        "handoff.csat" => life.csat.to_string(),
-        _ => String::new(),
-    }
-}
-
 fn server_settings(l: Lang, who: &Signed, t: &Tunable, public_url: Option<&str>) -> String {
     let admin = writes(who);
     let rows: String = FIELDS
         .iter()
         .map(|f| {
-            let shown = t.shown(f.key);
-            let value = if shown.is_empty() {
-                default_of(t, f.key)
-            } else {
-                shown
-            };
+            let value = t.value(f.key);
             let id = f.key.replace('.', "-");
             let control = if !admin {
                 format!("<span id=\"{id}\">{}</span>", escape(&value))
@@ -106,7 +86,7 @@ fn server_settings(l: Lang, who: &Signed, t: &Tunable, public_url: Option<&str>)
             format!(
                 "<form method=\"post\" action=\"/settings/reset\" class=\"inline\">\
                  <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
-                 <button type=\"submit\">{}</button></form>",
+                 <button type=\"submit\" class=\"second\">{}</button></form>",
                 l.t("Use relais.toml's values")
             )
         };
@@ -182,7 +162,11 @@ pub(super) async fn save_settings(State(s): State<AppState>, who: Signed, body: 
         Ok(f) => f,
         Err(refused) => return refused.into_response(),
     };
-    let page = match tunable::from_form(|k| form.get(k)) {
+    let file = match tunable::resolve(&s.rt.settings.tunable_base, &toml::Table::new()) {
+        Ok(f) => f,
+        Err(e) => return back("/settings", Some(&e.to_string()), None),
+    };
+    let page = match tunable::from_form(|k| form.get(k), &file) {
         Ok(p) => p,
         Err(e) => return back("/settings", Some(&e.to_string()), None),
     };
