@@ -861,6 +861,85 @@ async fn an_agent_reply_outside_the_24_hour_window_is_refused_naming_the_window_
     app.stop().await;
 }
 
+/// The conversation page shows the customer-service window; once it has closed, the
+/// registered templates are offered as forms, and one sent from the page reaches
+/// WhatsApp as a template message with its parameter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conversation_page_shows_the_window_and_sends_a_template_once_it_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stand_in, stand_in_url) = StandIn::start().await;
+    workspace(dir.path(), &stand_in_url);
+    let clock = ManualClock::new(T0);
+    let app = spawn_dir_app(dir.path(), &clock).await;
+    let hook = format!("{}/webhooks/whatsapp/wa", app.url);
+    let who = "33600000017";
+    for body in [
+        wa_webhook(vec![wa_text(who, "wamid.V1", "hi")], vec![]),
+        wa_webhook(vec![wa_tap(who, "wamid.V2", "human", "Talk to us")], vec![]),
+    ] {
+        assert_eq!(
+            post_signed(&app.client, &hook, &body, Some("wa-app-secret")).await,
+            200
+        );
+    }
+    let conv = on(&app.rt, "wa").await[0];
+    super::handoff::login_agent(&app, "alice@example.com", "agent", &["support"]).await;
+    let pages = page_client();
+    let alice = page_session(&app, &pages, "alice@example.com").await;
+    let path = format!("{}/conversations/{}", app.url, conv.0);
+    let show = |alice: &str| {
+        let r = pages.get(&path).header("cookie", alice.to_owned());
+        async move { r.send().await.unwrap().text().await.unwrap() }
+    };
+    let html = show(&alice).await;
+    assert!(
+        html.contains("Reply window") && html.contains("Open until"),
+        "{html}"
+    );
+    assert!(!html.contains("value=\"order_update\""));
+
+    clock.advance(relais_core::Duration::hours(25));
+    // A day later: the session has ended; a new one.
+    let alice = page_session(&app, &pages, "alice@example.com").await;
+    let html = show(&alice).await;
+    assert!(
+        html.contains("Closed: only a template can reach the customer now."),
+        "{html}"
+    );
+    assert!(
+        html.contains("name=\"template\" value=\"order_update\""),
+        "{html}"
+    );
+    let at = html.find("name=\"_csrf\" value=\"").unwrap() + 20;
+    let csrf = html[at..at + 32].to_owned();
+    let r = pages
+        .post(format!("{path}/act"))
+        .header("cookie", alice.clone())
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("template", "order_update"),
+            ("language", "en"),
+            ("param", "A123"),
+            ("action", "template"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    eventually(
+        "the template sent from the page reaches WhatsApp",
+        || async {
+            stand_in.calls_to("/messages").iter().any(|(_, b)| {
+                b["type"] == "template"
+                    && b["template"]["name"] == "order_update"
+                    && b["template"]["components"][0]["parameters"][0]["text"] == "A123"
+            })
+        },
+    )
+    .await;
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_message_outside_the_window_goes_to_the_fallback_or_is_recorded_undeliverable() {
     let dir = tempfile::tempdir().unwrap();
@@ -1400,6 +1479,31 @@ async fn customers_media_is_fetched_before_its_url_expires_shown_to_agents_and_e
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+    // On the conversation page: the photo inline, served to a signed-in supervisor, not
+    // to an agent who may not see the conversation.
+    super::handoff::login_agent(&app, "sue@example.com", "supervisor", &["support"]).await;
+    let pages = page_client();
+    let sue = page_session(&app, &pages, "sue@example.com").await;
+    let bob = page_session(&app, &pages, "bob@example.com").await;
+    let page_get = |cookie: &str, path: String| {
+        let r = pages
+            .get(format!("{}{path}", app.url))
+            .header("cookie", cookie.to_owned());
+        async move { r.send().await.unwrap() }
+    };
+    let html = page_get(&sue, format!("/conversations/{}", wa_conv.0))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let img = format!("<img src=\"/media/{}\"", stored["id"]);
+    assert!(html.contains(&img), "the photo is shown inline: {html}");
+    let file = page_get(&sue, format!("/media/{}", stored["id"])).await;
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["content-type"], "image/jpeg");
+    assert_eq!(&file.bytes().await.unwrap()[..], PHOTO);
+    let file = page_get(&bob, format!("/media/{}", stored["id"])).await;
+    assert_eq!(file.status(), 404);
     // Erased with the contact.
     let contact = app
         .rt
