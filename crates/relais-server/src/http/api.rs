@@ -274,6 +274,7 @@ pub async fn switch_channel(
     let id = ChannelId::parse(id).map_err(|e| ApiError::field("id", e))?;
     let channel = s.rt.store.set_channel_enabled(&id, enabled).await?;
     s.rt.reload_channels().await?;
+    s.rt.announce_change(s.rt.clock.now()).await;
     record_admin_action(
         s,
         agent,
@@ -374,6 +375,7 @@ async fn create_channel(
             })
             .await?;
     s.rt.reload_channels().await?;
+    s.rt.announce_change(s.rt.clock.now()).await;
     admin_event(
         &s,
         &caller,

@@ -75,7 +75,10 @@ pub(crate) fn article_fields(r: ArticleRequest) -> Result<NewArticle, ApiError> 
 /// `live` says whether that worked (the article is saved either way).
 pub(crate) async fn go_live(s: &AppState) -> Value {
     match s.rt.reload().await {
-        Ok(_) => json!({ "live": true }),
+        Ok(_) => {
+            s.rt.announce_change(s.rt.clock.now()).await;
+            json!({ "live": true })
+        }
         Err(e) => json!({ "live": false, "reason": e.to_string() }),
     }
 }

@@ -664,10 +664,13 @@ pub(crate) async fn save_team(s: &AppState, r: TeamRequest) -> Result<TeamSpec, 
         .upsert_team(team.clone(), s.rt.clock.now())
         .await?;
     // Flows and `business_hours()` see the team (and its hours) from the next load.
-    if s.rt.home.is_some()
-        && let Err(e) = s.rt.reload().await
-    {
-        tracing::warn!(error = %e, "the team is saved; the workspace could not be reloaded");
+    if s.rt.home.is_some() {
+        match s.rt.reload().await {
+            Ok(_) => s.rt.announce_change(s.rt.clock.now()).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "the team is saved; the workspace could not be reloaded");
+            }
+        }
     }
     Ok(team)
 }

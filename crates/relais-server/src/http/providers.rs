@@ -483,6 +483,7 @@ async fn save_from_doc(
         Some(_) => s.rt.store.update_channel(spec).await?,
     };
     s.rt.reload_channels().await?;
+    s.rt.announce_change(s.rt.clock.now()).await;
     let webhook_url =
         s.rt.settings
             .public_url

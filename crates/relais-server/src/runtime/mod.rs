@@ -2,6 +2,7 @@
 //! and the [`outbox`] dispatcher share one [`Runtime`] value.
 
 pub mod desk;
+pub mod follow;
 pub mod http;
 pub mod lane;
 pub mod live;
@@ -140,6 +141,8 @@ pub struct Runtime {
     /// values laid over them (`crate::tunable`; the store has its own copy of the
     /// lifecycle).
     tunable: RwLock<Arc<crate::tunable::Tunable>>,
+    /// The last workspace change mark this node saw or wrote (`follow`).
+    followed: std::sync::Mutex<Option<String>>,
     channels: RwLock<HashMap<ChannelId, Arc<LiveChannel>>>,
     pub providers: crate::channel::Providers,
     /// Web chat visitors with a page open on this node.
@@ -184,6 +187,7 @@ impl Runtime {
         store.configure(tunable.lifecycle.clone());
         let rt = Arc::new(Runtime {
             tunable: RwLock::new(tunable),
+            followed: std::sync::Mutex::new(None),
             store,
             clock,
             handler,

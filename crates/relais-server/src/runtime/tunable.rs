@@ -67,6 +67,7 @@ impl Runtime {
             .set_store_setting(tunable::NAME, &tunable::to_text(&page), now)
             .await?;
         self.use_tunable(t.clone());
+        self.announce_change(now).await;
         Ok(t)
     }
 

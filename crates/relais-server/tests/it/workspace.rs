@@ -163,6 +163,63 @@ async fn agents_on_two_nodes_over_postgresql_see_each_other_on_a_conversation() 
     two.stop().await;
 }
 
+/// A change made through one node (its Settings page, a template through its API) is
+/// used by the other nodes of the PostgreSQL database within seconds, without a
+/// restart or a reload by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_made_on_one_node_is_followed_by_the_others() {
+    let Some(schema) = PgSchema::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    relais_server::demo::write_workspace(dir.path()).unwrap();
+    let clock = ManualClock::new(MONDAY_10H);
+    let url = schema.url();
+    let vars = [
+        ("RELAIS__DATABASE__URL", url.as_str()),
+        ("RELAIS__SECRETS__ORDERS_API", "http://127.0.0.1:9"),
+    ];
+    let one = spawn_dir_app_with(dir.path(), &clock, &vars).await;
+    let two = spawn_dir_app_with(dir.path(), &clock, &vars).await;
+    login_agent(&two, "ada@example.com", "admin", &[]).await;
+    let b = Browser::new(&one);
+    let ada = b.log_in("ada@example.com", PASSWORD).await.unwrap();
+    let (s, to, _) = b
+        .post(
+            &ada,
+            "/settings",
+            &[("inactivity.remind", "25m"), ("inactivity.close", "1h")],
+        )
+        .await;
+    assert_eq!((s, to.contains("done=")), (303, true), "{to}");
+    let minutes = |app: &TestApp| app.rt.tunable().lifecycle.remind_after;
+    assert_eq!(minutes(&one), relais_core::Duration::minutes(25));
+    eventually("node two uses node one's settings", || async {
+        minutes(&two) == relais_core::Duration::minutes(25)
+    })
+    .await;
+    let (s, b) = two
+        .post(
+            "/api/v1/templates",
+            json!({ "name": "colis_en_route", "language": "fr", "body": "Votre colis {{1}} est en route." }),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let has = |app: &TestApp| {
+        app.rt.flows.as_ref().is_some_and(|f| {
+            f.loaded()
+                .ws
+                .templates
+                .iter()
+                .any(|t| t.name == "colis_en_route")
+        })
+    };
+    assert!(has(&two));
+    eventually("node one knows node two's template", || async { has(&one) }).await;
+    one.stop().await;
+    two.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inbox_filters_searches_counts_and_marks_what_is_unread_and_agents_see_each_other() {
     let dir = tempfile::tempdir().unwrap();
