@@ -18,6 +18,7 @@ pub mod reports;
 pub mod serve;
 pub mod shield;
 pub mod stream;
+pub mod teams;
 pub mod templates;
 pub mod tokens;
 pub mod totp;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(totp::routes())
         .merge(flows::routes())
         .merge(desk::routes())
+        .merge(teams::routes())
         .merge(articles::routes())
         .merge(templates::routes())
         .merge(stream::routes())

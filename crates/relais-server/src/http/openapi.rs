@@ -39,6 +39,7 @@ mod tests {
         ("api", include_str!("api.rs")),
         ("flows", include_str!("flows.rs")),
         ("desk", include_str!("desk.rs")),
+        ("teams", include_str!("teams.rs")),
         ("articles", include_str!("articles.rs")),
         ("templates", include_str!("templates.rs")),
         ("stream", include_str!("stream.rs")),

@@ -75,24 +75,35 @@ mod tests {
 
     /// Every `.t("…")` in the pages' sources.
     fn used() -> Vec<String> {
-        let sources = [
-            include_str!("mod.rs"),
-            include_str!("layout.rs"),
-            include_str!("login.rs"),
-            include_str!("inbox.rs"),
-            include_str!("conversation.rs"),
-            include_str!("admin/mod.rs"),
-            include_str!("admin/channels.rs"),
-            include_str!("admin/teams.rs"),
-            include_str!("admin/agents.rs"),
-            include_str!("admin/canned.rs"),
-            include_str!("admin/audit.rs"),
-            include_str!("flows.rs"),
-            include_str!("dashboard.rs"),
-        ];
+        // Every source file of the pages, so that a new page cannot be missed.
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            let mut entries: Vec<_> = std::fs::read_dir(dir)
+                .expect("the pages' sources")
+                .flatten()
+                .map(|e| e.path())
+                .collect();
+            entries.sort();
+            for path in entries {
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && path
+                        .file_name()
+                        .is_some_and(|n| n != "words.rs" && n != "i18n.rs")
+                {
+                    out.push(std::fs::read_to_string(&path).expect("a source file"));
+                }
+            }
+        }
+        let mut sources = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web"),
+            &mut sources,
+        );
+        assert!(sources.len() >= 18, "the scan found the pages' sources");
         let mut out = Vec::new();
-        for src in sources {
-            let mut rest = src;
+        for src in &sources {
+            let mut rest = src.as_str();
             // `.t("…")`, also as rustfmt splits it over lines.
             while let Some(at) = rest.find(".t(") {
                 rest = rest[at + 3..].trim_start();

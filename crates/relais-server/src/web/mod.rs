@@ -17,6 +17,7 @@ pub mod inbox;
 pub mod layout;
 pub mod login;
 pub mod session;
+mod side;
 pub mod watch;
 mod words;
 

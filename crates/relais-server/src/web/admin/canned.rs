@@ -92,7 +92,7 @@ pub(super) async fn save_canned(State(s): State<AppState>, who: Signed, body: By
             Err(_) => return back("/canned", Some(l.t("Unknown action.")), None),
         },
     };
-    let fields = crate::http::desk::canned_fields(crate::http::desk::CannedRequest {
+    let fields = crate::http::teams::canned_fields(crate::http::teams::CannedRequest {
         shortcut: f.get("shortcut").unwrap_or_default().trim().to_owned(),
         title: f.get("title").unwrap_or_default().trim().to_owned(),
         body: f.get("body").unwrap_or_default().trim().to_owned(),

@@ -264,7 +264,7 @@ pub(super) async fn save_team(State(s): State<AppState>, who: Signed, body: Byte
     let Ok(capacity) = f.get("capacity").unwrap_or("5").trim().parse::<i64>() else {
         return back("/teams", Some(l.t("Capacity is a whole number.")), None);
     };
-    let request = crate::http::desk::TeamRequest {
+    let request = crate::http::teams::TeamRequest {
         id: id.clone(),
         name: f.get("name").unwrap_or_default().trim().to_owned(),
         assignment: f.get("assignment").unwrap_or_default().to_owned(),
@@ -272,7 +272,7 @@ pub(super) async fn save_team(State(s): State<AppState>, who: Signed, body: Byte
         hours,
         holidays,
     };
-    match crate::http::desk::save_team(&s, request).await {
+    match crate::http::teams::save_team(&s, request).await {
         Ok(team) => {
             if let Err(r) =
                 audit(&s, &who, json!({ "action": "team_saved", "team": team.id })).await
