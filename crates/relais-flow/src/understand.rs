@@ -43,7 +43,6 @@ impl Default for Thresholds {
 
 /// A workspace's trained understanding.
 pub struct Understanding {
-    encoder: &'static Encoder,
     pub intents: Option<Intents>,
     pub kb: Option<Index>,
     /// The frustration model, when `[escalation] frustration_model` is on.
@@ -92,7 +91,6 @@ impl Understanding {
         thresholds: Thresholds,
     ) -> Result<Understanding, String> {
         let started = std::time::Instant::now();
-        let encoder = relais_nlu::encoder().map_err(|e| e.to_string())?;
         let mut texts: Vec<&str> = Vec::new();
         let mut labels: Vec<&str> = Vec::new();
         for i in &ws.intents {
@@ -121,7 +119,14 @@ impl Understanding {
             .copied()
             .chain(passages.iter().map(String::as_str))
             .collect();
-        let (vectors, lookup) = cache.vectors(encoder, &all);
+        // The encoder is loaded here only to train; a workspace whose only use of it is
+        // the frustration model loads it at the first sentence that model reads.
+        let (vectors, lookup) = if all.is_empty() {
+            (Vec::new(), Lookup::default())
+        } else {
+            let encoder = relais_nlu::encoder().map_err(|e| e.to_string())?;
+            cache.vectors(encoder, &all)
+        };
         let (examples, passage_vectors) = vectors.split_at(texts.len());
         let intents = Intents::train(&texts, &labels, examples).map(|mut m| {
             m.threshold = thresholds.intent_threshold;
@@ -131,7 +136,6 @@ impl Understanding {
         let n_articles = articles.len();
         let kb = (!articles.is_empty()).then(|| Index::new(articles, passage_vectors));
         Ok(Understanding {
-            encoder,
             intents,
             kb,
             frustration: frustration_used(ws).then(relais_nlu::frustration::shipped),
@@ -149,7 +153,7 @@ impl Understanding {
     /// (heap bytes, bytes of the model's table): the encoder's layers and tokenizer, the
     /// classifier, the knowledge base; the table is read from the binary as needed.
     pub fn memory(&self) -> (usize, usize) {
-        let (encoder, table) = self.encoder.memory();
+        let (encoder, table) = relais_nlu::encoder_if_loaded().map_or((0, 0), Encoder::memory);
         let intents = self.intents.as_ref().map_or(0, Intents::heap_bytes);
         let kb = self.kb.as_ref().map_or(0, Index::heap_bytes);
         let recent = self
@@ -159,25 +163,40 @@ impl Understanding {
         (encoder + intents + kb + recent, table)
     }
 
-    /// A message's vector, from the recent ones when its text was seen lately.
-    pub fn recent_vector(&self, text: &str) -> [f32; DIM] {
+    /// Whether a message's vector will be asked for: always with intents or articles;
+    /// with the frustration model alone, only for sentences it reads (the escalation's
+    /// [`MODEL_MIN_WORDS`](crate::escalation::MODEL_MIN_WORDS)). The runtime encodes
+    /// ahead only these, so a workspace that never needs the encoder never loads it.
+    pub fn wants_vector(&self, text: &str) -> bool {
+        self.intents.is_some()
+            || self.kb.is_some()
+            || (self.frustration.is_some()
+                && crate::text::Words::new(text).as_slice().len()
+                    >= crate::escalation::MODEL_MIN_WORDS)
+    }
+
+    /// A message's vector, from the recent ones when its text was seen lately; `None`
+    /// only if the vendored model cannot be loaded (then nothing reads vectors).
+    pub fn recent_vector(&self, text: &str) -> Option<[f32; DIM]> {
         let key = vectors::key(text);
         if let Some(q) = self.recent.lock().ok().and_then(|r| r.get(&key).copied()) {
-            return q.vector();
+            return Some(q.vector());
         }
-        let q = vectors::Quantized::new(&self.encoder.encode(text));
+        let encoder = relais_nlu::encoder().ok()?;
+        let q = vectors::Quantized::new(&encoder.encode(text));
         if let Ok(mut r) = self.recent.lock() {
             if r.len() >= RECENT {
                 r.clear();
             }
             r.insert(key, q);
         }
-        q.vector()
+        Some(q.vector())
     }
 
-    /// A text's sentence vector (8-bit rounded, as training used).
-    pub fn vector(&self, text: &str) -> [f32; DIM] {
-        vectors::vector(self.encoder, text)
+    /// A text's sentence vector (8-bit rounded, as training used); `None` only if the
+    /// vendored model cannot be loaded.
+    pub fn vector(&self, text: &str) -> Option<[f32; DIM]> {
+        Some(vectors::vector(relais_nlu::encoder().ok()?, text))
     }
 
     /// The article `answer` would send for a text, if any.
@@ -192,10 +211,9 @@ impl Understanding {
         language: Option<&str>,
         limit: usize,
     ) -> Vec<(KbAnswer, kb::Hit)> {
-        let Some(kb) = &self.kb else {
+        let (Some(kb), Some(v)) = (&self.kb, self.vector(text)) else {
             return Vec::new();
         };
-        let v = self.vector(text);
         kb.search(text, &v, language, limit)
             .into_iter()
             .map(|h| {
@@ -219,7 +237,7 @@ impl Understanding {
 pub struct MessageNlu<'a> {
     understanding: Option<&'a Understanding>,
     text: &'a str,
-    vector: OnceCell<[f32; DIM]>,
+    vector: OnceCell<Option<[f32; DIM]>>,
     intent: OnceCell<Option<(String, String, f32)>>,
     answer: OnceCell<Option<KbAnswer>>,
     frustration: OnceCell<Option<f32>>,
@@ -237,8 +255,10 @@ impl<'a> MessageNlu<'a> {
         }
     }
 
-    fn vector(&self, u: &Understanding) -> &[f32; DIM] {
-        self.vector.get_or_init(|| u.recent_vector(self.text))
+    fn vector(&self, u: &Understanding) -> Option<&[f32; DIM]> {
+        self.vector
+            .get_or_init(|| u.recent_vector(self.text))
+            .as_ref()
     }
 
     /// What the message was found to mean, when anything was asked: recorded on a
@@ -278,7 +298,7 @@ impl Nlu for MessageNlu<'_> {
         let found = self.intent.get_or_init(|| {
             let u = self.understanding?;
             let model = u.intents.as_ref()?;
-            let g = model.classify(self.text, self.vector(u));
+            let g = model.classify(self.text, self.vector(u)?);
             Some((
                 g.intent.unwrap_or(relais_nlu::intent::OOS).to_owned(),
                 g.best.to_owned(),
@@ -301,7 +321,7 @@ impl Nlu for MessageNlu<'_> {
                 punctuation_run: lexicon.punctuation_run,
                 insult: !lexicon.insults.is_empty(),
             };
-            Some(model.score(self.vector(u), &signals))
+            Some(model.score(self.vector(u)?, &signals))
         })
     }
 
@@ -311,7 +331,7 @@ impl Nlu for MessageNlu<'_> {
                 let u = self.understanding?;
                 let kb = u.kb.as_ref()?;
                 let hit = kb
-                    .search(self.text, self.vector(u), language, 1)
+                    .search(self.text, self.vector(u)?, language, 1)
                     .into_iter()
                     .next()?;
                 (hit.score >= u.min_score).then(|| {

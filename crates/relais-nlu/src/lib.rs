@@ -44,8 +44,14 @@ static SP_MODEL: &[u8] = include_bytes!("../model/sp.model");
 /// The encoder of the vendored model, loaded once per process on first use (about a
 /// tenth of a second; 14 MB of layers on the heap, the table read from the binary).
 pub fn encoder() -> Result<&'static Encoder, &'static ModelError> {
-    static ENCODER: std::sync::OnceLock<Result<Encoder, ModelError>> = std::sync::OnceLock::new();
     ENCODER
         .get_or_init(|| Encoder::new(ModelBytes::Static(MODEL), SP_MODEL))
         .as_ref()
+}
+
+static ENCODER: std::sync::OnceLock<Result<Encoder, ModelError>> = std::sync::OnceLock::new();
+
+/// The encoder if this process has loaded it (never loads it).
+pub fn encoder_if_loaded() -> Option<&'static Encoder> {
+    ENCODER.get().and_then(|r| r.as_ref().ok())
 }

@@ -348,7 +348,7 @@ fn classifying_is_deterministic_for_a_workspace() {
         "¿puedo devolver una prenda?",
         "Wetter morgen",
     ] {
-        let (va, vb) = (ua.vector(text), ub.vector(text));
+        let (va, vb) = (ua.vector(text).unwrap(), ub.vector(text).unwrap());
         let ga = ua.intents.as_ref().expect("intents").classify(text, &va);
         let gb = ub.intents.as_ref().expect("intents").classify(text, &vb);
         assert_eq!(ga, gb, "{text}");
@@ -413,7 +413,7 @@ fn print_margins() {
         "vous êtes ouverts le dimanche ?",
         "olvidé mi clave, ¿cómo entro en mi cuenta?",
     ] {
-        let v = u.vector(q);
+        let v = u.vector(q).unwrap();
         let g = m.classify(q, &v);
         let best_cos =
             l.ws.intents
@@ -421,7 +421,7 @@ fn print_margins() {
                 .filter(|i| i.name == g.best)
                 .flat_map(|i| i.examples.iter())
                 .map(|(_, t)| {
-                    let e = u.vector(t);
+                    let e = u.vector(t).unwrap();
                     e.iter().zip(&v).map(|(a, b)| a * b).sum::<f32>()
                 })
                 .fold(f32::MIN, f32::max);
@@ -434,7 +434,7 @@ fn print_margins() {
                         .map(move |e| (i.name.clone(), e.1.clone()))
                 })
                 .map(|(n, t)| {
-                    let e = u.vector(&t);
+                    let e = u.vector(&t).unwrap();
                     (e.iter().zip(&v).map(|(a, b)| a * b).sum::<f32>(), n)
                 })
                 .fold(

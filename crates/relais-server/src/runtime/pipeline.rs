@@ -62,6 +62,7 @@ impl Runtime {
             .flows
             .as_ref()
             .and_then(|f| f.loaded().understanding.clone())
+            && u.wants_vector(&inbound.text)
         {
             u.recent_vector(&inbound.text);
         }

@@ -358,6 +358,81 @@ async fn a_server_with_200_articles_and_50_intents_stays_under_200_mb() {
     assert!(peak < 200.0, "peak resident memory {peak:.0} MB");
 }
 
+/// A workspace whose only use of the model is the frustration machine (the sentiment
+/// trigger, on by default) does not load the encoder for "1", "A123" or "ok": the
+/// model reads sentences of three words or more, and the encoder is loaded at the
+/// first one (its memory then shows on /metrics).
+#[tokio::test]
+async fn the_encoder_is_loaded_only_when_the_frustration_model_reads_a_sentence() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let ws = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(ws.path().join("flows")).unwrap();
+    std::fs::write(
+        ws.path().join("flows/hello.yaml"),
+        "flow: hello\nname: Hello\nlanguage: en\ntrigger: { on: message }\nsettings: { team: support }\n\
+         start: hi\nsteps:\n  hi:\n    ask: { prompt: \"How can I help?\" }\n    next: hi\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        Path::new(EXAMPLES).join("teams.yaml"),
+        ws.path().join("teams.yaml"),
+    )
+    .unwrap();
+    std::fs::write(ws.path().join("relais.toml"), "").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relais"))
+        .args(["demo", "--json", "--listen", "127.0.0.1:0", "--workspace"])
+        .env("RELAIS_NLU_THREADS", "1")
+        .arg(ws.path())
+        .arg("--data")
+        .arg(data.path())
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let url = v["url"].as_str().unwrap().to_owned();
+    let token = v["credentials"]["channel_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = relais_server::tls::client();
+    let say = |text: &'static str| {
+        let r = client
+            .post(format!("{url}/api/v1/channels/demo/converse"))
+            .bearer_auth(&token)
+            .json(&json!({ "sender": "+33600000077", "text": text }));
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    let heap = || {
+        let r = client.get(format!("{url}/metrics"));
+        async move {
+            let m = r.send().await.unwrap().text().await.unwrap();
+            m.lines()
+                .find(|l| l.starts_with("relais_nlu_heap_bytes"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|x| x.parse::<f64>().ok())
+                .unwrap_or_else(|| panic!("relais_nlu_heap_bytes in {m}"))
+        }
+    };
+    for text in ["hello", "1", "A123", "ok thanks"] {
+        assert_eq!(say(text).await, 200);
+    }
+    let before = heap().await;
+    assert_eq!(say("I have been waiting for three weeks now").await, 200);
+    let after = heap().await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(before, 0.0, "no encoder for words the model does not read");
+    assert!(after > 1e6, "loaded at the first sentence: {after}");
+}
+
 /// The accuracy gate of docs/understanding.md: banking77, trained and tested by the
 /// command line, cold (no vector cache), at least 0.930.
 #[test]
