@@ -146,6 +146,27 @@ impl Escalation {
         self.vip_tiers.iter().any(|t| t == tier)
     }
 
+    /// Whether [`Escalation::check`] would ask the frustration model about this text
+    /// (for a contact of no VIP tier, no intent known): the same rule, run with a model
+    /// that only notes it was asked. The runtime encodes a message ahead of the step
+    /// only then.
+    pub fn reads_model(&self, text: &str, on: TriggerSwitches) -> bool {
+        let asked = std::cell::Cell::new(false);
+        let note = |_: &sentiment::Sentiment| {
+            asked.set(true);
+            None
+        };
+        let s = Subject {
+            tier: "",
+            text,
+            is_button: false,
+            intent: None,
+            frustration: &note,
+        };
+        let _ = self.check(&s, on);
+        asked.get()
+    }
+
     /// The first trigger that fires on a message, in the order of SPEC §4.
     pub fn check(&self, s: &Subject<'_>, on: TriggerSwitches) -> Option<Fired> {
         if s.is_button {
@@ -310,5 +331,32 @@ mod tests {
             ..subject("je veux arrêter")
         };
         assert_eq!(reason(&e, &s), Some("sensitive"));
+    }
+
+    #[test]
+    fn the_model_is_read_only_for_sentences_no_earlier_trigger_takes() {
+        let e = Escalation::default();
+        let on = TriggerSwitches::default();
+        assert!(e.reads_model("I have been waiting for three weeks now", on));
+        assert!(
+            !e.reads_model("can I talk to a human", on),
+            "the keyword first"
+        );
+        assert!(!e.reads_model("ok thanks", on), "two words: the lexicon's");
+        assert!(!e.reads_model("A123", on));
+        assert!(
+            !e.reads_model("this is a disgrace, terrible awful service", on),
+            "the lexicon fires first"
+        );
+        let quiet = TriggerSwitches {
+            sentiment: false,
+            ..on
+        };
+        assert!(!e.reads_model("I have been waiting for three weeks now", quiet));
+        let no_model = Escalation {
+            frustration_model: false,
+            ..Escalation::default()
+        };
+        assert!(!no_model.reads_model("I have been waiting for three weeks now", on));
     }
 }

@@ -164,15 +164,19 @@ impl Understanding {
     }
 
     /// Whether a message's vector will be asked for: always with intents or articles;
-    /// with the frustration model alone, only for sentences it reads (the escalation's
-    /// [`MODEL_MIN_WORDS`](crate::escalation::MODEL_MIN_WORDS)). The runtime encodes
-    /// ahead only these, so a workspace that never needs the encoder never loads it.
-    pub fn wants_vector(&self, text: &str) -> bool {
+    /// with the frustration model alone, only when some flow's triggers would ask it
+    /// ([`Escalation::reads_model`](crate::escalation::Escalation::reads_model): a
+    /// sentence of three words or more that no earlier trigger takes). The runtime
+    /// encodes ahead only these, so a workspace that never needs the encoder never
+    /// loads it.
+    pub fn wants_vector(&self, ws: &Workspace, text: &str) -> bool {
         self.intents.is_some()
             || self.kb.is_some()
             || (self.frustration.is_some()
-                && crate::text::Words::new(text).as_slice().len()
-                    >= crate::escalation::MODEL_MIN_WORDS)
+                && ws
+                    .flows
+                    .values()
+                    .any(|f| ws.escalation.reads_model(text, f.settings.triggers)))
     }
 
     /// A message's vector, from the recent ones when its text was seen lately; `None`

@@ -58,11 +58,12 @@ impl Runtime {
         if inbound.button.is_some() || inbound.text.trim().is_empty() {
             return;
         }
-        if let Some(u) = self
-            .flows
-            .as_ref()
-            .and_then(|f| f.loaded().understanding.clone())
-            && u.wants_vector(&inbound.text)
+        let Some(flows) = self.flows.as_ref() else {
+            return;
+        };
+        let loaded = flows.loaded();
+        if let Some(u) = &loaded.understanding
+            && u.wants_vector(&loaded.ws, &inbound.text)
         {
             u.recent_vector(&inbound.text);
         }

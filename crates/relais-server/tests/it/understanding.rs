@@ -359,9 +359,10 @@ async fn a_server_with_200_articles_and_50_intents_stays_under_200_mb() {
 }
 
 /// A workspace whose only use of the model is the frustration machine (the sentiment
-/// trigger, on by default) does not load the encoder for "1", "A123" or "ok": the
-/// model reads sentences of three words or more, and the encoder is loaded at the
-/// first one (its memory then shows on /metrics).
+/// trigger, on by default) does not load the encoder for "1", "A123", "ok thanks" or
+/// a sentence the keyword trigger takes first: the model reads sentences of three
+/// words or more that no earlier trigger takes, and the encoder is loaded at the first
+/// one (its memory then shows on /metrics).
 #[tokio::test]
 async fn the_encoder_is_loaded_only_when_the_frustration_model_reads_a_sentence() {
     use std::io::{BufRead, BufReader};
@@ -403,11 +404,11 @@ async fn the_encoder_is_loaded_only_when_the_frustration_model_reads_a_sentence(
         .unwrap()
         .to_owned();
     let client = relais_server::tls::client();
-    let say = |text: &'static str| {
+    let say_as = |sender: &'static str, text: &'static str| {
         let r = client
             .post(format!("{url}/api/v1/channels/demo/converse"))
             .bearer_auth(&token)
-            .json(&json!({ "sender": "+33600000077", "text": text }));
+            .json(&json!({ "sender": sender, "text": text }));
         async move { r.send().await.unwrap().status().as_u16() }
     };
     let heap = || {
@@ -421,9 +422,12 @@ async fn the_encoder_is_loaded_only_when_the_frustration_model_reads_a_sentence(
                 .unwrap_or_else(|| panic!("relais_nlu_heap_bytes in {m}"))
         }
     };
+    let say = |text: &'static str| say_as("+33600000077", text);
     for text in ["hello", "1", "A123", "ok thanks"] {
         assert_eq!(say(text).await, 200);
     }
+    // The keyword trigger takes this one before the model would be asked.
+    assert_eq!(say_as("+33600000078", "can I talk to a human").await, 200);
     let before = heap().await;
     assert_eq!(say("I have been waiting for three weeks now").await, 200);
     let after = heap().await;
