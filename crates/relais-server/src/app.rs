@@ -107,26 +107,7 @@ impl App {
             None => open_store(&settings.database).await?,
         };
         record_region(store.as_ref(), settings.region.as_deref(), clock.now()).await?;
-        let (flows, home) = match workspace {
-            Some(w) => {
-                let v = crate::workspace::load_versioned(
-                    store.as_ref(),
-                    &w.sources,
-                    settings,
-                    clock.now(),
-                )
-                .await?;
-                let home = w.dir.map(|dir| Home {
-                    dir,
-                    settings: settings.clone(),
-                });
-                (
-                    Some(Arc::new(relais_flow::handler::FlowHandler::new(v.loaded))),
-                    home,
-                )
-            }
-            None => (None, None),
-        };
+        let (flows, home) = load_flows(store.as_ref(), settings, clock.as_ref(), workspace).await?;
         let handler: Arc<dyn relais_core::ConversationHandler> = match &flows {
             Some(f) => f.clone(),
             None => Arc::new(GreetingBot {
@@ -139,55 +120,14 @@ impl App {
             handler,
             flows,
             home,
-            RuntimeSettings {
-                timer_window: settings.timer_window,
-                outbox_max_attempts: settings.outbox_max_attempts,
-                outbox_backoff_base: settings.outbox_backoff_base,
-                outbox_backoff_max: settings.outbox_backoff_max,
-                outbox_send_timeout: settings.outbox_send_timeout,
-                outbox_concurrency: settings.outbox_concurrency,
-                node: format!("node-{}", std::process::id()),
-                http_reach: settings.http_reach.clone(),
-                tunable_base: settings.tunable_base.clone(),
-                http_tls: settings.http_tls.clone(),
-                http_ca_pem: settings.http_ca_pem.clone(),
-                public_url: settings.public_url.clone(),
-                mask: settings.mask.clone(),
-                retention: settings.retention,
-            },
+            runtime_settings(settings),
         )
         .await?;
-        let listener =
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|source| StartError::Listen {
-                    addr: settings.listen,
-                    source,
-                })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Listen {
-            addr: settings.listen,
-            source,
-        })?;
+        let (listener, addr) = listen(settings).await?;
         Ok(App {
             listener,
             addr,
-            state: AppState {
-                rt,
-                max_body_bytes: settings.max_body_bytes,
-                max_text_chars: settings.max_text_chars,
-                ready: Arc::new(AtomicBool::new(false)),
-                passwords: crate::auth::password::Passwords::start(settings.guard.hash_workers),
-                throttle: Arc::new(std::sync::Mutex::new(crate::auth::throttle::Throttle::new(
-                    settings.guard.login.clone(),
-                ))),
-                guard: settings.guard.clone(),
-                live: crate::runtime::live::Live::new(
-                    settings.guard.streams_per_agent,
-                    settings.guard.streams_per_server,
-                ),
-                loopback: addr.ip().is_loopback(),
-                kpi_gauges: Default::default(),
-            },
+            state: app_state(rt, settings, addr),
         })
     }
 
@@ -243,6 +183,88 @@ impl App {
         let _ = follow_loop.await;
         tracing::info!("stopped");
         served
+    }
+}
+
+/// The workspace's flows, loaded and published (each flow's version), and the folder
+/// they came from for reloads; nothing without a workspace.
+async fn load_flows(
+    store: &dyn Store,
+    settings: &Settings,
+    clock: &dyn Clock,
+    workspace: Option<FlowSetup>,
+) -> Result<(Option<Arc<relais_flow::handler::FlowHandler>>, Option<Home>), StartError> {
+    Ok(match workspace {
+        Some(w) => {
+            let v =
+                crate::workspace::load_versioned(store, &w.sources, settings, clock.now()).await?;
+            let home = w.dir.map(|dir| Home {
+                dir,
+                settings: settings.clone(),
+            });
+            (
+                Some(Arc::new(relais_flow::handler::FlowHandler::new(v.loaded))),
+                home,
+            )
+        }
+        None => (None, None),
+    })
+}
+
+/// The runtime's part of the settings.
+fn runtime_settings(settings: &Settings) -> RuntimeSettings {
+    RuntimeSettings {
+        timer_window: settings.timer_window,
+        outbox_max_attempts: settings.outbox_max_attempts,
+        outbox_backoff_base: settings.outbox_backoff_base,
+        outbox_backoff_max: settings.outbox_backoff_max,
+        outbox_send_timeout: settings.outbox_send_timeout,
+        outbox_concurrency: settings.outbox_concurrency,
+        node: format!("node-{}", std::process::id()),
+        http_reach: settings.http_reach.clone(),
+        tunable_base: settings.tunable_base.clone(),
+        http_tls: settings.http_tls.clone(),
+        http_ca_pem: settings.http_ca_pem.clone(),
+        public_url: settings.public_url.clone(),
+        mask: settings.mask.clone(),
+        retention: settings.retention,
+    }
+}
+
+/// The listener on `[server] listen`, and the address it got (port 0 picks one).
+async fn listen(settings: &Settings) -> Result<(TcpListener, SocketAddr), StartError> {
+    let listener =
+        TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: settings.listen,
+                source,
+            })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: settings.listen,
+        source,
+    })?;
+    Ok((listener, addr))
+}
+
+/// What every request handler shares.
+fn app_state(rt: Arc<Runtime>, settings: &Settings, addr: SocketAddr) -> AppState {
+    AppState {
+        rt,
+        max_body_bytes: settings.max_body_bytes,
+        max_text_chars: settings.max_text_chars,
+        ready: Arc::new(AtomicBool::new(false)),
+        passwords: crate::auth::password::Passwords::start(settings.guard.hash_workers),
+        throttle: Arc::new(std::sync::Mutex::new(crate::auth::throttle::Throttle::new(
+            settings.guard.login.clone(),
+        ))),
+        guard: settings.guard.clone(),
+        live: crate::runtime::live::Live::new(
+            settings.guard.streams_per_agent,
+            settings.guard.streams_per_server,
+        ),
+        loopback: addr.ip().is_loopback(),
+        kpi_gauges: Default::default(),
     }
 }
 

@@ -117,9 +117,49 @@ pub async fn prepare_kept(
     keep: Option<&Path>,
 ) -> Result<DemoCredentials, String> {
     let kept = read_kept(keep);
+    let channel_token = demo_channel(store, kept.channel_token, now).await?;
+    let (admin, admin_password) = demo_admin(store, now).await?;
+    let admin_token = demo_token(
+        store,
+        admin.id,
+        kept.admin_token,
+        vec!["admin".into(), "conversations:read".into(), "tokens".into()],
+        now,
+    )
+    .await?;
+    let (agent_email, agent_password, agent_token) =
+        demo_agent(store, kept.agent_token, now).await?;
+    if let Some(path) = keep {
+        write_kept(
+            path,
+            &Kept {
+                channel_token: Some(channel_token.clone()),
+                admin_token: Some(admin_token.clone()),
+                agent_token: agent_token.clone(),
+            },
+        )?;
+    }
+    Ok(DemoCredentials {
+        channel: DEMO_CHANNEL.into(),
+        channel_token,
+        admin_email: DEMO_ADMIN.into(),
+        admin_password,
+        admin_token,
+        agent_email,
+        agent_password,
+        agent_token,
+    })
+}
+
+/// The demo REST channel, created if missing, with `kept` as its token when it is one
+/// (else a new token); the token.
+async fn demo_channel(
+    store: &dyn Store,
+    kept: Option<String>,
+    now: Timestamp,
+) -> Result<String, String> {
     let channel = ChannelId(DEMO_CHANNEL.into());
     let channel_token = kept
-        .channel_token
         .filter(|t| t.starts_with("rch_"))
         .unwrap_or_else(|| auth::new_token("rch"));
     let hash = auth::token_hash(&channel_token);
@@ -141,89 +181,74 @@ pub async fn prepare_kept(
             .await
             .map_err(|e| e.to_string())?;
     }
-    let (admin, admin_password) = match store
+    Ok(channel_token)
+}
+
+/// The demo admin, created if missing with a new password (returned only then).
+async fn demo_admin(
+    store: &dyn Store,
+    now: Timestamp,
+) -> Result<(relais_store::Agent, Option<String>), String> {
+    let found = store
         .agent_by_email(DEMO_ADMIN)
         .await
-        .map_err(|e| e.to_string())?
-    {
-        Some((agent, _)) => (agent, None),
-        None => {
-            let password = auth::new_token("pw")[3..27].to_owned();
-            let hash = auth::hash_password(&password)?;
-            let agent = store
-                .create_agent(NewAgent {
-                    email: DEMO_ADMIN.into(),
-                    name: "Demo Admin".into(),
-                    role: Role::Admin,
-                    password_hash: Some(hash),
-                    capacity: 5,
-                    created_at: now,
-                })
-                .await
-                .map_err(|e| e.to_string())?;
-            (agent, Some(password))
-        }
+        .map_err(|e| e.to_string())?;
+    if let Some((agent, _)) = found {
+        return Ok((agent, None));
+    }
+    let password = auth::new_token("pw")[3..27].to_owned();
+    let hash = auth::hash_password(&password)?;
+    let agent = store
+        .create_agent(NewAgent {
+            email: DEMO_ADMIN.into(),
+            name: "Demo Admin".into(),
+            role: Role::Admin,
+            password_hash: Some(hash),
+            capacity: 5,
+            created_at: now,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((agent, Some(password)))
+}
+
+/// The demo workspace's first agent, who takes handed-off conversations at once: her
+/// email, her new password (when she had none) and her API token; nothing when the
+/// workspace has no such agent.
+async fn demo_agent(
+    store: &dyn Store,
+    kept: Option<String>,
+    now: Timestamp,
+) -> Result<(Option<String>, Option<String>, Option<String>), String> {
+    let found = store
+        .agent_by_email(DEMO_AGENT)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some((agent, hash)) = found else {
+        return Ok((None, None, None));
     };
-    let admin_token = demo_token(
+    let token = demo_token(
         store,
-        admin.id,
-        kept.admin_token,
-        vec!["admin".into(), "conversations:read".into(), "tokens".into()],
+        agent.id,
+        kept,
+        vec!["conversations:read".into(), "conversations:write".into()],
         now,
     )
     .await?;
-    // The demo workspace's first agent takes handed-off conversations at once.
-    let (agent_email, agent_password, agent_token) = match store
-        .agent_by_email(DEMO_AGENT)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        Some((agent, hash)) => {
-            let token = demo_token(
-                store,
-                agent.id,
-                kept.agent_token,
-                vec!["conversations:read".into(), "conversations:write".into()],
-                now,
-            )
-            .await?;
-            // Agents from teams.yaml have no password: the demo gives her one, printed
-            // once, to log in to the workspace.
-            let password = match hash {
-                Some(_) => None,
-                None => {
-                    let password = auth::new_token("pw")[3..27].to_owned();
-                    store
-                        .set_password(agent.id, auth::hash_password(&password)?)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    Some(password)
-                }
-            };
-            (Some(DEMO_AGENT.to_owned()), password, Some(token))
+    // Agents from teams.yaml have no password: the demo gives her one, printed
+    // once, to log in to the workspace.
+    let password = match hash {
+        Some(_) => None,
+        None => {
+            let password = auth::new_token("pw")[3..27].to_owned();
+            store
+                .set_password(agent.id, auth::hash_password(&password)?)
+                .await
+                .map_err(|e| e.to_string())?;
+            Some(password)
         }
-        None => (None, None, None),
     };
-    if let Some(path) = keep {
-        write_kept(
-            path,
-            &Kept {
-                channel_token: Some(channel_token.clone()),
-                admin_token: Some(admin_token.clone()),
-                agent_token: agent_token.clone(),
-            },
-        )?;
-    }
-    Ok(DemoCredentials {
-        channel: DEMO_CHANNEL.into(),
-        channel_token,
-        admin_email: DEMO_ADMIN.into(),
-        admin_password,
-        admin_token,
-        agent_email,
-        agent_password,
-        agent_token,
-    })
+    Ok((Some(DEMO_AGENT.to_owned()), password, Some(token)))
 }
 
 /// The page of the workspace's web chat (`web` if there is one, else the first), to

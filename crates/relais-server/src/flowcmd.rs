@@ -132,31 +132,8 @@ pub fn test(paths: &[PathBuf]) -> bool {
     let mut passed = 0;
     let mut failed = Vec::new();
     for p in &paths {
-        let (dir, files) = if p.is_dir() {
-            match workspace::read_tests(p) {
-                Ok(t) => (
-                    p.clone(),
-                    t.into_iter()
-                        .map(|(f, t)| (p.join(f), t))
-                        .collect::<Vec<_>>(),
-                ),
-                Err(e) => {
-                    eprintln!("error: {}: {e}", p.display());
-                    return false;
-                }
-            }
-        } else {
-            let dir = p
-                .parent()
-                .and_then(Path::parent)
-                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-            match std::fs::read_to_string(p) {
-                Ok(t) => (dir, vec![(p.clone(), t)]),
-                Err(e) => {
-                    eprintln!("error: {}: {e}", p.display());
-                    return false;
-                }
-            }
+        let Some((dir, files)) = test_files(p) else {
+            return false;
         };
         let (base, thresholds) = match Settings::load(&dir, &[]) {
             Ok(s) => (s.escalation, s.nlu),
@@ -177,55 +154,91 @@ pub fn test(paths: &[PathBuf]) -> bool {
             .map(|(f, t)| (f.display().to_string(), t))
             .collect();
         for case in run_tests(&dir, &base, thresholds, &sources, &files) {
-            match case.result {
-                CaseResult::Passed => {
-                    passed += 1;
-                    println!("ok   {} ({})", case.name, case.file);
-                }
-                CaseResult::Unreadable(findings) => {
-                    for x in findings {
-                        println!("{x}");
-                    }
-                    failed.push(case.file.clone());
-                }
-                CaseResult::Broken(message) => {
-                    println!("{message}");
-                    failed.push(case.name.clone());
-                }
-                CaseResult::WorkspaceFails(findings) => {
-                    println!(
-                        "FAIL {}: the workspace does not pass `relais check`:",
-                        case.name
-                    );
-                    for x in findings {
-                        println!("  {x}");
-                    }
-                    failed.push(case.name.clone());
-                }
-                CaseResult::Failed(f) => {
-                    println!("FAIL {} ({})", case.name, case.file);
-                    println!("  step {} at {}:{}: {}", f.step, case.file, f.pos, f.action);
-                    println!("  {}", f.message);
-                    let n = f.expected.len().max(f.actual.len());
-                    if n > 0 {
-                        println!("    {:<40} | actual", "expected");
-                        for i in 0..n {
-                            let e = f.expected.get(i).map_or("", String::as_str);
-                            let a = f.actual.get(i).map_or("", String::as_str);
-                            println!(
-                                "    {:<40} | {}",
-                                e.replace('\n', "⏎"),
-                                a.replace('\n', "⏎")
-                            );
-                        }
-                    }
-                    failed.push(case.name.clone());
-                }
-            }
+            print_case(case, &mut passed, &mut failed);
         }
     }
     println!("{passed} passed, {} failed", failed.len());
     failed.is_empty()
+}
+
+/// The workspace folder of `p` and the test files it names: a folder's `tests/`, or
+/// one file (its workspace two folders up). `None` once the error is printed.
+fn test_files(p: &Path) -> Option<(PathBuf, Vec<(PathBuf, String)>)> {
+    if p.is_dir() {
+        match workspace::read_tests(p) {
+            Ok(t) => Some((
+                p.to_path_buf(),
+                t.into_iter()
+                    .map(|(f, t)| (p.join(f), t))
+                    .collect::<Vec<_>>(),
+            )),
+            Err(e) => {
+                eprintln!("error: {}: {e}", p.display());
+                None
+            }
+        }
+    } else {
+        let dir = p
+            .parent()
+            .and_then(Path::parent)
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        match std::fs::read_to_string(p) {
+            Ok(t) => Some((dir, vec![(p.to_path_buf(), t)])),
+            Err(e) => {
+                eprintln!("error: {}: {e}", p.display());
+                None
+            }
+        }
+    }
+}
+
+/// Prints how one test went; counts it as passed, or adds it to the failed ones.
+fn print_case(case: CaseRun, passed: &mut usize, failed: &mut Vec<String>) {
+    match case.result {
+        CaseResult::Passed => {
+            *passed += 1;
+            println!("ok   {} ({})", case.name, case.file);
+        }
+        CaseResult::Unreadable(findings) => {
+            for x in findings {
+                println!("{x}");
+            }
+            failed.push(case.file.clone());
+        }
+        CaseResult::Broken(message) => {
+            println!("{message}");
+            failed.push(case.name.clone());
+        }
+        CaseResult::WorkspaceFails(findings) => {
+            println!(
+                "FAIL {}: the workspace does not pass `relais check`:",
+                case.name
+            );
+            for x in findings {
+                println!("  {x}");
+            }
+            failed.push(case.name.clone());
+        }
+        CaseResult::Failed(f) => {
+            println!("FAIL {} ({})", case.name, case.file);
+            println!("  step {} at {}:{}: {}", f.step, case.file, f.pos, f.action);
+            println!("  {}", f.message);
+            let n = f.expected.len().max(f.actual.len());
+            if n > 0 {
+                println!("    {:<40} | actual", "expected");
+                for i in 0..n {
+                    let e = f.expected.get(i).map_or("", String::as_str);
+                    let a = f.actual.get(i).map_or("", String::as_str);
+                    println!(
+                        "    {:<40} | {}",
+                        e.replace('\n', "⏎"),
+                        a.replace('\n', "⏎")
+                    );
+                }
+            }
+            failed.push(case.name.clone());
+        }
+    }
 }
 
 /// How one conversation test went.
@@ -333,6 +346,78 @@ pub fn simulate(
     input: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<(), String> {
+    let mut sim = start_sim(dir, flow)?;
+    let mut http = OfflineHttp;
+    say(
+        out,
+        &format!("Chatting with {flow}. Commands: /wait 10m, /event NAME {{json}}, /vars, /quit"),
+    );
+    let mut line = String::new();
+    loop {
+        let _ = write!(out, "> ");
+        let _ = out.flush();
+        line.clear();
+        if input.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+            return Ok(());
+        }
+        let text = line.trim_end_matches(['\n', '\r']);
+        let replies = if text == "/quit" {
+            return Ok(());
+        } else if text == "/vars" {
+            let vars = sim
+                .run()
+                .map(|r| serde_json::Value::Object(r.vars))
+                .unwrap_or_default();
+            say(
+                out,
+                &serde_json::to_string_pretty(&vars).unwrap_or_default(),
+            );
+            say(out, &format!("status: {}", sim.conv.status));
+            continue;
+        } else if let Some(d) = text.strip_prefix("/wait ") {
+            match Duration::parse(d.trim()) {
+                Ok(d) => sim.wait(d, &mut http),
+                Err(e) => {
+                    say(out, &e.to_string());
+                    continue;
+                }
+            }
+        } else if let Some(rest) = text.strip_prefix("/event ") {
+            let (name, data) = rest.split_once(' ').unwrap_or((rest, "{}"));
+            match serde_json::from_str(data) {
+                Ok(data) => sim.event(name, &data, &mut http),
+                Err(e) => {
+                    say(out, &format!("bad JSON: {e}"));
+                    continue;
+                }
+            }
+        } else {
+            sim.user(text, None, &mut http)
+        };
+        match replies {
+            Ok(rs) => {
+                for r in rs {
+                    say(out, &format!("bot: {}", r.text));
+                    if !r.buttons.is_empty() {
+                        say(out, &format!("     [{}]", r.buttons.join("] [")));
+                    }
+                }
+            }
+            Err(e) => say(out, &format!("error: {e}")),
+        }
+        for warning in sim.warnings.drain(..) {
+            say(out, &format!("(warning: {warning})"));
+        }
+    }
+}
+
+/// One line of the simulator's output.
+fn say(out: &mut dyn Write, s: &str) {
+    let _ = writeln!(out, "{s}");
+}
+
+/// The simulator on the workspace's `flow`, started now on a REST channel.
+fn start_sim(dir: &Path, flow: &str) -> Result<Sim, String> {
     let settings = Settings::load(dir, &[]).map_err(|e| e.to_string())?;
     let sources = workspace::read(dir).map_err(|e| e.to_string())?;
     let (loaded, _) = workspace::load(&sources, &settings).map_err(|diags| {
@@ -357,72 +442,7 @@ pub fn simulate(
         fields: serde_json::json!({}),
     };
     let now = relais_core::Timestamp(jiff::Timestamp::now().as_millisecond());
-    let mut sim = Sim::new(Arc::new(loaded), meta, contact, now);
-    let mut http = OfflineHttp;
-    let w = |out: &mut dyn Write, s: &str| {
-        let _ = writeln!(out, "{s}");
-    };
-    w(
-        out,
-        &format!("Chatting with {flow}. Commands: /wait 10m, /event NAME {{json}}, /vars, /quit"),
-    );
-    let mut line = String::new();
-    loop {
-        let _ = write!(out, "> ");
-        let _ = out.flush();
-        line.clear();
-        if input.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-            return Ok(());
-        }
-        let text = line.trim_end_matches(['\n', '\r']);
-        let replies = if text == "/quit" {
-            return Ok(());
-        } else if text == "/vars" {
-            let vars = sim
-                .run()
-                .map(|r| serde_json::Value::Object(r.vars))
-                .unwrap_or_default();
-            w(
-                out,
-                &serde_json::to_string_pretty(&vars).unwrap_or_default(),
-            );
-            w(out, &format!("status: {}", sim.conv.status));
-            continue;
-        } else if let Some(d) = text.strip_prefix("/wait ") {
-            match Duration::parse(d.trim()) {
-                Ok(d) => sim.wait(d, &mut http),
-                Err(e) => {
-                    w(out, &e.to_string());
-                    continue;
-                }
-            }
-        } else if let Some(rest) = text.strip_prefix("/event ") {
-            let (name, data) = rest.split_once(' ').unwrap_or((rest, "{}"));
-            match serde_json::from_str(data) {
-                Ok(data) => sim.event(name, &data, &mut http),
-                Err(e) => {
-                    w(out, &format!("bad JSON: {e}"));
-                    continue;
-                }
-            }
-        } else {
-            sim.user(text, None, &mut http)
-        };
-        match replies {
-            Ok(rs) => {
-                for r in rs {
-                    w(out, &format!("bot: {}", r.text));
-                    if !r.buttons.is_empty() {
-                        w(out, &format!("     [{}]", r.buttons.join("] [")));
-                    }
-                }
-            }
-            Err(e) => w(out, &format!("error: {e}")),
-        }
-        for warning in sim.warnings.drain(..) {
-            w(out, &format!("(warning: {warning})"));
-        }
-    }
+    Ok(Sim::new(Arc::new(loaded), meta, contact, now))
 }
 
 /// In the simulator, `http` steps are refused: it runs offline.

@@ -288,7 +288,43 @@ pub async fn load_versioned(
     settings: &Settings,
     now: Timestamp,
 ) -> Result<Versioned, LoadError> {
-    // Teams made through the API (with their hours) join the files' teams.
+    let sources = &with_stored(store, sources).await?;
+    let (ws, diags) = Workspace::load(sources, settings.escalation.clone());
+    let Some(mut ws) = ws else {
+        return Err(LoadError::Check(diags));
+    };
+    ws.articles = sync_articles(store, sources, &ws.articles, now).await?;
+    let versions = publish(store, &ws, sources, now).await?;
+    sync_people(store, &ws, now).await?;
+    sync_canned(store, &ws.canned, now).await?;
+    let unset = unset_secrets(&ws.channels, settings);
+    if !unset.is_empty() {
+        return Err(LoadError::MissingSecrets(unset));
+    }
+    let synced = store
+        .sync_channels(channel_specs(&ws, settings), now)
+        .await?;
+    for id in &synced.disabled {
+        tracing::warn!(channel = %id, "channel no longer in channels.yaml: disabled, history kept");
+    }
+    let current: HashMap<String, i64> = versions.iter().cloned().collect();
+    let older = older_versions(store, &current).await?;
+    let loaded = crate::nlu::understand(
+        Loaded::new(ws, &current, older, secrets(settings)),
+        Some(&settings.data_dir),
+        settings.nlu,
+    )
+    .map_err(LoadError::Understanding)?;
+    Ok(Versioned {
+        loaded,
+        warnings: diags,
+        versions,
+    })
+}
+
+/// The files' sources with the teams (and their hours) and templates made through the
+/// API or the pages, which the store keeps.
+async fn with_stored(store: &dyn Store, sources: &Sources) -> Result<Sources, LoadError> {
     let mut sources = sources.clone();
     for t in store.teams().await? {
         let t = t.team;
@@ -317,12 +353,16 @@ pub async fn load_versioned(
                 buttons: t.buttons,
             });
     }
-    let sources = &sources;
-    let (ws, diags) = Workspace::load(sources, settings.escalation.clone());
-    let Some(mut ws) = ws else {
-        return Err(LoadError::Check(diags));
-    };
-    ws.articles = sync_articles(store, sources, &ws.articles, now).await?;
+    Ok(sources)
+}
+
+/// Each flow's source published (by flow id); each flow's current version.
+async fn publish(
+    store: &dyn Store,
+    ws: &Workspace,
+    sources: &Sources,
+    now: Timestamp,
+) -> Result<Vec<(String, i64)>, LoadError> {
     let mut published = Vec::new();
     for flow in ws.flows.values() {
         if let Some((path, text)) = sources.flows.iter().find(|(p, _)| *p == flow.file) {
@@ -335,7 +375,11 @@ pub async fn load_versioned(
         }
     }
     published.sort_by(|a, b| a.flow.cmp(&b.flow));
-    let versions = store.publish_flows(published, now).await?;
+    Ok(store.publish_flows(published, now).await?)
+}
+
+/// teams.yaml's teams and agents → the store.
+async fn sync_people(store: &dyn Store, ws: &Workspace, now: Timestamp) -> Result<(), LoadError> {
     let teams = ws
         .teams
         .iter()
@@ -360,13 +404,13 @@ pub async fn load_versioned(
         })
         .collect();
     store.sync_teams(teams, members, now).await?;
-    sync_canned(store, &ws.canned, now).await?;
-    let unset = unset_secrets(&ws.channels, settings);
-    if !unset.is_empty() {
-        return Err(LoadError::MissingSecrets(unset));
-    }
-    let specs = ws
-        .channels
+    Ok(())
+}
+
+/// channels.yaml's channels as the store keeps them (a REST channel with its token's
+/// hash, from `[secrets]`).
+fn channel_specs(ws: &Workspace, settings: &Settings) -> Vec<relais_store::ChannelSpec> {
+    ws.channels
         .iter()
         .map(|c| relais_store::ChannelSpec {
             id: relais_core::id::ChannelId(c.id.clone()),
@@ -386,12 +430,15 @@ pub async fn load_versioned(
                 .into(),
             default_flow: c.default_flow.clone(),
         })
-        .collect();
-    let synced = store.sync_channels(specs, now).await?;
-    for id in &synced.disabled {
-        tracing::warn!(channel = %id, "channel no longer in channels.yaml: disabled, history kept");
-    }
-    let current: HashMap<String, i64> = versions.iter().cloned().collect();
+        .collect()
+}
+
+/// Every stored flow version but the current ones, parsed again, for the runs that
+/// started on them.
+async fn older_versions(
+    store: &dyn Store,
+    current: &HashMap<String, i64>,
+) -> Result<Vec<(String, i64, Arc<relais_flow::model::Flow>)>, LoadError> {
     let mut older = Vec::new();
     for v in store.flow_versions(true).await? {
         if current.get(&v.flow) == Some(&v.version) {
@@ -410,17 +457,7 @@ pub async fn load_versioned(
             tracing::warn!(flow = %v.flow, version = v.version, "a stored flow version no longer parses");
         }
     }
-    let loaded = crate::nlu::understand(
-        Loaded::new(ws, &current, older, secrets(settings)),
-        Some(&settings.data_dir),
-        settings.nlu,
-    )
-    .map_err(LoadError::Understanding)?;
-    Ok(Versioned {
-        loaded,
-        warnings: diags,
-        versions,
-    })
+    Ok(older)
 }
 
 /// True when a list of findings holds an error.

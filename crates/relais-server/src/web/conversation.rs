@@ -63,6 +63,55 @@ pub async fn show(
     page
 }
 
+/// What a conversation's page shows besides the conversation itself.
+struct PageData {
+    messages: Vec<Message>,
+    media: Vec<MediaInfo>,
+    /// `None` for an erased contact.
+    card: Option<relais_store::ContactCard>,
+    history: Vec<DeskConversation>,
+    teams: Vec<relais_store::TeamInfo>,
+    agents: Vec<relais_store::Agent>,
+    canned: Vec<relais_store::Canned>,
+}
+
+/// The page's reads: the transcript, its files, the contact's card and other
+/// conversations, the teams, agents and canned responses.
+async fn page_data(
+    s: &AppState,
+    who: &Signed,
+    id: ConversationId,
+    contact: relais_core::id::ContactId,
+) -> Result<PageData, relais_store::Error> {
+    let store = &s.rt.store;
+    let messages = store.messages(id).await?;
+    let media = store.conversation_media(id).await?;
+    // An erased contact has no card (their conversations stay, without them).
+    let card = match store.contact_card(contact).await {
+        Ok(c) => Some(c),
+        Err(relais_store::Error::NotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let history = store
+        .desk_list(DeskQuery {
+            contact: Some(contact),
+            ..DeskQuery::view(viewer(who), View::All, 20)
+        })
+        .await?;
+    let teams = store.teams().await?;
+    let agents = store.agents().await?;
+    let canned = store.canned().await?;
+    Ok(PageData {
+        messages,
+        media,
+        card,
+        history,
+        teams,
+        agents,
+        canned,
+    })
+}
+
 /// The page, with an error line and the agent's unsent draft when an action was
 /// refused (the draft is kept, never lost).
 async fn render(
@@ -81,34 +130,12 @@ async fn render(
     let Some(c) = found else {
         return not_found(who, "Inbox");
     };
-    let contact = c.view.contact.id;
-    let loaded = async {
-        let messages = store.messages(id).await?;
-        let media = store.conversation_media(id).await?;
-        // An erased contact has no card (their conversations stay, without them).
-        let card = match store.contact_card(contact).await {
-            Ok(c) => Some(c),
-            Err(relais_store::Error::NotFound(_)) => None,
-            Err(e) => return Err(e),
-        };
-        let history = store
-            .desk_list(DeskQuery {
-                contact: Some(contact),
-                ..DeskQuery::view(viewer(who), View::All, 20)
-            })
-            .await?;
-        let teams = store.teams().await?;
-        let agents = store.agents().await?;
-        let canned = store.canned().await?;
-        Ok::<_, relais_store::Error>((messages, media, card, history, teams, agents, canned))
-    }
-    .await;
-    let (messages, media, card, history, teams, agents, canned) = match loaded {
+    let d = match page_data(s, who, id, c.view.contact.id).await {
         Ok(x) => x,
         Err(e) => return ApiError::from(e).into_response(),
     };
     // Opening the page reads it: the inbox's unread marker goes.
-    if let Some(last) = messages.last()
+    if let Some(last) = d.messages.last()
         && let Err(e) = store.mark_read(who.agent.id, id, last.id).await
     {
         return ApiError::from(e).into_response();
@@ -116,26 +143,52 @@ async fn render(
     let conv = &c.view.conversation;
     let name = display_name(l, &c.view);
     let agent_name = |a: AgentId| {
-        agents
+        d.agents
             .iter()
             .find(|x| x.id == a)
             .map_or_else(|| format!("#{}", a.0), |x| x.name.clone())
     };
-    let items: String = messages
+    let items: String = d
+        .messages
         .iter()
-        .map(|m| message(l, m, &name, &media, &agent_name))
+        .map(|m| message(l, m, &name, &d.media, &agent_name))
         .collect();
-    let reason = conv
-        .escalation_reason
-        .as_deref()
-        .map(|r| {
-            format!(
-                "<p class=\"reason\"><strong>{}</strong> {}</p>",
-                l.t("Handed over:"),
-                escape(r)
-            )
-        })
+    let reason = handed_over(l, conv);
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
+    let window = window(s, l, &c, &who.csrf());
+    let suggestions = suggestions(s, l, &d.messages, c.view.contact.language.clone()).await;
+    let main = format!(
+        "<div class=\"conversation\" data-conversation=\"{id}\"><section class=\"thread\" aria-labelledby=\"title\">\
+         <h1 id=\"title\">{title}</h1><p class=\"facts\">{facts}</p>\
+         <p class=\"others\" role=\"status\" aria-live=\"polite\" data-viewing=\"{viewing}\" data-typing=\"{typing}\"></p>\
+         <ol class=\"transcript\" aria-label=\"{transcript}\">{items}</ol>{error}{composer}</section>\
+         <aside class=\"side\" aria-label=\"{details}\">{reason}{suggestions}{window}{variables}{card}{history}</aside></div>{keys}{canned}",
+        id = conv.id,
+        title = escape(&name),
+        facts = facts(l, conv, &agent_name),
+        transcript = l.t("Transcript"),
+        viewing = l.t("{name} is here too"),
+        typing = l.t("{name} is typing…"),
+        details = l.t("Details"),
+        composer = composer(who, l, &c, &d.teams, &d.agents, draft),
+        variables = variables(l, &conv.fields),
+        card = card(who, l, conv.id, d.card.as_ref()),
+        history = previous(l, &d.history, conv.id),
+        keys = shortcuts(l),
+        canned = canned_list(&d.canned),
+    );
+    page(StatusCode::OK, frame(who, "Inbox", &name, &main))
+}
+
+/// The line under the title: status, priority (unless normal), channel, team and
+/// assignee.
+fn facts(
+    l: Lang,
+    conv: &relais_core::conversation::Conversation,
+    agent_name: &dyn Fn(AgentId) -> String,
+) -> String {
     let assignee = conv
         .assignee
         .map(|a| format!(" · {} {}", l.t("with"), escape(&agent_name(a))))
@@ -147,20 +200,8 @@ async fn render(
             priority_name(l, p)
         ),
     };
-    let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    let window = window(s, l, &c, &who.csrf());
-    let suggestions = suggestions(s, l, &messages, c.view.contact.language.clone()).await;
-    let main = format!(
-        "<div class=\"conversation\" data-conversation=\"{id}\"><section class=\"thread\" aria-labelledby=\"title\">\
-         <h1 id=\"title\">{title}</h1><p class=\"facts\"><span class=\"status {status}\">{status_name}</span>{priority} \
-         {channel}{team}{assignee}</p>\
-         <p class=\"others\" role=\"status\" aria-live=\"polite\" data-viewing=\"{viewing}\" data-typing=\"{typing}\"></p>\
-         <ol class=\"transcript\" aria-label=\"{transcript}\">{items}</ol>{error}{composer}</section>\
-         <aside class=\"side\" aria-label=\"{details}\">{reason}{suggestions}{window}{variables}{card}{history}</aside></div>{keys}{canned}",
-        id = conv.id,
-        title = escape(&name),
+    format!(
+        "<span class=\"status {status}\">{status_name}</span>{priority} {channel}{team}{assignee}",
         status = conv.status.as_str(),
         status_name = status_name(l, conv.status),
         channel = escape(conv.channel.as_str()),
@@ -169,25 +210,38 @@ async fn render(
             .as_deref()
             .map(|t| format!(" · {} {}", l.t("team"), escape(t)))
             .unwrap_or_default(),
-        transcript = l.t("Transcript"),
-        viewing = l.t("{name} is here too"),
-        typing = l.t("{name} is typing…"),
-        details = l.t("Details"),
-        composer = composer(who, l, &c, &teams, &agents, draft),
-        variables = variables(l, &conv.fields),
-        card = match &card {
-            Some(card) => contact_card(who, l, conv.id, card),
-            None => format!(
-                "<section class=\"card\"><h2>{}</h2><p class=\"hint\">{}</p></section>",
-                l.t("Contact"),
-                l.t("Erased contact")
-            ),
-        },
-        history = previous(l, &history, conv.id),
-        keys = shortcuts(l),
-        canned = canned_list(&canned),
-    );
-    page(StatusCode::OK, frame(who, "Inbox", &name, &main))
+    )
+}
+
+/// Why the bot handed the conversation over, when it did.
+fn handed_over(l: Lang, conv: &relais_core::conversation::Conversation) -> String {
+    conv.escalation_reason
+        .as_deref()
+        .map(|r| {
+            format!(
+                "<p class=\"reason\"><strong>{}</strong> {}</p>",
+                l.t("Handed over:"),
+                escape(r)
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// The contact's card, or the line that says the contact was erased.
+fn card(
+    who: &Signed,
+    l: Lang,
+    conversation: ConversationId,
+    card: Option<&relais_store::ContactCard>,
+) -> String {
+    match card {
+        Some(card) => contact_card(who, l, conversation, card),
+        None => format!(
+            "<section class=\"card\"><h2>{}</h2><p class=\"hint\">{}</p></section>",
+            l.t("Contact"),
+            l.t("Erased contact")
+        ),
+    }
 }
 
 /// One message of the transcript.
@@ -306,43 +360,7 @@ fn composer(
             l.t("Solve")
         ),
     };
-    // Transfer: to another team's queue or to an agent, the text as the note.
-    let team_opts: String = teams
-        .iter()
-        .filter(|t| conv.team.as_deref() != Some(t.team.id.as_str()))
-        .map(|t| {
-            format!(
-                "<option value=\"team:{}\">{}</option>",
-                escape(&t.team.id),
-                escape(&t.team.name)
-            )
-        })
-        .collect();
-    let agent_opts: String = agents
-        .iter()
-        .filter(|a| !a.disabled && a.id != who.agent.id && Some(a.id) != conv.assignee)
-        .map(|a| {
-            format!(
-                "<option value=\"agent:{}\">{} ({})</option>",
-                a.id.0,
-                escape(&a.name),
-                a.presence.as_str()
-            )
-        })
-        .collect();
-    let transfer = if team_opts.is_empty() && agent_opts.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "<span class=\"transfer\"><select id=\"to\" name=\"to\" aria-label=\"{to}\">\
-             <optgroup label=\"{teams}\">{team_opts}</optgroup><optgroup label=\"{agents}\">{agent_opts}</optgroup></select>\
-             <button type=\"submit\" name=\"action\" value=\"transfer\" class=\"second\" data-key=\"t\">{transfer}</button></span>",
-            to = l.t("Transfer to"),
-            teams = l.t("Teams"),
-            agents = l.t("Agents"),
-            transfer = l.t("Transfer"),
-        )
-    };
+    let transfer = transfer(who, l, conv, teams, agents);
     let seen = conv.last_seq;
     let client_id = hex::encode(rand::random::<[u8; 12]>());
     format!(
@@ -368,6 +386,53 @@ fn composer(
         note = l.t("Note"),
         draft = escape(draft.unwrap_or_default()),
     )
+}
+
+/// Transfer: to another team's queue or to an agent, the text as the note (nothing
+/// when there is no one to transfer to).
+fn transfer(
+    who: &Signed,
+    l: Lang,
+    conv: &relais_core::conversation::Conversation,
+    teams: &[relais_store::TeamInfo],
+    agents: &[relais_store::Agent],
+) -> String {
+    let team_opts: String = teams
+        .iter()
+        .filter(|t| conv.team.as_deref() != Some(t.team.id.as_str()))
+        .map(|t| {
+            format!(
+                "<option value=\"team:{}\">{}</option>",
+                escape(&t.team.id),
+                escape(&t.team.name)
+            )
+        })
+        .collect();
+    let agent_opts: String = agents
+        .iter()
+        .filter(|a| !a.disabled && a.id != who.agent.id && Some(a.id) != conv.assignee)
+        .map(|a| {
+            format!(
+                "<option value=\"agent:{}\">{} ({})</option>",
+                a.id.0,
+                escape(&a.name),
+                a.presence.as_str()
+            )
+        })
+        .collect();
+    if team_opts.is_empty() && agent_opts.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<span class=\"transfer\"><select id=\"to\" name=\"to\" aria-label=\"{to}\">\
+             <optgroup label=\"{teams}\">{team_opts}</optgroup><optgroup label=\"{agents}\">{agent_opts}</optgroup></select>\
+             <button type=\"submit\" name=\"action\" value=\"transfer\" class=\"second\" data-key=\"t\">{transfer}</button></span>",
+            to = l.t("Transfer to"),
+            teams = l.t("Teams"),
+            agents = l.t("Agents"),
+            transfer = l.t("Transfer"),
+        )
+    }
 }
 
 /// `POST /conversations/{id}/erase-contact` (admins): the conversation's contact
@@ -467,110 +532,9 @@ pub async fn act(
     };
     let l = lang(&who);
     let cid = ConversationId(id);
-    let back = |error: Option<&str>| {
-        let q = error
-            .map(|e| format!("?error={}", enc(e)))
-            .unwrap_or_default();
-        Redirect::to(&format!("/conversations/{id}{q}")).into_response()
-    };
-    let text = f.get("text").unwrap_or_default().trim().to_owned();
-    let needs_text = |text: String| {
-        if text.is_empty() {
-            Err(l.t("Write something first."))
-        } else if text.chars().count() > 4096 {
-            Err(l.t("At most 4096 characters."))
-        } else {
-            Ok(text)
-        }
-    };
-    let act = match f.get("action") {
-        Some("reply") => {
-            let text = match needs_text(text) {
-                Ok(t) => t,
-                Err(e) => return back(Some(e)),
-            };
-            // The conversation moved on since the page was drawn: say so, keep the draft.
-            // (A form without `seen`, not drawn by this page, is not checked.)
-            let seen: Option<i64> = f.get("seen").and_then(|v| v.parse().ok());
-            let open = match seen {
-                Some(_) => s.rt.store.desk_open(viewer(&who), cid).await,
-                None => Ok(None),
-            };
-            match open {
-                Ok(Some(c)) if Some(c.view.conversation.last_seq) > seen => {
-                    let mut r = render(
-                        &s,
-                        &who,
-                        cid,
-                        Some(l.t(
-                            "This conversation changed since you opened it: read the new messages, then send again.",
-                        )),
-                        Some(&text),
-                    )
-                    .await;
-                    *r.status_mut() = StatusCode::CONFLICT;
-                    return r;
-                }
-                Ok(_) => {}
-                Err(e) => return ApiError::from(e).into_response(),
-            }
-            Act::Reply {
-                text,
-                client_id: f
-                    .get("client_id")
-                    .filter(|c| !c.is_empty() && c.len() <= 100)
-                    .map(str::to_owned),
-                pending: false,
-                media: None,
-                template: None,
-            }
-        }
-        Some("template") => {
-            let params: Vec<String> = f.all("param").into_iter().map(str::to_owned).collect();
-            match crate::http::desk::template_reply(
-                &s,
-                f.get("template").unwrap_or_default(),
-                f.get("language"),
-                params,
-            ) {
-                Ok((text, template)) => Act::Reply {
-                    text,
-                    client_id: None,
-                    pending: false,
-                    media: None,
-                    template: Some(template),
-                },
-                Err(ApiError::BadRequest { message, .. }) => return back(Some(&message)),
-                Err(e) => return e.into_response(),
-            }
-        }
-        Some("note") => match needs_text(text) {
-            Ok(text) => Act::Note { text },
-            Err(e) => return back(Some(e)),
-        },
-        Some("claim") => Act::Claim,
-        Some("transfer") => {
-            let to = f.get("to").unwrap_or_default();
-            let (team, agent) = if let Some(t) = to.strip_prefix("team:") {
-                (Some(t.to_owned()), None)
-            } else if let Some(a) = to.strip_prefix("agent:").and_then(|a| a.parse().ok()) {
-                (None, Some(AgentId(a)))
-            } else {
-                return back(Some(l.t("Choose a team or an agent to transfer to.")));
-            };
-            if team.as_ref().is_some_and(|t| t.is_empty() || t.len() > 64) {
-                return back(Some(l.t("Choose a team or an agent to transfer to.")));
-            }
-            Act::Transfer {
-                team,
-                agent,
-                note: Some(text).filter(|t| !t.is_empty()),
-            }
-        }
-        Some("pending") => Act::SetPending,
-        Some("solve") => Act::Solve,
-        Some("reopen") => Act::Reopen,
-        _ => return back(Some(l.t("Unknown action."))),
+    let act = match form_act(&s, &who, l, cid, &f).await {
+        Ok(act) => act,
+        Err(r) => return r,
     };
     if let Err(e) = s.rt.seen(who.agent.id).await {
         return ApiError::from(e).into_response();
@@ -584,15 +548,153 @@ pub async fn act(
         })
         .await;
     match done {
-        Ok(_) => back(None),
-        Err(relais_store::Error::WindowClosed { reason }) => back(Some(&reason)),
+        Ok(_) => back_to(cid, None),
+        Err(relais_store::Error::WindowClosed { reason }) => back_to(cid, Some(&reason)),
         Err(e) => match ApiError::from(e) {
             ApiError::NotFound(_) => not_found(&who, "Inbox"),
-            ApiError::Conflict(m) | ApiError::Forbidden(m) => back(Some(&m)),
-            ApiError::BadRequest { message, .. } => back(Some(&message)),
+            ApiError::Conflict(m) | ApiError::Forbidden(m) => back_to(cid, Some(&m)),
+            ApiError::BadRequest { message, .. } => back_to(cid, Some(&message)),
             other => other.into_response(),
         },
     }
+}
+
+/// Back to the conversation's page, with what could not be done said on it.
+fn back_to(id: ConversationId, error: Option<&str>) -> Response {
+    let q = error
+        .map(|e| format!("?error={}", enc(e)))
+        .unwrap_or_default();
+    Redirect::to(&format!("/conversations/{}{q}", id.0)).into_response()
+}
+
+/// A reply's or a note's text: not empty, at most 4096 characters.
+fn needs_text(l: Lang, text: String) -> Result<String, &'static str> {
+    if text.is_empty() {
+        Err(l.t("Write something first."))
+    } else if text.chars().count() > 4096 {
+        Err(l.t("At most 4096 characters."))
+    } else {
+        Ok(text)
+    }
+}
+
+/// The action the form asks for; a refusal is the answer to send instead.
+async fn form_act(
+    s: &AppState,
+    who: &Signed,
+    l: Lang,
+    cid: ConversationId,
+    f: &Form,
+) -> Result<Act, Response> {
+    let text = f.get("text").unwrap_or_default().trim().to_owned();
+    Ok(match f.get("action") {
+        Some("reply") => reply_act(s, who, l, cid, f, text).await?,
+        Some("template") => {
+            let params: Vec<String> = f.all("param").into_iter().map(str::to_owned).collect();
+            match crate::http::desk::template_reply(
+                s,
+                f.get("template").unwrap_or_default(),
+                f.get("language"),
+                params,
+            ) {
+                Ok((text, template)) => Act::Reply {
+                    text,
+                    client_id: None,
+                    pending: false,
+                    media: None,
+                    template: Some(template),
+                },
+                Err(ApiError::BadRequest { message, .. }) => {
+                    return Err(back_to(cid, Some(&message)));
+                }
+                Err(e) => return Err(e.into_response()),
+            }
+        }
+        Some("note") => match needs_text(l, text) {
+            Ok(text) => Act::Note { text },
+            Err(e) => return Err(back_to(cid, Some(e))),
+        },
+        Some("claim") => Act::Claim,
+        Some("transfer") => {
+            let to = f.get("to").unwrap_or_default();
+            let (team, agent) = if let Some(t) = to.strip_prefix("team:") {
+                (Some(t.to_owned()), None)
+            } else if let Some(a) = to.strip_prefix("agent:").and_then(|a| a.parse().ok()) {
+                (None, Some(AgentId(a)))
+            } else {
+                return Err(back_to(
+                    cid,
+                    Some(l.t("Choose a team or an agent to transfer to.")),
+                ));
+            };
+            if team.as_ref().is_some_and(|t| t.is_empty() || t.len() > 64) {
+                return Err(back_to(
+                    cid,
+                    Some(l.t("Choose a team or an agent to transfer to.")),
+                ));
+            }
+            Act::Transfer {
+                team,
+                agent,
+                note: Some(text).filter(|t| !t.is_empty()),
+            }
+        }
+        Some("pending") => Act::SetPending,
+        Some("solve") => Act::Solve,
+        Some("reopen") => Act::Reopen,
+        _ => return Err(back_to(cid, Some(l.t("Unknown action.")))),
+    })
+}
+
+/// A reply; when the conversation moved on since the page was drawn, the page again
+/// (409) with the news and the draft kept.
+async fn reply_act(
+    s: &AppState,
+    who: &Signed,
+    l: Lang,
+    cid: ConversationId,
+    f: &Form,
+    text: String,
+) -> Result<Act, Response> {
+    let text = match needs_text(l, text) {
+        Ok(t) => t,
+        Err(e) => return Err(back_to(cid, Some(e))),
+    };
+    // The conversation moved on since the page was drawn: say so, keep the draft.
+    // (A form without `seen`, not drawn by this page, is not checked.)
+    let seen: Option<i64> = f.get("seen").and_then(|v| v.parse().ok());
+    let open = match seen {
+        Some(_) => s.rt.store.desk_open(viewer(who), cid).await,
+        None => Ok(None),
+    };
+    match open {
+        Ok(Some(c)) if Some(c.view.conversation.last_seq) > seen => {
+            let mut r = render(
+                s,
+                who,
+                cid,
+                Some(l.t(
+                    "This conversation changed since you opened it: read the new messages, then send again.",
+                )),
+                Some(&text),
+            )
+            .await;
+            *r.status_mut() = StatusCode::CONFLICT;
+            return Err(r);
+        }
+        Ok(_) => {}
+        Err(e) => return Err(ApiError::from(e).into_response()),
+    }
+    Ok(Act::Reply {
+        text,
+        client_id: f
+            .get("client_id")
+            .filter(|c| !c.is_empty() && c.len() <= 100)
+            .map(str::to_owned),
+        pending: false,
+        media: None,
+        template: None,
+    })
 }
 
 /// An attachment, for a signed-in agent who may see its conversation.

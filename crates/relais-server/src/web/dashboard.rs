@@ -176,32 +176,7 @@ fn bars(title: &str, rows: &[(String, usize)]) -> String {
 
 /// The trend: conversations per day, the deflected and escalated parts stacked.
 fn trend(l: Lang, r: &Report, tz: &jiff::tz::TimeZone) -> String {
-    // Every day of the period, the empty ones too.
-    let mut days: Vec<kpi::Day> = Vec::new();
-    let mut d = r.from.to_zoned(tz.clone()).date();
-    let last =
-        r.to.checked_sub(jiff::SignedDuration::from_millis(1))
-            .unwrap_or(r.to)
-            .to_zoned(tz.clone())
-            .date();
-    while d <= last && days.len() < 400 {
-        let name = d.to_string();
-        days.push(
-            r.summary
-                .by_day
-                .iter()
-                .find(|x| x.day == name)
-                .cloned()
-                .unwrap_or(kpi::Day {
-                    day: name,
-                    conversations: 0,
-                    deflected: 0,
-                    escalated: 0,
-                }),
-        );
-        let Ok(next) = d.tomorrow() else { break };
-        d = next;
-    }
+    let days = every_day(r, tz);
     if days.is_empty() {
         return String::new();
     }
@@ -265,6 +240,36 @@ fn trend(l: Lang, r: &Report, tz: &jiff::tz::TimeZone) -> String {
     )
 }
 
+/// Every day of the report's period in the time zone, the empty ones too (at most 400).
+fn every_day(r: &Report, tz: &jiff::tz::TimeZone) -> Vec<kpi::Day> {
+    let mut days: Vec<kpi::Day> = Vec::new();
+    let mut d = r.from.to_zoned(tz.clone()).date();
+    let last =
+        r.to.checked_sub(jiff::SignedDuration::from_millis(1))
+            .unwrap_or(r.to)
+            .to_zoned(tz.clone())
+            .date();
+    while d <= last && days.len() < 400 {
+        let name = d.to_string();
+        days.push(
+            r.summary
+                .by_day
+                .iter()
+                .find(|x| x.day == name)
+                .cloned()
+                .unwrap_or(kpi::Day {
+                    day: name,
+                    conversations: 0,
+                    deflected: 0,
+                    escalated: 0,
+                }),
+        );
+        let Ok(next) = d.tomorrow() else { break };
+        d = next;
+    }
+    days
+}
+
 async fn dashboard(State(s): State<AppState>, who: Signed, Query(f): Query<Filters>) -> Response {
     if !reads_config(&who) {
         return not_found(&who, "Inbox");
@@ -288,25 +293,56 @@ async fn dashboard(State(s): State<AppState>, who: Signed, Query(f): Query<Filte
     let flows: Vec<String> = s.rt.flows.as_ref().map_or_else(Vec::new, |fl| {
         fl.loaded().ws.flows.keys().cloned().collect()
     });
-    let select = |name: &str, label: &str, chosen: &Option<String>, opts: Vec<(String, String)>| {
-        let options: String = std::iter::once((String::new(), l.t("Any").to_owned()))
-            .chain(opts)
-            .map(|(v, t)| {
-                let sel = if chosen.as_deref() == Some(v.as_str()) && !v.is_empty() {
-                    " selected"
-                } else {
-                    ""
-                };
-                format!(
-                    "<option value=\"{}\"{sel}>{}</option>",
-                    escape(&v),
-                    escape(&t)
-                )
-            })
-            .collect();
-        format!("<label><span>{label}</span><select name=\"{name}\">{options}</select></label>")
+    let filters = filters_form(l, &f, report.as_ref(), &channels, &teams, &flows);
+    let body = match &report {
+        None => format!(
+            "<p class=\"error\" role=\"alert\">{}</p>",
+            escape(error.as_deref().unwrap_or_default())
+        ),
+        Some(r) => report_body(l, &f, r),
     };
-    let (from_v, to_v) = match &report {
+    let main = format!(
+        "<h1>{}</h1>{filters}{body}<p class=\"hint\">{}</p>",
+        l.t("Dashboard"),
+        l.t("Computed from the event log of the conversations started in the period; definitions in docs/kpis.md.")
+    );
+    let status = if report.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    page(status, frame(&who, "Dashboard", l.t("Dashboard"), &main))
+}
+
+/// A filter's list: "Any" first, then the options, the chosen one selected.
+fn select(
+    l: Lang,
+    name: &str,
+    label: &str,
+    chosen: &Option<String>,
+    opts: Vec<(String, String)>,
+) -> String {
+    let options: String = std::iter::once((String::new(), l.t("Any").to_owned()))
+        .chain(opts)
+        .map(|(v, t)| {
+            let sel = if chosen.as_deref() == Some(v.as_str()) && !v.is_empty() {
+                " selected"
+            } else {
+                ""
+            };
+            format!(
+                "<option value=\"{}\"{sel}>{}</option>",
+                escape(&v),
+                escape(&t)
+            )
+        })
+        .collect();
+    format!("<label><span>{label}</span><select name=\"{name}\">{options}</select></label>")
+}
+
+/// The days the filters show: the query's, else the report's period (`to` included).
+fn shown_days(f: &Filters, report: Option<&Report>) -> (String, String) {
+    match report {
         Some(r) => (
             f.from
                 .clone()
@@ -322,8 +358,20 @@ async fn dashboard(State(s): State<AppState>, who: Signed, Query(f): Query<Filte
             f.from.clone().unwrap_or_default(),
             f.to.clone().unwrap_or_default(),
         ),
-    };
-    let filters = format!(
+    }
+}
+
+/// The filters' form: the period, its time zone, the channel, team and flow.
+fn filters_form(
+    l: Lang,
+    f: &Filters,
+    report: Option<&Report>,
+    channels: &[relais_store::Channel],
+    teams: &[relais_store::TeamInfo],
+    flows: &[String],
+) -> String {
+    let (from_v, to_v) = shown_days(f, report);
+    format!(
         "<form class=\"filters\" method=\"get\" action=\"/dashboard\">\
          <label><span>{from_l}</span><input type=\"date\" name=\"from\" value=\"{from}\"></label>\
          <label><span>{to_l}</span><input type=\"date\" name=\"to\" value=\"{to}\"></label>\
@@ -336,6 +384,7 @@ async fn dashboard(State(s): State<AppState>, who: Signed, Query(f): Query<Filte
         to = escape(&to_v),
         tz = escape(f.tz.as_deref().unwrap_or("UTC")),
         channel = select(
+            l,
             "channel",
             l.t("Channel"),
             &f.channel,
@@ -345,6 +394,7 @@ async fn dashboard(State(s): State<AppState>, who: Signed, Query(f): Query<Filte
                 .collect()
         ),
         team = select(
+            l,
             "team",
             l.t("Team"),
             &f.team,
@@ -354,145 +404,144 @@ async fn dashboard(State(s): State<AppState>, who: Signed, Query(f): Query<Filte
                 .collect()
         ),
         flow = select(
+            l,
             "flow",
             l.t("Flow"),
             &f.flow,
             flows.iter().map(|x| (x.clone(), x.clone())).collect()
         ),
         show = l.t("Show"),
-    );
-    let body = match &report {
-        None => format!(
-            "<p class=\"error\" role=\"alert\">{}</p>",
-            escape(error.as_deref().unwrap_or_default())
+    )
+}
+
+/// The report: its tiles, its charts and the links to its CSV files.
+fn report_body(l: Lang, f: &Filters, r: &Report) -> String {
+    let sm = &r.summary;
+    let reasons: Vec<(String, usize)> = sm
+        .escalations_by_reason
+        .iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    let q = f.query();
+    format!(
+        "<div class=\"tiles\">{tiles}</div><div class=\"charts\">{trend}{reasons}{funnel}{abandoned}</div>\
+         <p class=\"downloads\"><a href=\"/dashboard/summary.csv?{q}\" download>{csv1}</a> · \
+         <a href=\"/dashboard/flows.csv?{q}\" download>{csv2}</a></p>",
+        tiles = tiles(l, sm),
+        trend = trend(
+            l,
+            r,
+            &jiff::tz::TimeZone::get(f.tz.as_deref().filter(|t| !t.is_empty()).unwrap_or("UTC"))
+                .unwrap_or(jiff::tz::TimeZone::UTC)
         ),
-        Some(r) => {
-            let sm = &r.summary;
-            let tile = |label: &str, value: String, hint: String| {
-                format!(
-                    "<div class=\"tile\"><span class=\"label\">{}</span><strong>{}</strong><span class=\"hint\">{}</span></div>",
-                    escape(label),
-                    escape(&value),
-                    escape(&hint)
-                )
-            };
-            let tiles = [
-                tile(
-                    l.t("Conversations"),
-                    sm.conversations.to_string(),
-                    String::new(),
-                ),
-                tile(
-                    l.t("Deflection"),
-                    pct(sm.deflection_rate),
-                    l.t("{n} solved without a human")
-                        .replace("{n}", &sm.deflected.to_string()),
-                ),
-                tile(
-                    l.t("Escalation"),
-                    pct(sm.escalation_rate),
-                    l.t("{n} handed to agents")
-                        .replace("{n}", &sm.escalated.to_string()),
-                ),
-                tile(
-                    l.t("First response"),
-                    secs(sm.first_response_time.p50_s),
-                    format!("p90 {}", secs(sm.first_response_time.p90_s)),
-                ),
-                tile(
-                    l.t("Resolution"),
-                    secs(sm.resolution_time.p50_s),
-                    format!("p90 {}", secs(sm.resolution_time.p90_s)),
-                ),
-                tile(
-                    l.t("Satisfaction"),
-                    sm.csat
-                        .average
-                        .map_or_else(|| "—".into(), |a| format!("{a:.1} / 5")),
-                    l.t("{n} answers")
-                        .replace("{n}", &sm.csat.responses.to_string()),
-                ),
-                tile(
-                    l.t("Time saved by the bot"),
-                    secs(sm.time_saved_by_bot_s),
-                    format!("{} {}", l.t("handle time"), secs(sm.handle_time.p50_s)),
-                ),
-                tile(
-                    l.t("Cost per contact"),
-                    sm.cost_per_contact
-                        .map_or_else(|| "—".into(), |c| format!("{c:.2}")),
-                    if sm.cost_per_contact.is_none() {
-                        l.t("set [costs] in relais.toml").to_owned()
-                    } else {
-                        String::new()
-                    },
-                ),
-                tile(
-                    l.t("SLA breaches"),
-                    sm.sla_breaches.to_string(),
-                    String::new(),
-                ),
+        reasons = bars(l.t("Escalations by reason"), &reasons),
+        funnel = bars(l.t("Funnel per flow"), &funnel(l, r)),
+        abandoned = bars(l.t("Where contacts went silent"), &abandoned(r)),
+        csv1 = l.t("Download the summary (CSV)"),
+        csv2 = l.t("Download the funnels (CSV)"),
+    )
+}
+
+/// One tile of the KPIs: its name, its figure and a hint under it.
+fn tile(label: &str, value: String, hint: String) -> String {
+    format!(
+        "<div class=\"tile\"><span class=\"label\">{}</span><strong>{}</strong><span class=\"hint\">{}</span></div>",
+        escape(label),
+        escape(&value),
+        escape(&hint)
+    )
+}
+
+/// The KPIs' tiles.
+fn tiles(l: Lang, sm: &kpi::Summary) -> String {
+    [
+        tile(
+            l.t("Conversations"),
+            sm.conversations.to_string(),
+            String::new(),
+        ),
+        tile(
+            l.t("Deflection"),
+            pct(sm.deflection_rate),
+            l.t("{n} solved without a human")
+                .replace("{n}", &sm.deflected.to_string()),
+        ),
+        tile(
+            l.t("Escalation"),
+            pct(sm.escalation_rate),
+            l.t("{n} handed to agents")
+                .replace("{n}", &sm.escalated.to_string()),
+        ),
+        tile(
+            l.t("First response"),
+            secs(sm.first_response_time.p50_s),
+            format!("p90 {}", secs(sm.first_response_time.p90_s)),
+        ),
+        tile(
+            l.t("Resolution"),
+            secs(sm.resolution_time.p50_s),
+            format!("p90 {}", secs(sm.resolution_time.p90_s)),
+        ),
+        tile(
+            l.t("Satisfaction"),
+            sm.csat
+                .average
+                .map_or_else(|| "—".into(), |a| format!("{a:.1} / 5")),
+            l.t("{n} answers")
+                .replace("{n}", &sm.csat.responses.to_string()),
+        ),
+        tile(
+            l.t("Time saved by the bot"),
+            secs(sm.time_saved_by_bot_s),
+            format!("{} {}", l.t("handle time"), secs(sm.handle_time.p50_s)),
+        ),
+        tile(
+            l.t("Cost per contact"),
+            sm.cost_per_contact
+                .map_or_else(|| "—".into(), |c| format!("{c:.2}")),
+            if sm.cost_per_contact.is_none() {
+                l.t("set [costs] in relais.toml").to_owned()
+            } else {
+                String::new()
+            },
+        ),
+        tile(
+            l.t("SLA breaches"),
+            sm.sla_breaches.to_string(),
+            String::new(),
+        ),
+    ]
+    .concat()
+}
+
+/// Each flow's funnel: entered, completed, escalated, abandoned.
+fn funnel(l: Lang, r: &Report) -> Vec<(String, usize)> {
+    r.flows
+        .iter()
+        .flat_map(|fl| {
+            [
+                (format!("{} · {}", fl.flow, l.t("entered")), fl.entered),
+                (format!("{} · {}", fl.flow, l.t("completed")), fl.completed),
+                (format!("{} · {}", fl.flow, l.t("escalated")), fl.escalated),
+                (format!("{} · {}", fl.flow, l.t("abandoned")), fl.abandoned),
             ]
-            .concat();
-            let reasons: Vec<(String, usize)> = sm
-                .escalations_by_reason
+        })
+        .collect()
+}
+
+/// The ten steps where most contacts went silent.
+fn abandoned(r: &Report) -> Vec<(String, usize)> {
+    let mut abandoned: Vec<(String, usize)> = r
+        .flows
+        .iter()
+        .flat_map(|fl| {
+            fl.steps
                 .iter()
-                .map(|(k, v)| (k.clone(), *v))
-                .collect();
-            let funnel: Vec<(String, usize)> = r
-                .flows
-                .iter()
-                .flat_map(|fl| {
-                    [
-                        (format!("{} · {}", fl.flow, l.t("entered")), fl.entered),
-                        (format!("{} · {}", fl.flow, l.t("completed")), fl.completed),
-                        (format!("{} · {}", fl.flow, l.t("escalated")), fl.escalated),
-                        (format!("{} · {}", fl.flow, l.t("abandoned")), fl.abandoned),
-                    ]
-                })
-                .collect();
-            let mut abandoned: Vec<(String, usize)> = r
-                .flows
-                .iter()
-                .flat_map(|fl| {
-                    fl.steps
-                        .iter()
-                        .filter(|st| st.abandoned > 0)
-                        .map(|st| (format!("{} · {}", fl.flow, st.step), st.abandoned))
-                })
-                .collect();
-            abandoned.sort_by_key(|x| std::cmp::Reverse(x.1));
-            abandoned.truncate(10);
-            let q = f.query();
-            format!(
-                "<div class=\"tiles\">{tiles}</div><div class=\"charts\">{trend}{reasons}{funnel}{abandoned}</div>\
-                 <p class=\"downloads\"><a href=\"/dashboard/summary.csv?{q}\" download>{csv1}</a> · \
-                 <a href=\"/dashboard/flows.csv?{q}\" download>{csv2}</a></p>",
-                trend = trend(
-                    l,
-                    r,
-                    &jiff::tz::TimeZone::get(
-                        f.tz.as_deref().filter(|t| !t.is_empty()).unwrap_or("UTC")
-                    )
-                    .unwrap_or(jiff::tz::TimeZone::UTC)
-                ),
-                reasons = bars(l.t("Escalations by reason"), &reasons),
-                funnel = bars(l.t("Funnel per flow"), &funnel),
-                abandoned = bars(l.t("Where contacts went silent"), &abandoned),
-                csv1 = l.t("Download the summary (CSV)"),
-                csv2 = l.t("Download the funnels (CSV)"),
-            )
-        }
-    };
-    let main = format!(
-        "<h1>{}</h1>{filters}{body}<p class=\"hint\">{}</p>",
-        l.t("Dashboard"),
-        l.t("Computed from the event log of the conversations started in the period; definitions in docs/kpis.md.")
-    );
-    let status = if report.is_some() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    page(status, frame(&who, "Dashboard", l.t("Dashboard"), &main))
+                .filter(|st| st.abandoned > 0)
+                .map(|st| (format!("{} · {}", fl.flow, st.step), st.abandoned))
+        })
+        .collect();
+    abandoned.sort_by_key(|x| std::cmp::Reverse(x.1));
+    abandoned.truncate(10);
+    abandoned
 }

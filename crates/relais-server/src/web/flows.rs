@@ -129,36 +129,9 @@ async fn flow_page(
         Ok(v) => v,
         Err(e) => return super::failed(e),
     };
-    let rows: String = versions
-        .iter()
-        .filter(|v| v.flow == id)
-        .rev()
-        .map(|v| {
-            format!(
-                "<tr><td>v{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-                v.version,
-                escape(&v.hash[..v.hash.len().min(12)]),
-                escape(&v.path),
-                when(v.created_at)
-            )
-        })
-        .collect();
+    let rows = version_rows(&versions, id);
     let graph = relais_flow::graph::of(&flow);
-    let unreachable: Vec<&str> = graph
-        .nodes
-        .iter()
-        .filter(|n| n.unreachable)
-        .map(|n| n.id.as_str())
-        .collect();
-    let warn = if unreachable.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "<p class=\"error\" role=\"status\">{} {}</p>",
-            l.t("Steps no path reaches:"),
-            escape(&unreachable.join(", "))
-        )
-    };
+    let warn = unreachable_warning(l, &graph);
     let (script, transcript) = sim.unwrap_or_default();
     let main = format!(
         "<h1>{id}</h1>{warn}<figure class=\"graph\"><div class=\"scroll\">{svg}</div>\
@@ -195,6 +168,43 @@ async fn flow_page(
         published_l = l.t("Published"),
     );
     page(StatusCode::OK, frame(who, "Flows", id, &main))
+}
+
+/// The flow's published versions, the newest first, as table rows.
+fn version_rows(versions: &[relais_store::FlowVersion], id: &str) -> String {
+    versions
+        .iter()
+        .filter(|v| v.flow == id)
+        .rev()
+        .map(|v| {
+            format!(
+                "<tr><td>v{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                v.version,
+                escape(&v.hash[..v.hash.len().min(12)]),
+                escape(&v.path),
+                when(v.created_at)
+            )
+        })
+        .collect()
+}
+
+/// The steps of the graph no path reaches, said above it (nothing when there are none).
+fn unreachable_warning(l: Lang, graph: &relais_flow::graph::Graph) -> String {
+    let unreachable: Vec<&str> = graph
+        .nodes
+        .iter()
+        .filter(|n| n.unreachable)
+        .map(|n| n.id.as_str())
+        .collect();
+    if unreachable.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<p class=\"error\" role=\"status\">{} {}</p>",
+            l.t("Steps no path reaches:"),
+            escape(&unreachable.join(", "))
+        )
+    }
 }
 
 /// The simulator: replays what was said so far on a fresh run of the flow (a virtual
@@ -338,6 +348,26 @@ async fn check(State(s): State<AppState>, who: Signed, body: Bytes) -> Response 
     };
     let path = f.get("path").unwrap_or_default().trim().to_owned();
     let source = f.get("source").unwrap_or_default().replace("\r\n", "\n");
+    let findings = match findings_of(home, &path, &source) {
+        Ok(findings) => findings,
+        Err(e) => return super::internal(e),
+    };
+    let errors = findings.iter().any(|d| d.severity == Severity::Error);
+    let publish = f.get("action") == Some("publish");
+    if publish && !errors {
+        return publish_flow(&s, &who, home, &path, &source).await;
+    }
+    check_page(l, &who, &path, &source, &findings, errors)
+}
+
+/// The findings on a flow file sent to be checked: its name and size first; when they
+/// are right, the workspace's own, loaded with the file in place. `Err`: the workspace
+/// folder could not be read.
+fn findings_of(
+    home: &crate::runtime::reload::Home,
+    path: &str,
+    source: &str,
+) -> Result<Vec<Diag>, String> {
     let name_ok = path
         .strip_prefix("flows/")
         .and_then(|p| p.strip_suffix(".yaml"))
@@ -350,7 +380,7 @@ async fn check(State(s): State<AppState>, who: Signed, body: Bytes) -> Response 
     let mut findings: Vec<Diag> = Vec::new();
     if !name_ok {
         findings.push(Diag {
-            file: path.clone(),
+            file: path.to_owned(),
             pos: relais_flow::yaml::Pos { line: 1, col: 1 },
             severity: Severity::Error,
             message: "the file is flows/NAME.yaml, NAME in lower-case letters, digits, - and _"
@@ -359,7 +389,7 @@ async fn check(State(s): State<AppState>, who: Signed, body: Bytes) -> Response 
     }
     if source.len() > MAX_FLOW_BYTES {
         findings.push(Diag {
-            file: path.clone(),
+            file: path.to_owned(),
             pos: relais_flow::yaml::Pos { line: 1, col: 1 },
             severity: Severity::Error,
             message: format!("the file is larger than {MAX_FLOW_BYTES} bytes"),
@@ -369,7 +399,7 @@ async fn check(State(s): State<AppState>, who: Signed, body: Bytes) -> Response 
         match crate::workspace::read(&home.dir) {
             Ok(mut sources) => {
                 sources.flows.retain(|(p, _)| *p != path);
-                sources.flows.push((path.clone(), source.clone()));
+                sources.flows.push((path.to_owned(), source.to_owned()));
                 // Checked only: nothing is trained for a check.
                 let (_, diags) = relais_flow::workspace::Workspace::load(
                     &sources,
@@ -378,49 +408,119 @@ async fn check(State(s): State<AppState>, who: Signed, body: Bytes) -> Response 
                 findings.extend(diags);
             }
             Err(e) => {
-                return super::internal(format!("{}: {e}", home.dir.display()));
+                return Err(format!("{}: {e}", home.dir.display()));
             }
         }
     }
-    let errors = findings.iter().any(|d| d.severity == Severity::Error);
-    let publish = f.get("action") == Some("publish");
-    if publish && !errors {
-        if !access::may_configure(who.agent.role) {
-            return super::layout::Refused("only admins publish flows").into_response();
-        }
-        let target = home.dir.join(&path);
-        let tmp = home.dir.join(format!("{path}.tmp"));
-        let written = std::fs::write(&tmp, &source).and_then(|()| std::fs::rename(&tmp, &target));
-        if let Err(e) = written {
-            return super::internal(format!("{}: {e}", target.display()));
-        }
-        if let Err(e) = s.rt.reload().await {
-            return super::internal(e.to_string());
-        }
-        if let Err(e) = crate::http::api::record_admin_action(
-            &s,
-            who.agent.id,
-            who.via(),
-            json!({ "action": "flow_published", "path": path }),
-        )
-        .await
-        {
-            return e.into_response();
-        }
-        let id = path
-            .trim_start_matches("flows/")
-            .trim_end_matches(".yaml")
-            .to_owned();
-        return Redirect::to(&format!("/flows/{}", super::layout::enc(&id))).into_response();
+    Ok(findings)
+}
+
+/// A checked flow file written to the workspace folder (admins only), the workspace
+/// reloaded and the publication recorded; then the flow's page.
+async fn publish_flow(
+    s: &AppState,
+    who: &Signed,
+    home: &crate::runtime::reload::Home,
+    path: &str,
+    source: &str,
+) -> Response {
+    if !access::may_configure(who.agent.role) {
+        return super::layout::Refused("only admins publish flows").into_response();
     }
+    let target = home.dir.join(path);
+    let tmp = home.dir.join(format!("{path}.tmp"));
+    let written = std::fs::write(&tmp, source).and_then(|()| std::fs::rename(&tmp, &target));
+    if let Err(e) = written {
+        return super::internal(format!("{}: {e}", target.display()));
+    }
+    if let Err(e) = s.rt.reload().await {
+        return super::internal(e.to_string());
+    }
+    if let Err(e) = crate::http::api::record_admin_action(
+        s,
+        who.agent.id,
+        who.via(),
+        json!({ "action": "flow_published", "path": path }),
+    )
+    .await
+    {
+        return e.into_response();
+    }
+    let id = path
+        .trim_start_matches("flows/")
+        .trim_end_matches(".yaml")
+        .to_owned();
+    Redirect::to(&format!("/flows/{}", super::layout::enc(&id))).into_response()
+}
+
+/// The check's page: the verdict, the publish button when clean, the source with its
+/// findings, then those about other files of the workspace.
+fn check_page(
+    l: Lang,
+    who: &Signed,
+    path: &str,
+    source: &str,
+    findings: &[Diag],
+    errors: bool,
+) -> Response {
     let mine: Vec<&Diag> = findings.iter().filter(|d| d.file == path).collect();
     let elsewhere: String = findings
         .iter()
         .filter(|d| d.file != path)
         .map(|d| format!("<li>{}</li>", escape(&d.to_string())))
         .collect();
-    // The source, numbered, each finding under its line.
-    let listing: String = source
+    let listing = listing(source, &mine);
+    let beyond: String = mine
+        .iter()
+        .filter(|d| d.pos.line == 0 || d.pos.line > source.lines().count())
+        .map(|d| format!("<li>{}</li>", escape(&d.to_string())))
+        .collect();
+    let verdict = if errors {
+        format!(
+            "<p class=\"error\" role=\"alert\">{}</p>",
+            l.t("The file has errors: fix them, then check again.")
+        )
+    } else {
+        format!("<p class=\"done\" role=\"status\">{}</p>", l.t("No error."))
+    };
+    let publish_form = if !errors && access::may_configure(who.agent.role) {
+        format!(
+            "<form method=\"post\" action=\"/flows/check\"><input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"path\" value=\"{path}\"><input type=\"hidden\" name=\"source\" value=\"{source}\">\
+             <button type=\"submit\" name=\"action\" value=\"publish\">{publish}</button></form>",
+            csrf = who.csrf(),
+            path = escape(path),
+            source = escape(source),
+            publish = l.t("Publish to the workspace"),
+        )
+    } else {
+        String::new()
+    };
+    let main = format!(
+        "<h1>{title} <span class=\"hint\">{path}</span></h1>{verdict}{publish_form}\
+         <ol class=\"listing\">{listing}</ol><ul>{beyond}</ul>{other}",
+        title = l.t("Check a flow file"),
+        path = escape(path),
+        other = if elsewhere.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "<h2>{}</h2><ul>{elsewhere}</ul>",
+                l.t("Elsewhere in the workspace")
+            )
+        },
+    );
+    let status = if errors {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page(status, frame(who, "Flows", l.t("Check a flow file"), &main))
+}
+
+/// The source, numbered, each finding under its line.
+fn listing(source: &str, mine: &[&Diag]) -> String {
+    source
         .lines()
         .enumerate()
         .map(|(i, text)| {
@@ -451,56 +551,7 @@ async fn check(State(s): State<AppState>, who: Signed, body: Bytes) -> Response 
                 escape(text)
             )
         })
-        .collect();
-    let beyond: String = mine
-        .iter()
-        .filter(|d| d.pos.line == 0 || d.pos.line > source.lines().count())
-        .map(|d| format!("<li>{}</li>", escape(&d.to_string())))
-        .collect();
-    let verdict = if errors {
-        format!(
-            "<p class=\"error\" role=\"alert\">{}</p>",
-            l.t("The file has errors: fix them, then check again.")
-        )
-    } else {
-        format!("<p class=\"done\" role=\"status\">{}</p>", l.t("No error."))
-    };
-    let publish_form = if !errors && access::may_configure(who.agent.role) {
-        format!(
-            "<form method=\"post\" action=\"/flows/check\"><input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
-             <input type=\"hidden\" name=\"path\" value=\"{path}\"><input type=\"hidden\" name=\"source\" value=\"{source}\">\
-             <button type=\"submit\" name=\"action\" value=\"publish\">{publish}</button></form>",
-            csrf = who.csrf(),
-            path = escape(&path),
-            source = escape(&source),
-            publish = l.t("Publish to the workspace"),
-        )
-    } else {
-        String::new()
-    };
-    let main = format!(
-        "<h1>{title} <span class=\"hint\">{path}</span></h1>{verdict}{publish_form}\
-         <ol class=\"listing\">{listing}</ol><ul>{beyond}</ul>{other}",
-        title = l.t("Check a flow file"),
-        path = escape(&path),
-        other = if elsewhere.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "<h2>{}</h2><ul>{elsewhere}</ul>",
-                l.t("Elsewhere in the workspace")
-            )
-        },
-    );
-    let status = if errors {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    page(
-        status,
-        frame(&who, "Flows", l.t("Check a flow file"), &main),
-    )
+        .collect()
 }
 
 /// The workspace's conversation tests, run now, with the diff of those that fail.
@@ -515,6 +566,34 @@ async fn tests(State(s): State<AppState>, who: Signed, body: Bytes) -> Response 
     let Some(home) = s.rt.home.as_ref() else {
         return not_found(&who, "Flows");
     };
+    let runs = match run_workspace_tests(home).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    use crate::flowcmd::CaseResult;
+    let passed = runs
+        .iter()
+        .filter(|r| matches!(r.result, CaseResult::Passed))
+        .count();
+    let items: String = runs.iter().map(|r| case_item(l, r)).collect();
+    let main = format!(
+        "<h1>{title}</h1><p role=\"status\">{summary}</p><ul class=\"cases\">{items}</ul>",
+        title = l.t("Conversation tests"),
+        summary = l
+            .t("{n} passed, {failed} failed.")
+            .replace("{n}", &passed.to_string())
+            .replace("{failed}", &(runs.len() - passed).to_string()),
+    );
+    page(
+        StatusCode::OK,
+        frame(&who, "Flows", l.t("Conversation tests"), &main),
+    )
+}
+
+/// The workspace folder's conversation tests, read and run off the async threads.
+async fn run_workspace_tests(
+    home: &crate::runtime::reload::Home,
+) -> Result<Vec<crate::flowcmd::CaseRun>, Response> {
     let dir = home.dir.clone();
     let escalation = home.settings.escalation.clone();
     let thresholds = home.settings.nlu;
@@ -530,71 +609,54 @@ async fn tests(State(s): State<AppState>, who: Signed, body: Bytes) -> Response 
         ))
     })
     .await;
-    let runs = match ran {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => return super::internal(e.to_string()),
-        Err(e) => return super::internal(e.to_string()),
-    };
+    match ran {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => Err(super::internal(e.to_string())),
+        Err(e) => Err(super::internal(e.to_string())),
+    }
+}
+
+/// One test of the list: passed, or why not (a failed step with the expected and
+/// actual lines side by side).
+fn case_item(l: Lang, r: &crate::flowcmd::CaseRun) -> String {
     use crate::flowcmd::CaseResult;
-    let passed = runs
-        .iter()
-        .filter(|r| matches!(r.result, CaseResult::Passed))
-        .count();
-    let items: String = runs
-        .iter()
-        .map(|r| {
-            let (class, detail) = match &r.result {
-                CaseResult::Passed => ("ok", String::new()),
-                CaseResult::Unreadable(lines) | CaseResult::WorkspaceFails(lines) => (
-                    "bad",
-                    format!("<pre>{}</pre>", escape(&lines.join("\n"))),
+    let (class, detail) = match &r.result {
+        CaseResult::Passed => ("ok", String::new()),
+        CaseResult::Unreadable(lines) | CaseResult::WorkspaceFails(lines) => {
+            ("bad", format!("<pre>{}</pre>", escape(&lines.join("\n"))))
+        }
+        CaseResult::Broken(m) => ("bad", format!("<pre>{}</pre>", escape(m))),
+        CaseResult::Failed(f) => {
+            let n = f.expected.len().max(f.actual.len());
+            let rows: String = (0..n)
+                .map(|i| {
+                    let e = f.expected.get(i).map_or("", String::as_str);
+                    let a = f.actual.get(i).map_or("", String::as_str);
+                    let cls = if e == a { "" } else { " class=\"differs\"" };
+                    format!("<tr{cls}><td>{}</td><td>{}</td></tr>", escape(e), escape(a))
+                })
+                .collect();
+            (
+                "bad",
+                format!(
+                    "<p>{} {} ({}:{}): {}</p><p>{}</p><table class=\"diff\"><thead><tr><th scope=\"col\">{}</th>\
+                     <th scope=\"col\">{}</th></tr></thead><tbody>{rows}</tbody></table>",
+                    l.t("Step"),
+                    f.step,
+                    escape(&r.file),
+                    f.pos,
+                    escape(&f.action),
+                    escape(&f.message),
+                    l.t("Expected"),
+                    l.t("Actual"),
                 ),
-                CaseResult::Broken(m) => ("bad", format!("<pre>{}</pre>", escape(m))),
-                CaseResult::Failed(f) => {
-                    let n = f.expected.len().max(f.actual.len());
-                    let rows: String = (0..n)
-                        .map(|i| {
-                            let e = f.expected.get(i).map_or("", String::as_str);
-                            let a = f.actual.get(i).map_or("", String::as_str);
-                            let cls = if e == a { "" } else { " class=\"differs\"" };
-                            format!("<tr{cls}><td>{}</td><td>{}</td></tr>", escape(e), escape(a))
-                        })
-                        .collect();
-                    (
-                        "bad",
-                        format!(
-                            "<p>{} {} ({}:{}): {}</p><p>{}</p><table class=\"diff\"><thead><tr><th scope=\"col\">{}</th>\
-                             <th scope=\"col\">{}</th></tr></thead><tbody>{rows}</tbody></table>",
-                            l.t("Step"),
-                            f.step,
-                            escape(&r.file),
-                            f.pos,
-                            escape(&f.action),
-                            escape(&f.message),
-                            l.t("Expected"),
-                            l.t("Actual"),
-                        ),
-                    )
-                }
-            };
-            format!(
-                "<li class=\"case {class}\"><strong>{}</strong> {} <span class=\"hint\">{}</span>{detail}</li>",
-                if class == "ok" { "✓" } else { "✗" },
-                escape(&r.name),
-                escape(&r.file),
             )
-        })
-        .collect();
-    let main = format!(
-        "<h1>{title}</h1><p role=\"status\">{summary}</p><ul class=\"cases\">{items}</ul>",
-        title = l.t("Conversation tests"),
-        summary = l
-            .t("{n} passed, {failed} failed.")
-            .replace("{n}", &passed.to_string())
-            .replace("{failed}", &(runs.len() - passed).to_string()),
-    );
-    page(
-        StatusCode::OK,
-        frame(&who, "Flows", l.t("Conversation tests"), &main),
+        }
+    };
+    format!(
+        "<li class=\"case {class}\"><strong>{}</strong> {} <span class=\"hint\">{}</span>{detail}</li>",
+        if class == "ok" { "✓" } else { "✗" },
+        escape(&r.name),
+        escape(&r.file),
     )
 }

@@ -114,7 +114,30 @@ pub async fn inbox(
         Ok(x) => x,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    // The filters stay on when switching views.
+    let tabs = view_tabs(l, &counts, view, &kept_filters(&query));
+    let filters = filters_form(l, view, &query, &channels, &teams);
+    let now = s.rt.clock.now();
+    let rows: String = if list.is_empty() {
+        format!(
+            "<p class=\"empty empty-inbox\">{}</p>",
+            l.t("Nothing here.")
+        )
+    } else {
+        let items: String = list.iter().map(|c| row(l, c, now)).collect();
+        format!("<ul class=\"rows\">{items}</ul>")
+    };
+    let main = format!(
+        "<h1>{inbox}</h1><nav class=\"views\" aria-label=\"{views}\">{tabs}</nav>{filters}{rows}{keys}",
+        inbox = l.t("Inbox"),
+        views = l.t("Views"),
+        keys = super::conversation::shortcuts(l),
+    );
+    page(StatusCode::OK, frame(&who, "Inbox", l.t("Inbox"), &main))
+}
+
+/// The query's filters as the rest of a link's query string: they stay on when
+/// switching views.
+fn kept_filters(query: &DeskQuery) -> String {
     let mut keep = String::new();
     for (k, v) in [
         ("channel", &query.channel),
@@ -126,10 +149,15 @@ pub async fn inbox(
             keep.push_str(&format!("&amp;{k}={}", enc(v)));
         }
     }
-    if let Some(st) = status {
+    if let Some(st) = query.status {
         keep.push_str(&format!("&amp;status={}", st.as_str()));
     }
-    let tabs: String = counts
+    keep
+}
+
+/// The views' tabs with their counts, the current one marked.
+fn view_tabs(l: Lang, counts: &[(View, i64)], view: View, keep: &str) -> String {
+    counts
         .iter()
         .map(|(v, n)| {
             let current = if *v == view {
@@ -143,19 +171,31 @@ pub async fn inbox(
                 view_name(l, *v)
             )
         })
-        .collect();
-    let option = |value: &str, label: &str, chosen: Option<&str>| {
-        let sel = if chosen == Some(value) {
-            " selected"
-        } else {
-            ""
-        };
-        format!(
-            "<option value=\"{}\"{sel}>{}</option>",
-            escape(value),
-            escape(label)
-        )
+        .collect()
+}
+
+/// One option of a filter's list, selected when it is the chosen value.
+fn option(value: &str, label: &str, chosen: Option<&str>) -> String {
+    let sel = if chosen == Some(value) {
+        " selected"
+    } else {
+        ""
     };
+    format!(
+        "<option value=\"{}\"{sel}>{}</option>",
+        escape(value),
+        escape(label)
+    )
+}
+
+/// The search and filters' form (the view kept in a hidden field).
+fn filters_form(
+    l: Lang,
+    view: View,
+    query: &DeskQuery,
+    channels: &[relais_store::Channel],
+    teams: &[relais_store::TeamInfo],
+) -> String {
     let any = l.t("Any");
     let channel_opts: String = std::iter::once(option("", any, None))
         .chain(
@@ -187,10 +227,16 @@ pub async fn inbox(
                 Status::Closed,
             ]
             .iter()
-            .map(|st| option(st.as_str(), status_name(l, *st), status.map(Status::as_str))),
+            .map(|st| {
+                option(
+                    st.as_str(),
+                    status_name(l, *st),
+                    query.status.map(Status::as_str),
+                )
+            }),
         )
         .collect();
-    let filters = format!(
+    format!(
         "<form class=\"filters\" method=\"get\" action=\"/inbox\" role=\"search\">\
          <input type=\"hidden\" name=\"view\" value=\"{view}\">\
          <label class=\"grow\"><span>{search}</span><input type=\"search\" name=\"q\" value=\"{qv}\" \
@@ -209,24 +255,7 @@ pub async fn inbox(
         priority = l.t("Priority"),
         status_word = l.t("Status"),
         filter = l.t("Filter"),
-    );
-    let now = s.rt.clock.now();
-    let rows: String = if list.is_empty() {
-        format!(
-            "<p class=\"empty empty-inbox\">{}</p>",
-            l.t("Nothing here.")
-        )
-    } else {
-        let items: String = list.iter().map(|c| row(l, c, now)).collect();
-        format!("<ul class=\"rows\">{items}</ul>")
-    };
-    let main = format!(
-        "<h1>{inbox}</h1><nav class=\"views\" aria-label=\"{views}\">{tabs}</nav>{filters}{rows}{keys}",
-        inbox = l.t("Inbox"),
-        views = l.t("Views"),
-        keys = super::conversation::shortcuts(l),
-    );
-    page(StatusCode::OK, frame(&who, "Inbox", l.t("Inbox"), &main))
+    )
 }
 
 /// One conversation of the list.

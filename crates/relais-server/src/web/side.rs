@@ -168,27 +168,7 @@ pub(super) fn contact_card(
     conversation: ConversationId,
     card: &relais_store::ContactCard,
 ) -> String {
-    let c = &card.contact;
-    let mut rows = String::new();
-    if let Some(n) = &c.name {
-        rows.push_str(&format!("<dt>{}</dt><dd>{}</dd>", l.t("Name"), escape(n)));
-    }
-    rows.push_str(&format!(
-        "<dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>",
-        l.t("Language"),
-        escape(c.language.as_deref().unwrap_or("—")),
-        l.t("Tier"),
-        escape(&c.tier)
-    ));
-    if let Some(map) = c.fields.as_object() {
-        for (k, v) in map {
-            let v = match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            rows.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v)));
-        }
-    }
+    let rows = card_rows(l, &card.contact);
     let identities: String = card
         .identities
         .iter()
@@ -226,8 +206,42 @@ pub(super) fn contact_card(
     } else {
         format!("<h3>{}</h3><ul>{consents}</ul>", l.t("Consent"))
     };
-    // Admins may erase the contact from here (GDPR article 17), once they confirm.
-    let erase = if who.agent.role == relais_core::agent::Role::Admin {
+    let erase = erase_form(who, l, conversation);
+    format!(
+        "<section class=\"card\"><h2>{}</h2><dl>{rows}</dl><h3>{}</h3><ul>{identities}</ul>{consents}{erase}</section>",
+        l.t("Contact"),
+        l.t("Reached on")
+    )
+}
+
+/// The card's details: name, language, tier, then the contact's own fields.
+fn card_rows(l: Lang, c: &relais_core::contact::Contact) -> String {
+    let mut rows = String::new();
+    if let Some(n) = &c.name {
+        rows.push_str(&format!("<dt>{}</dt><dd>{}</dd>", l.t("Name"), escape(n)));
+    }
+    rows.push_str(&format!(
+        "<dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>",
+        l.t("Language"),
+        escape(c.language.as_deref().unwrap_or("—")),
+        l.t("Tier"),
+        escape(&c.tier)
+    ));
+    if let Some(map) = c.fields.as_object() {
+        for (k, v) in map {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            rows.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v)));
+        }
+    }
+    rows
+}
+
+/// Admins may erase the contact from here (GDPR article 17), once they confirm.
+fn erase_form(who: &Signed, l: Lang, conversation: ConversationId) -> String {
+    if who.agent.role == relais_core::agent::Role::Admin {
         format!(
             "<details class=\"danger\"><summary>{summary}</summary>\
              <form method=\"post\" action=\"/conversations/{id}/erase-contact\">\
@@ -244,12 +258,7 @@ pub(super) fn contact_card(
         )
     } else {
         String::new()
-    };
-    format!(
-        "<section class=\"card\"><h2>{}</h2><dl>{rows}</dl><h3>{}</h3><ul>{identities}</ul>{consents}{erase}</section>",
-        l.t("Contact"),
-        l.t("Reached on")
-    )
+    }
 }
 
 /// The contact's other conversations the viewer may see.

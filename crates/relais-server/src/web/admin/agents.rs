@@ -22,75 +22,9 @@ pub(super) async fn agents(
         Err(e) => return crate::web::failed(e),
     };
     let csrf = who.csrf();
-    let team_boxes = |member_of: &dyn Fn(&str) -> bool| -> String {
-        teams
-            .iter()
-            .map(|t| {
-                let checked = if member_of(&t.team.id) { " checked" } else { "" };
-                format!(
-                    "<label class=\"check\"><input type=\"checkbox\" name=\"team\" value=\"{}\"{checked}> {}</label>",
-                    escape(&t.team.id),
-                    escape(&t.team.name)
-                )
-            })
-            .collect()
-    };
     let rows: String = list
         .iter()
-        .map(|a| {
-            let mine: Vec<&str> = teams
-                .iter()
-                .filter(|t| t.members.contains(&a.id))
-                .map(|t| t.team.id.as_str())
-                .collect();
-            let actions = if writes(&who) && a.id != who.agent.id {
-                let toggle = if a.disabled {
-                    ("activate", l.t("Reactivate"))
-                } else {
-                    ("deactivate", l.t("Deactivate"))
-                };
-                format!(
-                    "<form method=\"post\" action=\"/agents/{id}\" class=\"inline\">\
-                     <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
-                     <label>{role_l} <select name=\"role\">{roles}</select></label>\
-                     <button type=\"submit\" name=\"action\" value=\"role\" class=\"second\">{change_role}</button>\
-                     <fieldset><legend class=\"sr\">{teams_l}</legend>{boxes}</fieldset>\
-                     <button type=\"submit\" name=\"action\" value=\"teams\" class=\"second\">{save}</button>\
-                     <button type=\"submit\" name=\"action\" value=\"{t0}\" class=\"second danger\">{t1}</button></form>",
-                    id = a.id.0,
-                    role_l = l.t("Role"),
-                    roles = relais_core::agent::Role::ALL
-                        .iter()
-                        .map(|r| {
-                            let sel = if *r == a.role { " selected" } else { "" };
-                            format!("<option value=\"{}\"{sel}>{}</option>", r.as_str(), role_name(l, *r))
-                        })
-                        .collect::<String>(),
-                    change_role = l.t("Change role"),
-                    teams_l = l.t("Teams"),
-                    boxes = team_boxes(&|t| mine.contains(&t)),
-                    save = l.t("Save teams"),
-                    t0 = toggle.0,
-                    t1 = toggle.1,
-                )
-            } else {
-                escape(&mine.join(", "))
-            };
-            format!(
-                "<tr{cls}><th scope=\"row\">{name}<br><span class=\"hint\">{email}</span></th><td>{role}</td>\
-                 <td>{presence}</td><td>{active}</td><td>{actions}</td></tr>",
-                cls = if a.disabled { " class=\"disabled\"" } else { "" },
-                name = escape(&a.name),
-                email = escape(&a.email),
-                role = role_name(l, a.role),
-                presence = match a.presence {
-                    relais_core::agent::Presence::Online => l.t("Online"),
-                    relais_core::agent::Presence::Away => l.t("Away"),
-                    relais_core::agent::Presence::Offline => l.t("Offline"),
-                },
-                active = yes_no(l, !a.disabled),
-            )
-        })
+        .map(|a| agent_row(l, &who, &csrf, a, &teams))
         .collect();
     let invite = if writes(&who) {
         format!(
@@ -111,7 +45,7 @@ pub(super) async fn agents(
             supervisor = role_name(l, relais_core::agent::Role::Supervisor),
             admin = role_name(l, relais_core::agent::Role::Admin),
             teams_l = l.t("Teams"),
-            boxes = team_boxes(&|_| false),
+            boxes = team_boxes(&teams, &|_| false),
             invite = l.t("Invite"),
             how = l.t("A first password is made and shown once here: give it to the agent, who logs in with it."),
         )
@@ -131,6 +65,92 @@ pub(super) async fn agents(
         teams = l.t("Teams"),
     );
     section(&who, "Agents", l.t("Agents"), main)
+}
+
+/// A checkbox per team, ticked for those `member_of` says.
+fn team_boxes(teams: &[relais_store::TeamInfo], member_of: &dyn Fn(&str) -> bool) -> String {
+    teams
+        .iter()
+        .map(|t| {
+            let checked = if member_of(&t.team.id) { " checked" } else { "" };
+            format!(
+                "<label class=\"check\"><input type=\"checkbox\" name=\"team\" value=\"{}\"{checked}> {}</label>",
+                escape(&t.team.id),
+                escape(&t.team.name)
+            )
+        })
+        .collect()
+}
+
+/// One agent of the table; for admins (on others than themselves) the form that
+/// changes the role and teams and (de)activates.
+fn agent_row(
+    l: Lang,
+    who: &Signed,
+    csrf: &str,
+    a: &relais_store::Agent,
+    teams: &[relais_store::TeamInfo],
+) -> String {
+    let mine: Vec<&str> = teams
+        .iter()
+        .filter(|t| t.members.contains(&a.id))
+        .map(|t| t.team.id.as_str())
+        .collect();
+    let actions = if writes(who) && a.id != who.agent.id {
+        let toggle = if a.disabled {
+            ("activate", l.t("Reactivate"))
+        } else {
+            ("deactivate", l.t("Deactivate"))
+        };
+        format!(
+            "<form method=\"post\" action=\"/agents/{id}\" class=\"inline\">\
+             <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+             <label>{role_l} <select name=\"role\">{roles}</select></label>\
+             <button type=\"submit\" name=\"action\" value=\"role\" class=\"second\">{change_role}</button>\
+             <fieldset><legend class=\"sr\">{teams_l}</legend>{boxes}</fieldset>\
+             <button type=\"submit\" name=\"action\" value=\"teams\" class=\"second\">{save}</button>\
+             <button type=\"submit\" name=\"action\" value=\"{t0}\" class=\"second danger\">{t1}</button></form>",
+            id = a.id.0,
+            role_l = l.t("Role"),
+            roles = relais_core::agent::Role::ALL
+                .iter()
+                .map(|r| {
+                    let sel = if *r == a.role { " selected" } else { "" };
+                    format!(
+                        "<option value=\"{}\"{sel}>{}</option>",
+                        r.as_str(),
+                        role_name(l, *r)
+                    )
+                })
+                .collect::<String>(),
+            change_role = l.t("Change role"),
+            teams_l = l.t("Teams"),
+            boxes = team_boxes(teams, &|t| mine.contains(&t)),
+            save = l.t("Save teams"),
+            t0 = toggle.0,
+            t1 = toggle.1,
+        )
+    } else {
+        escape(&mine.join(", "))
+    };
+    format!(
+        "<tr{cls}><th scope=\"row\">{name}<br><span class=\"hint\">{email}</span></th><td>{role}</td>\
+         <td>{presence}</td><td>{active}</td><td>{actions}</td></tr>",
+        cls = if a.disabled {
+            " class=\"disabled\""
+        } else {
+            ""
+        },
+        name = escape(&a.name),
+        email = escape(&a.email),
+        role = role_name(l, a.role),
+        presence = match a.presence {
+            relais_core::agent::Presence::Online => l.t("Online"),
+            relais_core::agent::Presence::Away => l.t("Away"),
+            relais_core::agent::Presence::Offline => l.t("Offline"),
+        },
+        active = yes_no(l, !a.disabled),
+    )
 }
 /// A first password for an invited agent: 20 random letters and digits (~119 bits).
 fn first_password() -> String {

@@ -20,98 +20,7 @@ pub(super) async fn channels(
     let base = s.rt.settings.public_url.clone();
     let rows: String = list
         .iter()
-        .map(|c| {
-            let path = match c.kind.as_str() {
-                "rest" => format!("/api/v1/channels/{}/converse", c.id),
-                "webchat" => format!("/webchat/{}", c.id),
-                "email" => format!("/webhooks/email/{}", c.id),
-                kind => format!("/webhooks/{kind}/{}", c.id),
-            };
-            let address = match &base {
-                Some(b) => format!("<code>{}</code>", escape(&format!("{b}{path}"))),
-                None => format!(
-                    "<code>{}</code> <span class=\"hint\">{}</span>",
-                    escape(&path),
-                    l.t("set [server] public_url to get the full address")
-                ),
-            };
-            let embed = if c.kind == "webchat" {
-                let src = format!("{}/webchat/{}/widget.js", base.as_deref().unwrap_or(""), c.id);
-                format!(
-                    "<br><span class=\"hint\">{}</span> <code>{}</code>",
-                    l.t("On your site:"),
-                    escape(&format!("<script src=\"{src}\" async></script>"))
-                )
-            } else {
-                String::new()
-            };
-            let live = s.rt.live_channel(&c.id);
-            let secrets: String = c
-                .secret_names
-                .as_object()
-                .map(|m| {
-                    m.keys()
-                        .map(|role| {
-                            let set = live.as_ref().is_some_and(|lc| lc.secret(role).is_some());
-                            format!(
-                                "<li>{} <span class=\"{}\">{}</span></li>",
-                                escape(role),
-                                if set { "ok" } else { "missing" },
-                                if set { l.t("set") } else { l.t("not set") }
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let secrets = if secrets.is_empty() {
-                "—".to_owned()
-            } else {
-                format!("<ul class=\"plain\">{secrets}</ul>")
-            };
-            // Admins turn a channel made here or through the API on and off; one of
-            // channels.yaml is the file's.
-            let switch = if writes(&who) && !c.from_file {
-                format!(
-                    "<form method=\"post\" action=\"/channels/{id}/switch\" class=\"inline\">\
-                     <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
-                     <input type=\"hidden\" name=\"enabled\" value=\"{to}\">\
-                     <button type=\"submit\" class=\"second\">{label}</button></form>",
-                    id = escape(c.id.as_str()),
-                    csrf = who.csrf(),
-                    to = if c.enabled { "0" } else { "1" },
-                    label = if c.enabled { l.t("Disable") } else { l.t("Enable") },
-                )
-            } else {
-                String::new()
-            };
-            // A provider channel made here or through the API: its entry, to change.
-            let change = if writes(&who) && !c.from_file && c.kind != "rest" {
-                format!(
-                    "<details><summary>{edit} <span class=\"sr\">{id}</span></summary>\
-                     <form method=\"post\" action=\"/channels/{id}/edit\" class=\"stack\">\
-                     <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
-                     <label>{entry_l} <textarea name=\"entry\" rows=\"6\" required spellcheck=\"false\">{entry}</textarea></label>\
-                     <button type=\"submit\" class=\"second\">{save}</button></form></details>",
-                    edit = l.t("Edit"),
-                    id = escape(c.id.as_str()),
-                    csrf = who.csrf(),
-                    entry_l = l.t("Entry"),
-                    entry = escape(&entry_of(c)),
-                    save = l.t("Save"),
-                )
-            } else {
-                String::new()
-            };
-            format!(
-                "<tr><th scope=\"row\">{id}<br><span class=\"hint\">{kind}</span>{change}</th>\
-                 <td>{address}{embed}</td><td>{secrets}</td><td>{enabled}{switch}</td><td>{file}</td><td>{fallback}</td></tr>",
-                id = escape(c.id.as_str()),
-                kind = escape(&c.kind),
-                enabled = yes_no(l, c.enabled),
-                file = if c.from_file { "channels.yaml" } else { "API" },
-                fallback = escape(c.fallback.as_ref().map_or("—", |f| f.as_str())),
-            )
-        })
+        .map(|c| channel_row(&s, l, &who, c, base.as_deref()))
         .collect();
     let main = format!(
         "<h1>{title}</h1>{flash}<div class=\"scroll\"><table><thead><tr><th scope=\"col\">{channel}</th>\
@@ -147,6 +56,123 @@ pub(super) async fn channels(
         String::new()
     };
     section(&who, "Channels", l.t("Channels"), format!("{main}{add}"))
+}
+
+/// One channel of the table: its address, secrets, state and origin, and for admins
+/// the switch and the entry to change.
+fn channel_row(
+    s: &AppState,
+    l: Lang,
+    who: &Signed,
+    c: &relais_store::Channel,
+    base: Option<&str>,
+) -> String {
+    let address = channel_address(l, c, base);
+    let secrets = channel_secrets(s, l, c);
+    // Admins turn a channel made here or through the API on and off; one of
+    // channels.yaml is the file's.
+    let switch = if writes(who) && !c.from_file {
+        format!(
+            "<form method=\"post\" action=\"/channels/{id}/switch\" class=\"inline\">\
+             <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+             <input type=\"hidden\" name=\"enabled\" value=\"{to}\">\
+             <button type=\"submit\" class=\"second\">{label}</button></form>",
+            id = escape(c.id.as_str()),
+            csrf = who.csrf(),
+            to = if c.enabled { "0" } else { "1" },
+            label = if c.enabled {
+                l.t("Disable")
+            } else {
+                l.t("Enable")
+            },
+        )
+    } else {
+        String::new()
+    };
+    // A provider channel made here or through the API: its entry, to change.
+    let change = if writes(who) && !c.from_file && c.kind != "rest" {
+        format!(
+            "<details><summary>{edit} <span class=\"sr\">{id}</span></summary>\
+             <form method=\"post\" action=\"/channels/{id}/edit\" class=\"stack\">\
+             <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+             <label>{entry_l} <textarea name=\"entry\" rows=\"6\" required spellcheck=\"false\">{entry}</textarea></label>\
+             <button type=\"submit\" class=\"second\">{save}</button></form></details>",
+            edit = l.t("Edit"),
+            id = escape(c.id.as_str()),
+            csrf = who.csrf(),
+            entry_l = l.t("Entry"),
+            entry = escape(&entry_of(c)),
+            save = l.t("Save"),
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "<tr><th scope=\"row\">{id}<br><span class=\"hint\">{kind}</span>{change}</th>\
+         <td>{address}</td><td>{secrets}</td><td>{enabled}{switch}</td><td>{file}</td><td>{fallback}</td></tr>",
+        id = escape(c.id.as_str()),
+        kind = escape(&c.kind),
+        enabled = yes_no(l, c.enabled),
+        file = if c.from_file { "channels.yaml" } else { "API" },
+        fallback = escape(c.fallback.as_ref().map_or("—", |f| f.as_str())),
+    )
+}
+
+/// The address to give the channel's provider (in full when `[server] public_url` is
+/// set) and, for a web chat, the script tag to put on the site.
+fn channel_address(l: Lang, c: &relais_store::Channel, base: Option<&str>) -> String {
+    let path = match c.kind.as_str() {
+        "rest" => format!("/api/v1/channels/{}/converse", c.id),
+        "webchat" => format!("/webchat/{}", c.id),
+        "email" => format!("/webhooks/email/{}", c.id),
+        kind => format!("/webhooks/{kind}/{}", c.id),
+    };
+    let address = match base {
+        Some(b) => format!("<code>{}</code>", escape(&format!("{b}{path}"))),
+        None => format!(
+            "<code>{}</code> <span class=\"hint\">{}</span>",
+            escape(&path),
+            l.t("set [server] public_url to get the full address")
+        ),
+    };
+    let embed = if c.kind == "webchat" {
+        let src = format!("{}/webchat/{}/widget.js", base.unwrap_or(""), c.id);
+        format!(
+            "<br><span class=\"hint\">{}</span> <code>{}</code>",
+            l.t("On your site:"),
+            escape(&format!("<script src=\"{src}\" async></script>"))
+        )
+    } else {
+        String::new()
+    };
+    format!("{address}{embed}")
+}
+
+/// The names of the channel's secrets, each said set or not (never its value).
+fn channel_secrets(s: &AppState, l: Lang, c: &relais_store::Channel) -> String {
+    let live = s.rt.live_channel(&c.id);
+    let secrets: String = c
+        .secret_names
+        .as_object()
+        .map(|m| {
+            m.keys()
+                .map(|role| {
+                    let set = live.as_ref().is_some_and(|lc| lc.secret(role).is_some());
+                    format!(
+                        "<li>{} <span class=\"{}\">{}</span></li>",
+                        escape(role),
+                        if set { "ok" } else { "missing" },
+                        if set { l.t("set") } else { l.t("not set") }
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if secrets.is_empty() {
+        "—".to_owned()
+    } else {
+        format!("<ul class=\"plain\">{secrets}</ul>")
+    }
 }
 
 /// A channel as the lines of its channels.yaml entry (flow-style values: JSON is YAML).

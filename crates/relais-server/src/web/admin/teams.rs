@@ -20,103 +20,10 @@ pub(super) async fn teams(
         Err(e) => return crate::web::failed(e),
     };
     let loaded = s.rt.flows.as_ref().map(|f| f.loaded());
-    let name_of = |id: AgentId| {
-        agents
-            .iter()
-            .find(|a| a.id == id)
-            .map_or_else(|| format!("#{}", id.0), |a| a.name.clone())
-    };
     let csrf = who.csrf();
-    let strategies = |chosen: &str| -> String {
-        ["round_robin", "least_busy", "manual"]
-            .iter()
-            .map(|st| {
-                let sel = if *st == chosen { " selected" } else { "" };
-                format!(
-                    "<option value=\"{st}\"{sel}>{}</option>",
-                    strategy_name(l, st)
-                )
-            })
-            .collect()
-    };
     let rows: String = list
         .iter()
-        .map(|t| {
-            let members: Vec<String> = t.members.iter().map(|a| name_of(*a)).collect();
-            // The hours the runtime uses: the loaded workspace's (teams.yaml, or the
-            // API's, which the store also keeps).
-            let effective = loaded
-                .as_ref()
-                .and_then(|ws| ws.ws.team(&t.team.id))
-                .and_then(|team| team.hours.written());
-            let (hours, holidays) = match (&effective, &t.team.hours) {
-                (Some((h, d)), _) => (hours_text(h), d.join(", ")),
-                (None, Some(h)) => (
-                    h.as_object().map(hours_text).unwrap_or_default(),
-                    t.team.holidays.join(", "),
-                ),
-                (None, None) => (String::new(), String::new()),
-            };
-            let edit = if writes(&who) {
-                format!(
-                    "<form method=\"post\" action=\"/teams\" class=\"inline\">\
-                     <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
-                     <input type=\"hidden\" name=\"id\" value=\"{id}\">\
-                     <label>{name_l} <input name=\"name\" value=\"{name}\" required maxlength=\"100\"></label>\
-                     <label>{strategy_l} <select name=\"assignment\">{opts}</select></label>\
-                     <label>{capacity_l} <input name=\"capacity\" type=\"number\" min=\"1\" max=\"1000\" value=\"{capacity}\"></label>\
-                     <label class=\"grow\">{hours_l} <input name=\"hours\" value=\"{hours}\" maxlength=\"400\" \
-                     placeholder=\"Europe/Paris · mon-fri 09:00-18:00 · sat 10:00-13:00\"></label>\
-                     <label class=\"grow\">{holidays_l} <input name=\"holidays\" value=\"{holidays}\" maxlength=\"2000\" \
-                     placeholder=\"2026-12-25, 2027-01-01\"></label>\
-                     <button type=\"submit\" class=\"second\">{save}</button></form>",
-                    hours_l = l.t("Business hours"),
-                    holidays_l = l.t("Holidays"),
-                    hours = escape(&hours),
-                    holidays = escape(&holidays),
-                    id = escape(&t.team.id),
-                    name = escape(&t.team.name),
-                    name_l = l.t("Name"),
-                    strategy_l = l.t("Assignment"),
-                    capacity_l = l.t("Capacity"),
-                    capacity = t.team.capacity,
-                    opts = strategies(&t.team.assignment),
-                    save = l.t("Save"),
-                )
-            } else {
-                String::new()
-            };
-            format!(
-                "<section class=\"panel\"><h2>{name} <span class=\"hint\">{id}</span></h2>\
-                 <dl><dt>{members_l}</dt><dd>{members}</dd><dt>{strategy_l}</dt><dd>{strategy}</dd>\
-                 <dt>{capacity_l}</dt><dd>{capacity}</dd><dt>{hours_l}</dt><dd>{hours}</dd>\
-                 <dt>{holidays_l}</dt><dd>{holidays}</dd></dl>{edit}</section>",
-                name = escape(&t.team.name),
-                id = escape(&t.team.id),
-                members_l = l.t("Members"),
-                members = if members.is_empty() {
-                    "—".to_owned()
-                } else {
-                    escape(&members.join(", "))
-                },
-                strategy_l = l.t("Assignment"),
-                strategy = strategy_name(l, &t.team.assignment),
-                capacity_l = l.t("Capacity"),
-                capacity = t.team.capacity,
-                hours_l = l.t("Business hours"),
-                holidays_l = l.t("Holidays"),
-                hours = if hours.is_empty() {
-                    escape(l.t("always open"))
-                } else {
-                    escape(&hours)
-                },
-                holidays = if holidays.is_empty() {
-                    "—".to_owned()
-                } else {
-                    escape(&holidays)
-                },
-            )
-        })
+        .map(|t| team_section(l, &who, &csrf, t, loaded.as_deref(), &agents))
         .collect();
     let new = if writes(&who) {
         format!(
@@ -132,7 +39,7 @@ pub(super) async fn teams(
             name_l = l.t("Name"),
             strategy_l = l.t("Assignment"),
             capacity_l = l.t("Capacity"),
-            opts = strategies("round_robin"),
+            opts = strategies(l, "round_robin"),
             create = l.t("Create"),
         )
     } else {
@@ -145,6 +52,129 @@ pub(super) async fn teams(
         l.t("A team of teams.yaml gets the file's values back when the workspace reloads: export the workspace (relais admin export-workspace) to keep what you change here. Business hours: a time zone, then days and times, separated by ·; empty is always open.")
     );
     section(&who, "Teams", l.t("Teams"), main)
+}
+
+/// The assignment strategies as a list's options, `chosen` selected.
+fn strategies(l: Lang, chosen: &str) -> String {
+    ["round_robin", "least_busy", "manual"]
+        .iter()
+        .map(|st| {
+            let sel = if *st == chosen { " selected" } else { "" };
+            format!(
+                "<option value=\"{st}\"{sel}>{}</option>",
+                strategy_name(l, st)
+            )
+        })
+        .collect()
+}
+
+/// The hours the runtime uses, as the page writes them, and the holidays: the loaded
+/// workspace's (teams.yaml, or the API's, which the store also keeps).
+fn team_hours(
+    t: &relais_store::TeamInfo,
+    loaded: Option<&relais_flow::handler::Loaded>,
+) -> (String, String) {
+    let effective = loaded
+        .and_then(|ws| ws.ws.team(&t.team.id))
+        .and_then(|team| team.hours.written());
+    match (&effective, &t.team.hours) {
+        (Some((h, d)), _) => (hours_text(h), d.join(", ")),
+        (None, Some(h)) => (
+            h.as_object().map(hours_text).unwrap_or_default(),
+            t.team.holidays.join(", "),
+        ),
+        (None, None) => (String::new(), String::new()),
+    }
+}
+
+/// One team's panel: its members, strategy, capacity and hours, and for admins the
+/// form that changes them.
+fn team_section(
+    l: Lang,
+    who: &Signed,
+    csrf: &str,
+    t: &relais_store::TeamInfo,
+    loaded: Option<&relais_flow::handler::Loaded>,
+    agents: &[relais_store::Agent],
+) -> String {
+    let name_of = |id: AgentId| {
+        agents
+            .iter()
+            .find(|a| a.id == id)
+            .map_or_else(|| format!("#{}", id.0), |a| a.name.clone())
+    };
+    let members: Vec<String> = t.members.iter().map(|a| name_of(*a)).collect();
+    let (hours, holidays) = team_hours(t, loaded);
+    let edit = if writes(who) {
+        team_form(l, csrf, t, &hours, &holidays)
+    } else {
+        String::new()
+    };
+    format!(
+        "<section class=\"panel\"><h2>{name} <span class=\"hint\">{id}</span></h2>\
+         <dl><dt>{members_l}</dt><dd>{members}</dd><dt>{strategy_l}</dt><dd>{strategy}</dd>\
+         <dt>{capacity_l}</dt><dd>{capacity}</dd><dt>{hours_l}</dt><dd>{hours}</dd>\
+         <dt>{holidays_l}</dt><dd>{holidays}</dd></dl>{edit}</section>",
+        name = escape(&t.team.name),
+        id = escape(&t.team.id),
+        members_l = l.t("Members"),
+        members = if members.is_empty() {
+            "—".to_owned()
+        } else {
+            escape(&members.join(", "))
+        },
+        strategy_l = l.t("Assignment"),
+        strategy = strategy_name(l, &t.team.assignment),
+        capacity_l = l.t("Capacity"),
+        capacity = t.team.capacity,
+        hours_l = l.t("Business hours"),
+        holidays_l = l.t("Holidays"),
+        hours = if hours.is_empty() {
+            escape(l.t("always open"))
+        } else {
+            escape(&hours)
+        },
+        holidays = if holidays.is_empty() {
+            "—".to_owned()
+        } else {
+            escape(&holidays)
+        },
+    )
+}
+
+/// The form that changes a team (admins).
+fn team_form(
+    l: Lang,
+    csrf: &str,
+    t: &relais_store::TeamInfo,
+    hours: &str,
+    holidays: &str,
+) -> String {
+    format!(
+        "<form method=\"post\" action=\"/teams\" class=\"inline\">\
+         <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"id\" value=\"{id}\">\
+         <label>{name_l} <input name=\"name\" value=\"{name}\" required maxlength=\"100\"></label>\
+         <label>{strategy_l} <select name=\"assignment\">{opts}</select></label>\
+         <label>{capacity_l} <input name=\"capacity\" type=\"number\" min=\"1\" max=\"1000\" value=\"{capacity}\"></label>\
+         <label class=\"grow\">{hours_l} <input name=\"hours\" value=\"{hours}\" maxlength=\"400\" \
+         placeholder=\"Europe/Paris · mon-fri 09:00-18:00 · sat 10:00-13:00\"></label>\
+         <label class=\"grow\">{holidays_l} <input name=\"holidays\" value=\"{holidays}\" maxlength=\"2000\" \
+         placeholder=\"2026-12-25, 2027-01-01\"></label>\
+         <button type=\"submit\" class=\"second\">{save}</button></form>",
+        hours_l = l.t("Business hours"),
+        holidays_l = l.t("Holidays"),
+        hours = escape(hours),
+        holidays = escape(holidays),
+        id = escape(&t.team.id),
+        name = escape(&t.team.name),
+        name_l = l.t("Name"),
+        strategy_l = l.t("Assignment"),
+        capacity_l = l.t("Capacity"),
+        capacity = t.team.capacity,
+        opts = strategies(l, &t.team.assignment),
+        save = l.t("Save"),
+    )
 }
 /// `Europe/Paris · mon 09:00-18:00 · sat 10:00-13:00`.
 fn hours_text(h: &serde_json::Map<String, serde_json::Value>) -> String {

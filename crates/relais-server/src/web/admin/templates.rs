@@ -19,37 +19,7 @@ pub(super) async fn templates(
     let csrf = who.csrf();
     let loaded = s.rt.flows.as_ref().map(|f| f.loaded());
     let rows: String = loaded.as_ref().map_or_else(String::new, |loaded| {
-        loaded
-            .ws
-            .templates
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let id = stored.iter().find(|x| x.name == t.name && x.language == t.language).map(|x| x.id);
-                let source = match (i < loaded.ws.templates_from_file, id, writes(&who)) {
-                    (true, _, _) => "templates.yaml".to_owned(),
-                    (false, Some(id), true) => format!(
-                        "{made} <form method=\"post\" action=\"/templates/{id}/delete\" class=\"inline\">\
-                         <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
-                         <button type=\"submit\" class=\"second danger\">{delete} <span class=\"sr\">{name} {lang}</span></button></form>",
-                        made = l.t("made here"),
-                        delete = l.t("Delete"),
-                        name = escape(&t.name),
-                        lang = escape(&t.language),
-                    ),
-                    _ => l.t("made here").to_owned(),
-                };
-                format!(
-                    "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{source}</td></tr>",
-                    escape(&t.name),
-                    escape(&t.language),
-                    escape(&t.category),
-                    t.arity(),
-                    escape(&t.body),
-                    escape(&t.buttons.join(", ")),
-                )
-            })
-            .collect()
+        template_rows(l, &who, &csrf, loaded, &stored)
     });
     let body = if rows.is_empty() {
         format!(
@@ -71,29 +41,7 @@ pub(super) async fn templates(
         )
     };
     let new = if writes(&who) {
-        let categories: String = crate::http::templates::CATEGORIES
-            .iter()
-            .map(|c| format!("<option value=\"{c}\">{c}</option>"))
-            .collect();
-        format!(
-            "<section class=\"panel\"><h2>{new_l}</h2><form method=\"post\" action=\"/templates\" class=\"stack\">\
-             <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
-             <label>{name_l} <input name=\"name\" required maxlength=\"100\" pattern=\"[a-z0-9_]+\" placeholder=\"order_update\"></label>\
-             <label>{language_l} <input name=\"language\" required maxlength=\"8\" size=\"4\" placeholder=\"fr\"></label>\
-             <label>{category_l} <select name=\"category\">{categories}</select></label>\
-             <label>{text_l} <textarea name=\"body\" required rows=\"3\" maxlength=\"1024\" placeholder=\"{example}\"></textarea></label>\
-             <label>{buttons_l} <input name=\"buttons\" placeholder=\"{buttons_example}\"></label>\
-             <p><button type=\"submit\">{create}</button></p></form></section>",
-            new_l = l.t("New template"),
-            name_l = l.t("Name"),
-            language_l = l.t("Language"),
-            category_l = l.t("Category"),
-            text_l = l.t("Text"),
-            buttons_l = l.t("Buttons, separated by commas (at most 3)"),
-            example = escape("Bonjour {{1}}, votre commande {{2}} est en route."),
-            buttons_example = escape("Oui, Non"),
-            create = l.t("Create"),
-        )
+        new_template_form(l, &csrf)
     } else {
         String::new()
     };
@@ -104,6 +52,75 @@ pub(super) async fn templates(
         flash = flash(f.error.as_deref(), f.done.as_deref()),
     );
     section(&who, "Templates", l.t("Templates"), main)
+}
+
+/// The loaded workspace's templates as table rows, each with its source (templates.yaml,
+/// or made here, with a delete button for admins).
+fn template_rows(
+    l: Lang,
+    who: &Signed,
+    csrf: &str,
+    loaded: &relais_flow::handler::Loaded,
+    stored: &[relais_store::StoredTemplate],
+) -> String {
+    loaded
+        .ws
+        .templates
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let id = stored.iter().find(|x| x.name == t.name && x.language == t.language).map(|x| x.id);
+            let source = match (i < loaded.ws.templates_from_file, id, writes(who)) {
+                (true, _, _) => "templates.yaml".to_owned(),
+                (false, Some(id), true) => format!(
+                    "{made} <form method=\"post\" action=\"/templates/{id}/delete\" class=\"inline\">\
+                     <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+                     <button type=\"submit\" class=\"second danger\">{delete} <span class=\"sr\">{name} {lang}</span></button></form>",
+                    made = l.t("made here"),
+                    delete = l.t("Delete"),
+                    name = escape(&t.name),
+                    lang = escape(&t.language),
+                ),
+                _ => l.t("made here").to_owned(),
+            };
+            format!(
+                "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{source}</td></tr>",
+                escape(&t.name),
+                escape(&t.language),
+                escape(&t.category),
+                t.arity(),
+                escape(&t.body),
+                escape(&t.buttons.join(", ")),
+            )
+        })
+        .collect()
+}
+
+/// The form that adds a template (admins).
+fn new_template_form(l: Lang, csrf: &str) -> String {
+    let categories: String = crate::http::templates::CATEGORIES
+        .iter()
+        .map(|c| format!("<option value=\"{c}\">{c}</option>"))
+        .collect();
+    format!(
+        "<section class=\"panel\"><h2>{new_l}</h2><form method=\"post\" action=\"/templates\" class=\"stack\">\
+         <input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\">\
+         <label>{name_l} <input name=\"name\" required maxlength=\"100\" pattern=\"[a-z0-9_]+\" placeholder=\"order_update\"></label>\
+         <label>{language_l} <input name=\"language\" required maxlength=\"8\" size=\"4\" placeholder=\"fr\"></label>\
+         <label>{category_l} <select name=\"category\">{categories}</select></label>\
+         <label>{text_l} <textarea name=\"body\" required rows=\"3\" maxlength=\"1024\" placeholder=\"{example}\"></textarea></label>\
+         <label>{buttons_l} <input name=\"buttons\" placeholder=\"{buttons_example}\"></label>\
+         <p><button type=\"submit\">{create}</button></p></form></section>",
+        new_l = l.t("New template"),
+        name_l = l.t("Name"),
+        language_l = l.t("Language"),
+        category_l = l.t("Category"),
+        text_l = l.t("Text"),
+        buttons_l = l.t("Buttons, separated by commas (at most 3)"),
+        example = escape("Bonjour {{1}}, votre commande {{2}} est en route."),
+        buttons_example = escape("Oui, Non"),
+        create = l.t("Create"),
+    )
 }
 
 pub(super) async fn save_template(State(s): State<AppState>, who: Signed, body: Bytes) -> Response {
