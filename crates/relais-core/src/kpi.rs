@@ -286,12 +286,7 @@ pub fn summarize_stories<'a>(
     let rate = |k: usize| (n > 0).then(|| k as f64 / n as f64);
     let deflected = mine.iter().filter(|s| s.deflected()).count();
     let escalated: Vec<&&Story> = mine.iter().filter(|s| s.escalated.is_some()).collect();
-    let mut by_reason = BTreeMap::new();
-    for s in &escalated {
-        if let Some((_, r)) = &s.escalated {
-            *by_reason.entry(r.clone()).or_insert(0) += 1;
-        }
-    }
+    let by_reason = by_reason(&escalated);
     let first_response: Vec<i64> = escalated
         .iter()
         .filter_map(|s| Some(s.agent_reply? - s.escalated.as_ref()?.0))
@@ -308,6 +303,44 @@ pub fn summarize_stories<'a>(
         .collect();
     let handle_total_ms: i64 = handle.iter().sum();
     let handle_spread = Spread::of(handle);
+    let csat = csat(&mine);
+    let sla_breaches = sla_breaches(&escalated, sla, scope.now);
+    let cost_per_contact = costs.filter(|_| n > 0).map(|c| {
+        let total =
+            c.per_conversation * n as f64 + c.agent_hour * (handle_total_ms as f64 / 3_600_000.0);
+        total / n as f64
+    });
+    Summary {
+        conversations: n,
+        deflected,
+        deflection_rate: rate(deflected),
+        escalated: escalated.len(),
+        escalation_rate: rate(escalated.len()),
+        escalations_by_reason: by_reason,
+        first_response_time: Spread::of(first_response),
+        resolution_time: Spread::of(resolution),
+        time_saved_by_bot_s: handle_spread.p50_s.map(|m| m * deflected as f64),
+        handle_time: handle_spread,
+        csat,
+        cost_per_contact,
+        sla_breaches,
+        by_day: by_day(&mine, day_of),
+    }
+}
+
+/// How many escalations there were for each reason.
+fn by_reason(escalated: &[&&Story]) -> BTreeMap<String, usize> {
+    let mut by_reason = BTreeMap::new();
+    for s in escalated {
+        if let Some((_, r)) = &s.escalated {
+            *by_reason.entry(r.clone()).or_insert(0) += 1;
+        }
+    }
+    by_reason
+}
+
+/// The satisfaction survey's figures; auto-solved conversations are left out.
+fn csat(mine: &[&Story]) -> Csat {
     let sent = mine
         .iter()
         .filter(|s| s.csat_sent && !s.solved.is_some_and(|(_, auto)| auto))
@@ -317,14 +350,19 @@ pub fn summarize_stories<'a>(
         .filter(|s| !s.solved.is_some_and(|(_, auto)| auto))
         .filter_map(|s| s.csat)
         .collect();
-    let csat = Csat {
+    Csat {
         average: (!scores.is_empty())
             .then(|| scores.iter().sum::<i64>() as f64 / scores.len() as f64),
         responses: scores.len(),
         sent,
         response_rate: (sent > 0).then(|| scores.len() as f64 / sent as f64),
-    };
-    let sla_breaches = escalated
+    }
+}
+
+/// The escalations whose first agent reply came (or, unanswered, would come at `now`)
+/// after their team's SLA target.
+fn sla_breaches(escalated: &[&&Story], sla: &Sla, now: i64) -> usize {
+    escalated
         .iter()
         .filter(|s| {
             let Some(target) = sla.target(s.team.as_deref()) else {
@@ -333,20 +371,19 @@ pub fn summarize_stories<'a>(
             let Some((at, _)) = s.escalated else {
                 return false;
             };
-            let answered = s.agent_reply.unwrap_or(scope.now);
+            let answered = s.agent_reply.unwrap_or(now);
             answered - at > target.0
         })
-        .count();
-    let cost_per_contact = costs.filter(|_| n > 0).map(|c| {
-        let total =
-            c.per_conversation * n as f64 + c.agent_hour * (handle_total_ms as f64 / 3_600_000.0);
-        total / n as f64
-    });
+        .count()
+}
+
+/// The conversations, deflections and escalations of each day, in day order.
+fn by_day(mine: &[&Story], day_of: &dyn Fn(i64) -> String) -> Vec<Day> {
     // Counted per quarter hour, then named: naming a day in a time zone is slow next
     // to the rest, and every zone's offset is a whole number of quarter hours, so a
     // quarter hour is always in one day.
     let mut quarters: HashMap<i64, (i64, usize, usize, usize)> = HashMap::new();
-    for s in &mine {
+    for s in mine {
         let Some(t) = s.started else { continue };
         let q = quarters
             .entry(t.div_euclid(900_000))
@@ -368,22 +405,7 @@ pub fn summarize_stories<'a>(
         d.deflected += deflected;
         d.escalated += escalated;
     }
-    Summary {
-        conversations: n,
-        deflected,
-        deflection_rate: rate(deflected),
-        escalated: escalated.len(),
-        escalation_rate: rate(escalated.len()),
-        escalations_by_reason: by_reason,
-        first_response_time: Spread::of(first_response),
-        resolution_time: Spread::of(resolution),
-        time_saved_by_bot_s: handle_spread.p50_s.map(|m| m * deflected as f64),
-        handle_time: handle_spread,
-        csat,
-        cost_per_contact,
-        sla_breaches,
-        by_day: days.into_values().collect(),
-    }
+    days.into_values().collect()
 }
 
 /// Per flow and step: entered, completed, escalated, abandoned (SPEC §10's funnel).

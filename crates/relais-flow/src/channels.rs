@@ -349,32 +349,7 @@ fn is_origin(o: &str) -> bool {
 
 fn setting_value(v: &Node, key: &str, shape: Shape, d: &mut Diags) -> Option<Json> {
     match shape {
-        Shape::Origins => match &v.value {
-            Value::Seq(items) => {
-                let texts: Vec<Json> = items
-                    .iter()
-                    .filter_map(|i| match i.as_str() {
-                        Some(s) if !is_origin(s) => {
-                            d.error(
-                                i.pos,
-                                format!("`{key}` lists page origins such as https://shop.example (scheme and host, an optional port, no path); {s:?} is not one"),
-                            );
-                            None
-                        }
-                        Some(s) if !i.is_null() => Some(Json::String(s.to_owned())),
-                        _ => {
-                            d.error(i.pos, format!("`{key}` must list texts"));
-                            None
-                        }
-                    })
-                    .collect();
-                Some(Json::Array(texts))
-            }
-            _ => {
-                d.error(v.pos, format!("`{key}` must be a list"));
-                None
-            }
-        },
+        Shape::Origins => origins_value(v, key, d),
         _ => {
             let Some(text) = v.as_str().filter(|_| !v.is_null()) else {
                 d.error(
@@ -383,63 +358,98 @@ fn setting_value(v: &Node, key: &str, shape: Shape, d: &mut Diags) -> Option<Jso
                 );
                 return None;
             };
-            match shape {
-                Shape::Url if !(text.starts_with("https://") || text.starts_with("http://")) => {
-                    d.error(v.pos, format!("`{key}` must be an http:// or https:// URL"));
-                    None
-                }
-                Shape::Url => Some(Json::String(text.trim_end_matches('/').to_owned())),
-                Shape::Phone
-                    if !(text.starts_with('+')
-                        && (8..=15).contains(&text[1..].len())
-                        && text[1..].bytes().all(|b| b.is_ascii_digit())) =>
-                {
-                    d.error(
-                        v.pos,
-                        format!("`{key}` must be a number in E.164 form, such as +33757000000"),
-                    );
-                    None
-                }
-                Shape::Mailbox if !is_mailbox(text) => {
-                    d.error(
-                        v.pos,
-                        format!("`{key}` must be an email address, such as support@acme.example or \"Acme <support@acme.example>\""),
-                    );
-                    None
-                }
-                Shape::Smtp if smtp_target(text).is_err() => {
-                    d.error(
-                        v.pos,
-                        format!("`{key}` must be smtp://host[:port] (STARTTLS when offered) or smtps://host[:port] (TLS)"),
-                    );
-                    None
-                }
-                Shape::Color if !is_color(text) => {
-                    d.error(
-                        v.pos,
-                        format!("`{key}` must be a colour as #rgb or #rrggbb"),
-                    );
-                    None
-                }
-                Shape::Rate => match text.parse::<f64>() {
-                    Ok(r) if r > 0.0 && r <= 10_000.0 => {
-                        serde_json::Number::from_f64(r).map(Json::Number)
-                    }
-                    _ => {
+            single_value(v, text, key, shape, d)
+        }
+    }
+}
+
+/// A list of page origins (`Shape::Origins`).
+fn origins_value(v: &Node, key: &str, d: &mut Diags) -> Option<Json> {
+    match &v.value {
+        Value::Seq(items) => {
+            let texts: Vec<Json> = items
+                .iter()
+                .filter_map(|i| match i.as_str() {
+                    Some(s) if !is_origin(s) => {
                         d.error(
-                            v.pos,
-                            format!("`{key}` must be a number of messages per second above 0 (at most 10000)"),
+                            i.pos,
+                            format!("`{key}` lists page origins such as https://shop.example (scheme and host, an optional port, no path); {s:?} is not one"),
                         );
                         None
                     }
-                },
-                _ if text.trim().is_empty() => {
-                    d.error(v.pos, format!("`{key}` must not be empty"));
-                    None
-                }
-                _ => Some(Json::String(text.to_owned())),
-            }
+                    Some(s) if !i.is_null() => Some(Json::String(s.to_owned())),
+                    _ => {
+                        d.error(i.pos, format!("`{key}` must list texts"));
+                        None
+                    }
+                })
+                .collect();
+            Some(Json::Array(texts))
         }
+        _ => {
+            d.error(v.pos, format!("`{key}` must be a list"));
+            None
+        }
+    }
+}
+
+/// A single value (`text`, of node `v`) in its `shape`, other than a list.
+fn single_value(v: &Node, text: &str, key: &str, shape: Shape, d: &mut Diags) -> Option<Json> {
+    match shape {
+        Shape::Url if !(text.starts_with("https://") || text.starts_with("http://")) => {
+            d.error(v.pos, format!("`{key}` must be an http:// or https:// URL"));
+            None
+        }
+        Shape::Url => Some(Json::String(text.trim_end_matches('/').to_owned())),
+        Shape::Phone
+            if !(text.starts_with('+')
+                && (8..=15).contains(&text[1..].len())
+                && text[1..].bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            d.error(
+                v.pos,
+                format!("`{key}` must be a number in E.164 form, such as +33757000000"),
+            );
+            None
+        }
+        Shape::Mailbox if !is_mailbox(text) => {
+            d.error(
+                v.pos,
+                format!("`{key}` must be an email address, such as support@acme.example or \"Acme <support@acme.example>\""),
+            );
+            None
+        }
+        Shape::Smtp if smtp_target(text).is_err() => {
+            d.error(
+                v.pos,
+                format!("`{key}` must be smtp://host[:port] (STARTTLS when offered) or smtps://host[:port] (TLS)"),
+            );
+            None
+        }
+        Shape::Color if !is_color(text) => {
+            d.error(
+                v.pos,
+                format!("`{key}` must be a colour as #rgb or #rrggbb"),
+            );
+            None
+        }
+        Shape::Rate => match text.parse::<f64>() {
+            Ok(r) if r > 0.0 && r <= 10_000.0 => serde_json::Number::from_f64(r).map(Json::Number),
+            _ => {
+                d.error(
+                    v.pos,
+                    format!(
+                        "`{key}` must be a number of messages per second above 0 (at most 10000)"
+                    ),
+                );
+                None
+            }
+        },
+        _ if text.trim().is_empty() => {
+            d.error(v.pos, format!("`{key}` must not be empty"));
+            None
+        }
+        _ => Some(Json::String(text.to_owned())),
     }
 }
 

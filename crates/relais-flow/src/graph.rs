@@ -265,106 +265,160 @@ fn rounded(p: &[(i64, i64)]) -> String {
 /// side of the drawing nearest the source, each in a lane further out, and enters its
 /// target from below; an edge from a step to itself is a loop on the step's right.
 pub fn svg(g: &Graph) -> String {
-    let n = g.nodes.len();
     let known = ends(&g.nodes, &g.edges);
-    let (depth, found) = layers(&g.nodes, &g.edges);
-    let last = depth.iter().flatten().max().map_or(0, |d| d + 1);
-    let row: Vec<usize> = depth.iter().map(|d| d.unwrap_or(last)).collect();
-    let mut rows = vec![Vec::new(); last + 1];
-    let lost: Vec<usize> = (0..n).filter(|&i| depth[i].is_none()).collect();
-    for &i in found.iter().chain(&lost) {
-        rows[row[i]].push(i);
+    let mut at = Layout::of(g, &known);
+    let mut body = String::new();
+    draw_edges(&mut at, &known, &mut body);
+    draw_nodes(g, &at, &mut body);
+    let b = at.bounds;
+    let (vx, vy, vw, vh) = (b[0] - 16, b[1] - 16, b[2] - b[0] + 32, b[3] - b[1] + 32);
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"flow-graph\" role=\"img\" aria-label=\"{}\" \
+         width=\"{vw}\" height=\"{vh}\" viewBox=\"{vx} {vy} {vw} {vh}\" font-family=\"system-ui, sans-serif\">\
+         <defs><marker id=\"flow-arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"8\" \
+         markerHeight=\"8\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{INK}\"/></marker></defs>\
+         {body}</svg>",
+        xml(&aria_label(g))
+    )
+}
+
+/// Where the boxes sit: each node's row, position and width, the room right of it for
+/// its loops, its count of edges down, and the drawing's bounds so far.
+struct Layout {
+    row: Vec<usize>,
+    rows: Vec<Vec<usize>>,
+    x: Vec<i64>,
+    y: Vec<i64>,
+    w: Vec<i64>,
+    room: Vec<i64>,
+    downs: Vec<i64>,
+    /// The widest row's width.
+    inner: i64,
+    /// Left, top, right, bottom.
+    bounds: [i64; 4],
+}
+
+impl Layout {
+    fn of(g: &Graph, known: &[(usize, usize, &Edge)]) -> Layout {
+        let n = g.nodes.len();
+        let (depth, found) = layers(&g.nodes, &g.edges);
+        let last = depth.iter().flatten().max().map_or(0, |d| d + 1);
+        let row: Vec<usize> = depth.iter().map(|d| d.unwrap_or(last)).collect();
+        let mut rows = vec![Vec::new(); last + 1];
+        let lost: Vec<usize> = (0..n).filter(|&i| depth[i].is_none()).collect();
+        for &i in found.iter().chain(&lost) {
+            rows[row[i]].push(i);
+        }
+        // Box widths, room right of a box for its loops, and the band under each row that
+        // holds the labels of its edges down (the runs of edges back pass under it).
+        let name_w = |d: &Node| len(&short(&d.id, NAME_CHARS)).max(len(&kind_line(d))) * 7 + 24;
+        let w: Vec<i64> = g.nodes.iter().map(|d| name_w(d).max(96)).collect();
+        let (mut room, mut downs) = (vec![0i64; n], vec![0i64; n]);
+        for &(a, b, e) in known {
+            if a == b {
+                room[a] = room[a].max(50 + len(&short(&e.label, LABEL_CHARS)) * 6);
+            } else if row[b] > row[a] {
+                downs[a] += 1;
+            }
+        }
+        let mut at = Layout {
+            row,
+            rows,
+            x: vec![0i64; n],
+            y: vec![0i64; n],
+            w,
+            room,
+            downs,
+            inner: 0,
+            bounds: [0; 4],
+        };
+        at.inner = at.rows.iter().map(|r| at.row_w(r)).max().unwrap_or(0);
+        at.bounds = [0, 0, at.inner, 0];
+        at.place();
+        at
     }
-    // Box widths, room right of a box for its loops, and the band under each row that
-    // holds the labels of its edges down (the runs of edges back pass under it).
-    let name_w = |d: &Node| len(&short(&d.id, NAME_CHARS)).max(len(&kind_line(d))) * 7 + 24;
-    let w: Vec<i64> = g.nodes.iter().map(|d| name_w(d).max(96)).collect();
-    let (mut room, mut downs) = (vec![0i64; n], vec![0i64; n]);
-    for &(a, b, e) in &known {
-        if a == b {
-            room[a] = room[a].max(50 + len(&short(&e.label, LABEL_CHARS)) * 6);
-        } else if row[b] > row[a] {
-            downs[a] += 1;
+
+    /// Each row centred on the widest, one under the other with room for its band.
+    fn place(&mut self) {
+        let mut top = 0;
+        for r in 0..self.rows.len() {
+            let mut left = (self.inner - self.row_w(&self.rows[r])) / 2;
+            for k in 0..self.rows[r].len() {
+                let i = self.rows[r][k];
+                (self.x[i], self.y[i]) = (left, top);
+                left += self.w[i] + self.room[i] + GAP_X;
+                self.grow(left - GAP_X, top + H);
+            }
+            top += H + (self.band(r) + 44).max(80);
         }
     }
-    let band = |r: usize| 10 + 15 * rows[r].iter().map(|&i| downs[i]).max().unwrap_or(0);
-    let row_w = |r: &[usize]| r.iter().map(|&i| w[i] + room[i] + GAP_X).sum::<i64>() - GAP_X;
-    let inner = rows.iter().map(|r| row_w(r)).max().unwrap_or(0);
-    let (mut x, mut y, mut top, mut b) = (vec![0i64; n], vec![0i64; n], 0, [0, 0, inner, 0]);
-    let mut grow = |x: i64, y: i64| b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
-    for (r, ids) in rows.iter().enumerate() {
-        let mut left = (inner - row_w(ids)) / 2;
-        for &i in ids {
-            (x[i], y[i]) = (left, top);
-            left += w[i] + room[i] + GAP_X;
-            grow(left - GAP_X, top + H);
-        }
-        top += H + (band(r) + 44).max(80);
+
+    /// The height of the band under row `r` for the labels of its edges down.
+    fn band(&self, r: usize) -> i64 {
+        10 + 15
+            * self.rows[r]
+                .iter()
+                .map(|&i| self.downs[i])
+                .max()
+                .unwrap_or(0)
     }
+
+    fn row_w(&self, r: &[usize]) -> i64 {
+        r.iter()
+            .map(|&i| self.w[i] + self.room[i] + GAP_X)
+            .sum::<i64>()
+            - GAP_X
+    }
+
+    fn grow(&mut self, x: i64, y: i64) {
+        let b = self.bounds;
+        self.bounds = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+    }
+}
+
+/// One edge's drawing: its class, path, and where its label goes.
+struct Shape {
+    class: &'static str,
+    d: String,
+    lx: i64,
+    ly: i64,
+    anchor: &'static str,
+}
+
+/// Every edge, as a path and its label, appended to `body`.
+fn draw_edges(at: &mut Layout, known: &[(usize, usize, &Edge)], body: &mut String) {
+    let n = at.row.len();
     let mut pairs: HashMap<(usize, usize), (i64, i64)> = HashMap::new();
     known
         .iter()
         .for_each(|&(a, t, _)| pairs.entry((a, t)).or_default().1 += 1);
-    let (mut body, mut nth_down, mut lanes) = (String::new(), vec![0i64; n], [0i64; 2]);
-    for &(a, t, e) in &known {
+    let (mut nth_down, mut lanes) = (vec![0i64; n], [0i64; 2]);
+    for &(a, t, e) in known {
         let slot = pairs.get_mut(&(a, t)).expect("counted");
         let (k, spread) = (slot.0, 2 * slot.0 - (slot.1 - 1)); // spread: …, -2, 0, 2, …
         slot.0 += 1;
         let text = short(&e.label, LABEL_CHARS);
-        let (class, d, lx, ly, anchor);
-        if a == t {
-            let (r, hi, lo) = (x[a] + w[a], y[a] + 10, y[a] + H - 10);
-            let far = r + 34 + 10 * k;
-            class = "edge loop";
-            d = format!("M{r},{hi} C{far},{} {far},{} {r},{lo}", hi - 16, lo + 16);
-            (lx, ly) = (r + (far - r) * 3 / 4 + 6, y[a] + H / 2 + 4 + spread * 7);
-            anchor = "start";
-            grow(far, hi - 16);
-        } else if row[t] > row[a] {
-            let from = (x[a] + w[a] / 2 + spread * 8, y[a] + H);
-            let to = (x[t] + w[t] / 2 + spread * 8, y[t]);
-            class = "edge";
-            let m = (from.1 + to.1) / 2;
-            d = format!("M{},{} C{0},{m} {},{m} {2},{}", from.0, from.1, to.0, to.1);
-            ly = from.1 + 16 + 15 * nth_down[a];
-            nth_down[a] += 1;
-            (lx, anchor) = (x_at(from, to, ly - 4), "middle");
+        let Shape {
+            class,
+            d,
+            lx,
+            ly,
+            anchor,
+        } = if a == t {
+            loop_edge(at, a, k, spread)
+        } else if at.row[t] > at.row[a] {
+            down_edge(at, a, t, spread, &mut nth_down)
         } else {
-            let right = 2 * x[a] + w[a] >= inner;
-            let (side, nth) = (if right { 1 } else { -1 }, lanes[right as usize]);
-            lanes[right as usize] += 1;
-            let span = (0..n).filter(|&i| row[i] >= row[t] && row[i] <= row[a]);
-            let edge = match right {
-                true => span.map(|i| x[i] + w[i] + room[i]).max().unwrap_or(inner),
-                false => span.map(|i| x[i]).min().unwrap_or(0),
-            };
-            let lane = edge + side * (18 + 14 * (nth % 8));
-            let sx = x[a] + w[a] / 2 + side * w[a] / 4;
-            let tx = x[t] + w[t] / 2 + side * (w[t] / 4 + spread * 6);
-            let (sy, ty) = (y[a], y[t] + H);
-            let (up, down) = (sy - 12 - 4 * (k % 4), ty + band(row[t]) + 4 + 4 * (k % 4));
-            class = "edge back";
-            d = rounded(&[
-                (sx, sy),
-                (sx, up),
-                (lane, up),
-                (lane, down),
-                (tx, down),
-                (tx, ty),
-            ]);
-            (lx, ly) = (lane + side * 5, (up + down) / 2 + 4 + 15 * (nth % 3));
-            anchor = if right { "start" } else { "end" };
-            grow(lane, up);
-            grow(lane, down);
-        }
+            back_edge(at, a, t, k, spread, &mut lanes)
+        };
         let lw = len(&text) * 6;
         let left = match anchor {
             "start" => lx,
             "end" => lx - lw,
             _ => lx - lw / 2,
         };
-        grow(left, ly - 12);
-        grow(left + lw, ly + 4);
+        at.grow(left, ly - 12);
+        at.grow(left + lw, ly + 4);
         let (from, to, full, text) = (xml(&e.from), xml(&e.to), xml(&e.label), xml(&text));
         let _ = write!(
             body,
@@ -374,6 +428,93 @@ pub fn svg(g: &Graph) -> String {
              stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\">{text}</text></g>"
         );
     }
+}
+
+/// An edge from step `a` to itself: a loop on the box's right, the `k`-th further out.
+fn loop_edge(at: &mut Layout, a: usize, k: i64, spread: i64) -> Shape {
+    let (x, y, w) = (&at.x, &at.y, &at.w);
+    let (r, hi, lo) = (x[a] + w[a], y[a] + 10, y[a] + H - 10);
+    let far = r + 34 + 10 * k;
+    let d = format!("M{r},{hi} C{far},{} {far},{} {r},{lo}", hi - 16, lo + 16);
+    let (lx, ly) = (r + (far - r) * 3 / 4 + 6, y[a] + H / 2 + 4 + spread * 7);
+    at.grow(far, hi - 16);
+    Shape {
+        class: "edge loop",
+        d,
+        lx,
+        ly,
+        anchor: "start",
+    }
+}
+
+/// An edge down to a later row: a curve, labelled in the band under its source.
+fn down_edge(at: &Layout, a: usize, t: usize, spread: i64, nth_down: &mut [i64]) -> Shape {
+    let (x, y, w) = (&at.x, &at.y, &at.w);
+    let from = (x[a] + w[a] / 2 + spread * 8, y[a] + H);
+    let to = (x[t] + w[t] / 2 + spread * 8, y[t]);
+    let m = (from.1 + to.1) / 2;
+    let d = format!("M{},{} C{0},{m} {},{m} {2},{}", from.0, from.1, to.0, to.1);
+    let ly = from.1 + 16 + 15 * nth_down[a];
+    nth_down[a] += 1;
+    Shape {
+        class: "edge",
+        d,
+        lx: x_at(from, to, ly - 4),
+        ly,
+        anchor: "middle",
+    }
+}
+
+/// An edge to the same or an earlier row: round the side nearest its source, in a lane
+/// further out than the ones before it on that side.
+fn back_edge(
+    at: &mut Layout,
+    a: usize,
+    t: usize,
+    k: i64,
+    spread: i64,
+    lanes: &mut [i64; 2],
+) -> Shape {
+    let (n, inner) = (at.row.len(), at.inner);
+    let (x, y, w, row, room) = (&at.x, &at.y, &at.w, &at.row, &at.room);
+    let right = 2 * x[a] + w[a] >= inner;
+    let (side, nth) = (if right { 1 } else { -1 }, lanes[right as usize]);
+    lanes[right as usize] += 1;
+    let span = (0..n).filter(|&i| row[i] >= row[t] && row[i] <= row[a]);
+    let edge = match right {
+        true => span.map(|i| x[i] + w[i] + room[i]).max().unwrap_or(inner),
+        false => span.map(|i| x[i]).min().unwrap_or(0),
+    };
+    let lane = edge + side * (18 + 14 * (nth % 8));
+    let sx = x[a] + w[a] / 2 + side * w[a] / 4;
+    let tx = x[t] + w[t] / 2 + side * (w[t] / 4 + spread * 6);
+    let (sy, ty) = (y[a], y[t] + H);
+    let (up, down) = (
+        sy - 12 - 4 * (k % 4),
+        ty + at.band(row[t]) + 4 + 4 * (k % 4),
+    );
+    let d = rounded(&[
+        (sx, sy),
+        (sx, up),
+        (lane, up),
+        (lane, down),
+        (tx, down),
+        (tx, ty),
+    ]);
+    let (lx, ly) = (lane + side * 5, (up + down) / 2 + 4 + 15 * (nth % 3));
+    at.grow(lane, up);
+    at.grow(lane, down);
+    Shape {
+        class: "edge back",
+        d,
+        lx,
+        ly,
+        anchor: if right { "start" } else { "end" },
+    }
+}
+
+/// Every node, as a box with its name and kind, appended to `body`.
+fn draw_nodes(g: &Graph, at: &Layout, body: &mut String) {
     for (i, d) in g.nodes.iter().enumerate() {
         let (class, note, look) = match (d.start, d.unreachable) {
             (true, _) => ("node start", ", start", START),
@@ -385,7 +526,7 @@ pub fn svg(g: &Graph) -> String {
             xml(&kind_line(d)),
             xml(&short(&d.id, NAME_CHARS)),
         );
-        let (x, y, w, cx) = (x[i], y[i], w[i], x[i] + w[i] / 2);
+        let (x, y, w, cx) = (at.x[i], at.y[i], at.w[i], at.x[i] + at.w[i] / 2);
         let leaves = matches!(d.kind, "handoff" | "resolve" | "goto");
         let (rx, weight) = (
             if leaves { H / 2 } else { 6 },
@@ -401,7 +542,11 @@ pub fn svg(g: &Graph) -> String {
             y + 36
         );
     }
-    let (vx, vy, vw, vh) = (b[0] - 16, b[1] - 16, b[2] - b[0] + 32, b[3] - b[1] + 32);
+}
+
+/// The drawing's text for screen readers: the counts, the start, the unreachable steps.
+fn aria_label(g: &Graph) -> String {
+    let n = g.nodes.len();
     let start = g.nodes.iter().find(|d| d.start).map_or("none", |d| &d.id);
     let lost: Vec<&str> = g
         .nodes
@@ -416,14 +561,7 @@ pub fn svg(g: &Graph) -> String {
     if !lost.is_empty() {
         let _ = write!(aria, "; unreachable: {}", lost.join(", "));
     }
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"flow-graph\" role=\"img\" aria-label=\"{}\" \
-         width=\"{vw}\" height=\"{vh}\" viewBox=\"{vx} {vy} {vw} {vh}\" font-family=\"system-ui, sans-serif\">\
-         <defs><marker id=\"flow-arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"8\" \
-         markerHeight=\"8\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{INK}\"/></marker></defs>\
-         {body}</svg>",
-        xml(&aria)
-    )
+    aria
 }
 
 #[cfg(test)]

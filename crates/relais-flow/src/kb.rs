@@ -26,24 +26,7 @@ pub fn parse(path: &str, text: &str, d: &mut Diags) -> Option<ArticleDef> {
         .unwrap_or(path)
         .trim_end_matches(".md")
         .to_owned();
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let first = Pos { line: 1, col: 1 };
-    let Some(rest) = text
-        .strip_prefix("---\n")
-        .or_else(|| text.strip_prefix("---\r\n"))
-    else {
-        d.error(first, "an article starts with a front matter: a line `---`, then `title:` and `language:`, then `---`");
-        return None;
-    };
-    let Some(end) = rest.find("\n---").filter(|i| {
-        let after = &rest[i + 4..];
-        after.is_empty() || after.starts_with('\n') || after.starts_with("\r\n")
-    }) else {
-        d.error(first, "the front matter is not closed by a line `---`");
-        return None;
-    };
-    let front = &rest[..end + 1];
-    let body = rest[end + 4..].trim().to_owned();
+    let (front, body) = front_matter(text, d)?;
     let root = match yaml::parse(front) {
         Ok(r) => r,
         Err(e) => {
@@ -65,20 +48,7 @@ pub fn parse(path: &str, text: &str, d: &mut Diags) -> Option<ArticleDef> {
     };
     let title = r.required_str("title", &mut inner);
     let language = r.required_str("language", &mut inner);
-    let tags: Vec<String> = match r.take("tags") {
-        None => Vec::new(),
-        Some(n) => match n.as_seq() {
-            Some(list) => list
-                .iter()
-                .filter_map(Node::as_str)
-                .map(str::to_owned)
-                .collect(),
-            None => {
-                inner.error(n.pos, "`tags` must be a list, such as [delivery, orders]");
-                Vec::new()
-            }
-        },
-    };
+    let tags = tags(&mut r, &mut inner);
     r.finish(&mut inner);
     if let Some(l) = &language
         && !crate::workspace::is_language(l)
@@ -108,6 +78,48 @@ pub fn parse(path: &str, text: &str, d: &mut Diags) -> Option<ArticleDef> {
         body,
         file: path.to_owned(),
     })
+}
+
+/// The front matter (the text between the two `---` lines, with its last line's end) and
+/// the body under it, trimmed.
+fn front_matter<'a>(text: &'a str, d: &mut Diags) -> Option<(&'a str, String)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first = Pos { line: 1, col: 1 };
+    let Some(rest) = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+    else {
+        d.error(first, "an article starts with a front matter: a line `---`, then `title:` and `language:`, then `---`");
+        return None;
+    };
+    let Some(end) = rest.find("\n---").filter(|i| {
+        let after = &rest[i + 4..];
+        after.is_empty() || after.starts_with('\n') || after.starts_with("\r\n")
+    }) else {
+        d.error(first, "the front matter is not closed by a line `---`");
+        return None;
+    };
+    let front = &rest[..end + 1];
+    let body = rest[end + 4..].trim().to_owned();
+    Some((front, body))
+}
+
+/// The front matter's optional `tags`: a list (items other than texts left out).
+fn tags(r: &mut MapReader, inner: &mut Diags) -> Vec<String> {
+    match r.take("tags") {
+        None => Vec::new(),
+        Some(n) => match n.as_seq() {
+            Some(list) => list
+                .iter()
+                .filter_map(Node::as_str)
+                .map(str::to_owned)
+                .collect(),
+            None => {
+                inner.error(n.pos, "`tags` must be a list, such as [delivery, orders]");
+                Vec::new()
+            }
+        },
+    }
 }
 
 #[cfg(test)]

@@ -134,31 +134,13 @@ impl Workspace {
     /// Parses and checks every file. The workspace is returned only when there is no error.
     pub fn load(sources: &Sources, escalation: Escalation) -> (Option<Workspace>, Vec<Diag>) {
         let mut findings = Vec::new();
-        let (teams, agents) = match &sources.teams {
-            Some((path, text)) => {
-                let mut d = Diags::new(path);
-                let r = teams(text, &mut d);
-                findings.extend(d.items);
-                r
-            }
-            None => (Vec::new(), Vec::new()),
-        };
-        let mut teams = teams;
+        let (mut teams, agents) = read(&sources.teams, &mut findings, teams);
         for t in &sources.extra_teams {
             if !teams.iter().any(|x| x.id == t.id) {
                 teams.push(t.clone());
             }
         }
-        let templates = match &sources.templates {
-            Some((path, text)) => {
-                let mut d = Diags::new(path);
-                let r = templates(text, &mut d);
-                findings.extend(d.items);
-                r
-            }
-            None => Vec::new(),
-        };
-        let mut templates = templates;
+        let mut templates = read(&sources.templates, &mut findings, templates);
         let templates_from_file = templates.len();
         for t in &sources.extra_templates {
             if !templates
@@ -168,62 +150,16 @@ impl Workspace {
                 templates.push(t.clone());
             }
         }
-        let intents = match &sources.intents {
-            Some((path, text)) => {
-                let mut d = Diags::new(path);
-                let r = intents(text, &mut d);
-                findings.extend(d.items);
-                r
-            }
-            None => Vec::new(),
-        };
-        let channels = match &sources.channels {
-            Some((path, text)) => {
-                let mut d = Diags::new(path);
-                let r = crate::channels::parse(text, &mut d);
-                findings.extend(d.items);
-                r
-            }
-            None => Vec::new(),
-        };
-        let canned = match &sources.canned {
-            Some((path, text)) => {
-                let mut d = Diags::new(path);
-                let r = canned(text, &mut d);
-                findings.extend(d.items);
-                r
-            }
-            None => Vec::new(),
-        };
-        let mut articles: Vec<crate::kb::ArticleDef> = Vec::new();
-        for (path, text) in &sources.kb {
-            let mut d = Diags::new(path);
-            if let Some(a) = crate::kb::parse(path, text, &mut d) {
-                articles.push(a);
-            }
-            findings.extend(d.items);
-        }
-        articles.sort_by(|a, b| a.file.cmp(&b.file));
+        let intents = read(&sources.intents, &mut findings, intents);
+        let channels = read(&sources.channels, &mut findings, crate::channels::parse);
+        let canned = read(&sources.canned, &mut findings, canned);
+        let articles = articles(&sources.kb, &mut findings);
         let hours: TeamHours = teams
             .iter()
             .map(|t| (t.id.clone(), t.hours.clone()))
             .collect();
         let env = Templates::new(Arc::new(hours));
-        let mut flows: HashMap<String, Arc<Flow>> = HashMap::new();
-        for (path, text) in &sources.flows {
-            let mut d = Diags::new(path);
-            if let Some(f) = parse::flow(text, &mut d) {
-                if let Some(other) = flows.get(&f.id) {
-                    d.error(
-                        f.start.pos,
-                        format!("the flow id {:?} is also used by {}", f.id, other.file),
-                    );
-                } else {
-                    flows.insert(f.id.clone(), Arc::new(f));
-                }
-            }
-            findings.extend(d.items);
-        }
+        let flows = flows(&sources.flows, &mut findings);
         let mut ws = Workspace {
             flows,
             teams,
@@ -288,6 +224,58 @@ impl Workspace {
                 && covers(&f.trigger.channels, channel_kind)
         })
     }
+}
+
+/// One optional file of the workspace read by `parse`, its findings added to `findings`;
+/// nothing (the default) when the file is absent.
+fn read<T: Default>(
+    file: &Option<(String, String)>,
+    findings: &mut Vec<Diag>,
+    parse: impl FnOnce(&str, &mut Diags) -> T,
+) -> T {
+    match file {
+        Some((path, text)) => {
+            let mut d = Diags::new(path);
+            let r = parse(text, &mut d);
+            findings.extend(d.items);
+            r
+        }
+        None => T::default(),
+    }
+}
+
+/// The knowledge base's articles (kb/*.md), in path order.
+fn articles(kb: &[(String, String)], findings: &mut Vec<Diag>) -> Vec<crate::kb::ArticleDef> {
+    let mut articles: Vec<crate::kb::ArticleDef> = Vec::new();
+    for (path, text) in kb {
+        let mut d = Diags::new(path);
+        if let Some(a) = crate::kb::parse(path, text, &mut d) {
+            articles.push(a);
+        }
+        findings.extend(d.items);
+    }
+    articles.sort_by(|a, b| a.file.cmp(&b.file));
+    articles
+}
+
+/// The flows by id; a second flow with an id already taken is an error, not loaded.
+fn flows(files: &[(String, String)], findings: &mut Vec<Diag>) -> HashMap<String, Arc<Flow>> {
+    let mut flows: HashMap<String, Arc<Flow>> = HashMap::new();
+    for (path, text) in files {
+        let mut d = Diags::new(path);
+        if let Some(f) = parse::flow(text, &mut d) {
+            if let Some(other) = flows.get(&f.id) {
+                d.error(
+                    f.start.pos,
+                    format!("the flow id {:?} is also used by {}", f.id, other.file),
+                );
+            } else {
+                flows.insert(f.id.clone(), Arc::new(f));
+            }
+        }
+        findings.extend(d.items);
+    }
+    flows
 }
 
 pub(crate) fn covers(channels: &[String], kind: &str) -> bool {

@@ -137,101 +137,133 @@ fn tensors(bytes: &[u8]) -> Result<(HashMap<String, Tensor>, usize), ModelError>
     Ok((out, data))
 }
 
-impl Encoder {
-    /// Reads the model from `usem3.bin`'s bytes and the tokenizer from `sp.model`'s.
-    pub fn new(bytes: ModelBytes, sp_model: &[u8]) -> Result<Encoder, ModelError> {
-        let tokenizer = Tokenizer::from_bytes(sp_model)?;
-        let (t, _) = tensors(&bytes)?;
-        let floats = |name: &str, shape: &[usize]| -> Result<Vec<f32>, ModelError> {
-            let x = t
-                .get(name)
-                .ok_or_else(|| ModelError::Invalid(format!("no tensor {name}")))?;
-            if x.dtype != "f32" || x.shape != shape || x.len != shape.iter().product::<usize>() * 4
-            {
-                return Err(ModelError::Invalid(format!(
-                    "tensor {name} is {} {:?}, expected f32 {shape:?}",
-                    x.dtype, x.shape
-                )));
-            }
-            Ok(bytes[x.start..x.start + x.len]
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-                .collect())
-        };
-        let packed = |name: &str, k: usize, n: usize| -> Result<Packed, ModelError> {
-            Ok(Packed::new(k, n, &floats(name, &[k, n])?))
-        };
-        let table = t
-            .get("table")
-            .ok_or_else(|| ModelError::Invalid("no table".into()))?;
-        let rows = table.shape.first().copied().unwrap_or(0);
-        if table.dtype != "u6" || table.shape != [rows, DIM] || table.len != rows * ROW_BYTES {
-            return Err(ModelError::Invalid(
-                "the table is not 6-bit rows of 512".into(),
-            ));
-        }
-        if rows < tokenizer.len() {
+/// The 6-bit table's (start, rows), checked: rows of [`DIM`], at least one per piece.
+fn table_of(t: &HashMap<String, Tensor>, pieces: usize) -> Result<(usize, usize), ModelError> {
+    let table = t
+        .get("table")
+        .ok_or_else(|| ModelError::Invalid("no table".into()))?;
+    let rows = table.shape.first().copied().unwrap_or(0);
+    if table.dtype != "u6" || table.shape != [rows, DIM] || table.len != rows * ROW_BYTES {
+        return Err(ModelError::Invalid(
+            "the table is not 6-bit rows of 512".into(),
+        ));
+    }
+    if rows < pieces {
+        return Err(ModelError::Invalid(format!(
+            "the table has {rows} rows for {pieces} pieces"
+        )));
+    }
+    Ok((table.start, rows))
+}
+
+/// The model file's float tensors, read by name and checked against their expected shape.
+struct Weights<'a> {
+    t: &'a HashMap<String, Tensor>,
+    bytes: &'a [u8],
+}
+
+impl Weights<'_> {
+    fn floats(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, ModelError> {
+        let x = self
+            .t
+            .get(name)
+            .ok_or_else(|| ModelError::Invalid(format!("no tensor {name}")))?;
+        if x.dtype != "f32" || x.shape != shape || x.len != shape.iter().product::<usize>() * 4 {
             return Err(ModelError::Invalid(format!(
-                "the table has {rows} rows for {} pieces",
-                tokenizer.len()
+                "tensor {name} is {} {:?}, expected f32 {shape:?}",
+                x.dtype, x.shape
             )));
         }
-        let arr = |name: &str| -> Result<[f32; CHUNKS], ModelError> {
-            Ok(floats(name, &[CHUNKS])?.try_into().expect("17 values"))
-        };
+        Ok(self.bytes[x.start..x.start + x.len]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect())
+    }
+
+    fn packed(&self, name: &str, k: usize, n: usize) -> Result<Packed, ModelError> {
+        Ok(Packed::new(k, n, &self.floats(name, &[k, n])?))
+    }
+
+    fn arr(&self, name: &str) -> Result<[f32; CHUNKS], ModelError> {
+        Ok(self.floats(name, &[CHUNKS])?.try_into().expect("17 values"))
+    }
+
+    /// Three vectors of [`CNN`], one after the other.
+    fn cat(&self, names: [&str; 3]) -> Result<Vec<f32>, ModelError> {
+        let mut v = Vec::with_capacity(3 * CNN);
+        for n in names {
+            v.extend(self.floats(n, &[CNN])?);
+        }
+        Ok(v)
+    }
+
+    /// The three branches' projections as one: each input row's three outputs side by side.
+    fn proj(&self) -> Result<Packed, ModelError> {
         let mut proj = Vec::with_capacity(DIM * 3 * CNN);
         let (p2, p3, p5) = (
-            floats("proj2", &[DIM, CNN])?,
-            floats("proj3", &[DIM, CNN])?,
-            floats("proj5", &[DIM, CNN])?,
+            self.floats("proj2", &[DIM, CNN])?,
+            self.floats("proj3", &[DIM, CNN])?,
+            self.floats("proj5", &[DIM, CNN])?,
         );
         for r in 0..DIM {
             for p in [&p2, &p3, &p5] {
                 proj.extend_from_slice(&p[r * CNN..(r + 1) * CNN]);
             }
         }
-        let cat = |names: [String; 3]| -> Result<Vec<f32>, ModelError> {
-            let mut v = Vec::with_capacity(3 * CNN);
-            for n in names {
-                v.extend(floats(&n, &[CNN])?);
-            }
-            Ok(v)
-        };
-        let branches = ORDERS
+        Ok(Packed::new(DIM, 3 * CNN, &proj))
+    }
+
+    fn branches(&self) -> Result<Vec<Branch>, ModelError> {
+        ORDERS
             .iter()
             .map(|&(order, left)| {
                 Ok(Branch {
                     order,
                     left,
-                    w1: packed(&format!("w1_{order}"), order * CNN, CNN)?,
-                    b1: floats(&format!("b1_{order}"), &[CNN])?,
-                    w2: packed(&format!("w2_{order}"), order * CNN, CNN)?,
-                    b2: floats(&format!("b2_{order}"), &[CNN])?,
+                    w1: self.packed(&format!("w1_{order}"), order * CNN, CNN)?,
+                    b1: self.floats(&format!("b1_{order}"), &[CNN])?,
+                    w2: self.packed(&format!("w2_{order}"), order * CNN, CNN)?,
+                    b2: self.floats(&format!("b2_{order}"), &[CNN])?,
                 })
             })
-            .collect::<Result<Vec<_>, ModelError>>()?;
-        let eps = floats("eps", &[])?.first().copied().unwrap_or(1e-12);
+            .collect::<Result<Vec<_>, ModelError>>()
+    }
+}
+
+impl Encoder {
+    /// Reads the model from `usem3.bin`'s bytes and the tokenizer from `sp.model`'s.
+    pub fn new(bytes: ModelBytes, sp_model: &[u8]) -> Result<Encoder, ModelError> {
+        let tokenizer = Tokenizer::from_bytes(sp_model)?;
+        let (t, _) = tensors(&bytes)?;
+        let w = Weights {
+            t: &t,
+            bytes: &bytes,
+        };
+        let table = table_of(&t, tokenizer.len())?;
+        let proj = w.proj()?;
+        let branches = w.branches()?;
+        let eps = w.floats("eps", &[])?.first().copied().unwrap_or(1e-12);
         Ok(Encoder {
             tokenizer,
-            table: (table.start, rows),
-            scale: arr("scale")?,
-            lo: arr("lo")?,
-            proj: Packed::new(DIM, 3 * CNN, &proj),
-            proj_b: cat(["proj_b2".into(), "proj_b3".into(), "proj_b5".into()])?,
+            table,
+            scale: w.arr("scale")?,
+            lo: w.arr("lo")?,
+            proj,
+            proj_b: w.cat(["proj_b2", "proj_b3", "proj_b5"])?,
             ln1: (
-                cat(["ln_g2".into(), "ln_g3".into(), "ln_g5".into()])?,
-                cat(["ln_b2".into(), "ln_b3".into(), "ln_b5".into()])?,
+                w.cat(["ln_g2", "ln_g3", "ln_g5"])?,
+                w.cat(["ln_b2", "ln_b3", "ln_b5"])?,
             ),
             branches,
-            ln2: (floats("ln_g", &[FEAT])?, floats("ln_b", &[FEAT])?),
-            cnn: packed("cnn_W", FEAT, DIM)?,
-            cnn_b: floats("cnn_b", &[DIM])?,
-            d0: packed("d0", DIM, 320)?,
-            d1: packed("d1", 320, 320)?,
-            p1: packed("p1", DIM, 320)?,
-            d2: packed("d2", 320, DIM)?,
-            p3: packed("p3", 320, DIM)?,
-            d3: packed("d3", DIM, DIM)?,
+            ln2: (w.floats("ln_g", &[FEAT])?, w.floats("ln_b", &[FEAT])?),
+            cnn: w.packed("cnn_W", FEAT, DIM)?,
+            cnn_b: w.floats("cnn_b", &[DIM])?,
+            d0: w.packed("d0", DIM, 320)?,
+            d1: w.packed("d1", 320, 320)?,
+            p1: w.packed("p1", DIM, 320)?,
+            d2: w.packed("d2", 320, DIM)?,
+            p3: w.packed("p3", 320, DIM)?,
+            d3: w.packed("d3", DIM, DIM)?,
             eps,
             bytes,
         })
@@ -314,6 +346,7 @@ impl Encoder {
         }
     }
 
+    // Long by design: the forward pass, its stages in order over buffers dropped once read.
     fn batch(&self, group: &[Vec<u32>], out: &mut Vec<[f32; DIM]>) {
         let n: usize = group.iter().map(Vec::len).sum();
         // Each token's sentence bounds, for the n-gram windows.

@@ -113,63 +113,14 @@ fn std_duration(d: Duration) -> std::time::Duration {
 
 pub fn validate(login: RawLogin, server: &RawServer) -> Result<Guard, Error> {
     let d = Guard::default();
-    let (day, hour) = (Duration::days(1), Duration::hours(1));
-    let base = bounded(
-        "login.backoff_base",
-        login.backoff_base,
-        Duration::seconds(1),
-        day,
-    )?;
-    let max = bounded(
-        "login.backoff_max",
-        login.backoff_max,
-        Duration::minutes(15),
-        day,
-    )?;
-    if max < base {
-        return Err(key_err(
-            "login.backoff_max",
-            "must be at least login.backoff_base",
-        ));
-    }
-    let forget = bounded(
-        "login.forget_after",
-        login.forget_after,
-        Duration::minutes(15),
-        day,
-    )?;
+    let hour = Duration::hours(1);
+    let (base, max, forget) = backoff(login.backoff_base, login.backoff_max, login.forget_after)?;
     let timeout = |key: &str, v: &Option<String>, default_s: i64| {
         bounded(key, v.clone(), Duration::seconds(default_s), hour).map(std_duration)
     };
-    let metrics = match server.metrics.as_deref() {
-        None | Some("auto") => MetricsAccess::Auto,
-        Some("open") => MetricsAccess::Open,
-        Some("token") => MetricsAccess::Token,
-        Some(other) => {
-            return Err(key_err(
-                "server.metrics",
-                format!("{other:?} is not one of auto, open, token"),
-            ));
-        }
-    };
-    let mut require_totp = Vec::new();
-    for (i, r) in login.require_totp.unwrap_or_default().iter().enumerate() {
-        require_totp.push(relais_core::agent::Role::parse(r).ok_or_else(|| {
-            key_err(
-                &format!("login.require_totp[{i}]"),
-                format!("{r:?} is not one of admin, supervisor, agent"),
-            )
-        })?);
-    }
-    let mut trusted_proxies = Vec::new();
-    for (i, text) in server.trusted_proxies.iter().flatten().enumerate() {
-        trusted_proxies.push(text.trim().parse().map_err(|_| {
-            key_err(
-                &format!("server.trusted_proxies[{i}]"),
-                format!("{text:?} is not an IP address such as 10.0.0.2"),
-            )
-        })?);
-    }
+    let metrics = metrics_access(server.metrics.as_deref())?;
+    let require_totp = roles_requiring_totp(login.require_totp)?;
+    let trusted_proxies = trusted_proxies(server.trusted_proxies.as_deref())?;
     Ok(Guard {
         login: Limits {
             free_failures: count("login.free_failures", login.free_failures, 5, 1..=1000)?,
@@ -211,4 +162,69 @@ pub fn validate(login: RawLogin, server: &RawServer) -> Result<Guard, Error> {
         stream_heartbeat: timeout("server.stream_heartbeat", &server.stream_heartbeat, 15)?,
         trusted_proxies,
     })
+}
+
+/// `login.backoff_base`, `login.backoff_max` (not below the base) and
+/// `login.forget_after`.
+fn backoff(
+    base: Option<String>,
+    max: Option<String>,
+    forget: Option<String>,
+) -> Result<(Duration, Duration, Duration), Error> {
+    let day = Duration::days(1);
+    let base = bounded("login.backoff_base", base, Duration::seconds(1), day)?;
+    let max = bounded("login.backoff_max", max, Duration::minutes(15), day)?;
+    if max < base {
+        return Err(key_err(
+            "login.backoff_max",
+            "must be at least login.backoff_base",
+        ));
+    }
+    let forget = bounded("login.forget_after", forget, Duration::minutes(15), day)?;
+    Ok((base, max, forget))
+}
+
+/// `server.metrics`: auto (the default), open or token.
+fn metrics_access(v: Option<&str>) -> Result<MetricsAccess, Error> {
+    Ok(match v {
+        None | Some("auto") => MetricsAccess::Auto,
+        Some("open") => MetricsAccess::Open,
+        Some("token") => MetricsAccess::Token,
+        Some(other) => {
+            return Err(key_err(
+                "server.metrics",
+                format!("{other:?} is not one of auto, open, token"),
+            ));
+        }
+    })
+}
+
+/// `login.require_totp`: role names.
+fn roles_requiring_totp(
+    names: Option<Vec<String>>,
+) -> Result<Vec<relais_core::agent::Role>, Error> {
+    let mut require_totp = Vec::new();
+    for (i, r) in names.unwrap_or_default().iter().enumerate() {
+        require_totp.push(relais_core::agent::Role::parse(r).ok_or_else(|| {
+            key_err(
+                &format!("login.require_totp[{i}]"),
+                format!("{r:?} is not one of admin, supervisor, agent"),
+            )
+        })?);
+    }
+    Ok(require_totp)
+}
+
+/// `server.trusted_proxies`: IP addresses.
+fn trusted_proxies(texts: Option<&[String]>) -> Result<Vec<std::net::IpAddr>, Error> {
+    let mut trusted_proxies = Vec::new();
+    for (i, text) in texts.iter().copied().flatten().enumerate() {
+        trusted_proxies.push(text.trim().parse().map_err(|_| {
+            key_err(
+                &format!("server.trusted_proxies[{i}]"),
+                format!("{text:?} is not an IP address such as 10.0.0.2"),
+            )
+        })?);
+    }
+    Ok(trusted_proxies)
 }

@@ -121,45 +121,67 @@ pub fn eval_command(
         .ok_or("the training file has no rows")?;
     let fit = t1.elapsed();
     let peak = crate::bench::memory_kib(std::process::id()).map(|(hwm, _)| hwm);
+    let with_oos = train_rows
+        .iter()
+        .any(|r| r.label == relais_nlu::intent::OOS);
+    let measured = Measured {
+        loaded,
+        embed_train,
+        fit,
+        look,
+        look_test,
+        peak,
+    };
+    Ok(eval_text(&report, with_oos, &measured))
+}
 
+/// What the evaluation measured besides its report.
+struct Measured {
+    /// Loading the encoder.
+    loaded: std::time::Duration,
+    /// The training texts' vectors.
+    embed_train: std::time::Duration,
+    /// Training and testing, vectors at hand.
+    fit: std::time::Duration,
+    look: relais_nlu::vectors::Lookup,
+    look_test: relais_nlu::vectors::Lookup,
+    /// The process's peak memory, in KiB.
+    peak: Option<u64>,
+}
+
+/// What `relais nlu eval` prints.
+fn eval_text(report: &eval::Report, with_oos: bool, m: &Measured) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "train: {} rows, {} intents{}; test: {} rows",
         report.train_rows,
         report.intents,
-        if train_rows
-            .iter()
-            .any(|r| r.label == relais_nlu::intent::OOS)
-        {
-            " and oos"
-        } else {
-            ""
-        },
+        if with_oos { " and oos" } else { "" },
         report.test_rows
     );
-    let _ = writeln!(out, "model loaded in {:.2} s", loaded.as_secs_f64());
+    let _ = writeln!(out, "model loaded in {:.2} s", m.loaded.as_secs_f64());
     let _ = writeln!(
         out,
         "sentence vectors: {} of {} training texts from the cache ({:.2} s), {} of {} test texts",
-        look.cached,
-        look.texts,
-        embed_train.as_secs_f64(),
-        look_test.cached,
-        look_test.texts
+        m.look.cached,
+        m.look.texts,
+        m.embed_train.as_secs_f64(),
+        m.look_test.cached,
+        m.look_test.texts
     );
     let _ = writeln!(
         out,
         "training time: {:.2} s with the training vectors at hand ({:.2} s counting their encoding){}",
-        fit.as_secs_f64(),
-        (fit + embed_train).as_secs_f64(),
+        m.fit.as_secs_f64(),
+        (m.fit + m.embed_train).as_secs_f64(),
         if report.open.is_some() {
             ", threshold search included"
         } else {
             ""
         }
     );
-    if let Some(kib) = peak {
+    if let Some(kib) = m.peak {
         let _ = writeln!(out, "peak memory: {:.0} MB", kib as f64 / 1024.0);
     }
     match &report.open {
@@ -182,5 +204,5 @@ pub fn eval_command(
         let _ = writeln!(out, "in-scope accuracy: {:.3}", o.in_scope_accuracy);
         let _ = writeln!(out, "oos recall: {:.3}", o.oos_recall);
     }
-    Ok(out)
+    out
 }

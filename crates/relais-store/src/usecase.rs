@@ -41,22 +41,7 @@ pub(crate) fn ingest(
         channel: inbound.channel.clone(),
         address: inbound.address.clone(),
     };
-    let (contact, window_from) = match tx.contact_and_window(&inbound.channel, &inbound.address)? {
-        Some(found) => found,
-        None => {
-            let mut c = tx.create_contact(
-                &inbound.channel,
-                &inbound.address,
-                inbound.contact_name.as_deref(),
-                now,
-            )?;
-            if let Some(lang) = &inbound.language {
-                tx.set_contact_language(c.id, lang)?;
-                c.language = Some(lang.clone());
-            }
-            (c, None)
-        }
-    };
+    let (contact, window_from) = contact_of(tx, inbound)?;
     let Arrival {
         mut conv,
         first,
@@ -71,12 +56,7 @@ pub(crate) fn ingest(
     let (inbound, prepared) = if kinds.is_empty() {
         (inbound, prepared)
     } else {
-        let mut copy = inbound.clone();
-        copy.text = relais_core::privacy::mask(&inbound.text, &kinds).into_owned();
-        if let Some(p) = &mut copy.payload {
-            relais_core::privacy::mask_json(p, &kinds);
-        }
-        masked = copy;
+        masked = masked_copy(inbound, &kinds);
         (&masked, None)
     };
     let msg = record_inbound(tx, inbound, &mut conv, &contact, events, window_from)?;
@@ -87,35 +67,9 @@ pub(crate) fn ingest(
     }
 
     if survey {
-        let (thanks, queued) =
-            desk::survey_thanks(tx, &mut conv, &lane, msg.id, inbound.replies_in_band, now)?;
-        conv.updated_at = now;
-        tx.update_conversation(&conv)?;
-        return Ok(Ingested {
-            duplicate: false,
-            conversation: conv.id,
-            message: msg.id,
-            replies: if queued { Vec::new() } else { vec![thanks] },
-            timers: Vec::new(),
-            queued,
-            http: None,
-        });
+        return survey_answered(tx, conv, &lane, msg.id, inbound.replies_in_band, now);
     }
-    let mut human = desk::Effects::default();
-    if let Some(before) = status_before
-        && conv.status != Status::Bot
-    {
-        human = desk::customer_wrote(tx, &mut conv, &lane, before, life, now)?;
-    }
-    let replay = match prepared {
-        Some(p) if conv.status == Status::Bot => p.still_current(tx, &conv, &contact, now)?,
-        _ => None,
-    };
-    let handler: &dyn ConversationHandler = match &replay {
-        Some(r) => r,
-        None => handler,
-    };
-    let mut applied = run_bot(
+    let applied = on_message(
         tx,
         Step {
             conv: &mut conv,
@@ -132,10 +86,10 @@ pub(crate) fn ingest(
             first,
             button: inbound.button.as_deref(),
         },
+        status_before,
+        prepared,
         handler,
     )?;
-    applied.timers.extend(human.timers);
-    applied.queued |= human.queued;
     Ok(Ingested {
         duplicate: false,
         conversation: conv.id,
@@ -145,6 +99,95 @@ pub(crate) fn ingest(
         queued: applied.queued,
         http: applied.http,
     })
+}
+
+/// The contact reached at the inbound's address and its window's start, or a new
+/// contact (with the inbound's language, when it names one) and no window.
+fn contact_of(tx: &mut Tx<'_>, inbound: &Inbound) -> Result<(Contact, Option<Timestamp>)> {
+    Ok(
+        match tx.contact_and_window(&inbound.channel, &inbound.address)? {
+            Some(found) => found,
+            None => {
+                let mut c = tx.create_contact(
+                    &inbound.channel,
+                    &inbound.address,
+                    inbound.contact_name.as_deref(),
+                    inbound.received_at,
+                )?;
+                if let Some(lang) = &inbound.language {
+                    tx.set_contact_language(c.id, lang)?;
+                    c.language = Some(lang.clone());
+                }
+                (c, None)
+            }
+        },
+    )
+}
+
+/// The inbound with its text and payload masked for `kinds`.
+fn masked_copy(inbound: &Inbound, kinds: &[relais_core::privacy::Kind]) -> Inbound {
+    let mut copy = inbound.clone();
+    copy.text = relais_core::privacy::mask(&inbound.text, kinds).into_owned();
+    if let Some(p) = &mut copy.payload {
+        relais_core::privacy::mask_json(p, kinds);
+    }
+    copy
+}
+
+/// The message answers the satisfaction survey: thanked, and the bot does not run.
+fn survey_answered(
+    tx: &mut Tx<'_>,
+    mut conv: Conversation,
+    lane: &Lane,
+    message: MessageId,
+    in_band: bool,
+    now: Timestamp,
+) -> Result<Ingested> {
+    let (thanks, queued) = desk::survey_thanks(tx, &mut conv, lane, message, in_band, now)?;
+    conv.updated_at = now;
+    tx.update_conversation(&conv)?;
+    Ok(Ingested {
+        duplicate: false,
+        conversation: conv.id,
+        message,
+        replies: if queued { Vec::new() } else { vec![thanks] },
+        timers: Vec::new(),
+        queued,
+        http: None,
+    })
+}
+
+/// A customer's message that is neither a keyword nor a survey answer: the desk's
+/// rules when a human has the conversation (`status_before`: the live one's status),
+/// then the bot's step, the one taken on the snapshot when it is still current.
+fn on_message(
+    tx: &mut Tx<'_>,
+    step: Step<'_>,
+    trigger: Trigger<'_>,
+    status_before: Option<Status>,
+    prepared: Option<&Prepared>,
+    handler: &dyn ConversationHandler,
+) -> Result<Applied> {
+    let mut human = desk::Effects::default();
+    if let Some(before) = status_before
+        && step.conv.status != Status::Bot
+    {
+        human = desk::customer_wrote(tx, step.conv, step.lane, before, step.life, step.now)?;
+    }
+    let replay = match prepared {
+        Some(p) if step.conv.status == Status::Bot => {
+            p.still_current(tx, step.conv, step.contact, step.now)?
+        }
+        _ => None,
+    };
+    let handler: &dyn ConversationHandler = match &replay {
+        Some(r) => r,
+        None => handler,
+    };
+    let mut applied = run_bot(tx, step, trigger, handler)?;
+    applied.timers.extend(human.timers);
+    applied.queued |= human.queued;
+    Ok(applied)
 }
 
 /// STOP or START (SPEC §6): the consent for this channel kind changes at once, the

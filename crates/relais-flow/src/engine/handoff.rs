@@ -4,6 +4,7 @@
 use super::{Effect, Exec};
 use crate::model::*;
 use crate::wording::{self, Wording};
+use minijinja::value::Value as JValue;
 use relais_core::conversation::Priority;
 use relais_core::decision::{Handoff as HandoffInfo, Reply};
 use serde_json::{Value, json};
@@ -12,16 +13,7 @@ impl Exec<'_, '_> {
     pub(super) fn handoff(&mut self, h: &Handoff) {
         let env = self.env;
         let ws = env.ws;
-        let team = h
-            .team
-            .as_ref()
-            .map(|t| t.step.clone())
-            .or_else(|| {
-                self.flow
-                    .as_ref()
-                    .and_then(|f| f.settings.team.as_ref().map(|t| t.step.clone()))
-            })
-            .or_else(|| ws.escalation.default_team.clone());
+        let team = self.handoff_team(h);
         let mut priority = h.priority;
         if (h.reason == "vip" || ws.escalation.is_vip(&env.contact.tier))
             && priority < Priority::High
@@ -53,36 +45,10 @@ impl Exec<'_, '_> {
             .note
             .as_ref()
             .and_then(|n| ws.env.render(&n.source, &ctx).ok());
-        let text = match &h.say {
-            Some(m) => match self.render_msg(m, &ctx) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    self.effects.push(Effect::Warning(format!(
-                        "the handoff message could not be rendered: {e}"
-                    )));
-                    None
-                }
-            },
-            None => None,
-        };
-        let reply = text.unwrap_or_else(|| {
-            Reply::text(default_wording(
-                &self.language(),
-                after_hours.then_some(opens_at.as_deref()),
-                queue.position,
-                wait.as_deref(),
-            ))
-        });
+        let closed = after_hours.then_some(opens_at.as_deref());
+        let reply = self.handoff_reply(h, &ctx, closed, queue.position, wait.as_deref());
         self.effects.push(Effect::Send(reply));
-        let fields = self
-            .run
-            .as_ref()
-            .map(|r| {
-                let mut v = r.vars.clone();
-                v.remove("last_message");
-                Value::Object(v)
-            })
-            .unwrap_or_else(|| json!({}));
+        let fields = self.handoff_fields();
         self.effects.push(Effect::Handoff(HandoffInfo {
             team,
             priority,
@@ -93,6 +59,58 @@ impl Exec<'_, '_> {
             language: Some(self.language()),
         }));
         self.end();
+    }
+
+    /// The team handed to: the step's, else the flow's, else the escalation's default.
+    fn handoff_team(&self, h: &Handoff) -> Option<String> {
+        h.team
+            .as_ref()
+            .map(|t| t.step.clone())
+            .or_else(|| {
+                self.flow
+                    .as_ref()
+                    .and_then(|f| f.settings.team.as_ref().map(|t| t.step.clone()))
+            })
+            .or_else(|| self.env.ws.escalation.default_team.clone())
+    }
+
+    /// The handoff's message: the step's `say` rendered, else (or when it cannot be
+    /// rendered, with a warning) the built-in wording.
+    fn handoff_reply(
+        &mut self,
+        h: &Handoff,
+        ctx: &JValue,
+        closed: Option<Option<&str>>,
+        position: u32,
+        wait: Option<&str>,
+    ) -> Reply {
+        let text = match &h.say {
+            Some(m) => match self.render_msg(m, ctx) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    self.effects.push(Effect::Warning(format!(
+                        "the handoff message could not be rendered: {e}"
+                    )));
+                    None
+                }
+            },
+            None => None,
+        };
+        text.unwrap_or_else(|| {
+            Reply::text(default_wording(&self.language(), closed, position, wait))
+        })
+    }
+
+    /// The run's variables for the agent, without `last_message`.
+    fn handoff_fields(&self) -> Value {
+        self.run
+            .as_ref()
+            .map(|r| {
+                let mut v = r.vars.clone();
+                v.remove("last_message");
+                Value::Object(v)
+            })
+            .unwrap_or_else(|| json!({}))
     }
 
     pub(super) fn resolve(&mut self, r: &Resolve) {

@@ -293,6 +293,111 @@ impl std::fmt::Debug for Tokenizer {
     }
 }
 
+/// The model's pieces (field 1) and specs (fields 2 and 3), checked: some pieces, not
+/// too many, and the normalizer spec that ends a whole file.
+fn read_model(model: &[u8]) -> Result<(Vec<RawPiece<'_>>, Specs), SpmError> {
+    let mut pieces = Vec::new();
+    let mut specs = Specs {
+        charsmap: None,
+        add_dummy_prefix: true,
+        remove_extra_whitespaces: true,
+        escape_whitespaces: true,
+        whitespace_as_suffix: false,
+        has_normalizer: false,
+    };
+    let mut fields = Fields::new(model, 0..model.len());
+    while let Some(f) = fields.next_field()? {
+        match f.number {
+            1 => pieces.push(parse_piece(model, &f)?),
+            2 => parse_trainer_spec(model, &f, &mut specs)?,
+            3 => parse_normalizer_spec(model, &f, &mut specs)?,
+            _ => {}
+        }
+    }
+    if pieces.is_empty() {
+        return Err(invalid(format!(
+            "no pieces (field 1) in {} bytes",
+            model.len()
+        )));
+    }
+    if !specs.has_normalizer {
+        // Always written by the trainer, and last: its absence means a cut file.
+        return Err(invalid(format!(
+            "no normalizer_spec (field 3) in {} bytes: truncated?",
+            model.len()
+        )));
+    }
+    if pieces.len() > ID_MASK as usize {
+        return Err(invalid(format!("{} pieces, too many", pieces.len())));
+    }
+    Ok((pieces, specs))
+}
+
+/// What the pieces give the tokenizer besides their scores.
+struct Vocabulary<'a> {
+    /// (text, id with its USER or SKIP flag, byte offset) of the pieces the trie holds.
+    keys: Vec<(&'a [u8], u32, usize)>,
+    user_first: [bool; 256],
+    unk_id: u32,
+    min_score: f32,
+    max_score: f32,
+}
+
+/// The pieces by kind: exactly one UNKNOWN piece, and no reserved piece text twice.
+fn vocabulary<'a>(pieces: &[RawPiece<'a>]) -> Result<Vocabulary<'a>, SpmError> {
+    let mut unk: Option<(u32, usize)> = None;
+    let mut min_score = f32::MAX;
+    let mut max_score = f32::MIN_POSITIVE;
+    let mut keys = Vec::with_capacity(pieces.len());
+    let mut reserved = Vec::new();
+    let mut user_first = [false; 256];
+    for (id, p) in pieces.iter().enumerate() {
+        let id = id as u32;
+        match p.kind {
+            Kind::Normal => {
+                min_score = min_score.min(p.score);
+                max_score = max_score.max(p.score);
+                keys.push((p.text, id, p.at));
+            }
+            Kind::UserDefined => {
+                user_first[usize::from(p.text[0])] = true;
+                keys.push((p.text, id | USER, p.at));
+            }
+            Kind::Unused => keys.push((p.text, id | SKIP, p.at)),
+            Kind::Unknown => {
+                if let Some((_, first)) = unk {
+                    return Err(invalid(format!(
+                        "second unknown piece at byte {} (the first is at byte {first})",
+                        p.at
+                    )));
+                }
+                unk = Some((id, p.at));
+                reserved.push((p.text, p.at));
+            }
+            Kind::Control => reserved.push((p.text, p.at)),
+        }
+    }
+    let Some((unk_id, _)) = unk else {
+        return Err(invalid("no piece of type UNKNOWN".into()));
+    };
+    reserved.sort_unstable();
+    if let Some(w) = reserved.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(invalid(format!(
+            "piece {:?} at byte {} is already defined at byte {}",
+            String::from_utf8_lossy(w[1].0),
+            w[1].1,
+            w[0].1
+        )));
+    }
+    Ok(Vocabulary {
+        keys,
+        user_first,
+        unk_id,
+        min_score,
+        max_score,
+    })
+}
+
 impl Tokenizer {
     /// Bytes it holds on the heap.
     pub fn heap_bytes(&self) -> usize {
@@ -305,85 +410,14 @@ impl Tokenizer {
     /// Reads a serialized `ModelProto`. Any bytes give a tokenizer or an error, never a
     /// panic.
     pub fn from_bytes(model: &[u8]) -> Result<Tokenizer, SpmError> {
-        let mut pieces = Vec::new();
-        let mut specs = Specs {
-            charsmap: None,
-            add_dummy_prefix: true,
-            remove_extra_whitespaces: true,
-            escape_whitespaces: true,
-            whitespace_as_suffix: false,
-            has_normalizer: false,
-        };
-        let mut fields = Fields::new(model, 0..model.len());
-        while let Some(f) = fields.next_field()? {
-            match f.number {
-                1 => pieces.push(parse_piece(model, &f)?),
-                2 => parse_trainer_spec(model, &f, &mut specs)?,
-                3 => parse_normalizer_spec(model, &f, &mut specs)?,
-                _ => {}
-            }
-        }
-        if pieces.is_empty() {
-            return Err(invalid(format!(
-                "no pieces (field 1) in {} bytes",
-                model.len()
-            )));
-        }
-        if !specs.has_normalizer {
-            // Always written by the trainer, and last: its absence means a cut file.
-            return Err(invalid(format!(
-                "no normalizer_spec (field 3) in {} bytes: truncated?",
-                model.len()
-            )));
-        }
-        if pieces.len() > ID_MASK as usize {
-            return Err(invalid(format!("{} pieces, too many", pieces.len())));
-        }
-
-        let mut unk: Option<(u32, usize)> = None;
-        let mut min_score = f32::MAX;
-        let mut max_score = f32::MIN_POSITIVE;
-        let mut keys = Vec::with_capacity(pieces.len());
-        let mut reserved = Vec::new();
-        let mut user_first = [false; 256];
-        for (id, p) in pieces.iter().enumerate() {
-            let id = id as u32;
-            match p.kind {
-                Kind::Normal => {
-                    min_score = min_score.min(p.score);
-                    max_score = max_score.max(p.score);
-                    keys.push((p.text, id, p.at));
-                }
-                Kind::UserDefined => {
-                    user_first[usize::from(p.text[0])] = true;
-                    keys.push((p.text, id | USER, p.at));
-                }
-                Kind::Unused => keys.push((p.text, id | SKIP, p.at)),
-                Kind::Unknown => {
-                    if let Some((_, first)) = unk {
-                        return Err(invalid(format!(
-                            "second unknown piece at byte {} (the first is at byte {first})",
-                            p.at
-                        )));
-                    }
-                    unk = Some((id, p.at));
-                    reserved.push((p.text, p.at));
-                }
-                Kind::Control => reserved.push((p.text, p.at)),
-            }
-        }
-        let Some((unk_id, _)) = unk else {
-            return Err(invalid("no piece of type UNKNOWN".into()));
-        };
-        reserved.sort_unstable();
-        if let Some(w) = reserved.windows(2).find(|w| w[0].0 == w[1].0) {
-            return Err(invalid(format!(
-                "piece {:?} at byte {} is already defined at byte {}",
-                String::from_utf8_lossy(w[1].0),
-                w[1].1,
-                w[0].1
-            )));
-        }
+        let (pieces, specs) = read_model(model)?;
+        let Vocabulary {
+            mut keys,
+            user_first,
+            unk_id,
+            min_score,
+            max_score,
+        } = vocabulary(&pieces)?;
         let trie = Trie::build(&mut keys)?;
         let charsmap = match &specs.charsmap {
             Some((range, at)) => CharsMap::new(&model[range.clone()], *at)?,

@@ -86,71 +86,15 @@ async fn fetch_inner(
     ch: &LiveChannel,
     r: &str,
 ) -> Result<Fetched, Fetched> {
-    let secret = |role: &str| {
-        ch.secret(role)
-            .map(str::to_owned)
-            .ok_or_else(|| Fetched::Failed(format!("channel {} has no `{role}` secret", ch.row.id)))
-    };
     Ok(match ch.row.kind.as_str() {
-        "whatsapp" => {
-            let token = secret("token")?;
-            let base = ch.api_base(whatsapp::DEFAULT_API_BASE);
-            let meta = json(
-                client
-                    .get(format!("{base}/{}", urlencode(r)))
-                    .bearer_auth(&token),
-                "WhatsApp media lookup",
-            )
-            .await?;
-            let url = meta
-                .get("url")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Fetched::Failed("WhatsApp gave no media url".into()))?;
-            let resp = get(
-                client.get(url).bearer_auth(&token),
-                "WhatsApp media download",
-            )
-            .await?;
-            match bytes(resp, "WhatsApp media").await {
-                Fetched::File { bytes, mime_type } => Fetched::File {
-                    bytes,
-                    mime_type: meta
-                        .get("mime_type")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                        .or(mime_type),
-                },
-                other => other,
-            }
-        }
-        "telegram" => {
-            let token = secret("bot_token")?;
-            let base = ch.api_base(telegram::DEFAULT_API_BASE);
-            let file = json(
-                client.get(format!(
-                    "{base}/bot{token}/getFile?file_id={}",
-                    urlencode(r)
-                )),
-                "Telegram getFile",
-            )
-            .await?;
-            let path = file
-                .pointer("/result/file_path")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Fetched::Failed("Telegram gave no file_path".into()))?;
-            let resp = get(
-                client.get(format!("{base}/file/bot{token}/{path}")),
-                "Telegram file download",
-            )
-            .await?;
-            bytes(resp, "Telegram file").await
-        }
+        "whatsapp" => whatsapp_media(client, ch, r).await?,
+        "telegram" => telegram_file(client, ch, r).await?,
         // Twilio's media URLs answer with HTTP basic auth when the account requires it.
         "sms" => {
             if !(r.starts_with("https://") || r.starts_with("http://")) {
                 return Err(Fetched::Failed("the attachment has no URL".into()));
             }
-            let (account, token) = (secret("account")?, secret("token")?);
+            let (account, token) = (secret(ch, "account")?, secret(ch, "token")?);
             let resp = get(
                 client.get(r).basic_auth(account, Some(token)),
                 "Twilio media download",
@@ -166,6 +110,78 @@ async fn fetch_inner(
             bytes(resp, "attachment").await
         }
     })
+}
+
+/// The channel's secret `role`.
+fn secret(ch: &LiveChannel, role: &str) -> Result<String, Fetched> {
+    ch.secret(role)
+        .map(str::to_owned)
+        .ok_or_else(|| Fetched::Failed(format!("channel {} has no `{role}` secret", ch.row.id)))
+}
+
+/// A WhatsApp media id: looked up for its URL and type, then downloaded.
+async fn whatsapp_media(
+    client: &reqwest::Client,
+    ch: &LiveChannel,
+    r: &str,
+) -> Result<Fetched, Fetched> {
+    let token = secret(ch, "token")?;
+    let base = ch.api_base(whatsapp::DEFAULT_API_BASE);
+    let meta = json(
+        client
+            .get(format!("{base}/{}", urlencode(r)))
+            .bearer_auth(&token),
+        "WhatsApp media lookup",
+    )
+    .await?;
+    let url = meta
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Fetched::Failed("WhatsApp gave no media url".into()))?;
+    let resp = get(
+        client.get(url).bearer_auth(&token),
+        "WhatsApp media download",
+    )
+    .await?;
+    Ok(match bytes(resp, "WhatsApp media").await {
+        Fetched::File { bytes, mime_type } => Fetched::File {
+            bytes,
+            mime_type: meta
+                .get("mime_type")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or(mime_type),
+        },
+        other => other,
+    })
+}
+
+/// A Telegram file id: `getFile` for its path, then downloaded.
+async fn telegram_file(
+    client: &reqwest::Client,
+    ch: &LiveChannel,
+    r: &str,
+) -> Result<Fetched, Fetched> {
+    let token = secret(ch, "bot_token")?;
+    let base = ch.api_base(telegram::DEFAULT_API_BASE);
+    let file = json(
+        client.get(format!(
+            "{base}/bot{token}/getFile?file_id={}",
+            urlencode(r)
+        )),
+        "Telegram getFile",
+    )
+    .await?;
+    let path = file
+        .pointer("/result/file_path")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Fetched::Failed("Telegram gave no file_path".into()))?;
+    let resp = get(
+        client.get(format!("{base}/file/bot{token}/{path}")),
+        "Telegram file download",
+    )
+    .await?;
+    Ok(bytes(resp, "Telegram file").await)
 }
 
 fn urlencode(s: &str) -> String {

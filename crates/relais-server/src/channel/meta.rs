@@ -78,70 +78,80 @@ pub fn parse(body: &[u8], kind: &str) -> Result<Vec<ProviderEvent>, PayloadError
             .into_iter()
             .flatten()
         {
-            let sender = e
-                .pointer("/sender/id")
-                .and_then(|s| {
-                    s.as_str()
-                        .map(str::to_owned)
-                        .or_else(|| s.as_u64().map(|n| n.to_string()))
-                })
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| PayloadError("a messaging event has no sender.id".into()))?;
-            if let Some(m) = e.get("message") {
-                if m.get("is_echo").and_then(Value::as_bool) == Some(true) {
-                    continue; // our own sends, echoed back
-                }
-                out.push(ProviderEvent::Message(Box::new(message(&sender, m)?)));
-            } else if let Some(p) = e.get("postback") {
-                let mid = p
-                    .get("mid")
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .or_else(|| e.get("timestamp").map(|t| format!("postback-{sender}-{t}")))
-                    .ok_or_else(|| {
-                        PayloadError("a postback has neither mid nor timestamp".into())
-                    })?;
-                out.push(ProviderEvent::Message(Box::new(ProviderMessage {
-                    address: sender,
-                    external_id: mid,
-                    text: p
-                        .get("title")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
-                    name: None,
-                    button: p.get("payload").and_then(Value::as_str).map(str::to_owned),
-                    payload: None,
-                    callback_query: None,
-                    attachments: Vec::new(),
-                    media: None,
-                })));
-            } else if let Some(w) = e.pointer("/read/watermark").and_then(Value::as_i64) {
-                out.push(ProviderEvent::ReadUpTo {
-                    address: sender,
-                    watermark: relais_core::Timestamp(w),
-                });
-            } else if let Some(d) = e.get("delivery") {
-                for mid in d
-                    .get("mids")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(mid) = mid.as_str() {
-                        out.push(ProviderEvent::Status(ProviderStatus {
-                            external_id: mid.to_owned(),
-                            status: DeliveryStatus::Delivered,
-                            detail: None,
-                            at: None,
-                        }));
-                    }
-                }
-            }
+            messaging_event(e, &mut out)?;
         }
     }
     Ok(out)
+}
+
+/// One `messaging[]` event: a message, a tapped postback button, a read watermark or
+/// delivered mids, added to `out` (echoes of our own sends left out).
+fn messaging_event(e: &Value, out: &mut Vec<ProviderEvent>) -> Result<(), PayloadError> {
+    let sender = e
+        .pointer("/sender/id")
+        .and_then(|s| {
+            s.as_str()
+                .map(str::to_owned)
+                .or_else(|| s.as_u64().map(|n| n.to_string()))
+        })
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| PayloadError("a messaging event has no sender.id".into()))?;
+    if let Some(m) = e.get("message") {
+        if m.get("is_echo").and_then(Value::as_bool) == Some(true) {
+            return Ok(()); // our own sends, echoed back
+        }
+        out.push(ProviderEvent::Message(Box::new(message(&sender, m)?)));
+    } else if let Some(p) = e.get("postback") {
+        out.push(ProviderEvent::Message(Box::new(postback(sender, e, p)?)));
+    } else if let Some(w) = e.pointer("/read/watermark").and_then(Value::as_i64) {
+        out.push(ProviderEvent::ReadUpTo {
+            address: sender,
+            watermark: relais_core::Timestamp(w),
+        });
+    } else if let Some(d) = e.get("delivery") {
+        for mid in d
+            .get("mids")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(mid) = mid.as_str() {
+                out.push(ProviderEvent::Status(ProviderStatus {
+                    external_id: mid.to_owned(),
+                    status: DeliveryStatus::Delivered,
+                    detail: None,
+                    at: None,
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A tapped postback button: its title as the text, its payload as the button.
+fn postback(sender: String, e: &Value, p: &Value) -> Result<ProviderMessage, PayloadError> {
+    let mid = p
+        .get("mid")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .or_else(|| e.get("timestamp").map(|t| format!("postback-{sender}-{t}")))
+        .ok_or_else(|| PayloadError("a postback has neither mid nor timestamp".into()))?;
+    Ok(ProviderMessage {
+        address: sender,
+        external_id: mid,
+        text: p
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        name: None,
+        button: p.get("payload").and_then(Value::as_str).map(str::to_owned),
+        payload: None,
+        callback_query: None,
+        attachments: Vec::new(),
+        media: None,
+    })
 }
 
 fn message(sender: &str, m: &Value) -> Result<ProviderMessage, PayloadError> {

@@ -40,43 +40,55 @@ pub fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, PayloadError> {
         .ok_or_else(|| PayloadError("`update_id` must be a number".into()))?;
     let external_id = update_id.to_string();
     if let Some(q) = v.get("callback_query") {
-        let id = q
-            .get("id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| PayloadError("callback_query.id is missing".into()))?;
-        let chat = id_text(q.pointer("/message/chat/id"))
-            .or_else(|| id_text(q.pointer("/from/id")))
-            .ok_or_else(|| PayloadError("callback_query has no chat".into()))?;
-        let data = q.get("data").and_then(Value::as_str).unwrap_or_default();
-        // The tapped button's label, from the keyboard the message carried.
-        let label = q
-            .pointer("/message/reply_markup/inline_keyboard")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_array)
-            .flatten()
-            .find(|b| b.get("callback_data").and_then(Value::as_str) == Some(data))
-            .and_then(|b| b.get("text").and_then(Value::as_str))
-            .unwrap_or(data);
-        return Ok(vec![ProviderEvent::Message(Box::new(ProviderMessage {
-            address: chat,
-            external_id,
-            text: label.to_owned(),
-            name: q
-                .pointer("/from/first_name")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            button: Some(data.to_owned()),
-            payload: None,
-            callback_query: Some(id.to_owned()),
-            attachments: Vec::new(),
-            media: None,
-        }))]);
+        return Ok(vec![tapped(q, external_id)?]);
     }
     let Some(m) = v.get("message").or_else(|| v.get("edited_message")) else {
         return Ok(Vec::new()); // channel posts, polls, member updates…: nothing to answer
     };
+    Ok(vec![message(m, external_id)?])
+}
+
+/// A tapped inline button (`callback_query`): the button's label as the text, its data
+/// as the button, and the query's id to answer.
+fn tapped(q: &Value, external_id: String) -> Result<ProviderEvent, PayloadError> {
+    let id = q
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| PayloadError("callback_query.id is missing".into()))?;
+    let chat = id_text(q.pointer("/message/chat/id"))
+        .or_else(|| id_text(q.pointer("/from/id")))
+        .ok_or_else(|| PayloadError("callback_query has no chat".into()))?;
+    let data = q.get("data").and_then(Value::as_str).unwrap_or_default();
+    // The tapped button's label, from the keyboard the message carried.
+    let label = q
+        .pointer("/message/reply_markup/inline_keyboard")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+        .find(|b| b.get("callback_data").and_then(Value::as_str) == Some(data))
+        .and_then(|b| b.get("text").and_then(Value::as_str))
+        .unwrap_or(data);
+    Ok(ProviderEvent::Message(Box::new(ProviderMessage {
+        address: chat,
+        external_id,
+        text: label.to_owned(),
+        name: q
+            .pointer("/from/first_name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        button: Some(data.to_owned()),
+        payload: None,
+        callback_query: Some(id.to_owned()),
+        attachments: Vec::new(),
+        media: None,
+    })))
+}
+
+/// A message (or its edit): its text or caption, the sender's name, and what it carries
+/// besides text.
+fn message(m: &Value, external_id: String) -> Result<ProviderEvent, PayloadError> {
     let chat = id_text(m.pointer("/chat/id"))
         .ok_or_else(|| PayloadError("message.chat.id is missing".into()))?;
     let name = [
@@ -87,12 +99,38 @@ pub fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, PayloadError> {
     .flatten()
     .collect::<Vec<_>>()
     .join(" ");
+    let payload = media_payload(m);
+    let text = m
+        .get("text")
+        .or_else(|| m.get("caption"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let payload = match (payload, text.is_empty()) {
+        (None, true) => Some(json!({ "type": "unsupported", "unsupported": true, "raw": m })),
+        (p, _) => p,
+    };
+    Ok(ProviderEvent::Message(Box::new(ProviderMessage {
+        address: chat,
+        external_id,
+        text,
+        name: (!name.is_empty()).then_some(name),
+        button: None,
+        payload,
+        callback_query: None,
+        attachments: Vec::new(),
+        media: None,
+    })))
+}
+
+/// What a message carries besides text (photo, document, location…), when it does.
+fn media_payload(m: &Value) -> Option<Value> {
     let media = [
         "photo", "document", "audio", "video", "voice", "sticker", "location", "contact",
     ]
     .into_iter()
     .find(|k| m.get(*k).is_some());
-    let payload = media.map(|kind| {
+    media.map(|kind| {
         let item = &m[kind];
         // Photos come in several sizes: the largest is last.
         let file = if kind == "photo" {
@@ -114,28 +152,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<ProviderEvent>, PayloadError> {
                 "caption": m.get("caption"),
             }),
         }
-    });
-    let text = m
-        .get("text")
-        .or_else(|| m.get("caption"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let payload = match (payload, text.is_empty()) {
-        (None, true) => Some(json!({ "type": "unsupported", "unsupported": true, "raw": m })),
-        (p, _) => p,
-    };
-    Ok(vec![ProviderEvent::Message(Box::new(ProviderMessage {
-        address: chat,
-        external_id,
-        text,
-        name: (!name.is_empty()).then_some(name),
-        button: None,
-        payload,
-        callback_query: None,
-        attachments: Vec::new(),
-        media: None,
-    }))])
+    })
 }
 
 /// The method and body for one outbound message.

@@ -46,8 +46,6 @@ struct LoginRequest {
     otp: Option<String>,
 }
 
-// Long by design: the order of its steps is the defence (throttle before any hashing,
-// the same work for unknown emails, one audit record per lockout, not per try).
 async fn login(
     State(s): State<AppState>,
     ClientAddr(ip): ClientAddr,
@@ -78,6 +76,8 @@ pub(crate) async fn authenticate(
     password: String,
     otp: Option<&str>,
 ) -> Result<LoggedIn, ApiError> {
+    // The order of the steps is the defence: the throttle before any hashing, the same
+    // work for unknown emails, one audit record per lockout, not per try.
     let email = email.trim().to_lowercase();
     let now = s.rt.clock.now();
     if let Verdict::Wait(ms) = lock(&s.throttle).check(&email, ip, now.0) {
@@ -101,44 +101,86 @@ pub(crate) async fn authenticate(
             other => ApiError::Internal(other.to_string()),
         })?;
     let Some(agent) = agent.filter(|_| ok) else {
-        let lockout = lock(&s.throttle).failed(&email, ip, now.0);
-        if let Some(lockout) = lockout {
-            // One record per lockout (its wait doubles each time), never one per try.
-            let data = match lockout {
-                Lockout::Account { wait_ms } => {
-                    json!({ "action": "login_throttled", "scope": "account", "wait_ms": wait_ms })
-                }
-                Lockout::Address { wait_ms, accounts } => json!({
-                    "action": "login_throttled", "scope": "address", "wait_ms": wait_ms,
-                    "accounts": accounts, "address": ip.to_string(),
-                }),
-            };
-            s.rt.store
-                .record_event(Event::new(EventKind::AdminAction, Actor::System, now, data))
-                .await?;
-        }
+        record_lockout(s, &email, ip, now).await?;
         return Err(ApiError::Unauthorized("wrong email or password".into()));
     };
     // The password is right; the second factor, when there is one, must be too.
     let enrolled = s.rt.store.totp(agent.id).await?.is_some_and(|t| t.enabled);
     if enrolled {
-        let Some(otp) = otp.filter(|o| !o.trim().is_empty()) else {
-            return Err(ApiError::Unauthorized(
-                "this account has a second factor: send its current code (or a recovery code) as \"otp\"".into(),
-            ));
-        };
-        if !super::totp::second_factor_ok(s, agent.id, otp).await? {
-            if let Some(Lockout::Account { wait_ms }) = lock(&s.throttle).failed(&email, ip, now.0)
-            {
-                tracing::warn!(agent = %agent.id, wait_ms, "second factor failures: throttled");
-            }
-            return Err(ApiError::Unauthorized("wrong one-time code".into()));
-        }
+        second_factor(s, agent.id, otp, &email, ip, now).await?;
     }
     lock(&s.throttle).succeeded(&email);
     // A role that must have a second factor and has none gets a session that can only
     // enrol (`totp` scope), for a short while.
     let must_enrol = !enrolled && s.guard.require_totp.contains(&agent.role);
+    let (token, expires_at) = open_session(s, agent.id, ip, now, must_enrol).await?;
+    Ok(LoggedIn {
+        token,
+        agent,
+        expires_at,
+        must_enrol,
+    })
+}
+
+/// A wrong password (or an unknown or disabled account) counted by the throttle; a
+/// lockout it starts is recorded.
+async fn record_lockout(
+    s: &AppState,
+    email: &str,
+    ip: std::net::IpAddr,
+    now: relais_core::Timestamp,
+) -> Result<(), ApiError> {
+    let lockout = lock(&s.throttle).failed(email, ip, now.0);
+    if let Some(lockout) = lockout {
+        // One record per lockout (its wait doubles each time), never one per try.
+        let data = match lockout {
+            Lockout::Account { wait_ms } => {
+                json!({ "action": "login_throttled", "scope": "account", "wait_ms": wait_ms })
+            }
+            Lockout::Address { wait_ms, accounts } => json!({
+                "action": "login_throttled", "scope": "address", "wait_ms": wait_ms,
+                "accounts": accounts, "address": ip.to_string(),
+            }),
+        };
+        s.rt.store
+            .record_event(Event::new(EventKind::AdminAction, Actor::System, now, data))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The enrolled agent's second factor: `otp`, a current code or a recovery code.
+async fn second_factor(
+    s: &AppState,
+    agent: AgentId,
+    otp: Option<&str>,
+    email: &str,
+    ip: std::net::IpAddr,
+    now: relais_core::Timestamp,
+) -> Result<(), ApiError> {
+    let Some(otp) = otp.filter(|o| !o.trim().is_empty()) else {
+        return Err(ApiError::Unauthorized(
+            "this account has a second factor: send its current code (or a recovery code) as \"otp\"".into(),
+        ));
+    };
+    if !super::totp::second_factor_ok(s, agent, otp).await? {
+        if let Some(Lockout::Account { wait_ms }) = lock(&s.throttle).failed(email, ip, now.0) {
+            tracing::warn!(agent = %agent, wait_ms, "second factor failures: throttled");
+        }
+        return Err(ApiError::Unauthorized("wrong one-time code".into()));
+    }
+    Ok(())
+}
+
+/// A new session's token for the agent (only to enrol a second factor, and short, when
+/// `must_enrol`), recorded with the client's address; the token and its expiry.
+async fn open_session(
+    s: &AppState,
+    agent: AgentId,
+    ip: std::net::IpAddr,
+    now: relais_core::Timestamp,
+    must_enrol: bool,
+) -> Result<(String, Option<relais_core::Timestamp>), ApiError> {
     let (scopes, life) = if must_enrol {
         (vec!["totp".to_owned()], Duration::minutes(15))
     } else {
@@ -148,7 +190,7 @@ pub(crate) async fn authenticate(
     let info =
         s.rt.store
             .create_token(NewToken {
-                agent: agent.id,
+                agent,
                 name: "session".into(),
                 hash: auth::token_hash(&token),
                 scopes,
@@ -160,7 +202,7 @@ pub(crate) async fn authenticate(
     // One way to record it, with the session and the client's address.
     record_admin_action(
         s,
-        agent.id,
+        agent,
         Via {
             token: Some(info.id),
             ip: Some(ip),
@@ -168,12 +210,7 @@ pub(crate) async fn authenticate(
         json!({ "action": "login" }),
     )
     .await?;
-    Ok(LoggedIn {
-        token,
-        agent,
-        expires_at: info.expires_at,
-        must_enrol,
-    })
+    Ok((token, info.expires_at))
 }
 
 fn lock(t: &std::sync::Mutex<Throttle>) -> std::sync::MutexGuard<'_, Throttle> {

@@ -400,7 +400,48 @@ async fn save_from_doc(
     lines: Option<usize>,
     replacing: Option<&ChannelId>,
 ) -> Result<serde_json::Value, ApiError> {
-    use serde_json::{Value, json};
+    use serde_json::json;
+    let def = one_channel(doc, lines)?;
+    let problems = problems(s, &def);
+    if !problems.is_empty() {
+        return Err(ApiError::Unprocessable {
+            message: "the channel cannot be made as given".into(),
+            findings: problems,
+        });
+    }
+    let id = ChannelId(def.id.clone());
+    let spec = spec_of(&def, &id);
+    let created = match replacing {
+        None => s.rt.store.add_channel(spec, s.rt.clock.now()).await?,
+        Some(path_id) if *path_id != id => {
+            return Err(ApiError::field(
+                "id",
+                format!("the entry is {id}, the address {path_id}: a channel's id never changes"),
+            ));
+        }
+        Some(_) => s.rt.store.update_channel(spec).await?,
+    };
+    s.rt.reload_channels().await?;
+    s.rt.announce_change(s.rt.clock.now()).await;
+    let webhook_url =
+        s.rt.settings
+            .public_url
+            .as_deref()
+            .map(|p| format!("{p}/webhooks/{}/{}", created.kind, created.id));
+    Ok(json!({
+        "id": created.id, "kind": created.kind, "name": created.name,
+        "settings": created.settings, "fallback": created.fallback,
+        "default_flow": created.default_flow, "enabled": created.enabled,
+        "from_file": false, "webhook_url": webhook_url,
+    }))
+}
+
+/// The one channel of a channels.yaml document, passing its checks (findings with the
+/// entry's own line numbers when `lines` were added around it).
+fn one_channel(
+    doc: &str,
+    lines: Option<usize>,
+) -> Result<relais_flow::channels::ChannelDef, ApiError> {
     let mut d = relais_flow::diag::Diags::new("request");
     let defs = relais_flow::channels::parse(doc, &mut d);
     let findings: Vec<String> = d
@@ -419,12 +460,18 @@ async fn save_from_doc(
     if defs.len() > 1 {
         return Err(ApiError::field("channel", "give one channel at a time"));
     }
-    let Some(def) = defs.into_iter().next().filter(|_| findings.is_empty()) else {
-        return Err(ApiError::Unprocessable {
+    defs.into_iter()
+        .next()
+        .filter(|_| findings.is_empty())
+        .ok_or_else(|| ApiError::Unprocessable {
             message: "the channel does not pass the checks of channels.yaml".into(),
             findings,
-        });
-    };
+        })
+}
+
+/// What the server lacks for the channel: the secrets it names, its default flow, its
+/// fallback channel.
+fn problems(s: &AppState, def: &relais_flow::channels::ChannelDef) -> Vec<String> {
     let loaded = s.rt.flows.as_ref().map(|f| f.loaded());
     let mut problems = Vec::new();
     for (role, name) in &def.secrets {
@@ -451,14 +498,13 @@ async fn save_from_doc(
     {
         problems.push(format!("no channel {fb:?} for fallback"));
     }
-    if !problems.is_empty() {
-        return Err(ApiError::Unprocessable {
-            message: "the channel cannot be made as given".into(),
-            findings: problems,
-        });
-    }
-    let id = ChannelId(def.id.clone());
-    let spec = relais_store::ChannelSpec {
+    problems
+}
+
+/// The channel as the store keeps it.
+fn spec_of(def: &relais_flow::channels::ChannelDef, id: &ChannelId) -> relais_store::ChannelSpec {
+    use serde_json::Value;
+    relais_store::ChannelSpec {
         id: id.clone(),
         kind: def.kind.clone(),
         token_hash: None,
@@ -471,28 +517,5 @@ async fn save_from_doc(
             .collect::<serde_json::Map<_, _>>()
             .into(),
         default_flow: def.default_flow.clone(),
-    };
-    let created = match replacing {
-        None => s.rt.store.add_channel(spec, s.rt.clock.now()).await?,
-        Some(path_id) if *path_id != id => {
-            return Err(ApiError::field(
-                "id",
-                format!("the entry is {id}, the address {path_id}: a channel's id never changes"),
-            ));
-        }
-        Some(_) => s.rt.store.update_channel(spec).await?,
-    };
-    s.rt.reload_channels().await?;
-    s.rt.announce_change(s.rt.clock.now()).await;
-    let webhook_url =
-        s.rt.settings
-            .public_url
-            .as_deref()
-            .map(|p| format!("{p}/webhooks/{}/{}", created.kind, created.id));
-    Ok(json!({
-        "id": created.id, "kind": created.kind, "name": created.name,
-        "settings": created.settings, "fallback": created.fallback,
-        "default_flow": created.default_flow, "enabled": created.enabled,
-        "from_file": false, "webhook_url": webhook_url,
-    }))
+    }
 }

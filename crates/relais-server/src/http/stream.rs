@@ -57,20 +57,7 @@ pub(crate) async fn stream_events(
     Query(q): Query<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     caller.require(Permission::ReadConversations)?;
-    let slot = s.live.open(caller.agent.id).map_err(|r| {
-        let message = match r {
-            Refused::PerAgent(n) => format!(
-                "this agent already has {n} live streams open (the limit, [server] streams_per_agent); close one"
-            ),
-            Refused::PerServer(n) => format!(
-                "the server has {n} live streams open (the limit, [server] streams_per_server)"
-            ),
-        };
-        ApiError::TooManyRequests {
-            message,
-            retry_after_s: 5,
-        }
-    })?;
+    let slot = s.live.open(caller.agent.id).map_err(too_many_streams)?;
     // Opening the live stream is activity: an away or offline agent is online again.
     s.rt.seen(caller.agent.id).await?;
     let from_header = headers
@@ -103,38 +90,59 @@ pub(crate) async fn stream_events(
         _slot: slot,
     };
     f.catch_up().await?;
-    let events = stream::unfold(f, |mut f| async move {
+    let events = stream::unfold(f, Follower::next);
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(heartbeat)))
+}
+
+/// A refused stream: the limit it would pass.
+fn too_many_streams(r: Refused) -> ApiError {
+    let message = match r {
+        Refused::PerAgent(n) => format!(
+            "this agent already has {n} live streams open (the limit, [server] streams_per_agent); close one"
+        ),
+        Refused::PerServer(n) => {
+            format!("the server has {n} live streams open (the limit, [server] streams_per_server)")
+        }
+    };
+    ApiError::TooManyRequests {
+        message,
+        retry_after_s: 5,
+    }
+}
+
+impl Follower {
+    /// The stream's next event: one ready, else the next batch of the shared tail read
+    /// (after what a lag made it miss); `None` ends the stream (server stopping).
+    async fn next(mut self) -> Option<(Result<SseEvent, Infallible>, Follower)> {
         loop {
-            if let Some(e) = f.ready.pop_front() {
-                return Some((Ok(e), f));
+            if let Some(e) = self.ready.pop_front() {
+                return Some((Ok(e), self));
             }
-            if *f.stopping.borrow() {
+            if *self.stopping.borrow() {
                 return None;
             }
             let next = tokio::select! {
-                n = f.feed.recv() => n,
-                _ = f.stopping.changed() => return None,
+                n = self.feed.recv() => n,
+                _ = self.stopping.changed() => return None,
             };
             let batch = next?;
-            f.refresh_teams().await;
+            self.refresh_teams().await;
             // A batch was dropped for this slow stream: read what was missed first.
-            if f.audience
+            if self
+                .audience
                 .lagged
                 .swap(false, std::sync::atomic::Ordering::AcqRel)
-                && let Err(e) = f.catch_up().await
+                && let Err(e) = self.catch_up().await
             {
                 tracing::warn!(error = %e, "a live stream could not catch up");
                 return None;
             }
             for e in &batch {
-                f.offer(e);
+                self.offer(e);
             }
         }
-    });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(heartbeat)))
-}
+    }
 
-impl Follower {
     /// Reads from the store what happened after the cursor up to the shared tail.
     async fn catch_up(&mut self) -> Result<(), relais_store::Error> {
         loop {

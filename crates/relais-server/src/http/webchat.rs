@@ -460,50 +460,16 @@ async fn send(ws: &mut WebSocket, frame: &Value) -> bool {
 }
 
 async fn run_socket(s: AppState, ch: Arc<LiveChannel>, mut ws: WebSocket) {
-    let first = tokio::time::timeout(HELLO_WITHIN, ws.recv()).await;
-    let hello = match first {
-        Ok(Some(Ok(WsMessage::Text(t)))) => parse_frame(&t),
-        _ => return,
-    };
-    let (session, after, languages) = match hello {
-        Ok(ClientFrame::Hello {
-            session,
-            after,
-            languages,
-        }) => (session, after, languages),
-        Ok(_) => {
-            send(
-                &mut ws,
-                &json!({ "t": "error", "message": "say hello first" }),
-            )
-            .await;
-            return;
-        }
-        Err(e) => {
-            send(&mut ws, &e).await;
-            return;
-        }
+    let Some((session, after, languages)) = read_hello(&mut ws).await else {
+        return;
     };
     let mut v = Visitor::open(s.clone(), ch, session, after, &languages);
     let _here = s.rt.visitors.enter(&v.ch.row.id, &v.address);
     // Subscribed before the first read: nothing committed in between is missed.
     let audience = v.audience();
     let mut feed = s.live.subscribe_visitor(audience.clone());
-    let messages = match v.catch_up().await {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::warn!(error = %e, "web chat: the transcript could not be read");
-            return;
-        }
-    };
-    let welcome = json!({ "t": "welcome", "session": v.session, "messages": messages });
-    if !send(&mut ws, &welcome).await {
+    if !welcome(&mut ws, &mut v).await {
         return;
-    }
-    for f in v.prompts().await.unwrap_or_default() {
-        if !send(&mut ws, &f).await {
-            return;
-        }
     }
     v.heartbeat().await;
     let mut stopping = s.rt.stopping.subscribe();
@@ -549,26 +515,81 @@ async fn run_socket(s: AppState, ch: Arc<LiveChannel>, mut ws: WebSocket) {
         if audience.lagged.swap(false, Ordering::AcqRel) {
             tracing::debug!("web chat socket lagged; it reads the store");
         }
-        let frames = match frames {
-            Ok(mut f) => {
-                if f.iter().any(|x| x["t"] == "msg") {
-                    f.extend(v.prompts().await.unwrap_or_default());
-                }
-                f
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "web chat frame failed");
-                vec![
-                    json!({ "t": "error", "message": "the server could not take this now; it will be retried" }),
-                ]
-            }
-        };
-        for f in &frames {
-            if !send(&mut ws, f).await {
-                return;
-            }
+        if !answer(&mut ws, &mut v, frames).await {
+            return;
         }
     }
+}
+
+/// The socket's first frame, which must be a hello in time; anything else is answered
+/// with an error frame (when readable) and ends the socket (`None`).
+async fn read_hello(ws: &mut WebSocket) -> Option<(Option<String>, i64, Vec<String>)> {
+    let first = tokio::time::timeout(HELLO_WITHIN, ws.recv()).await;
+    let hello = match first {
+        Ok(Some(Ok(WsMessage::Text(t)))) => parse_frame(&t),
+        _ => return None,
+    };
+    Some(match hello {
+        Ok(ClientFrame::Hello {
+            session,
+            after,
+            languages,
+        }) => (session, after, languages),
+        Ok(_) => {
+            send(ws, &json!({ "t": "error", "message": "say hello first" })).await;
+            return None;
+        }
+        Err(e) => {
+            send(ws, &e).await;
+            return None;
+        }
+    })
+}
+
+/// The visitor's transcript since `after` and the prompts due; `false`: the socket ends.
+async fn welcome(ws: &mut WebSocket, v: &mut Visitor) -> bool {
+    let messages = match v.catch_up().await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "web chat: the transcript could not be read");
+            return false;
+        }
+    };
+    let welcome = json!({ "t": "welcome", "session": v.session, "messages": messages });
+    if !send(ws, &welcome).await {
+        return false;
+    }
+    for f in v.prompts().await.unwrap_or_default() {
+        if !send(ws, &f).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// The frames for the visitor (the prompts due after a message, or an error frame when
+/// the work failed) sent in order; `false`: the socket ends.
+async fn answer(ws: &mut WebSocket, v: &mut Visitor, frames: Result<Vec<Value>, ApiError>) -> bool {
+    let frames = match frames {
+        Ok(mut f) => {
+            if f.iter().any(|x| x["t"] == "msg") {
+                f.extend(v.prompts().await.unwrap_or_default());
+            }
+            f
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "web chat frame failed");
+            vec![
+                json!({ "t": "error", "message": "the server could not take this now; it will be retried" }),
+            ]
+        }
+    };
+    for f in &frames {
+        if !send(ws, f).await {
+            return false;
+        }
+    }
+    true
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,7 @@
 
 use super::Runtime;
 use super::http::RetryAfter;
-use crate::channel::SendError;
+use crate::channel::{LiveChannel, SendError};
 use crate::metrics::Metrics;
 use relais_core::{Duration, Timestamp, window};
 use relais_store::{Attempt, AttemptOutcome, OutboxClaim, OutboxItem};
@@ -160,54 +160,13 @@ async fn deliver(
         .filter(|f| rt.channel(f).is_some_and(|c| c.enabled));
     // The channel's window (SPEC §6): outside it, a message goes to the fallback or is
     // recorded as undeliverable, saying why; a human agent's reply may carry a tag.
-    if let Some(channel) = &live {
-        let rule = window::Outgoing {
-            template: item.rich.template.is_some(),
-            by_agent: item.by_agent,
-        };
-        match window::carry(
-            &channel.row.kind,
-            item.last_inbound_at,
-            rt.clock.now(),
-            rule,
-        ) {
-            window::Carry::Send => {}
-            window::Carry::Tagged(tag) => item.tag = Some(tag.to_owned()),
-            window::Carry::Closed { reason } => {
-                let detail = format!("undeliverable on {}: {reason}", channel.row.id);
-                return give_up_or_reroute(rt, &item, fallback, detail, started, false).await;
-            }
-        }
+    if let Some(channel) = &live
+        && let Some(detail) = outside_window(rt, channel, &mut item)
+    {
+        return give_up_or_reroute(rt, &item, fallback, detail, started, false).await;
     }
-    let result = match live {
-        None => Err(SendError::Permanent {
-            detail: format!("channel {} does not exist", item.channel),
-        }),
-        Some(channel) if !channel.row.enabled => Err(SendError::Permanent {
-            detail: format!(
-                "channel {} is disabled (no longer in channels.yaml)",
-                item.channel
-            ),
-        }),
-        Some(channel) => match rt.adapter(&channel.row.kind) {
-            None => Err(SendError::Permanent {
-                detail: format!("no adapter for channel kind {:?}", channel.row.kind),
-            }),
-            Some(adapter) => {
-                if let Some(until) = rt.pace(&channel).await {
-                    // Held (a provider's Retry-After, or the channel's rate): back to
-                    // the queue until then, without spending an attempt.
-                    if let Err(e) = rt.store.defer_outbound(item.message, until).await {
-                        tracing::error!(message = %item.message, error = %e, "cannot defer a message");
-                    }
-                    return;
-                }
-                adapter
-                    .send(&channel, &item)
-                    .await
-                    .map(|id| (id, adapter.sent_detail(&item)))
-            }
-        },
+    let Some(result) = send(rt, live, &item).await else {
+        return;
     };
     let now = rt.clock.now();
     if let Err(SendError::Retryable {
@@ -229,7 +188,82 @@ async fn deliver(
         let detail = detail.clone();
         return give_up_or_reroute(rt, &item, fallback, detail, started, true).await;
     }
-    match &outcome {
+    count(rt, &item, &outcome);
+    let attempt = Attempt {
+        message: item.message,
+        at: now,
+        duration_ms: started.elapsed().as_millis() as i64,
+        outcome,
+    };
+    record(journal, attempt).await;
+}
+
+/// `Some(why)` when the channel's window does not let the message out now; a human
+/// agent's reply it lets out with a tag gets the tag.
+fn outside_window(rt: &Runtime, channel: &LiveChannel, item: &mut OutboxItem) -> Option<String> {
+    let rule = window::Outgoing {
+        template: item.rich.template.is_some(),
+        by_agent: item.by_agent,
+    };
+    match window::carry(
+        &channel.row.kind,
+        item.last_inbound_at,
+        rt.clock.now(),
+        rule,
+    ) {
+        window::Carry::Send => None,
+        window::Carry::Tagged(tag) => {
+            item.tag = Some(tag.to_owned());
+            None
+        }
+        window::Carry::Closed { reason } => {
+            Some(format!("undeliverable on {}: {reason}", channel.row.id))
+        }
+    }
+}
+
+/// One try on the message's channel: the provider's id and the sent detail, or why it
+/// failed; `None` when the channel holds the message (deferred, no attempt spent).
+async fn send(
+    rt: &Runtime,
+    live: Option<Arc<LiveChannel>>,
+    item: &OutboxItem,
+) -> Option<Result<(Option<String>, Option<String>), SendError>> {
+    Some(match live {
+        None => Err(SendError::Permanent {
+            detail: format!("channel {} does not exist", item.channel),
+        }),
+        Some(channel) if !channel.row.enabled => Err(SendError::Permanent {
+            detail: format!(
+                "channel {} is disabled (no longer in channels.yaml)",
+                item.channel
+            ),
+        }),
+        Some(channel) => match rt.adapter(&channel.row.kind) {
+            None => Err(SendError::Permanent {
+                detail: format!("no adapter for channel kind {:?}", channel.row.kind),
+            }),
+            Some(adapter) => {
+                if let Some(until) = rt.pace(&channel).await {
+                    // Held (a provider's Retry-After, or the channel's rate): back to
+                    // the queue until then, without spending an attempt.
+                    if let Err(e) = rt.store.defer_outbound(item.message, until).await {
+                        tracing::error!(message = %item.message, error = %e, "cannot defer a message");
+                    }
+                    return None;
+                }
+                adapter
+                    .send(&channel, item)
+                    .await
+                    .map(|id| (id, adapter.sent_detail(item)))
+            }
+        },
+    })
+}
+
+/// The attempt's outcome in the metrics and, unless sent, in the log.
+fn count(rt: &Runtime, item: &OutboxItem, outcome: &AttemptOutcome) {
+    match outcome {
         AttemptOutcome::Sent { .. } => Metrics::inc(&rt.metrics.outbound_sent),
         AttemptOutcome::Retry { detail, .. } => {
             Metrics::inc(&rt.metrics.outbound_retries);
@@ -240,12 +274,11 @@ async fn deliver(
             tracing::warn!(message = %item.message, attempt = item.attempts + 1, %detail, "send failed for good");
         }
     }
-    let attempt = Attempt {
-        message: item.message,
-        at: now,
-        duration_ms: started.elapsed().as_millis() as i64,
-        outcome,
-    };
+}
+
+/// The attempt journaled (the journal task writes attempts in batches), waiting for it.
+async fn record(journal: &tokio::sync::mpsc::Sender<Journaled>, attempt: Attempt) {
+    let message = attempt.message;
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let recorded = match journal.send((attempt, done_tx)).await {
         Ok(()) => done_rx
@@ -255,7 +288,7 @@ async fn deliver(
     };
     if let Err(e) = recorded {
         // The lease expires and the message is tried again: at-least-once, journaled.
-        tracing::error!(message = %item.message, error = %e, "cannot record a delivery attempt");
+        tracing::error!(message = %message, error = %e, "cannot record a delivery attempt");
     }
 }
 

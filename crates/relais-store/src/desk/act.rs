@@ -20,35 +20,16 @@ use serde_json::json;
 /// One agent action, in one transaction: visibility on the locked row, then the
 /// action's own function, then the conversation saved and the queues drained.
 pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<DeskOutcome> {
-    use ConversationAction as CA;
-    let needed = match &a.act {
-        Act::Reply { .. } => CA::Reply,
-        Act::Note { .. } => CA::Note,
-        Act::Claim => CA::Claim,
-        Act::Transfer { .. } => CA::Transfer,
-        Act::SetPending => CA::SetPending,
-        Act::Solve => CA::Solve,
-        Act::Reopen => CA::Reopen,
-    };
-    let (conv, lane) = load_for(tx, a.viewer, a.conversation, needed)?;
+    let (conv, lane) = load_for(tx, a.viewer, a.conversation, needed(&a.act))?;
     if lane.address.is_empty() {
         return Err(Error::Conflict(format!(
             "conversation {} was forgotten (its contact erased, or retention): nothing can be done on it",
             conv.id
         )));
     }
-    let kind = match &a.act {
-        Act::Reply { pending, .. } => AgentAct::Reply { pending: *pending },
-        Act::Note { .. } => AgentAct::Note,
-        Act::Claim => AgentAct::Claim,
-        Act::Transfer { .. } => AgentAct::Transfer,
-        Act::SetPending => AgentAct::SetPending,
-        Act::Solve => AgentAct::Solve,
-        Act::Reopen => AgentAct::Reopen,
-    };
     // The ticket moves are the core's rule; a reply to a closed conversation is
     // refused by `reply`, after a repeated client id has had its answer.
-    let plan = match step::agent_plan(conv.status, kind) {
+    let plan = match step::agent_plan(conv.status, agent_act(&a.act)) {
         Err(AgentRefusal::WithBot) => {
             return Err(Error::Conflict(format!(
                 "conversation {} is with the bot: transfer it to a team or an agent first",
@@ -68,46 +49,7 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
         message: None,
         drain: Vec::new(),
     };
-    let done = match &a.act {
-        Act::Reply {
-            text,
-            client_id,
-            media,
-            template,
-            ..
-        } => {
-            let rich = relais_core::rich::Rich {
-                media: media.clone(),
-                template: template.clone(),
-                ..relais_core::rich::Rich::default()
-            };
-            reply(tx, &mut c, plan, text, client_id.as_deref(), rich)?
-        }
-        Act::Note { text } => {
-            c.note(tx, text)?;
-            Done::Save
-        }
-        Act::Claim => claim(tx, &mut c)?,
-        Act::Transfer { team, agent, note } => {
-            let first = plan.ok().and_then(|p| p.first);
-            transfer(tx, &mut c, first, team.as_deref(), *agent, note.as_deref())?
-        }
-        Act::SetPending => {
-            c.first(tx, plan)?;
-            Done::Save
-        }
-        Act::Solve => {
-            c.first(tx, plan)?;
-            let by = step::SolvedBy::Agent(c.me);
-            solved(tx, &mut c.conv, &c.lane, by, life, c.now, &mut c.fx)?;
-            c.drain.push(c.conv.team.clone());
-            Done::Save
-        }
-        Act::Reopen => {
-            c.first(tx, plan)?;
-            reopen(tx, &mut c)?
-        }
-    };
+    let done = perform(tx, &mut c, &a.act, plan)?;
     match done {
         Done::Duplicate(out) => return Ok(out),
         Done::Save => {
@@ -125,6 +67,82 @@ pub(crate) fn act(tx: &mut Tx<'_>, a: &DeskAction, life: &Lifecycle) -> Result<D
         duplicate: false,
         timers: c.fx.timers,
         queued: c.fx.queued,
+    })
+}
+
+/// What the viewer must be allowed to do on the conversation for `act`.
+fn needed(act: &Act) -> ConversationAction {
+    use ConversationAction as CA;
+    match act {
+        Act::Reply { .. } => CA::Reply,
+        Act::Note { .. } => CA::Note,
+        Act::Claim => CA::Claim,
+        Act::Transfer { .. } => CA::Transfer,
+        Act::SetPending => CA::SetPending,
+        Act::Solve => CA::Solve,
+        Act::Reopen => CA::Reopen,
+    }
+}
+
+/// `act` as the core's ticket rule knows it.
+fn agent_act(act: &Act) -> AgentAct {
+    match act {
+        Act::Reply { pending, .. } => AgentAct::Reply { pending: *pending },
+        Act::Note { .. } => AgentAct::Note,
+        Act::Claim => AgentAct::Claim,
+        Act::Transfer { .. } => AgentAct::Transfer,
+        Act::SetPending => AgentAct::SetPending,
+        Act::Solve => AgentAct::Solve,
+        Act::Reopen => AgentAct::Reopen,
+    }
+}
+
+/// The action's own work, after visibility and the core's plan: one arm per action.
+fn perform(
+    tx: &mut Tx<'_>,
+    c: &mut Acting<'_>,
+    act: &Act,
+    plan: Result<AgentPlan, AgentRefusal>,
+) -> Result<Done> {
+    Ok(match act {
+        Act::Reply {
+            text,
+            client_id,
+            media,
+            template,
+            ..
+        } => {
+            let rich = relais_core::rich::Rich {
+                media: media.clone(),
+                template: template.clone(),
+                ..relais_core::rich::Rich::default()
+            };
+            reply(tx, c, plan, text, client_id.as_deref(), rich)?
+        }
+        Act::Note { text } => {
+            c.note(tx, text)?;
+            Done::Save
+        }
+        Act::Claim => claim(tx, c)?,
+        Act::Transfer { team, agent, note } => {
+            let first = plan.ok().and_then(|p| p.first);
+            transfer(tx, c, first, team.as_deref(), *agent, note.as_deref())?
+        }
+        Act::SetPending => {
+            c.first(tx, plan)?;
+            Done::Save
+        }
+        Act::Solve => {
+            c.first(tx, plan)?;
+            let by = step::SolvedBy::Agent(c.me);
+            solved(tx, &mut c.conv, &c.lane, by, c.life, c.now, &mut c.fx)?;
+            c.drain.push(c.conv.team.clone());
+            Done::Save
+        }
+        Act::Reopen => {
+            c.first(tx, plan)?;
+            reopen(tx, c)?
+        }
     })
 }
 

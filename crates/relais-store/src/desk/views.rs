@@ -109,6 +109,13 @@ fn filter(tx: &mut Tx<'_>, q: &DeskQuery, params: &mut Vec<Val>) -> Result<Strin
         ));
         clauses.push("v.status <> 'bot'".into());
     }
+    narrow(q, params, &mut clauses);
+    Ok(clauses.join(" AND "))
+}
+
+/// The clauses of the query's own filters (team, priority, channel, contact, status,
+/// words searched), after the view's and visibility's.
+fn narrow(q: &DeskQuery, params: &mut Vec<Val>, clauses: &mut Vec<String>) {
     if let Some(t) = &q.team {
         let x = push(params, Val::Text(t.clone()));
         clauses.push(format!("v.team = {x}"));
@@ -144,7 +151,6 @@ fn filter(tx: &mut Tx<'_>, q: &DeskQuery, params: &mut Vec<Val>) -> Result<Strin
                AND LOWER(m.body) LIKE {like} ESCAPE '\\'))"
         ));
     }
-    Ok(clauses.join(" AND "))
 }
 
 /// `%`, `_` and the escape character itself match literally.

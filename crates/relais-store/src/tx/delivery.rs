@@ -213,17 +213,36 @@ impl Tx<'_> {
             return Ok(false);
         };
         let to_kind = target.text("kind")?;
+        let Some(address) = self.address_on(contact, &row, &from_kind, to, &to_kind, now)? else {
+            return Ok(false);
+        };
+        self.move_outbound(message, &from, to, &address, reason, now)?;
+        Ok(true)
+    }
+
+    /// The contact's address on channel `to` (of kind `to_kind`) for a message queued on
+    /// the outbox `row` (of kind `from_kind`): its identity there, else one derived (and
+    /// recorded) from the same phone number or its `email` field; `None`: no address.
+    fn address_on(
+        &mut self,
+        contact: i64,
+        row: &Row,
+        from_kind: &str,
+        to: &ChannelId,
+        to_kind: &str,
+        now: Timestamp,
+    ) -> Result<Option<String>> {
         let known = self.c.query_opt(
             "SELECT address FROM contact_identities WHERE channel_id = $1 AND contact_id = $2",
             &[to.as_str().into(), contact.into()],
         )?;
-        let address = match known {
+        Ok(Some(match known {
             Some(r) => r.text("address")?,
             None => {
                 let derived = match relais_core::contact::same_phone(
-                    &from_kind,
+                    from_kind,
                     &row.text("address")?,
-                    &to_kind,
+                    to_kind,
                 ) {
                     Some(a) => Some(a),
                     // An email fallback reaches the address the contact gave (their
@@ -240,16 +259,29 @@ impl Tx<'_> {
                     )?;
                         a
                     }
-                    None => return Ok(false),
+                    None => return Ok(None),
                 }
             }
-        };
+        }))
+    }
+
+    /// Moves the queued `message` (and the message itself) from `from` to channel `to`
+    /// and `address`, due at once with its attempts reset, and records it.
+    fn move_outbound(
+        &mut self,
+        message: MessageId,
+        from: &ChannelId,
+        to: &ChannelId,
+        address: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         self.c.execute(
             "UPDATE outbox SET channel_id = $1, address = $2, attempts = 0, next_attempt_at = $3, \
              lease_until = NULL, lease_owner = NULL WHERE message_id = $4",
             &[
                 to.as_str().into(),
-                address.as_str().into(),
+                address.into(),
                 now.0.into(),
                 message.0.into(),
             ],
@@ -268,7 +300,7 @@ impl Tx<'_> {
                 serde_json::json!({ "message": message, "from": from, "to": to, "reason": reason }),
             ),
         )?;
-        Ok(true)
+        Ok(())
     }
 
     /// The `email` field of a contact, when it looks like an address.

@@ -128,29 +128,6 @@ pub fn html_to_text(html: &str) -> String {
     let mut quote = 0usize;
     let mut skip: Option<String> = None;
     let mut rest = html;
-    // A block boundary ends the line (once: adjacent blocks make no blank line); a
-    // `<br>` always does.
-    let newline = |out: &mut String, quote: usize, always: bool| {
-        while out.ends_with(' ') && !out.ends_with("> ") {
-            out.pop();
-        }
-        let prefix = "> ".repeat(quote);
-        if out.is_empty() {
-            return;
-        }
-        // The current line is still empty: only its quote depth changes.
-        let line_start = out.rfind('\n').map(|i| i + 1);
-        if let Some(start) = line_start
-            && !always
-            && out[start..].trim_end_matches("> ").is_empty()
-        {
-            out.truncate(start);
-            out.push_str(&prefix);
-            return;
-        }
-        out.push('\n');
-        out.push_str(&prefix);
-    };
     while let Some(lt) = rest.find('<') {
         let (text, after) = rest.split_at(lt);
         if skip.is_none() {
@@ -177,11 +154,11 @@ pub fn html_to_text(html: &str) -> String {
         }
         match name.as_str() {
             "head" | "style" | "script" | "title" if !closing => skip = Some(name),
-            "br" => newline(&mut out, quote, true),
+            "br" => end_line(&mut out, quote, true),
             "hr" => {
-                newline(&mut out, quote, false);
+                end_line(&mut out, quote, false);
                 out.push_str("________________________________");
-                newline(&mut out, quote, true);
+                end_line(&mut out, quote, true);
             }
             "blockquote" => {
                 quote = if closing {
@@ -189,16 +166,44 @@ pub fn html_to_text(html: &str) -> String {
                 } else {
                     quote + 1
                 };
-                newline(&mut out, quote, false);
+                end_line(&mut out, quote, false);
             }
-            n if BLOCKS.contains(&n) => newline(&mut out, quote, false),
+            n if BLOCKS.contains(&n) => end_line(&mut out, quote, false),
             _ => {}
         }
     }
     if skip.is_none() {
         push_text(&mut out, rest);
     }
-    // Tidy: trim each line, at most one empty line in a row.
+    tidy(&out)
+}
+
+/// Ends the line, as a block boundary (`always` false: once, adjacent blocks make no
+/// blank line) or a `<br>` (`always`), the next line quoted `quote` deep.
+fn end_line(out: &mut String, quote: usize, always: bool) {
+    while out.ends_with(' ') && !out.ends_with("> ") {
+        out.pop();
+    }
+    let prefix = "> ".repeat(quote);
+    if out.is_empty() {
+        return;
+    }
+    // The current line is still empty: only its quote depth changes.
+    let line_start = out.rfind('\n').map(|i| i + 1);
+    if let Some(start) = line_start
+        && !always
+        && out[start..].trim_end_matches("> ").is_empty()
+    {
+        out.truncate(start);
+        out.push_str(&prefix);
+        return;
+    }
+    out.push('\n');
+    out.push_str(&prefix);
+}
+
+/// Each line trimmed, at most one empty line in a row.
+fn tidy(out: &str) -> String {
     let mut tidy = String::new();
     let mut blank = 0;
     for line in out.lines() {
