@@ -159,6 +159,7 @@ impl App {
             tokio::spawn(crate::runtime::retention::run(rt.clone(), stop_rx.clone()));
         let rollup_loop = tokio::spawn(crate::runtime::rollup::run(rt.clone(), stop_rx.clone()));
         let follow_loop = tokio::spawn(crate::runtime::follow::run(rt.clone(), stop_rx.clone()));
+        let typing_loop = tokio::spawn(crate::runtime::typing::run(rt.clone(), stop_rx.clone()));
         let notify_loop = tokio::spawn(notify::run(rt.clone(), stop_rx));
         let ready = self.state.ready.clone();
         ready.store(true, Ordering::Relaxed);
@@ -181,6 +182,7 @@ impl App {
         let _ = rollup_loop.await;
         let _ = live_loop.await;
         let _ = follow_loop.await;
+        let _ = typing_loop.await;
         tracing::info!("stopped");
         served
     }

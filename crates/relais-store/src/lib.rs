@@ -317,6 +317,13 @@ pub trait Desk: Send + Sync {
     /// The agent closed the conversation's page.
     async fn leave_page(&self, conversation: ConversationId, agent: AgentId) -> Result<()>;
 
+    /// The (channel, address) of every conversation an agent is typing in at `now`, on
+    /// any node (from the page beats).
+    async fn typing_now(&self, now: Timestamp) -> Result<Vec<(ChannelId, String)>>;
+
+    /// Whether several server processes may share this store (PostgreSQL).
+    fn shared(&self) -> bool;
+
     /// How many conversations each view the viewer may open holds.
     async fn desk_counts(&self, viewer: Viewer) -> Result<Vec<(View, i64)>>;
 

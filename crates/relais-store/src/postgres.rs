@@ -307,6 +307,10 @@ impl Postgres {
 }
 
 impl Backend for Postgres {
+    fn shared(&self) -> bool {
+        true
+    }
+
     /// `VACUUM` of the tables: dead row versions are removed from their pages (it
     /// cannot run in a transaction, so on a connection of its own).
     async fn scrub(&self, tables: &'static [&'static str]) -> Result<()> {

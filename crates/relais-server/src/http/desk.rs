@@ -138,6 +138,20 @@ async fn typing(
         channel: c.view.conversation.channel.clone(),
         address: c.view.address.clone(),
     });
+    // Kept as a short page beat too, so that other nodes' web chat pages and the
+    // workspace's collision detection hear it.
+    if s.rt.store.shared() {
+        s.rt.store
+            .watch_page(relais_store::PageBeat {
+                conversation: c.view.conversation.id,
+                agent: caller.agent.id,
+                typing: true,
+                now: s.rt.clock.now(),
+                here_ms: crate::web::watch::TYPING_MS,
+                typing_ms: crate::web::watch::TYPING_MS,
+            })
+            .await?;
+    }
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

@@ -16,6 +16,7 @@ pub mod retention;
 pub mod rollup;
 pub mod timers;
 pub mod tunable;
+pub mod typing;
 
 use crate::channel::rest::RestAdapter;
 use crate::channel::{ChannelAdapter, LiveChannel};

@@ -141,6 +141,49 @@ async fn newest(app: &TestApp) -> Value {
     list["conversations"][0].clone()
 }
 
+/// An agent typing through one node reaches a visitor whose page is connected to
+/// another node of the same PostgreSQL database (the typing is relayed through the
+/// store's page beats).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_typing_on_one_node_reaches_a_visitor_on_another() {
+    let Some(schema) = PgSchema::create() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    workspace(dir.path());
+    let clock = ManualClock::new(T0);
+    let url = schema.url();
+    let vars = [("RELAIS__DATABASE__URL", url.as_str())];
+    let one = spawn_dir_app_with(dir.path(), &clock, &vars).await;
+    let two = spawn_dir_app_with(dir.path(), &clock, &vars).await;
+    let mut ws = connect(&two, "open", None).await.unwrap();
+    hello(&mut ws, None, 0).await;
+    send(&mut ws, json!({ "t": "say", "id": "c1", "text": "hi" })).await;
+    until(&mut ws, |f| f["t"] == "msg" && f["from"] == "bot").await;
+    send(
+        &mut ws,
+        json!({ "t": "tap", "id": "c2", "button": "human", "text": "Talk to someone" }),
+    )
+    .await;
+    until(&mut ws, |f| f["text"] == "An agent will answer here.").await;
+    // The demo credentials are the last node's (each start mints them again).
+    let agent = login_agent(&two, "ana@example.com", "agent", &["support"]).await;
+    let conv = newest(&two).await["conversation"]["id"].as_i64().unwrap();
+    let r = one
+        .client
+        .post(format!("{}/api/v1/conversations/{conv}/typing", one.url))
+        .bearer_auth(&agent.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let heard = until(&mut ws, |f| f["t"] == "typing").await;
+    assert_eq!(heard.last().unwrap()["from"], "agent");
+    drop(ws);
+    one.stop().await;
+    two.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_chats_with_the_bot_resumes_after_a_drop_and_gets_an_agents_reply_live() {
     let dir = tempfile::tempdir().unwrap();

@@ -189,6 +189,14 @@ impl<B: Backend> Desk for SqlStore<B> {
             .await
     }
 
+    async fn typing_now(&self, now: Timestamp) -> Result<Vec<(ChannelId, String)>> {
+        self.read(move |tx| crate::desk::typing_now(tx, now)).await
+    }
+
+    fn shared(&self) -> bool {
+        self.backend.shared()
+    }
+
     async fn leave_page(&self, conversation: ConversationId, agent: AgentId) -> Result<()> {
         self.write(move |tx| crate::desk::leave_page(tx, conversation, agent))
             .await

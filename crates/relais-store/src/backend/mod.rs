@@ -47,6 +47,12 @@ pub trait Backend: Send + Sync + 'static {
         false
     }
 
+    /// Whether several server processes may share this database (PostgreSQL): then
+    /// what one node keeps in memory (an agent typing) is also relayed through it.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// After rows were deleted from `tables`: nothing of them is left in the files.
     fn scrub(&self, tables: &'static [&'static str]) -> impl Future<Output = Result<()>> + Send;
 }

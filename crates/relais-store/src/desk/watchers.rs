@@ -7,7 +7,8 @@ use crate::Result;
 use crate::model::{PageBeat, PageWatcher};
 use crate::sql::Val;
 use crate::tx::Tx;
-use relais_core::id::{AgentId, ConversationId};
+use relais_core::Timestamp;
+use relais_core::id::{AgentId, ChannelId, ConversationId};
 
 /// Records the beat and answers the other agents on the same page, by name.
 pub(crate) fn watch_page(tx: &mut Tx<'_>, beat: &PageBeat) -> Result<Vec<PageWatcher>> {
@@ -65,4 +66,18 @@ pub(crate) fn leave_page(
         &[conversation.0.into(), agent.0.into()],
     )?;
     Ok(())
+}
+
+/// Where agents are typing now: each conversation's (channel, address), for the web
+/// chat pages connected to other nodes.
+pub(crate) fn typing_now(tx: &mut Tx<'_>, now: Timestamp) -> Result<Vec<(ChannelId, String)>> {
+    let rows = tx.c.query(
+        "SELECT c.channel_id, c.address FROM page_watchers w \
+         JOIN conversations c ON c.id = w.conversation_id \
+         WHERE w.typing_until_ms > $1 AND w.until_ms > $1",
+        &[Val::Int(now.0)],
+    )?;
+    rows.iter()
+        .map(|r| Ok((ChannelId(r.text("channel_id")?), r.text("address")?)))
+        .collect()
 }

@@ -235,4 +235,30 @@ pub async fn agents_on_one_conversation_page_see_each_other_and_who_types(store:
             .unwrap()
             .is_empty()
     );
+    // Where agents type, for web chat pages connected to other nodes: the typed-in
+    // conversation's channel and address, while the typing holds.
+    let h: Arc<dyn ConversationHandler> = Arc::new(GreetingBot::default());
+    let zoe = store
+        .ingest(inbound("zoe", None, "hi", T0), h)
+        .await
+        .unwrap();
+    let at = 40_000;
+    store
+        .watch_page(beat(zoe.conversation.0, ann, true, at))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .typing_now(Timestamp(T0.0 + at + 1_000))
+            .await
+            .unwrap(),
+        [(channel(), "zoe".to_owned())]
+    );
+    assert!(
+        store
+            .typing_now(Timestamp(T0.0 + at + typing))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
