@@ -14,6 +14,7 @@ mod governance;
 mod handoff;
 mod hardening;
 mod helpers;
+mod house;
 mod input;
 mod login;
 mod notify;
