@@ -285,10 +285,56 @@ pub fn on_solved(by: SolvedBy, life: &Lifecycle, now: Timestamp) -> SolvePlan {
     }
 }
 
+/// Whether a customer's message answers the satisfaction survey, and with what score:
+/// the conversation is solved, its text reads as 1–5, and a survey waits for an answer
+/// (`waiting`, the store's fact, asked only then). Such a message keeps the
+/// conversation solved; any other reopens it (`customer_wrote`).
+pub fn survey_answer<E>(
+    status: Status,
+    text: &str,
+    waiting: impl FnOnce() -> Result<bool, E>,
+) -> Result<Option<u8>, E> {
+    if status != Status::Solved {
+        return Ok(None);
+    }
+    let Some(score) = crate::lifecycle::parse_csat(text) else {
+        return Ok(None);
+    };
+    Ok(waiting()?.then_some(score))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::id::{ChannelId, ContactId};
+
+    #[test]
+    fn a_survey_answer_is_a_score_to_a_solved_conversation_whose_survey_waits() {
+        let cases: &[(Status, &str, bool, Option<u8>)] = &[
+            (Status::Solved, "4", true, Some(4)),
+            (Status::Solved, " 5 ", true, Some(5)),
+            (Status::Solved, "4", false, None),
+            (Status::Solved, "merci", true, None),
+            (Status::Solved, "9", true, None),
+            (Status::Open, "4", true, None),
+            (Status::Pending, "4", true, None),
+            (Status::Bot, "2", true, None),
+        ];
+        for (status, text, waiting, want) in cases {
+            let mut asked = false;
+            let got = survey_answer(*status, text, || {
+                asked = true;
+                Ok::<_, ()>(*waiting)
+            })
+            .unwrap();
+            assert_eq!(got, *want, "{status:?} {text:?} waiting={waiting}");
+            // The store is asked only when the rest already says yes.
+            assert_eq!(
+                asked,
+                *status == Status::Solved && crate::lifecycle::parse_csat(text).is_some()
+            );
+        }
+    }
 
     const NOW: Timestamp = Timestamp(1_000);
 

@@ -108,18 +108,25 @@ pub(crate) fn survey_failed(tx: &mut Tx<'_>, message: MessageId, now: Timestamp)
     Ok(())
 }
 
-/// Is this customer message the answer to a survey? Then it is recorded (and the
-/// conversation stays solved); the caller thanks the customer after storing the message.
+/// Is this customer message the answer to a survey (the core's rule,
+/// `step::survey_answer`)? Then it is recorded (and the conversation stays solved); the
+/// caller thanks the customer after storing the message.
 pub(crate) fn survey_answer(
     tx: &mut Tx<'_>,
     conv: &Conversation,
     text: &str,
     now: Timestamp,
 ) -> Result<bool> {
-    if conv.status != Status::Solved {
-        return Ok(false);
-    }
-    let Some(score) = lifecycle::parse_csat(text) else {
+    let waiting = |tx: &mut Tx<'_>| -> Result<bool> {
+        Ok(tx
+            .c
+            .query_opt(
+                "SELECT 1 FROM csat WHERE conversation_id = $1 AND state IN ('sent', 'undeliverable')",
+                &[conv.id.0.into()],
+            )?
+            .is_some())
+    };
+    let Some(score) = step::survey_answer(conv.status, text, || waiting(tx))? else {
         return Ok(false);
     };
     let n = tx.c.execute(
