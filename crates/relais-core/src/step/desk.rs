@@ -248,6 +248,32 @@ pub fn agent_plan(status: Status, act: AgentAct) -> Result<AgentPlan, AgentRefus
     }
 }
 
+/// What an agent's action does about who has the conversation (SPEC §5). Two agents
+/// claiming at once is the store's to settle, on the locked row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    /// Nothing: the action does not take it, or it is already the agent's.
+    Nothing,
+    /// Take it if nobody has it: answering an unassigned conversation takes it.
+    IfFree,
+    /// Take it, or refuse the action when another agent got it first.
+    Required,
+    /// Refused: it is another agent's, or not waiting for one (only an open
+    /// conversation is claimed).
+    Refused,
+}
+
+pub fn take(act: AgentAct, status: Status, assignee: Option<AgentId>, me: AgentId) -> Take {
+    match act {
+        // Claiming twice is harmless.
+        AgentAct::Claim if assignee == Some(me) => Take::Nothing,
+        AgentAct::Claim if status == Status::Open && assignee.is_none() => Take::Required,
+        AgentAct::Claim => Take::Refused,
+        AgentAct::Reply { .. } if assignee.is_none() => Take::IfFree,
+        _ => Take::Nothing,
+    }
+}
+
 /// Who solved a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SolvedBy {
@@ -307,6 +333,34 @@ pub fn survey_answer<E>(
 mod tests {
     use super::*;
     use crate::id::{ChannelId, ContactId};
+
+    #[test]
+    fn claims_take_open_conversations_nobody_has_and_replies_take_unassigned_ones() {
+        let (me, other) = (AgentId(1), AgentId(2));
+        let reply = AgentAct::Reply { pending: false };
+        let cases: &[(AgentAct, Status, Option<AgentId>, Take)] = &[
+            (AgentAct::Claim, Status::Open, None, Take::Required),
+            (AgentAct::Claim, Status::Open, Some(me), Take::Nothing),
+            (AgentAct::Claim, Status::Pending, Some(me), Take::Nothing),
+            (AgentAct::Claim, Status::Open, Some(other), Take::Refused),
+            (AgentAct::Claim, Status::Pending, None, Take::Refused),
+            (AgentAct::Claim, Status::Solved, None, Take::Refused),
+            (AgentAct::Claim, Status::Bot, None, Take::Refused),
+            (reply, Status::Open, None, Take::IfFree),
+            (reply, Status::Solved, None, Take::IfFree),
+            (reply, Status::Open, Some(other), Take::Nothing),
+            (reply, Status::Open, Some(me), Take::Nothing),
+            (AgentAct::Note, Status::Open, None, Take::Nothing),
+            (AgentAct::Solve, Status::Open, None, Take::Nothing),
+        ];
+        for (act, status, assignee, want) in cases {
+            assert_eq!(
+                take(*act, *status, *assignee, me),
+                *want,
+                "{act:?} {status:?} {assignee:?}"
+            );
+        }
+    }
 
     #[test]
     fn a_survey_answer_is_a_score_to_a_solved_conversation_whose_survey_waits() {

@@ -13,7 +13,7 @@ use relais_core::lifecycle::{
 };
 use relais_core::message::{AuthorKind, Message};
 use relais_core::step::{self, AgentAct, AgentPlan, AgentRefusal};
-use relais_core::ticket::{Action, Status};
+use relais_core::ticket::Action;
 use relais_core::{Timestamp, window};
 use serde_json::json;
 
@@ -261,8 +261,13 @@ fn reply(
         )));
     };
     window_allows_agent(tx, &c.lane, c.now, rich.template.is_some())?;
-    if c.conv.assignee.is_none() && tx.claim(c.conv.id, c.me, c.now)? {
-        // Answering an unassigned conversation takes it.
+    let take = step::take(
+        AgentAct::Reply { pending: false },
+        c.conv.status,
+        c.conv.assignee,
+        c.me,
+    );
+    if take == step::Take::IfFree && tx.claim(c.conv.id, c.me, c.now)? {
         queue::record_assignment(tx, c.conv.id, c.me, c.actor, c.life, c.now)?;
         c.conv.assignee = Some(c.me);
     }
@@ -303,15 +308,16 @@ fn reply(
 }
 
 fn claim(tx: &mut Tx<'_>, c: &mut Acting<'_>) -> Result<Done> {
-    if c.conv.assignee == Some(c.me) {
-        // Claiming twice is harmless.
-    } else if c.conv.status == Status::Open && c.claim_for(tx, c.me)? {
-        c.conv.assignee = Some(c.me);
-    } else {
-        return Err(Error::Conflict(format!(
-            "conversation {} is already assigned or not waiting",
-            c.conv.id
-        )));
+    // The rule is the core's; the race between agents is settled here, on the row.
+    match step::take(AgentAct::Claim, c.conv.status, c.conv.assignee, c.me) {
+        step::Take::Nothing => {}
+        step::Take::Required if c.claim_for(tx, c.me)? => c.conv.assignee = Some(c.me),
+        _ => {
+            return Err(Error::Conflict(format!(
+                "conversation {} is already assigned or not waiting",
+                c.conv.id
+            )));
+        }
     }
     Ok(Done::Save)
 }
