@@ -430,6 +430,17 @@ fn start_sim(dir: &Path, flow: &str) -> Result<Sim, String> {
     if !loaded.ws.flows.contains_key(flow) {
         return Err(format!("the workspace has no flow {flow:?}"));
     }
+    let now = relais_core::Timestamp(jiff::Timestamp::now().as_millisecond());
+    Ok(sim_on(Arc::new(loaded), flow, now))
+}
+
+/// A simulated contact ("You", standard tier) talking to `flow` on a REST channel from
+/// `now`: `relais simulate` and the Flows page's simulator pane.
+pub fn sim_on(
+    loaded: Arc<relais_flow::handler::Loaded>,
+    flow: &str,
+    now: relais_core::Timestamp,
+) -> Sim {
     let meta = ChannelMeta {
         kind: "rest".into(),
         default_flow: Some(flow.to_owned()),
@@ -441,8 +452,7 @@ fn start_sim(dir: &Path, flow: &str) -> Result<Sim, String> {
         tier: "standard".into(),
         fields: serde_json::json!({}),
     };
-    let now = relais_core::Timestamp(jiff::Timestamp::now().as_millisecond());
-    Ok(Sim::new(Arc::new(loaded), meta, contact, now))
+    Sim::new(loaded, meta, contact, now)
 }
 
 /// In the simulator, `http` steps are refused: it runs offline.

@@ -260,20 +260,7 @@ fn run_script(
     lines: &[String],
     now: relais_core::Timestamp,
 ) -> String {
-    use relais_flow::handler::ChannelMeta;
-    use relais_flow::sim::Sim;
-    let meta = ChannelMeta {
-        kind: "rest".into(),
-        default_flow: Some(flow.to_owned()),
-    };
-    let contact = relais_core::contact::Contact {
-        id: relais_flow::sim::CONTACT,
-        name: Some("You".into()),
-        language: None,
-        tier: "standard".into(),
-        fields: json!({}),
-    };
-    let mut sim = Sim::new(loaded, meta, contact, now);
+    let mut sim = crate::flowcmd::sim_on(loaded, flow, now);
     let mut http = crate::flowcmd::OfflineHttp;
     let mut out = String::new();
     let item = |class: &str, by: &str, text: &str| {

@@ -272,19 +272,17 @@ fn big_workspace(dir: &Path) {
     std::fs::write(dir.join("relais.toml"), "").unwrap();
 }
 
-#[tokio::test]
-async fn a_server_with_200_articles_and_50_intents_stays_under_200_mb() {
+/// `relais demo --workspace WS --data DATA` in its own process (one NLU thread, so the
+/// browser tests keep a core): the process, its address and the REST channel's token.
+fn demo_process(ws: &Path, data: &Path) -> (std::process::Child, String, String) {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let ws = tempfile::tempdir().unwrap();
-    big_workspace(ws.path());
-    let data = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_relais"))
         .args(["demo", "--json", "--listen", "127.0.0.1:0", "--workspace"])
         .env("RELAIS_NLU_THREADS", "1")
-        .arg(ws.path())
+        .arg(ws)
         .arg("--data")
-        .arg(data.path())
+        .arg(data)
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -300,6 +298,15 @@ async fn a_server_with_200_articles_and_50_intents_stays_under_200_mb() {
         .as_str()
         .unwrap()
         .to_owned();
+    (child, url, token)
+}
+
+#[tokio::test]
+async fn a_server_with_200_articles_and_50_intents_stays_under_200_mb() {
+    let ws = tempfile::tempdir().unwrap();
+    big_workspace(ws.path());
+    let data = tempfile::tempdir().unwrap();
+    let (mut child, url, token) = demo_process(ws.path(), data.path());
     let client = relais_server::tls::client();
     let questions = [
         "how do I renew my voucher?",
@@ -365,8 +372,6 @@ async fn a_server_with_200_articles_and_50_intents_stays_under_200_mb() {
 /// one (its memory then shows on /metrics).
 #[tokio::test]
 async fn the_encoder_is_loaded_only_when_the_frustration_model_reads_a_sentence() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
     let ws = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(ws.path().join("flows")).unwrap();
     std::fs::write(
@@ -382,27 +387,7 @@ async fn the_encoder_is_loaded_only_when_the_frustration_model_reads_a_sentence(
     .unwrap();
     std::fs::write(ws.path().join("relais.toml"), "").unwrap();
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_relais"))
-        .args(["demo", "--json", "--listen", "127.0.0.1:0", "--workspace"])
-        .env("RELAIS_NLU_THREADS", "1")
-        .arg(ws.path())
-        .arg("--data")
-        .arg(data.path())
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-    let url = v["url"].as_str().unwrap().to_owned();
-    let token = v["credentials"]["channel_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (mut child, url, token) = demo_process(ws.path(), data.path());
     let client = relais_server::tls::client();
     let say_as = |sender: &'static str, text: &'static str| {
         let r = client

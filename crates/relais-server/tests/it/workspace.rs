@@ -106,13 +106,17 @@ fn unread(html: &str, id: i64) -> bool {
     ))
 }
 
-/// Collision detection is kept by the store: two agents signed in on two nodes of one
-/// PostgreSQL database see each other on a conversation, and who types.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn agents_on_two_nodes_over_postgresql_see_each_other_on_a_conversation() {
-    let Some(schema) = PgSchema::create() else {
-        return;
-    };
+/// Two servers on the demo workspace sharing one fresh PostgreSQL schema (`None`: no
+/// PostgreSQL configured, outside CI). The schema and folder live as long as this.
+struct Nodes {
+    one: TestApp,
+    two: TestApp,
+    _schema: PgSchema,
+    _dir: tempfile::TempDir,
+}
+
+async fn two_nodes() -> Option<Nodes> {
+    let schema = PgSchema::create()?;
     let dir = tempfile::tempdir().unwrap();
     relais_server::demo::write_workspace(dir.path()).unwrap();
     let clock = ManualClock::new(MONDAY_10H);
@@ -123,6 +127,27 @@ async fn agents_on_two_nodes_over_postgresql_see_each_other_on_a_conversation() 
     ];
     let one = spawn_dir_app_with(dir.path(), &clock, &vars).await;
     let two = spawn_dir_app_with(dir.path(), &clock, &vars).await;
+    Some(Nodes {
+        one,
+        two,
+        _schema: schema,
+        _dir: dir,
+    })
+}
+
+/// Collision detection is kept by the store: two agents signed in on two nodes of one
+/// PostgreSQL database see each other on a conversation, and who types.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_on_two_nodes_over_postgresql_see_each_other_on_a_conversation() {
+    let Some(Nodes {
+        one,
+        two,
+        _schema,
+        _dir,
+    }) = two_nodes().await
+    else {
+        return;
+    };
     // The demo's credentials are the last node's (each start mints them again).
     login_agent(&two, "ana@example.com", "agent", &["support"]).await;
     login_agent(&two, "bea@example.com", "agent", &["support"]).await;
@@ -168,19 +193,15 @@ async fn agents_on_two_nodes_over_postgresql_see_each_other_on_a_conversation() 
 /// restart or a reload by hand.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_made_on_one_node_is_followed_by_the_others() {
-    let Some(schema) = PgSchema::create() else {
+    let Some(Nodes {
+        one,
+        two,
+        _schema,
+        _dir,
+    }) = two_nodes().await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    relais_server::demo::write_workspace(dir.path()).unwrap();
-    let clock = ManualClock::new(MONDAY_10H);
-    let url = schema.url();
-    let vars = [
-        ("RELAIS__DATABASE__URL", url.as_str()),
-        ("RELAIS__SECRETS__ORDERS_API", "http://127.0.0.1:9"),
-    ];
-    let one = spawn_dir_app_with(dir.path(), &clock, &vars).await;
-    let two = spawn_dir_app_with(dir.path(), &clock, &vars).await;
     login_agent(&two, "ada@example.com", "admin", &[]).await;
     let b = Browser::new(&one);
     let ada = b.log_in("ada@example.com", PASSWORD).await.unwrap();
